@@ -1,0 +1,43 @@
+"""`python -m bot`: validate settings, then long-poll until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from bot.app import create_app
+from bot.catalog import CatalogError
+from bot.settings import ConfigError, load_settings
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # aiohttp's access log would print request URLs, and those contain the token.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        print("See .env.example for every setting.", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        app = await create_app(settings)
+        logging.getLogger("bot").info(
+            "starting: Bot API %s, database %s", settings.telegram_api_base, settings.database_url
+        )
+        await app.run_polling()
+
+    try:
+        asyncio.run(run())
+    except CatalogError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

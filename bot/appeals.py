@@ -1,0 +1,88 @@
+"""Filing an appeal: from the citizen's confirmed draft to a stored, dated appeal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.catalog import Catalog
+from bot.deadlines import DeadlinePolicy
+from storage.base import Repository
+from storage.models import Appeal, Attachment, NewAppeal
+
+Clock = Callable[[], datetime]
+
+DRAFT_FIELDS = ("kind", "category", "region", "district", "text", "contact_phone")
+
+
+class IncompleteDraft(Exception):
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class Filed:
+    appeal: Appeal
+    created: bool  # False when this draft had been filed already (a repeated confirm)
+
+
+class AppealService:
+    def __init__(
+        self, repo: Repository, catalog: Catalog, policy: DeadlinePolicy, clock: Clock
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.policy = policy
+        self.clock = clock
+
+    def missing_fields(self, draft: dict[str, Any]) -> list[str]:
+        missing = [f for f in DRAFT_FIELDS if not draft.get(f)]
+        if draft.get("kind") and self.catalog.kind(draft["kind"]) is None:
+            missing.append("kind")
+        if draft.get("category") and self.catalog.category(draft["category"]) is None:
+            missing.append("category")
+        return missing
+
+    async def file(self, citizen_id: int, language: str, draft: dict[str, Any]) -> Filed:
+        """Store the draft as an appeal, once: the draft key makes a repeat return the first."""
+        previous = await self.repo.appeal_by_draft(draft["draft_key"])
+        if previous is not None:
+            return Filed(previous, created=False)
+        missing = self.missing_fields(draft)
+        if missing:
+            raise IncompleteDraft(missing)
+        kind = self.catalog.kind(draft["kind"])
+        assert kind is not None
+        now = self.clock()
+        deadline = self.policy.deadline(kind, now)
+        appeal, created = await self.repo.create_appeal(
+            NewAppeal(
+                draft_key=draft["draft_key"],
+                citizen_id=citizen_id,
+                kind=kind.code,
+                category=draft["category"],
+                region=draft["region"],
+                district=draft["district"],
+                text=draft["text"],
+                contact_name=draft.get("contact_name") or "",
+                contact_phone=draft["contact_phone"],
+                language=language,
+                created_at=now,
+                registered_on=deadline.registered_on,
+                due_at=deadline.due_at,
+                attachments=[Attachment(**a) for a in draft.get("attachments", [])],
+                latitude=draft.get("latitude"),
+                longitude=draft.get("longitude"),
+            )
+        )
+        return Filed(appeal, created)
+
+    def local_today(self) -> date:
+        return self.clock().astimezone(self.policy.tz).date()
+
+    def days_left(self, appeal: Appeal) -> int:
+        """Calendar days until the due date (negative when overdue), as citizens count."""
+        return (appeal.due_at.astimezone(self.policy.tz).date() - self.local_today()).days

@@ -1,0 +1,29 @@
+"""Callback data of every inline button. Anything that does not parse is a stale or forged
+button and reaches the fallback handler."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class LangCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class ConsentCb(CallbackData, prefix="consent"):
+    agree: bool
+    then: str = ""  # "new": go on into the appeal dialog
+
+
+class WizardCb(CallbackData, prefix="w"):
+    action: str
+    value: str = ""
+
+
+class MyCb(CallbackData, prefix="my"):
+    action: str  # "page" | "view"
+    arg: int
+
+
+class ForgetCb(CallbackData, prefix="forget"):
+    confirm: bool

@@ -1,0 +1,175 @@
+"""The operator-editable catalog: appeal kinds and deadlines, categories, territory, calendar."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.textfold import fold, latin_key
+
+DATA_DIR = Path(__file__).parent / "data"
+BUNDLED_CATALOG = DATA_DIR / "catalog.toml"
+REGIONS_FILE = DATA_DIR / "regions.json"
+
+Lang = Literal["kk", "ru"]
+
+
+@dataclass(frozen=True)
+class Named:
+    code: str
+    kk: str
+    ru: str
+
+    def name(self, lang: str) -> str:
+        return self.kk if lang == "kk" else self.ru
+
+
+@dataclass(frozen=True)
+class Kind(Named):
+    days: int = 15
+    day_type: Literal["working", "calendar"] = "working"
+    hint_kk: str = ""
+    hint_ru: str = ""
+
+    def hint(self, lang: str) -> str:
+        return self.hint_kk if lang == "kk" else self.hint_ru
+
+
+@dataclass(frozen=True)
+class Place(Named):
+    type: str = "district"
+    aliases: tuple[str, ...] = ()
+    parent: str | None = None
+
+    @cached_property
+    def search_keys(self) -> tuple[str, ...]:
+        return (*(fold(s) for s in (self.kk, self.ru, *self.aliases)), latin_key(self.kk))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    text_min: int = 10
+    text_max: int = 3500
+    attachments_max: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingTime:
+    start: time = time(9, 0)
+    end: time = time(18, 30)
+
+
+@dataclass(frozen=True)
+class Territory:
+    regions: tuple[Place, ...]
+    districts: dict[str, tuple[Place, ...]]
+
+    @cached_property
+    def _by_code(self) -> dict[str, Place]:
+        places = {r.code: r for r in self.regions}
+        for ds in self.districts.values():
+            places.update({d.code: d for d in ds})
+        return places
+
+    def place(self, code: str) -> Place | None:
+        return self._by_code.get(code)
+
+    def districts_of(self, region_code: str) -> tuple[Place, ...]:
+        return self.districts.get(region_code, ())
+
+    @staticmethod
+    def search(places: tuple[Place, ...], query: str) -> list[Place]:
+        """Places whose name or alias contains every word the citizen typed."""
+        words = fold(query).split()
+        if not words:
+            return []
+        return [p for p in places if any(all(w in k for w in words) for k in p.search_keys)]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    kinds: tuple[Kind, ...]
+    categories: tuple[Named, ...]
+    territory: Territory
+    working_time: WorkingTime = WorkingTime()
+    extra_days_off: frozenset[date] = frozenset()
+    extra_working_days: frozenset[date] = frozenset()
+    limits: Limits = Limits()
+    source: str = field(default=str(BUNDLED_CATALOG))
+
+    def kind(self, code: str) -> Kind | None:
+        return next((k for k in self.kinds if k.code == code), None)
+
+    def category(self, code: str) -> Named | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+
+class CatalogError(Exception):
+    pass
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    path = path or BUNDLED_CATALOG
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _build(raw, str(path))
+    except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as exc:
+        raise CatalogError(f"Catalog error in {path}: {exc}") from None
+
+
+def _build(raw: dict[str, Any], source: str) -> Catalog:
+    kinds = tuple(Kind(**k) for k in raw["kinds"])
+    categories = tuple(Named(**c) for c in raw["categories"])
+    if not kinds or not categories:
+        raise ValueError("at least one kind and one category are needed")
+    for kind in kinds:
+        if kind.day_type not in ("working", "calendar") or kind.days <= 0:
+            raise ValueError(f"kind {kind.code}: days must be > 0, day_type working|calendar")
+    wt = raw.get("working_time", {})
+    cal = raw.get("calendar", {})
+    return Catalog(
+        kinds=kinds,
+        categories=categories,
+        territory=_territory(raw.get("territory", {})),
+        working_time=WorkingTime(
+            time.fromisoformat(wt.get("start", "09:00")), time.fromisoformat(wt.get("end", "18:30"))
+        ),
+        extra_days_off=frozenset(date.fromisoformat(str(d)) for d in cal.get("extra_days_off", [])),
+        extra_working_days=frozenset(
+            date.fromisoformat(str(d)) for d in cal.get("extra_working_days", [])
+        ),
+        limits=Limits(**raw.get("limits", {})),
+        source=source,
+    )
+
+
+def _territory(cfg: dict[str, Any]) -> Territory:
+    data = json.loads(REGIONS_FILE.read_text(encoding="utf-8"))
+    only_regions = set(cfg.get("regions", []))
+    only_districts = set(cfg.get("districts", []))
+    exclude = set(cfg.get("exclude", []))
+    regions: list[Place] = []
+    districts: dict[str, tuple[Place, ...]] = {}
+    for r in data["regions"]:
+        kept = tuple(
+            Place(d["code"], d["kk"], d["ru"], d["type"], tuple(d["aliases"]), r["code"])
+            for d in r["districts"]
+            if d["code"] not in exclude and (not only_districts or d["code"] in only_districts)
+        )
+        if r["code"] in exclude or (only_regions and r["code"] not in only_regions) or not kept:
+            continue
+        regions.append(Place(r["code"], r["kk"], r["ru"], r["type"], tuple(r["aliases"])))
+        districts[r["code"]] = kept
+    unknown = (only_regions | only_districts) - {
+        p for r in data["regions"] for p in [r["code"], *(d["code"] for d in r["districts"])]
+    }
+    if unknown:
+        raise ValueError(f"territory: unknown codes {sorted(unknown)}")
+    if not regions:
+        raise ValueError("territory: the filters leave no district")
+    return Territory(tuple(regions), districts)

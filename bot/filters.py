@@ -1,0 +1,32 @@
+"""Async filters: aiogram runs synchronous ones (magic F filters too) in a worker thread."""
+
+from __future__ import annotations
+
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message
+
+
+class PrivateChat(Filter):
+    async def __call__(self, event: Message | CallbackQuery) -> bool:
+        message = event.message if isinstance(event, CallbackQuery) else event
+        return message is not None and message.chat.type == "private"
+
+
+class TextIn(Filter):
+    """The message text is one of the given labels (reply-keyboard buttons)."""
+
+    def __init__(self, labels: frozenset[str]) -> None:
+        self.labels = labels
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and message.text in self.labels
+
+
+class Has(Filter):
+    """The message carries any of these parts (text, photo, contact, …)."""
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
+
+    async def __call__(self, message: Message) -> bool:
+        return any(getattr(message, part, None) is not None for part in self.parts)

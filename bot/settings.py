@@ -1,0 +1,110 @@
+"""Settings from the environment or `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PUBLIC_BOT_API = "https://api.telegram.org"
+_TOKEN_SHAPE = re.compile(r"^\d+:[\w-]{20,}$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr
+    telegram_api_base: str = PUBLIC_BOT_API
+    database_url: str = "sqlite:///data/bot.db"
+    officials_chat_id: int | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    timezone: str = "Asia/Almaty"
+    digest_time: time = time(9, 0)
+    default_language: Literal["kk", "ru"] = "kk"
+    catalog_path: Path | None = None
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        # Checked here so a typo fails at start-up, not on the first request.
+        if not _TOKEN_SHAPE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("only sqlite:///path is supported in this release")
+        return value
+
+    @field_validator("officials_chat_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            try:
+                return [int(p) for p in parts]
+            except ValueError:
+                raise ValueError("must be Telegram user ids separated by commas") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Almaty)") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+class ConfigError(Exception):
+    """A start-up configuration problem, already phrased for the operator."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from None
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per bad setting, named as the operator writes it; values are never echoed."""
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        if err["type"] == "missing":
+            reason = "is required but not set (put it in .env or the environment)"
+        else:
+            reason = err["msg"].removeprefix("Value error, ")
+        lines.append(f"Configuration error: {name} {reason}")
+    return "\n".join(lines)

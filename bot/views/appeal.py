@@ -1,0 +1,185 @@
+"""What the appeal dialog shows at each step: text and keyboard, in the current language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.i18n import gettext as _
+
+from bot.catalog import Catalog, Place
+from bot.validation import display_phone
+from bot.views.common import back_cancel_row, html, shorten, wbutton
+from i18n.core import ngettext
+
+PAGE_SIZE = 10
+Screen = tuple[str, InlineKeyboardMarkup | ReplyKeyboardMarkup]
+
+
+def skip_label() -> str:
+    return _("Skip")
+
+
+def reply_back_label() -> str:
+    return _("⬅️ Back")
+
+
+def reply_cancel_label() -> str:
+    return _("✖️ Cancel")
+
+
+def kind_screen(catalog: Catalog, lang: str) -> Screen:
+    lines = [_("<b>New appeal.</b> What kind of appeal is it?"), ""]
+    for kind in catalog.kinds:
+        hint = kind.hint(lang)
+        lines.append(f"• <b>{html(kind.name(lang))}</b>" + (f" — {html(hint)}" if hint else ""))
+    rows = [[wbutton(k.name(lang), "kind", k.code)] for k in catalog.kinds]
+    rows.append(back_cancel_row("kind"))
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def category_screen(catalog: Catalog, lang: str) -> Screen:
+    buttons = [wbutton(c.name(lang), "cat", c.code) for c in catalog.categories]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(back_cancel_row("category"))
+    return _("What is it about? Choose a category."), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def places_screen(
+    step: str, places: tuple[Place, ...] | list[Place], lang: str, page: int, note: str = ""
+) -> Screen:
+    action = "reg" if step == "region" else "dist"
+    pages = max(1, -(-len(places) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    chunk = places[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    buttons = [wbutton(p.name(lang), action, p.code) for p in chunk]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(wbutton("◀️", "page", f"{step}.{page - 1}"))
+        nav.append(wbutton(f"{page + 1}/{pages}", "page", f"{step}.{page}"))
+        if page < pages - 1:
+            nav.append(wbutton("▶️", "page", f"{step}.{page + 1}"))
+        rows.append(nav)
+    rows.append(back_cancel_row(step))
+    if step == "region":
+        prompt = _("Choose the region, or type part of its name.")
+    else:
+        prompt = _("Choose the district or city, or type part of its name.")
+    text = f"{note}\n\n{prompt}" if note else prompt
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def text_screen(catalog: Catalog) -> Screen:
+    limits = catalog.limits
+    text = _(
+        "Describe the problem: what happened, where exactly (street, house), since when. "
+        "From {min} to {max} characters."
+    ).format(min=limits.text_min, max=limits.text_max)
+    return text, InlineKeyboardMarkup(inline_keyboard=[back_cancel_row("text")])
+
+
+def attachments_screen(catalog: Catalog, count: int) -> Screen:
+    most = catalog.limits.attachments_max
+    if count:
+        text = ngettext(
+            "Received {count} file of {max}. Send more or press «Done».",
+            "Received {count} files of {max}. Send more or press «Done».",
+            count,
+        ).format(count=count, max=most)
+    else:
+        text = _(
+            "You can attach up to {max} photos or documents (optional). Send them, then press "
+            "«Done»."
+        ).format(max=most)
+    first_row = [wbutton(_("✅ Done"), "done")] if count else [wbutton(skip_label(), "skip")]
+    rows = [first_row, back_cancel_row("attachments")]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def location_screen() -> Screen:
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_("📍 Send location"), request_location=True)],
+            [KeyboardButton(text=skip_label())],
+            [KeyboardButton(text=reply_back_label()), KeyboardButton(text=reply_cancel_label())],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=False,
+    )
+    return _("Send the location of the problem, if it has one (optional)."), keyboard
+
+
+def contact_screen() -> Screen:
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)],
+            [KeyboardButton(text=reply_back_label()), KeyboardButton(text=reply_cancel_label())],
+        ],
+        resize_keyboard=True,
+    )
+    text = _(
+        "The law does not consider anonymous appeals, so the akimat needs your name and phone "
+        "number to answer you. Press the button to share your number, or type it, e.g. "
+        "+7 701 234 56 78."
+    )
+    return text, keyboard
+
+
+def review_text(draft: dict[str, Any], catalog: Catalog, lang: str) -> str:
+    kind = catalog.kind(draft.get("kind", ""))
+    category = catalog.category(draft.get("category", ""))
+    region = catalog.territory.place(draft.get("region", ""))
+    district = catalog.territory.place(draft.get("district", ""))
+    files = len(draft.get("attachments", []))
+    has_location = draft.get("latitude") is not None
+    lines = [
+        _("<b>Check your appeal</b>"),
+        "",
+        _("Kind: {value}").format(value=html(kind.name(lang) if kind else "—")),
+        _("Category: {value}").format(value=html(category.name(lang) if category else "—")),
+        _("Region: {value}").format(value=html(region.name(lang) if region else "—")),
+        _("District: {value}").format(value=html(district.name(lang) if district else "—")),
+        _("Text: {value}").format(value=html(shorten(draft.get("text", ""), 1500))),
+        _("Files: {value}").format(value=files),
+        _("Location: {value}").format(value=_("yes") if has_location else _("no")),
+        _("Name: {value}").format(value=html(draft.get("contact_name") or "—")),
+        _("Phone: {value}").format(value=html(display_phone(draft.get("contact_phone", "")))),
+        "",
+        _("The answer will come in the language of the appeal: {language}.").format(
+            language="Қазақша" if lang == "kk" else "Русский"
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def review_keyboard(draft_key: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [wbutton(_("✅ Confirm and send"), "confirm", draft_key)],
+            [wbutton(_("✏️ Edit a field"), "edit", draft_key)],
+            back_cancel_row("review"),
+        ]
+    )
+
+
+def edit_keyboard() -> InlineKeyboardMarkup:
+    labels = {
+        "kind": _("Kind"),
+        "category": _("Category"),
+        "region": _("Region and district"),
+        "text": _("Text"),
+        "attachments": _("Files"),
+        "location": _("Location"),
+        "contact": _("Contact"),
+    }
+    buttons = [wbutton(label, "field", code) for code, label in labels.items()]
+    rows: list[list[InlineKeyboardButton]] = [buttons[i : i + 2] for i in range(0, 7, 2)]
+    rows.append([wbutton(_("⬅️ Back"), "review")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

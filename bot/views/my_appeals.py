@@ -1,0 +1,84 @@
+"""The citizen's list of appeals: reference, status, deadline, days left, answer."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import MyCb
+from bot.catalog import Catalog
+from bot.status import is_open
+from bot.views.common import html, shorten
+from i18n.core import ngettext
+from i18n.formatting import long_date
+from storage.models import Appeal, Status
+
+PAGE_SIZE = 5
+
+
+def status_label(status: Status) -> str:
+    labels = {
+        Status.REGISTERED: _("Registered"),
+        Status.IN_PROGRESS: _("Under consideration"),
+        Status.ANSWERED: _("Answered"),
+        Status.CLOSED: _("Closed"),
+        Status.FORWARDED: _("Forwarded to another body"),
+        Status.WITHDRAWN: _("Withdrawn"),
+        Status.DUPLICATE: _("Duplicate of an earlier appeal"),
+    }
+    return labels[status]
+
+
+def days_left_label(days: int) -> str:
+    if days > 0:
+        return ngettext("{n} day left", "{n} days left", days).format(n=days)
+    if days == 0:
+        return _("due today")
+    return ngettext("overdue by {n} day", "overdue by {n} days", -days).format(n=-days)
+
+
+def appeal_entry(
+    appeal: Appeal, catalog: Catalog, lang: str, days_left: int, *, full: bool = False
+) -> str:
+    kind = catalog.kind(appeal.kind)
+    category = catalog.category(appeal.category)
+    due = long_date(appeal.due_at.date(), lang)
+    lines = [
+        f"<b>№ {html(appeal.reference)}</b> · {html(kind.name(lang) if kind else appeal.kind)}"
+        f" · {html(category.name(lang) if category else appeal.category)}",
+        _("Status: {value}").format(value=status_label(appeal.status)),
+    ]
+    if is_open(appeal.status):
+        lines.append(
+            _("Deadline for reply: {date}").format(date=due) + f" ({days_left_label(days_left)})"
+        )
+    if full and appeal.text:
+        lines.append(_("Text: {value}").format(value=html(appeal.text)))
+    if appeal.answer_text:
+        limit = 3000 if full else 300
+        lines.append(_("Answer: {value}").format(value=html(shorten(appeal.answer_text, limit))))
+    return "\n".join(lines)
+
+
+def list_keyboard(appeals: list[Appeal], page: int, pages: int) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=_("Open № {reference}").format(reference=a.reference),
+                callback_data=MyCb(action="view", arg=a.id).pack(),
+            )
+        ]
+        for a in appeals
+    ]
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(text="◀️", callback_data=MyCb(action="page", arg=page - 1).pack())
+        )
+    if page < pages - 1:
+        nav.append(
+            InlineKeyboardButton(text="▶️", callback_data=MyCb(action="page", arg=page + 1).pack())
+        )
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,0 +1,22 @@
+"""aiogram routers: one module per dialog or audience; the order below is the match order.
+
+Each module builds a fresh router, so several dispatchers (tests, restarts in one process)
+never share one."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+
+from handlers import appeal, common, consent, errors, fallback, forget, my_appeals
+
+
+def setup_routers(dp: Dispatcher) -> None:
+    dp.include_routers(
+        errors.create_router(),
+        common.create_router(),
+        consent.create_router(),
+        forget.create_router(),
+        my_appeals.create_router(),
+        appeal.create_router(),
+        fallback.create_router(),  # last: whatever nothing else understood
+    )

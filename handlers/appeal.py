@@ -1,0 +1,643 @@
+"""The appeal dialog: kind → category → region → district → text → files → location →
+contact → review. Each step parses input, updates the draft in FSM data and shows the next."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n.context import get_i18n
+
+from bot.appeals import AppealService, IncompleteDraft
+from bot.callbacks import WizardCb
+from bot.catalog import Catalog, Territory
+from bot.filters import Has, PrivateChat
+from bot.menu import MenuButton, main_menu
+from bot.validation import TextProblem, check_appeal_text, kazakhstan_phone
+from bot.views import appeal as view
+from bot.views.common import in_every_language
+from bot.views.consent import ask_consent
+from bot.wizard import autofill, first_step, next_step, previous_step
+from i18n.formatting import long_date
+from storage.models import Citizen
+
+log = logging.getLogger(__name__)
+
+
+class AppealForm(StatesGroup):
+    kind = State()
+    category = State()
+    region = State()
+    district = State()
+    text = State()
+    attachments = State()
+    location = State()
+    contact = State()
+    review = State()
+
+
+STATE_OF = {s.state.split(":")[1]: s for s in AppealForm.__states__}  # type: ignore[union-attr]
+
+
+def current_lang() -> str:
+    return get_i18n().current_locale
+
+
+async def draft_of(state: FSMContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = await state.get_data()
+    return data, data.setdefault("draft", {})
+
+
+async def show(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
+    """Enter `step` and send its prompt as a new message."""
+    _data, draft = await draft_of(state)
+    lang = current_lang()
+    await state.set_state(STATE_OF[step])
+    match step:
+        case "kind":
+            text, markup = view.kind_screen(catalog, lang)
+        case "category":
+            text, markup = view.category_screen(catalog, lang)
+        case "region":
+            text, markup = view.places_screen(step, catalog.territory.regions, lang, 0)
+        case "district":
+            districts = catalog.territory.districts_of(draft["region"])
+            text, markup = view.places_screen(step, districts, lang, 0)
+        case "text":
+            text, markup = view.text_screen(catalog)
+        case "attachments":
+            text, markup = view.attachments_screen(catalog, len(draft.get("attachments", [])))
+        case "location":
+            text, markup = view.location_screen()
+        case "contact":
+            text, markup = view.contact_screen()
+        case _:
+            # Reply keyboards (location, contact) cannot share a message with inline buttons.
+            await message.answer(_("Almost done."), reply_markup=ReplyKeyboardRemove())
+            text = view.review_text(draft, catalog, lang)
+            markup = view.review_keyboard(draft["draft_key"])
+    await message.answer(text, reply_markup=markup)
+
+
+async def advance(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
+    data, draft = await draft_of(state)
+    editing = bool(data.get("editing"))
+    following = next_step(step, draft, catalog, editing)
+    if following == "review":
+        data["editing"] = False
+    await state.set_data(data)
+    await show(following, message, state, catalog)
+
+
+async def start_wizard(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    await state.set_data({"draft": {"draft_key": uuid.uuid4().hex}})
+    await show(first_step(), message, state, catalog)
+
+
+async def confirm_choice(query: CallbackQuery, label: str) -> None:
+    """Keep the chosen answer in the chat history and retire the buttons."""
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(f"✔️ {label}", reply_markup=None)
+
+
+# --- entering -------------------------------------------------------------------------
+
+
+async def new_appeal(
+    message: Message, state: FSMContext, catalog: Catalog, citizen: Citizen | None
+) -> None:
+    current = await state.get_state()
+    if current in STATE_OF.values() or (current and current.startswith("AppealForm:")):
+        await message.answer(_("You have an unfinished appeal, let us continue."))
+        await show(current.split(":")[1], message, state, catalog)
+        return
+    if citizen is None or citizen.consent_at is None:
+        await ask_consent(message, then="new")
+        return
+    await start_wizard(message, state, catalog)
+
+
+# --- navigation -------------------------------------------------------------------------
+
+
+async def cancel_button(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    await state.clear()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(
+            _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
+            reply_markup=main_menu(),
+        )
+
+
+async def go_back(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
+    data, draft = await draft_of(state)
+    data["editing"] = False
+    await state.set_data(data)
+    previous = previous_step(step, draft, catalog)
+    if previous is None:
+        await state.clear()
+        await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
+        return
+    await show(previous, message, state, catalog)
+
+
+async def back_button(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+) -> None:
+    step = (await state.get_state() or "").split(":")[-1]
+    if callback_data.value != step:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await go_back(step, query.message, state, catalog)
+
+
+# --- kind and category ------------------------------------------------------------------
+
+
+async def kind_chosen(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+) -> None:
+    kind = catalog.kind(callback_data.value)
+    if kind is None or not isinstance(query.message, Message):
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    data, draft = await draft_of(state)
+    draft["kind"] = kind.code
+    await state.set_data(data)
+    await confirm_choice(query, _("Kind: {value}").format(value=kind.name(current_lang())))
+    await advance("kind", query.message, state, catalog)
+
+
+async def category_chosen(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+) -> None:
+    category = catalog.category(callback_data.value)
+    if category is None or not isinstance(query.message, Message):
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    data, draft = await draft_of(state)
+    draft["category"] = category.code
+    await state.set_data(data)
+    label = _("Category: {value}").format(value=category.name(current_lang()))
+    await confirm_choice(query, label)
+    await advance("category", query.message, state, catalog)
+
+
+async def expected_button(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    if await album_already_answered(message, state):
+        return
+    await message.answer(_("Please choose one of the buttons."))
+    step = (await state.get_state() or "").split(":")[-1]
+    await show(step, message, state, catalog)
+
+
+# --- region and district ----------------------------------------------------------------
+
+
+def places_for(step: str, draft: dict[str, Any], territory: Territory) -> tuple[Any, ...]:
+    if step == "region":
+        return territory.regions
+    return territory.districts_of(draft.get("region", ""))
+
+
+async def places_page(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+) -> None:
+    step = (await state.get_state() or "").split(":")[-1]
+    wanted, _sep, page = callback_data.value.partition(".")
+    if wanted != step or not page.isdigit() or not isinstance(query.message, Message):
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    _data, draft = await draft_of(state)
+    places = places_for(step, draft, catalog.territory)
+    text, markup = view.places_screen(step, places, current_lang(), int(page))
+    await query.answer()
+    await query.message.edit_text(text, reply_markup=markup)
+
+
+async def place_chosen(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+) -> None:
+    step = "region" if callback_data.action == "reg" else "district"
+    data, draft = await draft_of(state)
+    places = places_for(step, draft, catalog.territory)
+    place = next((p for p in places if p.code == callback_data.value), None)
+    if place is None or not isinstance(query.message, Message):
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await confirm_choice(query, place.name(current_lang()))
+    await choose_place(step, place.code, query.message, state, catalog, data)
+
+
+async def choose_place(
+    step: str,
+    code: str,
+    message: Message,
+    state: FSMContext,
+    catalog: Catalog,
+    data: dict[str, Any],
+) -> None:
+    draft = data["draft"]
+    if step == "region" and draft.get("region") != code:
+        draft.pop("district", None)
+    draft[step] = code
+    if step == "region":
+        autofill("district", draft, catalog)
+    await state.set_data(data)
+    await advance(step, message, state, catalog)
+
+
+async def place_typed(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    step = (await state.get_state() or "").split(":")[-1]
+    data, draft = await draft_of(state)
+    places = places_for(step, draft, catalog.territory)
+    query = (message.text or "")[:100]
+    found = Territory.search(places, query)
+    if len(found) == 1:
+        await message.answer(f"✔️ {found[0].name(current_lang())}")
+        await choose_place(step, found[0].code, message, state, catalog, data)
+        return
+    if found:
+        note = _("Found several — choose one:")
+    else:
+        note = _("Nothing found for «{query}».").format(query=query[:50])
+        found = list(places)
+    text, markup = view.places_screen(step, found, current_lang(), 0, note=note)
+    await message.answer(text, reply_markup=markup)
+
+
+async def place_not_text(message: Message, state: FSMContext) -> None:
+    if await album_already_answered(message, state):
+        return
+    await message.answer(_("Please choose with the buttons or type part of the name."))
+
+
+# --- text -------------------------------------------------------------------------------
+
+
+async def text_given(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    raw = message.text or message.caption or ""
+    if raw.startswith("/"):
+        await message.answer(_("Unknown command. /help lists what I can do."))
+        return
+    checked = check_appeal_text(raw, catalog.limits)
+    if checked.problem is TextProblem.TOO_SHORT:
+        await message.answer(
+            _(
+                "That is too short. Please describe the problem in at least {min} characters."
+            ).format(min=catalog.limits.text_min)
+        )
+        return
+    if checked.problem is TextProblem.TOO_LONG:
+        await message.answer(
+            _(
+                "That is too long: {length} characters, the limit is {max}. Please shorten it."
+            ).format(length=len(checked.text), max=catalog.limits.text_max)
+        )
+        return
+    data, draft = await draft_of(state)
+    draft["text"] = checked.text
+    # A photo sent with its description counts as the first attachment.
+    attachment = attachment_of(message)
+    if attachment and attachment not in draft.setdefault("attachments", []):
+        draft["attachments"].append(attachment)
+    await state.set_data(data)
+    await advance("text", message, state, catalog)
+
+
+async def text_expected(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    if await album_already_answered(message, state):
+        return
+    await message.answer(
+        _(
+            "Please describe the problem in words, as a text message (at least {min} characters)."
+        ).format(min=catalog.limits.text_min)
+    )
+
+
+# --- attachments ------------------------------------------------------------------------
+
+
+def attachment_of(message: Message) -> dict[str, Any] | None:
+    if message.photo:
+        return {"kind": "photo", "file_id": message.photo[-1].file_id, "file_name": None}
+    if message.document:
+        return {
+            "kind": "document",
+            "file_id": message.document.file_id,
+            "file_name": message.document.file_name,
+        }
+    return None
+
+
+async def attachment_given(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    data, draft = await draft_of(state)
+    files = draft.setdefault("attachments", [])
+    most = catalog.limits.attachments_max
+    if len(files) >= most:
+        if not await album_already_answered(message, state):
+            await message.answer(
+                _("You can attach at most {max} files. Press «Done» to go on.").format(max=most)
+            )
+        return
+    attachment = attachment_of(message)
+    if attachment and attachment not in files:
+        files.append(attachment)
+    await state.set_data(data)
+    text, markup = view.attachments_screen(catalog, len(files))
+    await message.answer(text, reply_markup=markup)
+
+
+async def attachments_done(query: CallbackQuery, state: FSMContext, catalog: Catalog) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await advance("attachments", query.message, state, catalog)
+
+
+async def attachment_expected(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    _data, draft = await draft_of(state)
+    await message.answer(_("Please send a photo or a document, or press the button below."))
+    text, markup = view.attachments_screen(catalog, len(draft.get("attachments", [])))
+    await message.answer(text, reply_markup=markup)
+
+
+# --- reply-keyboard navigation for the location and contact steps -----------------------
+
+
+def reply_labels(message_id: str) -> frozenset[str]:
+    return in_every_language(message_id)
+
+
+async def reply_navigation(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    step = (await state.get_state() or "").split(":")[-1]
+    text = message.text or ""
+    if text in reply_labels("✖️ Cancel"):
+        await state.clear()
+        await message.answer(
+            _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
+            reply_markup=main_menu(),
+        )
+    elif text in reply_labels("⬅️ Back"):
+        await go_back(step, message, state, catalog)
+    elif step == "location" and text in reply_labels("Skip"):
+        data, draft = await draft_of(state)
+        draft.pop("latitude", None)
+        draft.pop("longitude", None)
+        await state.set_data(data)
+        await advance(step, message, state, catalog)
+    elif step == "location":
+        await message.answer(_("Press «📍 Send location», or «Skip»."))
+    else:
+        await phone_typed(message, state, catalog, text)
+
+
+async def location_given(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    assert message.location is not None
+    data, draft = await draft_of(state)
+    draft["latitude"] = message.location.latitude
+    draft["longitude"] = message.location.longitude
+    await state.set_data(data)
+    await advance("location", message, state, catalog)
+
+
+async def location_expected(message: Message, state: FSMContext) -> None:
+    if await album_already_answered(message, state):
+        return
+    await message.answer(_("Press «📍 Send location», or «Skip»."))
+
+
+# --- contact ----------------------------------------------------------------------------
+
+
+async def contact_shared(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    contact = message.contact
+    assert contact is not None and message.from_user is not None
+    if contact.user_id != message.from_user.id:
+        await message.answer(_("Please share your own number with the button below."))
+        return
+    phone = "+" + contact.phone_number.lstrip("+")
+    name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    await save_contact(message, state, catalog, name, phone)
+
+
+async def phone_typed(message: Message, state: FSMContext, catalog: Catalog, text: str) -> None:
+    phone = kazakhstan_phone(text)
+    if phone is None:
+        await message.answer(
+            _("This does not look like a Kazakhstan phone number. Example: +7 701 234 56 78.")
+        )
+        return
+    assert message.from_user is not None
+    await save_contact(message, state, catalog, message.from_user.full_name, phone)
+
+
+async def save_contact(
+    message: Message, state: FSMContext, catalog: Catalog, name: str, phone: str
+) -> None:
+    data, draft = await draft_of(state)
+    draft["contact_name"] = name[:200]
+    draft["contact_phone"] = phone
+    await state.set_data(data)
+    await advance("contact", message, state, catalog)
+
+
+async def contact_expected(message: Message, state: FSMContext) -> None:
+    if await album_already_answered(message, state):
+        return
+    await message.answer(_("Press «📱 Share my phone number», or type the number."))
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+async def edit_menu(query: CallbackQuery) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=view.edit_keyboard())
+
+
+async def back_to_review(query: CallbackQuery, state: FSMContext) -> None:
+    await query.answer()
+    _data, draft = await draft_of(state)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=view.review_keyboard(draft["draft_key"]))
+
+
+async def edit_field(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+) -> None:
+    if callback_data.value not in STATE_OF or not isinstance(query.message, Message):
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    data = await state.get_data()
+    data["editing"] = True
+    await state.set_data(data)
+    step = callback_data.value
+    if step == "region" and autofill("region", data["draft"], catalog):
+        step = "district"
+    await show(step, query.message, state, catalog)
+
+
+async def confirm(
+    query: CallbackQuery,
+    callback_data: WizardCb,
+    state: FSMContext,
+    appeals: AppealService,
+    catalog: Catalog,
+) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer()
+        return
+    data = await state.get_data()
+    draft = data.get("draft", {})
+    in_review = await state.get_state() == AppealForm.review.state
+    if not in_review or draft.get("draft_key") != callback_data.value:
+        await already_filed_or_stale(query, callback_data.value, appeals)
+        return
+    try:
+        filed = await appeals.file(query.from_user.id, current_lang(), draft)
+    except IncompleteDraft as exc:
+        log.warning("incomplete draft from %s: %s", query.from_user.id, exc.missing)
+        await query.answer()
+        await show(exc.missing[0], query.message, state, catalog)
+        return
+    await query.answer()
+    await state.clear()
+    await query.message.edit_reply_markup(reply_markup=None)
+    appeal = filed.appeal
+    kind = catalog.kind(appeal.kind)
+    assert kind is not None
+    lang = current_lang()
+    period = (
+        ngettext_days(kind.days, working=True)
+        if kind.day_type == "working"
+        else ngettext_days(kind.days, working=False)
+    )
+    await query.message.answer(
+        _(
+            "✅ Your appeal has been registered.\n"
+            "Registration number: <b>{reference}</b>\n"
+            "Deadline for reply: <b>{due}</b> ({period} from registration).\n"
+            "You will get the answer here. /my shows the status."
+        ).format(
+            reference=appeal.reference,
+            due=long_date(appeal.due_at.astimezone(appeals.policy.tz).date(), lang),
+            period=period,
+        ),
+        reply_markup=main_menu(),
+    )
+
+
+def ngettext_days(n: int, *, working: bool) -> str:
+    from i18n.core import ngettext
+
+    if working:
+        return ngettext("{n} working day", "{n} working days", n).format(n=n)
+    return ngettext("{n} calendar day", "{n} calendar days", n).format(n=n)
+
+
+async def already_filed_or_stale(
+    query: CallbackQuery, draft_key: str, appeals: AppealService
+) -> None:
+    appeal = await appeals.repo.appeal_by_draft(draft_key) if draft_key else None
+    if appeal is not None and appeal.citizen_id == query.from_user.id:
+        await query.answer(
+            _("This appeal is already registered: {reference}.").format(reference=appeal.reference),
+            show_alert=True,
+        )
+        return
+    await query.answer(_("This button is no longer active."), show_alert=True)
+
+
+# --- albums: one answer per album, not one per photo ------------------------------------
+
+
+async def album_already_answered(message: Message, state: FSMContext) -> bool:
+    if not message.media_group_id:
+        return False
+    data = await state.get_data()
+    if data.get("album") == message.media_group_id:
+        return True
+    data["album"] = message.media_group_id
+    await state.set_data(data)
+    return False
+
+
+def create_router() -> Router:
+    router = Router(name="appeal")
+    router.message.filter(PrivateChat())
+    router.callback_query.filter(PrivateChat())
+    router.message.register(new_appeal, Command("new"))
+    router.message.register(new_appeal, MenuButton("new"))
+    router.callback_query.register(
+        cancel_button, WizardCb.filter(F.action == "cancel"), StateFilter(AppealForm)
+    )
+    router.callback_query.register(
+        back_button, WizardCb.filter(F.action == "back"), StateFilter(AppealForm)
+    )
+    router.callback_query.register(
+        kind_chosen, WizardCb.filter(F.action == "kind"), AppealForm.kind
+    )
+    router.callback_query.register(
+        category_chosen, WizardCb.filter(F.action == "cat"), AppealForm.category
+    )
+    router.message.register(
+        expected_button, StateFilter(AppealForm.kind, AppealForm.category, AppealForm.review)
+    )
+    router.callback_query.register(
+        places_page, WizardCb.filter(F.action == "page"), AppealForm.region
+    )
+    router.callback_query.register(
+        places_page, WizardCb.filter(F.action == "page"), AppealForm.district
+    )
+    router.callback_query.register(
+        place_chosen, WizardCb.filter(F.action == "reg"), AppealForm.region
+    )
+    router.callback_query.register(
+        place_chosen, WizardCb.filter(F.action == "dist"), AppealForm.district
+    )
+    router.message.register(place_typed, AppealForm.region, Has("text"))
+    router.message.register(place_typed, AppealForm.district, Has("text"))
+    router.message.register(place_not_text, AppealForm.region)
+    router.message.register(place_not_text, AppealForm.district)
+    router.message.register(text_given, AppealForm.text, Has("text", "caption"))
+    router.message.register(text_expected, AppealForm.text)
+    router.message.register(attachment_given, AppealForm.attachments, Has("photo", "document"))
+    router.callback_query.register(
+        attachments_done, WizardCb.filter(F.action.in_({"done", "skip"})), AppealForm.attachments
+    )
+    router.message.register(attachment_expected, AppealForm.attachments)
+    router.message.register(
+        reply_navigation, StateFilter(AppealForm.location, AppealForm.contact), Has("text")
+    )
+    router.message.register(location_given, AppealForm.location, Has("location"))
+    router.message.register(location_expected, AppealForm.location)
+    router.message.register(contact_shared, AppealForm.contact, Has("contact"))
+    router.message.register(contact_expected, AppealForm.contact)
+    router.callback_query.register(
+        edit_menu, WizardCb.filter(F.action == "edit"), AppealForm.review
+    )
+    router.callback_query.register(
+        back_to_review, WizardCb.filter(F.action == "review"), AppealForm.review
+    )
+    router.callback_query.register(
+        edit_field, WizardCb.filter(F.action == "field"), AppealForm.review
+    )
+    router.callback_query.register(confirm, WizardCb.filter(F.action == "confirm"))
+    return router

@@ -1,0 +1,142 @@
+"""/start, language, consent, /help, /privacy, /cancel and the main menu."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import LangCb
+from bot.filters import PrivateChat
+from bot.menu import MenuButton, main_menu
+from bot.middlewares import proposed_language
+from bot.views.consent import ask_consent
+from i18n.core import PoI18n
+from storage.base import Repository
+from storage.models import Citizen
+
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский"}
+
+
+def language_keyboard(first: str) -> InlineKeyboardMarkup:
+    order = sorted(LANGUAGE_NAMES, key=lambda code: code != first)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=LANGUAGE_NAMES[c], callback_data=LangCb(code=c).pack())]
+            for c in order
+        ]
+    )
+
+
+async def ask_language(message: Message, first: str) -> None:
+    # Both languages at once: the citizen has not chosen one yet.
+    await message.answer("Тілді таңдаңыз · Выберите язык", reply_markup=language_keyboard(first))
+
+
+async def start(message: Message, citizen: Citizen | None, i18n: PoI18n) -> None:
+    if citizen is None or citizen.language is None:
+        await ask_language(message, proposed_language(message.from_user, i18n.default_locale))
+        return
+    await greet(message, citizen)
+
+
+async def greet(message: Message, citizen: Citizen | None) -> None:
+    await message.answer(
+        _(
+            "Hello! This is the akimat's bot for citizens' appeals. Here you can send an "
+            "appeal — a complaint, a proposal, a request — and follow the answer."
+        ),
+        reply_markup=main_menu(),
+    )
+    if citizen is None or citizen.consent_at is None:
+        await ask_consent(message)
+
+
+async def change_language(message: Message, citizen: Citizen | None, i18n: PoI18n) -> None:
+    current = citizen.language if citizen and citizen.language else i18n.current_locale
+    await ask_language(message, current)
+
+
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    repo: Repository,
+    i18n: PoI18n,
+    citizen: Citizen | None,
+) -> None:
+    if callback_data.code not in LANGUAGE_NAMES:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    first_time = citizen is None or citizen.language is None
+    await repo.set_language(query.from_user.id, callback_data.code)
+    i18n.current_locale = callback_data.code
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_text(
+        _("Language: Қазақша") if callback_data.code == "kk" else _("Language: Русский")
+    )
+    if first_time:
+        await greet(query.message, citizen)
+    else:
+        await query.message.answer(_("Done. I will speak this language."), reply_markup=main_menu())
+
+
+async def help_(message: Message) -> None:
+    await message.answer(
+        _(
+            "<b>What I can do</b>\n"
+            "/new — send an appeal to the akimat: a statement, complaint, proposal or "
+            "information request. I will give you a registration number and the date by which "
+            "the answer is due.\n"
+            "/my — your appeals, their status and answers\n"
+            "/lang — Қазақша / Русский\n"
+            "/cancel — leave the current step\n"
+            "/privacy — what data is stored and why\n"
+            "/forget — erase your personal data"
+        ),
+        reply_markup=main_menu(),
+    )
+
+
+async def privacy(message: Message) -> None:
+    await message.answer(
+        _(
+            "<b>What is stored and why</b>\n"
+            "• Your Telegram id and language — to answer you here.\n"
+            "• For each appeal: your name and phone number (the law does not consider anonymous "
+            "appeals), the text, photos, documents and location you send — so that officials "
+            "can consider it.\n"
+            "• The time you gave consent.\n"
+            "Officials see your contact details only when their work needs them. "
+            "/forget erases your personal data; anonymous figures (how many appeals of which "
+            "kind, where and when) stay for statistics."
+        )
+    )
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
+        return
+    await state.clear()
+    await message.answer(
+        _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
+        reply_markup=main_menu(),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="common")
+    router.message.filter(PrivateChat())
+    router.message.register(start, CommandStart())
+    router.message.register(change_language, Command("lang"))
+    router.message.register(change_language, MenuButton("lang"))
+    router.callback_query.register(language_chosen, LangCb.filter())
+    router.message.register(help_, Command("help"))
+    router.message.register(help_, MenuButton("help"))
+    router.message.register(privacy, Command("privacy"))
+    router.message.register(cancel, Command("cancel"))
+    return router

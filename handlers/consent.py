@@ -1,0 +1,52 @@
+"""The citizen's answer to the consent question."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiogram import Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import ConsentCb
+from bot.catalog import Catalog
+from handlers.appeal import start_wizard
+from storage.base import Repository
+from storage.models import Citizen
+
+
+async def consent_answered(
+    query: CallbackQuery,
+    callback_data: ConsentCb,
+    repo: Repository,
+    citizen: Citizen | None,
+    state: FSMContext,
+    catalog: Catalog,
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    if not callback_data.agree:
+        await query.message.edit_text(
+            _(
+                "Understood. Without consent we cannot accept an appeal, but /help and "
+                "/privacy are open to you. You can agree later with /new."
+            )
+        )
+        return
+    if citizen is None or citizen.consent_at is None:
+        await repo.set_consent(query.from_user.id, datetime.now(UTC))
+    if callback_data.then == "new" and await state.get_state() is None:
+        await query.message.edit_text(_("Thank you."))
+        await start_wizard(query.message, state, catalog)
+        return
+    await query.message.edit_text(
+        _("Thank you. You can now send an appeal: press «📝 New appeal» or /new.")
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="consent")
+    router.callback_query.register(consent_answered, ConsentCb.filter())
+    return router

@@ -1,0 +1,77 @@
+"""/my: the citizen's own appeals, newest first, paged."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n.context import get_i18n
+
+from bot.appeals import AppealService
+from bot.callbacks import MyCb
+from bot.catalog import Catalog
+from bot.filters import PrivateChat
+from bot.menu import MenuButton
+from bot.views.my_appeals import PAGE_SIZE, appeal_entry, list_keyboard
+
+
+async def render_page(
+    user_id: int, page: int, appeals: AppealService, catalog: Catalog
+) -> tuple[str, object] | None:
+    total = await appeals.repo.count_citizen_appeals(user_id)
+    if total == 0:
+        return None
+    pages = -(-total // PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    rows = await appeals.repo.citizen_appeals(user_id, PAGE_SIZE, page * PAGE_SIZE)
+    lang = get_i18n().current_locale
+    header = _("<b>Your appeals</b> ({page} of {pages})").format(page=page + 1, pages=pages)
+    entries = [appeal_entry(a, catalog, lang, appeals.days_left(a)) for a in rows]
+    return "\n\n".join([header, *entries]), list_keyboard(rows, page, pages)
+
+
+async def my_appeals(message: Message, appeals: AppealService, catalog: Catalog) -> None:
+    assert message.from_user is not None
+    rendered = await render_page(message.from_user.id, 0, appeals, catalog)
+    if rendered is None:
+        await message.answer(_("You have no appeals yet. /new sends one."))
+        return
+    text, markup = rendered
+    await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
+
+
+async def my_page(
+    query: CallbackQuery, callback_data: MyCb, appeals: AppealService, catalog: Catalog
+) -> None:
+    rendered = await render_page(query.from_user.id, callback_data.arg, appeals, catalog)
+    await query.answer()
+    if rendered is None or not isinstance(query.message, Message):
+        return
+    text, markup = rendered
+    await query.message.edit_text(text, reply_markup=markup)  # type: ignore[arg-type]
+
+
+async def my_appeal(
+    query: CallbackQuery, callback_data: MyCb, appeals: AppealService, catalog: Catalog
+) -> None:
+    appeal = await appeals.repo.get_appeal(callback_data.arg)
+    # A forged id and someone else's appeal get the same answer: nothing to see.
+    if appeal is None or appeal.citizen_id != query.from_user.id:
+        await query.answer(_("Appeal not found."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        lang = get_i18n().current_locale
+        text = appeal_entry(appeal, catalog, lang, appeals.days_left(appeal), full=True)
+        await query.message.answer(text)
+
+
+def create_router() -> Router:
+    router = Router(name="my_appeals")
+    router.message.filter(PrivateChat())
+    router.message.register(my_appeals, Command("my"))
+    router.message.register(my_appeals, MenuButton("my"))
+    router.callback_query.register(my_page, MyCb.filter(F.action == "page"))
+    router.callback_query.register(my_appeal, MyCb.filter(F.action == "view"))
+    return router

@@ -1,0 +1,56 @@
+"""The storage interface services and handlers use; one implementation per database."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from storage.models import Appeal, Citizen, NewAppeal, Status
+
+
+class Repository(ABC):
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    # citizens
+    @abstractmethod
+    async def get_citizen(self, user_id: int) -> Citizen | None: ...
+
+    @abstractmethod
+    async def set_language(self, user_id: int, language: str) -> None:
+        """Creates the citizen on first contact."""
+
+    @abstractmethod
+    async def set_consent(self, user_id: int, at: datetime) -> None: ...
+
+    @abstractmethod
+    async def forget_citizen(self, user_id: int) -> int:
+        """Erase personal data; appeals stay as anonymous rows. Returns appeals anonymised."""
+
+    # appeals
+    @abstractmethod
+    async def create_appeal(self, new: NewAppeal) -> tuple[Appeal, bool]:
+        """Store an appeal with a fresh reference; (existing, False) if draft_key was seen."""
+
+    @abstractmethod
+    async def appeal_by_draft(self, draft_key: str) -> Appeal | None: ...
+
+    @abstractmethod
+    async def get_appeal(self, appeal_id: int) -> Appeal | None: ...
+
+    @abstractmethod
+    async def citizen_appeals(self, citizen_id: int, limit: int, offset: int) -> list[Appeal]:
+        """Newest first."""
+
+    @abstractmethod
+    async def count_citizen_appeals(self, citizen_id: int) -> int: ...
+
+    @abstractmethod
+    async def status_history(self, appeal_id: int) -> list[tuple[Status, str, datetime]]: ...
+
+    # updates already handled, so a redelivered update does nothing twice
+    @abstractmethod
+    async def update_seen(self, update_id: int) -> bool: ...
+
+    @abstractmethod
+    async def mark_update(self, update_id: int, at: datetime) -> None: ...

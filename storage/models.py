@@ -1,0 +1,79 @@
+"""Plain records passed between storage, services and handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    FORWARDED = "forwarded"
+    WITHDRAWN = "withdrawn"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(slots=True)
+class Citizen:
+    id: int
+    language: str | None
+    consent_at: datetime | None = None
+    full_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: str  # "photo" | "document"
+    file_id: str
+    file_name: str | None = None
+
+
+@dataclass(slots=True)
+class NewAppeal:
+    """What the citizen confirmed; `draft_key` makes a repeated confirm idempotent."""
+
+    draft_key: str
+    citizen_id: int
+    kind: str
+    category: str
+    region: str
+    district: str
+    text: str
+    contact_name: str
+    contact_phone: str
+    language: str
+    created_at: datetime
+    registered_on: date
+    due_at: datetime
+    attachments: list[Attachment] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(slots=True)
+class Appeal:
+    id: int
+    reference: str
+    citizen_id: int | None
+    kind: str
+    category: str
+    region: str
+    district: str
+    text: str | None
+    language: str
+    status: Status
+    created_at: datetime
+    registered_on: date
+    due_at: datetime
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    answer_text: str | None = None
+    answered_at: datetime | None = None
+    attachments: list[Attachment] = field(default_factory=list)

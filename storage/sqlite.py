@@ -1,0 +1,319 @@
+"""SQLite through aiosqlite: the embedded default. All SQLite-specific SQL lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.base import Repository
+from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations" / "sqlite"
+
+
+def _ts(value: datetime) -> str:
+    """UTC ISO text, so that comparing the strings compares the instants."""
+    return value.astimezone(UTC).isoformat()
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return _parse(value) if value else None
+
+
+def migration_files() -> list[tuple[int, Path]]:
+    files = sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    return [(int(f.name[:4]), f) for f in files]
+
+
+class SQLiteDatabase:
+    """One connection shared by the process. aiosqlite runs it on one thread, so statements
+    are serialised anyway; the lock keeps one coroutine's transaction from swallowing
+    another's statements."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate_to: int | None = None) -> SQLiteDatabase:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await conn.execute(pragma)
+        db = cls(conn)
+        await db.migrate(migrate_to)
+        return db
+
+    async def close(self) -> None:
+        async with self.lock:
+            await self.conn.close()
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, target: int | None = None) -> None:
+        """Apply numbered migrations past PRAGMA user_version, each in its own transaction."""
+        current = await self.schema_version()
+        for number, file in migration_files():
+            if number <= current or (target is not None and number > target):
+                continue
+            log.info("applying migration %s", file.name)
+            script = file.read_text(encoding="utf-8")
+            # executescript commits on its own, so the version bump rides in the same script.
+            await self.conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self.lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.lock, self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.lock, self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.lock, self.conn.execute(sql, tuple(params)) as cur:
+            return cur.rowcount
+
+
+class SQLiteRepository(Repository):
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # citizens
+    async def get_citizen(self, user_id: int) -> Citizen | None:
+        row = await self.db.fetchone(
+            "SELECT id, language, consent_at, full_name, phone FROM citizens WHERE id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        return Citizen(
+            row["id"], row["language"], _dt(row["consent_at"]), row["full_name"], row["phone"]
+        )
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self.db.execute(
+            "INSERT INTO citizens (id, language, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET language = excluded.language",
+            (user_id, language, _ts(datetime.now().astimezone())),
+        )
+
+    async def set_consent(self, user_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO citizens (id, consent_at, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET consent_at = excluded.consent_at",
+            (user_id, _ts(at), _ts(at)),
+        )
+
+    async def forget_citizen(self, user_id: int) -> int:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM attachments WHERE appeal_id IN "
+                "(SELECT id FROM appeals WHERE citizen_id = ?)",
+                (user_id,),
+            )
+            cur = await conn.execute(
+                "UPDATE appeals SET citizen_id = NULL, text = NULL, contact_name = NULL, "
+                "contact_phone = NULL, latitude = NULL, longitude = NULL, draft_key = NULL "
+                "WHERE citizen_id = ?",
+                (user_id,),
+            )
+            anonymised = cur.rowcount
+            await conn.execute("DELETE FROM citizens WHERE id = ?", (user_id,))
+            await conn.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
+        return anonymised
+
+    # appeals
+    async def create_appeal(self, new: NewAppeal) -> tuple[Appeal, bool]:
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id FROM appeals WHERE draft_key = ?", (new.draft_key,)
+            ) as cur:
+                existing = await cur.fetchone()
+            if existing is None:
+                reference = await self._next_reference(conn, new.registered_on)
+                appeal_id = await self._insert_appeal(conn, new, reference)
+        if existing is not None:
+            appeal = await self.get_appeal(existing["id"])
+            assert appeal is not None
+            return appeal, False
+        appeal = await self.get_appeal(appeal_id)
+        assert appeal is not None
+        return appeal, True
+
+    @staticmethod
+    async def _next_reference(conn: aiosqlite.Connection, registered_on: date) -> str:
+        name = f"appeal:{registered_on.year}"
+        async with conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return f"{registered_on.year}-{row[0]:05d}"
+
+    @staticmethod
+    async def _insert_appeal(conn: aiosqlite.Connection, new: NewAppeal, reference: str) -> int:
+        await conn.execute(
+            "INSERT INTO citizens (id, language, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            (new.citizen_id, new.language, _ts(new.created_at)),
+        )
+        cur = await conn.execute(
+            "INSERT INTO appeals (reference, draft_key, citizen_id, kind, category, region, "
+            "district, text, latitude, longitude, contact_name, contact_phone, language, status, "
+            "created_at, registered_on, due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                reference,
+                new.draft_key,
+                new.citizen_id,
+                new.kind,
+                new.category,
+                new.region,
+                new.district,
+                new.text,
+                new.latitude,
+                new.longitude,
+                new.contact_name,
+                new.contact_phone,
+                new.language,
+                Status.REGISTERED,
+                _ts(new.created_at),
+                new.registered_on.isoformat(),
+                _ts(new.due_at),
+            ),
+        )
+        appeal_id = int(cur.lastrowid or 0)
+        await conn.executemany(
+            "INSERT INTO attachments (appeal_id, kind, file_id, file_name) VALUES (?, ?, ?, ?)",
+            [(appeal_id, a.kind, a.file_id, a.file_name) for a in new.attachments],
+        )
+        await conn.execute(
+            "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at) "
+            "VALUES (?, NULL, ?, ?, ?)",
+            (appeal_id, Status.REGISTERED, f"citizen:{new.citizen_id}", _ts(new.created_at)),
+        )
+        await conn.execute(
+            "UPDATE citizens SET full_name = ?, phone = ? WHERE id = ?",
+            (new.contact_name, new.contact_phone, new.citizen_id),
+        )
+        return appeal_id
+
+    async def appeal_by_draft(self, draft_key: str) -> Appeal | None:
+        row = await self.db.fetchone("SELECT * FROM appeals WHERE draft_key = ?", (draft_key,))
+        return await self._with_attachments(row)
+
+    async def get_appeal(self, appeal_id: int) -> Appeal | None:
+        row = await self.db.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
+        return await self._with_attachments(row)
+
+    async def _with_attachments(self, row: aiosqlite.Row | None) -> Appeal | None:
+        if row is None:
+            return None
+        appeal = _appeal(row)
+        rows = await self.db.fetchall(
+            "SELECT kind, file_id, file_name FROM attachments WHERE appeal_id = ? ORDER BY id",
+            (appeal.id,),
+        )
+        appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in rows]
+        return appeal
+
+    async def citizen_appeals(self, citizen_id: int, limit: int, offset: int) -> list[Appeal]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM appeals WHERE citizen_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+            (citizen_id, limit, offset),
+        )
+        return [_appeal(r) for r in rows]
+
+    async def count_citizen_appeals(self, citizen_id: int) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM appeals WHERE citizen_id = ?", (citizen_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def status_history(self, appeal_id: int) -> list[tuple[Status, str, datetime]]:
+        rows = await self.db.fetchall(
+            "SELECT new_status, actor, at FROM status_history WHERE appeal_id = ? ORDER BY id",
+            (appeal_id,),
+        )
+        return [(Status(r["new_status"]), r["actor"], _parse(r["at"])) for r in rows]
+
+    # updates
+    async def update_seen(self, update_id: int) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,)
+        )
+        return row is not None
+
+    async def mark_update(self, update_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
+            (update_id, _ts(at)),
+        )
+
+    async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
+        return await self.db.execute(
+            "DELETE FROM processed_updates WHERE at < ?", (_ts(now - older_than),)
+        )
+
+
+def _appeal(row: aiosqlite.Row) -> Appeal:
+    return Appeal(
+        id=row["id"],
+        reference=row["reference"],
+        citizen_id=row["citizen_id"],
+        kind=row["kind"],
+        category=row["category"],
+        region=row["region"],
+        district=row["district"],
+        text=row["text"],
+        language=row["language"],
+        status=Status(row["status"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        registered_on=date.fromisoformat(row["registered_on"]),
+        due_at=datetime.fromisoformat(row["due_at"]),
+        contact_name=row["contact_name"],
+        contact_phone=row["contact_phone"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        answer_text=row["answer_text"],
+        answered_at=_dt(row["answered_at"]),
+    )

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Two commands for a fresh machine with Python 3.11+ and nothing else:
+
+    python3 tasks.py run     install into .venv, then start the bot (SQLite)
+    python3 tasks.py test    install into .venv, then lint and run the whole test suite
+
+Only the standard library is used here, since nothing is installed yet when it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def ensure_installed(extras: str) -> None:
+    """(Re)install when pyproject.toml or the wanted extras changed since the last install."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - run by whatever python3 the machine has
+        sys.exit("Python 3.11 or newer is needed.")
+    if not PYTHON.exists():
+        print("Creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    spec = f".[{extras}]" if extras else "."
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    stamp = VENV / ".installed"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"Installing {spec} into .venv …", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "-e", spec], cwd=ROOT, check=True)
+    stamp.write_text(digest)
+
+
+def run_bot() -> int:
+    ensure_installed("")
+    env_file = ROOT / ".env"
+    if not env_file.exists() and "BOT_TOKEN" not in os.environ:
+        shutil.copy(ROOT / ".env.example", env_file)
+        print(
+            "Created .env from .env.example. Put your bot's token from @BotFather into\n"
+            f"BOT_TOKEN= in {env_file} and run this command again."
+        )
+        return 2
+    return subprocess.call([str(PYTHON), "-m", "bot"], cwd=ROOT)
+
+
+def run_tests(args: list[str]) -> int:
+    ensure_installed("test")
+    lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)
+    if lint != 0:
+        print("ruff found problems (above).", file=sys.stderr)
+        return lint
+    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+
+
+def main() -> int:
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "run":
+        return run_bot()
+    if command == "test":
+        return run_tests(sys.argv[2:])
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

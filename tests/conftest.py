@@ -1,0 +1,184 @@
+"""Shared fixtures: catalog, a fresh SQLite database, and the real bot polling a fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import App, create_app
+from bot.catalog import Catalog, load_catalog
+from bot.settings import Settings
+from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from tests.fakeapi import Call, FakeTelegram
+
+TOKEN = "123456789:AAFakeTokenForTests_0123456789abc"
+ALMATY = ZoneInfo("Asia/Almaty")
+
+
+class FrozenClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[SQLiteRepository]:
+    db = await SQLiteDatabase.open(tmp_path / "test.db")
+    repository = SQLiteRepository(db)
+    yield repository
+    await repository.close()
+
+
+def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        telegram_api_base=base_url,
+        database_url=f"sqlite:///{db_path}",
+        **extra,
+    )
+
+
+class Harness:
+    """Plays citizens against the running bot and waits for its replies."""
+
+    def __init__(self, fake: FakeTelegram, app: App) -> None:
+        self.fake = fake
+        self.app = app
+
+    async def say(
+        self,
+        user: int,
+        text: str | None = None,
+        *,
+        lang: str = "ru",
+        expect: str | None = None,
+        **extra: Any,
+    ) -> Call:
+        since = self.fake.mark()
+        self.fake.user_message(user, text, language_code=lang, **extra)
+        return await self.reply(user, since, expect)
+
+    async def reply(
+        self, user: int, since: int, expect: str | None = None, method: str = "sendMessage"
+    ) -> Call:
+        def matches(call: Call) -> bool:
+            return (
+                call.method == method
+                and self.fake.chat_of(call) == user
+                and (expect is None or expect in (call.text or ""))
+            )
+
+        return await self.fake.wait_for(matches, since=since)
+
+    async def with_button(self, user: int, since: int, button: str) -> Call:
+        """The first message to `user` after `since` that has a button labelled with `button`."""
+        return await self.fake.wait_for(
+            lambda c: (
+                c.method == "sendMessage"
+                and self.fake.chat_of(c) == user
+                and any(button in label for label, _ in self.fake.buttons(c))
+            ),
+            since=since,
+        )
+
+    async def click(
+        self,
+        user: int,
+        on: Call,
+        button: str,
+        *,
+        expect: str | None = None,
+        method: str = "sendMessage",
+        lang: str = "ru",
+    ) -> Call:
+        """Press the inline button whose label contains `button` on the message `on`."""
+        data = self.fake.find_button(on, button)
+        return await self.press(user, on, data, expect=expect, method=method, lang=lang)
+
+    async def press(
+        self,
+        user: int,
+        on: Call,
+        data: str,
+        *,
+        expect: str | None = None,
+        method: str = "sendMessage",
+        lang: str = "ru",
+    ) -> Call:
+        since = self.fake.mark()
+        self.fake.press(user, on, data, language_code=lang)
+        return await self.reply(user, since, expect, method=method)
+
+    async def alert(self, user: int, on: Call, data: str) -> str:
+        since = self.fake.mark()
+        self.fake.press(user, on, data)
+        call = await self.fake.wait_for(
+            lambda c: c.method == "answerCallbackQuery" and c.params.get("text"), since=since
+        )
+        return str(call.params["text"])
+
+    async def quiet(self, seconds: float = 0.3) -> None:
+        """For inputs that must get no answer: let the bot run, then the test checks."""
+        await asyncio.sleep(seconds)
+
+    def texts_to(self, user: int, since: int = 0) -> list[str]:
+        return [c.text or "" for c in self.fake.sent(user)[since:] if c.method == "sendMessage"]
+
+
+async def start_bot(fake: FakeTelegram, settings: Settings, clock: Any = None) -> tuple[App, Any]:
+    app = await create_app(settings, clock=clock) if clock else await create_app(settings)
+    task = asyncio.create_task(app.run_polling(handle_signals=False, polling_timeout=1))
+    await fake.wait_for(lambda c: c.method == "getUpdates")
+    return app, task
+
+
+async def stop_bot(app: App, task: asyncio.Task[None]) -> None:
+    await app.dp.stop_polling()
+    await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram(detect_not_modified=True)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    # Monday 23 November 2026, 10:00 in Almaty: inside working hours.
+    return FrozenClock(datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY).astimezone(UTC))
+
+
+@pytest.fixture
+async def harness(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+    app, task = await start_bot(fake, make_settings(fake.base_url, tmp_path / "bot.db"), clock)
+    yield Harness(fake, app)
+    await stop_bot(app, task)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """With REQUIRE_ALL_TESTS set (CI), a skipped test is a failed one: CI has every service
+    a test may need, so a skip there means a test silently did not run."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("REQUIRE_ALL_TESTS") and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but REQUIRE_ALL_TESTS is set: {report.longrepr}"

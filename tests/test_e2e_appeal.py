@@ -1,0 +1,167 @@
+"""A citizen files an appeal through the real bot over HTTP, in Russian and in Kazakh."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import Harness
+
+pytestmark = pytest.mark.e2e
+
+RU = 501
+KK = 502
+VALID_TEXT = "На улице Ленина 5 третью неделю не горят фонари, вечером темно и опасно."
+
+
+def rows(harness: Harness, sql: str, *params: object) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(harness.app.settings.sqlite_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+async def onboard(h: Harness, user: int, lang: str) -> None:
+    """/start → choose the language → consent."""
+    choose = await h.say(user, "/start", lang=lang, expect="Тілді таңдаңыз")
+    # The proposed language (from Telegram's language_code) is offered first.
+    first_button = h.fake.buttons(choose)[0][0]
+    assert first_button == ("Қазақша" if lang == "kk" else "Русский")
+    since = h.fake.mark()
+    h.fake.press(user, choose, h.fake.find_button(choose, first_button), language_code=lang)
+    consent = await h.with_button(user, since, "✅")
+    since = h.fake.mark()
+    h.fake.press(user, consent, h.fake.find_button(consent, "✅"), language_code=lang)
+    await h.reply(user, since, method="editMessageText")
+
+
+async def test_full_appeal_in_russian(harness: Harness) -> None:
+    h = harness
+    await onboard(h, RU, "ru")
+    kinds = await h.say(RU, "/new", expect="")
+    assert [b for b, _ in h.fake.buttons(kinds)][:4] == [
+        "Заявление",
+        "Жалоба",
+        "Предложение",
+        "Запрос информации",
+    ]
+    categories = await h.click(RU, kinds, "Жалоба")
+    region_prompt = await h.click(RU, categories, "Уличное освещение")
+    assert "Карагандинская область" in [b for b, _ in h.fake.buttons(region_prompt)] or any(
+        "◀️" in b or "▶️" in b for b, _ in h.fake.buttons(region_prompt)
+    )
+    # A Kazakh name typed with Russian letters finds the region, then the district.
+    await h.say(RU, "караганды", expect="Карагандинская область")
+    since = h.fake.mark()
+    h.fake.user_message(RU, "Каркаралы")
+    await h.reply(RU, since, expect="Каркаралинский район")
+    text_prompt = await h.reply(RU, since, expect="10")
+    assert "3500" in (text_prompt.text or "")
+
+    # Bad input at the text step: the dialog stays where it was.
+    sticker_reply = await h.say(
+        RU,
+        None,
+        sticker={
+            "file_id": "s1",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        },
+    )
+    assert "10" in (sticker_reply.text or "")
+    short = await h.say(RU, "темно")
+    assert "10" in (short.text or "")
+    too_long = await h.say(RU, "а" * 10_000)
+    assert "10000" in (too_long.text or "") and "3500" in (too_long.text or "")
+
+    files_prompt = await h.say(RU, VALID_TEXT)
+    assert h.fake.buttons(files_prompt)  # skip / back / cancel
+    since = h.fake.mark()
+    h.fake.user_photo(RU, file_id="photo-A")
+    await h.reply(RU, since, expect="1")
+    since = h.fake.mark()
+    h.fake.user_document(RU, file_id="doc-B", file_name="act.pdf")
+    two = await h.reply(RU, since, expect="2")
+    location_prompt = await h.click(RU, two, "✅")
+    assert any("📍" in b for b, _ in h.fake.buttons(location_prompt))
+    contact_prompt = await h.say(RU, None, location={"latitude": 49.4, "longitude": 75.47})
+    assert any("📱" in b for b, _ in h.fake.buttons(contact_prompt))
+
+    bad_phone = await h.say(RU, "12345")
+    assert "+7 701 234 56 78" in (bad_phone.text or "")
+    since = h.fake.mark()
+    h.fake.user_message(RU, "8 (701) 234-56-78")
+    review = await h.reply(RU, since, expect="+7 701 234 56 78")
+    assert VALID_TEXT in (review.text or "")
+    assert "Каркаралинский район" in (review.text or "")
+
+    registered = await h.click(RU, review, "✅", expect="2026-00001")
+    # Filed on Monday 23.11.2026 10:00: 20 working days for a complaint, skipping weekends and
+    # Independence Day (16 December), end on 22 December.
+    assert "22 декабря 2026" in (registered.text or "")
+
+    # Pressing confirm again (a double tap, or an old message) files nothing new.
+    alert = await h.alert(RU, review, h.fake.find_button(review, "✅"))
+    assert "2026-00001" in alert
+    [appeal] = rows(h, "SELECT * FROM appeals")
+    assert appeal["kind"] == "complaint"
+    assert appeal["category"] == "lighting"
+    assert appeal["region"] == "350000000"
+    assert appeal["district"] == "354800000"
+    assert appeal["text"] == VALID_TEXT
+    assert appeal["language"] == "ru"
+    assert appeal["status"] == "registered"
+    assert appeal["contact_phone"] == "+77012345678"
+    assert (appeal["latitude"], appeal["longitude"]) == (49.4, 75.47)
+    assert appeal["due_at"].startswith("2026-12-22")
+    files = rows(h, "SELECT kind, file_id FROM attachments ORDER BY id")
+    assert [tuple(f) for f in files] == [("photo", "photo-A"), ("document", "doc-B")]
+    history = rows(h, "SELECT new_status, actor FROM status_history")
+    assert [tuple(r) for r in history] == [("registered", f"citizen:{RU}")]
+
+    my = await h.say(RU, "/my", expect="2026-00001")
+    assert "22 декабря 2026" in (my.text or "")
+    assert "29" in (my.text or "")  # days left, counted in calendar days
+
+
+async def test_full_appeal_in_kazakh_with_shared_contact(harness: Harness) -> None:
+    h = harness
+    await onboard(h, KK, "kk")
+    kinds = await h.say(KK, "/new", lang="kk", expect="")
+    assert "Шағым" in [b for b, _ in h.fake.buttons(kinds)]
+    categories = await h.click(KK, kinds, "Арыз", lang="kk")
+    await h.click(KK, categories, "Жолдар", lang="kk")
+    since = h.fake.mark()
+    h.fake.user_message(KK, "астана", language_code="kk")
+    districts = await h.with_button(KK, since, "Есіл ауданы")
+    text_prompt = await h.click(KK, districts, "Есіл ауданы", lang="kk")
+    assert "3500" in (text_prompt.text or "")
+    files_prompt = await h.say(KK, "Көшеде жол бұзылған, көлік жүре алмайды.", lang="kk")
+    skip_data = h.fake.buttons(files_prompt)[0][1]  # no file yet: the first button skips
+    assert skip_data is not None
+    location_prompt = await h.press(KK, files_prompt, skip_data, lang="kk")
+    assert any("📍" in b for b, _ in h.fake.buttons(location_prompt))
+    skip_label = h.fake.buttons(location_prompt)[1][0]
+    await h.say(KK, skip_label, lang="kk")
+    since = h.fake.mark()
+    h.fake.user_contact(
+        KK, "77071112233", first_name="Айгүл", last_name="Серікқызы", language_code="kk"
+    )
+    review = await h.reply(KK, since, expect="+7 707 111 22 33")
+    assert "Айгүл Серікқызы" in (review.text or "")
+    registered = await h.click(KK, review, "✅", lang="kk", expect="2026-00001")
+    # 15 working days from Monday 23.11.2026, 16 December being a holiday: 14 December.
+    assert "14 желтоқсан" in (registered.text or "")
+    [appeal] = rows(h, "SELECT * FROM appeals")
+    assert appeal["language"] == "kk"
+    assert appeal["contact_name"] == "Айгүл Серікқызы"
+    assert appeal["latitude"] is None
+    [citizen] = rows(h, "SELECT language, consent_at FROM citizens WHERE id = ?", KK)
+    assert citizen["language"] == "kk" and citizen["consent_at"]

@@ -1,0 +1,173 @@
+"""Self-tests of the fake Bot API server, driven by a real aiogram Bot over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.filters import CommandStart
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+)
+
+from tests.fakeapi import BOT_ID, FakeTelegram, buttons, find_button
+
+CITIZEN = 4242
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    client = fake.make_bot()
+    yield client
+    await client.session.close()
+
+
+def _keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="Подать обращение", callback_data="appeal:new")],
+            [InlineKeyboardButton(text="Сайт", url="https://example.org")],
+        ]
+    )
+
+
+async def test_get_me_and_send_message_with_inline_keyboard(fake: FakeTelegram, bot: Bot) -> None:
+    me = await bot.get_me()
+    assert (me.id, me.username, me.is_bot) == (BOT_ID, "test_bot", True)
+
+    message = await bot.send_message(CITIZEN, "Сәлеметсіз бе!", reply_markup=_keyboard())
+
+    assert message.chat.id == CITIZEN
+    assert message.chat.type == "private"
+    assert message.from_user is not None and message.from_user.id == BOT_ID
+    assert message.reply_markup is not None
+    call = fake.last_message_to(CITIZEN)
+    assert call.method == "sendMessage"
+    assert call.params["chat_id"] == CITIZEN
+    assert call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "appeal:new"
+    assert buttons(call) == [("Подать обращение", "appeal:new"), ("Сайт", None)]
+    assert find_button(call, "обращение") == "appeal:new"
+    assert fake.tokens == {bot.token}
+
+
+async def test_get_updates_long_poll_returns_pushed_update(fake: FakeTelegram, bot: Bot) -> None:
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.2, lambda: fake.user_message(CITIZEN, "/start ref42"))
+    started = time.monotonic()
+
+    updates = await bot.get_updates(timeout=5)
+
+    assert time.monotonic() - started < 1.0
+    assert [u.update_id for u in updates] == [1000]
+    message = updates[0].message
+    assert message is not None and message.text == "/start ref42"
+    assert message.entities is not None and message.entities[0].length == len("/start")
+    # Confirming with offset drops the update; an empty poll then times out.
+    assert await bot.get_updates(offset=1001, timeout=0) == []
+
+
+async def test_get_updates_returns_empty_after_timeout(bot: Bot) -> None:
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=1) == []
+    assert 0.9 < time.monotonic() - started < 2.0
+
+
+async def test_push_raw_redelivers_a_confirmed_update(fake: FakeTelegram, bot: Bot) -> None:
+    update = fake.user_message(CITIZEN, "hello")
+    assert [u.update_id for u in await bot.get_updates(offset=0)] == [1000]
+    fake.push_raw(update)
+
+    again = await bot.get_updates(offset=1001)
+
+    assert [u.update_id for u in again] == [1000]
+    assert await bot.get_updates(offset=1001) == []
+
+
+async def test_fail_next_returns_errors_and_records_them(fake: FakeTelegram, bot: Bot) -> None:
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", {"retry_after": 1})
+    fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+
+    with pytest.raises(TelegramRetryAfter) as retry:
+        await bot.send_message(CITIZEN, "first")
+    with pytest.raises(TelegramForbiddenError):
+        await bot.send_message(CITIZEN, "second")
+    await bot.send_message(CITIZEN, "third")
+
+    assert retry.value.retry_after == 1
+    assert [c.failed for c in fake.sent(CITIZEN, include_failed=True)] == [True, True, False]
+    assert [c.text for c in fake.sent(CITIZEN)] == ["third"]
+
+
+async def test_media_edits_and_chat_queries_parse_in_aiogram(fake: FakeTelegram, bot: Bot) -> None:
+    upload = BufferedInputFile(b"x" * 10, filename="qr.png")
+    photo = await bot.send_photo(CITIZEN, upload, caption="QR")
+    album = await bot.send_media_group(
+        CITIZEN, [InputMediaPhoto(media="file-a"), InputMediaPhoto(media=upload)]
+    )
+    text = await bot.send_message(CITIZEN, "v1", reply_markup=_keyboard())
+    edited = await bot.edit_message_text("v2", chat_id=CITIZEN, message_id=text.message_id)
+    copied = await bot.copy_message(-100500, CITIZEN, text.message_id)
+    fake.set_chat_member(-100500, CITIZEN, "administrator")
+    member = await bot.get_chat_member(-100500, CITIZEN)
+    chat = await bot.get_chat(-100500)
+
+    assert fake.calls[0].params["photo"] == {"filename": "qr.png", "size": 10}
+    assert photo.photo is not None and photo.caption == "QR"
+    assert [m.message_id for m in album] == [2, 3]
+    assert album[0].media_group_id == album[1].media_group_id is not None
+    assert isinstance(edited, Message) and edited.text == "v2" and edited.reply_markup is None
+    assert copied.message_id == 1
+    assert fake.message(-100500, 1)["text"] == "v2"  # type: ignore[index]
+    assert member.status == "administrator"
+    assert chat.type == "supergroup"
+
+
+async def test_dispatcher_round_trip_with_button_press(fake: FakeTelegram, bot: Bot) -> None:
+    router = Router()
+
+    @router.message(CommandStart())
+    async def start(message: Message) -> None:
+        await message.answer("Меню", reply_markup=_keyboard())
+
+    @router.callback_query(F.data == "appeal:new")
+    async def new_appeal(query: CallbackQuery) -> None:
+        await query.answer()
+        assert isinstance(query.message, Message)
+        await query.message.edit_text("Опишите проблему")
+
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    polling = asyncio.create_task(
+        dispatcher.start_polling(bot, polling_timeout=1, handle_signals=False)
+    )
+    try:
+        mark = fake.mark()
+        fake.user_message(CITIZEN, "/start")
+        menu = await fake.wait_sent(CITIZEN, since=mark)
+        fake.press(CITIZEN, menu, find_button(menu, "обращение"))
+        edit = await fake.wait_sent(CITIZEN, method="editMessageText", since=fake.mark())
+        answered = await fake.wait_for(lambda c: c.method == "answerCallbackQuery")
+    finally:
+        await dispatcher.stop_polling()
+        await polling
+
+    assert menu.text == "Меню"
+    assert edit.params["message_id"] == menu.result["message_id"]
+    assert fake.chat_of(answered) == CITIZEN

@@ -1,0 +1,79 @@
+"""Both catalogs are complete: every message the code uses has a kk and a ru translation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from i18n.core import LANGUAGES, LOCALES_DIR, PoI18n
+from i18n.formatting import long_date
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"_": None, "ngettext": (1, 2), "in_every_language": None, "reply_labels": None}
+PLACEHOLDER = re.compile(r"\{\w+\}")
+
+
+def used_messages() -> set[str]:
+    found: set[str] = set()
+    for package in ("bot", "handlers"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / package, keywords=KEYWORDS, comment_tags=()
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_message_is_translated(lang: str) -> None:
+    with (LOCALES_DIR / lang / "LC_MESSAGES" / "bot.po").open("rb") as fp:
+        catalog = read_po(fp, locale=lang)
+    problems = []
+    for msgid in sorted(used_messages()):
+        message = catalog.get(msgid)
+        if message is None:
+            problems.append(f"missing: {msgid!r}")
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy or not all(strings):
+            problems.append(f"untranslated or fuzzy: {msgid!r}")
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        wanted = set(PLACEHOLDER.findall(" ".join(ids)))
+        if any(set(PLACEHOLDER.findall(s)) - wanted for s in strings):
+            problems.append(f"unknown placeholder in translation of {msgid!r}")
+    assert not problems, f"{lang}: " + "\n".join(problems)
+
+
+def test_catalogs_load_from_po_sources() -> None:
+    i18n = PoI18n()
+    assert set(i18n.available_locales) == set(LANGUAGES)
+    assert i18n.gettext("⬅️ Back", locale="kk") == "⬅️ Артқа"
+    assert i18n.gettext("⬅️ Back", locale="ru") == "⬅️ Назад"
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "expected"),
+    [
+        ("ru", 1, "1 день"),
+        ("ru", 2, "2 дня"),
+        ("ru", 5, "5 дней"),
+        ("ru", 21, "21 день"),
+        ("kk", 1, "1 күн"),
+        ("kk", 2, "2 күн"),
+        ("kk", 5, "5 күн"),
+    ],
+)
+def test_plurals(lang: str, n: int, expected: str) -> None:
+    i18n = PoI18n()
+    text = i18n.gettext("{n} day left", "{n} days left", n, locale=lang).format(n=n)
+    assert expected in text
+
+
+def test_dates_in_the_citizens_language() -> None:
+    from datetime import date
+
+    assert long_date(date(2026, 12, 22), "ru") == "22 декабря 2026\u00a0г."
+    assert long_date(date(2026, 12, 22), "kk") == "2026\u00a0ж. 22 желтоқсан"
