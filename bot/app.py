@@ -57,8 +57,6 @@ class App:
             await self.close()
 
     async def close(self) -> None:
-        # The dispatcher stops taking updates first; the ones in hand finish before the
-        # database they write to is closed.
         await self.in_flight.wait_idle(seconds=10)
         await self.db.close()
 
@@ -81,6 +79,13 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     )
     in_flight = InFlightMiddleware()
     dp.update.outer_middleware(in_flight)
+
+    # aiogram closes the HTTP session right after the shutdown hooks; the updates in hand must
+    # finish (their replies sent, their rows written) before that.
+    async def finish_updates_in_hand() -> None:
+        await in_flight.wait_idle(seconds=10)
+
+    dp.shutdown.register(finish_updates_in_hand)
     dp.update.outer_middleware(RequestContextMiddleware(repo, i18n))
     policy = DeadlinePolicy(catalog, settings.tz)
     dp["settings"] = settings

@@ -381,6 +381,7 @@ class FakeTelegram:
         self._members: dict[tuple[int | str, int], JsonDict] = {}
         self._callback_chats: dict[str, int | str] = {}
         self._faults: dict[str, deque[_Fault]] = {}
+        self._delays: dict[str, deque[float]] = {}
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._descriptions: dict[tuple[str, str], str] = {}
         self._menu_buttons: dict[int | str | None, JsonDict] = {}
@@ -439,6 +440,13 @@ class FakeTelegram:
         self.tokens.add(token)
         params = await read_params(request)
         call = Call(method=method, params=params, ts=time.time(), token=token)
+        # A long poll is recorded when it arrives, so a test sees at once that the bot polls.
+        early = method.lower() == "getupdates"
+        if early:
+            self._record(call)
+        delays = self._delays.get(method.lower())
+        if delays:
+            await asyncio.sleep(delays.popleft())
         try:
             fault = self._pop_fault(method)
             if fault is not None:
@@ -448,9 +456,11 @@ class FakeTelegram:
         except ApiError as exc:
             call.failed = True
             call.error = exc.envelope()
-            self._record(call)
+            if not early:
+                self._record(call)
             return web.json_response(call.error, status=exc.error_code)
-        self._record(call)
+        if not early:
+            self._record(call)
         return web.json_response({"ok": True, "result": call.result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -481,6 +491,10 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` get this error (they are still recorded)."""
         queue = self._faults.setdefault(method.lower(), deque())
         queue.extend(_Fault(error_code, description, parameters) for _ in range(times))
+
+    def slow_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer only after ``seconds`` (slow Telegram)."""
+        self._delays.setdefault(method.lower(), deque()).extend([seconds] * times)
 
     # ----------------------------------------------------------------- inspection helpers
 

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from tests.conftest import Harness
+from tests.fakeapi import Call
 
 pytestmark = pytest.mark.e2e
 
@@ -165,3 +166,43 @@ async def test_full_appeal_in_kazakh_with_shared_contact(harness: Harness) -> No
     assert appeal["latitude"] is None
     [citizen] = rows(h, "SELECT language, consent_at FROM citizens WHERE id = ?", KK)
     assert citizen["language"] == "kk" and citizen["consent_at"]
+
+
+async def reach_review(h: Harness, user: int) -> Call:
+    """A Russian-speaking citizen with consent, up to the review card (quickest path)."""
+    await onboard(h, user, "ru")
+    kinds = await h.say(user, "/new")
+    categories = await h.click(user, kinds, "Заявление")
+    await h.click(user, categories, "Другое")
+    await h.say(user, "Шымкент", expect="Шымкент")
+    since = h.fake.mark()
+    h.fake.user_message(user, "Каратау")
+    await h.reply(user, since, expect="3500")
+    files = await h.say(user, VALID_TEXT)
+    skip = h.fake.buttons(files)[0][1]
+    assert skip is not None
+    location = await h.press(user, files, skip)
+    await h.say(user, h.fake.buttons(location)[1][0])
+    since = h.fake.mark()
+    h.fake.user_message(user, "+77015556677")
+    return await h.with_button(user, since, "✅")
+
+
+async def test_double_tap_on_confirm_files_one_appeal(harness: Harness) -> None:
+    h = harness
+    user = 503
+    review = await reach_review(h, user)
+    data = h.fake.find_button(review, "✅")
+    since = h.fake.mark()
+    # Both presses are in Telegram's queue before the bot sees either.
+    h.fake.press(user, review, data)
+    h.fake.press(user, review, data)
+    await h.reply(user, since, expect="2026-00001")
+    alert = await h.fake.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "2026-00001" in str(c.params.get("text")),
+        since=since,
+    )
+    assert alert.params.get("show_alert") is True
+    assert len(rows(h, "SELECT id FROM appeals")) == 1
+    registered = [t for t in h.texts_to(user) if "2026-00001" in t]
+    assert len(registered) == 1
