@@ -56,9 +56,17 @@ def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:
 class Harness:
     """Plays citizens against the running bot and waits for its replies."""
 
-    def __init__(self, fake: FakeTelegram, app: App) -> None:
+    def __init__(self, fake: FakeTelegram, app: App, task: asyncio.Task[None], clock: Any) -> None:
         self.fake = fake
         self.app = app
+        self.task = task
+        self.clock = clock
+
+    async def restart(self) -> None:
+        """Stop the bot and start a new one on the same database, as after a deploy."""
+        settings = self.app.settings
+        await stop_bot(self.app, self.task)
+        self.app, self.task = await start_bot(self.fake, settings, self.clock)
 
     async def say(
         self,
@@ -79,6 +87,7 @@ class Harness:
         def matches(call: Call) -> bool:
             return (
                 call.method == method
+                and not call.failed
                 and self.fake.chat_of(call) == user
                 and (expect is None or expect in (call.text or ""))
             )
@@ -169,8 +178,9 @@ def clock() -> FrozenClock:
 @pytest.fixture
 async def harness(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
     app, task = await start_bot(fake, make_settings(fake.base_url, tmp_path / "bot.db"), clock)
-    yield Harness(fake, app)
-    await stop_bot(app, task)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
 
 
 @pytest.hookimpl(hookwrapper=True)
