@@ -20,6 +20,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.commands import register_commands
 from bot.deadlines import DeadlinePolicy
 from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
+from bot.session import IgnoreNotModified
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
@@ -67,6 +68,7 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     repo = SQLiteRepository(db)
     i18n = PoI18n(default_locale=settings.default_language)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session.middleware(IgnoreNotModified())
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,

@@ -4,6 +4,7 @@ button and reaches the fallback handler."""
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 
 class LangCb(CallbackData, prefix="lang"):
@@ -22,7 +23,7 @@ class WizardCb(CallbackData, prefix="w"):
 
 class MyCb(CallbackData, prefix="my"):
     action: str  # "page" | "view"
-    arg: int
+    arg: int = Field(ge=0, lt=2**63)  # a database id or a page; anything else is forged
 
 
 class ForgetCb(CallbackData, prefix="forget"):

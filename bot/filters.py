@@ -30,3 +30,8 @@ class Has(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return any(getattr(message, part, None) is not None for part in self.parts)
+
+
+class IsCommand(Filter):
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.text and message.text.startswith("/"))

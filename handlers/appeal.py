@@ -18,7 +18,7 @@ from aiogram.utils.i18n.context import get_i18n
 from bot.appeals import AppealService, IncompleteDraft
 from bot.callbacks import WizardCb
 from bot.catalog import Catalog, Territory
-from bot.filters import Has, PrivateChat
+from bot.filters import Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
 from bot.validation import TextProblem, check_appeal_text, kazakhstan_phone
 from bot.views import appeal as view
@@ -125,10 +125,24 @@ async def new_appeal(
     await start_wizard(message, state, catalog)
 
 
+async def unknown_command(message: Message) -> None:
+    """A command no router knows, typed inside the dialog: not a place name, text or phone."""
+    await message.answer(_("Unknown command. /help lists what I can do."))
+
+
+async def noop(query: CallbackQuery) -> None:
+    await query.answer()
+
+
 # --- navigation -------------------------------------------------------------------------
 
 
-async def cancel_button(query: CallbackQuery, state: FSMContext) -> None:
+async def cancel_button(query: CallbackQuery, callback_data: WizardCb, state: FSMContext) -> None:
+    step = (await state.get_state() or "").split(":")[-1]
+    if callback_data.value != step:
+        # A Cancel left on an earlier prompt must not throw away the draft in hand.
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
     await query.answer()
     await state.clear()
     if isinstance(query.message, Message):
@@ -218,7 +232,8 @@ async def places_page(
 ) -> None:
     step = (await state.get_state() or "").split(":")[-1]
     wanted, _sep, page = callback_data.value.partition(".")
-    if wanted != step or not page.isdigit() or not isinstance(query.message, Message):
+    valid = page.isascii() and page.isdigit()
+    if wanted != step or not valid or not isinstance(query.message, Message):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     _data, draft = await draft_of(state)
@@ -290,10 +305,9 @@ async def place_not_text(message: Message, state: FSMContext) -> None:
 
 async def text_given(message: Message, state: FSMContext, catalog: Catalog) -> None:
     raw = message.text or message.caption or ""
-    if raw.startswith("/"):
-        await message.answer(_("Unknown command. /help lists what I can do."))
-        return
     checked = check_appeal_text(raw, catalog.limits)
+    if checked.problem is not None and await album_already_answered(message, state):
+        return
     if checked.problem is TextProblem.TOO_SHORT:
         await message.answer(
             _(
@@ -584,6 +598,8 @@ def create_router() -> Router:
     router.message.filter(PrivateChat())
     router.callback_query.filter(PrivateChat())
     router.message.register(new_appeal, Command("new"))
+    router.message.register(unknown_command, StateFilter(AppealForm), IsCommand())
+    router.callback_query.register(noop, WizardCb.filter(F.action == "noop"))
     router.message.register(new_appeal, MenuButton("new"))
     router.callback_query.register(
         cancel_button, WizardCb.filter(F.action == "cancel"), StateFilter(AppealForm)

@@ -63,7 +63,7 @@ def places_screen(
         nav = []
         if page > 0:
             nav.append(wbutton("◀️", "page", f"{step}.{page - 1}"))
-        nav.append(wbutton(f"{page + 1}/{pages}", "page", f"{step}.{page}"))
+        nav.append(wbutton(f"{page + 1}/{pages}", "noop"))
         if page < pages - 1:
             nav.append(wbutton("▶️", "page", f"{step}.{page + 1}"))
         rows.append(nav)
