@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -66,6 +66,7 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     catalog = load_catalog(settings.catalog_path)
     db = await SQLiteDatabase.open(settings.sqlite_path)
     repo = SQLiteRepository(db)
+    await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(IgnoreNotModified())

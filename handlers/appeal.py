@@ -181,33 +181,23 @@ async def back_button(
 # --- kind and category ------------------------------------------------------------------
 
 
-async def kind_chosen(
+async def listed_choice(
     query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
 ) -> None:
-    kind = catalog.kind(callback_data.value)
-    if kind is None or not isinstance(query.message, Message):
+    """A kind or a category picked from the catalog's buttons."""
+    step = "kind" if callback_data.action == "kind" else "category"
+    lookup = catalog.kind if step == "kind" else catalog.category
+    item = lookup(callback_data.value)
+    if item is None or not isinstance(query.message, Message):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     data, draft = await draft_of(state)
-    draft["kind"] = kind.code
+    draft[step] = item.code
     await state.set_data(data)
-    await confirm_choice(query, _("Kind: {value}").format(value=kind.name(current_lang())))
-    await advance("kind", query.message, state, catalog)
-
-
-async def category_chosen(
-    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
-) -> None:
-    category = catalog.category(callback_data.value)
-    if category is None or not isinstance(query.message, Message):
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return
-    data, draft = await draft_of(state)
-    draft["category"] = category.code
-    await state.set_data(data)
-    label = _("Category: {value}").format(value=category.name(current_lang()))
-    await confirm_choice(query, label)
-    await advance("category", query.message, state, catalog)
+    name = item.name(current_lang())
+    label = _("Kind: {value}") if step == "kind" else _("Category: {value}")
+    await confirm_choice(query, label.format(value=name))
+    await advance(step, query.message, state, catalog)
 
 
 async def expected_button(message: Message, state: FSMContext, catalog: Catalog) -> None:
@@ -608,10 +598,10 @@ def create_router() -> Router:
         back_button, WizardCb.filter(F.action == "back"), StateFilter(AppealForm)
     )
     router.callback_query.register(
-        kind_chosen, WizardCb.filter(F.action == "kind"), AppealForm.kind
+        listed_choice, WizardCb.filter(F.action == "kind"), AppealForm.kind
     )
     router.callback_query.register(
-        category_chosen, WizardCb.filter(F.action == "cat"), AppealForm.category
+        listed_choice, WizardCb.filter(F.action == "cat"), AppealForm.category
     )
     router.message.register(
         expected_button, StateFilter(AppealForm.kind, AppealForm.category, AppealForm.review)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.models import Appeal, Citizen, NewAppeal, Status
 
@@ -54,3 +54,7 @@ class Repository(ABC):
 
     @abstractmethod
     async def mark_update(self, update_id: int, at: datetime) -> None: ...
+
+    @abstractmethod
+    async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
+        """Telegram redelivers for at most a day; older ids only take space."""

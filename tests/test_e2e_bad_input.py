@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from bot.callbacks import MyCb
 from tests.conftest import Harness
 from tests.fakeapi import Call
-from tests.test_e2e_appeal import VALID_TEXT, onboard
+from tests.test_e2e_appeal import VALID_TEXT, onboard, rows
 
 pytestmark = pytest.mark.e2e
 
@@ -52,13 +51,7 @@ OTHER_TEXT = "Во дворе дома 12 по улице Абая неделю 
 # --- helpers ---------------------------------------------------------------------------
 
 
-def query(h: Harness, sql: str, *params: object) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(h.app.settings.sqlite_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+query = rows
 
 
 def fsm(h: Harness, user: int) -> tuple[str | None, dict[str, Any]]:

@@ -142,3 +142,11 @@ async def test_timestamps_are_stored_in_utc(repo: SQLiteRepository, tmp_path: Pa
     created_at, due_at = conn.execute("SELECT created_at, due_at FROM appeals").fetchone()
     conn.close()
     assert created_at.endswith("+00:00") and due_at.endswith("+00:00")
+
+
+async def test_old_handled_update_ids_are_pruned(repo: SQLiteRepository) -> None:
+    await repo.mark_update(1, NOW - timedelta(days=8))
+    await repo.mark_update(2, NOW - timedelta(hours=1))
+    assert await repo.prune_updates(timedelta(days=7), NOW) == 1
+    assert not await repo.update_seen(1)
+    assert await repo.update_seen(2)
