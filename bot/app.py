@@ -12,19 +12,27 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.appeals import AppealService
 from bot.catalog import Catalog, load_catalog
 from bot.commands import register_commands
-from bot.deadlines import DeadlinePolicy
+from bot.deadlines import DeadlinePolicy, WorkCalendar
+from bot.digest import DigestService
 from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
+from bot.officials import OfficialsService
+from bot.outbox import Outbox
+from bot.scheduler import Ticker
+from bot.sender import OutboxSender
 from bot.session import IgnoreNotModified
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
+from storage.digest import DigestQueries
 from storage.fsm import SQLiteStorage
+from storage.outbox import OutboxStore
 from storage.sqlite import SQLiteDatabase, SQLiteRepository
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,9 @@ class App:
     repo: SQLiteRepository
     catalog: Catalog
     in_flight: InFlightMiddleware
+    outbox: Outbox
+    sender: OutboxSender
+    digests: DigestService
 
     async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
         try:
@@ -91,10 +102,60 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     dp.shutdown.register(finish_updates_in_hand)
     dp.update.outer_middleware(RequestContextMiddleware(repo, i18n))
     policy = DeadlinePolicy(catalog, settings.tz)
+    # Delivery runs on real time whatever the business clock says: a retry is due in real
+    # seconds.
+    outbox_store = OutboxStore(db)
+    outbox = Outbox(outbox_store, system_clock)
+    sender = OutboxSender(bot, outbox_store, outbox, system_clock)
+
+    async def member_status(chat_id: int, user_id: int) -> str | None:
+        try:
+            return (await bot.get_chat_member(chat_id, user_id)).status
+        except TelegramAPIError:
+            return None
+
+    officials = OfficialsService(
+        repo,
+        catalog,
+        outbox,
+        clock,
+        i18n,
+        default_chat=settings.officials_chat_id,
+        admin_ids=frozenset(settings.admin_ids),
+        language=settings.officials_language,
+        member_status=member_status,
+        locate=outbox_store.message_id_for,
+    )
+    digests = DigestService(
+        DigestQueries(db),
+        outbox,
+        catalog,
+        WorkCalendar.from_catalog(catalog),
+        settings.tz,
+        settings.digest_time,
+        i18n,
+        settings.officials_language,
+        officials.officials_chats,
+        default_chat_id=settings.officials_chat_id,
+    )
+    ticker = Ticker(digests, clock, settings.tz)
+
+    async def start_background() -> None:
+        sender.start()
+        ticker.start()
+
+    async def stop_background() -> None:
+        await ticker.stop()
+        await sender.stop()
+
+    dp.startup.register(start_background)
+    dp.shutdown.register(stop_background)  # after the updates in hand have finished
     dp["settings"] = settings
     dp["catalog"] = catalog
     dp["repo"] = repo
     dp["i18n"] = i18n
-    dp["appeals"] = AppealService(repo, catalog, policy, clock)
+    dp["appeals"] = AppealService(repo, catalog, policy, clock, publisher=officials)
+    dp["officials"] = officials
+    dp["digests"] = digests
     setup_routers(dp)
-    return App(settings, bot, dp, db, repo, catalog, in_flight)
+    return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)

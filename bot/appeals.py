@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.catalog import Catalog
 from bot.deadlines import DeadlinePolicy
@@ -13,6 +13,11 @@ from storage.base import Repository
 from storage.models import Appeal, Attachment, NewAppeal
 
 Clock = Callable[[], datetime]
+
+
+class Publisher(Protocol):
+    async def publish(self, appeal: Appeal) -> None: ...
+
 
 DRAFT_FIELDS = ("kind", "category", "region", "district", "text", "contact_phone")
 
@@ -31,12 +36,18 @@ class Filed:
 
 class AppealService:
     def __init__(
-        self, repo: Repository, catalog: Catalog, policy: DeadlinePolicy, clock: Clock
+        self,
+        repo: Repository,
+        catalog: Catalog,
+        policy: DeadlinePolicy,
+        clock: Clock,
+        publisher: Publisher | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
         self.policy = policy
         self.clock = clock
+        self.publisher = publisher
 
     def missing_fields(self, draft: dict[str, Any]) -> list[str]:
         missing = [f for f in DRAFT_FIELDS if not draft.get(f)]
@@ -47,7 +58,15 @@ class AppealService:
         return missing
 
     async def file(self, citizen_id: int, language: str, draft: dict[str, Any]) -> Filed:
-        """Store the draft as an appeal, once: the draft key makes a repeat return the first."""
+        """Store the draft as an appeal, once: the draft key makes a repeat return the first.
+        Publishing to the officials is idempotent too, so a repeat also mends a publication
+        that a crash cut short."""
+        filed = await self._store(citizen_id, language, draft)
+        if self.publisher is not None:
+            await self.publisher.publish(filed.appeal)
+        return filed
+
+    async def _store(self, citizen_id: int, language: str, draft: dict[str, Any]) -> Filed:
         previous = await self.repo.appeal_by_draft(draft["draft_key"])
         if previous is not None:
             return Filed(previous, created=False)

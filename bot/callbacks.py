@@ -28,3 +28,19 @@ class MyCb(CallbackData, prefix="my"):
 
 class ForgetCb(CallbackData, prefix="forget"):
     confirm: bool
+
+
+class CardCb(CallbackData, prefix="card"):
+    """A button on an officials' appeal card."""
+
+    action: str
+    appeal: int = Field(ge=1, lt=2**63)
+    arg: str = ""
+
+
+class FeedbackCb(CallbackData, prefix="fb"):
+    """The citizen's word on an answer: solved yes/partly/no, then a 1–5 rating."""
+
+    appeal: int = Field(ge=1, lt=2**63)
+    solved: str = ""
+    rating: int = Field(default=0, ge=0, le=5)

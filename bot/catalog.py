@@ -100,6 +100,9 @@ class Catalog:
     extra_days_off: frozenset[date] = frozenset()
     extra_working_days: frozenset[date] = frozenset()
     limits: Limits = Limits()
+    # Officials' chats by category or district code; others go to OFFICIALS_CHAT_ID.
+    route_categories: dict[str, int] = field(default_factory=dict)
+    route_districts: dict[str, int] = field(default_factory=dict)
     source: str = field(default=str(BUNDLED_CATALOG))
 
     def kind(self, code: str) -> Kind | None:
@@ -144,6 +147,10 @@ def _build(raw: dict[str, Any], source: str) -> Catalog:
             date.fromisoformat(str(d)) for d in cal.get("extra_working_days", [])
         ),
         limits=Limits(**raw.get("limits", {})),
+        route_categories={
+            k: int(v) for k, v in raw.get("routing", {}).get("categories", {}).items()
+        },
+        route_districts={k: int(v) for k, v in raw.get("routing", {}).get("districts", {}).items()},
         source=source,
     )
 

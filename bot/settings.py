@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Almaty"
     digest_time: time = time(9, 0)
     default_language: Literal["kk", "ru"] = "kk"
+    officials_language: Literal["kk", "ru"] = "ru"
     catalog_path: Path | None = None
 
     @field_validator("bot_token")

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
-from handlers import appeal, common, consent, errors, fallback, forget, my_appeals
+from handlers import (
+    appeal,
+    common,
+    consent,
+    errors,
+    fallback,
+    feedback,
+    forget,
+    my_appeals,
+    officials,
+)
 
 
 def setup_routers(dp: Dispatcher) -> None:
@@ -18,5 +28,7 @@ def setup_routers(dp: Dispatcher) -> None:
         forget.create_router(),
         my_appeals.create_router(),
         appeal.create_router(),
+        officials.create_router(),
+        feedback.create_router(),
         fallback.create_router(),  # last: whatever nothing else understood
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
+from typing import Any
 
 from storage.models import Appeal, Citizen, NewAppeal, Status
 
@@ -44,6 +45,34 @@ class Repository(ABC):
 
     @abstractmethod
     async def count_citizen_appeals(self, citizen_id: int) -> int: ...
+
+    @abstractmethod
+    async def appeal_by_reference(self, reference: str) -> Appeal | None: ...
+
+    @abstractmethod
+    async def set_officials_chat(self, appeal_id: int, chat_id: int) -> None: ...
+
+    @abstractmethod
+    async def transition(
+        self,
+        appeal_id: int,
+        allowed_from: frozenset[Status],
+        new: Status,
+        actor: str,
+        at: datetime,
+        note: str | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """Change status (and fields) only from an allowed status; None if it was not."""
+
+    @abstractmethod
+    async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
+
+    @abstractmethod
+    async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None: ...
+
+    @abstractmethod
+    async def contact_views(self, appeal_id: int) -> list[tuple[int, datetime]]: ...
 
     @abstractmethod
     async def status_history(self, appeal_id: int) -> list[tuple[Status, str, datetime]]: ...

@@ -7,6 +7,15 @@ from datetime import date, datetime
 from enum import StrEnum
 
 
+class Outcome(StrEnum):
+    """How an answer ends: the law knows no "rejected" for an appeal it must accept."""
+
+    SATISFIED = "satisfied"
+    PARTLY = "partly"
+    REFUSED = "refused"
+    EXPLAINED = "explained"
+
+
 class Status(StrEnum):
     REGISTERED = "registered"
     IN_PROGRESS = "in_progress"
@@ -76,4 +85,14 @@ class Appeal:
     longitude: float | None = None
     answer_text: str | None = None
     answered_at: datetime | None = None
+    answer_outcome: str | None = None
+    answer_file_id: str | None = None
+    officials_chat_id: int | None = None
+    taken_by: int | None = None
+    taken_by_name: str | None = None
+    answered_by_name: str | None = None
+    extension_reason: str | None = None
+    duplicate_of: int | None = None
+    solved: str | None = None
+    rating: int | None = None
     attachments: list[Attachment] = field(default_factory=list)

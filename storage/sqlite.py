@@ -276,6 +276,67 @@ class SQLiteRepository(Repository):
         )
         return [(Status(r["new_status"]), r["actor"], _parse(r["at"])) for r in rows]
 
+    async def appeal_by_reference(self, reference: str) -> Appeal | None:
+        row = await self.db.fetchone("SELECT * FROM appeals WHERE reference = ?", (reference,))
+        return await self._with_attachments(row)
+
+    async def set_officials_chat(self, appeal_id: int, chat_id: int) -> None:
+        await self.db.execute(
+            "UPDATE appeals SET officials_chat_id = ? WHERE id = ?", (chat_id, appeal_id)
+        )
+
+    async def transition(
+        self,
+        appeal_id: int,
+        allowed_from: frozenset[Status],
+        new: Status,
+        actor: str,
+        at: datetime,
+        note: str | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """Move an appeal to `new` only if it is still in one of `allowed_from`; the check and
+        the change are one statement, so of two officials clicking at once one wins."""
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        values = [_sql_value(v) for v in fields.values()]
+        marks = ", ".join("?" for _ in allowed_from)
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT status FROM appeals WHERE id = ?", (appeal_id,)) as cur:
+                row = await cur.fetchone()
+            cur = await conn.execute(
+                f"UPDATE appeals SET status = ?{', ' if fields else ''}{assignments} "
+                f"WHERE id = ? AND status IN ({marks})",
+                (new, *values, appeal_id, *allowed_from),
+            )
+            if cur.rowcount == 0 or row is None:
+                return None
+            await conn.execute(
+                "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (appeal_id, row["status"], new, actor, _ts(at), note),
+            )
+        return await self.get_appeal(appeal_id)
+
+    async def update_fields(self, appeal_id: int, **fields: Any) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        await self.db.execute(
+            f"UPDATE appeals SET {assignments} WHERE id = ?",
+            (*(_sql_value(v) for v in fields.values()), appeal_id),
+        )
+
+    async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO contact_views (appeal_id, official_id, at) VALUES (?, ?, ?)",
+            (appeal_id, official_id, _ts(at)),
+        )
+
+    async def contact_views(self, appeal_id: int) -> list[tuple[int, datetime]]:
+        rows = await self.db.fetchall(
+            "SELECT official_id, at FROM contact_views WHERE appeal_id = ? ORDER BY rowid",
+            (appeal_id,),
+        )
+        return [(r["official_id"], _parse(r["at"])) for r in rows]
+
     # updates
     async def update_seen(self, update_id: int) -> bool:
         row = await self.db.fetchone(
@@ -293,6 +354,14 @@ class SQLiteRepository(Repository):
         return await self.db.execute(
             "DELETE FROM processed_updates WHERE at < ?", (_ts(now - older_than),)
         )
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _ts(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _appeal(row: aiosqlite.Row) -> Appeal:
@@ -316,4 +385,14 @@ def _appeal(row: aiosqlite.Row) -> Appeal:
         longitude=row["longitude"],
         answer_text=row["answer_text"],
         answered_at=_dt(row["answered_at"]),
+        answer_outcome=row["answer_outcome"],
+        answer_file_id=row["answer_file_id"],
+        officials_chat_id=row["officials_chat_id"],
+        taken_by=row["taken_by"],
+        taken_by_name=row["taken_by_name"],
+        answered_by_name=row["answered_by_name"],
+        extension_reason=row["extension_reason"],
+        duplicate_of=row["duplicate_of"],
+        solved=row["solved"],
+        rating=row["rating"],
     )

@@ -19,6 +19,7 @@ from storage.sqlite import SQLiteDatabase, SQLiteRepository
 from tests.fakeapi import Call, FakeTelegram
 
 TOKEN = "123456789:AAFakeTokenForTests_0123456789abc"
+OFFICIALS = -1001000  # the officials' group chat of the e2e tests
 ALMATY = ZoneInfo("Asia/Almaty")
 
 
@@ -49,7 +50,7 @@ def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:
         bot_token=TOKEN,
         telegram_api_base=base_url,
         database_url=f"sqlite:///{db_path}",
-        **extra,
+        **{"officials_chat_id": OFFICIALS, **extra},
     )
 
 

@@ -53,7 +53,15 @@ async def test_old_database_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     old = await SQLiteDatabase.open(path, migrate_to=1)
     assert await old.schema_version() == 1
-    await SQLiteRepository(old).create_appeal(new_appeal("d-old"))
+    # Rows as the first release wrote them, in its own SQL.
+    await old.execute("INSERT INTO citizens (id, language, created_at) VALUES (1, 'kk', 'x')")
+    await old.execute(
+        "INSERT INTO appeals (reference, draft_key, citizen_id, kind, category, region, "
+        "district, text, language, status, created_at, registered_on, due_at) VALUES "
+        "('2026-00001', 'd-old', 1, 'complaint', 'roads', '350000000', '354800000', 'Жол', "
+        "'kk', 'registered', '2026-11-23T05:00:00+00:00', '2026-11-23', "
+        "'2026-12-22T13:30:00+00:00')"
+    )
     await old.close()
 
     upgraded = await SQLiteDatabase.open(path)

@@ -1,0 +1,386 @@
+"""The officials' side of an appeal: where its card goes, who may act on it, and what each
+action changes and tells the citizen. Telegram-free apart from the membership lookup."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import FeedbackCb
+from bot.catalog import Catalog
+from bot.digest import officials_chats
+from bot.views import card as card_view
+from bot.views.common import html
+from bot.views.my_appeals import status_label
+from i18n.core import PoI18n
+from storage.base import Repository
+from storage.models import Appeal, Outcome, Status
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
+MEMBERSHIP_TTL = 300.0
+
+
+class Sender(Protocol):
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+    ) -> list[int]: ...
+
+    async def send(
+        self,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+    ) -> int: ...
+
+
+MemberLookup = Callable[[int, int], Awaitable[str | None]]
+# Finds where a message with this purpose was delivered: (chat id, message id).
+MessageLocator = Callable[[str], Awaitable[tuple[int, int] | None]]
+
+
+@dataclass(frozen=True)
+class Official:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    appeal: Appeal | None
+    done: bool
+    # Why not: "missing", "already" (someone finished it: see appeal.taken_by_name …), "closed".
+    reason: str = ""
+
+
+class OfficialsService:
+    def __init__(
+        self,
+        repo: Repository,
+        catalog: Catalog,
+        outbox: Sender,
+        clock: Clock,
+        i18n: PoI18n,
+        *,
+        default_chat: int | None,
+        admin_ids: frozenset[int],
+        language: str,
+        member_status: MemberLookup,
+        locate: MessageLocator,
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.outbox = outbox
+        self.clock = clock
+        self.i18n = i18n
+        self.default_chat = default_chat
+        self.admin_ids = admin_ids
+        self.language = language
+        self._member_status = member_status
+        self._locate = locate
+        self._members: dict[tuple[int, int], tuple[float, bool]] = {}
+
+    # --- routing and publishing -------------------------------------------------------
+
+    def chat_for(self, appeal: Appeal) -> int | None:
+        return (
+            self.catalog.route_districts.get(appeal.district)
+            or self.catalog.route_categories.get(appeal.category)
+            or self.default_chat
+        )
+
+    def officials_chats(self) -> list[int]:
+        return officials_chats(self.default_chat, self.catalog)
+
+    async def publish(self, appeal: Appeal) -> None:
+        """Post the card, its files and its map pin. Safe to repeat: the outbox keeps one
+        row per dedupe key, so a retried confirm or a start-up sweep posts nothing twice."""
+        chat = appeal.officials_chat_id or self.chat_for(appeal)
+        if chat is None:
+            log.warning("no officials chat for appeal %s: set OFFICIALS_CHAT_ID", appeal.reference)
+            return
+        if appeal.officials_chat_id != chat:
+            await self.repo.set_officials_chat(appeal.id, chat)
+            appeal.officials_chat_id = chat
+        key = f"card:{appeal.id}"
+        with self.i18n.use_locale(self.language):
+            text = "🆕 " + card_view.card_text(appeal, self.catalog, self.language)
+            markup = card_view.card_keyboard(appeal)
+        await self.outbox.send_text(chat, text, reply_markup=markup, dedupe_key=key, purpose=key)
+        await self._publish_files(chat, appeal)
+
+    async def _publish_files(self, chat: int, appeal: Appeal) -> None:
+        caption = f"№ {appeal.reference}"
+        photos = [a for a in appeal.attachments if a.kind == "photo"]
+        documents = [a for a in appeal.attachments if a.kind != "photo"]
+        if len(photos) > 1:
+            media = [{"type": "photo", "media": a.file_id} for a in photos]
+            media[0]["caption"] = caption
+            await self.outbox.send(
+                chat, "sendMediaGroup", {"media": media}, dedupe_key=f"photos:{appeal.id}"
+            )
+        elif photos:
+            await self.outbox.send(
+                chat,
+                "sendPhoto",
+                {"photo": photos[0].file_id, "caption": caption},
+                dedupe_key=f"photos:{appeal.id}",
+            )
+        for i, doc in enumerate(documents):
+            await self.outbox.send(
+                chat,
+                "sendDocument",
+                {"document": doc.file_id, "caption": caption},
+                dedupe_key=f"doc:{appeal.id}:{i}",
+            )
+        if appeal.latitude is not None and appeal.longitude is not None:
+            await self.outbox.send(
+                chat,
+                "sendLocation",
+                {"latitude": appeal.latitude, "longitude": appeal.longitude},
+                dedupe_key=f"pin:{appeal.id}",
+            )
+
+    async def card_message(self, appeal: Appeal) -> tuple[int, int] | None:
+        return await self._locate(f"card:{appeal.id}")
+
+    async def refresh_card(self, appeal: Appeal, chat_id: int, message_id: int) -> None:
+        with self.i18n.use_locale(self.language):
+            text = card_view.card_text(appeal, self.catalog, self.language)
+            markup = card_view.card_keyboard(appeal)
+        await self.outbox.send(
+            chat_id,
+            "editMessageText",
+            {
+                "message_id": message_id,
+                "text": text,
+                "parse_mode": "HTML",
+                "reply_markup": markup.model_dump(mode="json", exclude_none=True),
+            },
+        )
+
+    # --- who may act ------------------------------------------------------------------
+
+    async def may_act(self, chat_id: int, user_id: int) -> bool:
+        """Members of an officials' chat act on its cards; anyone else gets a polite no."""
+        if user_id in self.admin_ids:
+            return True
+        if chat_id not in self.officials_chats():
+            return False
+        cached = self._members.get((chat_id, user_id))
+        now = time.monotonic()
+        if cached and now - cached[0] < MEMBERSHIP_TTL:
+            return cached[1]
+        status = await self._member_status(chat_id, user_id)
+        allowed = status in MEMBER_STATUSES
+        self._members[(chat_id, user_id)] = (now, allowed)
+        return allowed
+
+    # --- actions ----------------------------------------------------------------------
+
+    async def take(self, appeal_id: int, official: Official) -> ActionResult:
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None:
+            return ActionResult(None, False, "missing")
+        taken = await self.repo.transition(
+            appeal_id,
+            frozenset({Status.REGISTERED}),
+            Status.IN_PROGRESS,
+            f"official:{official.id}",
+            self.clock(),
+            taken_by=official.id,
+            taken_by_name=official.name,
+        )
+        if taken is None:
+            return ActionResult(appeal, False, "already")
+        await self.notify_status(taken)
+        return ActionResult(taken, True)
+
+    async def answer(
+        self,
+        appeal_id: int,
+        official: Official,
+        outcome: Outcome,
+        text: str,
+        file_id: str | None = None,
+    ) -> ActionResult:
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None:
+            return ActionResult(None, False, "missing")
+        now = self.clock()
+        answered = await self.repo.transition(
+            appeal_id,
+            frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
+            Status.ANSWERED,
+            f"official:{official.id}",
+            now,
+            note=outcome.value,
+            answer_text=text,
+            answer_outcome=outcome.value,
+            answer_file_id=file_id,
+            answered_at=now,
+            answered_by=official.id,
+            answered_by_name=official.name,
+            taken_by_name=appeal.taken_by_name or official.name,
+        )
+        if answered is None:
+            return ActionResult(appeal, False, "already")
+        await self.deliver_answer(answered)
+        return ActionResult(answered, True)
+
+    async def deliver_answer(self, appeal: Appeal) -> None:
+        """The answer goes to the citizen in the language of the appeal, as the law asks."""
+        if appeal.citizen_id is None:
+            return
+        with self.i18n.use_locale(appeal.language):
+            text = "\n".join(
+                [
+                    _("📩 <b>Answer to your appeal № {reference}</b>").format(
+                        reference=html(appeal.reference)
+                    ),
+                    _("Result: {value}").format(
+                        value=card_view.outcome_label(appeal.answer_outcome)
+                    ),
+                    "",
+                    html(appeal.answer_text),
+                    "",
+                    _("Was your problem solved?"),
+                ]
+            )
+            markup = solved_keyboard(appeal.id)
+        if appeal.answer_file_id:
+            await self.outbox.send(
+                appeal.citizen_id,
+                "sendDocument",
+                {"document": appeal.answer_file_id, "caption": f"№ {appeal.reference}"},
+                dedupe_key=f"answer-file:{appeal.id}:{appeal.answered_at}",
+            )
+        await self.outbox.send_text(
+            appeal.citizen_id,
+            text,
+            reply_markup=markup,
+            dedupe_key=f"answer:{appeal.id}:{appeal.answered_at}",
+        )
+
+    async def notify_status(self, appeal: Appeal) -> None:
+        if appeal.citizen_id is None:
+            return
+        with self.i18n.use_locale(appeal.language):
+            text = _("Your appeal № {reference}: {status}.").format(
+                reference=html(appeal.reference), status=status_label(appeal.status)
+            )
+        await self.outbox.send_text(
+            appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
+        )
+
+    async def show_contact(self, appeal_id: int, official_id: int) -> Appeal | None:
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is not None:
+            await self.repo.record_contact_view(appeal_id, official_id, self.clock())
+        return appeal
+
+    # --- the citizen's word -----------------------------------------------------------
+
+    async def citizen_says_solved(
+        self, appeal_id: int, citizen_id: int, solved: str
+    ) -> ActionResult:
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None or appeal.citizen_id != citizen_id:
+            return ActionResult(None, False, "missing")
+        if appeal.status != Status.ANSWERED or appeal.solved:
+            return ActionResult(appeal, False, "already")
+        now = self.clock()
+        if solved == "no":
+            # Not solved: the appeal goes back to work and the officials hear of it.
+            changed = await self.repo.transition(
+                appeal_id,
+                frozenset({Status.ANSWERED}),
+                Status.IN_PROGRESS,
+                f"citizen:{citizen_id}",
+                now,
+                note="not solved",
+                solved="no",
+            )
+        else:
+            changed = await self.repo.transition(
+                appeal_id,
+                frozenset({Status.ANSWERED}),
+                Status.CLOSED,
+                f"citizen:{citizen_id}",
+                now,
+                note=f"solved: {solved}",
+                solved=solved,
+            )
+        if changed is None:
+            return ActionResult(appeal, False, "already")
+        await self._tell_officials(changed)
+        return ActionResult(changed, True)
+
+    async def rate(self, appeal_id: int, citizen_id: int, rating: int) -> ActionResult:
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None or appeal.citizen_id != citizen_id or not 1 <= rating <= 5:
+            return ActionResult(None, False, "missing")
+        if appeal.rating:
+            return ActionResult(appeal, False, "already")
+        await self.repo.update_fields(appeal_id, rating=rating)
+        appeal.rating = rating
+        await self._tell_officials(appeal)
+        return ActionResult(appeal, True)
+
+    async def _tell_officials(self, appeal: Appeal) -> None:
+        chat = appeal.officials_chat_id
+        if chat is None:
+            return
+        with self.i18n.use_locale(self.language):
+            lines = [f"<b>№ {html(appeal.reference)}</b>"]
+            if appeal.rating:
+                lines.append(_("Rating: {value} of 5").format(value=appeal.rating))
+            elif appeal.solved == "no":
+                lines.append(_("⚠️ The citizen says the problem is not solved; reopened."))
+            elif appeal.solved:
+                lines.append(
+                    _("Citizen: {value}").format(value=card_view.solved_label(appeal.solved))
+                )
+        await self.outbox.send_text(chat, "\n".join(lines))
+
+
+def solved_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
+    def button(text: str, solved: str) -> InlineKeyboardButton:
+        data = FeedbackCb(appeal=appeal_id, solved=solved).pack()
+        return InlineKeyboardButton(text=text, callback_data=data)
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("Yes"), "yes"), button(_("Partly"), "partly"), button(_("No"), "no")]
+        ]
+    )
+
+
+def rating_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=f"{n} ⭐", callback_data=FeedbackCb(appeal=appeal_id, rating=n).pack()
+                )
+                for n in range(1, 6)
+            ]
+        ]
+    )

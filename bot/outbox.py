@@ -1,0 +1,254 @@
+"""The one way the bot sends anything: enqueue a row, let `bot.sender.OutboxSender` deliver it.
+
+Handlers never call `bot.send_message` directly. A row in the database survives a crash, a
+restart and Telegram's bad moods (429, 5xx, network); the sender retries it until Telegram takes
+it or says it never will (blocked by the user, chat gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+import aiogram.methods
+from aiogram.client.default import Default
+from aiogram.methods import TelegramMethod
+from aiogram.types import InputFile
+from pydantic import BaseModel
+
+from storage.outbox import NewMessage, OutboxStore
+
+TEXT_LIMIT = 4096  # Bot API: 1-4096 characters per message text
+# Reply-to and the like belong to the first part only; a keyboard to the last.
+FIRST_PART_ONLY = frozenset({"reply_parameters", "reply_to_message_id"})
+LAST_PART_ONLY = frozenset({"reply_markup"})
+
+
+def method_class(method: str) -> type[TelegramMethod[Any]]:
+    """aiogram's class for a Bot API method name: sendMessage -> aiogram.methods.SendMessage."""
+    name = method[:1].upper() + method[1:]
+    cls = getattr(aiogram.methods, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, TelegramMethod)):
+        raise ValueError(f"unknown Bot API method {method!r}")
+    return cls
+
+
+def build_method(method: str, chat_id: int, payload: Mapping[str, Any]) -> TelegramMethod[Any]:
+    return method_class(method)(chat_id=chat_id, **payload)
+
+
+def to_json(value: Any) -> Any:
+    """A payload value as plain JSON data. aiogram's `Default(...)` placeholders are left out,
+    so the bot's defaults apply when the row is sent, as they would for a direct call."""
+    if isinstance(value, InputFile):
+        # An upload exists only in this process; a row must be sendable after a restart.
+        raise TypeError("the outbox sends files by file_id or URL only, not uploads")
+    if isinstance(value, BaseModel):
+        value = value.model_dump(exclude_none=True, by_alias=True)
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items() if not isinstance(v, Default | None)}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, Enum):
+        return to_json(value.value)
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return value
+
+
+class Outbox:
+    def __init__(self, store: OutboxStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+        # Set on every enqueue; the sender waits on it instead of polling the table.
+        self.wakeup = asyncio.Event()
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        parse_mode: str | None = "HTML",
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+        **extra: Any,
+    ) -> list[int]:
+        """sendMessage, split into several messages when longer than Telegram allows.
+
+        Parts get the keyboard and `purpose` only on the last one (that is the message a later
+        edit of the keyboard targets) and `dedupe_key#1`, `#2`… when there is more than one.
+        Returns the row ids, in order.
+        """
+        parts = split_text(text, html=(parse_mode or "").lower() == "html")
+        common = to_json(extra)
+        messages: list[NewMessage] = []
+        for number, part in enumerate(parts, start=1):
+            payload: dict[str, Any] = {"text": part, "parse_mode": parse_mode, **common}
+            if number > 1:
+                for key in FIRST_PART_ONLY:
+                    payload.pop(key, None)
+            last = number == len(parts)
+            if last and reply_markup is not None:
+                payload["reply_markup"] = to_json(reply_markup)
+            key = dedupe_key if dedupe_key is None or len(parts) == 1 else f"{dedupe_key}#{number}"
+            messages.append(NewMessage("sendMessage", payload, key, purpose if last else None))
+        for message in messages:
+            build_method(message.method, chat_id, message.payload)  # fail here, not in the sender
+        ids = await self.store.add_many(chat_id, messages, now=self.clock(), not_before=not_before)
+        self.wakeup.set()
+        return ids
+
+    async def send(
+        self,
+        chat_id: int,
+        method: str,
+        payload: Mapping[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+    ) -> int:
+        """Any other chat method (sendPhoto, sendMediaGroup, editMessageText…); `payload` holds
+        its parameters except chat_id, aiogram objects allowed. Returns the row id."""
+        data = to_json(dict(payload))
+        if "chat_id" in data and data.pop("chat_id") != chat_id:
+            raise ValueError("chat_id is the first argument, not part of the payload")
+        # Validating now points at the caller's bug instead of a row dropped later.
+        build_method(method, chat_id, data)
+        row_id = await self.store.add(
+            chat_id,
+            method,
+            data,
+            now=self.clock(),
+            dedupe_key=dedupe_key,
+            purpose=purpose,
+            not_before=not_before,
+        )
+        self.wakeup.set()
+        return row_id
+
+
+# --------------------------------------------------------------------------- splitting
+
+# A tag, an entity or one character: the splitter never cuts inside the first two.
+_HTML_TOKEN = re.compile(r"<[^<>]*>|&#?\w{1,32};|.", re.DOTALL)
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w-]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Tag:
+    name: str
+    opening: str  # as written, attributes included, to reopen it in the next part
+
+
+def _utf16(text: str) -> int:
+    # Telegram counts UTF-16 code units; an emoji is two of them.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _closing(stack: tuple[_Tag, ...]) -> str:
+    return "".join(f"</{tag.name}>" for tag in reversed(stack))
+
+
+def _apply(stack: tuple[_Tag, ...], token: str) -> tuple[_Tag, ...]:
+    if not token.startswith("<") or len(token) < 3:
+        return stack
+    match = _TAG_NAME.match(token)
+    if match is None:
+        return stack
+    name = match.group(1).lower()
+    if token.startswith("</"):
+        for depth in range(len(stack) - 1, -1, -1):
+            if stack[depth].name == name:
+                return stack[:depth]
+        return stack
+    if token.endswith("/>"):
+        return stack
+    return (*stack, _Tag(name, token))
+
+
+def _visible(part: str, html: bool) -> str:
+    return re.sub(r"<[^<>]*>", "", part) if html else part
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT, *, html: bool = True) -> list[str]:
+    """Cut `text` into parts of at most `limit` UTF-16 units.
+
+    Cuts go at line ends; a line longer than a whole message is cut between words, preferably
+    outside tags opened on that line (a `<b>…</b>` stays whole), and a word longer than a
+    message between characters. Tags never get cut; tags still open at a cut are closed at the
+    end of the part and reopened at the start of the next, so every part is valid HTML.
+    """
+    if _utf16(text) <= limit:
+        return [text]
+    tokens = _HTML_TOKEN.findall(text) if html else list(text)
+    sizes = [_utf16(t) for t in tokens]
+    parts: list[str] = []
+    start = 0
+    stack: tuple[_Tag, ...] = ()
+    while start < len(tokens):
+        # Leading line breaks would be trimmed by Telegram anyway; they only cost space.
+        while start < len(tokens) and tokens[start] == "\n":
+            start += 1
+        if start == len(tokens):
+            break
+        prefix = "".join(tag.opening for tag in stack)
+        end, end_stack = _fit(tokens, sizes, start, stack, limit - _utf16(prefix))
+        body = "".join(tokens[start:end]).rstrip("\n")
+        part = prefix + body + _closing(end_stack)
+        if _visible(part, html).strip():
+            parts.append(part)
+        start, stack = end, end_stack
+    return parts or [text[:limit]]
+
+
+def _fit(
+    tokens: list[str],
+    sizes: list[int],
+    start: int,
+    stack: tuple[_Tag, ...],
+    budget: int,
+) -> tuple[int, tuple[_Tag, ...]]:
+    """Where the part starting at `start` ends, and the tags open there.
+
+    Break candidates by preference: after a line break; after a space outside tags opened on
+    this line; after any space; anywhere between tokens.
+    """
+    length = 0
+    line_base = len(stack)
+    best: list[tuple[int, tuple[_Tag, ...]] | None] = [None, None, None]
+    index = start
+    while index < len(tokens):
+        token = tokens[index]
+        after = _apply(stack, token)
+        if length + sizes[index] + _utf16(_closing(after)) > budget:
+            break
+        length += sizes[index]
+        stack = after
+        line_base = min(line_base, len(stack))
+        index += 1
+        if token == "\n":
+            best[0] = (index, stack)
+            line_base = len(stack)
+        elif token.isspace():
+            if len(stack) <= line_base:
+                best[1] = (index, stack)
+            best[2] = (index, stack)
+    if index == len(tokens):
+        return index, stack
+    for candidate in best:
+        if candidate is not None and candidate[0] > start:
+            return candidate
+    if index == start:
+        # Not even one token fits beside the reopened tags: give up on keeping them.
+        return start + 1, _apply(stack, tokens[start])
+    return index, stack

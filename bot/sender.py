@@ -1,0 +1,412 @@
+"""Delivers the outbox: one background task takes due rows and sends them through the Bot.
+
+Telegram's limits are kept on our side (global, per private chat, per group) so that 429s stay
+rare; the ones that still come, 5xx and network failures reschedule the row in the database,
+which is what makes a retry survive a restart. Nothing here ever gives up on a row Telegram might
+still take: rows are dropped only when Telegram says they can never be delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from html import unescape
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import TelegramMethod
+from pydantic import ValidationError
+
+from bot.outbox import Outbox, build_method
+from storage.outbox import OutboxRow, OutboxStore
+
+log = logging.getLogger(__name__)
+
+# With nothing scheduled we still look now and then: another process may share the database.
+IDLE_POLL = 30.0
+# After the loop itself failed (database locked, disk full…): pause instead of spinning.
+ERROR_PAUSE = 1.0
+MIN_WAIT = 0.001
+# Idle per-chat limiters are forgotten past this many, so memory follows active chats only.
+PRUNE_ABOVE = 1000
+TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, TimeoutError, OSError)
+
+
+class SlidingWindow:
+    """At most `count` events in any `period` seconds (monotonic time)."""
+
+    def __init__(self, count: int, period: float) -> None:
+        self.count = max(1, count)
+        self.period = max(0.0, period)
+        self.times: deque[float] = deque()
+
+    @classmethod
+    def per_second(cls, rate: float) -> SlidingWindow:
+        # 30.0 -> 30 per 1 s; 2.5 -> 2 per 0.8 s; 0.5 -> 1 per 2 s.
+        if rate >= 1:
+            return cls(int(rate), int(rate) / rate)
+        return cls(1, 1 / rate)
+
+    def _forget(self, now: float) -> None:
+        while self.times and self.times[0] <= now - self.period:
+            self.times.popleft()
+
+    def ready_at(self, now: float) -> float:
+        self._forget(now)
+        if len(self.times) < self.count:
+            return now
+        return self.times[-self.count] + self.period
+
+    def take(self, now: float) -> None:
+        self._forget(now)
+        self.times.append(now)
+
+    def idle(self, now: float) -> bool:
+        self._forget(now)
+        return not self.times
+
+
+def backoff_delay(failures: int, base: float, cap: float) -> float:
+    """base, 2·base, 4·base … for the 1st, 2nd, 3rd failure, never above `cap`."""
+    return min(cap, base * 2 ** min(max(failures - 1, 0), 32))
+
+
+def message_id_of(result: Any, payload: Mapping[str, Any]) -> int | None:
+    """Telegram's id of what we sent; the first one of a media group. An edit answered with
+    plain True (or 'not modified') keeps the id it edited."""
+    if isinstance(result, list):
+        result = result[0] if result else None
+    message_id = getattr(result, "message_id", None)
+    if isinstance(message_id, int):
+        return message_id
+    edited = payload.get("message_id")
+    return edited if isinstance(edited, int) else None
+
+
+def as_plain_text(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The payload without HTML markup, for a text Telegram refused to parse; None if that
+    would change nothing."""
+    if not payload.get("parse_mode"):
+        return None
+    plain: dict[str, Any] = {k: v for k, v in payload.items() if k != "entities"}
+    plain["parse_mode"] = None
+    for key in ("text", "caption"):
+        if isinstance(plain.get(key), str):
+            plain[key] = unescape(re.sub(r"<[^<>]*>", "", plain[key]))
+    return plain
+
+
+def describe(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or repr(exc)
+    return f"{type(exc).__name__}: {text}"
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        bot: Bot,
+        store: OutboxStore,
+        outbox: Outbox,
+        clock: Callable[[], datetime],
+        *,
+        global_per_second: float = 30.0,
+        private_interval: float = 1.0,
+        group_per_minute: int = 20,
+        max_backoff: float = 300.0,
+        base_backoff: float = 1.0,
+        max_in_flight: int = 16,
+        batch_size: int = 100,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.private_interval = private_interval
+        self.group_per_minute = group_per_minute
+        self.max_backoff = max_backoff
+        self.base_backoff = base_backoff
+        self.max_in_flight = max(1, max_in_flight)
+        self.batch_size = max(1, batch_size)
+        self._global = SlidingWindow.per_second(global_per_second)
+        self._global_blocked = 0.0
+        self._chats: dict[int, SlidingWindow] = {}
+        self._chat_blocked: dict[int, float] = {}
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._busy_chats: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._progress = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - bounded shutdown
+        """Stop taking rows; the ones already on their way to Telegram finish and are recorded.
+        Past `timeout` they are cancelled and stay pending (sent again after a restart)."""
+        task = self._task
+        if task is None:
+            return
+        self._stopping = True
+        self.outbox.wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            log.warning("outbox sender: %d sends still running at stop", len(self._in_flight))
+            for running in list(self._in_flight.values()):
+                running.cancel()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._task = None
+
+    async def drain(self, timeout: float = 10.0, *, all_pending: bool = False) -> None:  # noqa: ASYNC109
+        """Return once no pending row is due and nothing is being sent; with `all_pending`,
+        once nothing is pending at all (retries scheduled for later included). Raises
+        TimeoutError if that does not happen within `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if not self._in_flight:
+                if all_pending:
+                    done = await self.store.pending_count() == 0
+                else:
+                    done = not await self.store.due(self.clock(), 1)
+                if done:
+                    return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                pending = await self.store.pending_count()
+                raise TimeoutError(f"outbox not drained in {timeout}s: {pending} rows pending")
+            event = self._progress
+            # Due times pass without any event, hence the short poll as well.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), min(remaining, 0.05))
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        try:
+            while not self._stopping:
+                try:
+                    delay = await self._tick()
+                except Exception:
+                    log.exception("outbox sender: could not read the outbox")
+                    delay = ERROR_PAUSE
+                if self._stopping:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.outbox.wakeup.wait(), delay)
+        finally:
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    async def _tick(self) -> float:
+        """Start what may go now; return how long to sleep unless woken earlier."""
+        # Cleared before reading, so an enqueue during this tick wakes the next wait at once.
+        self.outbox.wakeup.clear()
+        now = self.clock()
+        rows = await self.store.due(now, self.batch_size)
+        loop = asyncio.get_running_loop()
+        mono = loop.time()
+        next_free = math.inf
+        started = 0
+        for row in rows:
+            if len(self._in_flight) >= self.max_in_flight:
+                break  # a finishing send wakes us
+            if row.id in self._in_flight or row.chat_id in self._busy_chats:
+                continue  # likewise
+            at = self._ready_at(row.chat_id, mono)
+            if at > mono:
+                next_free = min(next_free, at)
+                continue
+            self._take(row.chat_id, mono)
+            self._start(row)
+            started += 1
+        self._notify_progress()
+        if len(self._chats) > PRUNE_ABOVE:
+            self._prune(mono)
+        if started and len(rows) >= self.batch_size:
+            return 0.0  # more may be due beyond this batch
+        delay = next_free - mono
+        later = await self.store.earliest_pending(after=now)
+        if later is not None:
+            delay = min(delay, (later - self.clock()).total_seconds())
+        return max(MIN_WAIT, min(delay, IDLE_POLL))
+
+    def _start(self, row: OutboxRow) -> None:
+        self._busy_chats.add(row.chat_id)
+        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+        self._in_flight[row.id] = task
+        task.add_done_callback(lambda _: self._finished(row))
+
+    def _finished(self, row: OutboxRow) -> None:
+        self._in_flight.pop(row.id, None)
+        self._busy_chats.discard(row.chat_id)
+        self.outbox.wakeup.set()
+        self._notify_progress()
+
+    def _notify_progress(self) -> None:
+        event, self._progress = self._progress, asyncio.Event()
+        event.set()
+
+    # ------------------------------------------------------------------ limits
+
+    def _ready_at(self, chat_id: int, mono: float) -> float:
+        at = max(self._global.ready_at(mono), self._global_blocked)
+        at = max(at, self._chat_blocked.get(chat_id, 0.0))
+        window = self._chats.get(chat_id)
+        return max(at, window.ready_at(mono)) if window else at
+
+    def _take(self, chat_id: int, mono: float) -> None:
+        self._global.take(mono)
+        window = self._chats.get(chat_id)
+        if window is None:
+            window = (
+                SlidingWindow(1, self.private_interval)
+                if chat_id > 0
+                else SlidingWindow(self.group_per_minute, 60.0)
+            )
+            self._chats[chat_id] = window
+        window.take(mono)
+
+    def _block(self, chat_id: int, seconds: float) -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        self._chat_blocked[chat_id] = max(self._chat_blocked.get(chat_id, 0.0), until)
+        # A 429 may be about the bot as a whole; pausing everyone briefly is the safe reading.
+        self._global_blocked = max(self._global_blocked, until)
+
+    def _prune(self, mono: float) -> None:
+        for chat_id in [c for c, w in self._chats.items() if c not in self._busy_chats]:
+            if self._chats[chat_id].idle(mono):
+                del self._chats[chat_id]
+        for chat_id in [c for c, until in self._chat_blocked.items() if until <= mono]:
+            del self._chat_blocked[chat_id]
+
+    # ------------------------------------------------------------------ one row
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            await self._attempt(row)
+        except Exception as exc:
+            log.exception("outbox row %s: unexpected failure", row.id)
+            try:
+                await self._retry_later(row, describe(exc))
+            except Exception:
+                log.exception("outbox row %s: could not reschedule", row.id)
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        try:
+            method: TelegramMethod[Any] = build_method(row.method, row.chat_id, row.payload)
+        except (ValueError, TypeError, ValidationError) as exc:
+            # Outbox validates on enqueue, so only a hand-made row gets here; it never will work.
+            log.error("outbox row %s: cannot build %s: %s", row.id, row.method, exc)
+            await self.store.drop(row.id, f"invalid row: {exc}", self.clock())
+            return
+        try:
+            result = await self.bot(method)
+        except TelegramRetryAfter as exc:
+            log.warning("outbox row %s: 429, retry after %ss", row.id, exc.retry_after)
+            self._block(row.chat_id, exc.retry_after)
+            await self.store.reschedule(
+                row.id,
+                self.clock() + timedelta(seconds=exc.retry_after),
+                describe(exc),
+                count=False,
+            )
+        except TelegramMigrateToChat as exc:
+            new = exc.migrate_to_chat_id
+            log.info("outbox: chat %s is now %s", row.chat_id, new)
+            # The moved row stays due, so the next tick sends it to the new chat at once.
+            await self.store.migrate_chat(row.chat_id, new, self.clock())
+        except TelegramForbiddenError as exc:
+            await self._forbidden(row, exc)
+        except TelegramBadRequest as exc:
+            await self._bad_request(row, exc)
+        except (TelegramNotFound, TelegramEntityTooLarge) as exc:
+            log.error("outbox row %s to %s dropped: %s", row.id, row.chat_id, describe(exc))
+            await self.store.drop(row.id, describe(exc), self.clock())
+        except TRANSIENT as exc:
+            await self._retry_later(row, describe(exc))
+        except ClientDecodeError as exc:
+            await self._undecodable(row, exc)
+        except TelegramAPIError as exc:
+            # 401, 409 and codes we do not know: a person has to look, the row must wait.
+            log.error("outbox row %s: %s", row.id, describe(exc))
+            await self._retry_later(row, describe(exc))
+        else:
+            await self.store.mark_sent(row.id, message_id_of(result, row.payload), self.clock())
+
+    async def _retry_later(self, row: OutboxRow, error: str) -> None:
+        delay = backoff_delay(row.attempts + 1, self.base_backoff, self.max_backoff)
+        log.warning("outbox row %s: %s; retry in %.1fs", row.id, error, delay)
+        await self.store.reschedule(row.id, self.clock() + timedelta(seconds=delay), error)
+
+    async def _forbidden(self, row: OutboxRow, exc: TelegramForbiddenError) -> None:
+        now = self.clock()
+        if row.chat_id > 0:
+            # Blocked by the user (or deactivated): nothing for this chat can be delivered.
+            await self.store.mark_unreachable(row.chat_id)
+            dropped = await self.store.drop_chat(row.chat_id, describe(exc), now)
+            log.info("outbox: citizen %s unreachable, %d rows dropped", row.chat_id, dropped)
+        else:
+            log.error("outbox row %s to group %s dropped: %s", row.id, row.chat_id, exc.message)
+            await self.store.drop(row.id, describe(exc), now)
+
+    async def _bad_request(self, row: OutboxRow, exc: TelegramBadRequest) -> None:
+        message = exc.message.lower()
+        now = self.clock()
+        if "message is not modified" in message:
+            await self.store.mark_sent(row.id, message_id_of(None, row.payload), now)
+            return
+        if "can't parse entities" in message:
+            plain = as_plain_text(row.payload)
+            if plain is not None:
+                # Better the citizen reads the text without formatting than not at all.
+                log.error("outbox row %s: bad HTML, sending as plain text: %s", row.id, exc)
+                await self.store.replace_payload(row.id, plain, describe(exc))
+                return
+        if "chat not found" in message:
+            log.warning("outbox row %s dropped: chat %s not found", row.id, row.chat_id)
+        else:
+            # Retrying the same request gets the same answer.
+            log.error("outbox row %s (%s) dropped: %s", row.id, row.method, exc.message)
+        await self.store.drop(row.id, describe(exc), now)
+
+    async def _undecodable(self, row: OutboxRow, exc: ClientDecodeError) -> None:
+        data = exc.data
+        if isinstance(data, dict) and data.get("ok") is True:
+            # Telegram accepted it and only reading the answer failed: sending again would
+            # deliver it twice.
+            result = data.get("result")
+            message_id = result.get("message_id") if isinstance(result, dict) else None
+            log.error("outbox row %s: sent, but the answer was unreadable: %s", row.id, exc)
+            await self.store.mark_sent(row.id, message_id, self.clock())
+            return
+        await self._retry_later(row, describe(exc))

@@ -1,0 +1,132 @@
+"""The appeal card officials act on in their group chat, rendered in the officials' language."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import CardCb
+from bot.catalog import Catalog
+from bot.status import is_open
+from bot.views.common import html, shorten
+from bot.views.my_appeals import status_label
+from i18n.formatting import long_date
+from storage.models import Appeal, Outcome, Status
+
+CARD_TEXT_LIMIT = 700
+
+
+def initials(name: str | None) -> str:
+    parts = [p for p in (name or "").split() if p]
+    return " ".join(f"{p[0].upper()}." for p in parts[:2]) or "—"
+
+
+def masked_phone(phone: str | None) -> str:
+    """+7 7•• ••• •• 45: enough to tell two citizens apart, not enough to call."""
+    digits = (phone or "").removeprefix("+7")
+    if len(digits) != 10:
+        return "—"
+    return f"+7 {digits[0]}•• ••• •• {digits[-2:]}"
+
+
+def outcome_label(outcome: str | None) -> str:
+    labels = {
+        Outcome.SATISFIED: _("Satisfied"),
+        Outcome.PARTLY: _("Partly satisfied"),
+        Outcome.REFUSED: _("Refused, with reasons"),
+        Outcome.EXPLAINED: _("Explained"),
+    }
+    return labels.get(Outcome(outcome), "—") if outcome else "—"
+
+
+def card_text(appeal: Appeal, catalog: Catalog, lang: str, *, full: bool = False) -> str:
+    kind = catalog.kind(appeal.kind)
+    category = catalog.category(appeal.category)
+    district = catalog.territory.place(appeal.district)
+    region = catalog.territory.place(appeal.region)
+    text = appeal.text or "—"
+    lines = [
+        f"<b>№ {html(appeal.reference)}</b> · {html(kind.name(lang) if kind else appeal.kind)}",
+        _("Category: {value}").format(value=html(category.name(lang) if category else "—")),
+        _("District: {value}").format(
+            value=html(", ".join(p.name(lang) for p in (district, region) if p) or "—")
+        ),
+        _("Deadline for reply: {date}").format(date=long_date(appeal.due_at.date(), lang)),
+        _("Status: {value}").format(value=status_label(appeal.status)),
+        _("Applicant: {name}, {phone}").format(
+            name=html(initials(appeal.contact_name)), phone=masked_phone(appeal.contact_phone)
+        ),
+        _("Language of the appeal: {language}").format(
+            language="қазақша" if appeal.language == "kk" else "русский"
+        ),
+        "",
+        html(text if full else shorten(text, CARD_TEXT_LIMIT)),
+    ]
+    extras = []
+    if appeal.attachments:
+        extras.append(_("📎 files: {count}").format(count=len(appeal.attachments)))
+    if appeal.latitude is not None:
+        extras.append(_("📍 location below"))
+    if extras:
+        lines += ["", " · ".join(extras)]
+    lines += ["", *history_lines(appeal)]
+    return "\n".join(line for line in lines).rstrip()
+
+
+def history_lines(appeal: Appeal) -> list[str]:
+    lines = []
+    if appeal.taken_by_name:
+        lines.append(_("▶️ Taken by {name}").format(name=html(appeal.taken_by_name)))
+    if appeal.status in (Status.ANSWERED, Status.CLOSED) and appeal.answered_by_name:
+        lines.append(
+            _("✅ Answered by {name}: {outcome}").format(
+                name=html(appeal.answered_by_name), outcome=outcome_label(appeal.answer_outcome)
+            )
+        )
+    if appeal.solved:
+        lines.append(_("Citizen: {value}").format(value=solved_label(appeal.solved)))
+    if appeal.rating:
+        lines.append(_("Rating: {value} of 5").format(value=appeal.rating))
+    return lines
+
+
+def solved_label(solved: str) -> str:
+    return {"yes": _("problem solved"), "partly": _("partly solved"), "no": _("not solved")}.get(
+        solved, solved
+    )
+
+
+def card_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
+    def button(text: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=text, callback_data=CardCb(action=action, appeal=appeal.id).pack()
+        )
+
+    rows: list[list[InlineKeyboardButton]] = []
+    if appeal.status == Status.REGISTERED:
+        rows.append([button(_("▶️ Take"), "take"), button(_("✍️ Answer"), "answer")])
+    elif is_open(appeal.status):
+        rows.append([button(_("✍️ Answer"), "answer")])
+    rows.append([button(_("👤 Show contact"), "contact")])
+    if appeal.text and len(appeal.text) > CARD_TEXT_LIMIT:
+        rows.append([button(_("📄 Show all"), "full")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def outcome_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
+    def button(text: str, outcome: str) -> InlineKeyboardButton:
+        data = CardCb(action="outcome", appeal=appeal_id, arg=outcome).pack()
+        return InlineKeyboardButton(text=text, callback_data=data)
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(outcome_label(o), o) for o in (Outcome.SATISFIED, Outcome.PARTLY)],
+            [button(outcome_label(o), o) for o in (Outcome.REFUSED, Outcome.EXPLAINED)],
+            [
+                InlineKeyboardButton(
+                    text=_("✖️ Cancel"),
+                    callback_data=CardCb(action="drop", appeal=appeal_id).pack(),
+                )
+            ],
+        ]
+    )

@@ -1,0 +1,273 @@
+"""The outbox table: every outgoing Bot API call is a row first, so a crash or restart loses none.
+
+A row is pending while both sent_at and dropped_at are NULL. Rows of one chat go out in id order:
+`due` and `earliest_pending` only offer the first pending row of each chat, so a message waiting
+for a retry holds back the later messages of its own chat and nobody else's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.sqlite import SQLiteDatabase, _parse, _ts
+
+# Both indexes are partial on this condition; queries repeat it verbatim so SQLite can use them.
+PENDING = "sent_at IS NULL AND dropped_at IS NULL"
+O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
+# "No earlier pending row of the same chat": probes outbox_by_chat (chat_id, id).
+IS_CHAT_HEAD = (
+    "NOT EXISTS (SELECT 1 FROM outbox AS prior INDEXED BY outbox_by_chat "
+    "WHERE prior.chat_id = o.chat_id AND prior.id < o.id "
+    "AND prior.sent_at IS NULL AND prior.dropped_at IS NULL)"
+)
+ROW_COLUMNS = "o.id, o.chat_id, o.method, o.payload, o.attempts, o.not_before, o.purpose"
+# A migrated group can in principle be migrated again; a cycle must not hang us.
+MAX_MIGRATION_HOPS = 8
+MAX_ERROR_LENGTH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    not_before: datetime
+    purpose: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """One row for `OutboxStore.add_many`; all of them go to the same chat."""
+
+    method: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+    purpose: str | None = None
+
+
+class OutboxStore:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    # ------------------------------------------------------------------ enqueue
+
+    async def add(
+        self,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+    ) -> int:
+        """The new row's id, or the existing row's id when `dedupe_key` was enqueued before."""
+        ids = await self.add_many(
+            chat_id,
+            [NewMessage(method, payload, dedupe_key, purpose)],
+            now=now,
+            not_before=not_before,
+        )
+        return ids[0]
+
+    async def add_many(
+        self,
+        chat_id: int,
+        messages: Sequence[NewMessage],
+        *,
+        now: datetime,
+        not_before: datetime | None = None,
+    ) -> list[int]:
+        """Rows for one chat in one transaction, so the parts of a split text are all enqueued
+        (with ascending ids, hence sent in order) or none is."""
+        due = _ts(not_before or now)
+        created = _ts(now)
+        ids: list[int] = []
+        async with self.db.transaction() as conn:
+            target = await _resolve(conn, chat_id)
+            for message in messages:
+                ids.append(await _insert(conn, target, message, created, due))
+        return ids
+
+    # ------------------------------------------------------------------ the sender's queries
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """Pending rows with not_before <= now, oldest first; only the first pending row of each
+        chat, because a later one must not overtake it."""
+        rows = await self.db.fetchall(
+            f"SELECT {ROW_COLUMNS} FROM outbox AS o INDEXED BY outbox_pending "
+            f"WHERE {O_PENDING} AND o.not_before <= ? "
+            f"AND {IS_CHAT_HEAD} ORDER BY o.id LIMIT ?",
+            (_ts(now), limit),
+        )
+        return [_row(r) for r in rows]
+
+    async def earliest_pending(self, after: datetime | None = None) -> datetime | None:
+        """When the next row can go out: the earliest not_before of the first pending row of
+        each chat (later than `after` if given, so the sender can ask for future work only)."""
+        bound = "AND o.not_before > ?" if after is not None else ""
+        row = await self.db.fetchone(
+            f"SELECT o.not_before FROM outbox AS o INDEXED BY outbox_pending "
+            f"WHERE {O_PENDING} {bound} AND {IS_CHAT_HEAD} "
+            f"ORDER BY o.not_before LIMIT 1",
+            (_ts(after),) if after is not None else (),
+        )
+        return _parse(row[0]) if row else None
+
+    async def pending_count(self) -> int:
+        row = await self.db.fetchone(f"SELECT COUNT(*) FROM outbox WHERE {PENDING}")
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ outcomes
+
+    async def mark_sent(self, row_id: int, message_id: int | None, now: datetime) -> None:
+        await self.db.execute(
+            f"UPDATE outbox SET sent_at = ?, message_id = ? WHERE id = ? AND {PENDING}",
+            (_ts(now), message_id, row_id),
+        )
+
+    async def reschedule(
+        self, row_id: int, not_before: datetime, error: str, *, count: bool = True
+    ) -> None:
+        """Try again at `not_before`. `count=False` for waits that are not failures (429)."""
+        await self.db.execute(
+            f"UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ? "
+            f"WHERE id = ? AND {PENDING}",
+            (_ts(not_before), _clip(error), 1 if count else 0, row_id),
+        )
+
+    async def replace_payload(self, row_id: int, payload: dict[str, Any], error: str) -> None:
+        """Keep the row but send it differently next time (e.g. as plain text)."""
+        await self.db.execute(
+            f"UPDATE outbox SET payload = ?, last_error = ?, attempts = attempts + 1 "
+            f"WHERE id = ? AND {PENDING}",
+            (_dumps(payload), _clip(error), row_id),
+        )
+
+    async def drop(self, row_id: int, error: str, now: datetime) -> None:
+        await self.db.execute(
+            f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE id = ? AND {PENDING}",
+            (_ts(now), _clip(error), row_id),
+        )
+
+    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
+        """Give up on everything pending for a chat; returns how many rows."""
+        return await self.db.execute(
+            f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
+            (_ts(now), _clip(error), chat_id),
+        )
+
+    async def mark_unreachable(self, chat_id: int) -> None:
+        await self.db.execute("UPDATE citizens SET unreachable = 1 WHERE id = ?", (chat_id,))
+
+    # ------------------------------------------------------------------ chat migrations
+
+    async def migrate_chat(self, old: int, new: int, now: datetime) -> int:
+        """Record that group `old` is now supergroup `new` and move its pending rows there.
+        Returns how many rows moved."""
+        if old == new:
+            return 0
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chat_migrations (old_chat_id, new_chat_id, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (old_chat_id) DO UPDATE SET new_chat_id = excluded.new_chat_id, "
+                "at = excluded.at",
+                (old, new, _ts(now)),
+            )
+            # Chains collapse, so resolving stays one hop for ids that migrated earlier.
+            await conn.execute(
+                "UPDATE chat_migrations SET new_chat_id = ? WHERE new_chat_id = ?", (new, old)
+            )
+            cur = await conn.execute(
+                f"UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND {PENDING}", (new, old)
+            )
+            return cur.rowcount
+
+    async def resolve_chat(self, chat_id: int) -> int:
+        async with self.db.lock:
+            return await _resolve(self.db.conn, chat_id)
+
+    # ------------------------------------------------------------------ lookups
+
+    async def message_id_for(self, purpose: str) -> tuple[int, int] | None:
+        """(chat_id, message_id) of the latest sent row with this purpose, e.g. to edit a card."""
+        row = await self.db.fetchone(
+            "SELECT chat_id, message_id FROM outbox INDEXED BY outbox_by_purpose "
+            "WHERE purpose = ? AND sent_at IS NOT NULL AND message_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (purpose,),
+        )
+        return (int(row[0]), int(row[1])) if row else None
+
+    async def get(self, row_id: int) -> aiosqlite.Row | None:
+        """The whole row, for tests and diagnostics."""
+        return await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))
+
+
+async def _resolve(conn: aiosqlite.Connection, chat_id: int) -> int:
+    for _ in range(MAX_MIGRATION_HOPS):
+        async with conn.execute(
+            "SELECT new_chat_id FROM chat_migrations WHERE old_chat_id = ?", (chat_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or row[0] == chat_id:
+            break
+        chat_id = int(row[0])
+    return chat_id
+
+
+async def _insert(
+    conn: aiosqlite.Connection, chat_id: int, message: NewMessage, created: str, due: str
+) -> int:
+    async with conn.execute(
+        "INSERT INTO outbox (chat_id, method, payload, dedupe_key, purpose, created_at, "
+        "not_before) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING "
+        "RETURNING id",
+        (
+            chat_id,
+            message.method,
+            _dumps(message.payload),
+            message.dedupe_key,
+            message.purpose,
+            created,
+            due,
+        ),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is not None:
+        return int(row[0])
+    async with conn.execute(
+        "SELECT id FROM outbox WHERE dedupe_key = ?", (message.dedupe_key,)
+    ) as cur:
+        existing = await cur.fetchone()
+    assert existing is not None  # the conflict that skipped the insert is this row
+    return int(existing[0])
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def _clip(error: str) -> str:
+    return error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+def _row(row: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(
+        id=int(row["id"]),
+        chat_id=int(row["chat_id"]),
+        method=row["method"],
+        payload=json.loads(row["payload"]),
+        attempts=int(row["attempts"]),
+        not_before=_parse(row["not_before"]),
+        purpose=row["purpose"],
+    )
