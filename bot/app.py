@@ -58,7 +58,13 @@ class App:
     async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
         try:
             await self.bot.delete_webhook(drop_pending_updates=False)
-            await register_commands(self.bot, self.dp["i18n"])
+            await register_commands(
+                self.bot,
+                self.dp["i18n"],
+                officials_chats=self.dp["officials"].officials_chats(),
+                admin_ids=self.settings.admin_ids,
+                officials_language=self.settings.officials_language,
+            )
             await self.dp.start_polling(
                 self.bot,
                 handle_signals=handle_signals,
@@ -123,6 +129,7 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
         default_chat=settings.officials_chat_id,
         admin_ids=frozenset(settings.admin_ids),
         language=settings.officials_language,
+        tz=settings.tz,
         member_status=member_status,
         locate=outbox_store.message_id_for,
     )

@@ -65,6 +65,13 @@ class WorkingTime:
 
 
 @dataclass(frozen=True)
+class Department(Named):
+    """Where an appeal can be forwarded: a department's own officials' chat."""
+
+    chat_id: int = 0
+
+
+@dataclass(frozen=True)
 class Territory:
     regions: tuple[Place, ...]
     districts: dict[str, tuple[Place, ...]]
@@ -103,10 +110,15 @@ class Catalog:
     # Officials' chats by category or district code; others go to OFFICIALS_CHAT_ID.
     route_categories: dict[str, int] = field(default_factory=dict)
     route_districts: dict[str, int] = field(default_factory=dict)
+    departments: tuple[Department, ...] = ()
+    extension_max_months: int = 2
     source: str = field(default=str(BUNDLED_CATALOG))
 
     def kind(self, code: str) -> Kind | None:
         return next((k for k in self.kinds if k.code == code), None)
+
+    def department(self, code: str) -> Department | None:
+        return next((d for d in self.departments if d.code == code), None)
 
     def category(self, code: str) -> Named | None:
         return next((c for c in self.categories if c.code == code), None)
@@ -151,6 +163,8 @@ def _build(raw: dict[str, Any], source: str) -> Catalog:
             k: int(v) for k, v in raw.get("routing", {}).get("categories", {}).items()
         },
         route_districts={k: int(v) for k, v in raw.get("routing", {}).get("districts", {}).items()},
+        departments=tuple(Department(**d) for d in raw.get("departments", [])),
+        extension_max_months=int(raw.get("deadlines", {}).get("extension_max_months", 2)),
         source=source,
     )
 

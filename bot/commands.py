@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.utils.i18n import gettext as _
 
 from i18n.core import LANGUAGES, PoI18n
+
+log = logging.getLogger(__name__)
 
 
 def citizen_commands() -> list[BotCommand]:
@@ -22,7 +28,21 @@ def citizen_commands() -> list[BotCommand]:
     ]
 
 
-async def register_commands(bot: Bot, i18n: PoI18n) -> None:
+def official_commands() -> list[BotCommand]:
+    return [
+        BotCommand(command="digest", description=_("Send the digest now")),
+        BotCommand(command="find", description=_("Find an appeal by its number")),
+    ]
+
+
+async def register_commands(
+    bot: Bot,
+    i18n: PoI18n,
+    *,
+    officials_chats: Sequence[int] = (),
+    admin_ids: Sequence[int] = (),
+    officials_language: str = "ru",
+) -> None:
     scope = BotCommandScopeAllPrivateChats()
     with i18n.context():
         for lang in LANGUAGES:
@@ -31,3 +51,16 @@ async def register_commands(bot: Bot, i18n: PoI18n) -> None:
         # Clients in any other language get the operator's default language.
         with i18n.use_locale(i18n.default_locale):
             await bot.set_my_commands(citizen_commands(), scope=scope)
+        with i18n.use_locale(officials_language):
+            for chat in officials_chats:
+                await _set_quietly(bot, official_commands(), chat)
+            for admin in admin_ids:
+                await _set_quietly(bot, citizen_commands() + official_commands(), admin)
+
+
+async def _set_quietly(bot: Bot, commands: list[BotCommand], chat_id: int) -> None:
+    # A chat the bot is not in yet must not stop the bot from starting.
+    try:
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id=chat_id))
+    except TelegramAPIError as exc:
+        log.warning("could not set commands for chat %s: %s", chat_id, exc)

@@ -98,6 +98,7 @@ def officials_chats(default_chat_id: int | None, catalog: Catalog) -> list[int]:
     """Every chat that receives appeals: the default one and those the catalog routes to."""
     chats = [default_chat_id] if default_chat_id is not None else []
     chats += [*catalog.route_districts.values(), *catalog.route_categories.values()]
+    chats += [d.chat_id for d in catalog.departments]
     return list(dict.fromkeys(chats))
 
 

@@ -3,12 +3,14 @@ action changes and tells the citizen. Telegram-free apart from the membership lo
 
 from __future__ import annotations
 
+import calendar
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -16,10 +18,12 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import FeedbackCb
 from bot.catalog import Catalog
 from bot.digest import officials_chats
+from bot.status import is_open
 from bot.views import card as card_view
 from bot.views.common import html
 from bot.views.my_appeals import status_label
 from i18n.core import PoI18n
+from i18n.formatting import long_date
 from storage.base import Repository
 from storage.models import Appeal, Outcome, Status
 
@@ -82,6 +86,7 @@ class OfficialsService:
         default_chat: int | None,
         admin_ids: frozenset[int],
         language: str,
+        tz: ZoneInfo,
         member_status: MemberLookup,
         locate: MessageLocator,
     ) -> None:
@@ -93,6 +98,7 @@ class OfficialsService:
         self.default_chat = default_chat
         self.admin_ids = admin_ids
         self.language = language
+        self.tz = tz
         self._member_status = member_status
         self._locate = locate
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
@@ -119,11 +125,18 @@ class OfficialsService:
         if appeal.officials_chat_id != chat:
             await self.repo.set_officials_chat(appeal.id, chat)
             appeal.officials_chat_id = chat
-        key = f"card:{appeal.id}"
         with self.i18n.use_locale(self.language):
             text = "🆕 " + card_view.card_text(appeal, self.catalog, self.language)
-            markup = card_view.card_keyboard(appeal)
-        await self.outbox.send_text(chat, text, reply_markup=markup, dedupe_key=key, purpose=key)
+            markup = card_view.card_keyboard(appeal, self.catalog, chat)
+        # One card per appeal and chat (a forwarded appeal gets a new one in the new chat);
+        # the purpose finds the latest wherever it is.
+        await self.outbox.send_text(
+            chat,
+            text,
+            reply_markup=markup,
+            dedupe_key=f"card:{appeal.id}:{chat}",
+            purpose=f"card:{appeal.id}",
+        )
         await self._publish_files(chat, appeal)
 
     async def _publish_files(self, chat: int, appeal: Appeal) -> None:
@@ -134,28 +147,28 @@ class OfficialsService:
             media = [{"type": "photo", "media": a.file_id} for a in photos]
             media[0]["caption"] = caption
             await self.outbox.send(
-                chat, "sendMediaGroup", {"media": media}, dedupe_key=f"photos:{appeal.id}"
+                chat, "sendMediaGroup", {"media": media}, dedupe_key=f"photos:{appeal.id}:{chat}"
             )
         elif photos:
             await self.outbox.send(
                 chat,
                 "sendPhoto",
                 {"photo": photos[0].file_id, "caption": caption},
-                dedupe_key=f"photos:{appeal.id}",
+                dedupe_key=f"photos:{appeal.id}:{chat}",
             )
         for i, doc in enumerate(documents):
             await self.outbox.send(
                 chat,
                 "sendDocument",
                 {"document": doc.file_id, "caption": caption},
-                dedupe_key=f"doc:{appeal.id}:{i}",
+                dedupe_key=f"doc:{appeal.id}:{i}:{chat}",
             )
         if appeal.latitude is not None and appeal.longitude is not None:
             await self.outbox.send(
                 chat,
                 "sendLocation",
                 {"latitude": appeal.latitude, "longitude": appeal.longitude},
-                dedupe_key=f"pin:{appeal.id}",
+                dedupe_key=f"pin:{appeal.id}:{chat}",
             )
 
     async def card_message(self, appeal: Appeal) -> tuple[int, int] | None:
@@ -164,7 +177,7 @@ class OfficialsService:
     async def refresh_card(self, appeal: Appeal, chat_id: int, message_id: int) -> None:
         with self.i18n.use_locale(self.language):
             text = card_view.card_text(appeal, self.catalog, self.language)
-            markup = card_view.card_keyboard(appeal)
+            markup = card_view.card_keyboard(appeal, self.catalog, chat_id)
         await self.outbox.send(
             chat_id,
             "editMessageText",
@@ -289,6 +302,107 @@ class OfficialsService:
         await self.outbox.send_text(
             appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
         )
+
+    def latest_extension(self, appeal: Appeal) -> date:
+        """APPK Art. 76(3): at most two months (the catalog's figure) from registration."""
+        months = self.catalog.extension_max_months
+        day = appeal.registered_on
+        month = day.month - 1 + months
+        year, month = day.year + month // 12, month % 12 + 1
+        last = calendar.monthrange(year, month)[1]
+        return date(year, month, min(day.day, last))
+
+    async def extend(
+        self, appeal_id: int, official: Official, new_due: date, reason: str
+    ) -> ActionResult:
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None:
+            return ActionResult(None, False, "missing")
+        if not is_open(appeal.status):
+            return ActionResult(appeal, False, "already")
+        current_due = appeal.due_at.astimezone(self.tz).date()
+        if new_due <= current_due:
+            return ActionResult(appeal, False, "not_later")
+        if new_due > self.latest_extension(appeal):
+            return ActionResult(appeal, False, "too_late")
+        due_at = datetime.combine(new_due, self.catalog.working_time.end, tzinfo=self.tz)
+        await self.repo.update_fields(appeal_id, due_at=due_at, extension_reason=reason)
+        await self.repo.note_history(
+            appeal_id, appeal.status, f"official:{official.id}", self.clock(),
+            f"extended to {new_due.isoformat()}: {reason}",
+        )  # fmt: skip
+        extended = await self.repo.get_appeal(appeal_id)
+        assert extended is not None
+        if extended.citizen_id is not None:
+            with self.i18n.use_locale(extended.language):
+                text = _(
+                    "The deadline for your appeal № {reference} has been extended to {date}.\n"
+                    "Reason: {reason}"
+                ).format(
+                    reference=html(extended.reference),
+                    date=long_date(new_due, extended.language),
+                    reason=html(reason),
+                )
+            await self.outbox.send_text(
+                extended.citizen_id, text, dedupe_key=f"extended:{appeal_id}:{new_due}"
+            )
+        return ActionResult(extended, True)
+
+    async def forward(
+        self, appeal_id: int, official: Official, department_code: str
+    ) -> ActionResult:
+        department = self.catalog.department(department_code)
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None or department is None:
+            return ActionResult(appeal, False, "missing")
+        now = self.clock()
+        forwarded = await self.repo.transition(
+            appeal_id,
+            frozenset({Status.REGISTERED, Status.IN_PROGRESS}),
+            Status.FORWARDED,
+            f"official:{official.id}",
+            now,
+            note=f"to {department.code}",
+            department=department.code,
+            officials_chat_id=department.chat_id,
+            forwarded_at=now,
+        )
+        if forwarded is None:
+            return ActionResult(appeal, False, "already")
+        await self.publish(forwarded)
+        await self.notify_status(forwarded)
+        return ActionResult(forwarded, True)
+
+    async def mark_duplicate(
+        self, appeal_id: int, official: Official, original_reference: str
+    ) -> ActionResult:
+        appeal = await self.repo.get_appeal(appeal_id)
+        original = await self.repo.appeal_by_reference(original_reference.strip())
+        if appeal is None:
+            return ActionResult(None, False, "missing")
+        if original is None or original.id == appeal.id:
+            return ActionResult(appeal, False, "no_original")
+        duplicate = await self.repo.transition(
+            appeal_id,
+            frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
+            Status.DUPLICATE,
+            f"official:{official.id}",
+            self.clock(),
+            note=f"duplicate of {original.reference}",
+            duplicate_of=original.id,
+        )
+        if duplicate is None:
+            return ActionResult(appeal, False, "already")
+        if duplicate.citizen_id is not None:
+            with self.i18n.use_locale(duplicate.language):
+                text = _(
+                    "Your appeal № {reference} repeats the earlier appeal № {original}; it "
+                    "will be answered there. /my shows its status."
+                ).format(reference=html(duplicate.reference), original=html(original.reference))
+            await self.outbox.send_text(
+                duplicate.citizen_id, text, dedupe_key=f"duplicate:{appeal_id}"
+            )
+        return ActionResult(duplicate, True)
 
     async def show_contact(self, appeal_id: int, official_id: int) -> Appeal | None:
         appeal = await self.repo.get_appeal(appeal_id)

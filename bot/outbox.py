@@ -51,7 +51,8 @@ def to_json(value: Any) -> Any:
     if isinstance(value, BaseModel):
         value = value.model_dump(exclude_none=True, by_alias=True)
     if isinstance(value, Mapping):
-        return {str(k): to_json(v) for k, v in value.items() if not isinstance(v, Default | None)}
+        # An explicit None stays: {"parse_mode": None} means plain text, not the bot's default.
+        return {str(k): to_json(v) for k, v in value.items() if not isinstance(v, Default)}
     if isinstance(value, list | tuple):
         return [to_json(v) for v in value]
     if isinstance(value, Enum):
@@ -88,6 +89,8 @@ class Outbox:
         edit of the keyboard targets) and `dedupe_key#1`, `#2`… when there is more than one.
         Returns the row ids, in order.
         """
+        if not text.strip():
+            raise ValueError("Telegram refuses an empty message")
         parts = split_text(text, html=(parse_mode or "").lower() == "html")
         common = to_json(extra)
         messages: list[NewMessage] = []

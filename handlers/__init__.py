@@ -16,6 +16,7 @@ from handlers import (
     feedback,
     forget,
     my_appeals,
+    official_commands,
     officials,
 )
 
@@ -24,6 +25,7 @@ def setup_routers(dp: Dispatcher) -> None:
     dp.include_routers(
         errors.create_router(),
         common.create_router(),
+        official_commands.create_router(),
         consent.create_router(),
         forget.create_router(),
         my_appeals.create_router(),

@@ -69,6 +69,11 @@ class Repository(ABC):
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
 
     @abstractmethod
+    async def note_history(
+        self, appeal_id: int, status: Status, actor: str, at: datetime, note: str
+    ) -> None: ...
+
+    @abstractmethod
     async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None: ...
 
     @abstractmethod

@@ -88,6 +88,7 @@ class Appeal:
     answer_outcome: str | None = None
     answer_file_id: str | None = None
     officials_chat_id: int | None = None
+    department: str | None = None
     taken_by: int | None = None
     taken_by_name: str | None = None
     answered_by_name: str | None = None

@@ -324,6 +324,16 @@ class SQLiteRepository(Repository):
             (*(_sql_value(v) for v in fields.values()), appeal_id),
         )
 
+    async def note_history(
+        self, appeal_id: int, status: Status, actor: str, at: datetime, note: str
+    ) -> None:
+        """A change that keeps the status (an extension) still goes into the history."""
+        await self.db.execute(
+            "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (appeal_id, status, status, actor, _ts(at), note),
+        )
+
     async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None:
         await self.db.execute(
             "INSERT INTO contact_views (appeal_id, official_id, at) VALUES (?, ?, ?)",
@@ -388,6 +398,7 @@ def _appeal(row: aiosqlite.Row) -> Appeal:
         answer_outcome=row["answer_outcome"],
         answer_file_id=row["answer_file_id"],
         officials_chat_id=row["officials_chat_id"],
+        department=row["department"],
         taken_by=row["taken_by"],
         taken_by_name=row["taken_by_name"],
         answered_by_name=row["answered_by_name"],

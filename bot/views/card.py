@@ -69,12 +69,20 @@ def card_text(appeal: Appeal, catalog: Catalog, lang: str, *, full: bool = False
         extras.append(_("📍 location below"))
     if extras:
         lines += ["", " · ".join(extras)]
-    lines += ["", *history_lines(appeal)]
+    lines += ["", *history_lines(appeal, catalog, lang)]
     return "\n".join(line for line in lines).rstrip()
 
 
-def history_lines(appeal: Appeal) -> list[str]:
+def history_lines(appeal: Appeal, catalog: Catalog, lang: str) -> list[str]:
     lines = []
+    if appeal.status == Status.FORWARDED and appeal.department:
+        department = catalog.department(appeal.department)
+        name = department.name(lang) if department else appeal.department
+        lines.append(_("↪️ Forwarded to {name}").format(name=html(name)))
+    if appeal.extension_reason:
+        lines.append(_("⏳ Extended: {reason}").format(reason=html(appeal.extension_reason)))
+    if appeal.status == Status.DUPLICATE:
+        lines.append(_("🔁 Duplicate of an earlier appeal"))
     if appeal.taken_by_name:
         lines.append(_("▶️ Taken by {name}").format(name=html(appeal.taken_by_name)))
     if appeal.status in (Status.ANSWERED, Status.CLOSED) and appeal.answered_by_name:
@@ -96,20 +104,49 @@ def solved_label(solved: str) -> str:
     )
 
 
-def card_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
+def card_keyboard(appeal: Appeal, catalog: Catalog, chat_id: int) -> InlineKeyboardMarkup:
+    """Actions for an open appeal, on the card in the chat that now holds it; a card left
+    behind by a forward keeps only what is harmless."""
+
     def button(text: str, action: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
             text=text, callback_data=CardCb(action=action, appeal=appeal.id).pack()
         )
 
     rows: list[list[InlineKeyboardButton]] = []
-    if appeal.status == Status.REGISTERED:
-        rows.append([button(_("▶️ Take"), "take"), button(_("✍️ Answer"), "answer")])
-    elif is_open(appeal.status):
-        rows.append([button(_("✍️ Answer"), "answer")])
+    here = appeal.officials_chat_id in (None, chat_id)
+    if here and is_open(appeal.status):
+        first = [button(_("✍️ Answer"), "answer")]
+        if appeal.status == Status.REGISTERED:
+            first.insert(0, button(_("▶️ Take"), "take"))
+        rows.append(first)
+        second = [button(_("⏳ Extend"), "extend"), button(_("🔁 Duplicate of…"), "dup")]
+        if catalog.departments:
+            second.insert(0, button(_("↪️ Forward"), "forward"))
+        rows.append(second)
     rows.append([button(_("👤 Show contact"), "contact")])
     if appeal.text and len(appeal.text) > CARD_TEXT_LIMIT:
         rows.append([button(_("📄 Show all"), "full")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def departments_keyboard(appeal_id: int, catalog: Catalog, lang: str) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=d.name(lang),
+                callback_data=CardCb(action="fwd", appeal=appeal_id, arg=d.code).pack(),
+            )
+        ]
+        for d in catalog.departments
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("✖️ Cancel"), callback_data=CardCb(action="drop", appeal=appeal_id).pack()
+            )
+        ]
+    )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

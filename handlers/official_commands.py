@@ -1,0 +1,86 @@
+"""Officials' commands: in an officials' chat, or in private for ADMIN_IDS."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.appeals import AppealService
+from bot.catalog import Catalog
+from bot.digest import DigestService
+from bot.officials import OfficialsService
+from bot.views import card as card_view
+from bot.views.common import html
+from bot.views.my_appeals import status_label
+from i18n.formatting import date_time
+
+
+async def allowed(message: Message, officials: OfficialsService) -> bool:
+    assert message.from_user is not None
+    user_id = message.from_user.id
+    if message.chat.type == "private":
+        return user_id in officials.admin_ids
+    return await officials.may_act(message.chat.id, user_id)
+
+
+async def refuse(message: Message, officials: OfficialsService) -> None:
+    with officials.i18n.use_locale(
+        officials.language if message.chat.type != "private" else officials.i18n.current_locale
+    ):
+        await message.answer(_("Sorry, this command is for the akimat's officials."))
+
+
+async def digest(
+    message: Message, officials: OfficialsService, digests: DigestService, appeals: AppealService
+) -> None:
+    if not await allowed(message, officials):
+        await refuse(message, officials)
+        return
+    now = appeals.clock()
+    if message.chat.type == "private":
+        # An administrator reads the default chat's digest where they asked for it.
+        chat = officials.default_chat or next(iter(officials.officials_chats()), None)
+        if chat is None:
+            return
+        text = await digests.build(chat, digests.report_day(now), now)
+        await officials.outbox.send_text(message.chat.id, text)
+        return
+    await digests.send_now(message.chat.id, now)
+
+
+async def find(
+    message: Message,
+    command: CommandObject,
+    officials: OfficialsService,
+    catalog: Catalog,
+) -> None:
+    if not await allowed(message, officials):
+        await refuse(message, officials)
+        return
+    with officials.i18n.use_locale(officials.language):
+        reference = (command.args or "").strip()
+        appeal = await officials.repo.appeal_by_reference(reference) if reference else None
+        if appeal is None:
+            await message.answer(_("Usage: /find 2026-00012 (the appeal's number)."))
+            return
+        history = await officials.repo.status_history(appeal.id)
+        lines = [card_view.card_text(appeal, catalog, officials.language, full=True), "",
+                 _("<b>History</b>")]  # fmt: skip
+        lines += [
+            f"{date_time(at.astimezone(officials.tz), officials.language)} · "
+            f"{status_label(status)} · {html(actor)}"
+            for status, actor, at in history
+        ]
+        await message.answer(
+            "\n".join(lines),
+            reply_markup=card_view.card_keyboard(appeal, catalog, message.chat.id),
+        )
+
+
+def create_router() -> Router:
+    router = Router(name="official_commands")
+    router.message.register(digest, Command("digest"))
+    router.message.register(find, Command("find"))
+    return router
