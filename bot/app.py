@@ -148,6 +148,7 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     ticker = Ticker(digests, clock, settings.tz)
 
     async def start_background() -> None:
+        await officials.publish_pending()
         sender.start()
         ticker.start()
 

@@ -65,6 +65,9 @@ class RequestContextMiddleware(BaseMiddleware):
             return None
         user: User | None = data.get("event_from_user")
         citizen = await self.repo.get_citizen(user.id) if user else None
+        if citizen is not None and citizen.unreachable:
+            await self.repo.set_reachable(citizen.id)
+            citizen.unreachable = False
         locale = (citizen.language if citizen else None) or proposed_language(
             user, self.i18n.default_locale
         )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -103,6 +104,12 @@ class OfficialsService:
         self._locate = locate
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
 
+    @contextmanager
+    def speaking(self, lang: str) -> Iterator[None]:
+        """Render in `lang`, inside an update or not (start-up, scheduler)."""
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            yield
+
     # --- routing and publishing -------------------------------------------------------
 
     def chat_for(self, appeal: Appeal) -> int | None:
@@ -125,7 +132,7 @@ class OfficialsService:
         if appeal.officials_chat_id != chat:
             await self.repo.set_officials_chat(appeal.id, chat)
             appeal.officials_chat_id = chat
-        with self.i18n.use_locale(self.language):
+        with self.speaking(self.language):
             text = "🆕 " + card_view.card_text(appeal, self.catalog, self.language)
             markup = card_view.card_keyboard(appeal, self.catalog, chat)
         # One card per appeal and chat (a forwarded appeal gets a new one in the new chat);
@@ -138,6 +145,15 @@ class OfficialsService:
             purpose=f"card:{appeal.id}",
         )
         await self._publish_files(chat, appeal)
+
+    async def publish_pending(self) -> int:
+        """At start-up: cards a crash kept from being queued are queued now."""
+        if not self.officials_chats():
+            return 0
+        pending = await self.repo.unpublished_appeals(limit=1000)
+        for appeal in pending:
+            await self.publish(appeal)
+        return len(pending)
 
     async def _publish_files(self, chat: int, appeal: Appeal) -> None:
         caption = f"№ {appeal.reference}"
@@ -175,7 +191,7 @@ class OfficialsService:
         return await self._locate(f"card:{appeal.id}")
 
     async def refresh_card(self, appeal: Appeal, chat_id: int, message_id: int) -> None:
-        with self.i18n.use_locale(self.language):
+        with self.speaking(self.language):
             text = card_view.card_text(appeal, self.catalog, self.language)
             markup = card_view.card_keyboard(appeal, self.catalog, chat_id)
         await self.outbox.send(
@@ -262,7 +278,7 @@ class OfficialsService:
         """The answer goes to the citizen in the language of the appeal, as the law asks."""
         if appeal.citizen_id is None:
             return
-        with self.i18n.use_locale(appeal.language):
+        with self.speaking(appeal.language):
             text = "\n".join(
                 [
                     _("📩 <b>Answer to your appeal № {reference}</b>").format(
@@ -295,7 +311,7 @@ class OfficialsService:
     async def notify_status(self, appeal: Appeal) -> None:
         if appeal.citizen_id is None:
             return
-        with self.i18n.use_locale(appeal.language):
+        with self.speaking(appeal.language):
             text = _("Your appeal № {reference}: {status}.").format(
                 reference=html(appeal.reference), status=status_label(appeal.status)
             )
@@ -334,7 +350,7 @@ class OfficialsService:
         extended = await self.repo.get_appeal(appeal_id)
         assert extended is not None
         if extended.citizen_id is not None:
-            with self.i18n.use_locale(extended.language):
+            with self.speaking(extended.language):
                 text = _(
                     "The deadline for your appeal № {reference} has been extended to {date}.\n"
                     "Reason: {reason}"
@@ -394,7 +410,7 @@ class OfficialsService:
         if duplicate is None:
             return ActionResult(appeal, False, "already")
         if duplicate.citizen_id is not None:
-            with self.i18n.use_locale(duplicate.language):
+            with self.speaking(duplicate.language):
                 text = _(
                     "Your appeal № {reference} repeats the earlier appeal № {original}; it "
                     "will be answered there. /my shows its status."
@@ -462,7 +478,7 @@ class OfficialsService:
         chat = appeal.officials_chat_id
         if chat is None:
             return
-        with self.i18n.use_locale(self.language):
+        with self.speaking(self.language):
             lines = [f"<b>№ {html(appeal.reference)}</b>"]
             if appeal.rating:
                 lines.append(_("Rating: {value} of 5").format(value=appeal.rating))

@@ -22,6 +22,10 @@ class Repository(ABC):
         """Creates the citizen on first contact."""
 
     @abstractmethod
+    async def set_reachable(self, user_id: int) -> None:
+        """The citizen wrote again after blocking the bot: messages may reach them."""
+
+    @abstractmethod
     async def set_consent(self, user_id: int, at: datetime) -> None: ...
 
     @abstractmethod
@@ -48,6 +52,10 @@ class Repository(ABC):
 
     @abstractmethod
     async def appeal_by_reference(self, reference: str) -> Appeal | None: ...
+
+    @abstractmethod
+    async def unpublished_appeals(self, limit: int) -> list[Appeal]:
+        """Registered appeals whose card was never queued (a crash between the two)."""
 
     @abstractmethod
     async def set_officials_chat(self, appeal_id: int, chat_id: int) -> None: ...

@@ -33,6 +33,7 @@ class Citizen:
     consent_at: datetime | None = None
     full_name: str | None = None
     phone: str | None = None
+    unreachable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,14 +118,23 @@ class SQLiteRepository(Repository):
     # citizens
     async def get_citizen(self, user_id: int) -> Citizen | None:
         row = await self.db.fetchone(
-            "SELECT id, language, consent_at, full_name, phone FROM citizens WHERE id = ?",
+            "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens "
+            "WHERE id = ?",
             (user_id,),
         )
         if row is None:
             return None
         return Citizen(
-            row["id"], row["language"], _dt(row["consent_at"]), row["full_name"], row["phone"]
+            row["id"],
+            row["language"],
+            _dt(row["consent_at"]),
+            row["full_name"],
+            row["phone"],
+            bool(row["unreachable"]),
         )
+
+    async def set_reachable(self, user_id: int) -> None:
+        await self.db.execute("UPDATE citizens SET unreachable = 0 WHERE id = ?", (user_id,))
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self.db.execute(
@@ -279,6 +288,14 @@ class SQLiteRepository(Repository):
     async def appeal_by_reference(self, reference: str) -> Appeal | None:
         row = await self.db.fetchone("SELECT * FROM appeals WHERE reference = ?", (reference,))
         return await self._with_attachments(row)
+
+    async def unpublished_appeals(self, limit: int) -> list[Appeal]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM appeals WHERE officials_chat_id IS NULL AND status = ? "
+            "ORDER BY id LIMIT ?",
+            (Status.REGISTERED, limit),
+        )
+        return [a for a in [await self._with_attachments(r) for r in rows] if a is not None]
 
     async def set_officials_chat(self, appeal_id: int, chat_id: int) -> None:
         await self.db.execute(

@@ -151,9 +151,10 @@ class Harness:
 
 
 async def start_bot(fake: FakeTelegram, settings: Settings, clock: Any = None) -> tuple[App, Any]:
+    since = fake.mark()
     app = await create_app(settings, clock=clock) if clock else await create_app(settings)
     task = asyncio.create_task(app.run_polling(handle_signals=False, polling_timeout=1))
-    await fake.wait_for(lambda c: c.method == "getUpdates")
+    await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
     return app, task
 
 

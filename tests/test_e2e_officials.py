@@ -3,11 +3,24 @@ official takes and answers it, the citizen reads the answer in their language an
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import OFFICIALS, Harness
-from tests.fakeapi import Call
-from tests.test_e2e_appeal import reach_review, rows
+from bot.catalog import BUNDLED_CATALOG
+from tests.conftest import (
+    OFFICIALS,
+    FrozenClock,
+    Harness,
+    make_settings,
+    start_bot,
+    stop_bot,
+)
+from tests.fakeapi import Call, FakeTelegram
+from tests.test_e2e_appeal import VALID_TEXT, reach_review, rows
+
+VALID_TEXT_START = VALID_TEXT[:30]
 
 pytestmark = pytest.mark.e2e
 CITIZEN = 801
@@ -18,10 +31,13 @@ STRANGER = 999
 
 async def card_of(h: Harness, reference: str) -> Call:
     return await h.fake.wait_for(
-        lambda c: c.method == "sendMessage"
-        and h.fake.chat_of(c) == OFFICIALS
-        and reference in (c.text or "")
-        and not c.failed
+        lambda c: (
+            c.method == "sendMessage"
+            and h.fake.chat_of(c) == OFFICIALS
+            and (c.text or "").startswith("🆕 <b>№")
+            and reference in (c.text or "")
+            and not c.failed
+        )
     )
 
 
@@ -67,12 +83,15 @@ async def test_card_take_answer_and_rating(harness: Harness) -> None:
         lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS, since=since
     )
     since = h.fake.mark()
-    h.fake.press(OFFICIAL, outcomes, h.fake.buttons(outcomes)[0][1] or "",
-                 first_name=f"Official{OFFICIAL}")
+    h.fake.press(
+        OFFICIAL, outcomes, h.fake.buttons(outcomes)[0][1] or "", first_name=f"Official{OFFICIAL}"
+    )
     prompt = await h.fake.wait_for(
-        lambda c: c.method == "sendMessage"
-        and h.fake.chat_of(c) == OFFICIALS
-        and "force_reply" in str(c.params.get("reply_markup")),
+        lambda c: (
+            c.method == "sendMessage"
+            and h.fake.chat_of(c) == OFFICIALS
+            and "force_reply" in str(c.params.get("reply_markup"))
+        ),
         since=since,
     )
     since = h.fake.mark()
@@ -93,3 +112,183 @@ async def test_card_take_answer_and_rating(harness: Harness) -> None:
     assert tuple(appeal) == ("closed", "satisfied", "yes", 5)
     history = [r["new_status"] for r in rows(h, "SELECT new_status FROM status_history")]
     assert history == ["registered", "in_progress", "answered", "closed"]
+
+
+async def file_and_card(h: Harness, user: int) -> Call:
+    review = await reach_review(h, user)
+    registered = await h.click(user, review, "✅", expect="2026-")
+    reference = next(w for w in (registered.text or "").replace("<b>", " ").replace(
+        "</b>", " ").split() if w.startswith("2026-"))  # fmt: skip
+    return await card_of(h, reference)
+
+
+async def official_reply(h: Harness, card: Call, button: str, text: str) -> Call:
+    """Press a card button that asks for a reply, reply, and return the bot's confirmation."""
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, button), first_name="Official900")
+    prompt = await h.fake.wait_for(
+        lambda c: (
+            c.method == "sendMessage"
+            and h.fake.chat_of(c) == OFFICIALS
+            and "force_reply" in str(c.params.get("reply_markup"))
+        ),
+        since=since,
+    )
+    since = h.fake.mark()
+    h.fake.group_message(
+        OFFICIALS, OFFICIAL, text, first_name="Official900", reply_to_message=prompt.result
+    )
+    return await h.fake.wait_for(
+        lambda c: (
+            c.method == "sendMessage"
+            and h.fake.chat_of(c) == OFFICIALS
+            and (c.params.get("reply_parameters") or {}).get("message_id") is not None
+        ),
+        since=since,
+    )
+
+
+async def test_extend_tells_the_citizen_and_keeps_the_two_month_limit(harness: Harness) -> None:
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    too_late = await official_reply(h, card, "⏳", "25.01.2027\nнужна экспертиза")
+    assert "23 января 2027" in (too_late.text or "")  # two months from 23.11.2026
+    assert rows(h, "SELECT extension_reason FROM appeals")[0][0] is None
+
+    since = h.fake.mark()
+    done = await official_reply(h, card, "⏳", "15.01.2027\nнужна экспертиза дорожного покрытия")
+    assert "⏳" in (done.text or "")
+    told = await h.reply(CITIZEN, since, expect="15 января 2027")
+    assert "нужна экспертиза дорожного покрытия" in (told.text or "")
+    [appeal] = rows(h, "SELECT due_at, extension_reason, status FROM appeals")
+    assert appeal["due_at"].startswith("2027-01-15")
+    assert appeal["status"] == "registered"
+    notes = [r["note"] for r in rows(h, "SELECT note FROM status_history")]
+    assert any(n and n.startswith("extended to 2027-01-15") for n in notes)
+
+
+async def test_duplicate_points_the_citizen_to_the_original(harness: Harness) -> None:
+    h = harness
+    await file_and_card(h, CITIZEN)
+    second = await file_and_card(h, CITIZEN + 1)
+    wrong = await official_reply(h, second, "🔁", "2026-99999")
+    assert "2026-00012" in (wrong.text or "")  # the example in the refusal
+    since = h.fake.mark()
+    await official_reply(h, second, "🔁", "2026-00001")
+    told = await h.reply(CITIZEN + 1, since, expect="2026-00001")
+    assert "2026-00002" in (told.text or "")
+    [dup] = rows(h, "SELECT status, duplicate_of FROM appeals WHERE reference = '2026-00002'")
+    assert tuple(dup) == ("duplicate", 1)
+
+
+async def test_find_shows_the_card_with_its_history(harness: Harness) -> None:
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    await group_alert(h, OFFICIAL, card, "▶️")
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, OFFICIAL, "/find 2026-00001", first_name="Official900")
+    found = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
+        and "official:900" in (c.text or ""),
+        since=since,
+    )  # fmt: skip
+    assert "citizen:801" in (found.text or "")
+    assert VALID_TEXT_START in (found.text or "")
+
+
+async def test_official_commands_refuse_citizens(harness: Harness) -> None:
+    h = harness
+    since = h.fake.mark()
+    h.fake.user_message(CITIZEN, "/find 2026-00001")
+    refusal = await h.reply(CITIZEN, since)
+    assert "2026-00001" not in (refusal.text or "")
+    since = h.fake.mark()
+    h.fake.set_chat_member(OFFICIALS, STRANGER, status="left")
+    h.fake.group_message(OFFICIALS, STRANGER, "/digest")
+    await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS, since=since
+    )
+    assert not [c for c in h.fake.sent(OFFICIALS)[-1:] if "<b>" in (c.text or "")]
+
+
+async def test_digest_on_request_and_once_a_day(harness: Harness) -> None:
+    h = harness
+    # The bot started at 10:00 local, after DIGEST_TIME: the morning's digest went out once.
+    daily = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS and not c.failed
+    )
+    assert "22 ноября 2026" in (daily.text or "")
+    await h.restart()
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, OFFICIAL, "/digest", first_name="Official900")
+    asked = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS, since=since
+    )
+    assert "22 ноября 2026" in (asked.text or "")
+    digests = [c for c in h.fake.sent(OFFICIALS) if "22 ноября 2026" in (c.text or "")]
+    assert len(digests) == 2  # the daily one (not repeated by the restart) and the asked one
+    assert len(rows(h, "SELECT * FROM digests")) == 1
+
+
+DEPARTMENT_CHAT = -1002000
+
+
+@pytest.fixture
+async def forwarding(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """The bundled catalog plus one department with its own officials' chat."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        BUNDLED_CATALOG.read_text(encoding="utf-8")
+        + '\n[[departments]]\ncode = "employment"\nkk = "Жұмыспен қамту бөлімі"\n'
+        f'ru = "Отдел занятости"\nchat_id = {DEPARTMENT_CHAT}\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", catalog_path=catalog)
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
+
+
+async def test_forward_moves_the_card_to_the_department(forwarding: Harness) -> None:
+    h = forwarding
+    card = await file_and_card(h, CITIZEN)
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "↪️"), first_name="Official900")
+    picker = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS, since=since
+    )
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, picker, h.fake.find_button(picker, "Отдел занятости"))
+    moved = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == DEPARTMENT_CHAT, since=since
+    )
+    assert "2026-00001" in (moved.text or "")
+    assert any("✍️" in b for b, _ in h.fake.buttons(moved))
+    old_card = await h.fake.wait_for(
+        lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == OFFICIALS, since=since
+    )
+    assert not any("✍️" in b for b, _ in h.fake.buttons(old_card))  # acted on over there now
+    await h.reply(CITIZEN, since, expect="2026-00001")
+    [appeal] = rows(h, "SELECT status, department, officials_chat_id FROM appeals")
+    assert tuple(appeal) == ("forwarded", "employment", DEPARTMENT_CHAT)
+    # A member of the department's chat can answer it there.
+    taken = await group_alert(h, 950, moved, "✍️")
+    assert taken == ""
+
+
+async def test_a_card_lost_to_a_crash_is_posted_at_start_up(harness: Harness) -> None:
+    """An appeal stored just before a crash, its card never queued, is published on restart."""
+    h = harness
+    from tests.test_e2e_account import file_directly
+
+    await file_directly(h, CITIZEN, 1, h.clock)
+    await h.restart()
+    card = await card_of(h, "2026-00001")
+    assert any("▶️" in b for b, _ in h.fake.buttons(card)), card
+    await h.restart()
+    await h.quiet(0.3)
+    cards = [c for c in h.fake.sent(OFFICIALS) if (c.text or "").startswith("🆕 <b>№")]
+    assert len(cards) == 1
