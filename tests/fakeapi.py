@@ -496,6 +496,32 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` answer only after ``seconds`` (slow Telegram)."""
         self._delays.setdefault(method.lower(), deque()).extend([seconds] * times)
 
+    def fail_chat(
+        self,
+        chat_id: int | str,
+        method: str,
+        error_code: int,
+        description: str,
+        parameters: JsonDict | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Calls of ``method`` to ``chat_id`` get this error: the next ``times`` of them, or
+        every one when ``times`` is None (a citizen who blocked the bot stays blocked).
+        Other chats are unaffected; ``fail_next`` faults are still taken first."""
+        key = method.lower()
+        wanted = norm_chat_id(chat_id)
+        inner = self._handlers.get(key, self._unknown_method(method))
+        left = [times]
+
+        async def failing(params: JsonDict) -> Any:
+            if norm_chat_id(params.get("chat_id")) == wanted and (left[0] is None or left[0] > 0):
+                if left[0] is not None:
+                    left[0] -= 1
+                raise ApiError(error_code, description, parameters)
+            return await inner(params)
+
+        self._handlers[key] = failing
+
     # ----------------------------------------------------------------- inspection helpers
 
     def mark(self) -> int:

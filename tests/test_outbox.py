@@ -1,0 +1,327 @@
+"""The outbox table and the enqueue API: splitting, dedupe, serialisation, per-chat order."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
+
+from bot.outbox import TEXT_LIMIT, Outbox, split_text
+from storage.outbox import NewMessage, OutboxStore
+from storage.sqlite import SQLiteDatabase
+
+T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = T0
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
+    database = await SQLiteDatabase.open(tmp_path / "x.db")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def store(db: SQLiteDatabase) -> OutboxStore:
+    return OutboxStore(db)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def outbox(store: OutboxStore, clock: Clock) -> Outbox:
+    return Outbox(store, clock)
+
+
+def keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Take", callback_data="take:1")]]
+    )
+
+
+def long_text(chars: int = 10_000) -> str:
+    lines = [f"{i:04d} " + "абв " * 20 for i in range(chars // 86 + 1)]
+    return "\n".join(lines)[:chars]
+
+
+async def rows(db: SQLiteDatabase) -> list[dict[str, object]]:
+    return [dict(r) for r in await db.fetchall("SELECT * FROM outbox ORDER BY id")]
+
+
+# --------------------------------------------------------------------------- split_text
+
+
+def test_short_text_is_one_part() -> None:
+    assert split_text("hello\nworld") == ["hello\nworld"]
+    assert split_text("x" * TEXT_LIMIT) == ["x" * TEXT_LIMIT]
+
+
+def test_long_text_splits_on_line_ends_in_order() -> None:
+    text = long_text()
+    parts = split_text(text)
+    assert len(parts) == 3
+    assert all(len(p) <= TEXT_LIMIT for p in parts)
+    # Cut only at line ends: joining with the dropped line breaks gives the text back.
+    assert "\n".join(parts) == text
+
+
+def test_long_line_is_never_cut_inside_bold() -> None:
+    line = " ".join(f"<b>Appeal {i} is overdue</b> by {i} days" for i in range(500))
+    parts = split_text(line)
+    assert len(parts) > 1
+    for part in parts:
+        assert len(part) <= TEXT_LIMIT
+        assert part.count("<b>") == part.count("</b>")
+        assert re.fullmatch(r"[^<]*(<b>[^<]*</b>[^<]*)*", part)
+    assert " ".join(p.strip() for p in parts) == line
+
+
+def test_tags_spanning_lines_are_closed_and_reopened() -> None:
+    code = "\n".join(f"line {i}: " + "y" * 60 for i in range(200))
+    text = (
+        f'<a href="https://example.kz">x</a>\n<pre><code class="language-text">{code}</code></pre>'
+    )
+    parts = split_text(text)
+    assert len(parts) >= 3
+    for part in parts[1:]:
+        assert part.startswith('<pre><code class="language-text">')
+    for part in parts:
+        assert len(part) <= TEXT_LIMIT
+        assert part.count("<pre>") == part.count("</pre>")
+        assert part.count("<code") == part.count("</code>")
+
+
+def test_word_longer_than_a_message_is_cut_but_not_inside_an_entity() -> None:
+    text = "&amp;" * 3000
+    parts = split_text(text)
+    assert all(len(p) <= TEXT_LIMIT and re.fullmatch(r"(&amp;)+", p) for p in parts)
+    assert "".join(parts) == text
+
+
+def test_length_is_counted_in_utf16_units() -> None:
+    parts = split_text("😀" * 5000)
+    assert [len(p.encode("utf-16-le")) // 2 for p in parts] == [4096, 4096, 1808]
+
+
+def test_plain_text_ignores_angle_brackets() -> None:
+    text = ("a<b " * 1500).strip()
+    parts = split_text(text, html=False)
+    assert len(parts) == 2
+    assert "".join(parts) == text
+
+
+# --------------------------------------------------------------------------- Outbox
+
+
+async def test_send_text_splits_into_rows_with_keyboard_on_last(
+    outbox: Outbox, db: SQLiteDatabase
+) -> None:
+    text = long_text()
+    ids = await outbox.send_text(
+        42, text, reply_markup=keyboard(), dedupe_key="ack:7", purpose="card:7"
+    )
+    assert len(ids) == 3
+    assert ids == sorted(ids)
+    stored = await rows(db)
+    assert [r["id"] for r in stored] == ids
+    assert [r["dedupe_key"] for r in stored] == ["ack:7#1", "ack:7#2", "ack:7#3"]
+    assert [r["purpose"] for r in stored] == [None, None, "card:7"]
+    payloads = [json.loads(str(r["payload"])) for r in stored]
+    assert ["reply_markup" in p for p in payloads] == [False, False, True]
+    assert payloads[-1]["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Take", "callback_data": "take:1"}]]
+    }
+    assert all(len(p["text"]) < 4096 and p["parse_mode"] == "HTML" for p in payloads)
+    assert "\n".join(p["text"] for p in payloads) == text
+    assert outbox.wakeup.is_set()
+
+
+async def test_dedupe_key_makes_one_row(outbox: Outbox, store: OutboxStore) -> None:
+    first = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:1")
+    again = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:1")
+    other = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:2")
+    assert first == again != other
+    assert await store.pending_count() == 2
+    loc = {"latitude": 43.2, "longitude": 76.9}
+    photo = await outbox.send(5, "sendLocation", loc, dedupe_key="loc:1")
+    assert await outbox.send(5, "sendLocation", loc, dedupe_key="loc:1") == photo
+    assert await store.pending_count() == 3
+
+
+async def test_split_text_rows_dedupe_as_a_whole(outbox: Outbox, store: OutboxStore) -> None:
+    text = long_text()
+    assert await outbox.send_text(5, text, dedupe_key="long") == await outbox.send_text(
+        5, text, dedupe_key="long"
+    )
+    assert await store.pending_count() == 3
+
+
+async def test_payload_objects_are_serialised(outbox: Outbox, db: SQLiteDatabase) -> None:
+    await outbox.send_text(
+        7,
+        "hi",
+        reply_markup=keyboard(),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_parameters=ReplyParameters(message_id=3),
+        parse_mode=None,
+    )
+    await outbox.send(
+        -100,
+        "sendMediaGroup",
+        {"media": [InputMediaPhoto(media="file-1", caption="a"), InputMediaPhoto(media="f2")]},
+    )
+    stored = await rows(db)
+    text_payload, media_payload = (json.loads(str(r["payload"])) for r in stored)
+    assert text_payload == {
+        "text": "hi",
+        "parse_mode": None,
+        "link_preview_options": {"is_disabled": True},
+        "reply_parameters": {"message_id": 3},
+        "reply_markup": {"inline_keyboard": [[{"text": "Take", "callback_data": "take:1"}]]},
+    }
+    # aiogram's Default(...) placeholders are left out, so the bot's defaults apply later.
+    assert media_payload == {
+        "media": [
+            {"type": "photo", "media": "file-1", "caption": "a"},
+            {"type": "photo", "media": "f2"},
+        ]
+    }
+    # An explicit None is the caller's "no parse mode", unlike a missing key.
+    plain = {"document": "doc-1", "caption": "1 < 2", "parse_mode": None}
+    await outbox.send(-100, "sendDocument", plain)
+    assert json.loads(str((await rows(db))[-1]["payload"])) == plain
+
+
+async def test_reply_goes_on_first_part_only(outbox: Outbox, db: SQLiteDatabase) -> None:
+    await outbox.send_text(7, long_text(), reply_parameters=ReplyParameters(message_id=9))
+    payloads = [json.loads(str(r["payload"])) for r in await rows(db)]
+    assert ["reply_parameters" in p for p in payloads] == [True, False, False]
+
+
+async def test_send_rejects_what_cannot_be_sent_later(outbox: Outbox, store: OutboxStore) -> None:
+    with pytest.raises(ValueError, match="unknown Bot API method"):
+        await outbox.send(1, "sendTelegram", {})
+    with pytest.raises(TypeError, match="file_id or URL"):
+        await outbox.send(1, "sendDocument", {"document": BufferedInputFile(b"x", "a.txt")})
+    with pytest.raises(ValueError, match="empty"):
+        await outbox.send_text(1, " \n")
+    with pytest.raises(ValueError, match="chat_id"):
+        await outbox.send(1, "sendMessage", {"chat_id": 2, "text": "x"})
+    assert await store.pending_count() == 0
+
+
+# --------------------------------------------------------------------------- OutboxStore
+
+
+async def test_due_keeps_each_chats_order(store: OutboxStore) -> None:
+    a1 = await store.add(1, "sendMessage", {"text": "a1"}, now=T0)
+    b1 = await store.add(2, "sendMessage", {"text": "b1"}, now=T0)
+    a2 = await store.add(1, "sendMessage", {"text": "a2"}, now=T0)
+    later = await store.add(3, "sendMessage", {"text": "c"}, now=T0, not_before=T0 + timedelta(1))
+    assert [r.id for r in await store.due(T0, 10)] == [a1, b1]
+
+    # a1 waits for a retry: a2 must wait behind it, b1 is not held up.
+    await store.reschedule(a1, T0 + timedelta(seconds=30), "502")
+    assert [r.id for r in await store.due(T0, 10)] == [b1]
+    assert await store.earliest_pending() == T0
+    assert await store.earliest_pending(after=T0) == T0 + timedelta(seconds=30)
+    due_later = await store.due(T0 + timedelta(seconds=30), 10)
+    assert [(r.id, r.attempts) for r in due_later] == [(a1, 1), (b1, 0)]
+
+    await store.mark_sent(a1, 11, T0)
+    await store.mark_sent(b1, 12, T0)
+    assert [r.id for r in await store.due(T0, 10)] == [a2]
+    row = (await store.due(T0, 10))[0]
+    assert (row.chat_id, row.method, row.payload, row.purpose) == (
+        1,
+        "sendMessage",
+        {"text": "a2"},
+        None,
+    )
+    assert await store.pending_count() == 2
+    assert [r.id for r in await store.due(T0 + timedelta(days=2), 10)] == [a2, later]
+
+
+async def test_due_uses_the_partial_index(store: OutboxStore, db: SQLiteDatabase) -> None:
+    # INDEXED BY makes SQLite refuse the query outright if the index cannot serve it.
+    await store.due(T0, 10)
+    await store.earliest_pending(after=T0)
+    await store.message_id_for("x")
+    plan = await db.fetchall(
+        "EXPLAIN QUERY PLAN SELECT id FROM outbox AS o INDEXED BY outbox_pending "
+        "WHERE o.sent_at IS NULL AND o.dropped_at IS NULL AND o.not_before <= ? ORDER BY o.id",
+        ("x",),
+    )
+    assert any("outbox_pending" in str(tuple(r)) for r in plan)
+
+
+async def test_drop_chat_and_unreachable(store: OutboxStore, db: SQLiteDatabase) -> None:
+    await db.execute("INSERT INTO citizens (id, created_at) VALUES (?, ?)", (5, T0.isoformat()))
+    for text in ("a", "b", "c"):
+        await store.add(5, "sendMessage", {"text": text}, now=T0)
+    keep = await store.add(6, "sendMessage", {"text": "d"}, now=T0)
+    await store.drop(keep, "bad", T0)
+    assert await store.drop_chat(5, "Forbidden: bot was blocked by the user", T0) == 3
+    await store.mark_unreachable(5)
+    assert await store.pending_count() == 0
+    citizen = await db.fetchone("SELECT unreachable FROM citizens WHERE id = 5")
+    assert citizen is not None and citizen[0] == 1
+    errors = [r["last_error"] for r in await rows(db)]
+    assert errors == ["Forbidden: bot was blocked by the user"] * 3 + ["bad"]
+
+
+async def test_migrate_chat_moves_pending_rows_and_future_ones(store: OutboxStore) -> None:
+    sent = await store.add(-100, "sendMessage", {"text": "old"}, now=T0)
+    await store.mark_sent(sent, 1, T0)
+    pending = await store.add(-100, "sendMessage", {"text": "pending"}, now=T0)
+    assert await store.migrate_chat(-100, -100777, T0) == 1
+    assert await store.resolve_chat(-100) == -100777
+    assert await store.resolve_chat(-5) == -5
+    later = await store.add(-100, "sendMessage", {"text": "later"}, now=T0)
+    assert [(r.id, r.chat_id) for r in await store.due(T0, 10)] == [(pending, -100777)]
+    await store.mark_sent(pending, 2, T0)
+    assert [(r.id, r.chat_id) for r in await store.due(T0, 10)] == [(later, -100777)]
+    sent_row = await store.get(sent)
+    assert sent_row is not None and sent_row["chat_id"] == -100  # history stays where it was
+
+
+async def test_message_id_for_purpose(store: OutboxStore) -> None:
+    assert await store.message_id_for("card:1") is None
+    first = await store.add(-5, "sendMessage", {"text": "v1"}, now=T0, purpose="card:1")
+    assert await store.message_id_for("card:1") is None  # not sent yet
+    await store.mark_sent(first, 10, T0)
+    second = await store.add(-5, "sendMessage", {"text": "v2"}, now=T0, purpose="card:1")
+    await store.mark_sent(second, 20, T0)
+    assert await store.message_id_for("card:1") == (-5, 20)
+
+
+async def test_add_many_is_one_transaction(store: OutboxStore) -> None:
+    with pytest.raises(TypeError):
+        await store.add_many(
+            1,
+            [NewMessage("sendMessage", {"text": "ok"}), NewMessage("sendMessage", {"x": {1, 2}})],
+            now=T0,
+        )
+    assert await store.pending_count() == 0
