@@ -52,18 +52,21 @@ TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, Tim
 
 
 class SlidingWindow:
-    """At most `count` events in any `period` seconds (monotonic time)."""
+    """At most `count` events in any `period` seconds (monotonic time), optionally at least
+    `min_gap` apart: a burst sent at once reaches Telegram unevenly and can overflow its
+    window even when ours did not."""
 
-    def __init__(self, count: int, period: float) -> None:
+    def __init__(self, count: int, period: float, min_gap: float = 0.0) -> None:
         self.count = max(1, count)
         self.period = max(0.0, period)
+        self.min_gap = min_gap
         self.times: deque[float] = deque()
 
     @classmethod
     def per_second(cls, rate: float) -> SlidingWindow:
-        # 30.0 -> 30 per 1 s; 2.5 -> 2 per 0.8 s; 0.5 -> 1 per 2 s.
+        # 30.0 -> 30 per 1 s; 2.5 -> 2 per 0.8 s; 0.5 -> 1 per 2 s; evenly spread.
         if rate >= 1:
-            return cls(int(rate), int(rate) / rate)
+            return cls(int(rate), int(rate) / rate, min_gap=1 / rate)
         return cls(1, 1 / rate)
 
     def _forget(self, now: float) -> None:
@@ -72,9 +75,10 @@ class SlidingWindow:
 
     def ready_at(self, now: float) -> float:
         self._forget(now)
+        spaced = self.times[-1] + self.min_gap if self.times else now
         if len(self.times) < self.count:
-            return now
-        return self.times[-self.count] + self.period
+            return max(now, spaced)
+        return max(self.times[-self.count] + self.period, spaced)
 
     def take(self, now: float) -> None:
         self._forget(now)
@@ -129,7 +133,7 @@ class OutboxSender:
         clock: Callable[[], datetime],
         *,
         global_per_second: float = 30.0,
-        private_interval: float = 1.0,
+        private_interval: float = 1.1,
         group_per_minute: int = 20,
         max_backoff: float = 300.0,
         base_backoff: float = 1.0,

@@ -360,12 +360,40 @@ class LocalSession(AiohttpSession):
             await self._session.close()
 
 
+class RateLimits:
+    """About 30 messages/s overall, 1/s per private chat, 20/min per group (Bot API FAQ)."""
+
+    def __init__(self, overall: int = 30, private: float = 1.0, group: int = 20) -> None:
+        self.overall, self.private, self.group = overall, private, group
+        self.sent: deque[float] = deque()
+        self.by_chat: dict[Any, deque[float]] = {}
+        self.violations = 0
+
+    def check(self, chat_id: Any, now: float) -> int:
+        """Seconds to wait (0: allowed, and counted as sent)."""
+        while self.sent and now - self.sent[0] >= 1.0:
+            self.sent.popleft()
+        chat = self.by_chat.setdefault(chat_id, deque())
+        window = 60.0 if isinstance(chat_id, int) and chat_id < 0 else self.private
+        while chat and now - chat[0] >= window:
+            chat.popleft()
+        chat_full = len(chat) >= (self.group if window == 60.0 else 1)
+        if len(self.sent) >= self.overall or chat_full:
+            self.violations += 1
+            return 1
+        self.sent.append(now)
+        chat.append(now)
+        return 0
+
+
 class FakeTelegram:
     """In-process fake Bot API server. One instance per test; not thread-safe."""
 
-    def __init__(self, *, detect_not_modified: bool = False) -> None:
+    def __init__(self, *, detect_not_modified: bool = False, enforce_limits: bool = False) -> None:
         # Real Telegram rejects edits that change nothing; opt-in so tests can catch that bug.
         self.detect_not_modified = detect_not_modified
+        # Telegram's documented send limits, answered with 429 like the real server (benchmarks).
+        self.limits = RateLimits() if enforce_limits else None
         self.calls: list[Call] = []
         self.tokens: set[str] = set()
         self.base_url = ""
@@ -448,6 +476,12 @@ class FakeTelegram:
         if delays:
             await asyncio.sleep(delays.popleft())
         try:
+            if self.limits is not None and _makes_message(method):
+                wait = self.limits.check(norm_chat_id(params.get("chat_id")), time.monotonic())
+                if wait:
+                    raise ApiError(
+                        429, f"Too Many Requests: retry after {wait}", {"retry_after": wait}
+                    )
             fault = self._pop_fault(method)
             if fault is not None:
                 raise ApiError(fault.error_code, fault.description, fault.parameters)

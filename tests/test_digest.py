@@ -410,13 +410,13 @@ def test_long_lists_are_capped_and_sorted(catalog: Catalog, i18n: PoI18n) -> Non
         "№ 2026-00006"
     )
     # 25 overdue in all, 15 shown.
-    assert lines[lines.index(overdue_lines[-1]) + 1].endswith("10 more")
+    assert lines[lines.index(overdue_lines[-1]) + 1].endswith("ещё 10")
     assert len([line for line in lines if line.startswith("№ 2027-")]) == LIST_LIMIT
     # Counts wider than one digit push the single digits right with figure spaces.
     assert "12 · x" in lines
     assert len([line for line in lines if line.startswith("\u20072 · ")]) == LIST_LIMIT - 1
     # The 16th and 17th categories, 2 + 1 appeals, fold into one line.
-    assert any(line.startswith("\u20073 · ") and line.endswith("2 more") for line in lines)
+    assert any(line.startswith("\u20073 · ") and line.endswith("ещё 2") for line in lines)
 
 
 def test_an_empty_day_is_one_line(catalog: Catalog, i18n: PoI18n) -> None:
