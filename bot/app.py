@@ -33,6 +33,7 @@ from i18n.core import PoI18n
 from storage.digest import DigestQueries
 from storage.fsm import SQLiteStorage
 from storage.outbox import OutboxStore
+from storage.reports import ReportQueries
 from storage.sqlite import SQLiteDatabase, SQLiteRepository
 
 log = logging.getLogger(__name__)
@@ -165,5 +166,6 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     dp["appeals"] = AppealService(repo, catalog, policy, clock, publisher=officials)
     dp["officials"] = officials
     dp["digests"] = digests
+    dp["reports"] = ReportQueries(db)
     setup_routers(dp)
     return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)

@@ -32,6 +32,8 @@ def official_commands() -> list[BotCommand]:
     return [
         BotCommand(command="digest", description=_("Send the digest now")),
         BotCommand(command="find", description=_("Find an appeal by its number")),
+        BotCommand(command="stats", description=_("Figures for the last days")),
+        BotCommand(command="export", description=_("Spreadsheet of the last days' appeals")),
     ]
 
 

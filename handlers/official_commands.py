@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.appeals import AppealService
 from bot.catalog import Catalog
 from bot.digest import DigestService
 from bot.officials import OfficialsService
+from bot.reports import compute_stats, export_xlsx, parse_days, period_appeals, render_stats
 from bot.views import card as card_view
 from bot.views.common import html
 from bot.views.my_appeals import status_label
+from i18n.core import ngettext
 from i18n.formatting import date_time
+from storage.reports import ReportQueries
 
 
 async def allowed(message: Message, officials: OfficialsService) -> bool:
@@ -59,7 +62,7 @@ async def find(
     if not await allowed(message, officials):
         await refuse(message, officials)
         return
-    with officials.i18n.use_locale(officials.language):
+    with officials.speaking(officials.language):
         reference = (command.args or "").strip()
         appeal = await officials.repo.appeal_by_reference(reference) if reference else None
         if appeal is None:
@@ -79,8 +82,58 @@ async def find(
         )
 
 
+async def stats(
+    message: Message,
+    command: CommandObject,
+    officials: OfficialsService,
+    reports: ReportQueries,
+    appeals: AppealService,
+    catalog: Catalog,
+) -> None:
+    if not await allowed(message, officials):
+        await refuse(message, officials)
+        return
+    with officials.speaking(officials.language):
+        days = parse_days(command.args)
+        if days is None:
+            await message.answer(_("Usage: /stats or /stats 7 (days, 1 to 366)."))
+            return
+        rows = await period_appeals(reports, days, appeals.clock())
+        await message.answer(render_stats(compute_stats(rows, days), catalog, officials.language))
+
+
+async def export(
+    message: Message,
+    command: CommandObject,
+    officials: OfficialsService,
+    reports: ReportQueries,
+    appeals: AppealService,
+    catalog: Catalog,
+) -> None:
+    if not await allowed(message, officials):
+        await refuse(message, officials)
+        return
+    with officials.speaking(officials.language):
+        days = parse_days(command.args)
+        if days is None:
+            await message.answer(_("Usage: /export or /export 7 (days, 1 to 366)."))
+            return
+        now = appeals.clock()
+        rows = await period_appeals(reports, days, now)
+        content = export_xlsx(rows, catalog, officials.language, officials.tz)
+        name = f"appeals-{now.astimezone(officials.tz):%Y-%m-%d}-{days}d.xlsx"
+        # A file upload cannot wait in the outbox (rows hold file ids); the official asked
+        # for it and is waiting.
+        await message.answer_document(
+            BufferedInputFile(content, filename=name),
+            caption=ngettext("{n} appeal", "{n} appeals", len(rows)).format(n=len(rows)),
+        )
+
+
 def create_router() -> Router:
     router = Router(name="official_commands")
     router.message.register(digest, Command("digest"))
     router.message.register(find, Command("find"))
+    router.message.register(stats, Command("stats"))
+    router.message.register(export, Command("export"))
     return router

@@ -1,0 +1,160 @@
+"""/stats and /export: figures for a period and the spreadsheet officials report from."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+import xlsxwriter
+from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_decimal
+
+from bot.catalog import Catalog
+from bot.views.common import html
+from bot.views.my_appeals import status_label
+from i18n.core import ngettext
+from storage.models import Status
+from storage.reports import PeriodAppeal, ReportQueries
+
+MAX_DAYS = 366
+
+
+def parse_days(args: str | None, default: int = 30) -> int | None:
+    """`/stats`, `/stats 7`; None for anything that is not 1…366 days."""
+    text = (args or "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_DAYS:
+        return None
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Stats:
+    days: int
+    total: int
+    by_status: list[tuple[Status, int]]
+    by_category: list[tuple[str, int]]
+    median_first_action: timedelta | None
+    median_answer: timedelta | None
+    answered: int
+    answered_in_time: int
+    average_rating: float | None
+    ratings: int
+
+
+def compute_stats(appeals: list[PeriodAppeal], days: int) -> Stats:
+    created = [datetime.fromisoformat(a.row["created_at"]) for a in appeals]
+    first_actions = [a.first_action_at - c for a, c in zip(appeals, created, strict=True)
+                     if a.first_action_at]  # fmt: skip
+    answers = [a.answered_at - c for a, c in zip(appeals, created, strict=True) if a.answered_at]
+    in_time = sum(
+        1 for a in appeals
+        if a.answered_at and a.answered_at <= datetime.fromisoformat(a.row["due_at"])
+    )  # fmt: skip
+    ratings = [a.row["rating"] for a in appeals if a.row["rating"]]
+    return Stats(
+        days=days,
+        total=len(appeals),
+        by_status=[
+            (Status(s), n) for s, n in Counter(a.row["status"] for a in appeals).most_common()
+        ],
+        by_category=Counter(a.row["category"] for a in appeals).most_common(),
+        median_first_action=median(first_actions) if first_actions else None,
+        median_answer=median(answers) if answers else None,
+        answered=len(answers),
+        answered_in_time=in_time,
+        average_rating=sum(ratings) / len(ratings) if ratings else None,
+        ratings=len(ratings),
+    )
+
+
+def duration(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    hours = value.total_seconds() / 3600
+    if hours < 48:
+        return ngettext("{n} hour", "{n} hours", round(hours)).format(n=round(hours))
+    days = round(hours / 24)
+    return ngettext("{n} day", "{n} days", days).format(n=days)
+
+
+def render_stats(stats: Stats, catalog: Catalog, lang: str) -> str:
+    lines = [
+        "<b>" + ngettext("Appeals for the last {n} day: {total}",
+                         "Appeals for the last {n} days: {total}", stats.days).format(
+            n=stats.days, total=stats.total) + "</b>",
+    ]  # fmt: skip
+    lines += [f"  {n} · {status_label(s)}" for s, n in stats.by_status]
+    lines.append("")
+    lines.append(_("Median time to the first action: {value}").format(
+        value=duration(stats.median_first_action)))  # fmt: skip
+    lines.append(_("Median time to the answer: {value}").format(
+        value=duration(stats.median_answer)))  # fmt: skip
+    if stats.answered:
+        lines.append(_("Answered in time: {on_time} of {total}").format(
+            on_time=stats.answered_in_time, total=stats.answered))  # fmt: skip
+    if stats.average_rating is not None:
+        rating = format_decimal(stats.average_rating, "0.0", locale=lang)
+        lines.append(_("Average rating: {value} of 5 ({n})").format(value=rating, n=stats.ratings))
+    if stats.by_category:
+        lines += ["", _("<b>By category</b>")]
+        for code, n in stats.by_category:
+            category = catalog.category(code)
+            lines.append(f"  {n} · {html(category.name(lang) if category else code)}")
+    return "\n".join(lines)
+
+
+COLUMNS = (
+    "reference", "kind", "category", "region", "district", "status", "language",
+    "created_at", "registered_on", "due_at", "first_action_at", "answered_at", "closed_at",
+    "answer_outcome", "rating", "solved", "department", "taken_by_name", "answered_by_name",
+    "extension_reason", "duplicate_of", "contact_name", "contact_phone", "text", "answer_text",
+)  # fmt: skip
+TIMES = {"created_at", "due_at", "first_action_at", "answered_at", "closed_at"}
+
+
+def export_xlsx(appeals: list[PeriodAppeal], catalog: Catalog, lang: str, tz: ZoneInfo) -> bytes:
+    """One row per appeal, all fields and its history times, in local time; names as the
+    officials read them, codes kept beside them for anyone who filters."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "remove_timezone": True})
+    sheet = book.add_worksheet(_("Appeals")[:31])
+    bold = book.add_format({"bold": True})
+    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, COLUMNS, bold)
+    sheet.freeze_panes(1, 0)
+    for y, appeal in enumerate(appeals, start=1):
+        values = dict(appeal.row)
+        values.update(first_action_at=appeal.first_action_at, answered_at=appeal.answered_at,
+                      closed_at=appeal.closed_at)  # fmt: skip
+        for x, column in enumerate(COLUMNS):
+            value = values.get(column)
+            if column in TIMES and value:
+                moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+                sheet.write_datetime(y, x, moment.astimezone(tz).replace(tzinfo=None), when)
+            elif column in ("kind", "category", "region", "district") and value:
+                sheet.write(y, x, _named(catalog, column, value, lang))
+            elif value is not None:
+                sheet.write(y, x, value)
+    sheet.autofilter(0, 0, max(len(appeals), 1), len(COLUMNS) - 1)
+    book.close()
+    return buffer.getvalue()
+
+
+def _named(catalog: Catalog, column: str, code: str, lang: str) -> str:
+    if column == "kind":
+        item = catalog.kind(code)
+    elif column == "category":
+        item = catalog.category(code)
+    else:
+        item = catalog.territory.place(code)
+    return f"{item.name(lang)} ({code})" if item else code
+
+
+async def period_appeals(queries: ReportQueries, days: int, now: datetime) -> list[PeriodAppeal]:
+    return await queries.period(now - timedelta(days=days), now + timedelta(seconds=1))

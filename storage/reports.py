@@ -1,0 +1,52 @@
+"""Queries behind /stats and /export: one period of appeals, read once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.sqlite import SQLiteDatabase
+
+
+@dataclass(frozen=True)
+class PeriodAppeal:
+    """An appeal of the period with the times of its first official action and answer."""
+
+    row: dict[str, Any]
+    first_action_at: datetime | None
+    answered_at: datetime | None
+    closed_at: datetime | None
+
+
+def _utc(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(UTC) if value else None
+
+
+class ReportQueries:
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def period(self, since: datetime, until: datetime) -> list[PeriodAppeal]:
+        """Appeals registered in [since, until), oldest first, with their history times.
+        The history is aggregated per appeal in SQL so the export stays one query."""
+        rows = await self.db.fetchall(
+            "SELECT a.*, "
+            " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+            "   AND h.actor LIKE 'official:%') AS first_action_at, "
+            " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+            "   AND h.new_status = 'answered') AS first_answer_at, "
+            " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+            "   AND h.new_status = 'closed') AS closed_at "
+            "FROM appeals a WHERE a.created_at >= ? AND a.created_at < ? ORDER BY a.id",
+            (since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()),
+        )
+        return [
+            PeriodAppeal(
+                dict(r),
+                _utc(r["first_action_at"]),
+                _utc(r["first_answer_at"]),
+                _utc(r["closed_at"]),
+            )
+            for r in rows
+        ]
