@@ -72,6 +72,17 @@ class Department(Named):
 
 
 @dataclass(frozen=True)
+class AnswerTemplate(Named):
+    """A reply officials start from: `kk`/`ru` are the titles, the texts are in text_kk/_ru."""
+
+    text_kk: str = ""
+    text_ru: str = ""
+
+    def text(self, lang: str) -> str:
+        return self.text_kk if lang == "kk" else self.text_ru
+
+
+@dataclass(frozen=True)
 class Territory:
     regions: tuple[Place, ...]
     districts: dict[str, tuple[Place, ...]]
@@ -111,11 +122,15 @@ class Catalog:
     route_categories: dict[str, int] = field(default_factory=dict)
     route_districts: dict[str, int] = field(default_factory=dict)
     departments: tuple[Department, ...] = ()
+    answer_templates: tuple[AnswerTemplate, ...] = ()
     extension_max_months: int = 2
     source: str = field(default=str(BUNDLED_CATALOG))
 
     def kind(self, code: str) -> Kind | None:
         return next((k for k in self.kinds if k.code == code), None)
+
+    def template(self, code: str) -> AnswerTemplate | None:
+        return next((t for t in self.answer_templates if t.code == code), None)
 
     def department(self, code: str) -> Department | None:
         return next((d for d in self.departments if d.code == code), None)
@@ -164,6 +179,7 @@ def _build(raw: dict[str, Any], source: str) -> Catalog:
         },
         route_districts={k: int(v) for k, v in raw.get("routing", {}).get("districts", {}).items()},
         departments=tuple(Department(**d) for d in raw.get("departments", [])),
+        answer_templates=tuple(AnswerTemplate(**t) for t in raw.get("answer_templates", [])),
         extension_max_months=int(raw.get("deadlines", {}).get("extension_max_months", 2)),
         source=source,
     )

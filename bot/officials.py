@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import FeedbackCb
 from bot.catalog import Catalog
+from bot.deadlines import WorkCalendar
 from bot.digest import officials_chats
 from bot.status import is_open
 from bot.views import card as card_view
@@ -100,6 +101,7 @@ class OfficialsService:
         self.admin_ids = admin_ids
         self.language = language
         self.tz = tz
+        self.calendar = WorkCalendar.from_catalog(catalog)
         self._member_status = member_status
         self._locate = locate
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
@@ -111,6 +113,19 @@ class OfficialsService:
             yield
 
     # --- routing and publishing -------------------------------------------------------
+
+    def forward_overdue(self, appeal: Appeal) -> bool:
+        """APPK Art. 65: an appeal for another body is forwarded within 3 working days."""
+        if appeal.status != Status.REGISTERED:
+            return False
+        today = self.clock().astimezone(self.tz).date()
+        return self.calendar.working_days_between(appeal.registered_on, today) > 3
+
+    def render_card(self, appeal: Appeal, *, full: bool = False) -> str:
+        return card_view.card_text(
+            appeal, self.catalog, self.language, full=full,
+            forward_overdue=self.forward_overdue(appeal),
+        )  # fmt: skip
 
     def chat_for(self, appeal: Appeal) -> int | None:
         return (
@@ -133,7 +148,7 @@ class OfficialsService:
             await self.repo.set_officials_chat(appeal.id, chat)
             appeal.officials_chat_id = chat
         with self.speaking(self.language):
-            text = "🆕 " + card_view.card_text(appeal, self.catalog, self.language)
+            text = "🆕 " + self.render_card(appeal)
             markup = card_view.card_keyboard(appeal, self.catalog, chat)
         # One card per appeal and chat (a forwarded appeal gets a new one in the new chat);
         # the purpose finds the latest wherever it is.
@@ -192,7 +207,7 @@ class OfficialsService:
 
     async def refresh_card(self, appeal: Appeal, chat_id: int, message_id: int) -> None:
         with self.speaking(self.language):
-            text = card_view.card_text(appeal, self.catalog, self.language)
+            text = self.render_card(appeal)
             markup = card_view.card_keyboard(appeal, self.catalog, chat_id)
         await self.outbox.send(
             chat_id,
@@ -473,6 +488,20 @@ class OfficialsService:
         appeal.rating = rating
         await self._tell_officials(appeal)
         return ActionResult(appeal, True)
+
+    async def citizen_comment(self, appeal_id: int, citizen_id: int, comment: str) -> bool:
+        """What the citizen says is still unsolved goes to the officials with the appeal."""
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None or appeal.citizen_id != citizen_id or appeal.solved != "no":
+            return False
+        await self.repo.update_fields(appeal_id, feedback=comment)
+        if appeal.officials_chat_id is not None:
+            with self.speaking(self.language):
+                text = _("💬 The citizen's comment on № {reference}:").format(
+                    reference=html(appeal.reference)
+                )
+            await self.outbox.send_text(appeal.officials_chat_id, f"{text}\n{html(comment)}")
+        return True
 
     async def _tell_officials(self, appeal: Appeal) -> None:
         chat = appeal.officials_chat_id

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import FeedbackCb
+from bot.filters import Has, PrivateChat
 from bot.officials import OfficialsService, rating_keyboard
 
 
+class FeedbackForm(StatesGroup):
+    comment = State()
+
+
 async def feedback_pressed(
-    query: CallbackQuery, callback_data: FeedbackCb, officials: OfficialsService
+    query: CallbackQuery,
+    callback_data: FeedbackCb,
+    officials: OfficialsService,
+    state: FSMContext,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
@@ -28,6 +38,9 @@ async def feedback_pressed(
             await query.answer()
             await query.message.edit_text(_("Thank you for your rating!"))
         return
+    if callback_data.solved == "skip":
+        await comment_skipped(query, callback_data, state)
+        return
     if callback_data.solved not in ("yes", "partly", "no"):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -43,16 +56,55 @@ async def feedback_pressed(
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     if callback_data.solved == "no":
-        thanks = _(
-            "We are sorry. The appeal is back under consideration and the officials have been "
-            "told. Please rate the answer:"
+        await state.set_state(FeedbackForm.comment)
+        await state.set_data({"appeal": callback_data.appeal})
+        await query.message.answer(
+            _(
+                "We are sorry. The appeal is back under consideration and the officials have "
+                "been told. What is still not solved? Write it in one message, or press «Skip»."
+            ),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[[InlineKeyboardButton(
+                    text=_("Skip"),
+                    callback_data=FeedbackCb(appeal=callback_data.appeal, solved="skip").pack(),
+                )]]
+            ),
+        )  # fmt: skip
+        return
+    await query.message.answer(
+        _("Thank you. Please rate the answer:"), reply_markup=rating_keyboard(callback_data.appeal)
+    )
+
+
+async def comment_skipped(
+    query: CallbackQuery, callback_data: FeedbackCb, state: FSMContext
+) -> None:
+    await state.clear()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(
+            _("Please rate the answer:"), reply_markup=rating_keyboard(callback_data.appeal)
         )
-    else:
-        thanks = _("Thank you. Please rate the answer:")
-    await query.message.answer(thanks, reply_markup=rating_keyboard(callback_data.appeal))
+
+
+async def comment_written(message: Message, state: FSMContext, officials: OfficialsService) -> None:
+    assert message.from_user is not None
+    data = await state.get_data()
+    comment = (message.text or "").strip()[:2000]
+    if not comment or comment.startswith("/"):
+        await message.answer(_("Please write the comment as text, or press «Skip»."))
+        return
+    await state.clear()
+    await officials.citizen_comment(int(data["appeal"]), message.from_user.id, comment)
+    await message.answer(
+        _("Thank you, the officials will see it. Please rate the answer:"),
+        reply_markup=rating_keyboard(int(data["appeal"])),
+    )
 
 
 def create_router() -> Router:
     router = Router(name="feedback")
     router.callback_query.register(feedback_pressed, FeedbackCb.filter())
+    router.message.register(comment_written, PrivateChat(), FeedbackForm.comment, Has("text"))
     return router

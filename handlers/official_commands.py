@@ -69,7 +69,7 @@ async def find(
             await message.answer(_("Usage: /find 2026-00012 (the appeal's number)."))
             return
         history = await officials.repo.status_history(appeal.id)
-        lines = [card_view.card_text(appeal, catalog, officials.language, full=True), "",
+        lines = [officials.render_card(appeal, full=True), "",
                  _("<b>History</b>")]  # fmt: skip
         lines += [
             f"{date_time(at.astimezone(officials.tz), officials.language)} · "

@@ -73,6 +73,17 @@ async def card_pressed(
                 )
             case "outcome":
                 await ask_answer_text(query, callback_data, appeal, state)
+                templates = card_view.templates_keyboard(appeal.id, catalog, officials.language)
+                if templates is not None:
+                    await message.answer(
+                        _("Templates in the language of the appeal:"), reply_markup=templates
+                    )
+            case "tpl":
+                template = catalog.template(callback_data.arg)
+                await query.answer()
+                if template is not None:
+                    # <code> text is copied with one tap; the official edits and replies.
+                    await message.answer(f"<code>{html(template.text(appeal.language))}</code>")
             case "extend":
                 latest = long_date(officials.latest_extension(appeal), officials.language)
                 await ask_reply(
@@ -109,9 +120,7 @@ async def card_pressed(
                 await show_contact(query, appeal, officials)
             case "full":
                 await query.answer()
-                await message.answer(
-                    card_view.card_text(appeal, catalog, officials.language, full=True)
-                )
+                await message.answer(officials.render_card(appeal, full=True))
             case _:
                 await query.answer(_("This button is no longer active."), show_alert=True)
 

@@ -292,3 +292,56 @@ async def test_a_card_lost_to_a_crash_is_posted_at_start_up(harness: Harness) ->
     await h.quiet(0.3)
     cards = [c for c in h.fake.sent(OFFICIALS) if (c.text or "").startswith("🆕 <b>№")]
     assert len(cards) == 1
+
+
+async def answer_appeal(h: Harness, card: Call, user: int, text: str) -> Call:
+    """An official answers «satisfied» from a template prompt; returns the citizen's message."""
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "✍️"), first_name="Official900")
+    outcomes = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS, since=since
+    )
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, outcomes, h.fake.buttons(outcomes)[0][1] or "")
+    templates = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and any("📝" in b for b, _ in h.fake.buttons(c)),
+        since=since,
+    )
+    prompt = next(
+        c for c in h.fake.calls[since:]
+        if c.method == "sendMessage" and "force_reply" in str(c.params.get("reply_markup"))
+    )  # fmt: skip
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, templates, h.fake.buttons(templates)[0][1] or "")
+    copy = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and "<code>" in (c.text or ""), since=since
+    )
+    assert "Ваше обращение рассмотрено" in (copy.text or "")  # the appeal is in Russian
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, OFFICIAL, text, first_name="Official900",
+                         reply_to_message=prompt.result)  # fmt: skip
+    return await h.reply(user, since, expect=text)
+
+
+async def test_not_solved_reopens_with_the_citizens_comment(harness: Harness) -> None:
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    answer = await answer_appeal(h, card, CITIZEN, "Работы запланированы на декабрь.")
+    since = h.fake.mark()
+    h.fake.press(CITIZEN, answer, h.fake.find_button(answer, "Нет"))
+    ask = await h.with_button(CITIZEN, since, "Пропустить")
+    assert "нерешённым" in (ask.text or "")
+    since = h.fake.mark()
+    h.fake.user_message(CITIZEN, "Во дворе до сих пор темно")
+    await h.with_button(CITIZEN, since, "5 ⭐")
+    told = await h.fake.wait_for(
+        lambda c: (
+            c.method == "sendMessage"
+            and h.fake.chat_of(c) == OFFICIALS
+            and "Во дворе до сих пор темно" in (c.text or "")
+        ),
+        since=since,
+    )
+    assert "2026-00001" in (told.text or "")
+    [appeal] = rows(h, "SELECT status, solved, feedback FROM appeals")
+    assert tuple(appeal) == ("in_progress", "no", "Во дворе до сих пор темно")

@@ -39,7 +39,14 @@ def outcome_label(outcome: str | None) -> str:
     return labels.get(Outcome(outcome), "—") if outcome else "—"
 
 
-def card_text(appeal: Appeal, catalog: Catalog, lang: str, *, full: bool = False) -> str:
+def card_text(
+    appeal: Appeal,
+    catalog: Catalog,
+    lang: str,
+    *,
+    full: bool = False,
+    forward_overdue: bool = False,
+) -> str:
     kind = catalog.kind(appeal.kind)
     category = catalog.category(appeal.category)
     district = catalog.territory.place(appeal.district)
@@ -70,6 +77,8 @@ def card_text(appeal: Appeal, catalog: Catalog, lang: str, *, full: bool = False
     if extras:
         lines += ["", " · ".join(extras)]
     lines += ["", *history_lines(appeal, catalog, lang)]
+    if forward_overdue:
+        lines.append(_("⚠️ The 3 working days to forward it to the competent body have passed."))
     return "\n".join(line for line in lines).rstrip()
 
 
@@ -148,6 +157,22 @@ def departments_keyboard(appeal_id: int, catalog: Catalog, lang: str) -> InlineK
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def templates_keyboard(appeal_id: int, catalog: Catalog, lang: str) -> InlineKeyboardMarkup | None:
+    if not catalog.answer_templates:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="📝 " + t.name(lang),
+                    callback_data=CardCb(action="tpl", appeal=appeal_id, arg=t.code).pack(),
+                )
+            ]
+            for t in catalog.answer_templates
+        ]
+    )
 
 
 def outcome_keyboard(appeal_id: int) -> InlineKeyboardMarkup:

@@ -1,0 +1,160 @@
+"""The officials' service without Telegram: who may act, what each action changes, and what
+it tells the citizen and the officials."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.catalog import Catalog
+from bot.officials import Official, OfficialsService
+from i18n.core import PoI18n
+from storage.models import Outcome, Status
+from storage.sqlite import SQLiteRepository
+from tests.conftest import ALMATY, FrozenClock
+from tests.test_storage import NOW, new_appeal
+
+CHAT = -100500
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, Any]] = []
+
+    async def send_text(self, chat_id: int, text: str, **kw: Any) -> list[int]:
+        self.sent.append((chat_id, text, kw))
+        return [len(self.sent)]
+
+    async def send(self, chat_id: int, method: str, payload: dict[str, Any], **kw: Any) -> int:
+        self.sent.append((chat_id, method, payload))
+        return len(self.sent)
+
+    def to(self, chat_id: int) -> list[str]:
+        return [text for chat, text, _ in self.sent if chat == chat_id]
+
+
+def service(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock, statuses: dict[int, str]
+) -> tuple[OfficialsService, Recorder]:
+    async def member_status(chat_id: int, user_id: int) -> str | None:
+        return statuses.get(user_id)
+
+    async def locate(purpose: str) -> tuple[int, int] | None:
+        return None
+
+    recorder = Recorder()
+    return OfficialsService(
+        repo, catalog, recorder, clock, PoI18n(), default_chat=CHAT, admin_ids=frozenset({7}),
+        language="ru", tz=ALMATY, member_status=member_status, locate=locate,
+    ), recorder  # fmt: skip
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+async def test_who_may_act(repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock) -> None:
+    officials, _ = service(repo, catalog, clock, {1: "member", 2: "administrator", 3: "left",
+                                                  4: "kicked", 5: "restricted"})  # fmt: skip
+    assert await officials.may_act(CHAT, 1)
+    assert await officials.may_act(CHAT, 2)
+    assert not await officials.may_act(CHAT, 3)
+    assert not await officials.may_act(CHAT, 4)
+    assert not await officials.may_act(CHAT, 5)
+    assert not await officials.may_act(-999, 1)  # not an officials' chat
+    assert await officials.may_act(-999, 7)  # ADMIN_IDS may act anywhere
+
+
+async def test_take_once_then_answer_reaches_the_citizen_in_their_language(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, sent = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("a", language="kk"))
+    first = await officials.take(appeal.id, Official(10, "Асқар"))
+    second = await officials.take(appeal.id, Official(11, "Бота"))
+    assert first.done and not second.done and second.reason == "already"
+    assert second.appeal is not None and second.appeal.taken_by_name == "Асқар"
+    answered = await officials.answer(appeal.id, Official(10, "Асқар"), Outcome.PARTLY, "Жауап")
+    assert answered.done
+    citizen_texts = sent.to(1)
+    assert "Қаралуда" in citizen_texts[0]  # in Kazakh: the appeal's language
+    assert "Жауап" in citizen_texts[-1] and "ішінара" in citizen_texts[-1].lower()
+    history = [s for s, _, _ in await repo.status_history(appeal.id)]
+    assert history == [Status.REGISTERED, Status.IN_PROGRESS, Status.ANSWERED]
+    again = await officials.answer(appeal.id, Official(11, "Бота"), Outcome.SATISFIED, "Тағы")
+    assert not again.done
+
+
+async def test_not_solved_reopens_and_the_comment_reaches_the_officials(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, sent = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("b", language="ru"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    await officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Готово")
+    assert not (await officials.citizen_says_solved(appeal.id, 999, "no")).done  # not theirs
+    reopened = await officials.citizen_says_solved(appeal.id, 1, "no")
+    assert reopened.done and reopened.appeal is not None
+    assert reopened.appeal.status == Status.IN_PROGRESS
+    assert await officials.citizen_comment(appeal.id, 1, "Фонарь всё ещё не горит")
+    assert any("Фонарь всё ещё не горит" in t for t in sent.to(CHAT))
+    assert (await officials.rate(appeal.id, 1, 2)).done
+    assert not (await officials.rate(appeal.id, 1, 5)).done  # rated once
+
+
+async def test_extension_limit_and_notice(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, sent = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("c", language="ru"))
+    assert officials.latest_extension(appeal) == date(2027, 1, 23)
+    too_late = await officials.extend(appeal.id, Official(1, "A"), date(2027, 1, 24), "why")
+    assert too_late.reason == "too_late"
+    earlier = await officials.extend(appeal.id, Official(1, "A"), date(2026, 12, 1), "why")
+    assert earlier.reason == "not_later"
+    done = await officials.extend(appeal.id, Official(1, "A"), date(2027, 1, 20), "экспертиза")
+    assert done.done and done.appeal is not None
+    assert done.appeal.due_at.astimezone(ALMATY).date() == date(2027, 1, 20)
+    assert "20 января 2027" in sent.to(1)[-1] and "экспертиза" in sent.to(1)[-1]
+
+
+def test_two_months_from_the_end_of_a_month(catalog: Catalog) -> None:
+    officials = OfficialsService.__new__(OfficialsService)
+    officials.catalog = catalog
+    appeal = type("A", (), {"registered_on": date(2026, 12, 31)})()
+    assert officials.latest_extension(appeal) == date(2027, 2, 28)  # type: ignore[arg-type]
+
+
+async def test_forward_deadline_warning(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, _ = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("d"))  # registered Monday 23.11.2026
+    clock.at = datetime(2026, 11, 26, 12, tzinfo=UTC)  # Thursday: 3 working days later
+    assert not officials.forward_overdue(appeal)
+    with officials.speaking("ru"):
+        assert "⚠️" not in officials.render_card(appeal)
+    clock.at += timedelta(days=1)  # Friday: the 4th working day
+    assert officials.forward_overdue(appeal)
+    with officials.speaking("ru"):
+        assert "⚠️ Прошли 3 рабочих дня" in officials.render_card(appeal)
+
+
+async def test_duplicate_needs_a_real_earlier_appeal(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, sent = service(repo, catalog, clock, {})
+    first, _ = await repo.create_appeal(new_appeal("e1"))
+    second, _ = await repo.create_appeal(new_appeal("e2", citizen_id=2))
+    assert (await officials.mark_duplicate(second.id, Official(1, "A"), "2026-99999")).reason == (
+        "no_original"
+    )
+    assert (
+        await officials.mark_duplicate(second.id, Official(1, "A"), second.reference)
+    ).reason == ("no_original")
+    done = await officials.mark_duplicate(second.id, Official(1, "A"), first.reference)
+    assert done.done and done.appeal is not None and done.appeal.duplicate_of == first.id
+    assert first.reference in sent.to(2)[-1]
