@@ -16,7 +16,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
+from bot import menu as bot_menu
 from bot.appeals import AppealService
+from bot.bookings import BookingService
 from bot.catalog import Catalog, load_catalog
 from bot.commands import register_commands
 from bot.deadlines import DeadlinePolicy, WorkCalendar
@@ -24,12 +26,14 @@ from bot.digest import DigestService
 from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
+from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker
 from bot.sender import OutboxSender
 from bot.session import IgnoreNotModified
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
+from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.fsm import SQLiteStorage
 from storage.outbox import OutboxStore
@@ -80,7 +84,13 @@ class App:
         await self.db.close()
 
 
-async def create_app(settings: Settings, clock: Callable[[], datetime] = system_clock) -> App:
+async def create_app(
+    settings: Settings,
+    clock: Callable[[], datetime] = system_clock,
+    delivery_clock: Callable[[], datetime] = system_clock,
+) -> App:
+    """`clock` is the business time (deadlines, slots, digests); `delivery_clock` decides
+    when an outbox row is due. They differ only in tests that move time by hand."""
     catalog = load_catalog(settings.catalog_path)
     db = await SQLiteDatabase.open(settings.sqlite_path)
     repo = SQLiteRepository(db)
@@ -112,8 +122,8 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     # Delivery runs on real time whatever the business clock says: a retry is due in real
     # seconds.
     outbox_store = OutboxStore(db)
-    outbox = Outbox(outbox_store, system_clock)
-    sender = OutboxSender(bot, outbox_store, outbox, system_clock)
+    outbox = Outbox(outbox_store, delivery_clock)
+    sender = OutboxSender(bot, outbox_store, outbox, delivery_clock)
 
     async def member_status(chat_id: int, user_id: int) -> str | None:
         try:
@@ -167,5 +177,17 @@ async def create_app(settings: Settings, clock: Callable[[], datetime] = system_
     dp["officials"] = officials
     dp["digests"] = digests
     dp["reports"] = ReportQueries(db)
+    receptions = load_receptions(catalog)
+    bot_menu.booking_enabled = bool(receptions.receptions)
+    dp["bookings"] = BookingService(
+        BookingStore(db),
+        SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),
+        receptions,
+        outbox,
+        outbox_store,
+        clock,
+        i18n,
+        settings.tz,
+    )
     setup_routers(dp)
     return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)

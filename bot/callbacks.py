@@ -44,3 +44,11 @@ class FeedbackCb(CallbackData, prefix="fb"):
     appeal: int = Field(ge=1, lt=2**63)
     solved: str = ""
     rating: int = Field(default=0, ge=0, le=5)
+
+
+class BookingCb(CallbackData, prefix="bk"):
+    """Buttons of the booking dialog and of a booking (reminders, /my)."""
+
+    action: str
+    value: str = ""
+    booking: int = Field(default=0, ge=0, lt=2**63)

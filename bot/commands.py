@@ -19,7 +19,8 @@ def citizen_commands() -> list[BotCommand]:
     return [
         BotCommand(command="start", description=_("Start and main menu")),
         BotCommand(command="new", description=_("File an appeal")),
-        BotCommand(command="my", description=_("My appeals")),
+        BotCommand(command="book", description=_("Book a reception")),
+        BotCommand(command="my", description=_("My appeals and bookings")),
         BotCommand(command="lang", description=_("Change language")),
         BotCommand(command="cancel", description=_("Leave the current dialog")),
         BotCommand(command="help", description=_("Help")),

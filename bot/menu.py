@@ -16,19 +16,25 @@ from i18n.core import LANGUAGES
 def _labels() -> dict[str, str]:
     return {
         "new": _("📝 New appeal"),
+        "book": _("🗓 Book a reception"),
         "my": _("📂 My appeals"),
         "lang": _("🌐 Language"),
         "help": _("❓ Help"),
     }
 
 
+# Set once at start-up: without receptions in the catalog there is nothing to book.
+booking_enabled = False
+
+
 def main_menu() -> ReplyKeyboardMarkup:
     labels = _labels()
+    rows = [[KeyboardButton(text=labels["new"]), KeyboardButton(text=labels["my"])]]
+    if booking_enabled:
+        rows.append([KeyboardButton(text=labels["book"])])
+    rows.append([KeyboardButton(text=labels["lang"]), KeyboardButton(text=labels["help"])])
     return ReplyKeyboardMarkup(
-        keyboard=[
-            [KeyboardButton(text=labels["new"]), KeyboardButton(text=labels["my"])],
-            [KeyboardButton(text=labels["lang"]), KeyboardButton(text=labels["help"])],
-        ],
+        keyboard=rows,
         resize_keyboard=True,
         is_persistent=True,
     )

@@ -9,6 +9,7 @@ from aiogram import Dispatcher
 
 from handlers import (
     appeal,
+    booking,
     common,
     consent,
     errors,
@@ -30,6 +31,7 @@ def setup_routers(dp: Dispatcher) -> None:
         forget.create_router(),
         my_appeals.create_router(),
         appeal.create_router(),
+        booking.create_router(),
         officials.create_router(),
         feedback.create_router(),
         fallback.create_router(),  # last: whatever nothing else understood

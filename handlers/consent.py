@@ -9,9 +9,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.bookings import BookingService
 from bot.callbacks import ConsentCb
 from bot.catalog import Catalog
 from handlers.appeal import start_wizard
+from handlers.booking import start_booking
 from storage.base import Repository
 from storage.models import Citizen
 
@@ -23,6 +25,7 @@ async def consent_answered(
     citizen: Citizen | None,
     state: FSMContext,
     catalog: Catalog,
+    bookings: BookingService | None = None,
 ) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
@@ -40,6 +43,11 @@ async def consent_answered(
     if callback_data.then == "new" and await state.get_state() is None:
         await query.message.edit_text(_("Thank you."))
         await start_wizard(query.message, state, catalog)
+        return
+    if callback_data.then == "book" and bookings is not None and await state.get_state() is None:
+        await query.message.edit_text(_("Thank you."))
+        citizen = await repo.get_citizen(query.from_user.id)
+        await start_booking(query.message, state, bookings, repo, citizen)
         return
     await query.message.edit_text(
         _("Thank you. You can now send an appeal: press «📝 New appeal» or /new.")

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
 from bot.appeals import AppealService
+from bot.bookings import BookingService, cancel_keyboard
 from bot.callbacks import MyCb
 from bot.catalog import Catalog
 from bot.filters import PrivateChat
@@ -31,14 +32,25 @@ async def render_page(
     return "\n\n".join([header, *entries]), list_keyboard(rows, page, pages)
 
 
-async def my_appeals(message: Message, appeals: AppealService, catalog: Catalog) -> None:
+async def my_appeals(
+    message: Message, appeals: AppealService, catalog: Catalog, bookings: BookingService
+) -> None:
     assert message.from_user is not None
     rendered = await render_page(message.from_user.id, 0, appeals, catalog)
-    if rendered is None:
+    upcoming = await bookings.store.citizen_upcoming(message.from_user.id, bookings.clock())
+    if rendered is None and not upcoming:
         await message.answer(_("You have no appeals yet. /new sends one."))
         return
-    text, markup = rendered
-    await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
+    if rendered is not None:
+        text, markup = rendered
+        await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
+    for booking in upcoming:
+        reception = bookings.receptions.get(booking.reception)
+        if reception is None:
+            continue
+        lang = get_i18n().current_locale
+        text = bookings.describe(booking, reception, lang, _("🗓 Your booking"))
+        await message.answer(text, reply_markup=cancel_keyboard(booking.id))
 
 
 async def my_page(

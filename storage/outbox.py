@@ -196,6 +196,15 @@ class OutboxStore:
         async with self.db.lock:
             return await _resolve(self.db.conn, chat_id)
 
+    async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
+        """Unsent rows with this purpose are not wanted any more (a cancelled booking's
+        reminders); sent ones stay as the record of what went out."""
+        return await self.db.execute(
+            "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+            "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
+            (_ts(now), reason, purpose),
+        )
+
     # ------------------------------------------------------------------ lookups
 
     async def message_id_for(self, purpose: str) -> tuple[int, int] | None:

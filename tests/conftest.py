@@ -150,9 +150,14 @@ class Harness:
         return [c.text or "" for c in self.fake.sent(user)[since:] if c.method == "sendMessage"]
 
 
-async def start_bot(fake: FakeTelegram, settings: Settings, clock: Any = None) -> tuple[App, Any]:
+async def start_bot(
+    fake: FakeTelegram, settings: Settings, clock: Any = None, delivery_clock: Any = None
+) -> tuple[App, Any]:
     since = fake.mark()
-    app = await create_app(settings, clock=clock) if clock else await create_app(settings)
+    kwargs = {"clock": clock} if clock else {}
+    if delivery_clock:
+        kwargs["delivery_clock"] = delivery_clock
+    app = await create_app(settings, **kwargs)
     task = asyncio.create_task(app.run_polling(handle_signals=False, polling_timeout=1))
     await fake.wait_for(lambda c: c.method == "getUpdates", since=since)
     return app, task

@@ -1,0 +1,173 @@
+"""Booking a place at a reception: what is free, taking a place, and the reminders that
+follow a booking (outbox rows due later, withdrawn when the booking goes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from storage.bookings import Booking, BookingStore, BookResult
+
+from bot.callbacks import BookingCb
+from bot.outbox import Outbox
+from bot.receptions import Reception, ReceptionCatalog, Slot, SlotPlanner
+from bot.views.common import html
+from i18n.core import PoI18n
+from i18n.formatting import long_date
+from storage.outbox import OutboxStore
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    slot: Slot
+    free: int
+
+
+class BookingService:
+    def __init__(
+        self,
+        store: BookingStore,
+        planner: SlotPlanner,
+        receptions: ReceptionCatalog,
+        outbox: Outbox,
+        outbox_store: OutboxStore,
+        clock: Clock,
+        i18n: PoI18n,
+        tz: ZoneInfo,
+    ) -> None:
+        self.store = store
+        self.planner = planner
+        self.receptions = receptions
+        self.outbox = outbox
+        self.outbox_store = outbox_store
+        self.clock = clock
+        self.i18n = i18n
+        self.tz = tz
+
+    # --- what is free -------------------------------------------------------------------
+
+    async def free_slots(self, reception: Reception, day: date | None = None) -> list[FreeSlot]:
+        cancelled = await self.store.cancelled_days(reception.code)
+        slots = self.planner.bookable(reception, self.clock(), cancelled)
+        if day is not None:
+            slots = [s for s in slots if s.start.date() == day]
+        counts = await self.store.booked_counts(reception.code, [s.start for s in slots])
+        return [
+            FreeSlot(s, reception.capacity - counts.get(s.start, 0))
+            for s in slots
+            if reception.capacity - counts.get(s.start, 0) > 0
+        ]
+
+    async def free_days(self, reception: Reception) -> list[tuple[date, int]]:
+        days: dict[date, int] = {}
+        for free in await self.free_slots(reception):
+            day = free.slot.start.date()
+            days[day] = days.get(day, 0) + free.free
+        return sorted(days.items())
+
+    # --- booking and cancelling -----------------------------------------------------------
+
+    async def book(self, citizen_id: int, language: str, draft: dict[str, Any]) -> BookResult:
+        reception = self.receptions.get(draft["reception"])
+        if reception is None:
+            return BookResult(None, "full")
+        start = datetime.fromisoformat(draft["slot"])
+        offered = {f.slot.start for f in await self.free_slots(reception, start.date())}
+        # A slot no longer offered (past, cancelled, inside the lead time) can only give back
+        # this draft's earlier booking: capacity 0 takes no new place.
+        capacity = reception.capacity if start in offered else 0
+        result = await self.store.book(
+            draft_key=draft["draft_key"],
+            citizen_id=citizen_id,
+            reception=reception.code,
+            slot_start=start,
+            session_day=start.astimezone(self.tz).date(),
+            capacity=capacity,
+            topic=draft.get("topic"),
+            appeal_id=draft.get("appeal_id"),
+            access=list(draft.get("access", [])),
+            access_other=draft.get("access_other"),
+            contact_name=draft.get("contact_name") or "",
+            contact_phone=draft.get("contact_phone") or "",
+            language=language,
+            now=self.clock(),
+        )
+        if result.reason == "ok" and result.booking is not None:
+            await self.schedule_reminders(result.booking, reception)
+        return result
+
+    async def cancel(self, booking_id: int, citizen_id: int) -> Booking | None:
+        booking = await self.store.cancel(booking_id, citizen_id, self.clock())
+        if booking is not None:
+            await self.outbox_store.withdraw(
+                f"booking:{booking.id}", "booking cancelled", self.clock()
+            )
+        return booking
+
+    # --- reminders ----------------------------------------------------------------------
+
+    @contextmanager
+    def speaking(self, lang: str) -> Iterator[None]:
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            yield
+
+    def reminder_times(self, booking: Booking) -> list[tuple[str, datetime]]:
+        rules = self.receptions.rules
+        start = booking.slot_start.astimezone(self.tz)
+        day_before = datetime.combine(
+            start.date() - timedelta(days=1), rules.reminder_day_before, tzinfo=self.tz
+        )
+        times = [("day", day_before), ("soon", start - rules.reminder_before)]
+        # A reminder whose time has passed already (a booking made late) is not sent.
+        return [(kind, at) for kind, at in times if at > self.clock()]
+
+    async def schedule_reminders(self, booking: Booking, reception: Reception) -> None:
+        if booking.citizen_id is None:
+            return
+        for kind, at in self.reminder_times(booking):
+            with self.speaking(booking.language):
+                text = self.describe(booking, reception, booking.language, heading=_("⏰ Reminder"))
+                markup = cancel_keyboard(booking.id)
+            await self.outbox.send_text(
+                booking.citizen_id,
+                text,
+                reply_markup=markup,
+                not_before=at,
+                dedupe_key=f"remind:{booking.id}:{kind}",
+                purpose=f"booking:{booking.id}",
+            )
+
+    def describe(self, booking: Booking, reception: Reception, lang: str, heading: str) -> str:
+        start = booking.slot_start.astimezone(self.tz)
+        return "\n".join(
+            [
+                f"<b>{heading}</b>",
+                html(reception.name(lang)),
+                _("When: {date}, {time}").format(
+                    date=long_date(start.date(), lang), time=start.strftime("%H:%M")
+                ),
+                _("Address: {value}").format(value=html(reception.address(lang))),
+                _("Receives: {value}").format(value=html(reception.panel_text(lang))),
+            ]
+        )
+
+
+def cancel_keyboard(booking_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✖️ Cancel the booking"),
+                    callback_data=BookingCb(action="drop", booking=booking_id).pack(),
+                )
+            ]
+        ]
+    )

@@ -1,0 +1,373 @@
+"""/book: reception → day → time → question → access needs → contact → review."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n.context import get_i18n
+
+from bot.bookings import BookingService
+from bot.callbacks import BookingCb
+from bot.filters import Has, IsCommand, PrivateChat
+from bot.menu import MenuButton, main_menu
+from bot.status import is_open
+from bot.validation import kazakhstan_phone
+from bot.views import appeal as appeal_view
+from bot.views import booking as view
+from bot.views.common import in_every_language
+from bot.views.consent import ask_consent
+from bot.views.my_appeals import status_label
+from i18n.formatting import long_date
+from storage.base import Repository
+from storage.models import Citizen
+
+STEPS = ("reception", "day", "slot", "question", "access", "contact", "review")
+
+
+class BookingForm(StatesGroup):
+    reception = State()
+    day = State()
+    slot = State()
+    question = State()
+    access = State()
+    access_other = State()
+    contact = State()
+    review = State()
+
+
+STATE_OF = {s.state.split(":")[1]: s for s in BookingForm.__states__}  # type: ignore[union-attr]
+
+
+def lang() -> str:
+    return get_i18n().current_locale
+
+
+async def current_step(state: FSMContext) -> str:
+    return (await state.get_state() or "").split(":")[-1]
+
+
+async def draft_of(state: FSMContext) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = await state.get_data()
+    return data, data.setdefault("booking", {})
+
+
+async def open_appeals(repo: Repository, citizen_id: int) -> list[Any]:
+    appeals = await repo.citizen_appeals(citizen_id, limit=20, offset=0)
+    return [a for a in appeals if is_open(a.status)]
+
+
+async def show(
+    step: str, message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+) -> None:
+    """Enter `step` and send its prompt."""
+    _data, draft = await draft_of(state)
+    await state.set_state(STATE_OF[step])
+    reception = bookings.receptions.get(draft.get("reception", ""))
+    match step:
+        case "reception":
+            text, markup = view.receptions_screen(bookings.receptions.receptions, lang())
+        case "day":
+            assert reception is not None
+            text, markup = view.days_screen(await bookings.free_days(reception), lang())
+        case "slot":
+            assert reception is not None
+            day = date.fromisoformat(draft["day"])
+            text, markup = view.slots_screen(await bookings.free_slots(reception, day), day, lang())
+        case "question":
+            assert message.chat is not None
+            text, markup = view.question_screen(await open_appeals(repo, message.chat.id))
+        case "access":
+            text, markup = view.access_screen(draft.get("access", []), draft.get("access_other"))
+        case "contact":
+            text, markup = appeal_view.contact_screen()  # type: ignore[assignment]
+        case _:
+            assert reception is not None
+            await message.answer(_("Almost done."), reply_markup=ReplyKeyboardRemove())
+            appeal_ref = None
+            if draft.get("appeal_id"):
+                appeal = await repo.get_appeal(int(draft["appeal_id"]))
+                appeal_ref = appeal.reference if appeal else None
+            text, markup = view.review_screen(draft, reception, lang(), appeal_ref)
+    await message.answer(text, reply_markup=markup)
+
+
+def next_step(step: str) -> str:
+    return STEPS[STEPS.index(step) + 1]
+
+
+def previous_step(step: str, bookings: BookingService) -> str | None:
+    index = STEPS.index(step) - 1
+    # One reception only: its step is never shown, so Back leaves from the day step.
+    if index == 0 and len(bookings.receptions.receptions) == 1:
+        return None
+    return STEPS[index] if index >= 0 else None
+
+
+async def start_booking(
+    message: Message,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+    citizen: Citizen | None,
+) -> None:
+    current = await state.get_state()
+    if current and current.startswith("BookingForm:"):
+        await message.answer(_("You have an unfinished booking, let us continue."))
+        step = current.split(":")[1]
+        await show("access" if step == "access_other" else step, message, state, bookings, repo)
+        return
+    if not bookings.receptions.receptions:
+        await message.answer(_("No receptions are scheduled at the moment."))
+        return
+    if citizen is None or citizen.consent_at is None:
+        await ask_consent(message, then="book")
+        return
+    await state.set_data({"booking": {"draft_key": uuid.uuid4().hex}})
+    receptions = bookings.receptions.receptions
+    if len(receptions) == 1:
+        await state.update_data(booking={"draft_key": uuid.uuid4().hex,
+                                         "reception": receptions[0].code})  # fmt: skip
+        await show("day", message, state, bookings, repo)
+        return
+    await show("reception", message, state, bookings, repo)
+
+
+async def stale(query: CallbackQuery) -> None:
+    await query.answer(_("This button is no longer active."), show_alert=True)
+
+
+async def pressed(
+    query: CallbackQuery,
+    callback_data: BookingCb,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+) -> None:
+    """Every button of the dialog; each one is valid only at its own step."""
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    step = await current_step(state)
+    data, draft = await draft_of(state)
+    action, value = callback_data.action, callback_data.value
+    expected = {
+        "rec": "reception", "day": "day", "slot": "slot", "about": "question",
+        "appeal": "question", "acc": "access", "acc_other": "access", "acc_done": "access",
+    }  # fmt: skip
+    if action in ("back", "cancel"):
+        if value != step:
+            await stale(query)
+            return
+    elif expected.get(action) != step:
+        await stale(query)
+        return
+    await query.answer()
+    match action:
+        case "cancel":
+            await state.clear()
+            await message.edit_reply_markup(reply_markup=None)
+            await message.answer(_("The booking was cancelled; nothing was saved."),
+                                 reply_markup=main_menu())  # fmt: skip
+            return
+        case "back":
+            await message.edit_reply_markup(reply_markup=None)
+            previous = previous_step(step, bookings)
+            if previous is None:
+                await state.clear()
+                await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
+                return
+            await show(previous, message, state, bookings, repo)
+            return
+        case "rec":
+            reception = bookings.receptions.get(value)
+            if reception is None:
+                await stale(query)
+                return
+            draft["reception"] = reception.code
+            label = reception.name(lang())
+        case "day":
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                await stale(query)
+                return
+            draft["day"] = day.isoformat()
+            label = long_date(day, lang())
+        case "slot":
+            start = view.slot_from_key(value)
+            if start is None:
+                await stale(query)
+                return
+            local = start.astimezone(bookings.tz)
+            draft["slot"] = local.isoformat()
+            label = f"{local:%H:%M}"
+        case "about":
+            text, markup = view.appeals_screen(await open_appeals(repo, query.from_user.id))
+            await message.edit_text(text, reply_markup=markup)
+            return
+        case "appeal":
+            appeal = await repo.get_appeal(int(value)) if value.isdigit() else None
+            if appeal is None or appeal.citizen_id != query.from_user.id:
+                await stale(query)
+                return
+            draft["appeal_id"], draft["topic"] = appeal.id, None
+            label = f"№ {appeal.reference} · {status_label(appeal.status)}"
+        case "acc":
+            chosen = draft.setdefault("access", [])
+            chosen.remove(value) if value in chosen else chosen.append(value)
+            await state.set_data(data)
+            text, markup = view.access_screen(chosen, draft.get("access_other"))
+            await message.edit_reply_markup(reply_markup=markup)
+            return
+        case "acc_other":
+            await state.set_state(BookingForm.access_other)
+            await message.answer(_("Please describe what you need, in one message."))
+            return
+        case _:  # acc_done
+            label = _("Access needs: {value}").format(value=view.needs_text(draft))
+    await state.set_data(data)
+    await message.edit_text(f"✔️ {label}", reply_markup=None)
+    await show(next_step(step), message, state, bookings, repo)
+
+
+async def question_typed(
+    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+) -> None:
+    text = (message.text or "").strip()
+    if not 10 <= len(text) <= 1000:
+        await message.answer(_("Please write from 10 to 1000 characters."))
+        return
+    data, draft = await draft_of(state)
+    draft["topic"], draft["appeal_id"] = text, None
+    await state.set_data(data)
+    await show("access", message, state, bookings, repo)
+
+
+async def other_need_typed(
+    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+) -> None:
+    data, draft = await draft_of(state)
+    draft["access_other"] = (message.text or "").strip()[:300] or None
+    await state.set_data(data)
+    await show("access", message, state, bookings, repo)
+
+
+async def contact_given(
+    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+) -> None:
+    assert message.from_user is not None
+    if message.contact is not None:
+        if message.contact.user_id != message.from_user.id:
+            await message.answer(_("Please share your own number with the button below."))
+            return
+        phone = "+" + message.contact.phone_number.lstrip("+")
+        name = " ".join(p for p in (message.contact.first_name, message.contact.last_name) if p)
+    else:
+        text = message.text or ""
+        if text in in_every_language("✖️ Cancel"):
+            await state.clear()
+            await message.answer(_("The booking was cancelled; nothing was saved."),
+                                 reply_markup=main_menu())  # fmt: skip
+            return
+        if text in in_every_language("⬅️ Back"):
+            await show("access", message, state, bookings, repo)
+            return
+        found = kazakhstan_phone(text)
+        if found is None:
+            await message.answer(
+                _("This does not look like a Kazakhstan phone number. Example: +7 701 234 56 78.")
+            )
+            return
+        phone, name = found, message.from_user.full_name
+    data, draft = await draft_of(state)
+    draft["contact_name"], draft["contact_phone"] = name[:200], phone
+    await state.set_data(data)
+    await show("review", message, state, bookings, repo)
+
+
+async def confirm(
+    query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService,
+    repo: Repository,
+) -> None:  # fmt: skip
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    data, draft = await draft_of(state)
+    if await current_step(state) != "review" or draft.get("draft_key") != callback_data.value:
+        await stale(query)
+        return
+    result = await bookings.book(query.from_user.id, lang(), draft)
+    booking = result.booking
+    reception = bookings.receptions.get(draft["reception"])
+    assert reception is not None
+    if result.reason in ("ok", "duplicate") and booking is not None:
+        await query.answer()
+        await state.clear()
+        await message.edit_reply_markup(reply_markup=None)
+        text = bookings.describe(
+            booking, reception, lang(), _("✅ You are booked for a reception.")
+        )
+        reminders = _("I will remind you the day before and about two hours before.")
+        await message.answer(f"{text}\n\n{reminders}", reply_markup=main_menu())
+        return
+    if result.reason == "already_booked_in_session":
+        await query.answer(_("You already have a place at this session."), show_alert=True)
+        return
+    # Someone took the last place a moment earlier: offer what is still free.
+    await query.answer(_("That time was just taken. Please choose another."), show_alert=True)
+    draft.pop("slot", None)
+    await state.set_data(data)
+    await show("day", message, state, bookings, repo)
+
+
+async def typed_at_button_step(message: Message) -> None:
+    await message.answer(_("Please choose one of the buttons."))
+
+
+async def unknown_command(message: Message) -> None:
+    await message.answer(_("Unknown command. /help lists what I can do."))
+
+
+async def booking_cancel_pressed(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    """The «Cancel the booking» button on a reminder or in /my."""
+    booking = await bookings.cancel(callback_data.booking, query.from_user.id)
+    if booking is None:
+        await query.answer(_("This booking is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(_("Your booking is cancelled. The place is free for others."))
+
+
+def create_router() -> Router:
+    router = Router(name="booking")
+    router.message.filter(PrivateChat())
+    router.message.register(start_booking, Command("book"))
+    router.message.register(start_booking, MenuButton("book"))
+    router.message.register(unknown_command, StateFilter(BookingForm), IsCommand())
+    router.callback_query.register(confirm, BookingCb.filter(F.action == "confirm"))
+    router.callback_query.register(booking_cancel_pressed, BookingCb.filter(F.action == "drop"))
+    router.callback_query.register(pressed, BookingCb.filter())
+    router.message.register(question_typed, BookingForm.question, Has("text"))
+    router.message.register(other_need_typed, BookingForm.access_other, Has("text"))
+    router.message.register(contact_given, BookingForm.contact, Has("text", "contact"))
+    router.message.register(
+        typed_at_button_step,
+        StateFilter(BookingForm.reception, BookingForm.day, BookingForm.slot,
+                    BookingForm.access, BookingForm.review, BookingForm.question,
+                    BookingForm.access_other, BookingForm.contact),
+    )  # fmt: skip
+    return router

@@ -1,0 +1,351 @@
+"""BookingStore: places never oversold, one place per citizen and session, idempotent
+confirmation, atomic moves, cancelling, sessions called off, the waitlist.
+
+Everything goes through BookingStore only (bar the /forget and schema checks at the end), so
+the same tests can run against another backend."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from storage.bookings import BookingStore, BookResult
+from storage.sqlite import SQLiteRepository
+from tests.conftest import ALMATY
+
+WED = date(2026, 11, 25)
+NEXT_WED = date(2026, 12, 2)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)
+_keys = itertools.count()
+
+
+def slot(hh: int, mm: int = 0, day: date = WED) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=ALMATY)
+
+
+@pytest.fixture
+def store(repo: SQLiteRepository) -> BookingStore:
+    return BookingStore(repo.db)
+
+
+async def book(
+    store: BookingStore,
+    citizen: int | None,
+    start: datetime,
+    *,
+    capacity: int = 2,
+    draft_key: str | None = None,
+    reception: str = "deputy",
+    now: datetime = NOW,
+) -> BookResult:
+    return await store.book(
+        draft_key=draft_key or f"draft-{next(_keys)}",
+        citizen_id=citizen,
+        reception=reception,
+        slot_start=start,
+        session_day=start.date(),
+        capacity=capacity,
+        topic="Вопрос о пособии",
+        appeal_id=None,
+        access=["wheelchair", "sign_language"],
+        access_other="нужен стул",
+        contact_name="Айгүл",
+        contact_phone="+77011112233",
+        language="kk",
+        now=now,
+    )
+
+
+async def booked(store: BookingStore, start: datetime, reception: str = "deputy") -> int:
+    return (await store.booked_counts(reception, [start]))[start]
+
+
+# --- taking a place ---------------------------------------------------------------------------
+
+
+async def test_a_booking_round_trips(store: BookingStore) -> None:
+    result = await book(store, 1, slot(10))
+    assert result.reason == "ok" and result.ok
+    b = result.booking
+    assert b is not None and b.id > 0
+    assert b.slot_start == slot(10) and b.slot_start.utcoffset() == timedelta(0)
+    assert (b.session_day, b.status, b.citizen_id, b.reception) == (WED, "booked", 1, "deputy")
+    assert b.access == ["wheelchair", "sign_language"] and b.access_other == "нужен стул"
+    assert (b.topic, b.contact_name, b.language) == ("Вопрос о пособии", "Айгүл", "kk")
+    assert b.created_at == NOW and b.cancelled_at is None
+    assert await store.get(b.id) == b
+    assert await store.get(b.id + 100) is None
+
+
+async def test_twenty_citizens_race_for_the_last_three_places(store: BookingStore) -> None:
+    capacity = 5
+    for citizen in (1, 2):
+        assert (await book(store, citizen, slot(10), capacity=capacity)).ok
+    results = await asyncio.gather(
+        *(book(store, 100 + i, slot(10), capacity=capacity) for i in range(20))
+    )
+    reasons = [r.reason for r in results]
+    assert reasons.count("ok") == 3 and reasons.count("full") == 17
+    assert all(r.booking is None for r in results if r.reason == "full")
+    assert await booked(store, slot(10)) == capacity
+    assert len(await store.session_bookings("deputy", WED)) == capacity
+
+
+async def test_counts_are_per_reception_and_keyed_by_the_slots_given(store: BookingStore) -> None:
+    await book(store, 1, slot(10))
+    await book(store, 2, slot(10))
+    await book(store, 3, slot(10, 20))
+    await book(store, 4, slot(10), reception="akim")
+    starts = [slot(10), slot(10, 20), slot(10, 40)]
+    counts = await store.booked_counts("deputy", starts)
+    assert counts == {slot(10): 2, slot(10, 20): 1, slot(10, 40): 0}
+    # Keys come back as given (local), though stored in UTC.
+    assert all(k.tzinfo is ALMATY for k in counts)
+    assert await store.booked_counts("deputy", []) == {}
+    assert (await book(store, 5, slot(10))).reason == "full"
+
+
+async def test_one_place_per_citizen_and_session(store: BookingStore) -> None:
+    first = await book(store, 1, slot(10))
+    again = await book(store, 1, slot(11))
+    assert again.reason == "already_booked_in_session"
+    assert again.booking is not None and first.booking is not None
+    assert again.booking.id == first.booking.id
+    assert await booked(store, slot(11)) == 0
+    # Another session, or another reception on the same day, is fine.
+    assert (await book(store, 1, slot(10, day=NEXT_WED))).ok
+    assert (await book(store, 1, slot(11), reception="akim")).ok
+    # Once the place is given back, another in the same session may be taken.
+    assert await store.cancel(first.booking.id, 1, NOW) is not None
+    assert (await book(store, 1, slot(11))).ok
+
+
+async def test_the_same_confirmation_twice_books_once(store: BookingStore) -> None:
+    first = await book(store, 1, slot(10), draft_key="d-1")
+    second = await book(store, 1, slot(10), draft_key="d-1")
+    assert second.reason == "duplicate"
+    assert first.booking is not None and second.booking is not None
+    assert second.booking.id == first.booking.id
+    # Even at capacity 0 (the slot closed meanwhile) the answer is the earlier booking.
+    third = await book(store, 1, slot(10), draft_key="d-1", capacity=0)
+    assert third.reason == "duplicate"
+    # And at once, as when Telegram redelivers while the first is still being handled.
+    results = await asyncio.gather(*(book(store, 2, slot(11), draft_key="d-2") for _ in range(5)))
+    assert sorted(r.reason for r in results) == ["duplicate"] * 4 + ["ok"]
+    assert len({r.booking.id for r in results if r.booking}) == 1
+    assert await booked(store, slot(10)) == 1 and await booked(store, slot(11)) == 1
+
+
+# --- moving -----------------------------------------------------------------------------------
+
+
+async def test_a_move_to_a_full_slot_keeps_the_old_booking(store: BookingStore) -> None:
+    mine = (await book(store, 1, slot(10))).booking
+    assert mine is not None
+    await book(store, 2, slot(11), capacity=1)
+    result = await store.move(mine.id, 1, slot(11), WED, 1, NOW)
+    assert result == BookResult(None, "full")
+    assert await store.get(mine.id) == mine
+    assert await booked(store, slot(10)) == 1 and await booked(store, slot(11)) == 1
+
+
+async def test_a_move_frees_the_old_place(store: BookingStore) -> None:
+    mine = (await book(store, 1, slot(10), capacity=1)).booking
+    assert mine is not None
+    # Within the same session: the one-place-per-session rule does not block it.
+    moved = await store.move(mine.id, 1, slot(11), WED, 1, NOW + timedelta(minutes=5))
+    assert moved.reason == "ok" and moved.booking is not None
+    new = moved.booking
+    assert (new.slot_start, new.session_day, new.status) == (slot(11), WED, "booked")
+    assert (new.moved_from, new.topic, new.access) == (mine.id, mine.topic, mine.access)
+    old = await store.get(mine.id)
+    assert old is not None and old.status == "cancelled"
+    assert await booked(store, slot(10)) == 0 and await booked(store, slot(11)) == 1
+    assert (await book(store, 2, slot(10), capacity=1)).ok
+    # A redelivered move answers with the booking it made.
+    again = await store.move(mine.id, 1, slot(11), WED, 1, NOW)
+    assert again.reason == "duplicate" and again.booking == new
+    # To another week.
+    later = await store.move(new.id, 1, slot(10, day=NEXT_WED), NEXT_WED, 1, NOW)
+    assert later.ok and [b.slot_start for b in await store.citizen_upcoming(1, NOW)] == [
+        slot(10, day=NEXT_WED)
+    ]
+
+
+async def test_only_the_owner_moves_and_not_into_a_second_place(store: BookingStore) -> None:
+    mine = (await book(store, 1, slot(10))).booking
+    other = (await book(store, 1, slot(10, day=NEXT_WED))).booking
+    assert mine is not None and other is not None
+    assert (await store.move(mine.id, 2, slot(11), WED, 2, NOW)).reason == "not_found"
+    assert (await store.move(999, 1, slot(11), WED, 2, NOW)).reason == "not_found"
+    clash = await store.move(mine.id, 1, slot(11, day=NEXT_WED), NEXT_WED, 2, NOW)
+    assert clash == BookResult(other, "already_booked_in_session")
+    assert (await store.get(mine.id)) == mine
+    # A booking whose time has come stays where it was.
+    started = await store.move(mine.id, 1, slot(11), WED, 2, slot(10))
+    assert started.reason == "not_found"
+
+
+async def test_racing_moves_and_bookings_never_oversell(store: BookingStore) -> None:
+    mine = [(await book(store, c, slot(10), capacity=10)).booking for c in range(1, 6)]
+    moves = [store.move(b.id, b.citizen_id or 0, slot(11), WED, 3, NOW) for b in mine if b]
+    books = [book(store, 50 + i, slot(11), capacity=3) for i in range(5)]
+    results = await asyncio.gather(*moves, *books)
+    assert [r.reason for r in results].count("ok") == 3
+    assert await booked(store, slot(11)) == 3
+    assert await booked(store, slot(10)) == 5 - sum(r.ok for r in results[:5])
+
+
+# --- cancelling and marking ---------------------------------------------------------------
+
+
+async def test_only_the_owner_cancels(store: BookingStore) -> None:
+    mine = (await book(store, 1, slot(10), capacity=1)).booking
+    assert mine is not None
+    assert await store.cancel(mine.id, 2, NOW) is None
+    assert (await store.get(mine.id) or mine).status == "booked"
+    cancelled = await store.cancel(mine.id, 1, NOW + timedelta(hours=1))
+    assert cancelled is not None and cancelled.status == "cancelled"
+    assert cancelled.cancelled_at == NOW + timedelta(hours=1)
+    assert await store.cancel(mine.id, 1, NOW) is None  # once only
+    assert (await book(store, 2, slot(10), capacity=1)).ok  # the place is free again
+
+
+async def test_a_started_booking_is_not_cancelled_but_marked(store: BookingStore) -> None:
+    mine = (await book(store, 1, slot(10))).booking
+    assert mine is not None
+    assert await store.cancel(mine.id, 1, slot(10)) is None
+    marked = await store.mark(mine.id, "no_show")
+    assert marked is not None and marked.status == "no_show"
+    corrected = await store.mark(mine.id, "attended")
+    assert corrected is not None and corrected.status == "attended"
+    with pytest.raises(ValueError, match="attended or no_show"):
+        await store.mark(mine.id, "cancelled")
+    gone = (await book(store, 2, slot(11))).booking
+    assert gone is not None and await store.cancel(gone.id, 2, NOW)
+    assert await store.mark(gone.id, "attended") is None
+    assert await store.mark(12345, "attended") is None
+
+
+async def test_upcoming_bookings_soonest_first(store: BookingStore) -> None:
+    later = await book(store, 1, slot(10, day=NEXT_WED))
+    sooner = await book(store, 1, slot(12, 40))
+    dropped = (await book(store, 1, slot(11), reception="akim")).booking
+    assert dropped is not None and await store.cancel(dropped.id, 1, NOW)
+    await book(store, 2, slot(11))
+    upcoming = await store.citizen_upcoming(1, NOW)
+    assert [b.id for b in upcoming] == [sooner.booking.id, later.booking.id]  # type: ignore[union-attr]
+    after = await store.citizen_upcoming(1, slot(13))
+    assert [b.slot_start for b in after] == [slot(10, day=NEXT_WED)]
+
+
+# --- sessions called off --------------------------------------------------------------------
+
+
+async def test_cancelling_a_session(store: BookingStore) -> None:
+    a = (await book(store, 1, slot(10))).booking
+    b = (await book(store, 2, slot(12))).booking
+    c = (await book(store, 3, slot(11))).booking
+    assert a and b and c and await store.cancel(c.id, 3, NOW)
+    await book(store, 4, slot(10, day=NEXT_WED))
+    await book(store, 5, slot(10), reception="akim")
+    assert await store.join_waitlist(6, "deputy", WED, NOW)
+
+    told = await store.cancel_session("deputy", WED, NOW + timedelta(hours=1))
+    assert [x.id for x in told] == [a.id, b.id]
+    assert all(x.status == "cancelled" and x.cancelled_at for x in told)
+    assert await store.cancelled_days("deputy") == frozenset({WED})
+    assert await store.cancelled_days("akim") == frozenset()
+    assert await store.cancel_session("deputy", WED, NOW) == []  # repeated: nothing new
+    # The session takes no more bookings from the planner, nor waiting citizens.
+    assert await store.waiting_citizens("deputy", WED) == []
+    assert not await store.join_waitlist(7, "deputy", WED, NOW)
+    statuses = {x.citizen_id: x.status for x in await store.session_bookings("deputy", WED)}
+    assert statuses == {1: "cancelled", 2: "cancelled", 3: "cancelled"}
+    assert len(await store.session_bookings("deputy", NEXT_WED, statuses=["booked"])) == 1
+    assert len(await store.session_bookings("akim", WED)) == 1
+
+
+# --- waitlist ---------------------------------------------------------------------------------
+
+
+async def test_waitlist_order_and_offers(store: BookingStore) -> None:
+    hold = timedelta(hours=2)
+    for citizen in (1, 2):
+        assert (await book(store, citizen, slot(10), capacity=2)).ok
+    for citizen in (11, 12, 13, 14):
+        assert await store.join_waitlist(citizen, "deputy", WED, NOW)
+    assert not await store.join_waitlist(12, "deputy", WED, NOW)  # already queued
+    assert not await store.join_waitlist(1, "deputy", WED, NOW)  # already has a place
+    assert await store.next_in_line("deputy", WED) == 11
+    assert await store.leave_waitlist(11, "deputy", WED, NOW)
+    assert await store.next_in_line("deputy", WED) == 12
+    assert await store.waiting_citizens("deputy", WED) == [12, 13, 14]
+
+    # No free place, no offer.
+    assert await store.offer("deputy", WED, slot(10), 2, hold, NOW) is None
+    first = (await store.citizen_upcoming(1, NOW))[0]
+    await store.cancel(first.id, 1, NOW)
+    offer = await store.offer("deputy", WED, slot(10), 2, hold, NOW)
+    assert offer is not None and offer.citizen_id == 12
+    assert (offer.slot_start, offer.expires_at) == (slot(10), NOW + hold)
+    assert await store.next_in_line("deputy", WED) == 13
+    # The held place is taken for everyone else …
+    assert (await store.booked_counts("deputy", [slot(10)], now=NOW))[slot(10)] == 2
+    assert await booked(store, slot(10)) == 1
+    assert (await book(store, 99, slot(10), capacity=2)).reason == "full"
+    assert await store.offer("deputy", WED, slot(10), 2, hold, NOW) is None
+    # … but not for the citizen it is held for, and booking closes the offer.
+    assert (await book(store, 12, slot(10), capacity=2)).ok
+    assert await store.waiting_citizens("deputy", WED) == [13, 14]
+    assert await store.expire_offers(NOW + 2 * hold) == []
+
+
+async def test_an_unanswered_offer_expires_and_frees_the_place(store: BookingStore) -> None:
+    hold = timedelta(minutes=30)
+    await store.join_waitlist(21, "deputy", WED, NOW)
+    await store.join_waitlist(22, "deputy", WED, NOW)
+    offer = await store.offer("deputy", WED, slot(10), 1, hold, NOW)
+    assert offer is not None and offer.citizen_id == 21
+    assert await store.expire_offers(NOW + hold - timedelta(seconds=1)) == []
+    assert (await book(store, 99, slot(10), capacity=1, now=NOW + hold / 2)).reason == "full"
+    expired = await store.expire_offers(NOW + hold)
+    assert [(o.id, o.citizen_id, o.slot_start) for o in expired] == [(offer.id, 21, slot(10))]
+    assert await store.waiting_citizens("deputy", WED) == [22]
+    nxt = await store.offer("deputy", WED, slot(10), 1, hold, NOW + hold)
+    assert nxt is not None and nxt.citizen_id == 22
+    # A hold that ran out without the tick is not a taken place either.
+    assert (await book(store, 99, slot(10), capacity=1, now=NOW + 3 * hold)).ok
+
+
+# --- database guarantees behind the store -------------------------------------------------
+
+
+async def test_forget_erases_booking_contacts(repo: SQLiteRepository, store: BookingStore) -> None:
+    mine = (await book(store, 1, slot(10))).booking
+    assert mine is not None
+    await store.join_waitlist(1, "deputy", NEXT_WED, NOW)
+    await repo.forget_citizen(1)
+    gone = await store.get(mine.id)
+    assert gone is not None
+    assert (gone.citizen_id, gone.contact_name, gone.contact_phone) == (None, None, None)
+    assert (gone.topic, gone.access_other) == (None, None)
+    # What the statistics need stays.
+    assert (gone.reception, gone.slot_start, gone.access) == ("deputy", slot(10), mine.access)
+    assert await store.waiting_citizens("deputy", NEXT_WED) == []
+
+
+async def test_the_schema_refuses_a_second_place_in_a_session(repo: SQLiteRepository) -> None:
+    row = (1, "deputy", "2026-11-25T05:00:00+00:00", "2026-11-25", "kk", "x")
+    sql = (
+        "INSERT INTO bookings (citizen_id, reception, slot_start, session_day, language, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?)"
+    )
+    await repo.db.execute("INSERT INTO citizens (id, created_at) VALUES (1, 'x')")
+    await repo.db.execute(sql, row)
+    with pytest.raises(sqlite3.IntegrityError):
+        await repo.db.execute(sql, row)

@@ -1,0 +1,100 @@
+"""Booking an open reception over HTTP: the dialog in both languages, reminders at the right
+local times, cancelling from a reminder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ALMATY, FrozenClock, Harness, make_settings, start_bot, stop_bot
+from tests.fakeapi import Call, FakeTelegram
+from tests.test_e2e_appeal import onboard, rows
+
+pytestmark = pytest.mark.e2e
+RU = 1101
+KK = 1102
+
+
+@pytest.fixture
+async def booking(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[
+    tuple[Harness, FrozenClock]
+]:  # fmt: skip
+    """The bot with a delivery clock the test moves, so reminders come due on demand."""
+    delivery = FrozenClock(clock.at)
+    settings = make_settings(fake.base_url, tmp_path / "bot.db")
+    app, task = await start_bot(fake, settings, clock, delivery)
+    h = Harness(fake, app, task, clock)
+    yield h, delivery
+    await stop_bot(h.app, h.task)
+
+
+async def book_first_slot(h: Harness, user: int, lang: str, question: str) -> Call:
+    receptions = await h.say(user, "/book", lang=lang)
+    days = await h.press(user, receptions, h.fake.buttons(receptions)[0][1] or "", lang=lang)
+    slots = await h.press(user, days, h.fake.buttons(days)[0][1] or "", lang=lang)
+    question_prompt = await h.press(user, slots, h.fake.buttons(slots)[0][1] or "", lang=lang)
+    assert "1000" in (question_prompt.text or "")
+    access = await h.say(user, question, lang=lang)
+    since = h.fake.mark()
+    h.fake.press(user, access, h.fake.find_button(access, "♿"), language_code=lang)
+    toggled = await h.reply(user, since, method="editMessageReplyMarkup")
+    assert any(b.startswith("✅ ♿") for b, _ in h.fake.buttons(toggled))
+    contact = await h.click(user, access, "➡️", lang=lang)
+    assert any("📱" in b for b, _ in h.fake.buttons(contact))
+    since = h.fake.mark()
+    h.fake.user_message(user, "+7 701 111 22 33", language_code=lang)
+    review = await h.with_button(user, since, "✅")
+    return await h.click(user, review, "✅", lang=lang)
+
+
+async def test_booking_in_russian_with_reminders_and_cancel(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    h, delivery = booking
+    await onboard(h, RU, "ru")
+    booked = await book_first_slot(h, RU, "ru", "Вопрос о назначении пособия по инвалидности")
+    assert "25 ноября 2026" in (booked.text or "") and "10:00" in (booked.text or "")
+    [row] = rows(h, "SELECT status, access, session_day FROM bookings")
+    assert row["status"] == "booked" and "wheelchair" in row["access"]
+    assert row["session_day"] == "2026-11-25"
+
+    # The day before at 18:00 in Almaty (13:00 UTC) …
+    since = h.fake.mark()
+    delivery.at = datetime(2026, 11, 24, 12, 59, tzinfo=UTC)
+    h.app.outbox.wakeup.set()
+    await h.quiet(0.3)
+    assert not [c for c in h.fake.sent(RU)[since:] if "⏰" in (c.text or "")]
+    delivery.at = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
+    h.app.outbox.wakeup.set()
+    day_before = await h.reply(RU, since, expect="⏰")
+    assert "25 ноября 2026" in (day_before.text or "")
+    # … and two hours before, 08:00 local.
+    since = h.fake.mark()
+    delivery.at = datetime(2026, 11, 25, 8, 0, tzinfo=ALMATY)
+    h.app.outbox.wakeup.set()
+    soon = await h.reply(RU, since, expect="⏰")
+    await h.click(RU, soon, "✖️")
+    assert rows(h, "SELECT status FROM bookings")[0]["status"] == "cancelled"
+
+
+async def test_cancel_withdraws_the_reminders(booking: tuple[Harness, FrozenClock]) -> None:
+    h, delivery = booking
+    await onboard(h, KK, "kk")
+    booked = await book_first_slot(h, KK, "kk", "Жұмысқа орналасу туралы сұрақ бар")
+    assert "2026\u00a0ж. 25 қараша" in (booked.text or "")
+    mine = await h.say(KK, "/my", lang="kk", expect="🗓")
+    since = h.fake.mark()
+    h.fake.press(KK, mine, h.fake.find_button(mine, "✖️"), language_code="kk")
+    await h.reply(KK, since)
+    pending = rows(
+        h, "SELECT COUNT(*) FROM outbox WHERE purpose LIKE 'booking:%' AND dropped_at IS NULL "
+        "AND sent_at IS NULL",
+    )  # fmt: skip
+    assert pending[0][0] == 0
+    delivery.at = datetime(2026, 11, 25, 9, 0, tzinfo=ALMATY)
+    h.app.outbox.wakeup.set()
+    await h.quiet(0.3)
+    assert not [c for c in h.fake.sent(KK) if "⏰" in (c.text or "")]
