@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from storage.bookings import Booking, BookingStore, BookResult
 
 from bot.callbacks import BookingCb
 from bot.outbox import Outbox
@@ -20,6 +19,7 @@ from bot.receptions import Reception, ReceptionCatalog, Slot, SlotPlanner
 from bot.views.common import html
 from i18n.core import PoI18n
 from i18n.formatting import long_date
+from storage.bookings import Booking, BookingStore, BookResult
 from storage.outbox import OutboxStore
 
 Clock = Callable[[], datetime]
