@@ -82,7 +82,12 @@ async def test_stats_and_export_in_the_officials_chat(harness: Harness) -> None:
     since = h.fake.mark()
     h.fake.group_message(OFFICIALS, 900, "/stats 7")
     stats = await h.fake.wait_for(
-        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS, since=since
+        lambda c: (
+            c.method == "sendMessage"
+            and h.fake.chat_of(c) == OFFICIALS
+            and "Дороги" in (c.text or "")
+        ),
+        since=since,
     )
     assert "7" in (stats.text or "") and "Дороги" in (stats.text or "")
     since = h.fake.mark()
