@@ -144,6 +144,19 @@ async def create_app(
         member_status=member_status,
         locate=outbox_store.message_id_for,
     )
+    receptions = load_receptions(catalog)
+    bot_menu.booking_enabled = bool(receptions.receptions)
+    bookings = BookingService(
+        BookingStore(db),
+        SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),
+        receptions,
+        outbox,
+        outbox_store,
+        clock,
+        i18n,
+        settings.tz,
+    )
+    dp["bookings"] = bookings
     digests = DigestService(
         DigestQueries(db),
         outbox,
@@ -155,6 +168,7 @@ async def create_app(
         settings.officials_language,
         officials.officials_chats,
         default_chat_id=settings.officials_chat_id,
+        today_section=bookings.digest_section,
     )
     ticker = Ticker(digests, clock, settings.tz)
 
@@ -177,17 +191,5 @@ async def create_app(
     dp["officials"] = officials
     dp["digests"] = digests
     dp["reports"] = ReportQueries(db)
-    receptions = load_receptions(catalog)
-    bot_menu.booking_enabled = bool(receptions.receptions)
-    dp["bookings"] = BookingService(
-        BookingStore(db),
-        SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),
-        receptions,
-        outbox,
-        outbox_store,
-        clock,
-        i18n,
-        settings.tz,
-    )
     setup_routers(dp)
     return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)

@@ -112,6 +112,56 @@ class BookingService:
             )
         return booking
 
+    # --- the officials' side --------------------------------------------------------------
+
+    async def sessions_on(self, day: date) -> list[tuple[Reception, list[Booking]]]:
+        """Each reception held on `day` with its bookings (booked, attended, no-show)."""
+        held = []
+        for reception in self.receptions.receptions:
+            if not self.planner.sits_on(reception, day):
+                continue
+            if day in await self.store.cancelled_days(reception.code):
+                continue
+            bookings = await self.store.session_bookings(reception.code, day)
+            held.append((reception, [b for b in bookings if b.status != "cancelled"]))
+        return held
+
+    async def cancel_session(self, reception: Reception, day: date) -> int:
+        """Officials call a session off: every booked citizen hears it in their language."""
+        cancelled = await self.store.cancel_session(reception.code, day, self.clock())
+        for booking in cancelled:
+            await self.outbox_store.withdraw(
+                f"booking:{booking.id}", "session cancelled", self.clock()
+            )
+            if booking.citizen_id is None:
+                continue
+            with self.speaking(booking.language):
+                heading = _("❌ The reception is cancelled. We apologise.")
+                text = self.describe(booking, reception, booking.language, heading)
+                text += "\n\n" + _("/book shows other free times.")
+            await self.outbox.send_text(
+                booking.citizen_id, text, dedupe_key=f"session-cancelled:{booking.id}"
+            )
+        return len(cancelled)
+
+    async def digest_section(self, today: date, lang: str) -> str | None:
+        """Today's receptions for the morning digest: places taken and what to prepare."""
+        sessions = await self.sessions_on(today)
+        if not sessions:
+            return None
+        with self.speaking(lang):
+            lines = ["<b>" + _("🗓 Receptions today") + "</b>"]
+            for reception, bookings in sessions:
+                capacity = reception.capacity * len(self.planner.slots(reception, today))
+                lines.append(
+                    f"{reception.start:%H:%M}–{reception.end:%H:%M} · "
+                    f"{html(reception.name(lang))} · {len(bookings)}/{capacity}"
+                )
+                needs = access_summary(bookings)
+                if needs:
+                    lines.append(_("To prepare: {needs}").format(needs=needs))
+        return "\n".join(lines)
+
     # --- reminders ----------------------------------------------------------------------
 
     @contextmanager
@@ -158,6 +208,24 @@ class BookingService:
                 _("Receives: {value}").format(value=html(reception.panel_text(lang))),
             ]
         )
+
+
+def access_summary(bookings: list[Booking]) -> str:
+    """E.g. "wheelchair: 2, interpreter: 1": what the reception place must have ready."""
+    counts: dict[str, int] = {}
+    for booking in bookings:
+        for need in booking.access:
+            counts[need] = counts.get(need, 0) + 1
+        if booking.access_other:
+            counts["other"] = counts.get("other", 0) + 1
+    labels = {
+        "wheelchair": _("wheelchair"),
+        "sign_language": _("sign-language interpreter"),
+        "companion": _("with a companion"),
+        "other": _("other needs"),
+    }
+    # "label: n" needs no number agreement, in Russian or in Kazakh.
+    return ", ".join(f"{labels.get(code, code)}: {n}" for code, n in counts.items())
 
 
 def cancel_keyboard(booking_id: int) -> InlineKeyboardMarkup:

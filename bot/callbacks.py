@@ -52,3 +52,12 @@ class BookingCb(CallbackData, prefix="bk"):
     action: str
     value: str = ""
     booking: int = Field(default=0, ge=0, lt=2**63)
+
+
+class ReceptionCb(CallbackData, prefix="rc"):
+    """Officials' buttons under /receptions: call a session off, mark attendance."""
+
+    action: str
+    reception: str = ""
+    day: str = ""  # YYYYMMDD: callback data cannot hold the ':' of other date forms
+    booking: int = Field(default=0, ge=0, lt=2**63)

@@ -34,6 +34,7 @@ def official_commands() -> list[BotCommand]:
         BotCommand(command="digest", description=_("Send the digest now")),
         BotCommand(command="find", description=_("Find an appeal by its number")),
         BotCommand(command="stats", description=_("Figures for the last days")),
+        BotCommand(command="receptions", description=_("Receptions of a day and who comes")),
         BotCommand(command="export", description=_("Spreadsheet of the last days' appeals")),
     ]
 

@@ -4,7 +4,7 @@ due soon, for one officials chat, sent once a day (DESIGN.md → Domain → Dige
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from html import escape
@@ -250,6 +250,7 @@ class DigestService:
         chats: Callable[[], list[int]],
         *,
         default_chat_id: int | None = None,
+        today_section: Callable[[date, str], Awaitable[str | None]] | None = None,
     ) -> None:
         self.queries = queries
         self.sender = outbox_sender
@@ -262,6 +263,8 @@ class DigestService:
         self.chats = chats
         # Appeals without a chat of their own (no routing then) are counted in this chat.
         self.default_chat_id = default_chat_id
+        # Today's receptions, when the bot has them; shown in the default chat's digest.
+        self.today_section = today_section
 
     def report_day(self, now: datetime) -> date:
         """The local day a digest built at `now` reports on: yesterday."""
@@ -324,7 +327,12 @@ class DigestService:
     async def build(self, chat_id: int, day: date, now: datetime) -> str:
         data = await self.collect(chat_id, day, now)
         with self.i18n.context(), self.i18n.use_locale(self.lang):
-            return render_digest(data, self.catalog, self.lang)
+            text = render_digest(data, self.catalog, self.lang)
+            if self.today_section is not None and chat_id == self.default_chat_id:
+                section = await self.today_section(day + timedelta(days=1), self.lang)
+                if section:
+                    text = f"{text}\n\n{section}"
+        return text
 
     async def send_now(self, chat_id: int, now: datetime) -> list[int]:
         """On request (/digest): yesterday's digest right away, as often as asked; the daily

@@ -18,6 +18,7 @@ from handlers import (
     forget,
     my_appeals,
     official_commands,
+    official_receptions,
     officials,
 )
 
@@ -27,6 +28,7 @@ def setup_routers(dp: Dispatcher) -> None:
         errors.create_router(),
         common.create_router(),
         official_commands.create_router(),
+        official_receptions.create_router(),
         consent.create_router(),
         forget.create_router(),
         my_appeals.create_router(),

@@ -4,12 +4,20 @@ local times, cancelling from a reminder."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ALMATY, FrozenClock, Harness, make_settings, start_bot, stop_bot
+from tests.conftest import (
+    ALMATY,
+    OFFICIALS,
+    FrozenClock,
+    Harness,
+    make_settings,
+    start_bot,
+    stop_bot,
+)
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import onboard, rows
 
@@ -98,3 +106,37 @@ async def test_cancel_withdraws_the_reminders(booking: tuple[Harness, FrozenCloc
     h.app.outbox.wakeup.set()
     await h.quiet(0.3)
     assert not [c for c in h.fake.sent(KK) if "⏰" in (c.text or "")]
+
+
+async def test_officials_see_who_comes_and_call_a_session_off(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    await book_first_slot(h, RU, "ru", "Вопрос о назначении пособия по инвалидности")
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, 900, "/receptions 25.11.2026")
+    session = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and "10:00" in (c.text or ""), since=since
+    )
+    assert "♿" in (session.text or "") and "кресло-коляска: 1" in (session.text or "")
+    section = await h.app.dp["bookings"].digest_section(date(2026, 11, 25), "ru")
+    assert section is not None and "1/18" in section and "кресло-коляска: 1" in section
+
+    since = h.fake.mark()
+    h.fake.press(900, session, h.fake.find_button(session, "❌"))
+    confirm = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.buttons(c), since=since
+    )
+    since = h.fake.mark()
+    h.fake.press(900, confirm, h.fake.buttons(confirm)[0][1] or "")
+    told = await h.reply(RU, since, expect="❌")
+    assert "25 ноября 2026" in (told.text or "")
+    assert rows(h, "SELECT status FROM bookings")[0]["status"] == "cancelled"
+    pending = rows(h, "SELECT COUNT(*) FROM outbox WHERE purpose LIKE 'booking:%' "
+                      "AND sent_at IS NULL AND dropped_at IS NULL")  # fmt: skip
+    assert pending[0][0] == 0
+    # The day is no longer offered.
+    receptions = await h.say(RU, "/book")
+    days = await h.press(RU, receptions, h.fake.buttons(receptions)[0][1] or "")
+    assert not any("25 ноября" in b for b, _ in h.fake.buttons(days))

@@ -1,0 +1,196 @@
+"""/receptions [date]: who comes and what they need; call a session off; mark attendance."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.bookings import BookingService, access_summary
+from bot.callbacks import ReceptionCb
+from bot.officials import OfficialsService
+from bot.receptions import Reception
+from bot.views.booking import access_label
+from bot.views.card import initials
+from bot.views.common import html, shorten
+from handlers.official_commands import allowed, refuse
+from i18n.core import ngettext
+from i18n.formatting import long_date
+from storage.bookings import Booking
+
+
+def parse_day(args: str | None, today: date) -> date | None:
+    text = (args or "").strip()
+    if not text:
+        return today
+    match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
+    try:
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def day_key(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def session_text(
+    reception: Reception,
+    bookings: list[Booking],
+    day: date,
+    lang: str,
+    tz: object,
+    references: dict[int, str],
+) -> str:
+    lines = [
+        f"<b>{html(reception.name(lang))}</b>",
+        f"{long_date(day, lang)}, {reception.start:%H:%M}–{reception.end:%H:%M}",
+    ]
+    if not bookings:
+        lines.append(_("Nobody has booked yet."))
+    marks = {"attended": "✅ ", "no_show": "🚫 "}
+    for booking in sorted(bookings, key=lambda b: b.slot_start):
+        start = booking.slot_start.astimezone(tz)  # type: ignore[arg-type]
+        needs = [access_label(code) for code in booking.access]
+        if booking.access_other:
+            needs.append(html(booking.access_other))
+        topic = html(shorten(booking.topic or "", 80)) if booking.topic else ""
+        if booking.appeal_id:
+            reference = references.get(booking.appeal_id, "?")
+            topic = _("about appeal № {reference}").format(reference=reference)
+        parts = [
+            f"{marks.get(booking.status, '')}{start:%H:%M}",
+            html(initials(booking.contact_name)),
+        ]
+        parts += [p for p in (", ".join(needs), topic) if p]
+        lines.append(" · ".join(parts))
+    summary = access_summary(bookings)
+    if summary:
+        lines.append(_("To prepare: {needs}").format(needs=summary))
+    return "\n".join(lines)
+
+
+def session_keyboard(
+    reception: Reception, bookings: list[Booking], day: date, today: date, tz: object
+) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    if day <= today:
+        for booking in sorted(bookings, key=lambda b: b.slot_start):
+            if booking.status != "booked":
+                continue
+            label = f"{booking.slot_start.astimezone(tz):%H:%M} {initials(booking.contact_name)}"  # type: ignore[arg-type]
+            rows.append([
+                InlineKeyboardButton(text=f"✅ {label}", callback_data=ReceptionCb(
+                    action="attended", booking=booking.id).pack()),
+                InlineKeyboardButton(text=f"🚫 {label}", callback_data=ReceptionCb(
+                    action="no_show", booking=booking.id).pack()),
+            ])  # fmt: skip
+    if day >= today:
+        rows.append([InlineKeyboardButton(
+            text=_("❌ Call this session off"),
+            callback_data=ReceptionCb(action="ask_cancel", reception=reception.code,
+                                      day=day_key(day)).pack(),
+        )])  # fmt: skip
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def receptions_command(
+    message: Message,
+    command: CommandObject,
+    officials: OfficialsService,
+    bookings: BookingService,
+) -> None:
+    if not await allowed(message, officials):
+        await refuse(message, officials)
+        return
+    with officials.speaking(officials.language):
+        today = bookings.clock().astimezone(bookings.tz).date()
+        day = parse_day(command.args, today)
+        if day is None:
+            await message.answer(_("Usage: /receptions or /receptions 25.11.2026."))
+            return
+        sessions = await bookings.sessions_on(day)
+        if not sessions:
+            await message.answer(
+                _("No receptions on {date}.").format(date=long_date(day, officials.language))
+            )
+            return
+        for reception, booked in sessions:
+            references = {}
+            for booking in booked:
+                appeal = await officials.repo.get_appeal(booking.appeal_id or 0)
+                if appeal is not None:
+                    references[appeal.id] = appeal.reference
+            await message.answer(
+                session_text(reception, booked, day, officials.language, bookings.tz, references),
+                reply_markup=session_keyboard(reception, booked, day, today, bookings.tz),
+            )
+
+
+async def reception_pressed(
+    query: CallbackQuery,
+    callback_data: ReceptionCb,
+    officials: OfficialsService,
+    bookings: BookingService,
+) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    with officials.speaking(officials.language):
+        if not await officials.may_act(message.chat.id, query.from_user.id):
+            await query.answer(
+                _("Only officials of this chat can act on appeals."), show_alert=True
+            )
+            return
+        action = callback_data.action
+        if action in ("attended", "no_show"):
+            marked = await bookings.store.mark(callback_data.booking, action)
+            await query.answer(_("Noted.") if marked else _("This booking is no longer active."))
+            return
+        reception = bookings.receptions.get(callback_data.reception)
+        try:
+            day = datetime.strptime(callback_data.day, "%Y%m%d").date()
+        except ValueError:
+            day = None
+        if reception is None or day is None:
+            await query.answer(_("This button is no longer active."), show_alert=True)
+            return
+        if action == "ask_cancel":
+            await query.answer()
+            confirm = ReceptionCb(action="cancel", reception=reception.code, day=day_key(day))
+            await message.answer(
+                _("Call off «{name}» on {date}? Everyone booked will be told.").format(
+                    name=html(reception.name(officials.language)),
+                    date=long_date(day, officials.language),
+                ),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+                    text=_("Yes, call it off"), callback_data=confirm.pack())]]),
+            )  # fmt: skip
+            return
+        if action == "cancel":
+            told = await bookings.cancel_session(reception, day)
+            await query.answer()
+            await message.edit_text(
+                ngettext(
+                    "The session is called off; {n} citizen is told.",
+                    "The session is called off; {n} citizens are told.",
+                    told,
+                ).format(n=told)
+            )
+            return
+        await query.answer(_("This button is no longer active."), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name="official_receptions")
+    router.message.register(receptions_command, Command("receptions"))
+    router.callback_query.register(reception_pressed, ReceptionCb.filter(F.action != ""))
+    return router
