@@ -104,6 +104,24 @@ class BookingService:
             await self.schedule_reminders(result.booking, reception)
         return result
 
+    async def move(self, booking_id: int, citizen_id: int, start: datetime) -> BookResult:
+        """Another free time of the same reception; the old place is freed only when the new
+        one is taken, and the reminders follow the booking."""
+        old = await self.store.get(booking_id)
+        reception = self.receptions.get(old.reception) if old else None
+        if old is None or reception is None or old.citizen_id != citizen_id:
+            return BookResult(None, "not_found")
+        offered = {f.slot.start for f in await self.free_slots(reception)}
+        capacity = reception.capacity if start in offered else 0
+        result = await self.store.move(
+            booking_id, citizen_id, start, start.astimezone(self.tz).date(), capacity,
+            self.clock(),
+        )  # fmt: skip
+        if result.reason == "ok" and result.booking is not None and result.booking.id != old.id:
+            await self.outbox_store.withdraw(f"booking:{old.id}", "booking moved", self.clock())
+            await self.schedule_reminders(result.booking, reception)
+        return result
+
     async def cancel(self, booking_id: int, citizen_id: int) -> Booking | None:
         booking = await self.store.cancel(booking_id, citizen_id, self.clock())
         if booking is not None:
@@ -228,14 +246,18 @@ def access_summary(bookings: list[Booking]) -> str:
     return ", ".join(f"{labels.get(code, code)}: {n}" for code, n in counts.items())
 
 
-def cancel_keyboard(booking_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("✖️ Cancel the booking"),
-                    callback_data=BookingCb(action="drop", booking=booking_id).pack(),
-                )
-            ]
-        ]
-    )
+def cancel_keyboard(booking_id: int, *, movable: bool = False) -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(
+            text=_("✖️ Cancel the booking"),
+            callback_data=BookingCb(action="drop", booking=booking_id).pack(),
+        )
+    ]
+    if movable:
+        row.append(
+            InlineKeyboardButton(
+                text=_("🔁 Another time"),
+                callback_data=BookingCb(action="move", booking=booking_id).pack(),
+            )
+        )
+    return InlineKeyboardMarkup(inline_keyboard=[row])

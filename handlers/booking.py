@@ -87,7 +87,13 @@ async def show(
         case "access":
             text, markup = view.access_screen(draft.get("access", []), draft.get("access_other"))
         case "contact":
-            text, markup = appeal_view.contact_screen()  # type: ignore[assignment]
+            text, markup = appeal_view.contact_screen(  # type: ignore[assignment]
+                _(
+                    "Your name and phone number let the officials confirm the booking and reach "
+                    "you if the time changes. Press the button to share your number, or type "
+                    "it, e.g. +7 701 234 56 78."
+                )
+            )
         case _:
             assert reception is not None
             await message.answer(_("Almost done."), reply_markup=ReplyKeyboardRemove())
@@ -352,6 +358,45 @@ async def booking_cancel_pressed(
         await query.message.answer(_("Your booking is cancelled. The place is free for others."))
 
 
+async def move_pressed(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    """Moving needs no dialog state: every button carries the booking it moves."""
+    message = query.message
+    booking = await bookings.store.get(callback_data.booking)
+    reception = bookings.receptions.get(booking.reception) if booking else None
+    if (
+        not isinstance(message, Message) or booking is None or reception is None
+        or booking.citizen_id != query.from_user.id or booking.status != "booked"
+    ):  # fmt: skip
+        await query.answer(_("This booking is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    if callback_data.action == "move":
+        days = await bookings.free_days(reception)
+        text, markup = view.days_screen(days, lang(), move=booking.id)
+        await message.answer(text, reply_markup=markup)
+    elif callback_data.action == "mday":
+        try:
+            day = date.fromisoformat(callback_data.value)
+        except ValueError:
+            await stale(query)
+            return
+        slots = await bookings.free_slots(reception, day)
+        text, markup = view.slots_screen(slots, day, lang(), move=booking.id)
+        await message.edit_text(text, reply_markup=markup)
+    else:  # mslot
+        start = view.slot_from_key(callback_data.value)
+        result = await bookings.move(booking.id, query.from_user.id, start) if start else None
+        if result is None or result.booking is None or result.reason not in ("ok", "duplicate"):
+            await message.answer(_("That time was just taken. Please choose another."))
+            return
+        await message.edit_reply_markup(reply_markup=None)
+        heading = _("🔁 Your booking is moved.")
+        text = bookings.describe(result.booking, reception, lang(), heading)
+        await message.answer(text, reply_markup=main_menu())
+
+
 def create_router() -> Router:
     router = Router(name="booking")
     router.message.filter(PrivateChat())
@@ -360,6 +405,9 @@ def create_router() -> Router:
     router.message.register(unknown_command, StateFilter(BookingForm), IsCommand())
     router.callback_query.register(confirm, BookingCb.filter(F.action == "confirm"))
     router.callback_query.register(booking_cancel_pressed, BookingCb.filter(F.action == "drop"))
+    router.callback_query.register(
+        move_pressed, BookingCb.filter(F.action.in_({"move", "mday", "mslot"}))
+    )
     router.callback_query.register(pressed, BookingCb.filter())
     router.message.register(question_typed, BookingForm.question, Has("text"))
     router.message.register(other_need_typed, BookingForm.access_other, Has("text"))

@@ -50,7 +50,7 @@ async def my_appeals(
             continue
         lang = get_i18n().current_locale
         text = bookings.describe(booking, reception, lang, _("🗓 Your booking"))
-        await message.answer(text, reply_markup=cancel_keyboard(booking.id))
+        await message.answer(text, reply_markup=cancel_keyboard(booking.id, movable=True))
 
 
 async def my_page(

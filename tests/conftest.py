@@ -57,17 +57,25 @@ def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:
 class Harness:
     """Plays citizens against the running bot and waits for its replies."""
 
-    def __init__(self, fake: FakeTelegram, app: App, task: asyncio.Task[None], clock: Any) -> None:
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        app: App,
+        task: asyncio.Task[None],
+        clock: Any,
+        delivery_clock: Any = None,
+    ) -> None:
         self.fake = fake
         self.app = app
         self.task = task
         self.clock = clock
+        self.delivery_clock = delivery_clock
 
     async def restart(self) -> None:
         """Stop the bot and start a new one on the same database, as after a deploy."""
         settings = self.app.settings
         await stop_bot(self.app, self.task)
-        self.app, self.task = await start_bot(self.fake, settings, self.clock)
+        self.app, self.task = await start_bot(self.fake, settings, self.clock, self.delivery_clock)
 
     async def say(
         self,
@@ -147,7 +155,11 @@ class Harness:
         await asyncio.sleep(seconds)
 
     def texts_to(self, user: int, since: int = 0) -> list[str]:
-        return [c.text or "" for c in self.fake.sent(user)[since:] if c.method == "sendMessage"]
+        return [
+            c.text or ""
+            for c in self.fake.calls[since:]
+            if c.method == "sendMessage" and not c.failed and self.fake.chat_of(c) == user
+        ]
 
 
 async def start_bot(

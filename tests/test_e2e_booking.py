@@ -34,7 +34,7 @@ async def booking(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> Asy
     delivery = FrozenClock(clock.at)
     settings = make_settings(fake.base_url, tmp_path / "bot.db")
     app, task = await start_bot(fake, settings, clock, delivery)
-    h = Harness(fake, app, task, clock)
+    h = Harness(fake, app, task, clock, delivery)
     yield h, delivery
     await stop_bot(h.app, h.task)
 
@@ -74,7 +74,7 @@ async def test_booking_in_russian_with_reminders_and_cancel(
     delivery.at = datetime(2026, 11, 24, 12, 59, tzinfo=UTC)
     h.app.outbox.wakeup.set()
     await h.quiet(0.3)
-    assert not [c for c in h.fake.sent(RU)[since:] if "⏰" in (c.text or "")]
+    assert not [c for c in h.fake.calls[since:] if c.chat_id == RU and "⏰" in (c.text or "")]
     delivery.at = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
     h.app.outbox.wakeup.set()
     day_before = await h.reply(RU, since, expect="⏰")
@@ -140,3 +140,35 @@ async def test_officials_see_who_comes_and_call_a_session_off(
     receptions = await h.say(RU, "/book")
     days = await h.press(RU, receptions, h.fake.buttons(receptions)[0][1] or "")
     assert not any("25 ноября" in b for b, _ in h.fake.buttons(days))
+
+
+async def test_move_then_restart_keeps_one_set_of_reminders(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    h, delivery = booking
+    await onboard(h, RU, "ru")
+    await book_first_slot(h, RU, "ru", "Вопрос о переоформлении жилищной субсидии")
+    mine = await h.say(RU, "/my", expect="🗓")
+    days = await h.click(RU, mine, "🔁")
+    second_day = h.fake.buttons(days)[1][1] or ""  # the next Wednesday, 2 December
+    slots = await h.press(RU, days, second_day, method="editMessageText")
+    moved = await h.press(RU, slots, h.fake.buttons(slots)[0][1] or "", expect="🔁")
+    assert "2 декабря 2026" in (moved.text or "")
+    booked = rows(h, "SELECT status, session_day FROM bookings ORDER BY id")
+    assert [tuple(r) for r in booked] == [("cancelled", "2026-11-25"), ("booked", "2026-12-02")]
+
+    await h.restart()  # between booking and reminder
+    since = h.fake.mark()
+    delivery.at = datetime(2026, 11, 25, 9, 0, tzinfo=ALMATY)  # the old time: nothing
+    h.app.outbox.wakeup.set()
+    await h.quiet(0.3)
+    delivery.at = datetime(2026, 12, 1, 18, 0, tzinfo=ALMATY)  # the day before the new one
+    h.app.outbox.wakeup.set()
+    reminder = await h.reply(RU, since, expect="⏰")
+    assert "2 декабря 2026" in (reminder.text or "")
+    await h.quiet(0.3)
+    reminders = [
+        c for c in h.fake.calls[since:]
+        if c.method == "sendMessage" and c.chat_id == RU and "⏰" in (c.text or "")
+    ]  # fmt: skip
+    assert len(reminders) == 1

@@ -116,7 +116,7 @@ def location_screen() -> Screen:
     return _("Send the location of the problem, if it has one (optional)."), keyboard
 
 
-def contact_screen() -> Screen:
+def contact_screen(prompt: str | None = None) -> Screen:
     keyboard = ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)],
@@ -124,7 +124,7 @@ def contact_screen() -> Screen:
         ],
         resize_keyboard=True,
     )
-    text = _(
+    text = prompt or _(
         "The law does not consider anonymous appeals, so the akimat needs your name and phone "
         "number to answer you. Press the button to share your number, or type it, e.g. "
         "+7 701 234 56 78."

@@ -29,9 +29,9 @@ def access_label(code: str) -> str:
     return labels.get(code, code)
 
 
-def button(text: str, action: str, value: str = "") -> InlineKeyboardButton:
+def button(text: str, action: str, value: str = "", booking: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(
-        text=text, callback_data=BookingCb(action=action, value=value).pack()
+        text=text, callback_data=BookingCb(action=action, value=value, booking=booking).pack()
     )
 
 
@@ -78,9 +78,17 @@ def day_label(day: date, lang: str) -> str:
     return format_date(day, "d MMMM, EEE", locale=lang)
 
 
-def days_screen(days: list[tuple[date, int]], lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    rows = [[button(f"{day_label(d, lang)} · {free}", "day", d.isoformat())] for d, free in days]
-    rows.append(nav_row("day"))
+def days_screen(
+    days: list[tuple[date, int]], lang: str, move: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The dialog's day step, or (move=booking id) the choice of a new day for a booking."""
+    action = "mday" if move else "day"
+    rows = [
+        [button(f"{day_label(d, lang)} · {free}", action, d.isoformat(), booking=move)]
+        for d, free in days
+    ]
+    if not move:
+        rows.append(nav_row("day"))
     if days:
         text = _("Choose a day (free places after the dot).")
     else:
@@ -88,12 +96,17 @@ def days_screen(days: list[tuple[date, int]], lang: str) -> tuple[str, InlineKey
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def slots_screen(slots: list[FreeSlot], day: date, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+def slots_screen(
+    slots: list[FreeSlot], day: date, lang: str, move: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
+    action = "mslot" if move else "slot"
     buttons = [
-        button(f"{f.slot.start:%H:%M} · {f.free}", "slot", slot_key(f.slot.start)) for f in slots
+        button(f"{f.slot.start:%H:%M} · {f.free}", action, slot_key(f.slot.start), booking=move)
+        for f in slots
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append(nav_row("slot"))
+    if not move:
+        rows.append(nav_row("slot"))
     text = _("{date}: choose a time (free places after the dot).").format(date=long_date(day, lang))
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
