@@ -27,7 +27,7 @@ from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
 from bot.receptions import SlotPlanner, load_receptions
-from bot.scheduler import Ticker
+from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
 from bot.session import IgnoreNotModified
 from bot.settings import Settings
@@ -170,7 +170,7 @@ async def create_app(
         default_chat_id=settings.officials_chat_id,
         today_section=bookings.digest_section,
     )
-    ticker = Ticker(digests, clock, settings.tz)
+    ticker = Ticker(Ticks(digests, bookings), clock, settings.tz)
 
     async def start_background() -> None:
         await officials.publish_pending()

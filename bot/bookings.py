@@ -59,7 +59,9 @@ class BookingService:
         slots = self.planner.bookable(reception, self.clock(), cancelled)
         if day is not None:
             slots = [s for s in slots if s.start.date() == day]
-        counts = await self.store.booked_counts(reception.code, [s.start for s in slots])
+        counts = await self.store.booked_counts(
+            reception.code, [s.start for s in slots], now=self.clock()
+        )
         return [
             FreeSlot(s, reception.capacity - counts.get(s.start, 0))
             for s in slots
@@ -67,10 +69,16 @@ class BookingService:
         ]
 
     async def free_days(self, reception: Reception) -> list[tuple[date, int]]:
+        """Each upcoming session day with its free places; 0 means full (waitlist)."""
+        cancelled = await self.store.cancelled_days(reception.code)
+        slots = self.planner.bookable(reception, self.clock(), cancelled)
+        counts = await self.store.booked_counts(
+            reception.code, [s.start for s in slots], now=self.clock()
+        )
         days: dict[date, int] = {}
-        for free in await self.free_slots(reception):
-            day = free.slot.start.date()
-            days[day] = days.get(day, 0) + free.free
+        for slot in slots:
+            day = slot.start.date()
+            days[day] = days.get(day, 0) + max(reception.capacity - counts.get(slot.start, 0), 0)
         return sorted(days.items())
 
     # --- booking and cancelling -----------------------------------------------------------
@@ -83,7 +91,10 @@ class BookingService:
         offered = {f.slot.start for f in await self.free_slots(reception, start.date())}
         # A slot no longer offered (past, cancelled, inside the lead time) can only give back
         # this draft's earlier booking: capacity 0 takes no new place.
-        capacity = reception.capacity if start in offered else 0
+        # A place held for this citizen by a waitlist offer counts as taken for everyone
+        # else; the store lets its holder book it.
+        held = bool(draft.get("offer_id"))
+        capacity = reception.capacity if start in offered or held else 0
         result = await self.store.book(
             draft_key=draft["draft_key"],
             citizen_id=citizen_id,
@@ -128,7 +139,68 @@ class BookingService:
             await self.outbox_store.withdraw(
                 f"booking:{booking.id}", "booking cancelled", self.clock()
             )
+            await self.offer_place(booking.reception, booking.session_day, booking.slot_start)
         return booking
+
+    # --- waitlist -----------------------------------------------------------------------
+
+    async def join_waitlist(self, citizen_id: int, reception: Reception, day: date) -> bool:
+        return await self.store.join_waitlist(citizen_id, reception.code, day, self.clock())
+
+    async def offer_place(self, reception_code: str, day: date, slot_start: datetime) -> None:
+        """A freed place goes to the first in line, held for them for a while."""
+        reception = self.receptions.get(reception_code)
+        if reception is None:
+            return
+        offer = await self.store.offer(
+            reception.code, day, slot_start, reception.capacity,
+            self.receptions.rules.waitlist_hold, self.clock(),
+        )  # fmt: skip
+        if offer is None:
+            return
+        citizen = await self.citizen_language(offer.citizen_id)
+        with self.speaking(citizen):
+            start = offer.slot_start.astimezone(self.tz)
+            text = _(
+                "🎉 A place has freed up: {name}, {date}, {time}. It is held for you until "
+                "{until}. Take it?"
+            ).format(
+                name=html(reception.name(citizen)),
+                date=long_date(start.date(), citizen),
+                time=f"{start:%H:%M}",
+                until=f"{offer.expires_at.astimezone(self.tz):%H:%M}",
+            )
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[[InlineKeyboardButton(
+                    text=_("✅ Take the place"),
+                    callback_data=BookingCb(action="take", value=str(offer.id)).pack(),
+                )]]
+            )  # fmt: skip
+        await self.outbox.send_text(
+            offer.citizen_id, text, reply_markup=markup, dedupe_key=f"offer:{offer.id}:{start}"
+        )
+
+    async def expire_offers(self) -> None:
+        """Offers not taken in time pass to the next in line."""
+        for expired in await self.store.expire_offers(self.clock()):
+            await self.offer_place(expired.reception, expired.session_day, expired.slot_start)
+
+    async def offer_for(self, offer_id: int, citizen_id: int) -> tuple[Reception, datetime] | None:
+        """The held place behind an offer button, if it is still this citizen's."""
+        offer = await self.store.held_offer(offer_id, self.clock())
+        if offer is None or offer.citizen_id != citizen_id:
+            return None
+        reception = self.receptions.get(offer.reception)
+        if reception is None:
+            return None
+        return reception, offer.slot_start.astimezone(self.tz)
+
+    async def citizen_language(self, citizen_id: int) -> str:
+        language = await self.store.citizen_language(citizen_id)
+        return language or self.i18n.default_locale
+
+    async def tick(self, now: datetime) -> None:
+        await self.expire_offers()
 
     # --- the officials' side --------------------------------------------------------------
 

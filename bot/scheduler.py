@@ -93,3 +93,17 @@ class Ticker:
             log.exception("scheduled tick failed; the next one runs as usual")
         finally:
             self._current = None
+
+
+class Ticks:
+    """Several services on one ticker; one failing does not stop the others."""
+
+    def __init__(self, *services: SupportsTick) -> None:
+        self.services = services
+
+    async def tick(self, now: datetime) -> None:
+        for service in self.services:
+            try:
+                await service.tick(now)
+            except Exception:
+                log.exception("tick of %s failed", type(service).__name__)

@@ -166,7 +166,7 @@ async def pressed(
     data, draft = await draft_of(state)
     action, value = callback_data.action, callback_data.value
     expected = {
-        "rec": "reception", "day": "day", "slot": "slot", "about": "question",
+        "rec": "reception", "day": "day", "wait": "day", "slot": "slot", "about": "question",
         "appeal": "question", "acc": "access", "acc_other": "access", "acc_done": "access",
     }  # fmt: skip
     if action in ("back", "cancel"):
@@ -208,6 +208,27 @@ async def pressed(
                 return
             draft["day"] = day.isoformat()
             label = long_date(day, lang())
+        case "wait":
+            reception = bookings.receptions.get(draft.get("reception", ""))
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                day = None
+            if reception is None or day is None:
+                await stale(query)
+                return
+            joined = await bookings.join_waitlist(query.from_user.id, reception, day)
+            await state.clear()
+            await message.edit_reply_markup(reply_markup=None)
+            if joined:
+                text = _(
+                    "You are on the waiting list for {date}. If a place frees up, I will offer "
+                    "it to you here."
+                ).format(date=long_date(day, lang()))
+            else:
+                text = _("You are already on the waiting list or booked for that day.")
+            await message.answer(text, reply_markup=main_menu())
+            return
         case "slot":
             start = view.slot_from_key(value)
             if start is None:
@@ -397,6 +418,31 @@ async def move_pressed(
         await message.answer(text, reply_markup=main_menu())
 
 
+async def take_offer(
+    query: CallbackQuery,
+    callback_data: BookingCb,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+) -> None:
+    """«Take the place» from a waitlist offer: the dialog resumes with the place held."""
+    message = query.message
+    offer_id = int(callback_data.value) if callback_data.value.isdigit() else 0
+    held = await bookings.offer_for(offer_id, query.from_user.id)
+    if not isinstance(message, Message) or held is None:
+        await query.answer(_("This offer has expired."), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    reception, start = held
+    draft = {
+        "draft_key": uuid.uuid4().hex, "reception": reception.code,
+        "day": start.date().isoformat(), "slot": start.isoformat(), "offer_id": offer_id,
+    }  # fmt: skip
+    await state.set_data({"booking": draft})
+    await show("question", message, state, bookings, repo)
+
+
 def create_router() -> Router:
     router = Router(name="booking")
     router.message.filter(PrivateChat())
@@ -404,6 +450,7 @@ def create_router() -> Router:
     router.message.register(start_booking, MenuButton("book"))
     router.message.register(unknown_command, StateFilter(BookingForm), IsCommand())
     router.callback_query.register(confirm, BookingCb.filter(F.action == "confirm"))
+    router.callback_query.register(take_offer, BookingCb.filter(F.action == "take"))
     router.callback_query.register(booking_cancel_pressed, BookingCb.filter(F.action == "drop"))
     router.callback_query.register(
         move_pressed, BookingCb.filter(F.action.in_({"move", "mday", "mslot"}))

@@ -427,6 +427,28 @@ class BookingStore:
             _parse(_ts(expires)),
         )
 
+    async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
+        """An offer still held (not taken, not expired), for its «Take the place» button."""
+        row = await self.db.fetchone(
+            "SELECT id, citizen_id, reception, session_day, slot_start, expires_at FROM waitlist "
+            "WHERE id = ? AND status = ? AND expires_at > ?",
+            (offer_id, OFFERED, _ts(now)),
+        )
+        if row is None:
+            return None
+        return WaitlistOffer(
+            row["id"],
+            row["citizen_id"],
+            row["reception"],
+            date.fromisoformat(row["session_day"]),
+            _parse(row["slot_start"]),
+            _parse(row["expires_at"]),
+        )
+
+    async def citizen_language(self, citizen_id: int) -> str | None:
+        row = await self.db.fetchone("SELECT language FROM citizens WHERE id = ?", (citizen_id,))
+        return row["language"] if row else None
+
     async def expire_offers(self, now: datetime) -> list[WaitlistOffer]:
         """Close offers not taken in time and return them: each frees its place, to be
         offered to the next in line."""

@@ -4,7 +4,7 @@ local times, cancelling from a reminder."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -172,3 +172,79 @@ async def test_move_then_restart_keeps_one_set_of_reminders(
         if c.method == "sendMessage" and c.chat_id == RU and "⏰" in (c.text or "")
     ]  # fmt: skip
     assert len(reminders) == 1
+
+
+async def fill_session(h: Harness, day: date) -> list[int]:
+    """Every place of the deputy akim's session on `day` taken by other citizens."""
+    service = h.app.dp["bookings"]
+    reception = service.receptions.get("deputy_akim")
+    ids = []
+    for n, slot in enumerate(service.planner.slots(reception, day)):
+        for seat in range(reception.capacity):
+            citizen = 5000 + n * 10 + seat
+            await h.app.repo.set_language(citizen, "ru")
+            result = await service.book(citizen, "ru", {
+                "draft_key": f"fill-{citizen}", "reception": "deputy_akim",
+                "slot": slot.start.isoformat(), "topic": "заполнено",
+                "contact_phone": "+77010000000",
+            })  # fmt: skip
+            assert result.booking is not None, result.reason
+            ids.append(result.booking.id)
+    return ids
+
+
+async def test_waitlist_offers_a_freed_place(booking: tuple[Harness, FrozenClock]) -> None:
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    booked = await fill_session(h, date(2026, 11, 25))
+    receptions = await h.say(RU, "/book")
+    days = await h.press(RU, receptions, h.fake.buttons(receptions)[0][1] or "")
+    full = h.fake.find_button(days, "25 ноября")
+    assert full.startswith("bk:wait:")
+    await h.press(RU, days, full, expect="листе ожидания")
+
+    # The first booking of the session is given back: the place goes to the waiting citizen.
+    since = h.fake.mark()
+    first = await h.app.dp["bookings"].store.get(booked[0])
+    await h.app.dp["bookings"].cancel(first.id, first.citizen_id)
+    h.app.outbox.wakeup.set()
+    offer = await h.reply(RU, since, expect="🎉")
+    assert "10:00" in (offer.text or "")
+    question = await h.click(RU, offer, "✅")
+    assert "1000" in (question.text or "")
+    access = await h.say(RU, "Вопрос об очереди на жильё для семьи")
+    contact = await h.click(RU, access, "➡️")
+    since = h.fake.mark()
+    h.fake.user_message(RU, "+7 701 222 33 44")
+    review = await h.with_button(RU, since, "✅")
+    done = await h.click(RU, review, "✅")
+    assert "25 ноября 2026" in (done.text or "") and "10:00" in (done.text or "")
+    mine = rows(h, "SELECT status, slot_start FROM bookings WHERE citizen_id = ?", RU)
+    assert [r["status"] for r in mine] == ["booked"]
+    assert contact is not None
+
+
+async def test_an_offer_not_taken_in_time_passes_to_the_next(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    h, _delivery = booking
+    service = h.app.dp["bookings"]
+    booked = await fill_session(h, date(2026, 11, 25))
+    reception = service.receptions.get("deputy_akim")
+    for citizen in (RU, KK):
+        await h.app.repo.set_language(citizen, "ru" if citizen == RU else "kk")
+        assert await service.join_waitlist(citizen, reception, date(2026, 11, 25))
+    since = h.fake.mark()
+    first = await service.store.get(booked[0])
+    await service.cancel(first.id, first.citizen_id)
+    h.app.outbox.wakeup.set()
+    await h.reply(RU, since, expect="🎉")
+    h.clock.at += reception_hold(service)  # two hours later nobody took it …
+    await service.tick(h.clock())
+    h.app.outbox.wakeup.set()
+    offer = await h.reply(KK, since, expect="🎉")  # … so the next in line is asked, in Kazakh
+    assert "Жазылу" in str(offer.params.get("reply_markup"))
+
+
+def reception_hold(service: object) -> timedelta:
+    return service.receptions.rules.waitlist_hold + timedelta(minutes=1)  # type: ignore[attr-defined]

@@ -85,8 +85,12 @@ def days_screen(
     action = "mday" if move else "day"
     rows = [
         [button(f"{day_label(d, lang)} · {free}", action, d.isoformat(), booking=move)]
+        if free
+        else [button(f"{day_label(d, lang)} · " + _("full, join the waiting list"), "wait",
+                     d.isoformat())]
         for d, free in days
-    ]
+        if free or not move
+    ]  # fmt: skip
     if not move:
         rows.append(nav_row("day"))
     if days:
