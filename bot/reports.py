@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
@@ -118,7 +119,20 @@ COLUMNS = (
 TIMES = {"created_at", "due_at", "first_action_at", "answered_at", "closed_at"}
 
 
-def export_xlsx(appeals: list[PeriodAppeal], catalog: Catalog, lang: str, tz: ZoneInfo) -> bytes:
+BOOKING_COLUMNS = (
+    "reception", "session_day", "slot_start", "status", "access", "access_other", "topic",
+    "appeal_reference", "contact_name", "contact_phone", "language", "created_at",
+    "cancelled_at",
+)  # fmt: skip
+
+
+def export_xlsx(
+    appeals: list[PeriodAppeal],
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    bookings: list[dict[str, Any]] | None = None,
+) -> bytes:
     """One row per appeal, all fields and its history times, in local time; names as the
     officials read them, codes kept beside them for anyone who filters."""
     buffer = io.BytesIO()
@@ -142,8 +156,30 @@ def export_xlsx(appeals: list[PeriodAppeal], catalog: Catalog, lang: str, tz: Zo
             elif value is not None:
                 sheet.write(y, x, value)
     sheet.autofilter(0, 0, max(len(appeals), 1), len(COLUMNS) - 1)
+    if bookings is not None:
+        _bookings_sheet(book, bookings, tz, bold, when)
     book.close()
     return buffer.getvalue()
+
+
+def _bookings_sheet(
+    book: xlsxwriter.Workbook,
+    bookings: list[dict[str, Any]],
+    tz: ZoneInfo,
+    bold: Any,
+    when: Any,
+) -> None:
+    sheet = book.add_worksheet(_("Bookings")[:31])
+    sheet.write_row(0, 0, BOOKING_COLUMNS, bold)
+    sheet.freeze_panes(1, 0)
+    for y, row in enumerate(bookings, start=1):
+        for x, column in enumerate(BOOKING_COLUMNS):
+            value = row.get(column)
+            if column in ("slot_start", "created_at", "cancelled_at") and value:
+                moment = datetime.fromisoformat(value).astimezone(tz).replace(tzinfo=None)
+                sheet.write_datetime(y, x, moment, when)
+            elif value is not None:
+                sheet.write(y, x, value)
 
 
 def _named(catalog: Catalog, column: str, code: str, lang: str) -> str:

@@ -14,6 +14,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.bookings import BookingService
 from bot.callbacks import ForgetCb
 from bot.filters import PrivateChat
 from storage.base import Repository
@@ -46,7 +47,11 @@ async def forget(message: Message) -> None:
 
 
 async def forget_answered(
-    query: CallbackQuery, callback_data: ForgetCb, repo: Repository, state: FSMContext
+    query: CallbackQuery,
+    callback_data: ForgetCb,
+    repo: Repository,
+    state: FSMContext,
+    bookings: BookingService,
 ) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
@@ -55,6 +60,13 @@ async def forget_answered(
         await query.message.edit_text(_("Nothing was erased."))
         return
     await state.clear()
+    # Places they held go back to others (and to the waiting list) before the rows lose
+    # their names; nothing unsent waits for a citizen who asked to be forgotten.
+    for booking in await bookings.store.citizen_upcoming(query.from_user.id, bookings.clock()):
+        await bookings.cancel(booking.id, query.from_user.id)
+    await bookings.outbox_store.drop_chat(
+        query.from_user.id, "citizen used /forget", bookings.clock()
+    )
     await repo.forget_citizen(query.from_user.id)
     await query.message.edit_text(_("Your personal data has been erased."))
     await query.message.answer(

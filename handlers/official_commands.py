@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
@@ -120,7 +122,11 @@ async def export(
             return
         now = appeals.clock()
         rows = await period_appeals(reports, days, now)
-        content = export_xlsx(rows, catalog, officials.language, officials.tz)
+        today = now.astimezone(officials.tz).date()
+        booked = await reports.bookings(
+            (today - timedelta(days=days)).isoformat(), (today + timedelta(days=31)).isoformat()
+        )
+        content = export_xlsx(rows, catalog, officials.language, officials.tz, booked)
         name = f"appeals-{now.astimezone(officials.tz):%Y-%m-%d}-{days}d.xlsx"
         # A file upload cannot wait in the outbox (rows hold file ids); the official asked
         # for it and is waiting.

@@ -50,3 +50,14 @@ class ReportQueries:
             )
             for r in rows
         ]
+
+    async def bookings(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """Bookings of sessions held from first_day to last_day (ISO dates), with the
+        appeal's number where the booking is about one."""
+        rows = await self.db.fetchall(
+            "SELECT b.*, a.reference AS appeal_reference FROM bookings b "
+            "LEFT JOIN appeals a ON a.id = b.appeal_id "
+            "WHERE b.session_day BETWEEN ? AND ? ORDER BY b.slot_start, b.id",
+            (first_day, last_day),
+        )
+        return [dict(r) for r in rows]

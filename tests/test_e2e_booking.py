@@ -248,3 +248,39 @@ async def test_an_offer_not_taken_in_time_passes_to_the_next(
 
 def reception_hold(service: object) -> timedelta:
     return service.receptions.rules.waitlist_hold + timedelta(minutes=1)  # type: ignore[attr-defined]
+
+
+async def test_forget_frees_the_citizens_places(booking: tuple[Harness, FrozenClock]) -> None:
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    await book_first_slot(h, RU, "ru", "Вопрос о назначении пособия по инвалидности")
+    question = await h.say(RU, "/forget")
+    await h.click(RU, question, "Да", method="editMessageText")
+    [row] = rows(h, "SELECT status, citizen_id, contact_phone, topic FROM bookings")
+    assert tuple(row) == ("cancelled", None, None, None)
+    unsent = rows(h, "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND sent_at IS NULL "
+                     "AND dropped_at IS NULL", RU)  # fmt: skip
+    assert unsent[0][0] == 0
+
+
+async def test_export_has_a_bookings_sheet(booking: tuple[Harness, FrozenClock]) -> None:
+    import io
+    import zipfile
+
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    await book_first_slot(h, RU, "ru", "Вопрос о назначении пособия по инвалидности")
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, 900, "/export 7")
+    await h.fake.wait_for(lambda c: c.method == "sendDocument", since=since)
+    rows_ = await h.app.dp["reports"].bookings("2026-11-16", "2026-12-24")
+    from bot.reports import export_xlsx
+
+    i18n = h.app.dp["i18n"]
+    with i18n.context(), i18n.use_locale("ru"):
+        content = export_xlsx([], h.app.catalog, "ru", ALMATY, rows_)
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        names = book.namelist()
+        strings = book.read("xl/sharedStrings.xml").decode()
+    assert "xl/worksheets/sheet2.xml" in names
+    assert "deputy_akim" in strings and "wheelchair" in strings
