@@ -6,6 +6,8 @@ import asyncio
 import logging
 import sys
 
+from aiogram.exceptions import TelegramUnauthorizedError
+
 from bot.app import create_app
 from bot.catalog import CatalogError
 from bot.settings import ConfigError, load_settings
@@ -35,6 +37,10 @@ def main() -> int:
         asyncio.run(run())
     except CatalogError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except TelegramUnauthorizedError:
+        print("Telegram rejected BOT_TOKEN (401 Unauthorized): check it with @BotFather.",
+              file=sys.stderr)  # fmt: skip
         return 2
     return 0
 

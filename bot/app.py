@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,13 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
@@ -47,6 +54,23 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+async def until_telegram_answers(call: Callable[[], Awaitable[object]]) -> None:
+    """A bot started while the network or Telegram is down waits for it (polling itself
+    already backs off); a rejected token is not a network problem and stops start-up."""
+    delay = 1.0
+    while True:
+        try:
+            await call()
+            return
+        except TelegramUnauthorizedError:
+            raise
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            wait = float(getattr(exc, "retry_after", 0) or delay)
+            log.warning("Bot API not reachable (%s); trying again in %.0f s", exc, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 60.0)
+
+
 @dataclass
 class App:
     settings: Settings
@@ -62,13 +86,17 @@ class App:
 
     async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
         try:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-            await register_commands(
-                self.bot,
-                self.dp["i18n"],
-                officials_chats=self.dp["officials"].officials_chats(),
-                admin_ids=self.settings.admin_ids,
-                officials_language=self.settings.officials_language,
+            await until_telegram_answers(
+                lambda: self.bot.delete_webhook(drop_pending_updates=False)
+            )
+            await until_telegram_answers(
+                lambda: register_commands(
+                    self.bot,
+                    self.dp["i18n"],
+                    officials_chats=self.dp["officials"].officials_chats(),
+                    admin_ids=self.settings.admin_ids,
+                    officials_language=self.settings.officials_language,
+                )
             )
             await self.dp.start_polling(
                 self.bot,

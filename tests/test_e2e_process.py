@@ -148,3 +148,29 @@ async def test_sigterm_lets_the_update_in_hand_finish(fake: FakeTelegram, tmp_pa
     [(language,)] = conn.execute("SELECT language FROM citizens WHERE id = ?", (USER,)).fetchall()
     conn.close()
     assert language == "kk"
+
+
+async def test_start_up_waits_for_telegram_and_stops_on_a_rejected_token(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    fake.fail_next("deleteWebhook", 502, "Bad Gateway")
+    bot = BotProcess(fake, tmp_path)
+    await bot.start()  # polls after one retry
+    assert await bot.stop() == 0
+    assert "trying again" in bot.log.read_text()
+
+    fake.fail_next("deleteWebhook", 401, "Unauthorized")
+    rejected = BotProcess(fake, tmp_path / "second")
+    rejected.workdir.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
+        "PYTHONPATH": str(ROOT), "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake.base_url,
+    }  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=rejected.workdir, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert "Telegram rejected BOT_TOKEN" in err.decode()
+    assert TOKEN not in err.decode()
