@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,7 +54,16 @@ class BookingService:
 
     # --- what is free -------------------------------------------------------------------
 
+    async def scheduled(self, reception: Reception) -> Reception:
+        """The catalog's reception with the one-off days officials added from their chat."""
+        extra = await self.store.extra_days(reception.code)
+        return replace(reception, dates=tuple(sorted({*reception.dates, *extra})))
+
+    async def add_session(self, reception: Reception, day: date, official_id: int) -> None:
+        await self.store.add_session(reception.code, day, official_id, self.clock())
+
     async def free_slots(self, reception: Reception, day: date | None = None) -> list[FreeSlot]:
+        reception = await self.scheduled(reception)
         cancelled = await self.store.cancelled_days(reception.code)
         slots = self.planner.bookable(reception, self.clock(), cancelled)
         if day is not None:
@@ -70,6 +79,7 @@ class BookingService:
 
     async def free_days(self, reception: Reception) -> list[tuple[date, int]]:
         """Each upcoming session day with its free places; 0 means full (waitlist)."""
+        reception = await self.scheduled(reception)
         cancelled = await self.store.cancelled_days(reception.code)
         slots = self.planner.bookable(reception, self.clock(), cancelled)
         counts = await self.store.booked_counts(
@@ -207,7 +217,8 @@ class BookingService:
     async def sessions_on(self, day: date) -> list[tuple[Reception, list[Booking]]]:
         """Each reception held on `day` with its bookings (booked, attended, no-show)."""
         held = []
-        for reception in self.receptions.receptions:
+        for listed in self.receptions.receptions:
+            reception = await self.scheduled(listed)
             if not self.planner.sits_on(reception, day):
                 continue
             if day in await self.store.cancelled_days(reception.code):

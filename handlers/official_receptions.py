@@ -112,6 +112,9 @@ async def receptions_command(
         return
     with officials.speaking(officials.language):
         today = bookings.clock().astimezone(bookings.tz).date()
+        if (command.args or "").strip().startswith("add"):
+            await add_session(message, command.args or "", today, officials, bookings)
+            return
         day = parse_day(command.args, today)
         if day is None:
             await message.answer(_("Usage: /receptions or /receptions 25.11.2026."))
@@ -132,6 +135,33 @@ async def receptions_command(
                 session_text(reception, booked, day, officials.language, bookings.tz, references),
                 reply_markup=session_keyboard(reception, booked, day, today, bookings.tz),
             )
+
+
+async def add_session(
+    message: Message, args: str, today: date, officials: OfficialsService, bookings: BookingService
+) -> None:
+    """/receptions add <code> DD.MM.YYYY: a one-off session at the reception's usual hours."""
+    assert message.from_user is not None
+    parts = args.split()
+    reception = bookings.receptions.get(parts[1]) if len(parts) == 3 else None
+    day = parse_day(parts[2], today) if len(parts) == 3 else None
+    if reception is None or day is None or day < today:
+        codes = ", ".join(r.code for r in bookings.receptions.receptions)
+        await message.answer(
+            _("Usage: /receptions add CODE 28.11.2026 — codes: {codes}.").format(
+                codes=html(codes)
+            )
+        )
+        return
+    await bookings.add_session(reception, day, message.from_user.id)
+    await message.answer(
+        _("Added: «{name}» on {date}, {start}–{end}. Citizens can book it now.").format(
+            name=html(reception.name(officials.language)),
+            date=long_date(day, officials.language),
+            start=f"{reception.start:%H:%M}",
+            end=f"{reception.end:%H:%M}",
+        )
+    )
 
 
 async def reception_pressed(

@@ -324,6 +324,26 @@ class BookingStore:
                 rows = await cur.fetchall()
         return [_booking(r) for r in rows]
 
+    async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
+        """A one-off session added by officials; adding a called-off day restores it."""
+        day = session_day.isoformat()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO reception_extra_days (reception, session_day, added_by, at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (reception, day, by, _ts(now)),
+            )
+            await conn.execute(
+                "DELETE FROM reception_cancellations WHERE reception = ? AND session_day = ?",
+                (reception, day),
+            )
+
+    async def extra_days(self, reception: str) -> frozenset[date]:
+        rows = await self.db.fetchall(
+            "SELECT session_day FROM reception_extra_days WHERE reception = ?", (reception,)
+        )
+        return frozenset(date.fromisoformat(r["session_day"]) for r in rows)
+
     async def cancelled_days(self, reception: str) -> frozenset[date]:
         rows = await self.db.fetchall(
             "SELECT session_day FROM reception_cancellations WHERE reception = ?", (reception,)

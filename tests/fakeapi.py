@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 from aiogram import Bot, types
@@ -358,6 +359,51 @@ class LocalSession(AiohttpSession):
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+
+
+ALLOWED_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+     "tg-spoiler", "tg-emoji", "span", "blockquote"}
+)  # fmt: skip
+
+
+class _TelegramHtml(HTMLParser):
+    """Telegram's HTML: a handful of tags, properly nested; anything else is rejected."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.error = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.error = self.error or f'Unsupported start tag "{tag}"'
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            self.error = self.error or f'Unmatched end tag "{tag}"'
+        else:
+            self.open.pop()
+
+
+def check_markup(params: JsonDict, field: str) -> None:
+    """Like the real Bot API, refuse HTML it cannot parse, so tests catch unescaped text."""
+    if str(params.get("parse_mode") or "").upper() != "HTML":
+        return
+    text = str(params.get(field) or "")
+    for match in re.finditer("<", text):
+        tag = re.match(r"</?([a-zA-Z-]+)(\s[^<>]*)?>", text[match.start() :])
+        if tag is None or tag.group(1).lower() not in ALLOWED_TAGS:
+            # Telegram wants every '<' that is not an allowed tag escaped as &lt;.
+            raise ApiError(400, "Bad Request: can't parse entities: unsupported start tag")
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    if parser.open and not parser.error:
+        parser.error = f'Can\'t find end tag corresponding to start tag "{parser.open[-1]}"'
+    if parser.error:
+        raise ApiError(400, f"Bad Request: can't parse entities: {parser.error}")
 
 
 class RateLimits:
@@ -1126,6 +1172,7 @@ class FakeTelegram:
         text = params.get("text")
         if not text:
             raise ApiError(400, "Bad Request: message text is empty")
+        check_markup(params, "text")
         return self._bot_message(params, {"text": str(text)})
 
     async def _send_photo(self, params: JsonDict) -> Any:
@@ -1157,6 +1204,7 @@ class FakeTelegram:
         return self._bot_message(params, {"location": location})
 
     async def _edit_message_text(self, params: JsonDict) -> Any:
+        check_markup(params, "text")
         return self._edit(params, {"text": params.get("text")}, replace_markup=True)
 
     async def _edit_message_caption(self, params: JsonDict) -> Any:

@@ -284,3 +284,23 @@ async def test_export_has_a_bookings_sheet(booking: tuple[Harness, FrozenClock])
         strings = book.read("xl/sharedStrings.xml").decode()
     assert "xl/worksheets/sheet2.xml" in names
     assert "deputy_akim" in strings and "wheelchair" in strings
+
+
+async def test_officials_add_a_one_off_session(booking: tuple[Harness, FrozenClock]) -> None:
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, 900, "/receptions add akim_open_day 27.11.2026")
+    added = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and "27 ноября 2026" in (c.text or ""), since=since
+    )
+    assert "15:00" in (added.text or "")
+    receptions = await h.say(RU, "/book")
+    days = await h.press(RU, receptions, h.fake.buttons(receptions)[1][1] or "")
+    assert "27 ноября" in h.fake.buttons(days)[0][0]
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, 900, "/receptions add nobody 27.11.2026")
+    usage = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and "akim_open_day" in (c.text or ""), since=since
+    )
+    assert "deputy_akim" in (usage.text or "")

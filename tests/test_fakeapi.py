@@ -171,3 +171,18 @@ async def test_dispatcher_round_trip_with_button_press(fake: FakeTelegram, bot: 
     assert menu.text == "Меню"
     assert edit.params["message_id"] == menu.result["message_id"]
     assert fake.chat_of(answered) == CITIZEN
+
+
+async def test_html_that_telegram_cannot_parse_is_refused() -> None:
+    from aiogram.exceptions import TelegramBadRequest
+
+    async with FakeTelegram() as fake:
+        bot = fake.make_bot()
+        try:
+            await bot.send_message(1, "<b>ok</b> &amp; fine", parse_mode="HTML")
+            for bad in ("<код>", "<b>open", "a < b and </i>"):
+                with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+                    await bot.send_message(1, bad, parse_mode="HTML")
+            await bot.send_message(1, "<код>")  # plain text: anything goes
+        finally:
+            await bot.session.close()

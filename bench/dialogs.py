@@ -1,0 +1,540 @@
+"""Dialog throughput: K citizens each file a whole appeal through the real bot (`python -m bot`
+on SQLite, long-polling the tests' fake Bot API) and through a bare aiogram echo bot under the
+same load; prints updates/s, reply latency, the bot's peak RSS and CPU, and ours / echo.
+
+    .venv/bin/python -m bench.dialogs                          # 50 citizens, both loops, 2 runs
+    .venv/bin/python -m bench.dialogs --rate 100 --mode open   # plus load offered at 100/s
+
+Closed loop: every citizen sends one update and waits for the bot's answer before the next.
+Open loop: every citizen's updates are queued at once. Only the final confirm press has to wait
+for the review, because its button carries the draft's key. --rate N offers the open-loop
+updates at N per second instead (one step of every citizen, then the next step, and so on).
+
+Latency runs from pushing an update to the bot's message that ends the step, the one a citizen
+needs for the next step (e.g. the district list, not the "✔️ region" line sent before it).
+updates/s is updates / (last reply - first push). Every bot run gets a fresh database and user
+ids of its own. A warm-up citizen goes through the dialog first and is not counted.
+CPU s is the bot process's user+system time during the load. Peak RSS is its VmHWM.
+"harness CPU s" is this process's CPU time over the same interval. This process runs the fake
+server and the citizens, so a value near the wall time means the harness was the limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import resource
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Literal
+
+from tests.fakeapi import BOT_USER, Call, FakeTelegram, JsonDict, find_button
+
+ROOT = Path(__file__).resolve().parent.parent
+OURS_TOKEN = "123456789:AAFakeTokenForBench_0123456789abc"
+# A token of its own so that a stray call in the fake's log can be traced to the echo bot.
+ECHO_TOKEN = "123456789:AAFakeTokenForEcho_0123456789abcd"
+OFFICIALS = -1001000
+APPEAL_TEXT = "На улице Ленина 5 третью неделю не горят фонари, вечером темно и опасно."
+LOCATION = (49.4, 75.47)
+# A press needs a message under it. In open loop and for the echo bot no reply has arrived yet,
+# so the button sits on a bot message the fake never stored. The bot's edits then create it.
+PLACEHOLDER_MESSAGE_ID = 999_999
+START_TIMEOUT = 60.0  # importing and migrating the bot takes a few seconds on a slow box
+STEP_TIMEOUT = 60.0
+PHASE_TIMEOUT = 600.0
+UID_BASE = 900_000_000  # well away from the ids the tests use
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+BotName = Literal["ours", "echo"]
+Mode = Literal["closed", "open", "rate"]
+Expect = Literal["inline", "keyboard", "edit", "any"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One update of the dialog and the kind of bot message that ends the step."""
+
+    name: str
+    kind: Literal["text", "photo", "location", "press"]
+    value: str = ""  # the text typed, or a substring of the pressed button's label
+    expect: Expect = "inline"
+    # The callback data is known only from the previous reply (the review's draft key).
+    dependent: bool = False
+
+
+# The route of tests/test_e2e_appeal.py: onboarding, then the appeal with one photo.
+DIALOG: tuple[Step, ...] = (
+    Step("start", "text", "/start"),  # the language buttons
+    Step("language", "press", "Русский"),  # greeting (reply keyboard), then consent (inline)
+    Step("consent", "press", "✅", expect="edit"),  # "Thank you" edited into the question
+    Step("new", "text", "/new"),  # kinds
+    Step("kind", "press", "Жалоба"),  # "✔️ kind" edited in, then categories
+    Step("category", "press", "Уличное освещение"),  # then regions
+    Step("region", "text", "караганды"),  # "✔️ region", then districts
+    Step("district", "text", "Каркаралы"),  # "✔️ district", then the text prompt
+    Step("text", "text", APPEAL_TEXT),  # the attachments prompt
+    Step("photo", "photo"),  # "1 file", with Done
+    Step("done", "press", "✅", expect="keyboard"),  # the location prompt (reply keyboard)
+    Step("location", "location", expect="keyboard"),  # the contact prompt
+    Step("phone", "text", "+7 701 234 56 78"),  # "Almost done", then the review
+    Step("confirm", "press", "✅", expect="keyboard", dependent=True),  # registered, main menu
+)
+
+
+def ends_step(expect: Expect, call: Call) -> bool:
+    method = call.method.lower()
+    if expect == "any":
+        return method in ("sendmessage", "editmessagetext", "answercallbackquery")
+    if expect == "edit":
+        return method == "editmessagetext"
+    markup = call.params.get("reply_markup")
+    if method != "sendmessage" or not isinstance(markup, dict):
+        return False
+    return ("inline_keyboard" if expect == "inline" else "keyboard") in markup
+
+
+@dataclass
+class Citizen:
+    """One simulated citizen: what it pushed when, and the replies that ended its steps."""
+
+    uid: int
+    bot: BotName
+    steps: Sequence[Step] = DIALOG
+    pushed: list[float | None] = field(init=False)
+    replies: list[asyncio.Future[Call]] = field(init=False)
+    latencies: list[float] = field(default_factory=list)
+    next_reply: int = 0
+    last_reply_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.pushed = [None] * len(self.steps)
+        self.replies = [loop.create_future() for _ in self.steps]
+
+    def on_call(self, call: Call, now: float) -> None:
+        # Replies arrive in step order: the bot handles one update per chat at a time.
+        index = self.next_reply
+        if index >= len(self.steps) or self.pushed[index] is None:
+            return
+        expect = "any" if self.bot == "echo" else self.steps[index].expect
+        if not ends_step(expect, call):
+            return
+        self.latencies.append(now - (self.pushed[index] or now))
+        self.replies[index].set_result(call)
+        self.next_reply += 1
+        self.last_reply_at = now
+
+
+class BenchFake(FakeTelegram):
+    """The tests' fake, with each bot message handed straight to the citizen it is for.
+
+    ``wait_for`` rescans the call list for every waiter on every call. With hundreds of waiting
+    citizens that would make the harness, not the bot, the bottleneck.
+    """
+
+    def __init__(self) -> None:
+        # Limits off: the officials' cards go through the rate-limited outbox, and only the
+        # citizens' dialog is measured here.
+        super().__init__(enforce_limits=False)
+        self.citizens: dict[int, Citizen] = {}
+
+    def _record(self, call: Call) -> None:
+        super()._record(call)
+        if call.failed or call.method.lower() == "getupdates":
+            return
+        chat = self.chat_of(call)
+        citizen = self.citizens.get(chat) if isinstance(chat, int) else None
+        if citizen is not None:
+            citizen.on_call(call, time.perf_counter())
+
+    def drop_pending(self) -> int:
+        """Forget updates nobody confirmed, so the next bot does not get the last one's."""
+        left = len(self._pending)
+        self._pending.clear()
+        return left
+
+
+@dataclass
+class Result:
+    updates: int
+    wall: float
+    latencies: list[float]
+    cpu_s: float
+    rss_mib: float
+    harness_cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.wall
+
+
+# --------------------------------------------------------------------------- the bot process
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    # The command name in field 2 may contain spaces; utime and stime follow the last ')'.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def open_log(path: Path) -> IO[bytes]:
+    return path.open("wb")
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "<no log>"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+async def start_process(
+    fake: BenchFake, bot: BotName, run_dir: Path
+) -> tuple[asyncio.subprocess.Process, Path]:
+    token = OURS_TOKEN if bot == "ours" else ECHO_TOKEN
+    env = {
+        **os.environ,
+        "BOT_TOKEN": token,
+        "TELEGRAM_API_BASE": fake.base_url,
+        "DATABASE_URL": f"sqlite:///{run_dir / 'bot.db'}",
+        "OFFICIALS_CHAT_ID": str(OFFICIALS),
+    }
+    module = "bot" if bot == "ours" else "bench.echo_bot"
+    log_path = run_dir / "bot.log"
+    since = fake.mark()
+    with open_log(log_path) as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+    # Ready once it long-polls: start-up (migrations, commands) is not part of the load.
+    polling = asyncio.ensure_future(
+        fake.wait_for(
+            lambda c: c.method.lower() == "getupdates" and c.token == token,
+            timeout=START_TIMEOUT,
+            since=since,
+        )
+    )
+    exited = asyncio.ensure_future(proc.wait())
+    await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
+    if not polling.done():
+        polling.cancel()
+        raise RuntimeError(f"{module} exited with {proc.returncode}:\n{log_tail(log_path)}")
+    exited.cancel()
+    polling.result()  # re-raises the fake's timeout, if that is what ended the wait
+    return proc, log_path
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    # SIGTERM is what aiogram's polling handles: in-flight updates finish, the DB is closed.
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), 20)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+# --------------------------------------------------------------------------- citizens
+
+
+def placeholder_message(uid: int) -> JsonDict:
+    chat = {"id": uid, "type": "private", "first_name": "Citizen"}
+    return {
+        "message_id": PLACEHOLDER_MESSAGE_ID,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": dict(BOT_USER),
+        "text": "…",
+    }
+
+
+def push(fake: BenchFake, citizen: Citizen, index: int, on: Call | JsonDict, data: str) -> None:
+    step = citizen.steps[index]
+    uid = citizen.uid
+    citizen.pushed[index] = time.perf_counter()
+    match step.kind:
+        case "text":
+            fake.user_message(uid, step.value)
+        case "photo":
+            fake.user_photo(uid, file_id=f"photo-{uid}")
+        case "location":
+            fake.user_location(uid, *LOCATION)
+        case "press":
+            fake.press(uid, on, data)
+
+
+def press_data(citizen: Citizen, index: int, reply: Call | None, known: dict[str, str]) -> str:
+    """Callback data for a press: read off the reply when there is one, as a citizen does."""
+    step = citizen.steps[index]
+    if citizen.bot == "echo":
+        return f"echo:{step.name}"
+    if reply is not None:
+        data = find_button(reply, step.value)
+        known[step.name] = data
+        return data
+    return known[step.name]
+
+
+async def reply_to(citizen: Citizen, index: int, fake: BenchFake) -> Call:
+    try:
+        return await asyncio.wait_for(citizen.replies[index], STEP_TIMEOUT)
+    except TimeoutError:
+        last = "\n".join(f"  {c}" for c in fake.sent(citizen.uid)[-4:])
+        raise RuntimeError(
+            f"{citizen.bot}: citizen {citizen.uid} got no answer to step "
+            f"{citizen.steps[index].name!r} within {STEP_TIMEOUT:.0f}s; last calls:\n{last}"
+        ) from None
+
+
+async def closed_citizen(fake: BenchFake, citizen: Citizen, known: dict[str, str]) -> None:
+    reply: Call | None = None
+    for index, step in enumerate(citizen.steps):
+        on: Call | JsonDict = placeholder_message(citizen.uid)
+        data = ""
+        if step.kind == "press":
+            if citizen.bot == "ours" and reply is not None:
+                on = reply
+            data = press_data(citizen, index, on if isinstance(on, Call) else None, known)
+        push(fake, citizen, index, on, data)
+        reply = await reply_to(citizen, index, fake)
+
+
+async def dependent_press(
+    fake: BenchFake, citizen: Citizen, index: int, due: float, known: dict[str, str]
+) -> None:
+    review = await reply_to(citizen, index - 1, fake)
+    await sleep_until(due)
+    push(fake, citizen, index, review, press_data(citizen, index, review, known))
+
+
+async def sleep_until(due: float) -> None:
+    delay = due - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def open_loop(
+    fake: BenchFake, citizens: list[Citizen], rate: float | None, known: dict[str, str]
+) -> None:
+    """Push every update without waiting for answers; with `rate`, at that many per second."""
+    started = time.perf_counter()
+    waiting: list[asyncio.Task[None]] = []
+    schedule = [(c, i) for i in range(len(DIALOG)) for c in citizens]
+    for n, (citizen, index) in enumerate(schedule):
+        # Due times are absolute, so a late wake-up does not slow the rest down.
+        due = started + n / rate if rate else started
+        step = citizen.steps[index]
+        if step.dependent and citizen.bot == "ours":
+            waiting.append(asyncio.create_task(dependent_press(fake, citizen, index, due, known)))
+            continue
+        await sleep_until(due)
+        data = press_data(citizen, index, None, known) if step.kind == "press" else ""
+        push(fake, citizen, index, placeholder_message(citizen.uid), data)
+    await asyncio.gather(*waiting)
+    await asyncio.gather(*(reply_to(c, len(c.steps) - 1, fake) for c in citizens))
+
+
+async def drive(
+    fake: BenchFake,
+    citizens: list[Citizen],
+    mode: Mode,
+    rate: float | None,
+    known: dict[str, str],
+) -> None:
+    fake.citizens.update((c.uid, c) for c in citizens)
+    try:
+        async with asyncio.timeout(PHASE_TIMEOUT):
+            if mode == "closed":
+                await asyncio.gather(*(closed_citizen(fake, c, known) for c in citizens))
+            else:
+                await open_loop(fake, citizens, rate if mode == "rate" else None, known)
+    finally:
+        for citizen in citizens:
+            fake.citizens.pop(citizen.uid, None)
+
+
+async def phase(
+    fake: BenchFake,
+    bot: BotName,
+    mode: Mode,
+    count: int,
+    rate: float | None,
+    uid_base: int,
+    known: dict[str, str],
+) -> Result:
+    stale = fake.drop_pending()
+    if stale:
+        print(f"  note: dropped {stale} unconfirmed update(s) of the previous bot", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="bench-dialogs-") as tmp:
+        proc, log_path = await start_process(fake, bot, Path(tmp))
+        try:
+            # The first dialog pays for lazy imports, caches and the first DB pages; it also
+            # shows the callback data that open loop presses without waiting for a reply.
+            await drive(fake, [Citizen(uid_base + count, bot)], "closed", None, known)
+            citizens = [Citizen(uid_base + n, bot) for n in range(count)]
+            cpu_before, own_before = proc_cpu_seconds(proc.pid), own_cpu_seconds()
+            await drive(fake, citizens, mode, rate, known)
+            cpu_s = proc_cpu_seconds(proc.pid) - cpu_before
+            own_s = own_cpu_seconds() - own_before
+            rss = proc_peak_rss_mib(proc.pid)
+        except BaseException:
+            print(f"--- {bot} log (last lines)\n{log_tail(log_path)}", file=sys.stderr)
+            raise
+        finally:
+            await stop_process(proc)
+    first_push = min(c.pushed[0] or math.inf for c in citizens)
+    last_reply = max(c.last_reply_at for c in citizens)
+    return Result(
+        updates=sum(len(c.steps) for c in citizens),
+        wall=last_reply - first_push,
+        latencies=[lat for c in citizens for lat in c.latencies],
+        cpu_s=cpu_s,
+        rss_mib=rss,
+        harness_cpu_s=own_s,
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest rank: the smallest value with at least p% of the values at or below it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def median_run(results: Sequence[Result]) -> Result:
+    # With an even number of runs, the lower median: the slower run's latencies are reported.
+    rate = statistics.median_low(r.rate for r in results)
+    return next(r for r in results if r.rate == rate)
+
+
+def row_label(bot: BotName, mode: Mode, rate: float | None) -> str:
+    return f"{bot} @{rate:g}/s" if mode == "rate" else f"{bot} {mode}"
+
+
+def print_table(
+    results: dict[tuple[BotName, Mode], list[Result]],
+    modes: Sequence[Mode],
+    count: int,
+    runs: int,
+    rate: float | None,
+) -> None:
+    header = (
+        f"{'':<14}{'updates':>8}{'upd/s min':>11}{'upd/s med':>11}"
+        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'CPU s':>7}{'harness CPU s':>15}"
+    )
+    print(
+        f"dialogs: {count} citizens x {len(DIALOG)} updates, {runs} run(s); "
+        "ours = python -m bot (SQLite), echo = bench.echo_bot"
+    )
+    print(header)
+    for mode in modes:
+        for bot in ("ours", "echo"):
+            runs_of = results[(bot, mode)]
+            mid = median_run(runs_of)
+            lat = [x * 1000 for x in mid.latencies]
+            print(
+                f"{row_label(bot, mode, rate):<14}{mid.updates:>8}"
+                f"{min(r.rate for r in runs_of):>11.1f}"
+                f"{statistics.median(r.rate for r in runs_of):>11.1f}"
+                f"{percentile(lat, 50):>9.1f}{percentile(lat, 95):>9.1f}"
+                f"{percentile(lat, 99):>9.1f}{mid.rss_mib:>9.1f}{mid.cpu_s:>7.2f}"
+                f"{mid.harness_cpu_s:>15.2f}"
+            )
+    ratios = []
+    for mode in modes:
+        ours = statistics.median(r.rate for r in results[("ours", mode)])
+        echo = statistics.median(r.rate for r in results[("echo", mode)])
+        ratios.append(f"{row_label('ours', mode, rate).removeprefix('ours ')} {ours / echo:.2f}")
+    print("ours / echo, updates/s (median): " + ", ".join(ratios))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def uid_bases(count: int) -> Iterator[int]:
+    # Distinct ids for every bot run (citizens plus the warm-up one), so no run sees another's.
+    base = UID_BASE
+    while True:
+        yield base
+        base += count + 1
+
+
+async def run(count: int, runs: int, modes: Sequence[Mode], rate: float | None) -> None:
+    fake = BenchFake()
+    await fake.start(host="127.0.0.1")
+    known: dict[str, str] = {}
+    bases = uid_bases(count)
+    results: dict[tuple[BotName, Mode], list[Result]] = {}
+    try:
+        for n in range(runs):
+            # Bots and modes interleaved, so a slow spell of the machine hits both bots alike.
+            for mode in modes:
+                for bot in ("ours", "echo"):
+                    result = await phase(fake, bot, mode, count, rate, next(bases), known)
+                    results.setdefault((bot, mode), []).append(result)
+                    print(
+                        f"  run {n + 1}/{runs} {row_label(bot, mode, rate)}: "
+                        f"{result.rate:.1f} updates/s, {result.wall:.1f}s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    finally:
+        await fake.stop()
+    print_table(results, modes, count, runs, rate)
+
+
+def positive(kind: Callable[[str], float | int]) -> Callable[[str], float | int]:
+    def parse(text: str) -> float | int:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=positive(int), default=50)
+    parser.add_argument("--runs", type=positive(int), default=2)
+    parser.add_argument(
+        "--rate", type=positive(float), default=None, help="also offer open loop at N updates/s"
+    )
+    parser.add_argument("--mode", choices=("closed", "open", "both"), default="both")
+    args = parser.parse_args()
+    modes: list[Mode] = ["closed", "open"] if args.mode == "both" else [args.mode]
+    if args.rate is not None:
+        modes.append("rate")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(args.citizens, args.runs, modes, args.rate))
+
+
+if __name__ == "__main__":
+    main()
