@@ -24,16 +24,18 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
 def ensure_installed(extras: str) -> None:
-    """(Re)install when pyproject.toml or the wanted extras changed since the last install."""
+    """(Re)install when pyproject.toml changed since the last install; an install with the
+    test extras also serves `run`."""
     if sys.version_info < (3, 11):  # noqa: UP036 - run by whatever python3 the machine has
         sys.exit("Python 3.11 or newer is needed.")
     if not PYTHON.exists():
         print("Creating .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     spec = f".[{extras}]" if extras else "."
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
-    stamp = VENV / ".installed"
-    if stamp.exists() and stamp.read_text() == digest:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = VENV / f".installed-{extras or 'base'}"
+    good = [stamp, VENV / ".installed-test"]
+    if any(s.exists() and s.read_text() == digest for s in good):
         return
     print(f"Installing {spec} into .venv …", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
