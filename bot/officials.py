@@ -19,7 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import FeedbackCb
 from bot.catalog import Catalog
 from bot.deadlines import WorkCalendar
-from bot.digest import officials_chats
+from bot.digest import TextSender, officials_chats
 from bot.status import is_open
 from bot.views import card as card_view
 from bot.views.common import html
@@ -35,16 +35,8 @@ MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 MEMBERSHIP_TTL = 300.0
 
 
-class Sender(Protocol):
-    async def send_text(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        reply_markup: Any = None,
-        dedupe_key: str | None = None,
-        purpose: str | None = None,
-    ) -> list[int]: ...
+class Sender(TextSender, Protocol):
+    """The part of bot.outbox.Outbox the officials' side uses."""
 
     async def send(
         self,
