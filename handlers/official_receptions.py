@@ -128,7 +128,9 @@ async def receptions_command(
         for reception, booked in sessions:
             references = {}
             for booking in booked:
-                appeal = await officials.repo.get_appeal(booking.appeal_id or 0)
+                if booking.appeal_id is None:
+                    continue
+                appeal = await officials.repo.get_appeal(booking.appeal_id)
                 if appeal is not None:
                     references[appeal.id] = appeal.reference
             await message.answer(

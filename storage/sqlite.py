@@ -59,7 +59,12 @@ class SQLiteDatabase:
         ):
             await conn.execute(pragma)
         db = cls(conn)
-        await db.migrate(migrate_to)
+        try:
+            await db.migrate(migrate_to)
+        except BaseException:
+            # aiosqlite's worker thread would keep the process alive after a failed start.
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:
