@@ -150,9 +150,7 @@ async def add_session(
     if reception is None or day is None or day < today:
         codes = ", ".join(r.code for r in bookings.receptions.receptions)
         await message.answer(
-            _("Usage: /receptions add CODE 28.11.2026 — codes: {codes}.").format(
-                codes=html(codes)
-            )
+            _("Usage: /receptions add CODE 28.11.2026 — codes: {codes}.").format(codes=html(codes))
         )
         return
     await bookings.add_session(reception, day, message.from_user.id)
