@@ -427,11 +427,9 @@ class OfficialsService:
             )
         return ActionResult(duplicate, True)
 
-    async def show_contact(self, appeal_id: int, official_id: int) -> Appeal | None:
-        appeal = await self.repo.get_appeal(appeal_id)
-        if appeal is not None:
-            await self.repo.record_contact_view(appeal_id, official_id, self.clock())
-        return appeal
+    async def contact_viewed(self, appeal_id: int, official_id: int) -> None:
+        """Who looked at a citizen's contact, and when, is kept."""
+        await self.repo.record_contact_view(appeal_id, official_id, self.clock())
 
     # --- the citizen's word -----------------------------------------------------------
 

@@ -9,17 +9,15 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.filters import PrivateChat
 from bot.menu import main_menu
+from handlers.appeal import album_already_answered
 
 
 async def not_understood(message: Message, state: FSMContext) -> None:
     if message.text and message.text.startswith("/"):
         await message.answer(_("Unknown command. /help lists what I can do."))
         return
-    if message.media_group_id:
-        data = await state.get_data()
-        if data.get("album") == message.media_group_id:
-            return
-        await state.update_data(album=message.media_group_id)
+    if await album_already_answered(message, state):
+        return
     await message.answer(
         _("Please use the menu buttons below. To send an appeal, press «📝 New appeal»."),
         reply_markup=main_menu(),

@@ -272,7 +272,7 @@ async def show_contact(query: CallbackQuery, appeal: Appeal, officials: Official
     if appeal.contact_phone is None:
         await query.answer(_("The citizen has erased their personal data."), show_alert=True)
         return
-    await officials.show_contact(appeal.id, query.from_user.id)
+    await officials.contact_viewed(appeal.id, query.from_user.id)
     # An alert is seen by the official who pressed, not by the whole chat.
     await query.answer(f"{appeal.contact_name or '—'}\n{appeal.contact_phone}", show_alert=True)
 
