@@ -9,7 +9,6 @@ own polling, parsing and dispatch, plus the HTTP round trips.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -18,6 +17,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message
+
+from bot import eventloop
 
 # The same value `python -m bot` passes to start_polling, so both bots poll alike.
 POLLING_TIMEOUT = 10
@@ -54,7 +55,8 @@ def main() -> int:
     if not token or not api_base.startswith("http://127.0.0.1"):
         print("set BOT_TOKEN and TELEGRAM_API_BASE=http://127.0.0.1:PORT", file=sys.stderr)
         return 2
-    asyncio.run(run(token, api_base))
+    # The same loop as `python -m bot` under the same EVENT_LOOP, so the ratio compares code.
+    eventloop.run(run(token, api_base), os.environ.get("EVENT_LOOP", "auto").lower())  # type: ignore[arg-type]
     return 0
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 
 from aiogram.exceptions import TelegramUnauthorizedError
 
+from bot import eventloop
 from bot.app import create_app
 from bot.catalog import CatalogError
 from bot.settings import ConfigError, load_settings
@@ -34,7 +34,7 @@ def main() -> int:
         await app.run_polling()
 
     try:
-        asyncio.run(run())
+        eventloop.run(run(), settings.event_loop)
     except CatalogError as exc:
         print(exc, file=sys.stderr)
         return 2

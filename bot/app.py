@@ -30,13 +30,14 @@ from bot.catalog import Catalog, load_catalog
 from bot.commands import register_commands
 from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.digest import DigestService
+from bot.dispatcher import UpdateScopedDispatcher
 from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
 from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
-from bot.session import IgnoreNotModified
+from bot.session import IgnoreNotModified, KeepResponseModels
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
@@ -125,13 +126,14 @@ async def create_app(
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session.middleware(KeepResponseModels())
     session.middleware(IgnoreNotModified())
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
-    dp = Dispatcher(
+    dp = UpdateScopedDispatcher(
         storage=SQLiteStorage(db),
         events_isolation=SimpleEventIsolation(),
         key_builder=DefaultKeyBuilder(),

@@ -60,11 +60,11 @@ class RequestContextMiddleware(BaseMiddleware):
         assert isinstance(event, Update)
         # Telegram redelivers an update whose handling was cut short by a crash; one that
         # finished must not run again (a second appeal, a second message).
-        if await self.repo.update_seen(event.update_id):
+        user: User | None = data.get("event_from_user")
+        seen, citizen = await self.repo.open_update(event.update_id, user.id if user else None)
+        if seen:
             log.info("update %s already handled, skipped", event.update_id)
             return None
-        user: User | None = data.get("event_from_user")
-        citizen = await self.repo.get_citizen(user.id) if user else None
         if citizen is not None and citizen.unreachable:
             await self.repo.set_reachable(citizen.id)
             citizen.unreachable = False

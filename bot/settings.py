@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     default_language: Literal["kk", "ru"] = "kk"
     officials_language: Literal["kk", "ru"] = "ru"
     catalog_path: Path | None = None
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
     @field_validator("bot_token")
     @classmethod

@@ -598,52 +598,56 @@ def create_router() -> Router:
         back_button, WizardCb.filter(F.action == "back"), StateFilter(AppealForm)
     )
     router.callback_query.register(
-        listed_choice, WizardCb.filter(F.action == "kind"), AppealForm.kind
+        listed_choice, WizardCb.filter(F.action == "kind"), StateFilter(AppealForm.kind)
     )
     router.callback_query.register(
-        listed_choice, WizardCb.filter(F.action == "cat"), AppealForm.category
+        listed_choice, WizardCb.filter(F.action == "cat"), StateFilter(AppealForm.category)
     )
     router.message.register(
         expected_button, StateFilter(AppealForm.kind, AppealForm.category, AppealForm.review)
     )
     router.callback_query.register(
-        places_page, WizardCb.filter(F.action == "page"), AppealForm.region
+        places_page, WizardCb.filter(F.action == "page"), StateFilter(AppealForm.region)
     )
     router.callback_query.register(
-        places_page, WizardCb.filter(F.action == "page"), AppealForm.district
+        places_page, WizardCb.filter(F.action == "page"), StateFilter(AppealForm.district)
     )
     router.callback_query.register(
-        place_chosen, WizardCb.filter(F.action == "reg"), AppealForm.region
+        place_chosen, WizardCb.filter(F.action == "reg"), StateFilter(AppealForm.region)
     )
     router.callback_query.register(
-        place_chosen, WizardCb.filter(F.action == "dist"), AppealForm.district
+        place_chosen, WizardCb.filter(F.action == "dist"), StateFilter(AppealForm.district)
     )
-    router.message.register(place_typed, AppealForm.region, Has("text"))
-    router.message.register(place_typed, AppealForm.district, Has("text"))
-    router.message.register(place_not_text, AppealForm.region)
-    router.message.register(place_not_text, AppealForm.district)
-    router.message.register(text_given, AppealForm.text, Has("text", "caption"))
-    router.message.register(text_expected, AppealForm.text)
-    router.message.register(attachment_given, AppealForm.attachments, Has("photo", "document"))
+    router.message.register(place_typed, StateFilter(AppealForm.region), Has("text"))
+    router.message.register(place_typed, StateFilter(AppealForm.district), Has("text"))
+    router.message.register(place_not_text, StateFilter(AppealForm.region))
+    router.message.register(place_not_text, StateFilter(AppealForm.district))
+    router.message.register(text_given, StateFilter(AppealForm.text), Has("text", "caption"))
+    router.message.register(text_expected, StateFilter(AppealForm.text))
+    router.message.register(
+        attachment_given, StateFilter(AppealForm.attachments), Has("photo", "document")
+    )
     router.callback_query.register(
-        attachments_done, WizardCb.filter(F.action.in_({"done", "skip"})), AppealForm.attachments
+        attachments_done,
+        WizardCb.filter(F.action.in_({"done", "skip"})),
+        StateFilter(AppealForm.attachments),
     )
-    router.message.register(attachment_expected, AppealForm.attachments)
+    router.message.register(attachment_expected, StateFilter(AppealForm.attachments))
     router.message.register(
         reply_navigation, StateFilter(AppealForm.location, AppealForm.contact), Has("text")
     )
-    router.message.register(location_given, AppealForm.location, Has("location"))
-    router.message.register(location_expected, AppealForm.location)
-    router.message.register(contact_shared, AppealForm.contact, Has("contact"))
-    router.message.register(contact_expected, AppealForm.contact)
+    router.message.register(location_given, StateFilter(AppealForm.location), Has("location"))
+    router.message.register(location_expected, StateFilter(AppealForm.location))
+    router.message.register(contact_shared, StateFilter(AppealForm.contact), Has("contact"))
+    router.message.register(contact_expected, StateFilter(AppealForm.contact))
     router.callback_query.register(
-        edit_menu, WizardCb.filter(F.action == "edit"), AppealForm.review
+        edit_menu, WizardCb.filter(F.action == "edit"), StateFilter(AppealForm.review)
     )
     router.callback_query.register(
-        back_to_review, WizardCb.filter(F.action == "review"), AppealForm.review
+        back_to_review, WizardCb.filter(F.action == "review"), StateFilter(AppealForm.review)
     )
     router.callback_query.register(
-        edit_field, WizardCb.filter(F.action == "field"), AppealForm.review
+        edit_field, WizardCb.filter(F.action == "field"), StateFilter(AppealForm.review)
     )
     router.callback_query.register(confirm, WizardCb.filter(F.action == "confirm"))
     return router

@@ -456,9 +456,9 @@ def create_router() -> Router:
         move_pressed, BookingCb.filter(F.action.in_({"move", "mday", "mslot"}))
     )
     router.callback_query.register(pressed, BookingCb.filter())
-    router.message.register(question_typed, BookingForm.question, Has("text"))
-    router.message.register(other_need_typed, BookingForm.access_other, Has("text"))
-    router.message.register(contact_given, BookingForm.contact, Has("text", "contact"))
+    router.message.register(question_typed, StateFilter(BookingForm.question), Has("text"))
+    router.message.register(other_need_typed, StateFilter(BookingForm.access_other), Has("text"))
+    router.message.register(contact_given, StateFilter(BookingForm.contact), Has("text", "contact"))
     router.message.register(
         typed_at_button_step,
         StateFilter(BookingForm.reception, BookingForm.day, BookingForm.slot,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -106,5 +107,7 @@ async def comment_written(message: Message, state: FSMContext, officials: Offici
 def create_router() -> Router:
     router = Router(name="feedback")
     router.callback_query.register(feedback_pressed, FeedbackCb.filter())
-    router.message.register(comment_written, PrivateChat(), FeedbackForm.comment, Has("text"))
+    router.message.register(
+        comment_written, PrivateChat(), StateFilter(FeedbackForm.comment), Has("text")
+    )
     return router

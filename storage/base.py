@@ -97,6 +97,12 @@ class Repository(ABC):
     @abstractmethod
     async def mark_update(self, update_id: int, at: datetime) -> None: ...
 
+    async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
+        """Whether the update was handled already, and who sent it: every update asks both,
+        so a backend should answer in one round trip."""
+        seen = await self.update_seen(update_id)
+        return seen, (await self.get_citizen(user_id) if user_id is not None else None)
+
     @abstractmethod
     async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
         """Telegram redelivers for at most a day; older ids only take space."""

@@ -1,9 +1,18 @@
-"""aiogram FSM storage in the bot's database, so a restart mid-dialog loses nothing."""
+"""aiogram FSM storage in the bot's database, so a restart mid-dialog loses nothing.
+
+Within one update the row is read once: aiogram asks for the state, then a handler asks for
+the data (and `update_data` reads it again), and each read was a round trip to the database
+thread. `update_scope()` opens a cache that lives exactly as long as one update's handling;
+writes go straight to the database and into that cache. Outside a scope (the scheduler, the
+tests) every call reads the database.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +20,20 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from storage.sqlite import SQLiteDatabase
+
+# key -> (state, data as JSON text); text, so a caller mutating what get_data returned
+# cannot change what the next get_data sees.
+Rows = dict[str, tuple[str | None, str]]
+_rows: ContextVar[Rows | None] = ContextVar("fsm_rows", default=None)
+
+
+@contextmanager
+def update_scope() -> Iterator[None]:
+    token = _rows.set({})
+    try:
+        yield
+    finally:
+        _rows.reset(token)
 
 
 def _key(key: StorageKey) -> str:
@@ -31,35 +54,57 @@ class SQLiteStorage(BaseStorage):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
+    async def _row(self, key: str) -> tuple[str | None, str]:
+        rows = _rows.get()
+        if rows is not None and key in rows:
+            return rows[key]
+        found = await self.db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (key,))
+        row = (found["state"], found["data"]) if found else (None, "{}")
+        if rows is not None:
+            rows[key] = row
+        return row
+
+    @staticmethod
+    def _cached(key: str) -> Rows | None:
+        rows = _rows.get()
+        return rows if rows is not None and key in rows else None
+
+    def _remember_state(self, key: str, state: str | None) -> None:
+        if (rows := self._cached(key)) is not None:
+            rows[key] = (state, rows[key][1])
+
+    def _remember_data(self, key: str, data: str) -> None:
+        if (rows := self._cached(key)) is not None:
+            rows[key] = (rows[key][0], data)
+
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
+        k = _key(key)
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
             "updated_at = excluded.updated_at",
-            (_key(key), key.user_id, value, datetime.now(UTC).isoformat()),
+            (k, key.user_id, value, datetime.now(UTC).isoformat()),
         )
+        self._remember_state(k, value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        row = await self.db.fetchone("SELECT state FROM fsm WHERE key = ?", (_key(key),))
-        return row["state"] if row else None
+        return (await self._row(_key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        k = _key(key)
+        text = json.dumps(dict(data), ensure_ascii=False)
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
             "updated_at = excluded.updated_at",
-            (
-                _key(key),
-                key.user_id,
-                json.dumps(dict(data), ensure_ascii=False),
-                datetime.now(UTC).isoformat(),
-            ),
+            (k, key.user_id, text, datetime.now(UTC).isoformat()),
         )
+        self._remember_data(k, text)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        row = await self.db.fetchone("SELECT data FROM fsm WHERE key = ?", (_key(key),))
-        return json.loads(row["data"]) if row else {}
+        data: dict[str, Any] = json.loads((await self._row(_key(key)))[1])
+        return data
 
     async def close(self) -> None:
         # The database belongs to the application, which closes it after the dispatcher.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -17,6 +19,7 @@ from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "sqlite"
+T = TypeVar("T")
 
 
 def _ts(value: datetime) -> str:
@@ -100,17 +103,45 @@ class SQLiteDatabase:
                 raise
             await self.conn.execute("COMMIT")
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.lock, self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the database thread in one hop.
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.lock, self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        aiosqlite's cursor API costs a thread hop for execute, another for fetch and another
+        for close; each hop is a GIL hand-over and a wake-up of the event loop, and on the
+        dialog path they cost more than the statements themselves (see bench/dialogs.py).
+        Several statements that belong together run in one `work` for the same reason.
+        """
+        async with self.lock:
+            return await self.conn._execute(work, self.conn._conn)
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        return await self.run(partial(_fetchone, sql, tuple(params)))
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return await self.run(partial(_fetchall, sql, tuple(params)))
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self.lock, self.conn.execute(sql, tuple(params)) as cur:
-            return cur.rowcount
+        return await self.run(partial(_execute, sql, tuple(params)))
+
+
+def _fetchone(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> sqlite3.Row | None:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone()
+    finally:
+        cur.close()
+
+
+def _fetchall(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _execute(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> int:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.rowcount
+    finally:
+        cur.close()
 
 
 class SQLiteRepository(Repository):
@@ -122,21 +153,17 @@ class SQLiteRepository(Repository):
 
     # citizens
     async def get_citizen(self, user_id: int) -> Citizen | None:
-        row = await self.db.fetchone(
-            "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens "
-            "WHERE id = ?",
-            (user_id,),
-        )
-        if row is None:
-            return None
-        return Citizen(
-            row["id"],
-            row["language"],
-            _dt(row["consent_at"]),
-            row["full_name"],
-            row["phone"],
-            bool(row["unreachable"]),
-        )
+        return _citizen(await self.db.fetchone(CITIZEN_SQL, (user_id,)))
+
+    async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
+        def work(conn: sqlite3.Connection) -> tuple[bool, sqlite3.Row | None]:
+            seen = _fetchone(UPDATE_SEEN_SQL, (update_id,), conn) is not None
+            if seen or user_id is None:
+                return seen, None
+            return False, _fetchone(CITIZEN_SQL, (user_id,), conn)
+
+        seen, row = await self.db.run(work)
+        return seen, _citizen(row)
 
     async def set_reachable(self, user_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = 0 WHERE id = ?", (user_id,))
@@ -371,10 +398,7 @@ class SQLiteRepository(Repository):
 
     # updates
     async def update_seen(self, update_id: int) -> bool:
-        row = await self.db.fetchone(
-            "SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,)
-        )
-        return row is not None
+        return await self.db.fetchone(UPDATE_SEEN_SQL, (update_id,)) is not None
 
     async def mark_update(self, update_id: int, at: datetime) -> None:
         await self.db.execute(
@@ -394,6 +418,25 @@ def _sql_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+CITIZEN_SQL = (
+    "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = ?"
+)
+UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = ?"
+
+
+def _citizen(row: sqlite3.Row | None) -> Citizen | None:
+    if row is None:
+        return None
+    return Citizen(
+        row["id"],
+        row["language"],
+        _dt(row["consent_at"]),
+        row["full_name"],
+        row["phone"],
+        bool(row["unreachable"]),
+    )
 
 
 def _appeal(row: aiosqlite.Row) -> Appeal:
