@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -21,7 +20,6 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.fsm.storage.base import DefaultKeyBuilder
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot import menu as bot_menu
 from bot.appeals import AppealService
@@ -31,13 +29,14 @@ from bot.commands import register_commands
 from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.digest import DigestService
 from bot.dispatcher import UpdateScopedDispatcher
+from bot.isolation import ChatIsolation
 from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
 from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
-from bot.session import IgnoreNotModified, KeepResponseModels
+from bot.session import IgnoreNotModified, JsonBodySession, KeepResponseModels
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
@@ -125,7 +124,7 @@ async def create_app(
     repo = SQLiteRepository(db)
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(KeepResponseModels())
     session.middleware(IgnoreNotModified())
     bot = Bot(
@@ -135,7 +134,7 @@ async def create_app(
     )
     dp = UpdateScopedDispatcher(
         storage=SQLiteStorage(db),
-        events_isolation=SimpleEventIsolation(),
+        events_isolation=ChatIsolation(),
         key_builder=DefaultKeyBuilder(),
     )
     in_flight = InFlightMiddleware()

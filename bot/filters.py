@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram.filters import Filter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 
 
@@ -35,3 +36,14 @@ class Has(Filter):
 class IsCommand(Filter):
     async def __call__(self, message: Message) -> bool:
         return bool(message.text and message.text.startswith("/"))
+
+
+class CallbackPrefix(Filter):
+    """The query's data is of this CallbackData class. As a router filter, one string test
+    lets the router's other handlers skip unpacking data that is not theirs."""
+
+    def __init__(self, kind: type[CallbackData]) -> None:
+        self.prefix = kind.__prefix__ + kind.__separator__
+
+    async def __call__(self, query: CallbackQuery) -> bool:
+        return query.data is not None and query.data.startswith(self.prefix)

@@ -18,7 +18,7 @@ from aiogram.utils.i18n.context import get_i18n
 from bot.appeals import AppealService, IncompleteDraft
 from bot.callbacks import WizardCb
 from bot.catalog import Catalog, Territory
-from bot.filters import Has, IsCommand, PrivateChat
+from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
 from bot.validation import TextProblem, check_appeal_text, kazakhstan_phone
 from bot.views import appeal as view
@@ -586,11 +586,10 @@ async def album_already_answered(message: Message, state: FSMContext) -> bool:
 def create_router() -> Router:
     router = Router(name="appeal")
     router.message.filter(PrivateChat())
-    router.callback_query.filter(PrivateChat())
+    router.callback_query.filter(PrivateChat(), CallbackPrefix(WizardCb))
     router.message.register(new_appeal, Command("new"))
-    router.message.register(unknown_command, StateFilter(AppealForm), IsCommand())
-    router.callback_query.register(noop, WizardCb.filter(F.action == "noop"))
     router.message.register(new_appeal, MenuButton("new"))
+    router.callback_query.register(noop, WizardCb.filter(F.action == "noop"))
     router.callback_query.register(
         cancel_button, WizardCb.filter(F.action == "cancel"), StateFilter(AppealForm)
     )
@@ -602,9 +601,6 @@ def create_router() -> Router:
     )
     router.callback_query.register(
         listed_choice, WizardCb.filter(F.action == "cat"), StateFilter(AppealForm.category)
-    )
-    router.message.register(
-        expected_button, StateFilter(AppealForm.kind, AppealForm.category, AppealForm.review)
     )
     router.callback_query.register(
         places_page, WizardCb.filter(F.action == "page"), StateFilter(AppealForm.region)
@@ -618,28 +614,11 @@ def create_router() -> Router:
     router.callback_query.register(
         place_chosen, WizardCb.filter(F.action == "dist"), StateFilter(AppealForm.district)
     )
-    router.message.register(place_typed, StateFilter(AppealForm.region), Has("text"))
-    router.message.register(place_typed, StateFilter(AppealForm.district), Has("text"))
-    router.message.register(place_not_text, StateFilter(AppealForm.region))
-    router.message.register(place_not_text, StateFilter(AppealForm.district))
-    router.message.register(text_given, StateFilter(AppealForm.text), Has("text", "caption"))
-    router.message.register(text_expected, StateFilter(AppealForm.text))
-    router.message.register(
-        attachment_given, StateFilter(AppealForm.attachments), Has("photo", "document")
-    )
     router.callback_query.register(
         attachments_done,
         WizardCb.filter(F.action.in_({"done", "skip"})),
         StateFilter(AppealForm.attachments),
     )
-    router.message.register(attachment_expected, StateFilter(AppealForm.attachments))
-    router.message.register(
-        reply_navigation, StateFilter(AppealForm.location, AppealForm.contact), Has("text")
-    )
-    router.message.register(location_given, StateFilter(AppealForm.location), Has("location"))
-    router.message.register(location_expected, StateFilter(AppealForm.location))
-    router.message.register(contact_shared, StateFilter(AppealForm.contact), Has("contact"))
-    router.message.register(contact_expected, StateFilter(AppealForm.contact))
     router.callback_query.register(
         edit_menu, WizardCb.filter(F.action == "edit"), StateFilter(AppealForm.review)
     )
@@ -650,4 +629,29 @@ def create_router() -> Router:
         edit_field, WizardCb.filter(F.action == "field"), StateFilter(AppealForm.review)
     )
     router.callback_query.register(confirm, WizardCb.filter(F.action == "confirm"))
+    # Messages inside the dialog: one state check lets every other message skip the steps.
+    steps = Router(name="appeal-steps")
+    steps.message.filter(StateFilter(AppealForm))
+    steps.message.register(unknown_command, IsCommand())
+    steps.message.register(
+        expected_button, StateFilter(AppealForm.kind, AppealForm.category, AppealForm.review)
+    )
+    steps.message.register(place_typed, StateFilter(AppealForm.region), Has("text"))
+    steps.message.register(place_typed, StateFilter(AppealForm.district), Has("text"))
+    steps.message.register(place_not_text, StateFilter(AppealForm.region))
+    steps.message.register(place_not_text, StateFilter(AppealForm.district))
+    steps.message.register(text_given, StateFilter(AppealForm.text), Has("text", "caption"))
+    steps.message.register(text_expected, StateFilter(AppealForm.text))
+    steps.message.register(
+        attachment_given, StateFilter(AppealForm.attachments), Has("photo", "document")
+    )
+    steps.message.register(attachment_expected, StateFilter(AppealForm.attachments))
+    steps.message.register(
+        reply_navigation, StateFilter(AppealForm.location, AppealForm.contact), Has("text")
+    )
+    steps.message.register(location_given, StateFilter(AppealForm.location), Has("location"))
+    steps.message.register(location_expected, StateFilter(AppealForm.location))
+    steps.message.register(contact_shared, StateFilter(AppealForm.contact), Has("contact"))
+    steps.message.register(contact_expected, StateFilter(AppealForm.contact))
+    router.include_router(steps)
     return router

@@ -16,7 +16,7 @@ from aiogram.utils.i18n.context import get_i18n
 
 from bot.bookings import BookingService
 from bot.callbacks import BookingCb
-from bot.filters import Has, IsCommand, PrivateChat
+from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
 from bot.status import is_open
 from bot.validation import kazakhstan_phone
@@ -446,9 +446,9 @@ async def take_offer(
 def create_router() -> Router:
     router = Router(name="booking")
     router.message.filter(PrivateChat())
+    router.callback_query.filter(CallbackPrefix(BookingCb))
     router.message.register(start_booking, Command("book"))
     router.message.register(start_booking, MenuButton("book"))
-    router.message.register(unknown_command, StateFilter(BookingForm), IsCommand())
     router.callback_query.register(confirm, BookingCb.filter(F.action == "confirm"))
     router.callback_query.register(take_offer, BookingCb.filter(F.action == "take"))
     router.callback_query.register(booking_cancel_pressed, BookingCb.filter(F.action == "drop"))
@@ -456,13 +456,13 @@ def create_router() -> Router:
         move_pressed, BookingCb.filter(F.action.in_({"move", "mday", "mslot"}))
     )
     router.callback_query.register(pressed, BookingCb.filter())
-    router.message.register(question_typed, StateFilter(BookingForm.question), Has("text"))
-    router.message.register(other_need_typed, StateFilter(BookingForm.access_other), Has("text"))
-    router.message.register(contact_given, StateFilter(BookingForm.contact), Has("text", "contact"))
-    router.message.register(
-        typed_at_button_step,
-        StateFilter(BookingForm.reception, BookingForm.day, BookingForm.slot,
-                    BookingForm.access, BookingForm.review, BookingForm.question,
-                    BookingForm.access_other, BookingForm.contact),
-    )  # fmt: skip
+    # Messages inside the dialog: one state check lets every other message skip the steps.
+    steps = Router(name="booking-steps")
+    steps.message.filter(StateFilter(BookingForm))
+    steps.message.register(unknown_command, IsCommand())
+    steps.message.register(question_typed, StateFilter(BookingForm.question), Has("text"))
+    steps.message.register(other_need_typed, StateFilter(BookingForm.access_other), Has("text"))
+    steps.message.register(contact_given, StateFilter(BookingForm.contact), Has("text", "contact"))
+    steps.message.register(typed_at_button_step)
+    router.include_router(steps)
     return router

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.appeals import AppealService
 from bot.catalog import Catalog
 from bot.digest import DigestService
+from bot.filters import IsCommand
 from bot.officials import OfficialsService
 from bot.reports import compute_stats, export_xlsx, parse_days, period_appeals, render_stats
 from bot.views import card as card_view
@@ -138,6 +139,7 @@ async def export(
 
 def create_router() -> Router:
     router = Router(name="official_commands")
+    router.message.filter(IsCommand())  # lets a citizen's every message skip the four
     router.message.register(digest, Command("digest"))
     router.message.register(find, Command("find"))
     router.message.register(stats, Command("stats"))
