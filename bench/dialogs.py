@@ -1,16 +1,37 @@
 """Dialog throughput of the real bot next to a bare aiogram echo bot, closed and open loop.
 
 K citizens each file a whole appeal through `python -m bot` (SQLite, long-polling the tests'
-fake Bot API). The echo bot gets the same updates. Prints updates/s, reply latency, the bot's
-peak RSS and CPU, and the ratio ours / echo.
+fake Bot API) and then book a place at an open reception with /book. The echo bot gets the
+same updates. Prints updates/s, reply latency, the bot's peak RSS and CPU, and the ratio
+ours / echo.
 
     .venv/bin/python -m bench.dialogs                          # 50 citizens, both loops, 2 runs
     .venv/bin/python -m bench.dialogs --rate 100 --mode open   # plus load offered at 100/s
 
+The booking goes the way of tests/test_e2e_booking.py: /book, the deputy akim's reception, a
+day, a time, the question typed, no access needs ("Continue"), the phone typed, confirm. Day
+and time are read off the bot's buttons (the bot runs on the real clock, so the days are
+relative to today): citizen n takes a mixed-radix spread of n over the offered days, then
+times, so the load is spread over sessions and slots. The bundled catalog holds fewer than 90
+places within its 28-day horizon (18 a Wednesday session of the deputy akim, 3 or 4 sessions),
+not enough for 200 citizens, so the bot runs on a copy of it with every reception's capacity
+raised to the number of citizens plus the warm-up one. Then no slot can fill up whatever the
+spread, so no citizen meets "that time was just taken" at confirm (the places shown at the time
+step are stale by then, in open loop most of all), and the work per booking (counting the
+places taken in the slot and on the days) is the same as with the bundled capacity.
+
 Closed loop: every citizen sends one update and waits for the bot's answer before the next.
-Open loop: every citizen's updates are queued at once. Only the final confirm press has to wait
-for the review, because its button carries the draft's key. --rate N offers the open-loop
-updates at N per second instead (one step of every citizen, then the next step, and so on).
+Open loop: every citizen's updates are queued at once, except the presses whose callback data
+only the bot's previous reply tells: the appeal's confirm and the booking's confirm (their
+buttons carry the draft's key) and the booking's day and time (which days and times are free
+is known only from the buttons). Such a press waits for that reply, and the citizen's later
+updates are queued right behind it, without waiting for further answers, so each chat's
+updates still reach the bot in dialog order. So open loop is open only between those four
+presses: each of them costs ours a round trip per citizen, and its wait is in the wall time.
+The echo bot's presses carry data of their own and wait for nothing. --rate N
+offers the open-loop updates at N per second instead (one step of every citizen, then the next
+step, and so on; a step held back by its citizen's waiting press goes out as soon as that press
+has, and no earlier than its own due time).
 
 Latency runs from pushing an update to the bot's message that ends the step, the one a citizen
 needs for the next step (e.g. the district list, not the "✔️ region" line sent before it).
@@ -28,6 +49,7 @@ import asyncio
 import contextlib
 import math
 import os
+import re
 import resource
 import signal
 import sqlite3
@@ -35,12 +57,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from tests.fakeapi import BOT_USER, Call, FakeTelegram, JsonDict, find_button
+from bot.eventloop import LoopChoice, resolve
+from tests.fakeapi import BOT_USER, Call, FakeTelegram, JsonDict, buttons, find_button
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS_TOKEN = "123456789:AAFakeTokenForBench_0123456789abc"
@@ -49,6 +73,14 @@ ECHO_TOKEN = "123456789:AAFakeTokenForEcho_0123456789abcd"
 OFFICIALS = -1001000
 APPEAL_TEXT = "На улице Ленина 5 третью неделю не горят фонари, вечером темно и опасно."
 LOCATION = (49.4, 75.47)
+PHONE = "+7 701 234 56 78"
+STORED_PHONE = "+77012345678"
+QUESTION = "Вопрос о назначении пособия по инвалидности для моей матери."
+BUNDLED_CATALOG = ROOT / "bot" / "data" / "catalog.toml"
+BOOKED_RECEPTION = "deputy_akim"  # the reception whose label BOOKING presses
+# A day or time button the citizen may take: its label ends in the free places, "· 18". A full
+# day says "full, join the waiting list" instead and is left alone.
+FREE_PLACES = re.compile(r"·\s*(\d+)\s*$")
 # A press needs a message under it. In open loop and for the echo bot no reply has arrived yet,
 # so the button sits on a bot message the fake never stored. The bot's edits then create it.
 PLACEHOLDER_MESSAGE_ID = 999_999
@@ -57,10 +89,14 @@ STEP_TIMEOUT = 60.0
 PHASE_TIMEOUT = 600.0
 UID_BASE = 900_000_000  # well away from the ids the tests use
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+LOOP: list[LoopChoice] = ["auto"]  # --loop, the same for both bots
 
 BotName = Literal["ours", "echo"]
 Mode = Literal["closed", "open", "rate"]
 Expect = Literal["inline", "keyboard", "edit", "any"]
+# How a press finds its button: by a substring of the label, or (spread) as one of the free
+# places the bot offers, chosen by the citizen's number.
+Pick = Literal["label", "spread"]
 
 
 @dataclass(frozen=True)
@@ -71,12 +107,14 @@ class Step:
     kind: Literal["text", "photo", "location", "press"]
     value: str = ""  # the text typed, or a substring of the pressed button's label
     expect: Expect = "inline"
-    # The callback data is known only from the previous reply (the review's draft key).
+    # The callback data is known only from the previous reply (the review's draft key, the
+    # free days and times), so open loop cannot queue the press before that reply is in.
     dependent: bool = False
+    pick: Pick = "label"  # "spread" needs dependent=True: the choice is read off the reply
 
 
 # The route of tests/test_e2e_appeal.py: onboarding, then the appeal with one photo.
-DIALOG: tuple[Step, ...] = (
+APPEAL: tuple[Step, ...] = (
     Step("start", "text", "/start"),  # the language buttons
     Step("language", "press", "Русский"),  # greeting (reply keyboard), then consent (inline)
     Step("consent", "press", "✅", expect="edit"),  # "Thank you" edited into the question
@@ -89,9 +127,22 @@ DIALOG: tuple[Step, ...] = (
     Step("photo", "photo"),  # "1 file", with Done
     Step("done", "press", "✅", expect="keyboard"),  # the location prompt (reply keyboard)
     Step("location", "location", expect="keyboard"),  # the contact prompt
-    Step("phone", "text", "+7 701 234 56 78"),  # "Almost done", then the review
+    Step("phone", "text", PHONE),  # "Almost done", then the review
     Step("confirm", "press", "✅", expect="keyboard", dependent=True),  # registered, main menu
 )
+# The route of tests/test_e2e_booking.py, right after the appeal: the citizen has consented, so
+# /book goes straight to the receptions. Names differ from APPEAL's: `known` is keyed by name.
+BOOKING: tuple[Step, ...] = (
+    Step("book", "text", "/book"),  # the receptions
+    Step("reception", "press", "заместител"),  # "✔️ reception" edited in, then the days
+    Step("day", "press", dependent=True, pick="spread"),  # then the times
+    Step("slot", "press", dependent=True, pick="spread"),  # the question prompt
+    Step("question", "text", QUESTION),  # the access needs
+    Step("access", "press", "➡️", expect="keyboard"),  # "✔️ none", the contact prompt
+    Step("book_phone", "text", PHONE),  # "Almost done", then the review
+    Step("book_confirm", "press", "✅", expect="keyboard", dependent=True),  # booked, main menu
+)
+DIALOG: tuple[Step, ...] = APPEAL + BOOKING
 
 
 def ends_step(expect: Expect, call: Call) -> bool:
@@ -113,16 +164,21 @@ class Citizen:
     uid: int
     bot: BotName
     steps: Sequence[Step] = DIALOG
+    number: int = 0  # spreads the citizens' choices of day and time
     pushed: list[float | None] = field(init=False)
     replies: list[asyncio.Future[Call]] = field(init=False)
     latencies: list[float] = field(default_factory=list)
     next_reply: int = 0
     last_reply_at: float = 0.0
+    # What is left of `number` for the next spread choice: each choice takes its digit in the
+    # radix of the options offered (day = n mod days, time = n div days mod times, ...).
+    spread_left: int = field(init=False)
 
     def __post_init__(self) -> None:
         loop = asyncio.get_running_loop()
         self.pushed = [None] * len(self.steps)
         self.replies = [loop.create_future() for _ in self.steps]
+        self.spread_left = self.number
 
     def on_call(self, call: Call, now: float) -> None:
         # Replies arrive in step order: the bot handles one update per chat at a time.
@@ -177,6 +233,7 @@ class Result:
     cpu_s: float
     rss_mib: float
     harness_cpu_s: float
+    calls: Counter[str]  # Bot API methods the bot called during the load, getUpdates aside
 
     @property
     def rate(self) -> float:
@@ -217,7 +274,7 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 async def start_process(
-    fake: BenchFake, bot: BotName, run_dir: Path
+    fake: BenchFake, bot: BotName, run_dir: Path, catalog: Path | None = None
 ) -> tuple[asyncio.subprocess.Process, Path]:
     token = OURS_TOKEN if bot == "ours" else ECHO_TOKEN
     env = {
@@ -226,7 +283,10 @@ async def start_process(
         "TELEGRAM_API_BASE": fake.base_url,
         "DATABASE_URL": f"sqlite:///{run_dir / 'bot.db'}",
         "OFFICIALS_CHAT_ID": str(OFFICIALS),
+        "EVENT_LOOP": LOOP[0],
     }
+    if catalog is not None:
+        env["CATALOG_PATH"] = str(catalog)
     module = "bot" if bot == "ours" else "bench.echo_bot"
     log_path = run_dir / "bot.log"
     since = fake.mark()
@@ -274,6 +334,22 @@ async def stop_process(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
+def write_catalog(path: Path, capacity: int) -> Path:
+    """The bundled catalog with every reception taking at least `capacity` citizens a slot."""
+
+    def raised(match: re.Match[str]) -> str:
+        return f"{match[1]}{max(int(match[2]), capacity)}"
+
+    text, found = re.subn(
+        r"^(capacity\s*=\s*)(\d+)", raised, BUNDLED_CATALOG.read_text("utf-8"), flags=re.M
+    )
+    if not found:
+        # Without it the run would book against the bundled capacity and fail far from here.
+        raise RuntimeError(f"no `capacity = N` line in {BUNDLED_CATALOG}")
+    path.write_text(text, "utf-8")
+    return path
+
+
 def check_appeals(db_path: Path, expected: int) -> None:
     """Every citizen's dialog must have ended in a complete appeal, or the numbers lie."""
     conn = sqlite3.connect(db_path)
@@ -289,6 +365,25 @@ def check_appeals(db_path: Path, expected: int) -> None:
         conn.close()
     if filed != expected:
         raise RuntimeError(f"expected {expected} complete appeals in {db_path}, found {filed}")
+
+
+def check_bookings(db_path: Path, expected: int) -> None:
+    """Every citizen must hold one booked place, made by the dialog (topic and phone typed)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        booked, citizens = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT citizen_id) FROM bookings"
+            " WHERE status = 'booked' AND reception = ? AND topic = ? AND contact_phone = ?"
+            " AND access = '[]'",
+            (BOOKED_RECEPTION, QUESTION, STORED_PHONE),
+        ).fetchone()
+    finally:
+        conn.close()
+    if booked != expected or citizens != expected:
+        raise RuntimeError(
+            f"expected {expected} bookings of {expected} citizens in {db_path}, "
+            f"found {booked} of {citizens}"
+        )
 
 
 # --------------------------------------------------------------------------- citizens
@@ -320,15 +415,33 @@ def push(fake: BenchFake, citizen: Citizen, index: int, on: Call | JsonDict, dat
             fake.press(uid, on, data)
 
 
+def spread_button(citizen: Citizen, reply: Call) -> str:
+    """One of the free days or times on the reply, the next digit of the citizen's number."""
+    offered = [
+        data
+        for text, data in buttons(reply)
+        if data is not None and (free := FREE_PLACES.search(text)) and int(free[1]) > 0
+    ]
+    if not offered:
+        raise RuntimeError(f"citizen {citizen.uid}: no free place offered in {reply}")
+    citizen.spread_left, choice = divmod(citizen.spread_left, len(offered))
+    return offered[choice]
+
+
 def press_data(citizen: Citizen, index: int, reply: Call | None, known: dict[str, str]) -> str:
     """Callback data for a press: read off the reply when there is one, as a citizen does."""
     step = citizen.steps[index]
     if citizen.bot == "echo":
         return f"echo:{step.name}"
     if reply is not None:
+        if step.pick == "spread":
+            return spread_button(citizen, reply)
         data = find_button(reply, step.value)
         known[step.name] = data
         return data
+    if step.dependent:
+        # Open loop must not press with another citizen's draft key or day.
+        raise RuntimeError(f"step {step.name!r} needs the reply before it")
     return known[step.name]
 
 
@@ -361,10 +474,33 @@ async def closed_citizen(fake: BenchFake, citizen: Citizen, known: dict[str, str
 async def dependent_press(
     fake: BenchFake, citizen: Citizen, index: int, due: float, known: dict[str, str]
 ) -> None:
-    # Open loop queues the whole backlog first, so the review may come late: no step limit.
-    review = await reply_to(citizen, index - 1, fake, PHASE_TIMEOUT)
+    # Open loop queues the whole backlog first, so the reply may come late: no step limit.
+    reply = await reply_to(citizen, index - 1, fake, PHASE_TIMEOUT)
     await sleep_until(due)
-    push(fake, citizen, index, review, press_data(citizen, index, review, known))
+    push(fake, citizen, index, reply, press_data(citizen, index, reply, known))
+
+
+async def queued_step(
+    fake: BenchFake,
+    citizen: Citizen,
+    index: int,
+    due: float,
+    known: dict[str, str],
+    before: asyncio.Task[None] | None,
+) -> None:
+    """A step behind its citizen's waiting press: pushed once `before` has pushed its own."""
+    if before is not None:
+        await before
+    if citizen.steps[index].dependent:
+        await dependent_press(fake, citizen, index, due, known)
+        return
+    await sleep_until(due)
+    push_queued(fake, citizen, index, known)
+
+
+def push_queued(fake: BenchFake, citizen: Citizen, index: int, known: dict[str, str]) -> None:
+    data = press_data(citizen, index, None, known) if citizen.steps[index].kind == "press" else ""
+    push(fake, citizen, index, placeholder_message(citizen.uid), data)
 
 
 async def sleep_until(due: float) -> None:
@@ -379,17 +515,25 @@ async def open_loop(
     """Push every update without waiting for answers; with `rate`, at that many per second."""
     started = time.perf_counter()
     waiting: list[asyncio.Task[None]] = []
-    schedule = [(c, i) for i in range(len(DIALOG)) for c in citizens]
+    # Per citizen, the last step handed to a task: while it has not pushed, the citizen's
+    # later steps queue behind it, or the bot would get them out of dialog order.
+    tails: dict[int, asyncio.Task[None]] = {}
+    longest = max(len(c.steps) for c in citizens)
+    schedule = [(c, i) for i in range(longest) for c in citizens if i < len(c.steps)]
     for n, (citizen, index) in enumerate(schedule):
         # Due times are absolute, so a late wake-up does not slow the rest down.
         due = started + n / rate if rate else started
-        step = citizen.steps[index]
-        if step.dependent and citizen.bot == "ours":
-            waiting.append(asyncio.create_task(dependent_press(fake, citizen, index, due, known)))
+        tail = tails.get(citizen.uid)
+        blocked = tail is not None and not tail.done()
+        if blocked or (citizen.steps[index].dependent and citizen.bot == "ours"):
+            task = asyncio.create_task(
+                queued_step(fake, citizen, index, due, known, tail if blocked else None)
+            )
+            tails[citizen.uid] = task
+            waiting.append(task)
             continue
         await sleep_until(due)
-        data = press_data(citizen, index, None, known) if step.kind == "press" else ""
-        push(fake, citizen, index, placeholder_message(citizen.uid), data)
+        push_queued(fake, citizen, index, known)
     await asyncio.gather(*waiting)
     await asyncio.gather(*(reply_to(c, len(c.steps) - 1, fake, PHASE_TIMEOUT) for c in citizens))
 
@@ -426,14 +570,24 @@ async def phase(
     if stale:
         print(f"  note: dropped {stale} unconfirmed update(s) of the previous bot", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-dialogs-") as tmp:
-        proc, log_path = await start_process(fake, bot, Path(tmp))
+        # Room for every citizen and the warm-up one in any slot (see the module docstring).
+        catalog = write_catalog(Path(tmp) / "catalog.toml", count + 1)
+        proc, log_path = await start_process(fake, bot, Path(tmp), catalog)
         try:
             # The first dialog pays for lazy imports, caches and the first DB pages; it also
             # shows the callback data that open loop presses without waiting for a reply.
-            await drive(fake, [Citizen(uid_base + count, bot)], "closed", None, known)
-            citizens = [Citizen(uid_base + n, bot) for n in range(count)]
+            warm_up = Citizen(uid_base + count, bot, number=count)
+            await drive(fake, [warm_up], "closed", None, known)
+            citizens = [Citizen(uid_base + n, bot, number=n) for n in range(count)]
             cpu_before, own_before = proc_cpu_seconds(proc.pid), own_cpu_seconds()
+            since = fake.mark()
             await drive(fake, citizens, mode, rate, known)
+            token = OURS_TOKEN if bot == "ours" else ECHO_TOKEN
+            calls = Counter(
+                c.method
+                for c in fake.calls[since:]
+                if c.token == token and c.method.lower() != "getupdates"
+            )
             cpu_s = proc_cpu_seconds(proc.pid) - cpu_before
             own_s = own_cpu_seconds() - own_before
             rss = proc_peak_rss_mib(proc.pid)
@@ -444,6 +598,7 @@ async def phase(
             await stop_process(proc)
         if bot == "ours":
             check_appeals(Path(tmp) / "bot.db", count + 1)  # with the warm-up citizen
+            check_bookings(Path(tmp) / "bot.db", count + 1)
     first_push = min(c.pushed[0] or math.inf for c in citizens)
     last_reply = max(c.last_reply_at for c in citizens)
     return Result(
@@ -453,6 +608,7 @@ async def phase(
         cpu_s=cpu_s,
         rss_mib=rss,
         harness_cpu_s=own_s,
+        calls=calls,
     )
 
 
@@ -485,10 +641,12 @@ def print_table(
     header = (
         f"{'':<14}{'updates':>8}{'upd/s min':>11}{'upd/s med':>11}"
         f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'CPU s':>7}{'harness CPU s':>15}"
+        f"{'calls/upd':>11}"
     )
     print(
-        f"dialogs: {count} citizens x {len(DIALOG)} updates, {runs} run(s); "
-        "ours = python -m bot (SQLite), echo = bench.echo_bot"
+        f"dialogs: {count} citizens x {len(DIALOG)} updates "
+        f"({len(APPEAL)} appeal + {len(BOOKING)} booking), {runs} run(s); "
+        f"ours = python -m bot (SQLite), echo = bench.echo_bot, event loop: {resolve(LOOP[0])}"
     )
     print(header)
     for mode in modes:
@@ -502,7 +660,7 @@ def print_table(
                 f"{statistics.median(r.rate for r in runs_of):>11.1f}"
                 f"{percentile(lat, 50):>9.1f}{percentile(lat, 95):>9.1f}"
                 f"{percentile(lat, 99):>9.1f}{mid.rss_mib:>9.1f}{mid.cpu_s:>7.2f}"
-                f"{mid.harness_cpu_s:>15.2f}"
+                f"{mid.harness_cpu_s:>15.2f}{mid.calls.total() / mid.updates:>11.2f}"
             )
     ratios = []
     for mode in modes:
@@ -517,8 +675,10 @@ def print_table(
         print(f"ours / echo, p50 latency at {rate:g}/s offered: {ours_p50 / echo_p50:.1f}")
     print(
         "latency: push -> the bot's message that ends the step (median run); "
-        "CPU s: bot process during the load"
+        "CPU s: bot process during the load; calls/upd: Bot API calls per update"
     )
+    ours_calls = median_run(results[("ours", modes[0])]).calls
+    print("ours, Bot API calls: " + ", ".join(f"{m} {n}" for m, n in ours_calls.most_common()))
 
 
 # --------------------------------------------------------------------------- main
@@ -574,7 +734,11 @@ def main() -> None:
         "--rate", type=positive(float), default=None, help="also offer open loop at N updates/s"
     )
     parser.add_argument("--mode", choices=("closed", "open", "both"), default="both")
+    parser.add_argument(
+        "--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="both bots' loop"
+    )
     args = parser.parse_args()
+    LOOP[0] = args.loop
     modes: list[Mode] = ["closed", "open"] if args.mode == "both" else [args.mode]
     if args.rate is not None:
         modes.append("rate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -28,6 +29,11 @@ def main() -> int:
 
     async def run() -> None:
         app = await create_app(settings)
+        # Everything imported and built so far lives as long as the process: move it out of
+        # the collector's sight, so a full collection under load walks only new objects
+        # (bench/dialogs.py saw 100-200 ms pauses before).
+        gc.collect()
+        gc.freeze()
         logging.getLogger("bot").info(
             "starting: Bot API %s, database %s", settings.telegram_api_base, settings.database_url
         )
