@@ -109,6 +109,8 @@ class App:
 
     async def close(self) -> None:
         await self.in_flight.wait_idle(seconds=10)
+        # Polling closes the HTTP session itself; a start-up that failed (a 401) has not.
+        await self.bot.session.close()
         await self.db.close()
 
 
