@@ -234,6 +234,7 @@ class Result:
     rss_mib: float
     harness_cpu_s: float
     calls: Counter[str]  # Bot API methods the bot called during the load, getUpdates aside
+    by_step: dict[str, list[float]]  # latencies of each dialog step, seconds
 
     @property
     def rate(self) -> float:
@@ -605,6 +606,7 @@ async def phase(
         updates=sum(len(c.steps) for c in citizens),
         wall=last_reply - first_push,
         latencies=[lat for c in citizens for lat in c.latencies],
+        by_step=latencies_by_step(citizens),
         cpu_s=cpu_s,
         rss_mib=rss,
         harness_cpu_s=own_s,
@@ -613,6 +615,26 @@ async def phase(
 
 
 # --------------------------------------------------------------------------- report
+
+
+def latencies_by_step(citizens: Sequence[Citizen]) -> dict[str, list[float]]:
+    # A citizen's replies come in step order, so its n-th latency belongs to its n-th step.
+    steps: dict[str, list[float]] = {}
+    for citizen in citizens:
+        for step, latency in zip(citizen.steps, citizen.latencies, strict=False):
+            steps.setdefault(step.name, []).append(latency)
+    return steps
+
+
+def print_steps(result: Result, label: str) -> None:
+    """Where the latency of the median run sits: which steps are slow, not only how slow."""
+    print(f"{label}, latency by step (ms, p50 / p99):")
+    cells = [
+        f"{name} {percentile(lat, 50) * 1000:.0f}/{percentile(lat, 99) * 1000:.0f}"
+        for name, lat in result.by_step.items()
+    ]
+    for start in range(0, len(cells), 6):
+        print("  " + " · ".join(cells[start : start + 6]))
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -714,6 +736,8 @@ async def run(count: int, runs: int, modes: Sequence[Mode], rate: float | None) 
     finally:
         await fake.stop()
     print_table(results, modes, count, runs, rate)
+    last = modes[-1]
+    print_steps(median_run(results[("ours", last)]), f"ours {row_label('ours', last, rate)[5:]}")
 
 
 def positive(kind: Callable[[str], float | int]) -> Callable[[str], float | int]:

@@ -113,6 +113,28 @@ def test_sliding_window_allows_count_per_period() -> None:
     assert (slow.count, slow.period) == (1, 2.0)
 
 
+def test_pacing_keeps_its_rhythm_when_each_send_starts_a_little_late() -> None:
+    glob = SlidingWindow.per_second(30.0)
+    now = 0.0
+    for _ in range(300):
+        now = glob.ready_at(now) + 0.004  # every wake-up 4 ms late
+        glob.take(now)
+    # 300 sends at 30/s take 10 s, not 300 x (33 ms + 4 ms) = 11.2 s ...
+    assert now < 10.1
+    # ... and never more than 30 in any second.
+    window = SlidingWindow(30, 1.0)
+    for t in glob.times:
+        assert window.ready_at(t) <= t + 1e-9
+        window.take(t)
+
+
+def test_pacing_banks_no_idle_time() -> None:
+    glob = SlidingWindow.per_second(30.0)
+    glob.take(0.0)
+    glob.take(5.0)  # after a quiet spell
+    assert glob.ready_at(5.0) == pytest.approx(5.0 + 1 / 30)
+
+
 def test_backoff_doubles_up_to_the_cap() -> None:
     assert [backoff_delay(n, 1.0, 300.0) for n in range(1, 11)] == [
         1, 2, 4, 8, 16, 32, 64, 128, 256, 300,
