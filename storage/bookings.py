@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from storage.sqlite import SQLiteDatabase, _dt, _parse, _ts
+from storage.transaction import Transaction
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
@@ -498,14 +499,14 @@ class BookingStore:
 # --- inside a transaction ---------------------------------------------------------------------
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Booking | None:
+async def _one(conn: Transaction, sql: str, params: tuple[Any, ...]) -> Booking | None:
     async with conn.execute(sql, params) as cur:
         row = await cur.fetchone()
     return _booking(row) if row is not None else None
 
 
 async def _held_in_session(
-    conn: aiosqlite.Connection, citizen_id: int | None, reception: str, session_day: date
+    conn: Transaction, citizen_id: int | None, reception: str, session_day: date
 ) -> Booking | None:
     if citizen_id is None:
         return None
@@ -518,7 +519,7 @@ async def _held_in_session(
 
 
 async def _taken(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     reception: str,
     slot_start: datetime,
     now: datetime,
@@ -537,7 +538,7 @@ async def _taken(
     return int(row[0]) if row is not None else 0
 
 
-async def _insert(conn: aiosqlite.Connection, **values: Any) -> int:
+async def _insert(conn: Transaction, **values: Any) -> int:
     columns = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     cur = await conn.execute(
@@ -547,7 +548,7 @@ async def _insert(conn: aiosqlite.Connection, **values: Any) -> int:
 
 
 async def _close_waitlist(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     citizen_id: int | None,
     reception: str,
     session_day: date,

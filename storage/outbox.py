@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from storage.sqlite import SQLiteDatabase, _parse, _ts
+from storage.transaction import Transaction
 
 # Both indexes are partial on this condition; queries repeat it verbatim so SQLite can use them.
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
@@ -193,8 +194,8 @@ class OutboxStore:
             return cur.rowcount
 
     async def resolve_chat(self, chat_id: int) -> int:
-        async with self.db.lock:
-            return await _resolve(self.db.conn, chat_id)
+        async with self.db.statements() as conn:
+            return await _resolve(conn, chat_id)
 
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
         """Unsent rows with this purpose are not wanted any more (a cancelled booking's
@@ -222,7 +223,7 @@ class OutboxStore:
         return await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))
 
 
-async def _resolve(conn: aiosqlite.Connection, chat_id: int) -> int:
+async def _resolve(conn: Transaction, chat_id: int) -> int:
     for _ in range(MAX_MIGRATION_HOPS):
         async with conn.execute(
             "SELECT new_chat_id FROM chat_migrations WHERE old_chat_id = ?", (chat_id,)
@@ -235,7 +236,7 @@ async def _resolve(conn: aiosqlite.Connection, chat_id: int) -> int:
 
 
 async def _insert(
-    conn: aiosqlite.Connection, chat_id: int, message: NewMessage, created: str, due: str
+    conn: Transaction, chat_id: int, message: NewMessage, created: str, due: str
 ) -> int:
     async with conn.execute(
         "INSERT INTO outbox (chat_id, method, payload, dedupe_key, purpose, created_at, "

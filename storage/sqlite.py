@@ -16,6 +16,7 @@ import aiosqlite
 
 from storage.base import Repository
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
+from storage.transaction import Transaction
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "sqlite"
@@ -45,7 +46,7 @@ class SQLiteDatabase:
     are serialised anyway; the lock keeps one coroutine's transaction from swallowing
     another's statements."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Transaction) -> None:
         self.conn = conn
         self.lock = asyncio.Lock()
 
@@ -93,15 +94,25 @@ class SQLiteDatabase:
             )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Transaction]:
         async with self.lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._call(partial(_execute, "BEGIN IMMEDIATE", ()))
             try:
-                yield self.conn
+                yield Transaction(self._call)
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._call(partial(_execute, "ROLLBACK", ()))
                 raise
-            await self.conn.execute("COMMIT")
+            await self._call(partial(_execute, "COMMIT", ()))
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[Transaction]:
+        """Several statements in a row, no other coroutine's in between, no transaction."""
+        async with self.lock:
+            yield Transaction(self._call)
+
+    async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One hop to the database thread; the caller holds the lock."""
+        return await self.conn._execute(work, self.conn._conn)
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the database thread in one hop.
@@ -112,7 +123,7 @@ class SQLiteDatabase:
         Several statements that belong together run in one `work` for the same reason.
         """
         async with self.lock:
-            return await self.conn._execute(work, self.conn._conn)
+            return await self._call(work)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         return await self.run(partial(_fetchone, sql, tuple(params)))
@@ -219,7 +230,7 @@ class SQLiteRepository(Repository):
         return appeal, True
 
     @staticmethod
-    async def _next_reference(conn: aiosqlite.Connection, registered_on: date) -> str:
+    async def _next_reference(conn: Transaction, registered_on: date) -> str:
         name = f"appeal:{registered_on.year}"
         async with conn.execute(
             "INSERT INTO counters (name, value) VALUES (?, 1) "
@@ -231,7 +242,7 @@ class SQLiteRepository(Repository):
         return f"{registered_on.year}-{row[0]:05d}"
 
     @staticmethod
-    async def _insert_appeal(conn: aiosqlite.Connection, new: NewAppeal, reference: str) -> int:
+    async def _insert_appeal(conn: Transaction, new: NewAppeal, reference: str) -> int:
         await conn.execute(
             "INSERT INTO citizens (id, language, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (id) DO NOTHING",
