@@ -90,6 +90,11 @@ PHASE_TIMEOUT = 600.0
 UID_BASE = 900_000_000  # well away from the ids the tests use
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOOP: list[LoopChoice] = ["auto"]  # --loop, the same for both bots
+# --schedule: "lockstep" offers one step of every citizen, then the next step, so every
+# citizen reaches the heavy steps (filing, booking) in the same half second; "staggered"
+# starts citizen n at round n mod (steps), as if they had arrived one after another, so each
+# round mixes all steps. Same updates, same rate, same per-chat order.
+SCHEDULE: list[str] = ["lockstep"]
 
 BotName = Literal["ours", "echo"]
 Mode = Literal["closed", "open", "rate"]
@@ -521,6 +526,9 @@ async def open_loop(
     tails: dict[int, asyncio.Task[None]] = {}
     longest = max(len(c.steps) for c in citizens)
     schedule = [(c, i) for i in range(longest) for c in citizens if i < len(c.steps)]
+    if rate and SCHEDULE[0] == "staggered":
+        # Sorted by round; a citizen's steps keep their order, each in a later round.
+        schedule.sort(key=lambda pair: (pair[1] + pair[0].number % longest, pair[0].number))
     for n, (citizen, index) in enumerate(schedule):
         # Due times are absolute, so a late wake-up does not slow the rest down.
         due = started + n / rate if rate else started
@@ -650,7 +658,9 @@ def median_run(results: Sequence[Result]) -> Result:
 
 
 def row_label(bot: BotName, mode: Mode, rate: float | None) -> str:
-    return f"{bot} @{rate:g}/s" if mode == "rate" else f"{bot} {mode}"
+    if mode != "rate":
+        return f"{bot} {mode}"
+    return f"{bot} @{rate:g}/s" + (" stag." if SCHEDULE[0] == "staggered" else "")
 
 
 def print_table(
@@ -661,7 +671,7 @@ def print_table(
     rate: float | None,
 ) -> None:
     header = (
-        f"{'':<14}{'updates':>8}{'upd/s min':>11}{'upd/s med':>11}"
+        f"{'':<18}{'updates':>8}{'upd/s min':>11}{'upd/s med':>11}"
         f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'CPU s':>7}{'harness CPU s':>15}"
         f"{'calls/upd':>11}"
     )
@@ -677,7 +687,7 @@ def print_table(
             mid = median_run(runs_of)
             lat = [x * 1000 for x in mid.latencies]
             print(
-                f"{row_label(bot, mode, rate):<14}{mid.updates:>8}"
+                f"{row_label(bot, mode, rate):<18}{mid.updates:>8}"
                 f"{min(r.rate for r in runs_of):>11.1f}"
                 f"{statistics.median(r.rate for r in runs_of):>11.1f}"
                 f"{percentile(lat, 50):>9.1f}{percentile(lat, 95):>9.1f}"
@@ -761,8 +771,15 @@ def main() -> None:
     parser.add_argument(
         "--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="both bots' loop"
     )
+    parser.add_argument(
+        "--schedule",
+        choices=("lockstep", "staggered"),
+        default="lockstep",
+        help="with --rate: citizens in step or arriving one after another (see SCHEDULE)",
+    )
     args = parser.parse_args()
     LOOP[0] = args.loop
+    SCHEDULE[0] = args.schedule
     modes: list[Mode] = ["closed", "open"] if args.mode == "both" else [args.mode]
     if args.rate is not None:
         modes.append("rate")
