@@ -22,7 +22,7 @@ from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
 from bot.validation import TextProblem, check_appeal_text, kazakhstan_phone
 from bot.views import appeal as view
-from bot.views.common import in_every_language
+from bot.views.common import html, in_every_language
 from bot.views.consent import ask_consent
 from bot.wizard import autofill, first_step, next_step, previous_step
 from i18n.formatting import long_date
@@ -55,8 +55,11 @@ async def draft_of(state: FSMContext) -> tuple[dict[str, Any], dict[str, Any]]:
     return data, data.setdefault("draft", {})
 
 
-async def show(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
-    """Enter `step` and send its prompt as a new message."""
+async def show(
+    step: str, message: Message, state: FSMContext, catalog: Catalog, lead: str = ""
+) -> None:
+    """Enter `step` and send its prompt as a new message; `lead` (HTML) opens it, so that
+    "✔️ what was chosen" and the next question arrive as one message."""
     _data, draft = await draft_of(state)
     lang = current_lang()
     await state.set_state(STATE_OF[step])
@@ -80,20 +83,26 @@ async def show(step: str, message: Message, state: FSMContext, catalog: Catalog)
             text, markup = view.contact_screen()
         case _:
             # Reply keyboards (location, contact) cannot share a message with inline buttons.
-            await message.answer(_("Almost done."), reply_markup=ReplyKeyboardRemove())
+            almost = _("Almost done.")
+            await message.answer(
+                f"{lead}\n\n{almost}" if lead else almost, reply_markup=ReplyKeyboardRemove()
+            )
+            lead = ""
             text = view.review_text(draft, catalog, lang)
             markup = view.review_keyboard(draft["draft_key"])
-    await message.answer(text, reply_markup=markup)
+    await message.answer(f"{lead}\n\n{text}" if lead else text, reply_markup=markup)
 
 
-async def advance(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
+async def advance(
+    step: str, message: Message, state: FSMContext, catalog: Catalog, lead: str = ""
+) -> None:
     data, draft = await draft_of(state)
     editing = bool(data.get("editing"))
     following = next_step(step, draft, catalog, editing)
     if following == "review":
         data["editing"] = False
     await state.set_data(data)
-    await show(following, message, state, catalog)
+    await show(following, message, state, catalog, lead)
 
 
 async def start_wizard(message: Message, state: FSMContext, catalog: Catalog) -> None:
@@ -254,6 +263,7 @@ async def choose_place(
     state: FSMContext,
     catalog: Catalog,
     data: dict[str, Any],
+    lead: str = "",
 ) -> None:
     draft = data["draft"]
     if step == "region" and draft.get("region") != code:
@@ -262,7 +272,7 @@ async def choose_place(
     if step == "region":
         autofill("district", draft, catalog)
     await state.set_data(data)
-    await advance(step, message, state, catalog)
+    await advance(step, message, state, catalog, lead)
 
 
 async def place_typed(message: Message, state: FSMContext, catalog: Catalog) -> None:
@@ -272,8 +282,8 @@ async def place_typed(message: Message, state: FSMContext, catalog: Catalog) -> 
     query = (message.text or "")[:100]
     found = Territory.search(places, query)
     if len(found) == 1:
-        await message.answer(f"✔️ {found[0].name(current_lang())}")
-        await choose_place(step, found[0].code, message, state, catalog, data)
+        lead = f"✔️ {html(found[0].name(current_lang()))}"
+        await choose_place(step, found[0].code, message, state, catalog, data, lead)
         return
     if found:
         note = _("Found several — choose one:")

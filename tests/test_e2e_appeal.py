@@ -55,11 +55,15 @@ async def test_full_appeal_in_russian(harness: Harness) -> None:
         "◀️" in b or "▶️" in b for b, _ in h.fake.buttons(region_prompt)
     )
     # A Kazakh name typed with Russian letters finds the region, then the district.
-    await h.say(RU, "караганды", expect="Карагандинская область")
+    # What was found and the next question come as one message, with the next buttons.
+    since = h.fake.mark()
+    districts = await h.say(RU, "караганды", expect="Карагандинская область")
+    assert (districts.text or "").startswith("✔️ Карагандинская область\n\n")
+    assert "Каркаралинский район" in [b for b, _ in h.fake.buttons(districts)]
+    assert len(h.texts_to(RU, since)) == 1
     since = h.fake.mark()
     h.fake.user_message(RU, "Каркаралы")
-    await h.reply(RU, since, expect="Каркаралинский район")
-    text_prompt = await h.reply(RU, since, expect="10")
+    text_prompt = await h.reply(RU, since, expect="✔️ Каркаралинский район")
     assert "3500" in (text_prompt.text or "")
 
     # Bad input at the text step: the dialog stays where it was.
