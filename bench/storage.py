@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import re
@@ -507,8 +508,40 @@ class PlanRecorder:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         return await self.db.execute(sql, params)
 
+    async def fetchall_as(
+        self, sql: str, params: Iterable[Any], convert: Callable[[Any], Any]
+    ) -> list[Any]:
+        return await self._run(lambda q, p: self.db.fetchall_as(q, p, convert), sql, params)
+
     def transaction(self) -> Any:
         return self.db.transaction()
+
+
+class LoopStall:
+    """The longest time the event loop could not run a 1 ms heartbeat: how long every
+    citizen's update would have waited while an official's report was built."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            self.longest = max(self.longest, loop.time() - before - 0.001)
+
+    async def __aenter__(self) -> LoopStall:
+        self._task = asyncio.create_task(self._beat())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 @dataclass
@@ -526,6 +559,7 @@ class Services:
     bookings: BookingService = field(init=False)
     digests: DigestService = field(init=False)
     reports: ReportQueries = field(init=False)
+    stalls: dict[str, float] = field(default_factory=dict)  # longest loop stall per report
 
     def __post_init__(self) -> None:
         calendar = WorkCalendar.from_catalog(self.catalog)
@@ -574,21 +608,27 @@ class Services:
             return await render_page(CITIZEN, 0, self.appeals, self.catalog) is not None
 
     async def stats(self) -> int:
-        rows = await period_appeals(self.reports, DAYS, self.now)
-        with self.i18n.context(), self.i18n.use_locale(LANG):
-            render_stats(compute_stats(rows, DAYS), self.catalog, LANG)
+        async with LoopStall() as stall:
+            rows = await period_appeals(self.reports, DAYS, self.now)
+            with self.i18n.context(), self.i18n.use_locale(LANG):
+                computed = await asyncio.to_thread(compute_stats, rows, DAYS)
+                render_stats(computed, self.catalog, LANG)
+        self.stalls["/stats"] = max(self.stalls.get("/stats", 0.0), stall.longest)
         return len(rows)
 
     async def export(self) -> tuple[int, int]:
         """handlers/official_commands.py export: the period, its bookings, the workbook; the
         bytes go to a file instead of Telegram."""
-        rows = await period_appeals(self.reports, DAYS, self.now)
-        today = self.now.astimezone(TZ).date()
-        booked = await self.reports.bookings(
-            (today - timedelta(days=DAYS)).isoformat(), (today + timedelta(days=31)).isoformat()
-        )
-        with self.i18n.context(), self.i18n.use_locale(LANG):
-            content = export_xlsx(rows, self.catalog, LANG, TZ, booked)
+        async with LoopStall() as stall:
+            rows = await period_appeals(self.reports, DAYS, self.now)
+            today = self.now.astimezone(TZ).date()
+            booked = await self.reports.bookings(
+                (today - timedelta(days=DAYS)).isoformat(),
+                (today + timedelta(days=31)).isoformat(),
+            )
+            with self.i18n.context(), self.i18n.use_locale(LANG):
+                content = await asyncio.to_thread(export_xlsx, rows, self.catalog, LANG, TZ, booked)
+        self.stalls["/export"] = max(self.stalls.get("/export", 0.0), stall.longest)
         self.out.write_bytes(content)
         return len(rows), len(content)
 
@@ -802,6 +842,8 @@ async def measure(
     rows, size = outcome["/export"]
     cells.update(
         {
+            "/stats stall": ms(services.stalls["/stats"] * 1000),
+            "/export stall": ms(services.stalls["/export"] * 1000),
             "digest rows": digest_rows(outcome["digest"]),
             "digest dept rows": digest_rows(outcome["digest dept"]),
             "/my rows": f"{await services.repo.count_citizen_appeals(CITIZEN)}",
@@ -867,8 +909,10 @@ ROWS = (
     ("  the citizen's appeals", "/my rows"),
     (f"/stats {DAYS}, ms", "/stats"),
     ("  appeals in the period", "/stats rows"),
+    ("  longest event-loop stall, ms", "/stats stall"),
     (f"/export {DAYS} to a file, ms", "/export"),
     ("  rows · xlsx KiB", "/export rows"),
+    ("  longest event-loop stall, ms", "/export stall"),
     ("/receptions day, ms", "/receptions"),
     ("  bookings shown · SQL statements", "/receptions rows"),
     ("create_appeal (one insert), ms", "insert"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from aiogram import Router
@@ -102,7 +103,9 @@ async def stats(
             await message.answer(_("Usage: /stats or /stats 7 (days, 1 to 366)."))
             return
         rows = await period_appeals(reports, days, appeals.clock())
-        await message.answer(render_stats(compute_stats(rows, days), catalog, officials.language))
+        # Off the event loop: at a big city's volume this is seconds of Python.
+        computed = await asyncio.to_thread(compute_stats, rows, days)
+        await message.answer(render_stats(computed, catalog, officials.language))
 
 
 async def export(
@@ -127,7 +130,11 @@ async def export(
         booked = await reports.bookings(
             (today - timedelta(days=days)).isoformat(), (today + timedelta(days=31)).isoformat()
         )
-        content = export_xlsx(rows, catalog, officials.language, officials.tz, booked)
+        # Seconds of Python for a year of a city's appeals: in a thread, so the citizens'
+        # dialogs go on meanwhile (to_thread keeps the official's language context).
+        content = await asyncio.to_thread(
+            export_xlsx, rows, catalog, officials.language, officials.tz, booked
+        )
         name = f"appeals-{now.astimezone(officials.tz):%Y-%m-%d}-{days}d.xlsx"
         # A file upload cannot wait in the outbox (rows hold file ids); the official asked
         # for it and is waiting.

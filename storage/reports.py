@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +31,7 @@ class ReportQueries:
     async def period(self, since: datetime, until: datetime) -> list[PeriodAppeal]:
         """Appeals registered in [since, until), oldest first, with their history times.
         The history is aggregated per appeal in SQL so the export stays one query."""
-        rows = await self.db.fetchall(
+        sql = (
             "SELECT a.*, "
             " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
             "   AND h.actor LIKE 'official:%') AS first_action_at, "
@@ -38,18 +39,10 @@ class ReportQueries:
             "   AND h.new_status = 'answered') AS first_answer_at, "
             " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
             "   AND h.new_status = 'closed') AS closed_at "
-            "FROM appeals a WHERE a.created_at >= ? AND a.created_at < ? ORDER BY a.id",
-            (since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat()),
+            "FROM appeals a WHERE a.created_at >= ? AND a.created_at < ? ORDER BY a.id"
         )
-        return [
-            PeriodAppeal(
-                dict(r),
-                _utc(r["first_action_at"]),
-                _utc(r["first_answer_at"]),
-                _utc(r["closed_at"]),
-            )
-            for r in rows
-        ]
+        params = (since.astimezone(UTC).isoformat(), until.astimezone(UTC).isoformat())
+        return await self.db.fetchall_as(sql, params, _period_appeal)
 
     async def bookings(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
         """Bookings of sessions held from first_day to last_day (ISO dates), with the
@@ -61,3 +54,12 @@ class ReportQueries:
             (first_day, last_day),
         )
         return [dict(r) for r in rows]
+
+
+def _period_appeal(row: sqlite3.Row) -> PeriodAppeal:
+    return PeriodAppeal(
+        dict(row),
+        _utc(row["first_action_at"]),
+        _utc(row["first_answer_at"]),
+        _utc(row["closed_at"]),
+    )

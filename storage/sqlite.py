@@ -134,6 +134,14 @@ class SQLiteDatabase:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         return await self.run(partial(_execute, sql, tuple(params)))
 
+    async def fetchall_as(
+        self, sql: str, params: Iterable[Any], convert: Callable[[sqlite3.Row], T]
+    ) -> list[T]:
+        """Rows turned into objects on the database thread: for reports of tens of thousands
+        of rows, which would otherwise hold up the event loop the citizens wait on."""
+        args = tuple(params)
+        return await self.run(lambda conn: [convert(r) for r in conn.execute(sql, args)])
+
 
 def _fetchone(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> sqlite3.Row | None:
     cur = conn.execute(sql, params)
