@@ -45,7 +45,7 @@ from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.digest import DigestData, DigestService
 from bot.outbox import Outbox
 from bot.receptions import Reception, SlotPlanner, load_receptions
-from bot.reports import compute_stats, export_xlsx, period_appeals, render_stats
+from bot.reports import period_export, period_stats, render_stats
 from handlers.my_appeals import render_page
 from handlers.official_receptions import session_keyboard, session_text
 from i18n.core import PoI18n
@@ -608,29 +608,24 @@ class Services:
             return await render_page(CITIZEN, 0, self.appeals, self.catalog) is not None
 
     async def stats(self) -> int:
+        """handlers/official_commands.py stats, minus the sending."""
         async with LoopStall() as stall:
-            rows = await period_appeals(self.reports, DAYS, self.now)
             with self.i18n.context(), self.i18n.use_locale(LANG):
-                computed = await asyncio.to_thread(compute_stats, rows, DAYS)
+                computed = await period_stats(self.reports, DAYS, self.now)
                 render_stats(computed, self.catalog, LANG)
         self.stalls["/stats"] = max(self.stalls.get("/stats", 0.0), stall.longest)
-        return len(rows)
+        return computed.total
 
     async def export(self) -> tuple[int, int]:
-        """handlers/official_commands.py export: the period, its bookings, the workbook; the
-        bytes go to a file instead of Telegram."""
+        """handlers/official_commands.py export: the bytes go to a file instead of Telegram."""
         async with LoopStall() as stall:
-            rows = await period_appeals(self.reports, DAYS, self.now)
-            today = self.now.astimezone(TZ).date()
-            booked = await self.reports.bookings(
-                (today - timedelta(days=DAYS)).isoformat(),
-                (today + timedelta(days=31)).isoformat(),
-            )
             with self.i18n.context(), self.i18n.use_locale(LANG):
-                content = await asyncio.to_thread(export_xlsx, rows, self.catalog, LANG, TZ, booked)
+                rows, content = await period_export(
+                    self.reports, self.catalog, LANG, TZ, DAYS, self.now
+                )
         self.stalls["/export"] = max(self.stalls.get("/export", 0.0), stall.longest)
         self.out.write_bytes(content)
-        return len(rows), len(content)
+        return rows, len(content)
 
     async def receptions(self) -> int:
         """handlers/official_receptions.py for one day, minus the sending: the sessions, the

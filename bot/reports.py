@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections import Counter
 from dataclasses import dataclass
@@ -194,3 +195,25 @@ def _named(catalog: Catalog, column: str, code: str, lang: str) -> str:
 
 async def period_appeals(queries: ReportQueries, days: int, now: datetime) -> list[PeriodAppeal]:
     return await queries.period(now - timedelta(days=days), now + timedelta(seconds=1))
+
+
+async def period_stats(queries: ReportQueries, days: int, now: datetime) -> Stats:
+    rows = await period_appeals(queries, days, now)
+    # Off the event loop: at a big city's volume this is seconds of Python.
+    return await asyncio.to_thread(compute_stats, rows, days)
+
+
+async def period_export(
+    queries: ReportQueries, catalog: Catalog, lang: str, tz: ZoneInfo, days: int, now: datetime
+) -> tuple[int, bytes]:
+    """The workbook of `/export days`: its appeals, and the bookings of the sessions from the
+    period's start to a month ahead. Returns the number of appeals and the file."""
+    rows = await period_appeals(queries, days, now)
+    today = now.astimezone(tz).date()
+    booked = await queries.bookings(
+        (today - timedelta(days=days)).isoformat(), (today + timedelta(days=31)).isoformat()
+    )
+    # Seconds of Python for a year of a city's appeals: in a thread, so the citizens' dialogs
+    # go on meanwhile (to_thread keeps the caller's language context).
+    content = await asyncio.to_thread(export_xlsx, rows, catalog, lang, tz, booked)
+    return len(rows), content

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
@@ -15,7 +12,7 @@ from bot.catalog import Catalog
 from bot.digest import DigestService
 from bot.filters import IsCommand
 from bot.officials import OfficialsService
-from bot.reports import compute_stats, export_xlsx, parse_days, period_appeals, render_stats
+from bot.reports import parse_days, period_export, period_stats, render_stats
 from bot.views import card as card_view
 from bot.views.common import html
 from bot.views.my_appeals import status_label
@@ -102,9 +99,7 @@ async def stats(
         if days is None:
             await message.answer(_("Usage: /stats or /stats 7 (days, 1 to 366)."))
             return
-        rows = await period_appeals(reports, days, appeals.clock())
-        # Off the event loop: at a big city's volume this is seconds of Python.
-        computed = await asyncio.to_thread(compute_stats, rows, days)
+        computed = await period_stats(reports, days, appeals.clock())
         await message.answer(render_stats(computed, catalog, officials.language))
 
 
@@ -125,22 +120,15 @@ async def export(
             await message.answer(_("Usage: /export or /export 7 (days, 1 to 366)."))
             return
         now = appeals.clock()
-        rows = await period_appeals(reports, days, now)
-        today = now.astimezone(officials.tz).date()
-        booked = await reports.bookings(
-            (today - timedelta(days=days)).isoformat(), (today + timedelta(days=31)).isoformat()
-        )
-        # Seconds of Python for a year of a city's appeals: in a thread, so the citizens'
-        # dialogs go on meanwhile (to_thread keeps the official's language context).
-        content = await asyncio.to_thread(
-            export_xlsx, rows, catalog, officials.language, officials.tz, booked
+        count, content = await period_export(
+            reports, catalog, officials.language, officials.tz, days, now
         )
         name = f"appeals-{now.astimezone(officials.tz):%Y-%m-%d}-{days}d.xlsx"
         # A file upload cannot wait in the outbox (rows hold file ids); the official asked
         # for it and is waiting.
         await message.answer_document(
             BufferedInputFile(content, filename=name),
-            caption=ngettext("{n} appeal", "{n} appeals", len(rows)).format(n=len(rows)),
+            caption=ngettext("{n} appeal", "{n} appeals", count).format(n=count),
         )
 
 

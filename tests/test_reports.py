@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from bot import reports as reports_module
 from bot.catalog import Catalog
 from bot.reports import compute_stats, export_xlsx, parse_days, period_appeals, render_stats
-from handlers import official_commands
 from i18n.core import PoI18n
 from storage.models import Status
 from storage.reports import ReportQueries
@@ -85,13 +85,13 @@ async def test_stats_and_export_in_the_officials_chat(
     # At a city's volume both are seconds of Python: they must not run on the event loop.
     threads: dict[str, str] = {}
     for name in ("compute_stats", "export_xlsx"):
-        real = getattr(official_commands, name)
+        real = getattr(reports_module, name)
 
         def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
             threads[_name] = threading.current_thread().name
             return _real(*args)
 
-        monkeypatch.setattr(official_commands, name, spy)
+        monkeypatch.setattr(reports_module, name, spy)
     await h.app.repo.create_appeal(new_appeal("e1", created_at=datetime.now(UTC)))
     h.app.dp["appeals"].clock = lambda: datetime.now(UTC) + timedelta(minutes=1)
     since = h.fake.mark()
