@@ -16,7 +16,7 @@ import aiosqlite
 
 from storage.base import Repository
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
-from storage.transaction import Transaction
+from storage.transaction import Transaction, run_statement
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "sqlite"
@@ -96,13 +96,13 @@ class SQLiteDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self.lock:
-            await self._call(partial(_execute, "BEGIN IMMEDIATE", ()))
+            await self._call(partial(run_statement, "BEGIN IMMEDIATE", ()))
             try:
                 yield Transaction(self._call)
             except BaseException:
-                await self._call(partial(_execute, "ROLLBACK", ()))
+                await self._call(partial(run_statement, "ROLLBACK", ()))
                 raise
-            await self._call(partial(_execute, "COMMIT", ()))
+            await self._call(partial(run_statement, "COMMIT", ()))
 
     @asynccontextmanager
     async def statements(self) -> AsyncIterator[Transaction]:
@@ -129,10 +129,10 @@ class SQLiteDatabase:
         return await self.run(partial(_fetchone, sql, tuple(params)))
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return await self.run(partial(_fetchall, sql, tuple(params)))
+        return (await self.run(partial(run_statement, sql, tuple(params)))).rows
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        return await self.run(partial(_execute, sql, tuple(params)))
+        return (await self.run(partial(run_statement, sql, tuple(params)))).rowcount
 
     async def fetchall_as(
         self, sql: str, params: Iterable[Any], convert: Callable[[sqlite3.Row], T]
@@ -147,18 +147,6 @@ def _fetchone(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> sq
     cur = conn.execute(sql, params)
     try:
         return cur.fetchone()
-    finally:
-        cur.close()
-
-
-def _fetchall(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute(sql, params).fetchall()
-
-
-def _execute(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> int:
-    cur = conn.execute(sql, params)
-    try:
-        return cur.rowcount
     finally:
         cur.close()
 

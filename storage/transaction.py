@@ -20,19 +20,19 @@ class Done:
     """A statement that has run: an async cursor over rows already read."""
 
     def __init__(self, rows: list[sqlite3.Row], rowcount: int, lastrowid: int | None) -> None:
-        self._rows = rows
+        self.rows = rows
         self._next = 0
         self.rowcount = rowcount
         self.lastrowid = lastrowid
 
     async def fetchone(self) -> sqlite3.Row | None:
-        if self._next >= len(self._rows):
+        if self._next >= len(self.rows):
             return None
         self._next += 1
-        return self._rows[self._next - 1]
+        return self.rows[self._next - 1]
 
     async def fetchall(self) -> list[sqlite3.Row]:
-        rest, self._next = self._rows[self._next :], len(self._rows)
+        rest, self._next = self.rows[self._next :], len(self.rows)
         return rest
 
     async def close(self) -> None:
@@ -55,7 +55,8 @@ class Pending:
         return None
 
 
-def _execute(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> Done:
+def run_statement(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> Done:
+    """Run on the database thread: execute and read the whole result."""
     cur = conn.execute(sql, params)
     try:
         return Done(cur.fetchall(), cur.rowcount, cur.lastrowid)
@@ -79,7 +80,7 @@ class Transaction:
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Pending:
         args = tuple(params)
-        return Pending(lambda: self._call(lambda conn: _execute(sql, args, conn)))
+        return Pending(lambda: self._call(lambda conn: run_statement(sql, args, conn)))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Pending:
         batch = list(rows)
