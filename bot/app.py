@@ -36,7 +36,7 @@ from bot.outbox import Outbox
 from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
-from bot.session import IgnoreNotModified, JsonBodySession, KeepResponseModels
+from bot.session import BotApiSession, IgnoreNotModified
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
@@ -126,8 +126,7 @@ async def create_app(
     repo = SQLiteRepository(db)
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
-    session = JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    session.middleware(KeepResponseModels())
+    session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(IgnoreNotModified())
     bot = Bot(
         settings.bot_token.get_secret_value(),

@@ -37,36 +37,31 @@ class IgnoreNotModified(BaseRequestMiddleware):
             return Response[TelegramType](ok=True, result=result)
 
 
-class KeepResponseModels(BaseRequestMiddleware):
-    """aiogram parses every answer with `Response[method.__returning__]`. pydantic keeps such
-    parametrised models only weakly, so after a garbage collection the next call builds the
-    class again, schema and validator included: about 2 ms for getUpdates, on the hot path
-    (seen with py-spy under bench/dialogs.py). Holding one strong reference per method keeps
-    pydantic's cache warm."""
+class BotApiSession(AiohttpSession):
+    """aiogram's aiohttp session with two costs of every Bot API call taken out (both seen
+    with py-spy under bench/dialogs.py).
 
-    def __init__(self) -> None:
-        self._kept: dict[type[TelegramMethod[Any]], type[Response[Any]]] = {}
+    Requests without files go as one JSON body. aiogram encodes every nested object (a
+    keyboard, entities) as a JSON string and then urlencodes the whole form: a quarter of a
+    call's cost. The Bot API takes application/json as well; uploads keep the multipart form.
 
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
+    Answers are parsed with `Response[method.__returning__]`, which pydantic keeps only
+    weakly: after a garbage collection the next call built the class again, schema and
+    validator included, about 2 ms for getUpdates. One strong reference per method keeps
+    pydantic's cache warm.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._response_models: dict[type[TelegramMethod[Any]], type[Response[Any]]] = {}
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
     ) -> Response[TelegramType]:
         kind = type(method)
-        if kind not in self._kept:
-            self._kept[kind] = Response[method.__returning__]  # type: ignore[name-defined]
-        return await make_request(bot, method)
-
-
-class JsonBodySession(AiohttpSession):
-    """Requests without files go as one JSON body instead of a urlencoded form.
-
-    aiogram encodes every nested object (a keyboard, entities) as a JSON string and then
-    urlencodes the whole form; that was a quarter of the cost of a Bot API call under
-    bench/dialogs.py. The Bot API takes application/json as well. Uploads keep aiogram's
-    multipart form.
-    """
+        if kind not in self._response_models:
+            self._response_models[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        return super().check_response(bot, method, status_code, content)
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
         files: dict[str, InputFile] = {}
