@@ -33,6 +33,8 @@ from bot.isolation import ChatIsolation
 from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
+from bot.prompt_notices import PromptExpiryNotice
+from bot.prompts import OfficialPrompts
 from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
@@ -44,6 +46,7 @@ from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.fsm import SQLiteStorage
 from storage.outbox import OutboxStore
+from storage.prompts import PromptStore
 from storage.reports import ReportQueries
 from storage.sqlite import SQLiteDatabase, SQLiteRepository
 
@@ -174,6 +177,9 @@ async def create_app(
         member_status=member_status,
         locate=outbox_store.message_id_for,
     )
+    prompts = OfficialPrompts(
+        PromptStore(db), officials, clock, on_expired=PromptExpiryNotice(officials, outbox)
+    )
     receptions = load_receptions(catalog)
     bot_menu.booking_enabled = bool(receptions.receptions)
     bookings = BookingService(
@@ -200,7 +206,7 @@ async def create_app(
         default_chat_id=settings.officials_chat_id,
         today_section=bookings.digest_section,
     )
-    ticker = Ticker(Ticks(digests, bookings), clock, settings.tz)
+    ticker = Ticker(Ticks(digests, bookings, prompts), clock, settings.tz)
 
     async def start_background() -> None:
         await officials.publish_pending()
@@ -219,6 +225,7 @@ async def create_app(
     dp["i18n"] = i18n
     dp["appeals"] = AppealService(repo, catalog, policy, clock, publisher=officials)
     dp["officials"] = officials
+    dp["prompts"] = prompts
     dp["digests"] = digests
     dp["reports"] = ReportQueries(db)
     setup_routers(dp)

@@ -61,3 +61,10 @@ class ReceptionCb(CallbackData, prefix="rc"):
     reception: str = ""
     day: str = ""  # YYYYMMDD: callback data cannot hold the ':' of other date forms
     booking: int = Field(default=0, ge=0, lt=2**63)
+
+
+class PromptCb(CallbackData, prefix="pr"):
+    """The preview of what an official's reply will tell the citizen: send, edit, cancel."""
+
+    action: str
+    prompt: int = Field(ge=1, lt=2**63)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 
 
 class PrivateChat(Filter):
@@ -47,3 +47,13 @@ class CallbackPrefix(Filter):
 
     async def __call__(self, query: CallbackQuery) -> bool:
         return query.data is not None and query.data.startswith(self.prefix)
+
+
+def author(message: Message) -> User | None:
+    """The person who wrote the message, or None when nobody can be named: a channel post,
+    a message an anonymous group admin sent on behalf of the group (from_user is then
+    @GroupAnonymousBot and sender_chat the group), another bot."""
+    user = message.from_user
+    if user is None or message.sender_chat is not None or user.is_bot:
+        return None
+    return user

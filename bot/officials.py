@@ -22,17 +22,20 @@ from bot.deadlines import WorkCalendar
 from bot.digest import TextSender, officials_chats
 from bot.status import is_open
 from bot.views import card as card_view
+from bot.views import notices
 from bot.views.common import html
 from bot.views.my_appeals import status_label
 from i18n.core import PoI18n
-from i18n.formatting import long_date
 from storage.base import Repository
 from storage.models import Appeal, Outcome, Status
+from storage.reports import ReportScope
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
-MEMBERSHIP_TTL = 300.0
+# Short, because a chat_member update (when Telegram sends one) is the real signal and a
+# removed official must not keep acting for long when it does not come.
+MEMBERSHIP_TTL = 60.0
 
 
 class Sender(TextSender, Protocol):
@@ -197,6 +200,12 @@ class OfficialsService:
     async def card_message(self, appeal: Appeal) -> tuple[int, int] | None:
         return await self._locate(f"card:{appeal.id}")
 
+    async def card_shows(self, appeal: Appeal) -> None:
+        """Edit the appeal's card, wherever it is, to the appeal as it is now."""
+        card = await self.card_message(appeal)
+        if card is not None:
+            await self.refresh_card(appeal, *card)
+
     async def refresh_card(self, appeal: Appeal, chat_id: int, message_id: int) -> None:
         with self.speaking(self.language):
             text = self.render_card(appeal)
@@ -214,12 +223,27 @@ class OfficialsService:
 
     # --- who may act ------------------------------------------------------------------
 
-    async def may_act(self, chat_id: int, user_id: int) -> bool:
-        """Members of an officials' chat act on its cards; anyone else gets a polite no."""
-        if user_id in self.admin_ids:
-            return True
+    def holds(self, chat_id: int, appeal: Appeal) -> bool:
+        """The chat the appeal is routed to now; a chat it was forwarded away from does not."""
+        if appeal.officials_chat_id is not None:
+            return appeal.officials_chat_id == chat_id
+        return chat_id == (self.chat_for(appeal) or self.default_chat)
+
+    async def may_act(self, chat_id: int, user_id: int, appeal: Appeal | None = None) -> bool:
+        """Who may use officials' commands and buttons, and where (the one place this is
+        decided). In private (positive chat ids are users): ADMIN_IDS only. In a group: only
+        the officials' chats the catalog routes to, only their current members, and on an
+        appeal only in the chat it is routed to — a stranger's group never sees a card or a
+        contact, and a department sees only its own appeals."""
+        if chat_id > 0:
+            return chat_id == user_id and user_id in self.admin_ids
         if chat_id not in self.officials_chats():
             return False
+        if appeal is not None and not self.holds(chat_id, appeal):
+            return False
+        return await self.is_member(chat_id, user_id)
+
+    async def is_member(self, chat_id: int, user_id: int) -> bool:
         cached = self._members.get((chat_id, user_id))
         now = time.monotonic()
         if cached and now - cached[0] < MEMBERSHIP_TTL:
@@ -228,6 +252,18 @@ class OfficialsService:
         allowed = status in MEMBER_STATUSES
         self._members[(chat_id, user_id)] = (now, allowed)
         return allowed
+
+    def membership_changed(self, chat_id: int, user_id: int) -> None:
+        """A chat_member update: the next action asks Telegram again instead of trusting
+        what was cached, so a removed official loses access at once."""
+        self._members.pop((chat_id, user_id), None)
+
+    def scope_of(self, chat_id: int) -> ReportScope:
+        """Which appeals a command in this chat may show: an admin in private sees all, an
+        officials' chat its own (the default chat also those routed nowhere)."""
+        if chat_id > 0:
+            return ReportScope(None, default_chat=False)
+        return ReportScope(chat_id, default_chat=chat_id == self.default_chat)
 
     # --- actions ----------------------------------------------------------------------
 
@@ -286,19 +322,8 @@ class OfficialsService:
         if appeal.citizen_id is None:
             return
         with self.speaking(appeal.language):
-            text = "\n".join(
-                [
-                    _("📩 <b>Answer to your appeal № {reference}</b>").format(
-                        reference=html(appeal.reference)
-                    ),
-                    _("Result: {value}").format(
-                        value=card_view.outcome_label(appeal.answer_outcome)
-                    ),
-                    "",
-                    html(appeal.answer_text),
-                    "",
-                    _("Was your problem solved?"),
-                ]
+            text = notices.answer_notice(
+                appeal.reference, appeal.answer_outcome, appeal.answer_text or ""
             )
             markup = solved_keyboard(appeal.id)
         if appeal.answer_file_id:
@@ -335,19 +360,31 @@ class OfficialsService:
         last = calendar.monthrange(year, month)[1]
         return date(year, month, min(day.day, last))
 
+    def extension_problem(self, appeal: Appeal, new_due: date) -> str:
+        """Why this new deadline cannot be set ("" if it can): "already" (the appeal is not
+        open), "not_later", or "too_late" (past the two months of APPK Art. 76(3))."""
+        if not is_open(appeal.status):
+            return "already"
+        if new_due <= appeal.due_at.astimezone(self.tz).date():
+            return "not_later"
+        if new_due > self.latest_extension(appeal):
+            return "too_late"
+        return ""
+
+    async def find_original(self, appeal: Appeal, reference: str) -> Appeal | None:
+        """The earlier appeal this one repeats, by its number; never the appeal itself."""
+        original = await self.repo.appeal_by_reference(reference.strip())
+        return original if original is not None and original.id != appeal.id else None
+
     async def extend(
         self, appeal_id: int, official: Official, new_due: date, reason: str
     ) -> ActionResult:
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None:
             return ActionResult(None, False, "missing")
-        if not is_open(appeal.status):
-            return ActionResult(appeal, False, "already")
-        current_due = appeal.due_at.astimezone(self.tz).date()
-        if new_due <= current_due:
-            return ActionResult(appeal, False, "not_later")
-        if new_due > self.latest_extension(appeal):
-            return ActionResult(appeal, False, "too_late")
+        problem = self.extension_problem(appeal, new_due)
+        if problem:
+            return ActionResult(appeal, False, problem)
         due_at = datetime.combine(new_due, self.catalog.working_time.end, tzinfo=self.tz)
         await self.repo.update_fields(appeal_id, due_at=due_at, extension_reason=reason)
         await self.repo.note_history(
@@ -358,13 +395,8 @@ class OfficialsService:
         assert extended is not None
         if extended.citizen_id is not None:
             with self.speaking(extended.language):
-                text = _(
-                    "The deadline for your appeal № {reference} has been extended to {date}.\n"
-                    "Reason: {reason}"
-                ).format(
-                    reference=html(extended.reference),
-                    date=long_date(new_due, extended.language),
-                    reason=html(reason),
+                text = notices.extension_notice(
+                    extended.reference, new_due, reason, extended.language
                 )
             await self.outbox.send_text(
                 extended.citizen_id, text, dedupe_key=f"extended:{appeal_id}:{new_due}"
@@ -400,10 +432,10 @@ class OfficialsService:
         self, appeal_id: int, official: Official, original_reference: str
     ) -> ActionResult:
         appeal = await self.repo.get_appeal(appeal_id)
-        original = await self.repo.appeal_by_reference(original_reference.strip())
         if appeal is None:
             return ActionResult(None, False, "missing")
-        if original is None or original.id == appeal.id:
+        original = await self.find_original(appeal, original_reference)
+        if original is None:
             return ActionResult(appeal, False, "no_original")
         duplicate = await self.repo.transition(
             appeal_id,
@@ -418,10 +450,7 @@ class OfficialsService:
             return ActionResult(appeal, False, "already")
         if duplicate.citizen_id is not None:
             with self.speaking(duplicate.language):
-                text = _(
-                    "Your appeal № {reference} repeats the earlier appeal № {original}; it "
-                    "will be answered there. /my shows its status."
-                ).format(reference=html(duplicate.reference), original=html(original.reference))
+                text = notices.duplicate_notice(duplicate.reference, original.reference)
             await self.outbox.send_text(
                 duplicate.citizen_id, text, dedupe_key=f"duplicate:{appeal_id}"
             )
@@ -466,6 +495,8 @@ class OfficialsService:
         if changed is None:
             return ActionResult(appeal, False, "already")
         await self._tell_officials(changed)
+        # «Not solved» puts it back to work: its card shows that, with its action buttons.
+        await self.card_shows(changed)
         return ActionResult(changed, True)
 
     async def rate(self, appeal_id: int, citizen_id: int, rating: int) -> ActionResult:
@@ -477,6 +508,7 @@ class OfficialsService:
         await self.repo.update_fields(appeal_id, rating=rating)
         appeal.rating = rating
         await self._tell_officials(appeal)
+        await self.card_shows(appeal)
         return ActionResult(appeal, True)
 
     async def citizen_comment(self, appeal_id: int, citizen_id: int, comment: str) -> bool:

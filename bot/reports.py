@@ -20,7 +20,7 @@ from bot.views.common import html
 from bot.views.my_appeals import status_label
 from i18n.core import ngettext
 from storage.models import Status
-from storage.reports import PeriodAppeal, ReportQueries
+from storage.reports import EVERYTHING, PeriodAppeal, ReportQueries, ReportScope
 
 MAX_DAYS = 366
 
@@ -193,25 +193,40 @@ def _named(catalog: Catalog, column: str, code: str, lang: str) -> str:
     return f"{item.name(lang)} ({code})" if item else code
 
 
-async def period_appeals(queries: ReportQueries, days: int, now: datetime) -> list[PeriodAppeal]:
-    return await queries.period(now - timedelta(days=days), now + timedelta(seconds=1))
+async def period_appeals(
+    queries: ReportQueries, days: int, now: datetime, scope: ReportScope = EVERYTHING
+) -> list[PeriodAppeal]:
+    return await queries.period(now - timedelta(days=days), now + timedelta(seconds=1), scope)
 
 
-async def period_stats(queries: ReportQueries, days: int, now: datetime) -> Stats:
-    rows = await period_appeals(queries, days, now)
+async def period_stats(
+    queries: ReportQueries, days: int, now: datetime, scope: ReportScope = EVERYTHING
+) -> Stats:
+    rows = await period_appeals(queries, days, now, scope)
     # Off the event loop: at a big city's volume this is seconds of Python.
     return await asyncio.to_thread(compute_stats, rows, days)
 
 
 async def period_export(
-    queries: ReportQueries, catalog: Catalog, lang: str, tz: ZoneInfo, days: int, now: datetime
+    queries: ReportQueries,
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    days: int,
+    now: datetime,
+    scope: ReportScope = EVERYTHING,
 ) -> tuple[int, bytes]:
-    """The workbook of `/export days`: its appeals, and the bookings of the sessions from the
-    period's start to a month ahead. Returns the number of appeals and the file."""
-    rows = await period_appeals(queries, days, now)
+    """The workbook of `/export days` within `scope`: its appeals, and the bookings of the
+    sessions from the period's start to a month ahead (where the scope has bookings).
+    Returns the number of appeals and the file."""
+    rows = await period_appeals(queries, days, now, scope)
     today = now.astimezone(tz).date()
-    booked = await queries.bookings(
-        (today - timedelta(days=days)).isoformat(), (today + timedelta(days=31)).isoformat()
+    booked = (
+        await queries.bookings(
+            (today - timedelta(days=days)).isoformat(), (today + timedelta(days=31)).isoformat()
+        )
+        if scope.bookings
+        else None  # no bookings sheet: receptions belong to no department
     )
     # Seconds of Python for a year of a city's appeals: in a thread, so the citizens' dialogs
     # go on meanwhile (to_thread keeps the caller's language context).

@@ -10,10 +10,11 @@ from aiogram.utils.i18n import gettext as _
 from bot.appeals import AppealService
 from bot.catalog import Catalog
 from bot.digest import DigestService
-from bot.filters import IsCommand
+from bot.filters import IsCommand, author
 from bot.officials import OfficialsService
 from bot.reports import parse_days, period_export, period_stats, render_stats
 from bot.views import card as card_view
+from bot.views import officials as officials_view
 from bot.views.common import html
 from bot.views.my_appeals import status_label
 from i18n.core import ngettext
@@ -22,11 +23,18 @@ from storage.reports import ReportQueries
 
 
 async def allowed(message: Message, officials: OfficialsService) -> bool:
-    assert message.from_user is not None
-    user_id = message.from_user.id
-    if message.chat.type == "private":
-        return user_id in officials.admin_ids
-    return await officials.may_act(message.chat.id, user_id)
+    """Officials' commands: in the officials' chats (their members), and for ADMIN_IDS in
+    private; never in a stranger's group, whoever types them. A command nobody can be named
+    for (an anonymous admin, a channel) is answered with how to act as oneself."""
+    person = author(message)
+    if person is None:
+        with officials.i18n.use_locale(officials.language):
+            await message.answer(officials_view.anonymous_text())
+        return False
+    if await officials.may_act(message.chat.id, person.id):
+        return True
+    await refuse(message, officials)
+    return False
 
 
 async def refuse(message: Message, officials: OfficialsService) -> None:
@@ -40,7 +48,6 @@ async def digest(
     message: Message, officials: OfficialsService, digests: DigestService, appeals: AppealService
 ) -> None:
     if not await allowed(message, officials):
-        await refuse(message, officials)
         return
     now = appeals.clock()
     if message.chat.type == "private":
@@ -61,11 +68,14 @@ async def find(
     catalog: Catalog,
 ) -> None:
     if not await allowed(message, officials):
-        await refuse(message, officials)
         return
     with officials.speaking(officials.language):
         reference = (command.args or "").strip()
         appeal = await officials.repo.appeal_by_reference(reference) if reference else None
+        if appeal is not None and not await officials.may_act(
+            message.chat.id, message.from_user.id if message.from_user else 0, appeal
+        ):
+            appeal = None  # another chat's appeal: not even whether it exists
         if appeal is None:
             await message.answer(_("Usage: /find 2026-00012 (the appeal's number)."))
             return
@@ -92,14 +102,14 @@ async def stats(
     catalog: Catalog,
 ) -> None:
     if not await allowed(message, officials):
-        await refuse(message, officials)
         return
     with officials.speaking(officials.language):
         days = parse_days(command.args)
         if days is None:
             await message.answer(_("Usage: /stats or /stats 7 (days, 1 to 366)."))
             return
-        computed = await period_stats(reports, days, appeals.clock())
+        scope = officials.scope_of(message.chat.id)
+        computed = await period_stats(reports, days, appeals.clock(), scope)
         await message.answer(render_stats(computed, catalog, officials.language))
 
 
@@ -112,7 +122,6 @@ async def export(
     catalog: Catalog,
 ) -> None:
     if not await allowed(message, officials):
-        await refuse(message, officials)
         return
     with officials.speaking(officials.language):
         days = parse_days(command.args)
@@ -121,8 +130,9 @@ async def export(
             return
         now = appeals.clock()
         count, content = await period_export(
-            reports, catalog, officials.language, officials.tz, days, now
-        )
+            reports, catalog, officials.language, officials.tz, days, now,
+            officials.scope_of(message.chat.id),
+        )  # fmt: skip
         name = f"appeals-{now.astimezone(officials.tz):%Y-%m-%d}-{days}d.xlsx"
         # A file upload cannot wait in the outbox (rows hold file ids); the official asked
         # for it and is waiting.

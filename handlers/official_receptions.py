@@ -17,7 +17,7 @@ from bot.receptions import Reception
 from bot.views.booking import access_label
 from bot.views.card import initials
 from bot.views.common import html, shorten
-from handlers.official_commands import allowed, refuse
+from handlers.official_commands import allowed
 from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.bookings import Booking
@@ -108,7 +108,6 @@ async def receptions_command(
     bookings: BookingService,
 ) -> None:
     if not await allowed(message, officials):
-        await refuse(message, officials)
         return
     with officials.speaking(officials.language):
         today = bookings.clock().astimezone(bookings.tz).date()

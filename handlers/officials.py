@@ -1,53 +1,64 @@
-"""The officials' group chat: buttons on appeal cards, and what an official writes in reply
-(an answer, an extension, the number of an earlier appeal)."""
+"""The officials' group chat: buttons on appeal cards, the bot's prompts, what an official
+writes in reply to one (an answer, an extension, the number of an earlier appeal), and the
+preview that must be confirmed before anything reaches the citizen."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from html import unescape
 
 from aiogram import Router
-from aiogram.filters import Filter, StateFilter
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, ForceReply, Message, User
+from aiogram.filters import Filter
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    ForceReply,
+    Message,
+    ReplyParameters,
+    User,
+)
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import CardCb
+from bot.callbacks import CardCb, PromptCb
 from bot.catalog import Catalog
-from bot.filters import Has
+from bot.filters import author
 from bot.officials import ActionResult, Official, OfficialsService
+from bot.outbox import split_text
+from bot.prompts import Draft, OfficialPrompts, Refusal
 from bot.status import is_open
 from bot.views import card as card_view
+from bot.views import officials as officials_view
+from bot.views import prompts as view
 from bot.views.common import html
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
 from storage.models import Appeal, Outcome
-
-
-class OfficialInput(StatesGroup):
-    """The official owes a reply: data holds the action and the appeal."""
-
-    reply = State()
+from storage.prompts import Prompt, PromptAction
 
 
 def official_of(user: User) -> Official:
     return Official(user.id, user.full_name)
 
 
+def plain(text: str) -> str:
+    """An alert shows plain text: drop the tags and entities an HTML message would carry."""
+    return unescape(re.sub(r"<[^<>]*>", "", text))
+
+
 async def card_pressed(
     query: CallbackQuery,
     callback_data: CardCb,
     officials: OfficialsService,
+    prompts: OfficialPrompts,
     catalog: Catalog,
-    state: FSMContext,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
         await query.answer()
         return
     with officials.i18n.use_locale(officials.language):
-        if not await officials.may_act(message.chat.id, query.from_user.id):
+        chat = message.chat.id
+        if not await officials.may_act(chat, query.from_user.id):
             await query.answer(
                 _("Only officials of this chat can act on appeals."), show_alert=True
             )
@@ -56,12 +67,18 @@ async def card_pressed(
         if appeal is None:
             await query.answer(_("Appeal not found."), show_alert=True)
             return
+        if not await officials.may_act(chat, query.from_user.id, appeal):
+            await query.answer(
+                _("Only officials of the chat that holds the appeal can act on it."),
+                show_alert=True,
+            )
+            return
         official = official_of(query.from_user)
         match callback_data.action:
             case "take":
                 result = await officials.take(appeal.id, official)
                 await after_action(query, result, officials, _("Taken."))
-            case "answer" | "extend" | "dup" | "forward" if not is_open(appeal.status):
+            case "answer" | "extend" | "dup" | "forward" | "outcome" if not is_open(appeal.status):
                 await after_action(query, ActionResult(appeal, False, "already"), officials, "")
             case "answer":
                 await query.answer()
@@ -72,12 +89,7 @@ async def card_pressed(
                     reply_markup=card_view.outcome_keyboard(appeal.id),
                 )
             case "outcome":
-                await ask_answer_text(query, callback_data, appeal, state)
-                templates = card_view.templates_keyboard(appeal.id, catalog, officials.language)
-                if templates is not None:
-                    await message.answer(
-                        _("Templates in the language of the appeal:"), reply_markup=templates
-                    )
+                await outcome_chosen(query, message, callback_data, appeal, prompts, catalog)
             case "tpl":
                 template = catalog.template(callback_data.arg)
                 await query.answer()
@@ -85,18 +97,19 @@ async def card_pressed(
                     # <code> text is copied with one tap; the official edits and replies.
                     await message.answer(f"<code>{html(template.text(appeal.language))}</code>")
             case "extend":
+                await query.answer()
                 latest = long_date(officials.latest_extension(appeal), officials.language)
-                await ask_reply(
-                    query, state, appeal, "extend",
-                    _("Reply with the new deadline as DD.MM.YYYY (no later than {date}) and, on "
-                      "the next line, the reason. The citizen will be told both.").format(
-                        date=latest),
+                who = view.mention(official.id, official.name)
+                await open_prompt(
+                    message, prompts, appeal, official, PromptAction.EXTEND,
+                    view.extension_prompt(appeal.reference, who, latest),
                 )  # fmt: skip
             case "dup":
-                await ask_reply(
-                    query, state, appeal, "dup",
-                    _("Reply with the number of the earlier appeal this one repeats, e.g. "
-                      "2026-00012."),
+                await query.answer()
+                who = view.mention(official.id, official.name)
+                await open_prompt(
+                    message, prompts, appeal, official, PromptAction.DUPLICATE,
+                    view.duplicate_prompt(appeal.reference, who),
                 )  # fmt: skip
             case "forward":
                 await query.answer()
@@ -113,7 +126,6 @@ async def card_pressed(
                 await message.delete()
                 await refresh(officials, result, card)
             case "drop":
-                await state.clear()
                 await query.answer(_("Cancelled."))
                 await message.delete()
             case "contact":
@@ -152,120 +164,172 @@ async def after_action(
         await officials.refresh_card(appeal, query.message.chat.id, query.message.message_id)
 
 
-async def ask_reply(
-    query: CallbackQuery, state: FSMContext, appeal: Appeal, action: str, prompt: str,
-    **extra: str,
-) -> None:  # fmt: skip
-    """Groups hide ordinary messages from bots, so the official replies to the bot's prompt."""
-    await query.answer()
-    await state.set_state(OfficialInput.reply)
-    await state.set_data({"action": action, "appeal": appeal.id, **extra})
-    assert isinstance(query.message, Message)
-    await query.message.answer(
-        f"<b>№ {html(appeal.reference)}</b>\n{prompt}", reply_markup=ForceReply(selective=True)
-    )
-
-
-async def ask_answer_text(
-    query: CallbackQuery, callback_data: CardCb, appeal: Appeal, state: FSMContext
+async def outcome_chosen(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: CardCb,
+    appeal: Appeal,
+    prompts: OfficialPrompts,
+    catalog: Catalog,
 ) -> None:
     try:
         outcome = Outcome(callback_data.arg)
     except ValueError:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    assert isinstance(query.message, Message)
-    await query.message.edit_text(
+    await query.answer()
+    official = official_of(query.from_user)
+    await message.edit_text(
         _("{name}: answer to № {reference} — {outcome}.").format(
-            name=html(query.from_user.full_name),
+            name=html(official.name),
             reference=html(appeal.reference),
             outcome=card_view.outcome_label(outcome),
         )
     )
-    await ask_reply(
-        query, state, appeal, "answer",
-        _("Reply to this message with the text of the answer (you may attach a document with "
-          "the text as its caption). It goes to the citizen as written."),
-        outcome=outcome.value,
+    who = view.mention(official.id, official.name)
+    await open_prompt(
+        message, prompts, appeal, official, PromptAction.ANSWER,
+        view.answer_prompt(appeal.reference, who), outcome,
     )  # fmt: skip
+    officials = prompts.officials
+    templates = card_view.templates_keyboard(appeal.id, catalog, officials.language)
+    if templates is not None:
+        await message.answer(_("Templates in the language of the appeal:"), reply_markup=templates)
 
 
-async def official_replied(
-    message: Message, state: FSMContext, officials: OfficialsService
+async def open_prompt(
+    message: Message,
+    prompts: OfficialPrompts,
+    appeal: Appeal,
+    official: Official,
+    action: PromptAction,
+    text: str,
+    outcome: Outcome | None = None,
+) -> Prompt:
+    """Post a prompt and remember it by its message: the reply to it, and only that, is
+    what the official means for this appeal. Groups hide ordinary messages from bots anyway,
+    and ForceReply opens the reply field for the official it mentions."""
+    sent = await message.answer(text, reply_markup=ForceReply(selective=True))
+    return await prompts.open(message.chat.id, sent.message_id, appeal, action, official, outcome)
+
+
+# --- replies to prompts -------------------------------------------------------------------
+
+
+async def prompt_replied(
+    message: Message, prompt: Prompt, officials: OfficialsService, prompts: OfficialPrompts
 ) -> None:
-    assert message.from_user is not None
-    data = await state.get_data()
-    text = (message.text or message.caption or "").strip()
-    official = official_of(message.from_user)
-    appeal_id = int(data["appeal"])
+    """The official's reply to a prompt becomes a draft, shown back as a preview; nothing
+    reaches the citizen before «Send»."""
     with officials.i18n.use_locale(officials.language):
-        match data.get("action"):
-            case "answer":
-                if len(text) < 2:
-                    await message.reply(_("The answer needs a text. Reply again with the text."))
-                    return
-                file_id = message.document.file_id if message.document else None
-                result = await officials.answer(
-                    appeal_id, official, Outcome(data["outcome"]), text[:3500], file_id
-                )
-                done = _("✅ The answer to № {reference} is sent to the citizen.")
-            case "extend":
-                parsed = parse_extension(text)
-                if parsed is None:
-                    await message.reply(
-                        _("Write the date as DD.MM.YYYY and the reason on the next line.")
-                    )
-                    return
-                result = await officials.extend(appeal_id, official, *parsed)
-                done = _("⏳ The deadline of № {reference} is extended; the citizen is told.")
-            case "dup":
-                result = await officials.mark_duplicate(appeal_id, official, text)
-                done = _("🔁 № {reference} is marked as a duplicate; the citizen is told.")
-            case _:
-                await state.clear()
-                return
-        if not result.done and result.reason in ("not_later", "too_late", "no_original"):
-            await message.reply(refusal_text(result, officials))
-            return  # the official may reply again
-        await state.clear()
+        person = author(message)
+        if person is None:
+            await message.reply(officials_view.anonymous_text())
+            return
+        text = message.text or message.caption or ""
+        if message.photo or message.video or message.sticker or message.voice:
+            text = ""  # only a text or a document reaches the citizen: say so, not drop it
+        file_id = message.document.file_id if message.document else None
+        result = await prompts.reply(prompt, official_of(person), text, file_id)
         appeal = result.appeal
-        if appeal is None:
-            await message.reply(_("Appeal not found."))
-        elif not result.done:
-            await message.reply(
-                _("Not done: appeal № {reference} is already «{status}».").format(
-                    reference=html(appeal.reference), status=status_label(appeal.status)
-                )
+        if result.refusal is not None or result.draft is None or appeal is None:
+            await message.reply(refusal(result.refusal or Refusal.CLOSED, prompt, appeal, prompts))
+            return
+        await show_preview(message, prompts, prompt, appeal, result.draft)
+
+
+async def show_preview(
+    message: Message, prompts: OfficialPrompts, prompt: Prompt, appeal: Appeal, draft: Draft
+) -> None:
+    officials = prompts.officials
+    with officials.speaking(appeal.language):
+        for_citizen = view.citizen_text(draft, appeal, appeal.language)
+    text = view.preview_text(appeal, draft, for_citizen)
+    parts = split_text(text)
+    sent: Message | None = None
+    for number, part in enumerate(parts, start=1):
+        last = number == len(parts)
+        sent = await message.answer(
+            part,
+            reply_parameters=ReplyParameters(
+                message_id=message.message_id, allow_sending_without_reply=True
             )
-        else:
-            await message.reply(done.format(reference=html(appeal.reference)))
-            await refresh(officials, result, await officials.card_message(appeal))
-
-
-def refusal_text(result: ActionResult, officials: OfficialsService) -> str:
-    assert result.appeal is not None
-    if result.reason == "not_later":
-        return _("The new deadline must be later than the current one. Reply again.")
-    if result.reason == "too_late":
-        latest = long_date(officials.latest_extension(result.appeal), officials.language)
-        return _("The law allows at most two months: no later than {date}. Reply again.").format(
-            date=latest
+            if number == 1
+            else None,
+            reply_markup=view.preview_keyboard(prompt) if last else None,
         )
-    return _("No appeal with that number. Reply again with a number like 2026-00012.")
+    assert sent is not None
+    await prompts.previewed(prompt, sent.message_id)
 
 
-def parse_extension(text: str) -> tuple[date, str] | None:
-    first, _sep, rest = text.strip().partition("\n")
-    match = re.fullmatch(r"\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})\s*(.*)", first)
-    if not match:
-        return None
-    day, month, year, tail = match.groups()
-    reason = " ".join(part for part in (tail.strip(), rest.strip()) if part)
-    try:
-        when = datetime(int(year), int(month), int(day)).date()
-    except ValueError:
-        return None
-    return (when, reason[:500]) if reason else None
+def refusal(
+    reason: Refusal, prompt: Prompt, appeal: Appeal | None, prompts: OfficialPrompts
+) -> str:
+    officials = prompts.officials
+    latest = long_date(officials.latest_extension(appeal), officials.language) if appeal else "—"
+    return view.refusal_text(reason, prompt, appeal, latest)
+
+
+async def prompt_pressed(
+    query: CallbackQuery,
+    callback_data: PromptCb,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    official = official_of(query.from_user)
+    with officials.i18n.use_locale(officials.language):
+        match callback_data.action:
+            case "send":
+                result = await prompts.send(callback_data.prompt, message.message_id, official)
+            case "edit":
+                result = await prompts.edit(callback_data.prompt, message.message_id, official)
+            case "cancel":
+                result = await prompts.cancel(callback_data.prompt, message.message_id, official)
+            case _:
+                await query.answer(_("This button is no longer active."), show_alert=True)
+                return
+        prompt, appeal = result.prompt, result.appeal
+        if prompt is None or result.refusal is not None:
+            if prompt is None:
+                await query.answer(_("This button is no longer active."), show_alert=True)
+                return
+            text = refusal(result.refusal or Refusal.NOT_PENDING, prompt, appeal, prompts)
+            await query.answer(plain(text), show_alert=True)
+            if result.refusal in (Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING):
+                await retire(message)
+            return
+        await query.answer()
+        await retire(message)
+        assert appeal is not None
+        match callback_data.action:
+            case "send":
+                acted = result.action
+                assert acted is not None
+                if acted.done:
+                    await message.reply(view.done_text(prompt.action, appeal.reference))
+                    await refresh(officials, acted, await officials.card_message(appeal))
+                else:
+                    await message.reply(view.not_done_text(appeal))
+            case "edit":
+                who = view.mention(official.id, official.name)
+                outcome = Outcome(prompt.outcome) if prompt.outcome else None
+                await open_prompt(
+                    message, prompts, appeal, official, prompt.action,
+                    view.corrected_prompt(appeal.reference, who), outcome,
+                )  # fmt: skip
+            case _:
+                await message.reply(view.cancelled_text(appeal.reference))
+
+
+async def retire(message: Message) -> None:
+    """A preview that was acted on keeps its text, as the record of what was sent, and loses
+    its buttons."""
+    if message.reply_markup is not None:
+        await message.edit_reply_markup(reply_markup=None)
 
 
 async def show_contact(query: CallbackQuery, appeal: Appeal, officials: OfficialsService) -> None:
@@ -277,15 +341,31 @@ async def show_contact(query: CallbackQuery, appeal: Appeal, officials: Official
     await query.answer(f"{appeal.contact_name or '—'}\n{appeal.contact_phone}", show_alert=True)
 
 
-class InGroup(Filter):
-    async def __call__(self, message: Message) -> bool:
-        return message.chat.type in ("group", "supergroup")
+async def member_changed(update: ChatMemberUpdated, officials: OfficialsService) -> None:
+    """Someone joined, left or was removed: their next press asks Telegram afresh."""
+    officials.membership_changed(update.chat.id, update.new_chat_member.user.id)
+
+
+class PromptReply(Filter):
+    """A reply to one of the bot's prompts; the prompt is handed to the handler. Anything
+    else (a reply to a card, a citizen replying to a question in a dialog) goes on."""
+
+    async def __call__(
+        self, message: Message, prompts: OfficialPrompts
+    ) -> bool | dict[str, Prompt]:
+        replied = message.reply_to_message
+        # Message ids are unique within a chat, so (chat, id) finds the prompt; replies to
+        # people's messages never reach the database.
+        if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+            return False
+        prompt = await prompts.prompt_at(message.chat.id, replied.message_id)
+        return {"prompt": prompt} if prompt is not None else False
 
 
 def create_router() -> Router:
     router = Router(name="officials")
     router.callback_query.register(card_pressed, CardCb.filter())
-    router.message.register(
-        official_replied, InGroup(), StateFilter(OfficialInput.reply), Has("text", "document")
-    )
+    router.callback_query.register(prompt_pressed, PromptCb.filter())
+    router.message.register(prompt_replied, PromptReply())
+    router.chat_member.register(member_changed)
     return router

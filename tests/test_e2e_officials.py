@@ -99,11 +99,14 @@ async def test_card_take_answer_and_rating(harness: Harness) -> None:
         ),
         since=since,
     )
+    preview = await reply_to(h, prompt, "Фонари на улице Ленина заменены 25 ноября.")
+    # The official sees what the citizen will read, and nothing has gone to the citizen yet.
+    assert "Фонари на улице Ленина заменены 25 ноября." in (preview.text or "")
+    assert "Ответ на ваше обращение № 2026-00001" in (preview.text or "")
+    assert not any("Фонари" in t for t in h.texts_to(CITIZEN))
+    assert rows(h, "SELECT status FROM appeals")[0]["status"] == "in_progress"
     since = h.fake.mark()
-    h.fake.group_message(
-        OFFICIALS, OFFICIAL, "Фонари на улице Ленина заменены 25 ноября.",
-        first_name=f"Official{OFFICIAL}", reply_to_message=prompt.result,
-    )  # fmt: skip
+    await send_preview(h, preview)
     answer = await h.reply(CITIZEN, since, expect="Фонари на улице Ленина заменены")
     assert "2026-00001" in (answer.text or "")
     solved = h.fake.find_button(answer, "Да")
@@ -127,30 +130,71 @@ async def file_and_card(h: Harness, user: int) -> Call:
     return await card_of(h, reference)
 
 
-async def official_reply(h: Harness, card: Call, button: str, text: str) -> Call:
-    """Press a card button that asks for a reply, reply, and return the bot's confirmation."""
-    since = h.fake.mark()
-    h.fake.press(OFFICIAL, card, h.fake.find_button(card, button), first_name="Official900")
-    prompt = await h.fake.wait_for(
-        lambda c: (
-            c.method == "sendMessage"
-            and h.fake.chat_of(c) == OFFICIALS
-            and "force_reply" in str(c.params.get("reply_markup"))
-        ),
-        since=since,
+def is_prompt(h: Harness, call: Call) -> bool:
+    return (
+        call.method == "sendMessage"
+        and h.fake.chat_of(call) == OFFICIALS
+        and "force_reply" in str(call.params.get("reply_markup"))
+        and not call.failed
     )
+
+
+async def open_prompt(h: Harness, card: Call, button: str, official: int = OFFICIAL) -> Call:
+    """Press a card button that asks for a reply (for ✍️, with the first outcome); returns
+    the bot's prompt."""
     since = h.fake.mark()
-    h.fake.group_message(
-        OFFICIALS, OFFICIAL, text, first_name="Official900", reply_to_message=prompt.result
-    )
+    h.fake.press(official, card, h.fake.find_button(card, button), first_name=f"Official{official}")
+    if button == "✍️":
+        outcomes = await h.fake.wait_for(
+            lambda c: c.method == "sendMessage" and "card:outcome" in str(c.params), since=since
+        )
+        since = h.fake.mark()
+        h.fake.press(official, outcomes, h.fake.buttons(outcomes)[0][1] or "")
+    return await h.fake.wait_for(lambda c: is_prompt(h, c), since=since)
+
+
+async def reply_to(
+    h: Harness, prompt: Call | dict, text: str, official: int = OFFICIAL, **extra: object
+) -> Call:
+    """The official replies to the bot's message `prompt`; returns the bot's reply to that
+    (the preview, or why not)."""
+    since = h.fake.mark()
+    target = prompt.result if isinstance(prompt, Call) else prompt
+    sent = h.fake.group_message(
+        OFFICIALS, official, text, first_name=f"Official{official}", reply_to_message=target,
+        **extra,
+    )  # fmt: skip
+    return await replied(h, sent["message"]["message_id"], since)
+
+
+async def replied(h: Harness, message_id: int, since: int) -> Call:
+    """The bot's first message in the officials' chat replying to message `message_id`."""
     return await h.fake.wait_for(
         lambda c: (
             c.method == "sendMessage"
             and h.fake.chat_of(c) == OFFICIALS
-            and (c.params.get("reply_parameters") or {}).get("message_id") is not None
+            and (c.params.get("reply_parameters") or {}).get("message_id") == message_id
+            and not c.failed
         ),
         since=since,
     )
+
+
+async def send_preview(h: Harness, preview: Call, official: int = OFFICIAL) -> Call:
+    """Press «Send» under a preview; returns the bot's confirmation in the chat."""
+    since = h.fake.mark()
+    h.fake.press(official, preview, h.fake.find_button(preview, "✅"))
+    return await replied(h, preview.result["message_id"], since)
+
+
+async def official_reply(h: Harness, card: Call, button: str, text: str) -> Call:
+    """Open a prompt from a card, reply, and send what the preview shows; returns the bot's
+    last word in the chat (the refusal, or the confirmation)."""
+    prompt = await open_prompt(h, card, button)
+    preview = await reply_to(h, prompt, text)
+    if "pr:send" not in str(preview.params.get("reply_markup")):
+        return preview
+    return await send_preview(h, preview)
 
 
 async def test_extend_tells_the_citizen_and_keeps_the_two_month_limit(harness: Harness) -> None:
@@ -340,9 +384,9 @@ async def answer_appeal(h: Harness, card: Call, user: int, text: str) -> Call:
         lambda c: c.method == "sendMessage" and "<code>" in (c.text or ""), since=since
     )
     assert "Ваше обращение рассмотрено" in (copy.text or "")  # the appeal is in Russian
+    preview = await reply_to(h, prompt, text)
     since = h.fake.mark()
-    h.fake.group_message(OFFICIALS, OFFICIAL, text, first_name="Official900",
-                         reply_to_message=prompt.result)  # fmt: skip
+    await send_preview(h, preview)
     return await h.reply(user, since, expect=text)
 
 

@@ -65,7 +65,39 @@ async def test_who_may_act(repo: SQLiteRepository, catalog: Catalog, clock: Froz
     assert not await officials.may_act(CHAT, 4)
     assert not await officials.may_act(CHAT, 5)
     assert not await officials.may_act(-999, 1)  # not an officials' chat
-    assert await officials.may_act(-999, 7)  # ADMIN_IDS may act anywhere
+    # ADMIN_IDS act in private; in a stranger's group nobody does, an administrator neither.
+    assert await officials.may_act(7, 7)
+    assert not await officials.may_act(1, 1)
+    assert not await officials.may_act(-999, 7)
+    assert not await officials.may_act(CHAT, 7)  # not a member of the officials' chat
+
+
+async def test_a_chat_acts_only_on_the_appeals_routed_to_it(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, _ = service(repo, catalog, clock, {1: "member"})
+    here, _ = await repo.create_appeal(new_appeal("here"))
+    await repo.set_officials_chat(here.id, CHAT)
+    there, _ = await repo.create_appeal(new_appeal("there"))
+    await repo.set_officials_chat(there.id, -100600)  # a department's chat
+    here = await repo.get_appeal(here.id)
+    there = await repo.get_appeal(there.id)
+    assert here is not None and there is not None
+    assert await officials.may_act(CHAT, 1, here)
+    assert not await officials.may_act(CHAT, 1, there)
+    assert await officials.may_act(7, 7, there)  # an administrator in private: any appeal
+
+
+async def test_a_membership_change_is_asked_again_at_once(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    statuses = {1: "member"}
+    officials, _ = service(repo, catalog, clock, statuses)
+    assert await officials.may_act(CHAT, 1)
+    statuses[1] = "kicked"
+    assert await officials.may_act(CHAT, 1)  # cached for a short while…
+    officials.membership_changed(CHAT, 1)  # …unless Telegram says it changed
+    assert not await officials.may_act(CHAT, 1)
 
 
 async def test_take_once_then_answer_reaches_the_citizen_in_their_language(

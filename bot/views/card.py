@@ -114,8 +114,9 @@ def solved_label(solved: str) -> str:
 
 
 def card_keyboard(appeal: Appeal, catalog: Catalog, chat_id: int) -> InlineKeyboardMarkup:
-    """Actions for an open appeal, on the card in the chat that now holds it; a card left
-    behind by a forward keeps only what is harmless."""
+    """Actions for an open appeal, on the card in the chat that now holds it (or an
+    administrator's private chat); a card left behind by a forward keeps no buttons, since
+    that chat no longer acts on the appeal or sees the citizen's contact."""
 
     def button(text: str, action: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
@@ -123,8 +124,10 @@ def card_keyboard(appeal: Appeal, catalog: Catalog, chat_id: int) -> InlineKeybo
         )
 
     rows: list[list[InlineKeyboardButton]] = []
-    here = appeal.officials_chat_id in (None, chat_id)
-    if here and is_open(appeal.status):
+    here = chat_id > 0 or appeal.officials_chat_id in (None, chat_id)
+    if not here:
+        return InlineKeyboardMarkup(inline_keyboard=[])
+    if is_open(appeal.status):
         first = [button(_("✍️ Answer"), "answer")]
         if appeal.status == Status.REGISTERED:
             first.insert(0, button(_("▶️ Take"), "take"))

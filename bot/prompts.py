@@ -1,0 +1,293 @@
+"""What an official writes in reply to the bot's prompts, and when it reaches the citizen.
+
+The rules (one place, Telegram-free):
+- a reply counts only as a reply to a live prompt, and belongs to that prompt's appeal: an
+  official may have prompts open on several appeals, and a message in the chat that replies
+  to none of them is never an answer;
+- only the official who opened a prompt replies to it and sends it;
+- a reply is a draft: it is checked (a date, a number, a text) and shown back to the official
+  exactly as the citizen would read it; only «Send» acts on the appeal;
+- a prompt lives PROMPT_TTL after it was opened or last replied to, then expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from bot.officials import ActionResult, Official, OfficialsService
+from bot.status import is_open
+from storage.models import Appeal, Outcome
+from storage.prompts import NewPrompt, Prompt, PromptAction, PromptState, PromptStore
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+PROMPT_TTL = timedelta(minutes=30)
+MIN_ANSWER_LENGTH = 2
+MAX_REASON_LENGTH = 500
+
+
+class Refusal(StrEnum):
+    """Why a reply or a press did nothing."""
+
+    NOT_PENDING = "not_pending"  # the prompt was sent, cancelled or replaced
+    EXPIRED = "expired"
+    NOT_YOURS = "not_yours"
+    NOT_ALLOWED = "not_allowed"  # no longer a member, or the appeal moved to another chat
+    OUTDATED = "outdated"  # a preview superseded by a newer reply
+    CLOSED = "closed"  # the appeal is no longer open
+    NO_TEXT = "no_text"
+    BAD_DATE = "bad_date"
+    NOT_LATER = "not_later"
+    TOO_LATE = "too_late"
+    NO_ORIGINAL = "no_original"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What «Send» would do, parsed from the official's reply."""
+
+    action: PromptAction
+    text: str = ""  # the answer, or the extension's reason
+    file_id: str | None = None
+    outcome: Outcome | None = None
+    new_due: date | None = None
+    original: Appeal | None = None
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    prompt: Prompt | None  # None: the message replies to no prompt at all
+    appeal: Appeal | None = None
+    draft: Draft | None = None
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    prompt: Prompt | None
+    appeal: Appeal | None = None
+    draft: Draft | None = None
+    refusal: Refusal | None = None
+    action: ActionResult | None = None  # what the appeal's service said
+
+
+def parse_extension(text: str) -> tuple[date, str] | None:
+    """«15.01.2027» and the reason, on the same line or the next ones."""
+    first, _sep, rest = text.strip().partition("\n")
+    match = re.fullmatch(r"\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})\s*(.*)", first)
+    if not match:
+        return None
+    day, month, year, tail = match.groups()
+    reason = " ".join(part for part in (tail.strip(), rest.strip()) if part)
+    try:
+        when = date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return (when, reason[:MAX_REASON_LENGTH]) if reason else None
+
+
+ExpiryNotice = Callable[[Prompt, Appeal | None], Awaitable[None]]
+
+
+class OfficialPrompts:
+    def __init__(
+        self,
+        store: PromptStore,
+        officials: OfficialsService,
+        clock: Clock,
+        *,
+        ttl: timedelta = PROMPT_TTL,
+        on_expired: ExpiryNotice | None = None,
+    ) -> None:
+        self.store = store
+        self.officials = officials
+        self.clock = clock
+        self.ttl = ttl
+        self.on_expired = on_expired
+
+    async def open(
+        self,
+        chat_id: int,
+        message_id: int,
+        appeal: Appeal,
+        action: PromptAction,
+        official: Official,
+        outcome: Outcome | None = None,
+    ) -> Prompt:
+        """Record a prompt the bot has just posted as message `message_id`."""
+        now = self.clock()
+        new = NewPrompt(
+            chat_id=chat_id,
+            message_id=message_id,
+            appeal_id=appeal.id,
+            action=action,
+            official_id=official.id,
+            official_name=official.name,
+            outcome=outcome.value if outcome else None,
+        )
+        return await self.store.add(new, now, now + self.ttl)
+
+    async def prompt_at(self, chat_id: int, message_id: int) -> Prompt | None:
+        return await self.store.by_message(chat_id, message_id)
+
+    async def reply(
+        self,
+        prompt: Prompt,
+        official: Official,
+        text: str,
+        file_id: str | None = None,
+    ) -> ReplyResult:
+        """The official replied to `prompt`: a draft under preview, or why not."""
+        refusal = await self._check_live(prompt, official)
+        if refusal is not None:
+            return ReplyResult(prompt, refusal=refusal)
+        appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
+        if appeal is None or not is_open(appeal.status):
+            await self.store.finish(prompt.id, PromptState.VOID)
+            return ReplyResult(prompt, appeal, refusal=Refusal.CLOSED)
+        if not await self.officials.may_act(prompt.chat_id, official.id, appeal):
+            return ReplyResult(prompt, appeal, refusal=Refusal.NOT_ALLOWED)
+        draft = await self.read(prompt, appeal, text.strip(), file_id)
+        if isinstance(draft, Refusal):
+            return ReplyResult(prompt, appeal, refusal=draft)  # the prompt stays open
+        if not await self.store.set_draft(prompt.id, text.strip(), file_id, self._expiry()):
+            return ReplyResult(prompt, appeal, refusal=Refusal.NOT_PENDING)
+        return ReplyResult(prompt, appeal, draft)
+
+    async def previewed(self, prompt: Prompt, message_id: int) -> None:
+        """The preview went out as `message_id`: only its «Send» counts."""
+        await self.store.set_preview_message(prompt.id, message_id)
+
+    async def send(self, prompt_id: int, preview_message_id: int, official: Official) -> SendResult:
+        """«Send» on a preview: act on the appeal with the draft."""
+        prompt = await self.store.get(prompt_id)
+        if prompt is None:
+            return SendResult(None, refusal=Refusal.NOT_PENDING)
+        refusal = await self._check_preview(prompt, preview_message_id, official)
+        if refusal is not None:
+            return SendResult(prompt, refusal=refusal)
+        appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
+        if appeal is None:
+            await self.store.finish(prompt.id, PromptState.VOID)
+            return SendResult(prompt, refusal=Refusal.CLOSED)
+        if not await self.officials.may_act(prompt.chat_id, official.id, appeal):
+            return SendResult(prompt, appeal, refusal=Refusal.NOT_ALLOWED)
+        draft = await self.read(prompt, appeal, prompt.draft_text or "", prompt.draft_file_id)
+        if isinstance(draft, Refusal):
+            # The draft was fine at preview time; the appeal changed since (e.g. extended).
+            return SendResult(prompt, appeal, refusal=draft)
+        acted = await self._act(appeal, official, draft)
+        # The appeal's own conditional update decided; the prompt only records it, so a
+        # crash in between leaves a prompt whose next «Send» is told "already done".
+        final = PromptState.DONE if acted.done else PromptState.VOID
+        await self.store.finish(prompt.id, final, from_states=(PromptState.PREVIEW,))
+        return SendResult(prompt, acted.appeal or appeal, draft, action=acted)
+
+    async def edit(self, prompt_id: int, preview_message_id: int, official: Official) -> SendResult:
+        """«Edit»: this prompt gives way to a new one (the handler posts it)."""
+        return await self._close(prompt_id, preview_message_id, official, PromptState.REPLACED)
+
+    async def cancel(
+        self, prompt_id: int, preview_message_id: int, official: Official
+    ) -> SendResult:
+        return await self._close(prompt_id, preview_message_id, official, PromptState.CANCELLED)
+
+    async def tick(self, now: datetime) -> int:
+        """Expire prompts past their time and tell their chats."""
+        expired = await self.store.expire_due(now)
+        for prompt in expired:
+            if self.on_expired is not None:
+                appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
+                await self.on_expired(prompt, appeal)
+        return len(expired)
+
+    # --- the rules ----------------------------------------------------------------------
+
+    async def read(
+        self, prompt: Prompt, appeal: Appeal, text: str, file_id: str | None
+    ) -> Draft | Refusal:
+        """Parse and check a reply for this prompt's action."""
+        match prompt.action:
+            case PromptAction.ANSWER:
+                if len(text) < MIN_ANSWER_LENGTH:
+                    return Refusal.NO_TEXT
+                return Draft(
+                    prompt.action,
+                    text=text,
+                    file_id=file_id,
+                    outcome=Outcome(prompt.outcome or Outcome.EXPLAINED),
+                )
+            case PromptAction.EXTEND:
+                parsed = parse_extension(text)
+                if parsed is None:
+                    return Refusal.BAD_DATE
+                new_due, reason = parsed
+                problem = self.officials.extension_problem(appeal, new_due)
+                if problem == "already":
+                    return Refusal.CLOSED
+                if problem:
+                    return Refusal(problem)
+                return Draft(prompt.action, text=reason, new_due=new_due)
+            case PromptAction.DUPLICATE:
+                original = await self.officials.find_original(appeal, text)
+                if original is None:
+                    return Refusal.NO_ORIGINAL
+                return Draft(prompt.action, original=original)
+
+    async def _act(self, appeal: Appeal, official: Official, draft: Draft) -> ActionResult:
+        match draft.action:
+            case PromptAction.ANSWER:
+                assert draft.outcome is not None
+                return await self.officials.answer(
+                    appeal.id, official, draft.outcome, draft.text, draft.file_id
+                )
+            case PromptAction.EXTEND:
+                assert draft.new_due is not None
+                return await self.officials.extend(appeal.id, official, draft.new_due, draft.text)
+            case PromptAction.DUPLICATE:
+                assert draft.original is not None
+                return await self.officials.mark_duplicate(
+                    appeal.id, official, draft.original.reference
+                )
+
+    async def _check_live(self, prompt: Prompt, official: Official) -> Refusal | None:
+        if not prompt.live:
+            return Refusal.NOT_PENDING
+        if prompt.expires_at <= self.clock():
+            await self.store.finish(prompt.id, PromptState.EXPIRED)
+            return Refusal.EXPIRED
+        if prompt.official_id != official.id:
+            return Refusal.NOT_YOURS
+        return None
+
+    async def _check_preview(
+        self, prompt: Prompt, preview_message_id: int, official: Official
+    ) -> Refusal | None:
+        refusal = await self._check_live(prompt, official)
+        if refusal is not None:
+            return refusal
+        if prompt.state != PromptState.PREVIEW or prompt.preview_message_id != preview_message_id:
+            return Refusal.OUTDATED
+        return None
+
+    async def _close(
+        self, prompt_id: int, preview_message_id: int, official: Official, state: PromptState
+    ) -> SendResult:
+        prompt = await self.store.get(prompt_id)
+        if prompt is None:
+            return SendResult(None, refusal=Refusal.NOT_PENDING)
+        refusal = await self._check_preview(prompt, preview_message_id, official)
+        if refusal is not None:
+            return SendResult(prompt, refusal=refusal)
+        if not await self.store.finish(prompt.id, state, from_states=(PromptState.PREVIEW,)):
+            return SendResult(prompt, refusal=Refusal.NOT_PENDING)
+        appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
+        return SendResult(prompt, appeal)
+
+    def _expiry(self) -> datetime:
+        return self.clock() + self.ttl

@@ -1,0 +1,236 @@
+"""An official's reply reaches the right citizen, and only once confirmed (issue #9, items 1,
+3 and 10): the appeal comes from the prompt replied to, several prompts may be open at once,
+a chat message is never an answer, prompts expire, and a preview shows exactly what the
+citizen will receive before «Send»."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from storage.models import Appeal, NewAppeal
+from tests.conftest import OFFICIALS, FrozenClock, Harness
+from tests.fakeapi import Call
+from tests.test_e2e_appeal import rows
+from tests.test_e2e_officials import (
+    OFFICIAL,
+    OTHER_OFFICIAL,
+    card_of,
+    is_prompt,
+    open_prompt,
+    replied,
+    reply_to,
+    send_preview,
+)
+
+pytestmark = pytest.mark.e2e
+ANNA, BOLAT = 811, 812  # two citizens
+
+
+async def filed(h: Harness, user: int, lang: str = "ru", text: str | None = None) -> Appeal:
+    """An appeal stored and its card posted, as after the citizen's dialog (which the
+    appeal tests drive); here the officials' side is what is tested."""
+    now = h.clock()
+    appeal, _created = await h.app.repo.create_appeal(
+        NewAppeal(
+            draft_key=f"draft-{user}", citizen_id=user, kind="application", category="other",
+            region="750000000", district="751110000",
+            text=text or f"Обращение гражданина {user}: во дворе не горит фонарь.",
+            contact_name="Асель Нурланова", contact_phone="+77015556677", language=lang,
+            created_at=now, registered_on=now.date(), due_at=now + timedelta(days=20),
+        )
+    )  # fmt: skip
+    await h.app.dp["officials"].publish(appeal)
+    return appeal
+
+
+async def card(h: Harness, appeal: Appeal) -> Call:
+    return await card_of(h, appeal.reference)
+
+
+def citizen_texts(h: Harness, user: int) -> str:
+    return "\n".join(h.texts_to(user))
+
+
+def has_send(call: Call) -> bool:
+    return "pr:send" in str(call.params.get("reply_markup"))
+
+
+async def test_the_answer_goes_to_the_appeal_whose_prompt_was_replied_to(
+    harness: Harness,
+) -> None:
+    h = harness
+    anna = await filed(h, ANNA)
+    bolat = await filed(h, BOLAT)
+    prompt_a = await open_prompt(h, await card(h, anna), "✍️")
+    prompt_b = await open_prompt(h, await card(h, bolat), "✍️")  # opened last
+    assert anna.reference in (prompt_a.text or "") and bolat.reference in (prompt_b.text or "")
+
+    preview = await reply_to(h, prompt_a, "Фонарь во дворе заменён.")
+    assert anna.reference in (preview.text or "")
+    assert bolat.reference not in (preview.text or "")
+    since = h.fake.mark()
+    done = await send_preview(h, preview)
+    assert anna.reference in (done.text or "")
+    await h.reply(ANNA, since, expect="Фонарь во дворе заменён.")
+    assert "Фонарь во дворе заменён." not in citizen_texts(h, BOLAT)
+    statuses = dict(rows(h, "SELECT reference, status FROM appeals"))
+    assert statuses == {anna.reference: "answered", bolat.reference: "registered"}
+
+    # The other prompt is still open and still Bolat's.
+    preview = await reply_to(h, prompt_b, "Ремонт освещения запланирован на декабрь.")
+    assert bolat.reference in (preview.text or "")
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    await h.reply(BOLAT, since, expect="Ремонт освещения запланирован на декабрь.")
+
+    # A reply to a prompt that was used already is explained, and changes nothing.
+    late = await reply_to(h, prompt_a, "Ещё одно уточнение.")
+    assert "больше не ждёт ответа" in (late.text or "")
+    assert "Ещё одно уточнение." not in citizen_texts(h, ANNA)
+
+
+async def test_a_chat_message_is_never_an_answer(harness: Harness) -> None:
+    h = harness
+    anna = await filed(h, ANNA)
+    the_card = await card(h, anna)
+    prompt = await open_prompt(h, the_card, "✍️")
+    await h.fake.wait_for(lambda c: "card:tpl" in str(c.params), since=h.fake.calls.index(prompt))
+    since = h.fake.mark()
+    # While the prompt waits: a message to colleagues, and a reply to the card itself.
+    h.fake.group_message(OFFICIALS, OFFICIAL, "Коллеги, кто идёт на обед?", first_name="O")
+    h.fake.group_message(
+        OFFICIALS, OFFICIAL, "Это срочно", first_name="O", reply_to_message=the_card.result
+    )
+    # The chat's updates are handled in order: once /find is answered, both were seen.
+    h.fake.group_message(OFFICIALS, OFFICIAL, f"/find {anna.reference}", first_name="O")
+    found = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and "official:" not in (c.text or "")
+        and anna.reference in (c.text or ""),
+        since=since,
+    )  # fmt: skip
+    assert h.texts_to(ANNA, since) == []
+    assert [c for c in h.fake.calls[since:] if c.method == "sendMessage"] == [found]
+    assert rows(h, "SELECT status, answer_text FROM appeals")[0]["answer_text"] is None
+
+
+async def test_nothing_reaches_the_citizen_before_send(harness: Harness) -> None:
+    h = harness
+    anna = await filed(h, ANNA)
+    prompt = await open_prompt(h, await card(h, anna), "✍️")
+    first = await reply_to(h, prompt, "Первый вариант ответа.")
+    assert has_send(first)
+
+    # «Edit»: a new prompt; its reply is a new preview; the old preview no longer sends.
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, first, h.fake.find_button(first, "✏️"))
+    again = await h.fake.wait_for(lambda c: is_prompt(h, c), since=since)
+    second = await reply_to(h, again, "Исправленный вариант ответа.")
+    assert "Исправленный вариант ответа." in (second.text or "")
+    alert = await h.alert(OFFICIAL, first, h.fake.find_button(first, "✅"))
+    assert "больше не ждёт" in alert
+
+    # «Cancel»: nothing was sent, and the appeal is as it was.
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, second, h.fake.find_button(second, "✖️"))
+    cancelled = await replied(h, second.result["message_id"], since)
+    assert "ничего не отправлено" in (cancelled.text or "")
+    assert h.texts_to(ANNA) == []
+    assert rows(h, "SELECT status FROM appeals")[0]["status"] == "registered"
+    # Its «Send», pressed late, sends nothing either.
+    alert = await h.alert(OFFICIAL, second, h.fake.find_button(second, "✅"))
+    assert "больше не ждёт" in alert
+    assert h.texts_to(ANNA) == []
+
+
+async def test_the_preview_is_what_the_citizen_reads_in_their_language(harness: Harness) -> None:
+    h = harness
+    anna = await filed(h, ANNA, lang="kk", text="Аулада шам жанбайды, кешке қараңғы.")
+    preview = await reply_to(h, await open_prompt(h, await card(h, anna), "✍️"), "Шам ауыстырылды.")
+    assert "на казахском" in (preview.text or "")  # the officials read Russian
+    assert f"№ {anna.reference} өтінішіңізге жауап" in (preview.text or "")
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    told = await h.reply(ANNA, since, expect="Шам ауыстырылды.")
+    # The citizen's message is the preview's quoted part, word for word.
+    body = (told.text or "").strip()
+    assert body in (preview.text or "")
+
+
+async def test_only_the_official_who_opened_a_prompt_replies_to_it(harness: Harness) -> None:
+    h = harness
+    anna = await filed(h, ANNA)
+    prompt = await open_prompt(h, await card(h, anna), "✍️")
+    other = await reply_to(h, prompt, "Я отвечу за коллегу.", official=OTHER_OFFICIAL)
+    assert "Official900" in (other.text or "")
+    assert not has_send(other)
+    preview = await reply_to(h, prompt, "Отвечаю сам.")
+    alert = await h.alert(OTHER_OFFICIAL, preview, h.fake.find_button(preview, "✅"))
+    assert "Official900" in alert
+    assert h.texts_to(ANNA) == []
+
+
+async def test_a_prompt_expires_and_says_so(harness: Harness, clock: FrozenClock) -> None:
+    h = harness
+    anna = await filed(h, ANNA)
+    the_card = await card(h, anna)
+    stale = await open_prompt(h, the_card, "✍️")
+    clock.at += timedelta(minutes=31)
+    late = await reply_to(h, stale, "Ответ через час.")
+    assert "истёк" in (late.text or "") or "30 минут" in (late.text or "")
+    assert not has_send(late)
+
+    # A prompt nobody replied to: the chat is told when it expires (on the next tick, here
+    # the one at start-up), and a preview nobody sent loses its buttons.
+    waiting = await open_prompt(h, the_card, "⏳")
+    preview = await reply_to(h, await open_prompt(h, the_card, "🔁"), "2026-99999")
+    assert not has_send(preview)  # no such appeal: refused, the prompt stays open
+    clock.at += timedelta(minutes=31)
+    since = h.fake.mark()
+    await h.restart()
+    notice = await replied(h, waiting.result["message_id"], since)
+    assert "30 минут" in (notice.text or "")
+    assert h.texts_to(ANNA) == []
+    assert rows(h, "SELECT count(*) FROM official_prompts WHERE state = 'open'")[0][0] == 0
+
+
+async def test_extension_and_duplicate_are_previewed_too(harness: Harness) -> None:
+    h = harness
+    first = await filed(h, ANNA)
+    second = await filed(h, BOLAT)
+    preview = await reply_to(
+        h, await open_prompt(h, await card(h, second), "⏳"), "15.12.2026\nнужна экспертиза"
+    )
+    assert "15 декабря 2026" in (preview.text or "") and "нужна экспертиза" in (preview.text or "")
+    assert rows(h, "SELECT extension_reason FROM appeals WHERE id = ?", second.id)[0][0] is None
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    await h.reply(BOLAT, since, expect="15 декабря 2026")
+
+    preview = await reply_to(h, await open_prompt(h, await card(h, second), "🔁"), first.reference)
+    assert first.reference in (preview.text or "")
+    assert rows(h, "SELECT status FROM appeals WHERE id = ?", second.id)[0][0] == "registered"
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    await h.reply(BOLAT, since, expect=first.reference)
+    assert rows(h, "SELECT status FROM appeals WHERE id = ?", second.id)[0][0] == "duplicate"
+
+
+async def test_a_long_answer_reaches_the_citizen_whole(harness: Harness) -> None:
+    h = harness
+    anna = await filed(h, ANNA)
+    # Near Telegram's 4,096: with the header the citizen's message is longer than one
+    # message may be, and the preview longer still.
+    answer = ("Проведено обследование освещения. " * 115).strip() + " КОНЕЦ"
+    assert len(answer) < 4096
+    since = h.fake.mark()
+    await reply_to(h, await open_prompt(h, await card(h, anna), "✍️"), answer)
+    last_part = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and has_send(c), since=since
+    )
+    since = h.fake.mark()
+    await send_preview(h, last_part)
+    await h.reply(ANNA, since, expect="КОНЕЦ")
+    received = "".join(h.texts_to(ANNA, since))
+    assert answer.replace(" ", "") in received.replace(" ", "").replace("\n", "")
