@@ -212,9 +212,7 @@ def _resolve_attachments(value: Any, files: JsonDict, used: set[str]) -> Any:
     return value
 
 
-async def read_params(
-    request: web.Request, uploads: dict[str, bytes] | None = None
-) -> JsonDict:
+async def read_params(request: web.Request, uploads: dict[str, bytes] | None = None) -> JsonDict:
     """The call's parameters; uploaded files become a summary (name, size, upload id), their
     bytes kept in ``uploads`` under that id so a test can open what the bot sent."""
     raw: JsonDict = dict(request.query)
