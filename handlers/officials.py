@@ -17,9 +17,10 @@ from bot.callbacks import CardCb
 from bot.catalog import Catalog
 from bot.filters import Has
 from bot.officials import ActionResult, Official, OfficialsService
+from bot.replies import answer_in_parts
 from bot.status import is_open
 from bot.views import card as card_view
-from bot.views.common import html
+from bot.views.common import html, shorten
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
 from storage.models import Appeal, Outcome
@@ -120,7 +121,7 @@ async def card_pressed(
                 await show_contact(query, appeal, officials)
             case "full":
                 await query.answer()
-                await message.answer(officials.render_card(appeal, full=True))
+                await answer_in_parts(message, officials.render_card(appeal, full=True))
             case _:
                 await query.answer(_("This button is no longer active."), show_alert=True)
 
@@ -144,7 +145,7 @@ async def after_action(
         who = appeal.answered_by_name or appeal.taken_by_name or "—"
         await query.answer(
             _("Already done by {name}. Status: {status}.").format(
-                name=who, status=status_label(appeal.status)
+                name=shorten(who, 64), status=status_label(appeal.status)
             ),
             show_alert=True,
         )
@@ -274,7 +275,9 @@ async def show_contact(query: CallbackQuery, appeal: Appeal, officials: Official
         return
     await officials.contact_viewed(appeal.id, query.from_user.id)
     # An alert is seen by the official who pressed, not by the whole chat.
-    await query.answer(f"{appeal.contact_name or '—'}\n{appeal.contact_phone}", show_alert=True)
+    await query.answer(
+        card_view.contact_alert(appeal.contact_name, appeal.contact_phone), show_alert=True
+    )
 
 
 class InGroup(Filter):

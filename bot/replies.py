@@ -1,0 +1,25 @@
+"""Direct replies that may be longer than one Telegram message.
+
+A view that shows a whole text a person typed (the full card, /find, the citizen's own appeal)
+can run past Telegram's 4,096 UTF-16 units: an appeal of 3,500 emoji alone is 7,000. Such a
+reply goes as consecutive messages cut by `bot.outbox.split_text` (at line ends, HTML kept
+valid), and the keyboard rides on the last part, right under the end of the text, where it
+stays usable. Replies through the outbox are split there already.
+"""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup, Message
+
+from bot.outbox import split_text
+
+
+async def answer_in_parts(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Reply in the chat of `message` with `text` (HTML) in as many messages as it needs.
+    Returns the last one, the one that carries the keyboard."""
+    parts = split_text(text)
+    for part in parts[:-1]:
+        await message.answer(part)
+    return await message.answer(parts[-1], reply_markup=reply_markup)
