@@ -93,7 +93,10 @@ async def test_show_all_find_and_my_appeal_come_in_parts(harness: Harness) -> No
 
     # /find: the whole card, its history, and the card's buttons under the last part.
     since = h.fake.mark()
-    h.fake.group_message(OFFICIALS, OFFICIAL, "/find 2026-00001", first_name="Official900")
+    # An official with the longest name Telegram allows.
+    h.fake.group_message(
+        OFFICIALS, OFFICIAL, "/find 2026-00001", first_name=LONG_NAME[0], last_name=LONG_NAME[1]
+    )
     parts = await parts_until(h, OFFICIALS, since, f"citizen:{CITIZEN}")
     assert len(parts) >= 2
     assert squeezed(LONG_TEXT) in squeezed("".join(shown(c) for c in parts))
@@ -104,9 +107,19 @@ async def test_show_all_find_and_my_appeal_come_in_parts(harness: Harness) -> No
     await h.fake.wait_for(
         lambda c: c.method == "editMessageText" and not c.failed
         and c.params.get("message_id") == parts[-1].result["message_id"]
-        and "Official900" in shown(c),
+        and LONG_NAME[1] in shown(c),
         since=since,
     )  # fmt: skip
+
+    # Alerts hold 200 characters: a long name is cut, the phone is never.
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "👤"))
+    contact = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert contact.error is None and str(contact.params["text"]).endswith("…\n+77015556677")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL + 1, card, h.fake.find_button(card, "▶️"))
+    already = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert already.error is None and "🌸…" in str(already.params["text"])
 
     # The citizen's own view: the whole text and the whole answer (3,500 emoji, 7,000 units).
     officials = h.app.dp["officials"]
