@@ -21,6 +21,7 @@ OFFICIAL = 900
 # 3,485 characters, the most a citizen may type being 3,500, and 6,791 UTF-16 units: words of
 # emoji, as people write them, ending in a word the test looks for.
 LONG_TEXT = ("🚧" * 19 + " ") * 174 + "КОНЕЦ"
+LONG_ANSWER = "📝" * 3495 + "ФИНИШ"  # 3,500 characters, 6,995 units
 LONG_NAME = ("🌸" * 64, "🌼" * 64)  # Telegram allows 64 characters for each
 
 
@@ -125,17 +126,17 @@ async def test_show_all_find_and_my_appeal_come_in_parts(harness: Harness) -> No
     officials = h.app.dp["officials"]
     await officials.repo.transition(
         1, frozenset({Status.IN_PROGRESS}), Status.ANSWERED, "official:900", h.clock(),
-        answer_text="📝" * 3499 + "Ж", answer_outcome=Outcome.EXPLAINED.value,
+        answer_text=LONG_ANSWER, answer_outcome=Outcome.EXPLAINED.value,
         answered_at=h.clock(), answered_by_name="Official900",
     )  # fmt: skip
     mine = await h.say(CITIZEN, "/my", expect="2026-00001")
-    assert "📝" in shown(mine) and "Ж" not in shown(mine)  # the list: the answer's start
+    assert "📝" in shown(mine) and "ФИНИШ" not in shown(mine)  # the list: the answer's start
     since = h.fake.mark()
     h.fake.press(CITIZEN, mine, h.fake.find_button(mine, "2026-00001"))
-    parts = await parts_until(h, CITIZEN, since, "Ж")
+    parts = await parts_until(h, CITIZEN, since, "ФИНИШ")
     assert len(parts) >= 3
     everything = squeezed("".join(shown(c) for c in parts))
-    assert squeezed(LONG_TEXT) in everything and "📝" * 3499 + "Ж" in everything
+    assert squeezed(LONG_TEXT) in everything and LONG_ANSWER in everything
 
 
 async def test_receptions_listing_comes_in_parts(
