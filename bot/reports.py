@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -114,10 +115,13 @@ def render_stats(stats: Stats, catalog: Catalog, lang: str) -> str:
 COLUMNS = (
     "reference", "kind", "category", "region", "district", "status", "language",
     "created_at", "registered_on", "due_at", "first_action_at", "answered_at", "closed_at",
-    "answer_outcome", "rating", "solved", "department", "taken_by_name", "answered_by_name",
-    "extension_reason", "duplicate_of", "contact_name", "contact_phone", "text", "answer_text",
+    "answer_outcome", "rating", "solved", "feedback", "department", "taken_by_name",
+    "answered_by_name", "extension_reason", "duplicate_of", "contact_name", "contact_phone",
+    "text", "answer_text",
 )  # fmt: skip
 TIMES = {"created_at", "due_at", "first_action_at", "answered_at", "closed_at"}
+DAYS = {"registered_on"}
+NAMED = {"kind", "category", "region", "district"}
 
 
 BOOKING_COLUMNS = (
@@ -125,6 +129,56 @@ BOOKING_COLUMNS = (
     "appeal_reference", "contact_name", "contact_phone", "language", "created_at",
     "cancelled_at",
 )  # fmt: skip
+BOOKING_TIMES = {"slot_start", "created_at", "cancelled_at"}
+BOOKING_DAYS = {"session_day"}
+
+# OWASP "CSV injection": a cell beginning with one of these is taken for a formula by Excel,
+# LibreOffice and Google Sheets once it is edited, pasted or saved as CSV, and a formula can
+# send the neighbouring cells (names, phones) to a stranger's server. Full-width forms too:
+# an East Asian keyboard layout turns them into the ASCII sign.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# Digits with + - ( ) . , and spaces can only ever be arithmetic, never a function call or a
+# cell reference (both need letters): a phone such as +77011234567 stays as it was typed.
+_ARITHMETIC_ONLY = re.compile(r"[\d\s+\-().,]*")
+# Excel's own sign for "typed as text": it shows the apostrophe, and keeps it when the sheet
+# is saved as CSV or pasted elsewhere, where a style flag (quotePrefix) would be lost.
+INERT_PREFIX = "'"
+
+
+def inert(value: str) -> str:
+    """A value a person typed, as text that no spreadsheet will ever evaluate."""
+    if value.startswith(FORMULA_STARTS) and not _ARITHMETIC_ONLY.fullmatch(value):
+        return INERT_PREFIX + value
+    return value
+
+
+@dataclass(frozen=True)
+class _Formats:
+    bold: Any
+    when: Any
+    day: Any
+
+
+def _cell(sheet: Any, y: int, x: int, value: Any, formats: _Formats) -> None:
+    """Dates and numbers we generate as real ones; every string as a string, never a formula
+    or a link, whoever typed it."""
+    if value is None or value == "":
+        return
+    if isinstance(value, datetime):
+        sheet.write_datetime(y, x, value, formats.when)
+    elif isinstance(value, date):
+        sheet.write_datetime(y, x, value, formats.day)
+    elif isinstance(value, bool):
+        sheet.write_boolean(y, x, value)
+    elif isinstance(value, int | float):
+        sheet.write_number(y, x, value)
+    else:
+        sheet.write_string(y, x, inert(str(value)))
+
+
+def _local(value: datetime | str, tz: ZoneInfo) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.astimezone(tz).replace(tzinfo=None)
 
 
 def export_xlsx(
@@ -137,11 +191,17 @@ def export_xlsx(
     """One row per appeal, all fields and its history times, in local time; names as the
     officials read them, codes kept beside them for anyone who filters."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "remove_timezone": True})
+    # No string becomes a formula or a link behind our back; _cell writes each type itself.
+    options = {"in_memory": True, "remove_timezone": True,
+               "strings_to_formulas": False, "strings_to_urls": False}  # fmt: skip
+    book = xlsxwriter.Workbook(buffer, options)
+    formats = _Formats(
+        bold=book.add_format({"bold": True}),
+        when=book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+        day=book.add_format({"num_format": "yyyy-mm-dd"}),
+    )
     sheet = book.add_worksheet(_("Appeals")[:31])
-    bold = book.add_format({"bold": True})
-    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    sheet.write_row(0, 0, COLUMNS, bold)
+    sheet.write_row(0, 0, COLUMNS, formats.bold)
     sheet.freeze_panes(1, 0)
     for y, appeal in enumerate(appeals, start=1):
         values = dict(appeal.row)
@@ -150,37 +210,33 @@ def export_xlsx(
         for x, column in enumerate(COLUMNS):
             value = values.get(column)
             if column in TIMES and value:
-                moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-                sheet.write_datetime(y, x, moment.astimezone(tz).replace(tzinfo=None), when)
-            elif column in ("kind", "category", "region", "district") and value:
-                sheet.write(y, x, _named(catalog, column, value, lang))
-            elif value is not None:
-                sheet.write(y, x, value)
+                value = _local(value, tz)
+            elif column in DAYS and value:
+                value = date.fromisoformat(value)
+            elif column in NAMED and value:
+                value = _named(catalog, column, value, lang)
+            _cell(sheet, y, x, value, formats)
     sheet.autofilter(0, 0, max(len(appeals), 1), len(COLUMNS) - 1)
     if bookings is not None:
-        _bookings_sheet(book, bookings, tz, bold, when)
+        _bookings_sheet(book, bookings, tz, formats)
     book.close()
     return buffer.getvalue()
 
 
 def _bookings_sheet(
-    book: xlsxwriter.Workbook,
-    bookings: list[dict[str, Any]],
-    tz: ZoneInfo,
-    bold: Any,
-    when: Any,
+    book: xlsxwriter.Workbook, bookings: list[dict[str, Any]], tz: ZoneInfo, formats: _Formats
 ) -> None:
     sheet = book.add_worksheet(_("Bookings")[:31])
-    sheet.write_row(0, 0, BOOKING_COLUMNS, bold)
+    sheet.write_row(0, 0, BOOKING_COLUMNS, formats.bold)
     sheet.freeze_panes(1, 0)
     for y, row in enumerate(bookings, start=1):
         for x, column in enumerate(BOOKING_COLUMNS):
             value = row.get(column)
-            if column in ("slot_start", "created_at", "cancelled_at") and value:
-                moment = datetime.fromisoformat(value).astimezone(tz).replace(tzinfo=None)
-                sheet.write_datetime(y, x, moment, when)
-            elif value is not None:
-                sheet.write(y, x, value)
+            if column in BOOKING_TIMES and value:
+                value = _local(value, tz)
+            elif column in BOOKING_DAYS and value:
+                value = date.fromisoformat(value)
+            _cell(sheet, y, x, value, formats)
 
 
 def _named(catalog: Catalog, column: str, code: str, lang: str) -> str:

@@ -111,7 +111,8 @@ async def start_wizard(message: Message, state: FSMContext, catalog: Catalog) ->
 
 
 async def confirm_choice(query: CallbackQuery, label: str) -> None:
-    """Keep the chosen answer in the chat history and retire the buttons."""
+    """Keep the chosen answer (HTML, escaped by the caller) in the chat history and retire
+    the buttons."""
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(f"✔️ {label}", reply_markup=None)
@@ -203,7 +204,7 @@ async def listed_choice(
     data, draft = await draft_of(state)
     draft[step] = item.code
     await state.set_data(data)
-    name = item.name(current_lang())
+    name = html(item.name(current_lang()))
     label = _("Kind: {value}") if step == "kind" else _("Category: {value}")
     await confirm_choice(query, label.format(value=name))
     await advance(step, query.message, state, catalog)
@@ -252,7 +253,7 @@ async def place_chosen(
     if place is None or not isinstance(query.message, Message):
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    await confirm_choice(query, place.name(current_lang()))
+    await confirm_choice(query, html(place.name(current_lang())))
     await choose_place(step, place.code, query.message, state, catalog, data)
 
 
@@ -288,7 +289,7 @@ async def place_typed(message: Message, state: FSMContext, catalog: Catalog) -> 
     if found:
         note = _("Found several — choose one:")
     else:
-        note = _("Nothing found for «{query}».").format(query=query[:50])
+        note = _("Nothing found for «{query}».").format(query=html(query[:50]))
         found = list(places)
     text, markup = view.places_screen(step, found, current_lang(), 0, note=note)
     await message.answer(text, reply_markup=markup)

@@ -22,7 +22,7 @@ from bot.status import is_open
 from bot.validation import kazakhstan_phone
 from bot.views import appeal as appeal_view
 from bot.views import booking as view
-from bot.views.common import in_every_language
+from bot.views.common import html, in_every_language
 from bot.views.consent import ask_consent
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
@@ -199,7 +199,7 @@ async def pressed(
                 await stale(query)
                 return
             draft["reception"] = reception.code
-            label = reception.name(lang())
+            label = html(reception.name(lang()))
         case "day":
             try:
                 day = date.fromisoformat(value)

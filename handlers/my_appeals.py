@@ -14,6 +14,7 @@ from bot.callbacks import MyCb
 from bot.catalog import Catalog
 from bot.filters import PrivateChat
 from bot.menu import MenuButton
+from bot.replies import answer_in_parts
 from bot.views.my_appeals import PAGE_SIZE, appeal_entry, list_keyboard
 
 
@@ -76,7 +77,7 @@ async def my_appeal(
     if isinstance(query.message, Message):
         lang = get_i18n().current_locale
         text = appeal_entry(appeal, catalog, lang, appeals.days_left(appeal), full=True)
-        await query.message.answer(text)
+        await answer_in_parts(query.message, text)
 
 
 def create_router() -> Router:

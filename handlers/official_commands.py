@@ -12,6 +12,7 @@ from bot.catalog import Catalog
 from bot.digest import DigestService
 from bot.filters import IsCommand, author
 from bot.officials import OfficialsService
+from bot.replies import answer_in_parts
 from bot.reports import parse_days, period_export, period_stats, render_stats
 from bot.views import card as card_view
 from bot.views import officials as officials_view
@@ -87,7 +88,8 @@ async def find(
             f"{status_label(status)} · {html(actor)}"
             for status, actor, at in history
         ]
-        await message.answer(
+        await answer_in_parts(
+            message,
             "\n".join(lines),
             reply_markup=card_view.card_keyboard(appeal, catalog, message.chat.id),
         )

@@ -14,6 +14,7 @@ from bot.bookings import BookingService, access_summary
 from bot.callbacks import ReceptionCb
 from bot.officials import OfficialsService
 from bot.receptions import Reception
+from bot.replies import answer_in_parts
 from bot.views.booking import access_label
 from bot.views.card import initials
 from bot.views.common import html, shorten
@@ -132,7 +133,8 @@ async def receptions_command(
                 appeal = await officials.repo.get_appeal(booking.appeal_id)
                 if appeal is not None:
                     references[appeal.id] = appeal.reference
-            await message.answer(
+            await answer_in_parts(
+                message,
                 session_text(reception, booked, day, officials.language, bookings.tz, references),
                 reply_markup=session_keyboard(reception, booked, day, today, bookings.tz),
             )

@@ -14,7 +14,6 @@ from aiogram.types import (
     ChatMemberUpdated,
     ForceReply,
     Message,
-    ReplyParameters,
     User,
 )
 from aiogram.utils.i18n import gettext as _
@@ -23,13 +22,13 @@ from bot.callbacks import CardCb, PromptCb
 from bot.catalog import Catalog
 from bot.filters import author
 from bot.officials import ActionResult, Official, OfficialsService
-from bot.outbox import split_text
 from bot.prompts import Draft, OfficialPrompts, Refusal
+from bot.replies import answer_in_parts
 from bot.status import is_open
 from bot.views import card as card_view
 from bot.views import officials as officials_view
 from bot.views import prompts as view
-from bot.views.common import html
+from bot.views.common import html, shorten
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
 from storage.models import Appeal, Outcome
@@ -132,7 +131,7 @@ async def card_pressed(
                 await show_contact(query, appeal, officials)
             case "full":
                 await query.answer()
-                await message.answer(officials.render_card(appeal, full=True))
+                await answer_in_parts(message, officials.render_card(appeal, full=True))
             case _:
                 await query.answer(_("This button is no longer active."), show_alert=True)
 
@@ -152,11 +151,12 @@ async def after_action(
     if result.done:
         await query.answer(done_text)
     else:
-        # A second click, or a click on a finished appeal: say who got there first.
+        # A second click, or a click on a finished appeal: say who got there first (a name
+        # cut to 64 units leaves the status room in the alert's 200).
         who = appeal.answered_by_name or appeal.taken_by_name or "—"
         await query.answer(
             _("Already done by {name}. Status: {status}.").format(
-                name=who, status=status_label(appeal.status)
+                name=shorten(who, 64), status=status_label(appeal.status)
             ),
             show_alert=True,
         )
@@ -245,20 +245,9 @@ async def show_preview(
     with officials.speaking(appeal.language):
         for_citizen = view.citizen_text(draft, appeal, appeal.language)
     text = view.preview_text(appeal, draft, for_citizen)
-    parts = split_text(text)
-    sent: Message | None = None
-    for number, part in enumerate(parts, start=1):
-        last = number == len(parts)
-        sent = await message.answer(
-            part,
-            reply_parameters=ReplyParameters(
-                message_id=message.message_id, allow_sending_without_reply=True
-            )
-            if number == 1
-            else None,
-            reply_markup=view.preview_keyboard(prompt) if last else None,
-        )
-    assert sent is not None
+    sent = await answer_in_parts(
+        message, text, view.preview_keyboard(prompt), reply_to=message.message_id
+    )
     await prompts.previewed(prompt, sent.message_id)
 
 
@@ -338,7 +327,9 @@ async def show_contact(query: CallbackQuery, appeal: Appeal, officials: Official
         return
     await officials.contact_viewed(appeal.id, query.from_user.id)
     # An alert is seen by the official who pressed, not by the whole chat.
-    await query.answer(f"{appeal.contact_name or '—'}\n{appeal.contact_phone}", show_alert=True)
+    await query.answer(
+        card_view.contact_alert(appeal.contact_name, appeal.contact_phone), show_alert=True
+    )
 
 
 async def member_changed(update: ChatMemberUpdated, officials: OfficialsService) -> None:

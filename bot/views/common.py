@@ -27,9 +27,29 @@ def in_every_language(message: str) -> frozenset[str]:
     return frozenset(i18n.gettext(message, locale=lang) for lang in LANGUAGES)
 
 
+# answerCallbackQuery: an alert or toast holds at most 200 characters, plain text.
+ALERT_LIMIT = 200
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` UTF-16 units, Telegram's measure, cut with "…".
+
+    Counting characters instead let a 3,500-character text of emoji (7,000 units) past every
+    budget a view was designed with."""
     text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if utf16_len(text) <= limit:
+        return text
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit - 1:  # one unit for the ellipsis
+            return text[:index].rstrip() + "…"
+    return text
 
 
 def html(text: str | None) -> str:

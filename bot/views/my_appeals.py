@@ -14,6 +14,9 @@ from i18n.formatting import long_date
 from storage.models import Appeal, Status
 
 PAGE_SIZE = 5
+# A page is edited in place under its buttons, so it must fit one message: five entries with
+# this much of each answer (UTF-16 units) stay far below 4,096.
+ANSWER_PREVIEW = 300
 
 
 def status_label(status: Status) -> str:
@@ -55,8 +58,9 @@ def appeal_entry(
     if full and appeal.text:
         lines.append(_("Text: {value}").format(value=html(appeal.text)))
     if appeal.answer_text:
-        limit = 3000 if full else 300
-        lines.append(_("Answer: {value}").format(value=html(shorten(appeal.answer_text, limit))))
+        # The list shows the answer's start; the appeal's own view all of it (split in parts).
+        answer = appeal.answer_text if full else shorten(appeal.answer_text, ANSWER_PREVIEW)
+        lines.append(_("Answer: {value}").format(value=html(answer)))
     return "\n".join(lines)
 
 
