@@ -122,7 +122,11 @@ async def create_app(
     """`clock` is the business time (deadlines, slots, digests); `delivery_clock` decides
     when an outbox row is due. They differ only in tests that move time by hand."""
     catalog = load_catalog(settings.catalog_path)
-    db = await SQLiteDatabase.open(settings.sqlite_path)
+    db = await SQLiteDatabase.open(
+        settings.sqlite_path,
+        busy_timeout=settings.database_busy_timeout,
+        locked_retry=settings.database_locked_retry,
+    )
     repo = SQLiteRepository(db)
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
