@@ -36,7 +36,7 @@ from bot.outbox import Outbox
 from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
-from bot.session import BotApiSession, IgnoreNotModified
+from bot.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
@@ -86,18 +86,19 @@ class App:
 
     async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
         try:
-            await until_telegram_answers(
-                lambda: self.bot.delete_webhook(drop_pending_updates=False)
-            )
-            await until_telegram_answers(
-                lambda: register_commands(
-                    self.bot,
-                    self.dp["i18n"],
-                    officials_chats=self.dp["officials"].officials_chats(),
-                    admin_ids=self.settings.admin_ids,
-                    officials_language=self.settings.officials_language,
+            with own_retries():  # until_telegram_answers waits for Telegram itself
+                await until_telegram_answers(
+                    lambda: self.bot.delete_webhook(drop_pending_updates=False)
                 )
-            )
+                await until_telegram_answers(
+                    lambda: register_commands(
+                        self.bot,
+                        self.dp["i18n"],
+                        officials_chats=self.dp["officials"].officials_chats(),
+                        admin_ids=self.settings.admin_ids,
+                        officials_language=self.settings.officials_language,
+                    )
+                )
             await self.dp.start_polling(
                 self.bot,
                 handle_signals=handle_signals,
@@ -131,7 +132,8 @@ async def create_app(
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    session.middleware(IgnoreNotModified())
+    session.middleware(IgnoreNotModified())  # outermost: sees an edit's last attempt
+    session.middleware(RetryPolicy())
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -208,7 +210,10 @@ async def create_app(
 
     async def start_background() -> None:
         await officials.publish_pending()
-        sender.start()
+        # The sender's task, and each send it starts, inherit this: the outbox reschedules
+        # its rows in the database and must see every 429 and 5xx itself.
+        with own_retries():
+            sender.start()
         ticker.start()
 
     async def stop_background() -> None:
