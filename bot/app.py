@@ -26,6 +26,7 @@ from bot.appeals import AppealService
 from bot.bookings import BookingService
 from bot.catalog import Catalog, load_catalog
 from bot.commands import register_commands
+from bot.confirmations import Confirmations
 from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.digest import DigestService
 from bot.dispatcher import UpdateScopedDispatcher
@@ -160,6 +161,10 @@ async def create_app(
     outbox_store = OutboxStore(db)
     outbox = Outbox(outbox_store, delivery_clock)
     sender = OutboxSender(bot, outbox_store, outbox, delivery_clock)
+    confirmations = Confirmations(
+        outbox, outbox_store, timedelta(seconds=settings.confirmation_grace)
+    )
+    dp["confirmations"] = confirmations
 
     async def member_status(chat_id: int, user_id: int) -> str | None:
         try:
@@ -191,6 +196,7 @@ async def create_app(
         clock,
         i18n,
         settings.tz,
+        confirmations,
     )
     dp["bookings"] = bookings
     digests = DigestService(
@@ -226,7 +232,9 @@ async def create_app(
     dp["catalog"] = catalog
     dp["repo"] = repo
     dp["i18n"] = i18n
-    dp["appeals"] = AppealService(repo, catalog, policy, clock, publisher=officials)
+    dp["appeals"] = AppealService(
+        repo, catalog, policy, clock, publisher=officials, confirmations=confirmations
+    )
     dp["officials"] = officials
     dp["digests"] = digests
     dp["reports"] = ReportQueries(db)

@@ -29,8 +29,8 @@ TELEGRAM_DOWN = (TelegramNetworkError, TelegramServerError, TelegramRetryAfter)
 async def on_error(event: ErrorEvent, bot: Bot, i18n: PoI18n, repo: Repository) -> bool:
     update = event.update
     if isinstance(event.exception, TELEGRAM_DOWN):
-        log.error("update %s: Telegram did not take the reply: %r", update.update_id,
-                  event.exception)  # fmt: skip
+        reason = event.exception
+        log.error("update %s: Telegram did not take the reply: %r", update.update_id, reason)
         return True
     if isinstance(event.exception, DatabaseBusy):
         log.error("update %s: database locked, nothing saved", update.update_id)
