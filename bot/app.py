@@ -26,6 +26,7 @@ from bot.appeals import AppealService
 from bot.bookings import BookingService
 from bot.catalog import Catalog, load_catalog
 from bot.commands import register_commands
+from bot.confirmations import Confirmations
 from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.digest import DigestService
 from bot.dispatcher import UpdateScopedDispatcher
@@ -38,7 +39,7 @@ from bot.prompts import OfficialPrompts
 from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
-from bot.session import BotApiSession, IgnoreNotModified
+from bot.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.settings import Settings
 from handlers import setup_routers
 from i18n.core import PoI18n
@@ -89,18 +90,19 @@ class App:
 
     async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
         try:
-            await until_telegram_answers(
-                lambda: self.bot.delete_webhook(drop_pending_updates=False)
-            )
-            await until_telegram_answers(
-                lambda: register_commands(
-                    self.bot,
-                    self.dp["i18n"],
-                    officials_chats=self.dp["officials"].officials_chats(),
-                    admin_ids=self.settings.admin_ids,
-                    officials_language=self.settings.officials_language,
+            with own_retries():  # until_telegram_answers waits for Telegram itself
+                await until_telegram_answers(
+                    lambda: self.bot.delete_webhook(drop_pending_updates=False)
                 )
-            )
+                await until_telegram_answers(
+                    lambda: register_commands(
+                        self.bot,
+                        self.dp["i18n"],
+                        officials_chats=self.dp["officials"].officials_chats(),
+                        admin_ids=self.settings.admin_ids,
+                        officials_language=self.settings.officials_language,
+                    )
+                )
             await self.dp.start_polling(
                 self.bot,
                 handle_signals=handle_signals,
@@ -125,12 +127,17 @@ async def create_app(
     """`clock` is the business time (deadlines, slots, digests); `delivery_clock` decides
     when an outbox row is due. They differ only in tests that move time by hand."""
     catalog = load_catalog(settings.catalog_path)
-    db = await SQLiteDatabase.open(settings.sqlite_path)
+    db = await SQLiteDatabase.open(
+        settings.sqlite_path,
+        busy_timeout=settings.database_busy_timeout,
+        locked_retry=settings.database_locked_retry,
+    )
     repo = SQLiteRepository(db)
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    session.middleware(IgnoreNotModified())
+    session.middleware(IgnoreNotModified())  # outermost: sees an edit's last attempt
+    session.middleware(RetryPolicy())
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -157,6 +164,10 @@ async def create_app(
     outbox_store = OutboxStore(db)
     outbox = Outbox(outbox_store, delivery_clock)
     sender = OutboxSender(bot, outbox_store, outbox, delivery_clock)
+    confirmations = Confirmations(
+        outbox, outbox_store, timedelta(seconds=settings.confirmation_grace)
+    )
+    dp["confirmations"] = confirmations
 
     async def member_status(chat_id: int, user_id: int) -> str | None:
         try:
@@ -191,6 +202,7 @@ async def create_app(
         clock,
         i18n,
         settings.tz,
+        confirmations,
     )
     dp["bookings"] = bookings
     digests = DigestService(
@@ -210,7 +222,10 @@ async def create_app(
 
     async def start_background() -> None:
         await officials.publish_pending()
-        sender.start()
+        # The sender's task, and each send it starts, inherit this: the outbox reschedules
+        # its rows in the database and must see every 429 and 5xx itself.
+        with own_retries():
+            sender.start()
         ticker.start()
 
     async def stop_background() -> None:
@@ -223,7 +238,9 @@ async def create_app(
     dp["catalog"] = catalog
     dp["repo"] = repo
     dp["i18n"] = i18n
-    dp["appeals"] = AppealService(repo, catalog, policy, clock, publisher=officials)
+    dp["appeals"] = AppealService(
+        repo, catalog, policy, clock, publisher=officials, confirmations=confirmations
+    )
     dp["officials"] = officials
     dp["prompts"] = prompts
     dp["digests"] = digests

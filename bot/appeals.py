@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from bot.catalog import Catalog
+from bot.confirmations import Confirmation, Confirmations
 from bot.deadlines import DeadlinePolicy
-from storage.base import Repository
+from storage.base import DatabaseBusy, Repository
 from storage.models import Appeal, Attachment, NewAppeal
 
 Clock = Callable[[], datetime]
+# The citizen's confirmation of an appeal: (reference, kind code, due time) -> HTML text.
+Render = Callable[[str, str, datetime], str]
+log = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
@@ -20,6 +25,13 @@ class Publisher(Protocol):
 
 
 DRAFT_FIELDS = ("kind", "category", "region", "district", "text", "contact_phone")
+
+
+def registration(
+    chat_id: int, reference: str, kind: str, due_at: datetime, render: Render
+) -> Confirmation:
+    """What tells the citizen their appeal is registered, keyed by its reference."""
+    return Confirmation(chat_id, f"appeal:{reference}", render(reference, kind, due_at))
 
 
 class IncompleteDraft(Exception):
@@ -42,12 +54,14 @@ class AppealService:
         policy: DeadlinePolicy,
         clock: Clock,
         publisher: Publisher | None = None,
+        confirmations: Confirmations | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
         self.policy = policy
         self.clock = clock
         self.publisher = publisher
+        self.confirmations = confirmations
 
     def missing_fields(self, draft: dict[str, Any]) -> list[str]:
         missing = [f for f in DRAFT_FIELDS if not draft.get(f)]
@@ -57,16 +71,36 @@ class AppealService:
             missing.append("category")
         return missing
 
-    async def file(self, citizen_id: int, language: str, draft: dict[str, Any]) -> Filed:
+    async def file(
+        self,
+        citizen_id: int,
+        language: str,
+        draft: dict[str, Any],
+        confirmation: Render | None = None,
+    ) -> Filed:
         """Store the draft as an appeal, once: the draft key makes a repeat return the first.
-        Publishing to the officials is idempotent too, so a repeat also mends a publication
-        that a crash cut short."""
-        filed = await self._store(citizen_id, language, draft)
+        With `confirmation`, the citizen's confirmation is queued in the same transaction
+        (`bot.confirmations`), so no crash can leave an appeal whose citizen never hears its
+        number. Publishing to the officials is idempotent too, so a repeat also mends a
+        publication that a crash cut short."""
+        filed = await self._store(citizen_id, language, draft, confirmation)
         if self.publisher is not None:
-            await self.publisher.publish(filed.appeal)
+            try:
+                await self.publisher.publish(filed.appeal)
+            except DatabaseBusy:
+                # The appeal is registered and the citizen must hear so; the card is queued
+                # by the next confirm press or the start-up sweep (publish_pending).
+                reference = filed.appeal.reference
+                log.error("appeal %s stored, its card not queued: database locked", reference)
         return filed
 
-    async def _store(self, citizen_id: int, language: str, draft: dict[str, Any]) -> Filed:
+    async def _store(
+        self,
+        citizen_id: int,
+        language: str,
+        draft: dict[str, Any],
+        confirmation: Render | None = None,
+    ) -> Filed:
         previous = await self.repo.appeal_by_draft(draft["draft_key"])
         if previous is not None:
             return Filed(previous, created=False)
@@ -77,6 +111,14 @@ class AppealService:
         assert kind is not None
         now = self.clock()
         deadline = self.policy.deadline(kind, now)
+
+        async def confirm(conn: Any, reference: str) -> None:
+            if confirmation is None or self.confirmations is None:
+                return
+            await self.confirmations.store_in(
+                conn, registration(citizen_id, reference, kind.code, deadline.due_at, confirmation)
+            )
+
         appeal, created = await self.repo.create_appeal(
             NewAppeal(
                 draft_key=draft["draft_key"],
@@ -95,7 +137,8 @@ class AppealService:
                 attachments=[Attachment(**a) for a in draft.get("attachments", [])],
                 latitude=draft.get("latitude"),
                 longitude=draft.get("longitude"),
-            )
+            ),
+            also=confirm,
         )
         return Filed(appeal, created)
 

@@ -14,6 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import BookingCb
+from bot.confirmations import Confirmation, Confirmations
 from bot.outbox import Outbox
 from bot.receptions import Reception, ReceptionCatalog, Slot, SlotPlanner
 from bot.views.common import html
@@ -21,6 +22,7 @@ from i18n.core import PoI18n
 from i18n.formatting import long_date
 from storage.bookings import Booking, BookingStore, BookResult
 from storage.outbox import OutboxStore
+from storage.transaction import Transaction
 
 Clock = Callable[[], datetime]
 
@@ -42,7 +44,9 @@ class BookingService:
         clock: Clock,
         i18n: PoI18n,
         tz: ZoneInfo,
+        confirmations: Confirmations | None = None,
     ) -> None:
+        self.confirmations = confirmations
         self.store = store
         self.planner = planner
         self.receptions = receptions
@@ -93,7 +97,15 @@ class BookingService:
 
     # --- booking and cancelling -----------------------------------------------------------
 
-    async def book(self, citizen_id: int, language: str, draft: dict[str, Any]) -> BookResult:
+    async def book(
+        self,
+        citizen_id: int,
+        language: str,
+        draft: dict[str, Any],
+        confirmation: Callable[[Booking], str] | None = None,
+    ) -> BookResult:
+        """With `confirmation` (the booking -> the citizen's HTML text), the confirmation is
+        queued in the booking's own transaction (`bot.confirmations`)."""
         reception = self.receptions.get(draft["reception"])
         if reception is None:
             return BookResult(None, "full")
@@ -105,6 +117,11 @@ class BookingService:
         # else; the store lets its holder book it.
         held = bool(draft.get("offer_id"))
         capacity = reception.capacity if start in offered or held else 0
+
+        async def confirm(conn: Transaction, booking: Booking) -> None:
+            if confirmation is not None and self.confirmations is not None:
+                await self.confirmations.store_in(conn, booked(citizen_id, booking, confirmation))
+
         result = await self.store.book(
             draft_key=draft["draft_key"],
             citizen_id=citizen_id,
@@ -120,6 +137,7 @@ class BookingService:
             contact_phone=draft.get("contact_phone") or "",
             language=language,
             now=self.clock(),
+            also=confirm,
         )
         if result.reason == "ok" and result.booking is not None:
             await self.schedule_reminders(result.booking, reception)
@@ -309,6 +327,11 @@ class BookingService:
                 _("Receives: {value}").format(value=html(reception.panel_text(lang))),
             ]
         )
+
+
+def booked(chat_id: int, booking: Booking, render: Callable[[Booking], str]) -> Confirmation:
+    """What tells the citizen their place is booked, keyed by the booking."""
+    return Confirmation(chat_id, f"booking:{booking.id}", render(booking))
 
 
 def access_summary(bookings: list[Booking]) -> str:

@@ -13,7 +13,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 
 from i18n.core import LANGUAGES, PoI18n
-from storage.base import Repository
+from storage.base import DatabaseBusy, Repository
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -75,5 +75,9 @@ class RequestContextMiddleware(BaseMiddleware):
         data["i18n"] = self.i18n
         with self.i18n.context(), self.i18n.use_locale(locale):
             result = await handler(event, data)
-        await self.repo.mark_update(event.update_id, datetime.now(UTC))
+        try:
+            await self.repo.mark_update(event.update_id, datetime.now(UTC))
+        except DatabaseBusy:
+            # The step is done and answered; only a redelivery of this update would run twice.
+            log.warning("update %s handled but not marked: database locked", event.update_id)
         return result

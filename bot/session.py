@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from enum import Enum
 from typing import Any, cast
 
 from aiogram import Bot
@@ -10,12 +16,150 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import Response, TelegramMethod
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
+
+log = logging.getLogger(__name__)
+
+# False while a caller keeps its own retries (the outbox sender reschedules its rows in the
+# database; start-up waits for Telegram in a loop): RetryPolicy then stays out of the way.
+_policy_applies: ContextVar[bool] = ContextVar("retry_policy_applies", default=True)
+# aiogram's message for its own request timeout (aiohttp errors carry their class name).
+REQUEST_TIMEOUT = "Request timeout error"
+
+
+@contextmanager
+def own_retries() -> Iterator[None]:
+    """Calls made inside, and in tasks started inside, see every 429, 5xx and network error
+    themselves: their caller retries in its own way and must know what happened."""
+    token = _policy_applies.set(False)
+    try:
+        yield
+    finally:
+        _policy_applies.reset(token)
+
+
+class Failure(Enum):
+    RATE_LIMITED = "429"  # Telegram did not process the call and says when to come back
+    SERVER_ERROR = "5xx"
+    CONNECTION = "connection"  # refused, reset or closed before an answer came
+    TIMEOUT = "timeout"  # Telegram has the call and did not answer in time
+
+
+def creates_message(method: str) -> bool:
+    """sendMessage, sendPhoto, copyMessage, forwardMessages…: a repeat may add a copy."""
+    return method.startswith(("send", "copy", "forward")) and method != "sendChatAction"
+
+
+def may_repeat(method: str, failure: Failure) -> bool:
+    """Whether a Bot API call that failed so may be made again.
+
+    After a 429 always: Telegram did nothing. Edits, deletions, answers, reads and settings
+    end in the same state however often they are made. A call that creates a message is
+    made again after a 5xx or a broken connection, which nearly always mean that Telegram
+    did not take it; the rare exception leaves the citizen a second copy of a prompt, whose
+    buttons work like the first one's, where not repeating would leave them with no prompt
+    at all. Not after a timeout: Telegram has the request and is slow, and a repeat would
+    most likely send it twice. (The registration number does not depend on a send: it is an
+    edit, with an outbox row behind it.)
+    """
+    if failure is Failure.RATE_LIMITED or not creates_message(method):
+        return True
+    return failure is not Failure.TIMEOUT
+
+
+def failure_of(exc: BaseException) -> Failure | None:
+    if isinstance(exc, TelegramRetryAfter):
+        return Failure.RATE_LIMITED
+    if isinstance(exc, TelegramServerError):
+        return Failure.SERVER_ERROR
+    if isinstance(exc, TelegramNetworkError):
+        return Failure.TIMEOUT if exc.message == REQUEST_TIMEOUT else Failure.CONNECTION
+    return None
+
+
+class RetryPolicy(BaseRequestMiddleware):
+    """Direct replies survive Telegram's hiccups; aiogram itself never tries again.
+
+    A 429 is waited out when its retry_after fits in what is left of `max_wait` seconds
+    (longer: the error goes up, the update's handler stops); 5xx and network errors are
+    tried `attempts` times in all, `backoff`, 2·`backoff`… apart, where `may_repeat` allows.
+    A failed answerCallbackQuery (the query is too old, Telegram is down) never stops the
+    handler: the citizen loses a spinner or an alert, and the action still happens.
+    getUpdates is left to aiogram's polling, which has its own backoff.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_wait: float = 10.0,
+        attempts: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.max_wait = max_wait
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.sleep = sleep
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not _policy_applies.get() or isinstance(method, GetUpdates):
+            return await make_request(bot, method)
+        if not isinstance(method, AnswerCallbackQuery):
+            return await self._repeating(make_request, bot, method)
+        try:
+            return await self._repeating(make_request, bot, method)
+        except Exception as exc:  # whatever it was, only the spinner or the alert is lost
+            expected = "query is too old" in str(exc) or failure_of(exc) is not None
+            log.log(
+                logging.WARNING if expected else logging.ERROR,
+                "answerCallbackQuery failed, going on without it: %r",
+                exc,
+            )
+            result: Any = True
+            return Response[TelegramType](ok=True, result=result)
+
+    async def _repeating(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = method.__api_method__
+        waited = 0.0
+        failures = 0
+        while True:
+            try:
+                return await make_request(bot, method)
+            except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError) as exc:
+                failure = failure_of(exc)
+                assert failure is not None
+                if isinstance(exc, TelegramRetryAfter):
+                    pause = float(exc.retry_after)
+                    if waited + pause > self.max_wait:
+                        raise
+                    waited += pause
+                else:
+                    failures += 1
+                    if failures >= self.attempts or not may_repeat(name, failure):
+                        raise
+                    pause = self.backoff * 2 ** (failures - 1)
+                log.warning("%s: %s (%r); trying again in %.1fs", name, failure.value, exc, pause)
+                await self.sleep(pause)
 
 
 class IgnoreNotModified(BaseRequestMiddleware):

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     officials_language: Literal["kk", "ru"] = "ru"
     catalog_path: Path | None = None
     event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+    # Seconds: SQLite's own wait for another connection's write lock, then how long a locked
+    # step is tried again before the citizen is told nothing was saved.
+    database_busy_timeout: float = Field(default=5.0, gt=0)
+    database_locked_retry: float = Field(default=10.0, ge=0)
+    # Seconds a citizen's confirmation (registration number, booked place) waits in the
+    # outbox before it is sent from there: the bot shows it at once by editing the review
+    # card, and the row goes out only if that did not happen (a crash, Telegram down).
+    confirmation_grace: float = Field(default=30.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -15,9 +16,11 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.appeals import AppealService, IncompleteDraft
+from bot.appeals import AppealService, IncompleteDraft, Render, registration
 from bot.callbacks import WizardCb
 from bot.catalog import Catalog, Territory
+from bot.confirmations import Confirmations, forget_draft
+from bot.confirmations import show as show_confirmation
 from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
 from bot.validation import TextProblem, check_appeal_text, kazakhstan_phone
@@ -515,6 +518,7 @@ async def confirm(
     state: FSMContext,
     appeals: AppealService,
     catalog: Catalog,
+    confirmations: Confirmations,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
@@ -523,40 +527,44 @@ async def confirm(
     draft = data.get("draft", {})
     in_review = await state.get_state() == AppealForm.review.state
     if not in_review or draft.get("draft_key") != callback_data.value:
-        await already_filed_or_stale(query, callback_data.value, appeals)
+        await already_filed_or_stale(query, callback_data.value, appeals, catalog, confirmations)
         return
+    render = registration_text(catalog, appeals)
     try:
-        filed = await appeals.file(query.from_user.id, current_lang(), draft)
+        filed = await appeals.file(query.from_user.id, current_lang(), draft, render)
     except IncompleteDraft as exc:
         log.warning("incomplete draft from %s: %s", query.from_user.id, exc.missing)
         await query.answer()
         await show(exc.missing[0], query.message, state, catalog)
         return
     await query.answer()
-    await state.clear()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await forget_draft(state)
     appeal = filed.appeal
-    kind = catalog.kind(appeal.kind)
-    assert kind is not None
-    lang = current_lang()
-    period = (
-        ngettext_days(kind.days, working=True)
-        if kind.day_type == "working"
-        else ngettext_days(kind.days, working=False)
+    registered = registration(
+        query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
     )
-    await query.message.answer(
-        _(
+    await show_confirmation(query.message, registered, confirmations, again=not filed.created)
+
+
+def registration_text(catalog: Catalog, appeals: AppealService) -> Render:
+    lang = current_lang()
+
+    def render(reference: str, kind_code: str, due_at: datetime) -> str:
+        kind = catalog.kind(kind_code)
+        assert kind is not None
+        period = ngettext_days(kind.days, working=kind.day_type == "working")
+        return _(
             "✅ Your appeal has been registered.\n"
             "Registration number: <b>{reference}</b>\n"
             "Deadline for reply: <b>{due}</b> ({period} from registration).\n"
             "You will get the answer here. /my shows the status."
         ).format(
-            reference=appeal.reference,
-            due=long_date(appeal.due_at.astimezone(appeals.policy.tz).date(), lang),
+            reference=reference,
+            due=long_date(due_at.astimezone(appeals.policy.tz).date(), lang),
             period=period,
-        ),
-        reply_markup=main_menu(),
-    )
+        )
+
+    return render
 
 
 def ngettext_days(n: int, *, working: bool) -> str:
@@ -568,16 +576,27 @@ def ngettext_days(n: int, *, working: bool) -> str:
 
 
 async def already_filed_or_stale(
-    query: CallbackQuery, draft_key: str, appeals: AppealService
+    query: CallbackQuery,
+    draft_key: str,
+    appeals: AppealService,
+    catalog: Catalog,
+    confirmations: Confirmations,
 ) -> None:
     appeal = await appeals.repo.appeal_by_draft(draft_key) if draft_key else None
-    if appeal is not None and appeal.citizen_id == query.from_user.id:
-        await query.answer(
-            _("This appeal is already registered: {reference}.").format(reference=appeal.reference),
-            show_alert=True,
-        )
+    if appeal is None or appeal.citizen_id != query.from_user.id:
+        await query.answer(_("This button is no longer active."), show_alert=True)
         return
-    await query.answer(_("This button is no longer active."), show_alert=True)
+    await query.answer(
+        _("This appeal is already registered: {reference}.").format(reference=appeal.reference),
+        show_alert=True,
+    )
+    # An alert to a query that is too old never shows: the card says it in any case.
+    if isinstance(query.message, Message):
+        render = registration_text(catalog, appeals)
+        registered = registration(
+            query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
+        )
+        await show_confirmation(query.message, registered, confirmations, again=True)
 
 
 # --- albums: one answer per album, not one per photo ------------------------------------

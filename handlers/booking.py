@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,8 +15,10 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.bookings import BookingService
+from bot.bookings import BookingService, booked
 from bot.callbacks import BookingCb
+from bot.confirmations import Confirmations, forget_draft
+from bot.confirmations import show as show_confirmation
 from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
 from bot.status import is_open
@@ -27,6 +30,7 @@ from bot.views.consent import ask_consent
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
 from storage.base import Repository
+from storage.bookings import Booking
 from storage.models import Citizen
 
 STEPS = ("reception", "day", "slot", "question", "access", "contact", "review")
@@ -323,7 +327,7 @@ async def contact_given(
 
 async def confirm(
     query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService,
-    repo: Repository,
+    repo: Repository, confirmations: Confirmations,
 ) -> None:  # fmt: skip
     message = query.message
     if not isinstance(message, Message):
@@ -331,21 +335,17 @@ async def confirm(
         return
     data, draft = await draft_of(state)
     if await current_step(state) != "review" or draft.get("draft_key") != callback_data.value:
-        await stale(query)
+        await booked_or_stale(query, message, callback_data.value, bookings, confirmations)
         return
-    result = await bookings.book(query.from_user.id, lang(), draft)
+    render = booked_text(bookings)
+    result = await bookings.book(query.from_user.id, lang(), draft, render)
     booking = result.booking
-    reception = bookings.receptions.get(draft["reception"])
-    assert reception is not None
     if result.reason in ("ok", "duplicate") and booking is not None:
         await query.answer()
-        await state.clear()
-        await message.edit_reply_markup(reply_markup=None)
-        text = bookings.describe(
-            booking, reception, lang(), _("✅ You are booked for a reception.")
-        )
-        reminders = _("I will remind you the day before and about two hours before.")
-        await message.answer(f"{text}\n\n{reminders}", reply_markup=main_menu())
+        await forget_draft(state)
+        confirmation = booked(query.from_user.id, booking, render)
+        again = result.reason == "duplicate"  # the same draft booked before
+        await show_confirmation(message, confirmation, confirmations, again=again)
         return
     if result.reason == "already_booked_in_session":
         await query.answer(_("You already have a place at this session."), show_alert=True)
@@ -355,6 +355,41 @@ async def confirm(
     draft.pop("slot", None)
     await state.set_data(data)
     await show("day", message, state, bookings, repo)
+
+
+def booked_text(bookings: BookingService) -> Callable[[Booking], str]:
+    language = lang()
+
+    def render(booking: Booking) -> str:
+        reception = bookings.receptions.get(booking.reception)
+        assert reception is not None
+        heading = _("✅ You are booked for a reception.")
+        text = bookings.describe(booking, reception, language, heading)
+        reminders = _("I will remind you the day before and about two hours before.")
+        return f"{text}\n\n{reminders}"
+
+    return render
+
+
+async def booked_or_stale(
+    query: CallbackQuery,
+    message: Message,
+    draft_key: str,
+    bookings: BookingService,
+    confirmations: Confirmations,
+) -> None:
+    """Confirm pressed again: the booking it made is shown again; any other is stale."""
+    booking = await bookings.store.by_draft(draft_key) if draft_key else None
+    if (
+        booking is None or booking.citizen_id != query.from_user.id or booking.status != "booked"
+        or bookings.receptions.get(booking.reception) is None
+    ):  # fmt: skip
+        await stale(query)
+        return
+    await query.answer(_("You already have a place at this session."), show_alert=True)
+    # An alert to a query that is too old never shows: the card says it in any case.
+    confirmation = booked(query.from_user.id, booking, booked_text(bookings))
+    await show_confirmation(message, confirmation, confirmations, again=True)
 
 
 async def typed_at_button_step(message: Message) -> None:

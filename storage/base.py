@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from storage.models import Appeal, Citizen, NewAppeal, Status
+
+# More writes in a repository's transaction: (the transaction's connection, the new reference).
+AlsoWrite = Callable[[Any, str], Awaitable[None]]
+
+
+class DatabaseBusy(Exception):
+    """The database stayed locked by another connection (a backup, an operator's sqlite3
+    shell) past the busy timeout and the retries: what was asked was not written at all."""
 
 
 class Repository(ABC):
@@ -34,8 +43,13 @@ class Repository(ABC):
 
     # appeals
     @abstractmethod
-    async def create_appeal(self, new: NewAppeal) -> tuple[Appeal, bool]:
-        """Store an appeal with a fresh reference; (existing, False) if draft_key was seen."""
+    async def create_appeal(
+        self, new: NewAppeal, also: AlsoWrite | None = None
+    ) -> tuple[Appeal, bool]:
+        """Store an appeal with a fresh reference; (existing, False) if draft_key was seen.
+        `also(conn, reference)` runs inside the same transaction when the appeal is new: what
+        must exist exactly when the appeal does (the citizen's confirmation) is written with
+        it."""
 
     @abstractmethod
     async def appeal_by_draft(self, draft_key: str) -> Appeal | None: ...

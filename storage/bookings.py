@@ -10,7 +10,7 @@ slot_start) before counting, since a plain read under READ COMMITTED would not.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -106,9 +106,12 @@ class BookingStore:
         contact_phone: str | None,
         language: str,
         now: datetime,
+        also: Callable[[Transaction, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
         """Take a place if the slot has one left. The draft key is checked first, so a
-        redelivered confirmation gets the earlier booking back whatever the capacity."""
+        redelivered confirmation gets the earlier booking back whatever the capacity.
+        `also(conn, booking)` runs in the same transaction once a place is taken (the
+        citizen's confirmation is written with the booking)."""
         async with self.db.transaction() as conn:
             earlier = await _one(conn, "SELECT * FROM bookings WHERE draft_key = ?", (draft_key,))
             if earlier is not None:
@@ -143,6 +146,8 @@ class BookingStore:
             )
             await _close_waitlist(conn, citizen_id, reception, session_day, now)
             booking = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
+            if also is not None and booking is not None:
+                await also(conn, booking)
         return BookResult(booking, OK)
 
     async def move(
@@ -235,6 +240,11 @@ class BookingStore:
 
     async def get(self, booking_id: int) -> Booking | None:
         row = await self.db.fetchone("SELECT * FROM bookings WHERE id = ?", (booking_id,))
+        return _booking(row) if row is not None else None
+
+    async def by_draft(self, draft_key: str) -> Booking | None:
+        """The booking a confirmed draft made, for a confirm pressed again."""
+        row = await self.db.fetchone("SELECT * FROM bookings WHERE draft_key = ?", (draft_key,))
         return _booking(row) if row is not None else None
 
     async def booked_counts(

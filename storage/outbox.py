@@ -206,6 +206,19 @@ class OutboxStore:
             (_ts(now), reason, purpose),
         )
 
+    async def bring_forward(
+        self, purpose: str, now: datetime, payload: dict[str, Any] | None = None
+    ) -> int:
+        """Pending rows with this purpose are due now, and say `payload` instead if given (a
+        confirmation the citizen has already seen directly). Returns how many rows."""
+        replace = "payload = ?, " if payload is not None else ""
+        values = (_dumps(payload),) if payload is not None else ()
+        return await self.db.execute(
+            f"UPDATE outbox INDEXED BY outbox_by_purpose SET {replace}not_before = ? "
+            "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
+            (*values, _ts(now), purpose),
+        )
+
     # ------------------------------------------------------------------ lookups
 
     async def message_id_for(self, purpose: str) -> tuple[int, int] | None:
@@ -221,6 +234,14 @@ class OutboxStore:
     async def get(self, row_id: int) -> aiosqlite.Row | None:
         """The whole row, for tests and diagnostics."""
         return await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))
+
+
+async def add_in(
+    conn: Transaction, chat_id: int, message: NewMessage, *, now: datetime, not_before: datetime
+) -> int:
+    """`OutboxStore.add` inside the caller's transaction: for a row that must exist exactly
+    when what it tells about does (an appeal's registration number)."""
+    return await _insert(conn, await _resolve(conn, chat_id), message, _ts(now), _ts(not_before))
 
 
 async def _resolve(conn: Transaction, chat_id: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -14,13 +14,20 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.base import Repository
+from storage.base import AlsoWrite, DatabaseBusy, Repository
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
 from storage.transaction import Transaction, run_statement
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations" / "sqlite"
 T = TypeVar("T")
+# Seconds SQLite itself waits for another connection's write lock (PRAGMA busy_timeout) …
+BUSY_TIMEOUT = 5.0
+# … and how long, counted from the first attempt, a locked statement or transaction is
+# tried again before the caller hears DatabaseBusy.
+LOCKED_RETRY = 10.0
+FIRST_PAUSE = 0.1
+LONGEST_PAUSE = 1.0
 
 
 def _ts(value: datetime) -> str:
@@ -36,6 +43,18 @@ def _dt(value: str | None) -> datetime | None:
     return _parse(value) if value else None
 
 
+def is_locked(exc: BaseException) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock; nothing was done."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and code is not None
+        and (
+            (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # extended codes too
+        )
+    )
+
+
 def migration_files() -> list[tuple[int, Path]]:
     files = sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql"))
     return [(int(f.name[:4]), f) for f in files]
@@ -44,14 +63,28 @@ def migration_files() -> list[tuple[int, Path]]:
 class SQLiteDatabase:
     """One connection shared by the process. aiosqlite runs it on one thread, so statements
     are serialised anyway; the lock keeps one coroutine's transaction from swallowing
-    another's statements."""
+    another's statements.
 
-    def __init__(self, conn: Transaction) -> None:
+    Another process may hold the write lock for longer than the busy timeout (a backup, an
+    operator's sqlite3 shell). Every statement and every transaction is then tried again
+    here, with growing pauses, for up to `locked_retry` seconds; after that the caller gets
+    DatabaseBusy, and nothing of it was written.
+    """
+
+    def __init__(self, conn: Transaction, *, locked_retry: float = LOCKED_RETRY) -> None:
         self.conn = conn
         self.lock = asyncio.Lock()
+        self.locked_retry = locked_retry
 
     @classmethod
-    async def open(cls, path: Path, *, migrate_to: int | None = None) -> SQLiteDatabase:
+    async def open(
+        cls,
+        path: Path,
+        *,
+        migrate_to: int | None = None,
+        busy_timeout: float = BUSY_TIMEOUT,
+        locked_retry: float = LOCKED_RETRY,
+    ) -> SQLiteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
@@ -59,10 +92,10 @@ class SQLiteDatabase:
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
-            "PRAGMA busy_timeout=5000",
+            f"PRAGMA busy_timeout={round(busy_timeout * 1000)}",
         ):
             await conn.execute(pragma)
-        db = cls(conn)
+        db = cls(conn, locked_retry=locked_retry)
         try:
             await db.migrate(migrate_to)
         except BaseException:
@@ -95,14 +128,51 @@ class SQLiteDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self.lock:
-            await self._call(partial(run_statement, "BEGIN IMMEDIATE", ()))
+        """BEGIN IMMEDIATE takes the write lock before the body runs, so a lock held elsewhere
+        shows up there, where trying again repeats nothing: retrying the BEGIN is retrying the
+        whole transaction. (In WAL mode nothing after it waits for another connection.)"""
+        await self._retrying(self._begin)
+        try:
             try:
                 yield Transaction(self._call)
-            except BaseException:
-                await self._call(partial(run_statement, "ROLLBACK", ()))
+                await self._call(partial(run_statement, "COMMIT", ()))
+            except BaseException as exc:
+                # A failed COMMIT too: left open, the transaction would wedge the connection.
+                await self._call(_rollback)
+                if is_locked(exc):
+                    raise DatabaseBusy(str(exc)) from exc
                 raise
-            await self._call(partial(run_statement, "COMMIT", ()))
+        finally:
+            self.lock.release()
+
+    async def _begin(self) -> None:
+        """Returns holding `self.lock` inside BEGIN IMMEDIATE, or raises holding nothing."""
+        await self.lock.acquire()
+        try:
+            await self._call(partial(run_statement, "BEGIN IMMEDIATE", ()))
+        except BaseException:
+            self.lock.release()
+            raise
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt` again while the database is locked, up to `locked_retry` seconds from
+        the start. Pauses are spent without our lock, so reads (which WAL lets through while
+        another connection writes) carry on meanwhile."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.locked_retry
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                return await attempt()
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc):
+                    raise
+                if loop.time() + pause > give_up:
+                    log.error("database still locked after %.1fs: %s", self.locked_retry, exc)
+                    raise DatabaseBusy(str(exc)) from exc
+                log.warning("database locked (%s); trying again in %.1fs", exc, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
 
     @asynccontextmanager
     async def statements(self) -> AsyncIterator[Transaction]:
@@ -121,9 +191,16 @@ class SQLiteDatabase:
         for close; each hop is a GIL hand-over and a wake-up of the event loop, and on the
         dialog path they cost more than the statements themselves (see bench/dialogs.py).
         Several statements that belong together run in one `work` for the same reason.
+        Outside a transaction each statement commits on its own, so a locked one did nothing
+        and is simply tried again; hence `work` writes with one statement at most (several
+        writes that belong together go in a transaction).
         """
-        async with self.lock:
-            return await self._call(work)
+
+        async def attempt() -> T:
+            async with self.lock:
+                return await self._call(work)
+
+        return await self._retrying(attempt)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         return await self.run(partial(_fetchone, sql, tuple(params)))
@@ -141,6 +218,12 @@ class SQLiteDatabase:
         of rows, which would otherwise hold up the event loop the citizens wait on."""
         args = tuple(params)
         return await self.run(lambda conn: [convert(r) for r in conn.execute(sql, args)])
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # Some failures (a full disk, an interrupted COMMIT) have rolled back already.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _fetchone(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -208,7 +291,9 @@ class SQLiteRepository(Repository):
         return anonymised
 
     # appeals
-    async def create_appeal(self, new: NewAppeal) -> tuple[Appeal, bool]:
+    async def create_appeal(
+        self, new: NewAppeal, also: AlsoWrite | None = None
+    ) -> tuple[Appeal, bool]:
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT id FROM appeals WHERE draft_key = ?", (new.draft_key,)
@@ -217,6 +302,8 @@ class SQLiteRepository(Repository):
             if existing is None:
                 reference = await self._next_reference(conn, new.registered_on)
                 appeal_id = await self._insert_appeal(conn, new, reference)
+                if also is not None:
+                    await also(conn, reference)
         if existing is not None:
             appeal = await self.get_appeal(existing["id"])
             assert appeal is not None

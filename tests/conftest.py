@@ -128,6 +128,30 @@ class Harness:
         data = self.fake.find_button(on, button)
         return await self.press(user, on, data, expect=expect, method=method, lang=lang)
 
+    async def confirm(
+        self, user: int, review: Call, button: str = "✅", *, expect: str | None = None,
+        lang: str = "ru",
+    ) -> Call:  # fmt: skip
+        """Press confirm on a review card: the card turns into the confirmation (returned),
+        then the main menu comes back as a message of its own."""
+        since = self.fake.mark()
+        edited = await self.click(
+            user, review, button, expect=expect, method="editMessageText", lang=lang
+        )
+        await self.main_menu(user, since)
+        return edited
+
+    async def main_menu(self, user: int, since: int) -> Call:
+        return await self.fake.wait_for(
+            lambda c: (
+                c.method == "sendMessage"
+                and not c.failed
+                and self.fake.chat_of(c) == user
+                and "keyboard" in (c.params.get("reply_markup") or {})
+            ),
+            since=since,
+        )
+
     async def press(
         self,
         user: int,

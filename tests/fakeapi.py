@@ -45,6 +45,7 @@ BOT_ME: JsonDict = {
     "has_main_web_app": False,
 }
 DEFAULT_TOKEN = "123456789:TEST-fake-token"
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 # Form fields arrive as strings; these are coerced so tests can compare with plain Python values.
 INT_FIELDS = frozenset(
@@ -102,6 +103,9 @@ class Call:
     failed: bool = False
     error: JsonDict | None = None
     token: str = ""
+    # The connection was closed before the answer went back: the bot saw a network error
+    # whether or not the call took effect (``failed`` says whether it did).
+    dropped: bool = False
 
     @property
     def chat_id(self) -> int | str | None:
@@ -495,8 +499,10 @@ class FakeTelegram:
         self._users: dict[int, JsonDict] = {BOT_ID: dict(BOT_USER)}
         self._members: dict[tuple[int | str, int], JsonDict] = {}
         self._callback_chats: dict[str, int | str] = {}
+        self._answered: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, deque[float]] = {}
+        self._drops: dict[str, deque[bool]] = {}
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._descriptions: dict[tuple[str, str], str] = {}
         self._menu_buttons: dict[int | str | None, JsonDict] = {}
@@ -572,8 +578,14 @@ class FakeTelegram:
             fault = self._pop_fault(method)
             if fault is not None:
                 raise ApiError(fault.error_code, fault.description, fault.parameters)
+            drops = self._drops.get(method.lower())
+            drop = drops.popleft() if drops else None
+            if drop is False:
+                return self._drop(request, call, failed=True)
             handler = self._handlers.get(method.lower(), self._unknown_method(method))
             call.result = await handler(params)
+            if drop:
+                return self._drop(request, call, failed=False)
         except ApiError as exc:
             call.failed = True
             call.error = exc.envelope()
@@ -588,6 +600,17 @@ class FakeTelegram:
         path = request.match_info["path"]
         body = self.files.get(path, f"fake-file:{path}".encode())
         return web.Response(body=body, content_type="application/octet-stream")
+
+    def _drop(self, request: web.Request, call: Call, *, failed: bool) -> web.Response:
+        call.dropped, call.failed = True, failed
+        if failed:
+            call.error = {"description": "connection closed before the request was handled"}
+        self._record(call)
+        # The client reads a closed connection (aiohttp: ServerDisconnectedError); the
+        # response below is never written.
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=204)
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
@@ -612,6 +635,19 @@ class FakeTelegram:
         """The next ``times`` calls of ``method`` get this error (they are still recorded)."""
         queue = self._faults.setdefault(method.lower(), deque())
         queue.extend(_Fault(error_code, description, parameters) for _ in range(times))
+
+    def disconnect_next(self, method: str, *, handled: bool = False, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` lose their connection before the answer:
+        before Telegram handled them, or (``handled``) after, so the call took effect and
+        the bot cannot know it. Faults of ``fail_next`` are taken first."""
+        self._drops.setdefault(method.lower(), deque()).extend([handled] * times)
+
+    def recover(self) -> None:
+        """Telegram is well again: faults, delays and disconnects not yet used are dropped
+        (``fail_chat`` stays: a blocked citizen stays blocked)."""
+        self._faults.clear()
+        self._delays.clear()
+        self._drops.clear()
 
     def slow_next(self, method: str, seconds: float, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer only after ``seconds`` (slow Telegram)."""
@@ -1370,6 +1406,11 @@ class FakeTelegram:
         # An alert or toast is plain text (no parse_mode), at most 200 characters.
         if _utf16_len(str(params.get("text") or "")) > CALLBACK_ANSWER_LIMIT:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        # Like Telegram: a query is answered once; a second answer, or an unknown id, fails.
+        query_id = str(params.get("callback_query_id"))
+        if query_id not in self._callback_chats or query_id in self._answered:
+            raise ApiError(400, QUERY_TOO_OLD)
+        self._answered.add(query_id)
         return True
 
     async def _get_file(self, params: JsonDict) -> Any:

@@ -88,7 +88,7 @@ async def test_restart_keeps_the_review_card_working(harness: Harness) -> None:
     user = 704
     review = await reach_review(h, user)
     await h.restart()
-    await h.click(user, review, "✅", expect="2026-00001")
+    await h.confirm(user, review, "✅", expect="2026-00001")
     conn = sqlite3.connect(h.app.settings.sqlite_path)
     assert conn.execute("SELECT COUNT(*) FROM appeals").fetchone() == (1,)
     conn.close()

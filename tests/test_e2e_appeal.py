@@ -107,10 +107,16 @@ async def test_full_appeal_in_russian(harness: Harness) -> None:
     assert VALID_TEXT in (review.text or "")
     assert "Каркаралинский район" in (review.text or "")
 
-    registered = await h.click(RU, review, "✅", expect="2026-00001")
+    since = h.fake.mark()
+    # The review card itself turns into the confirmation, and the main menu comes back.
+    registered = await h.confirm(RU, review, "✅", expect="2026-00001")
+    assert registered.params["message_id"] == review.result["message_id"]
+    assert h.fake.buttons(registered) == []
     # Filed on Monday 23.11.2026 10:00: 20 working days for a complaint, skipping weekends and
     # Independence Day (16 December), end on 22 December.
     assert "22 декабря 2026" in (registered.text or "")
+    menu = await h.reply(RU, since, expect="Вы вернулись в главное меню.")
+    assert "📝 Новое обращение" in [b for b, _ in h.fake.buttons(menu)]
 
     # Pressing confirm again (a double tap, or an old message) files nothing new.
     alert = await h.alert(RU, review, h.fake.find_button(review, "✅"))
@@ -161,7 +167,7 @@ async def test_full_appeal_in_kazakh_with_shared_contact(harness: Harness) -> No
     )
     review = await h.reply(KK, since, expect="+7 707 111 22 33")
     assert "Айгүл Серікқызы" in (review.text or "")
-    registered = await h.click(KK, review, "✅", lang="kk", expect="2026-00001")
+    registered = await h.confirm(KK, review, "✅", lang="kk", expect="2026-00001")
     # 15 working days from Monday 23.11.2026, 16 December being a holiday: 14 December.
     assert "14 желтоқсан" in (registered.text or "")
     [appeal] = rows(h, "SELECT * FROM appeals")
@@ -201,12 +207,15 @@ async def test_double_tap_on_confirm_files_one_appeal(harness: Harness) -> None:
     # Both presses are in Telegram's queue before the bot sees either.
     h.fake.press(user, review, data)
     h.fake.press(user, review, data)
-    await h.reply(user, since, expect="2026-00001")
+    await h.reply(user, since, expect="2026-00001", method="editMessageText")
     alert = await h.fake.wait_for(
         lambda c: c.method == "answerCallbackQuery" and "2026-00001" in str(c.params.get("text")),
         since=since,
     )
     assert alert.params.get("show_alert") is True
+    await h.reply(user, since, expect="главное меню")
+    await h.app.sender.drain()
     assert len(rows(h, "SELECT id FROM appeals")) == 1
-    registered = [t for t in h.texts_to(user) if "2026-00001" in t]
-    assert len(registered) == 1
+    # The card shows the number; no message repeats it, and the menu came once.
+    assert [t for t in h.texts_to(user, since) if "2026-00001" in t] == []
+    assert len([t for t in h.texts_to(user, since) if "главное меню" in t]) == 1

@@ -114,7 +114,7 @@ async def text_to_review(h: Harness, user: int, text: str = VALID_TEXT) -> Call:
 async def file_appeal(h: Harness, user: int, text: str = VALID_TEXT) -> str:
     await to_text_step(h, user)
     review = await text_to_review(h, user, text)
-    registered = await h.click(user, review, "Подтвердить", expect="Регистрационный номер")
+    registered = await h.confirm(user, review, "Подтвердить", expect="Регистрационный номер")
     [appeal] = query(h, "SELECT reference FROM appeals WHERE citizen_id = ?", user)
     assert appeal["reference"] in (registered.text or "")
     return str(appeal["reference"])
@@ -282,7 +282,7 @@ async def test_cancel_button_of_a_filed_appeal_is_stale(harness: Harness) -> Non
     h = harness
     old_prompt = await to_text_step(h, A)
     review = await text_to_review(h, A)
-    await h.click(A, review, "Подтвердить", expect="Регистрационный номер")
+    await h.confirm(A, review, "Подтвердить", expect="Регистрационный номер")
     kinds = await h.say(A, "/new", expect=KIND_PROMPT)
     categories = await h.click(A, kinds, "Жалоба", expect=CATEGORY_PROMPT)
     since = h.fake.mark()
@@ -580,7 +580,7 @@ async def test_back_and_edit_then_one_appeal_with_the_final_choices(harness: Har
     assert OTHER_TEXT in (review.text or "") and VALID_TEXT not in (review.text or "")
     assert fsm(h, A)[0] == "AppealForm:review"
 
-    await h.click(A, review, "Подтвердить", expect="Регистрационный номер")
+    await h.confirm(A, review, "Подтвердить", expect="Регистрационный номер")
     [appeal] = query(h, "SELECT * FROM appeals")
     assert appeal["kind"] == "proposal"
     assert appeal["category"] == "lighting"

@@ -40,6 +40,12 @@ async def booking(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> Asy
 
 
 async def book_first_slot(h: Harness, user: int, lang: str, question: str) -> Call:
+    review = await booking_review(h, user, lang, question)
+    return await h.confirm(user, review, "✅", lang=lang)
+
+
+async def booking_review(h: Harness, user: int, lang: str, question: str) -> Call:
+    """The first free slot of the first reception, up to the review card."""
     receptions = await h.say(user, "/book", lang=lang)
     days = await h.press(user, receptions, h.fake.buttons(receptions)[0][1] or "", lang=lang)
     slots = await h.press(user, days, h.fake.buttons(days)[0][1] or "", lang=lang)
@@ -54,8 +60,7 @@ async def book_first_slot(h: Harness, user: int, lang: str, question: str) -> Ca
     assert any("📱" in b for b, _ in h.fake.buttons(contact))
     since = h.fake.mark()
     h.fake.user_message(user, "+7 701 111 22 33", language_code=lang)
-    review = await h.with_button(user, since, "✅")
-    return await h.click(user, review, "✅", lang=lang)
+    return await h.with_button(user, since, "✅")
 
 
 async def test_booking_in_russian_with_reminders_and_cancel(
@@ -217,7 +222,7 @@ async def test_waitlist_offers_a_freed_place(booking: tuple[Harness, FrozenClock
     since = h.fake.mark()
     h.fake.user_message(RU, "+7 701 222 33 44")
     review = await h.with_button(RU, since, "✅")
-    done = await h.click(RU, review, "✅")
+    done = await h.confirm(RU, review, "✅")
     assert "25 ноября 2026" in (done.text or "") and "10:00" in (done.text or "")
     mine = rows(h, "SELECT status, slot_start FROM bookings WHERE citizen_id = ?", RU)
     assert [r["status"] for r in mine] == ["booked"]

@@ -134,7 +134,7 @@ async def test_booking_echoes_what_was_typed(
     review = await h.with_button(user, since, "✅")
     # The question, the other need and the name, each exactly as typed.
     assert shown(review).count(PROBE) == 3
-    await h.click(user, review, "✅")
+    await h.confirm(user, review, "✅")
 
     since = h.fake.mark()
     h.fake.group_message(OFFICIALS, OFFICIAL, "/receptions 25.11.2026")

@@ -53,7 +53,7 @@ async def file_appeal(
     since = h.fake.mark()
     h.fake.user_contact(user, "77015556677", first_name=first_name, last_name=last_name)
     review = await h.with_button(user, since, "✅")
-    registered = await h.click(user, review, "✅", expect="2026-")
+    registered = await h.confirm(user, review, "✅", expect="2026-")
     reference = re.search(r"2026-\d{5}", registered.text or "")
     assert reference is not None
     card = await h.fake.wait_for(

@@ -51,7 +51,7 @@ async def group_alert(h: Harness, user: int, card: Call, label: str) -> str:
 async def test_card_take_answer_and_rating(harness: Harness) -> None:
     h = harness
     review = await reach_review(h, CITIZEN)
-    await h.click(CITIZEN, review, "✅", expect="2026-00001")
+    await h.confirm(CITIZEN, review, "✅", expect="2026-00001")
     card = await card_of(h, "2026-00001")
     assert "+7 7•• ••• •• 77" in (card.text or "")  # +7 701 555 66 77, masked
     assert "+77015556677" not in (card.text or "")
@@ -124,7 +124,7 @@ async def test_card_take_answer_and_rating(harness: Harness) -> None:
 
 async def file_and_card(h: Harness, user: int) -> Call:
     review = await reach_review(h, user)
-    registered = await h.click(user, review, "✅", expect="2026-")
+    registered = await h.confirm(user, review, "✅", expect="2026-")
     reference = next(w for w in (registered.text or "").replace("<b>", " ").replace(
         "</b>", " ").split() if w.startswith("2026-"))  # fmt: skip
     return await card_of(h, reference)

@@ -8,7 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
-from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
 from aiogram.filters import CommandStart
 from aiogram.types import (
     BufferedInputFile,
@@ -115,6 +120,45 @@ async def test_fail_next_returns_errors_and_records_them(fake: FakeTelegram, bot
     assert [c.text for c in fake.sent(CITIZEN)] == ["third"]
 
 
+async def test_a_dropped_connection_before_or_after_telegram_handled_the_call(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    fake.disconnect_next("sendMessage")
+    fake.disconnect_next("sendMessage", handled=True)
+    for text in ("lost", "delivered"):
+        with pytest.raises(TelegramNetworkError, match="ServerDisconnected"):
+            await bot.send_message(CITIZEN, text)
+    await bot.send_message(CITIZEN, "answered")
+    calls = fake.sent(CITIZEN, include_failed=True)
+    assert [(c.text, c.failed, c.dropped) for c in calls] == [
+        ("lost", True, True), ("delivered", False, True), ("answered", False, False),
+    ]  # fmt: skip
+    # What the citizen sees: the message sent before the drop is there.
+    assert [c.text for c in fake.sent(CITIZEN)] == ["delivered", "answered"]
+
+
+async def test_a_callback_query_is_answered_once(fake: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(CITIZEN, "?", reply_markup=InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]]
+    ))  # fmt: skip
+    update = fake.press(CITIZEN, sent, "a")
+    query_id = update["callback_query"]["id"]
+    assert await bot.answer_callback_query(query_id)
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(query_id)
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query("never-sent")
+
+
+async def test_recover_forgets_faults_not_yet_used(fake: FakeTelegram, bot: Bot) -> None:
+    fake.fail_next("sendMessage", 502, "Bad Gateway")
+    fake.slow_next("sendMessage", 30)
+    fake.disconnect_next("sendMessage")
+    fake.recover()
+    await asyncio.wait_for(bot.send_message(CITIZEN, "at once"), 5)
+    assert [c.failed for c in fake.sent(CITIZEN, include_failed=True)] == [False]
+
+
 async def test_media_edits_and_chat_queries_parse_in_aiogram(fake: FakeTelegram, bot: Bot) -> None:
     upload = BufferedInputFile(b"x" * 10, filename="qr.png")
     photo = await bot.send_photo(CITIZEN, upload, caption="QR")
@@ -215,6 +259,8 @@ async def test_texts_over_telegrams_limits_are_refused(fake: FakeTelegram, bot: 
             [InputMediaPhoto(media="a", caption="я" * 1025), InputMediaPhoto(media="b")],
         )
     assert not [c for c in fake.calls if c.failed and c.method == "answerCallbackQuery"]
+    pressed = fake.press(CITIZEN, sent, "data")["callback_query"]["id"]
     with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
-        await bot.answer_callback_query("q-1", text="🙂" * 101, show_alert=True)
-    await bot.answer_callback_query("q-2", text="🙂" * 100, show_alert=True)
+        await bot.answer_callback_query(pressed, text="🙂" * 101, show_alert=True)
+    # Refused for its length, the query is still unanswered and may be answered.
+    await bot.answer_callback_query(pressed, text="🙂" * 100, show_alert=True)

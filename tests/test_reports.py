@@ -264,7 +264,7 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     since = h.fake.mark()
     h.fake.user_contact(citizen, "77015556677", first_name="=cmd|' /C calc'!A0", last_name="X")
     review = await h.with_button(citizen, since, "✅")
-    await h.click(citizen, review, "✅", expect="2026-00001")
+    await h.confirm(citizen, review, "✅", expect="2026-00001")
     card = await h.fake.wait_for(
         lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
         and "2026-00001" in (c.text or "")
