@@ -2,7 +2,7 @@
 """Two commands for a fresh machine with Python 3.11+ and nothing else:
 
     python3 tasks.py run     install into .venv, then start the bot (SQLite)
-    python3 tasks.py test    install into .venv, then lint and run the whole test suite
+    python3 tasks.py test    install into .venv, then lint, type-check and run the whole test suite
 
 Only the standard library is used here, since nothing is installed yet when it runs.
 """
@@ -58,10 +58,17 @@ def run_bot() -> int:
 
 def run_tests(args: list[str]) -> int:
     ensure_installed("test")
-    lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)
-    if lint != 0:
-        print("ruff found problems (above).", file=sys.stderr)
-        return lint
+    checks = (
+        (["ruff", "check", "."], "ruff found problems (above)."),
+        (["ruff", "format", "--check", "."], "ruff format would change files: run ruff format."),
+        # Files and strictness come from [tool.mypy] in pyproject.toml.
+        (["mypy"], "mypy found type errors (above)."),
+    )
+    for command, failure in checks:
+        code = subprocess.call([str(PYTHON), "-m", *command], cwd=ROOT)
+        if code != 0:
+            print(failure, file=sys.stderr)
+            return code
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 

@@ -500,7 +500,8 @@ class PlanRecorder:
         return result
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        return await self._run(self.db.fetchall, sql, params)
+        rows: list[Any] = await self._run(self.db.fetchall, sql, params)
+        return rows
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return await self._run(self.db.fetchone, sql, params)
@@ -511,7 +512,10 @@ class PlanRecorder:
     async def fetchall_as(
         self, sql: str, params: Iterable[Any], convert: Callable[[Any], Any]
     ) -> list[Any]:
-        return await self._run(lambda q, p: self.db.fetchall_as(q, p, convert), sql, params)
+        rows: list[Any] = await self._run(
+            lambda q, p: self.db.fetchall_as(q, p, convert), sql, params
+        )
+        return rows
 
     def transaction(self) -> Any:
         return self.db.transaction()
@@ -954,10 +958,11 @@ def report(results: list[Result], now: datetime, args: Any) -> None:
         changed = [p.caller for p in largest.plans if theirs.get(p.sql) != p.lines]
         note = "the same" if not changed else f"different for {', '.join(changed)}"
         print(f"  plans at N = {result.n:,}: {note}")
-    for title, test in (
+    tests: tuple[tuple[str, Callable[[str], bool]], ...] = (
         ("full scans", lambda mark: mark == "FULL SCAN"),
         ("partial index searches", lambda mark: mark.startswith("partial")),
-    ):
+    )
+    for title, test in tests:
         hits = [
             (p, line)
             for p in largest.plans

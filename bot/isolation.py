@@ -27,11 +27,14 @@ class ChatIsolation(BaseEventIsolation):
             async with lock:
                 yield
         finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            # close() at shutdown may have forgotten every lock while this update ran.
+            held = self._locks.get(key)
+            if held is not None:
+                lock, users = held
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
 
     @property
     def held(self) -> int:

@@ -39,7 +39,10 @@ def method_class(method: str) -> type[TelegramMethod[Any]]:
 
 
 def build_method(method: str, chat_id: int, payload: Mapping[str, Any]) -> TelegramMethod[Any]:
-    return method_class(method)(chat_id=chat_id, **payload)
+    # Every method the outbox sends is a chat method; the base class does not say so.
+    chat_method: Any = method_class(method)
+    built: TelegramMethod[Any] = chat_method(chat_id=chat_id, **payload)
+    return built
 
 
 def to_json(value: Any) -> Any:
@@ -102,8 +105,10 @@ class Outbox:
             last = number == len(parts)
             if last and reply_markup is not None:
                 payload["reply_markup"] = to_json(reply_markup)
-            key = dedupe_key if dedupe_key is None or len(parts) == 1 else f"{dedupe_key}#{number}"
-            messages.append(NewMessage("sendMessage", payload, key, purpose if last else None))
+            part_key = (
+                dedupe_key if dedupe_key is None or len(parts) == 1 else f"{dedupe_key}#{number}"
+            )
+            messages.append(NewMessage("sendMessage", payload, part_key, purpose if last else None))
         for message in messages:
             build_method(message.method, chat_id, message.payload)  # fail here, not in the sender
         ids = await self.store.add_many(chat_id, messages, now=self.clock(), not_before=not_before)

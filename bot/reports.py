@@ -16,7 +16,7 @@ import xlsxwriter
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
-from bot.catalog import Catalog
+from bot.catalog import Catalog, Named
 from bot.views.common import html
 from bot.views.my_appeals import status_label
 from i18n.core import ngettext
@@ -67,8 +67,8 @@ def compute_stats(appeals: list[PeriodAppeal], days: int) -> Stats:
             (Status(s), n) for s, n in Counter(a.row["status"] for a in appeals).most_common()
         ],
         by_category=Counter(a.row["category"] for a in appeals).most_common(),
-        median_first_action=median(first_actions) if first_actions else None,
-        median_answer=median(answers) if answers else None,
+        median_first_action=median_duration(first_actions),
+        median_answer=median_duration(answers),
         answered=len(answers),
         answered_in_time=in_time,
         average_rating=sum(ratings) / len(ratings) if ratings else None,
@@ -150,6 +150,14 @@ def inert(value: str) -> str:
     if value.startswith(FORMULA_STARTS) and not _ARITHMETIC_ONLY.fullmatch(value):
         return INERT_PREFIX + value
     return value
+
+
+def median_duration(durations: list[timedelta]) -> timedelta | None:
+    """statistics.median works on timedeltas too, but is typed for numbers only."""
+    if not durations:
+        return None
+    seconds = median(d.total_seconds() for d in durations)
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,7 @@ def _bookings_sheet(
 
 
 def _named(catalog: Catalog, column: str, code: str, lang: str) -> str:
+    item: Named | None
     if column == "kind":
         item = catalog.kind(code)
     elif column == "category":

@@ -98,7 +98,7 @@ class SlidingWindow:
 
 def backoff_delay(failures: int, base: float, cap: float) -> float:
     """base, 2·base, 4·base … for the 1st, 2nd, 3rd failure, never above `cap`."""
-    return min(cap, base * 2 ** min(max(failures - 1, 0), 32))
+    return min(cap, base * 2.0 ** min(max(failures - 1, 0), 32))
 
 
 def message_id_of(result: Any, payload: Mapping[str, Any]) -> int | None:

@@ -128,7 +128,7 @@ async def new_appeal(
     message: Message, state: FSMContext, catalog: Catalog, citizen: Citizen | None
 ) -> None:
     current = await state.get_state()
-    if current in STATE_OF.values() or (current and current.startswith("AppealForm:")):
+    if current is not None and current.startswith("AppealForm:"):
         await message.answer(_("You have an unfinished appeal, let us continue."))
         await show(current.split(":")[1], message, state, catalog)
         return

@@ -215,12 +215,13 @@ async def pressed(
         case "wait":
             reception = bookings.receptions.get(draft.get("reception", ""))
             try:
-                day = date.fromisoformat(value)
+                wanted: date | None = date.fromisoformat(value)
             except ValueError:
-                day = None
-            if reception is None or day is None:
+                wanted = None
+            if reception is None or wanted is None:
                 await stale(query)
                 return
+            day = wanted
             joined = await bookings.join_waitlist(query.from_user.id, reception, day)
             await state.clear()
             await message.edit_reply_markup(reply_markup=None)

@@ -71,7 +71,7 @@ class SQLiteDatabase:
     DatabaseBusy, and nothing of it was written.
     """
 
-    def __init__(self, conn: Transaction, *, locked_retry: float = LOCKED_RETRY) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, locked_retry: float = LOCKED_RETRY) -> None:
         self.conn = conn
         self.lock = asyncio.Lock()
         self.locked_retry = locked_retry
@@ -182,7 +182,10 @@ class SQLiteDatabase:
 
     async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """One hop to the database thread; the caller holds the lock."""
-        return await self.conn._execute(work, self.conn._conn)
+        # aiosqlite's own entry point to its thread (what its cursors use): the work runs
+        # there with the sqlite3 connection, in one hop.
+        result: T = await self.conn._execute(work, self.conn._conn)  # type: ignore[no-untyped-call]
+        return result
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the database thread in one hop.
@@ -229,7 +232,8 @@ def _rollback(conn: sqlite3.Connection) -> None:
 def _fetchone(sql: str, params: tuple[Any, ...], conn: sqlite3.Connection) -> sqlite3.Row | None:
     cur = conn.execute(sql, params)
     try:
-        return cur.fetchone()
+        row: sqlite3.Row | None = cur.fetchone()
+        return row
     finally:
         cur.close()
 

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import App, create_app
 from bot.catalog import Catalog, load_catalog
@@ -47,7 +48,7 @@ async def repo(tmp_path: Path) -> AsyncIterator[SQLiteRepository]:
 def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
+        bot_token=SecretStr(TOKEN),
         telegram_api_base=base_url,
         database_url=f"sqlite:///{db_path}",
         **{"officials_chat_id": OFFICIALS, **extra},
@@ -170,7 +171,8 @@ class Harness:
         since = self.fake.mark()
         self.fake.press(user, on, data)
         call = await self.fake.wait_for(
-            lambda c: c.method == "answerCallbackQuery" and c.params.get("text"), since=since
+            lambda c: c.method == "answerCallbackQuery" and bool(c.params.get("text")),
+            since=since,
         )
         return str(call.params["text"])
 

@@ -243,12 +243,12 @@ async def read_params(request: web.Request, uploads: dict[str, bytes] | None = N
                 raw[key] = value if isinstance(value, str) else bytes(value).decode()
     params = {key: _decode_value(key, value) for key, value in raw.items()}
     used: set[str] = set()
-    params = _resolve_attachments(params, files, used)
+    resolved: JsonDict = _resolve_attachments(params, files, used)
     # Clients may also upload a file directly under the parameter's own name.
     for key, info in files.items():
         if key not in used:
-            params.setdefault(key, info)
-    return params
+            resolved.setdefault(key, info)
+    return resolved
 
 
 # --------------------------------------------------------------------------- keyboards

@@ -10,8 +10,8 @@ from bot.deadlines import DeadlinePolicy, WorkCalendar
 from tests.conftest import ALMATY
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ALMATY)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ALMATY)
 
 
 def test_weekends_and_public_holidays_are_not_working_days() -> None:

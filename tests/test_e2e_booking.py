@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.bookings import BookingService
 from tests.conftest import (
     ALMATY,
     OFFICIALS,
@@ -131,7 +132,7 @@ async def test_officials_see_who_comes_and_call_a_session_off(
     since = h.fake.mark()
     h.fake.press(900, session, h.fake.find_button(session, "❌"))
     confirm = await h.fake.wait_for(
-        lambda c: c.method == "sendMessage" and h.fake.buttons(c), since=since
+        lambda c: c.method == "sendMessage" and bool(h.fake.buttons(c)), since=since
     )
     since = h.fake.mark()
     h.fake.press(900, confirm, h.fake.buttons(confirm)[0][1] or "")
@@ -251,8 +252,8 @@ async def test_an_offer_not_taken_in_time_passes_to_the_next(
     assert "Жазылу" in str(offer.params.get("reply_markup"))
 
 
-def reception_hold(service: object) -> timedelta:
-    return service.receptions.rules.waitlist_hold + timedelta(minutes=1)  # type: ignore[attr-defined]
+def reception_hold(service: BookingService) -> timedelta:
+    return service.receptions.rules.waitlist_hold + timedelta(minutes=1)
 
 
 async def test_forget_frees_the_citizens_places(booking: tuple[Harness, FrozenClock]) -> None:

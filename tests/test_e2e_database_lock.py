@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.dblock import LockSeen, WriteLock
 from tests.fakeapi import FakeTelegram
+from tests.test_e2e_appeal import VALID_TEXT as TEXT
 from tests.test_e2e_appeal import onboard, reach_review, rows
 from tests.test_e2e_bad_input import (
     FILES_PROMPT,
@@ -21,9 +22,6 @@ from tests.test_e2e_bad_input import (
     fsm,
     texts_since,
     to_text_step,
-)
-from tests.test_e2e_bad_input import (
-    VALID_TEXT as TEXT,
 )
 
 pytestmark = pytest.mark.e2e

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,7 +155,7 @@ async def open_prompt(h: Harness, card: Call, button: str, official: int = OFFIC
 
 
 async def reply_to(
-    h: Harness, prompt: Call | dict, text: str, official: int = OFFICIAL, **extra: object
+    h: Harness, prompt: Call | dict[str, Any], text: str, official: int = OFFICIAL, **extra: Any
 ) -> Call:
     """The official replies to the bot's message `prompt`; returns the bot's reply to that
     (the preview, or why not)."""

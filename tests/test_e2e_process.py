@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,7 @@ class BotProcess:
         await asyncio.wait_for(self.proc.wait(), 20)
 
 
-async def say(fake: FakeTelegram, text: str | None, **extra: object) -> Call:
+async def say(fake: FakeTelegram, text: str | None, **extra: Any) -> Call:
     since = fake.mark()
     fake.user_message(USER, text, **extra)
     return await fake.wait_sent(USER, method="sendMessage", since=since, timeout=10)

@@ -75,7 +75,9 @@ async def test_the_answer_goes_to_the_appeal_whose_prompt_was_replied_to(
     assert anna.reference in (done.text or "")
     await h.reply(ANNA, since, expect="Фонарь во дворе заменён.")
     assert "Фонарь во дворе заменён." not in citizen_texts(h, BOLAT)
-    statuses = dict(rows(h, "SELECT reference, status FROM appeals"))
+    statuses = {
+        r["reference"]: r["status"] for r in rows(h, "SELECT reference, status FROM appeals")
+    }
     assert statuses == {anna.reference: "answered", bolat.reference: "registered"}
 
     # The other prompt is still open and still Bolat's.

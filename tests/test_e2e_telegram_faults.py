@@ -8,13 +8,12 @@ import pytest
 
 from tests.conftest import Harness
 from tests.fakeapi import QUERY_TOO_OLD
-from tests.test_e2e_appeal import rows
+from tests.test_e2e_appeal import VALID_TEXT, rows
 from tests.test_e2e_bad_input import (
     CATEGORY_PROMPT,
     FILES_PROMPT,
     REGION_PROMPT,
     SORRY,
-    VALID_TEXT,
     fsm,
     new_dialog,
     to_category,

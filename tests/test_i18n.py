@@ -41,8 +41,8 @@ def test_every_message_is_translated(lang: str) -> None:
         if message.fuzzy or not all(strings):
             problems.append(f"untranslated or fuzzy: {msgid!r}")
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        wanted = set(PLACEHOLDER.findall(" ".join(ids)))
-        if any(set(PLACEHOLDER.findall(s)) - wanted for s in strings):
+        wanted = set(PLACEHOLDER.findall(" ".join(str(i) for i in ids)))
+        if any(set(PLACEHOLDER.findall(str(s))) - wanted for s in strings):
             problems.append(f"unknown placeholder in translation of {msgid!r}")
     assert not problems, f"{lang}: " + "\n".join(problems)
 

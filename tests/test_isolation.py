@@ -53,3 +53,12 @@ def test_the_dispatcher_keeps_it_when_no_chat_is_held() -> None:
 
     isolation = ChatIsolation()
     assert Dispatcher(events_isolation=isolation).fsm.events_isolation is isolation
+
+
+async def test_an_update_still_running_at_shutdown_ends_cleanly() -> None:
+    """aiogram closes the isolation at shutdown; an update that was still running must not
+    fail on its way out (it raised KeyError)."""
+    isolation = ChatIsolation()
+    async with isolation.lock(key(1)):
+        await isolation.close()
+    assert isolation.held == 0

@@ -80,12 +80,12 @@ async def test_a_chat_acts_only_on_the_appeals_routed_to_it(
     await repo.set_officials_chat(here.id, CHAT)
     there, _ = await repo.create_appeal(new_appeal("there"))
     await repo.set_officials_chat(there.id, -100600)  # a department's chat
-    here = await repo.get_appeal(here.id)
-    there = await repo.get_appeal(there.id)
-    assert here is not None and there is not None
-    assert await officials.may_act(CHAT, 1, here)
-    assert not await officials.may_act(CHAT, 1, there)
-    assert await officials.may_act(7, 7, there)  # an administrator in private: any appeal
+    routed_here = await repo.get_appeal(here.id)
+    routed_there = await repo.get_appeal(there.id)
+    assert routed_here is not None and routed_there is not None
+    assert await officials.may_act(CHAT, 1, routed_here)
+    assert not await officials.may_act(CHAT, 1, routed_there)
+    assert await officials.may_act(7, 7, routed_there)  # an administrator in private: any appeal
 
 
 async def test_a_membership_change_is_asked_again_at_once(
@@ -157,7 +157,7 @@ def test_two_months_from_the_end_of_a_month(catalog: Catalog) -> None:
     officials = OfficialsService.__new__(OfficialsService)
     officials.catalog = catalog
     appeal = type("A", (), {"registered_on": date(2026, 12, 31)})()
-    assert officials.latest_extension(appeal) == date(2027, 2, 28)  # type: ignore[arg-type]
+    assert officials.latest_extension(appeal) == date(2027, 2, 28)
 
 
 async def test_forward_deadline_warning(

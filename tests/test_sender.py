@@ -456,7 +456,8 @@ async def test_media_group_and_other_methods(env: Env) -> None:
         "sendLocation",
         "sendDocument",
     ]
-    assert (await env.store.get(group) or {})["message_id"] == messages[0]["message_id"]
+    stored = await env.store.get(group)
+    assert stored is not None and stored["message_id"] == messages[0]["message_id"]
 
 
 async def test_broken_rows_and_failing_reads_do_not_stop_the_loop(

@@ -52,7 +52,7 @@ def category_screen(catalog: Catalog, lang: str) -> Screen:
 
 def places_screen(
     step: str, places: tuple[Place, ...] | list[Place], lang: str, page: int, note: str = ""
-) -> Screen:
+) -> tuple[str, InlineKeyboardMarkup]:
     action = "reg" if step == "region" else "dist"
     pages = max(1, -(-len(places) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
