@@ -50,7 +50,8 @@ def run_bot() -> int:
         shutil.copy(ROOT / ".env.example", env_file)
         print(
             "Created .env from .env.example. Put your bot's token from @BotFather into\n"
-            f"BOT_TOKEN= in {env_file} and run this command again."
+            f"BOT_TOKEN= and the officials' group chat id into OFFICIALS_CHAT_ID= in {env_file}\n"
+            "and run this command again."
         )
         return 2
     return subprocess.call([str(PYTHON), "-m", "bot"], cwd=ROOT)

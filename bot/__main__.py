@@ -23,8 +23,7 @@ def main() -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        print("See .env.example for every setting.", file=sys.stderr)
+        print(exc, file=sys.stderr)  # one line per bad setting and nothing more
         return 2
 
     async def run() -> None:
@@ -41,7 +40,7 @@ def main() -> int:
 
     try:
         eventloop.run(run(), settings.event_loop)
-    except CatalogError as exc:
+    except (CatalogError, ConfigError) as exc:  # a catalog that leaves appeals without a chat
         print(exc, file=sys.stderr)
         return 2
     except TelegramUnauthorizedError:

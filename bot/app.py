@@ -40,7 +40,7 @@ from bot.receptions import SlotPlanner, load_receptions
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
 from bot.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
-from bot.settings import Settings
+from bot.settings import Settings, check_officials_chat
 from handlers import setup_routers
 from i18n.core import PoI18n
 from storage.bookings import BookingStore
@@ -127,6 +127,7 @@ async def create_app(
     """`clock` is the business time (deadlines, slots, digests); `delivery_clock` decides
     when an outbox row is due. They differ only in tests that move time by hand."""
     catalog = load_catalog(settings.catalog_path)
+    check_officials_chat(settings, catalog)
     db = await SQLiteDatabase.open(
         settings.sqlite_path,
         busy_timeout=settings.database_busy_timeout,

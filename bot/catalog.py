@@ -138,6 +138,24 @@ class Catalog:
     def category(self, code: str) -> Named | None:
         return next((c for c in self.categories if c.code == code), None)
 
+    def routed_chat(self, district: str, category: str) -> int | None:
+        """The officials' chat [routing] gives an appeal (its district's wins over its
+        category's); None sends it to OFFICIALS_CHAT_ID."""
+        by_district = self.route_districts.get(district)
+        return by_district if by_district is not None else self.route_categories.get(category)
+
+    def unrouted_appeal(self) -> tuple[Place, Named] | None:
+        """A district and a category whose appeal [routing] gives no chat, or None when every
+        appeal a citizen can file has one. An appeal is routed by its district or by its
+        category, so every appeal is covered exactly when every district of the territory, or
+        every category, is routed."""
+        districts = (d for ds in self.territory.districts.values() for d in ds)
+        district = next((d for d in districts if d.code not in self.route_districts), None)
+        category = next((c for c in self.categories if c.code not in self.route_categories), None)
+        if district is None or category is None:
+            return None
+        return district, category
+
 
 class CatalogError(Exception):
     pass

@@ -123,11 +123,8 @@ class OfficialsService:
         )  # fmt: skip
 
     def chat_for(self, appeal: Appeal) -> int | None:
-        return (
-            self.catalog.route_districts.get(appeal.district)
-            or self.catalog.route_categories.get(appeal.category)
-            or self.default_chat
-        )
+        routed = self.catalog.routed_chat(appeal.district, appeal.category)
+        return routed if routed is not None else self.default_chat
 
     def officials_chats(self) -> list[int]:
         return officials_chats(self.default_chat, self.catalog)

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.catalog import Catalog
+
 PUBLIC_BOT_API = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"^\d+:[\w-]{20,}$")
 
@@ -43,6 +45,9 @@ class Settings(BaseSettings):
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
+        # `BOT_TOKEN=` as .env.example has it: say so, not that it looks wrong.
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty: put the token from @BotFather in .env or the environment")
         # Checked here so a typo fails at start-up, not on the first request.
         if not _TOKEN_SHAPE.match(value.get_secret_value().strip()):
             raise ValueError("does not look like a token from @BotFather (digits:letters)")
@@ -105,6 +110,22 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc)) from None
+
+
+def check_officials_chat(settings: Settings, catalog: Catalog) -> None:
+    """Every appeal must reach an officials' chat: OFFICIALS_CHAT_ID, or the catalog's
+    [routing] giving one to every appeal a citizen can file. Without either, a citizen would
+    get a registration number for an appeal no official ever sees."""
+    unrouted = catalog.unrouted_appeal() if settings.officials_chat_id is None else None
+    if unrouted is None:
+        return
+    district, category = unrouted
+    raise ConfigError(
+        f"Configuration error: OFFICIALS_CHAT_ID is not set, and the [routing] of "
+        f"{catalog.source} gives no officials' chat to some appeals (e.g. category "
+        f"{category.code!r} in district {district.code} {district.ru}): set OFFICIALS_CHAT_ID, "
+        "or route every district or every category there"
+    )
 
 
 def describe_errors(exc: ValidationError) -> str:

@@ -46,7 +46,8 @@ async def greet(message: Message, citizen: Citizen | None) -> None:
     await message.answer(
         _(
             "Hello! This is the akimat's bot for citizens' appeals. Here you can send an "
-            "appeal — a complaint, a proposal, a request — and follow the answer."
+            "appeal — an application, a complaint, a proposal or an information request — "
+            "and follow the answer."
         ),
         reply_markup=main_menu(),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TOKEN
+from tests.conftest import OFFICIALS, TOKEN
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import VALID_TEXT
 
@@ -39,6 +39,7 @@ class BotProcess:
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": self.fake.base_url,
             "DATABASE_URL": "sqlite:///data/bot.db",
+            "OFFICIALS_CHAT_ID": str(OFFICIALS),
             **self.env,
         }
         since = self.fake.mark()
@@ -180,6 +181,7 @@ async def test_start_up_waits_for_telegram_and_stops_on_a_rejected_token(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
         "PYTHONPATH": str(ROOT), "BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE": fake.base_url,
+        "OFFICIALS_CHAT_ID": str(OFFICIALS),
     }  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=rejected.workdir, env=env,

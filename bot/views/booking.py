@@ -75,7 +75,8 @@ def slot_from_key(key: str) -> datetime | None:
 
 
 def day_label(day: date, lang: str) -> str:
-    return format_date(day, "d MMMM, EEE", locale=lang)
+    # Kazakh's own short weekdays («ср», «сб») read as Russian to Kazakh readers: spelled out.
+    return format_date(day, "d MMMM, EEEE" if lang == "kk" else "d MMMM, EEE", locale=lang)
 
 
 def days_screen(

@@ -25,7 +25,7 @@ def status_label(status: Status) -> str:
         Status.IN_PROGRESS: _("Under consideration"),
         Status.ANSWERED: _("Answered"),
         Status.CLOSED: _("Closed"),
-        Status.FORWARDED: _("Forwarded to another body"),
+        Status.FORWARDED: _("Forwarded to the competent department"),
         Status.WITHDRAWN: _("Withdrawn"),
         Status.DUPLICATE: _("Duplicate of an earlier appeal"),
     }

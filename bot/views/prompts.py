@@ -130,8 +130,8 @@ def cancelled_text(reference: str) -> str:
 
 def expired_text(reference: str) -> str:
     return _(
-        "⌛ No reply within {minutes} minutes: the request for № {reference} has expired and "
-        "nothing was sent. Press the button on the card again to start over."
+        "⌛ No reply within {minutes} minutes for № {reference}: the bot no longer waits for "
+        "it, and nothing was sent. Press the button on the card again to start over."
     ).format(minutes=TTL_MINUTES, reference=html(reference))
 
 
@@ -140,15 +140,15 @@ def refusal_text(refusal: Refusal, prompt: Prompt, appeal: Appeal | None, latest
     match refusal:
         case Refusal.NOT_PENDING | Refusal.OUTDATED:
             return _(
-                "This request is no longer waiting for a reply: it was sent, cancelled or "
-                "replaced. To act on the appeal, use the buttons on its card."
+                "The bot no longer waits for a reply to this message: it was sent, cancelled "
+                "or replaced. To act on the appeal, use the buttons on its card."
             )
         case Refusal.EXPIRED:
             return expired_text(appeal.reference if appeal else "—")
         case Refusal.NOT_YOURS:
             return _(
-                "This request is {name}'s. To act on the appeal yourself, use the buttons on "
-                "its card."
+                "Only {name}, who pressed the button, replies to this message. To act on the "
+                "appeal yourself, use the buttons on its card."
             ).format(name=html(prompt.official_name))
         case Refusal.CLOSED:
             if appeal is None:
