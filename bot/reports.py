@@ -192,9 +192,7 @@ def booking_columns() -> tuple[tuple[str, str], ...]:
 
 
 TIMES = {"created_at", "due_at", "first_action_at", "answered_at", "closed_at"}
-DAYS = {"registered_on"}
 BOOKING_TIMES = {"slot_start", "created_at", "cancelled_at"}
-BOOKING_DAYS = {"session_day"}
 # Widths in characters: the long texts wide, the rest as wide as their header needs.
 WIDE = {"text", "answer_text", "feedback", "extension_reason", "topic", "access_other"}
 

@@ -17,6 +17,7 @@ from bot.outbox import split_text
 from bot.receptions import Reception
 from bot.replies import answer_in_parts
 from bot.views.booking import access_label
+from bot.views.card import initials
 from bot.views.common import html, shorten
 from handlers.official_commands import allowed
 from i18n.core import ngettext
@@ -51,6 +52,7 @@ def session_text(
     lang: str,
     tz: object,
     references: dict[int, str],
+    full_names: bool = True,
 ) -> str:
     lines = [
         f"<b>{html(reception.name(lang))}</b>",
@@ -68,11 +70,9 @@ def session_text(
         if booking.appeal_id:
             reference = references.get(booking.appeal_id, "?")
             topic = _("about appeal № {reference}").format(reference=reference)
-        # Full names: the staff at the door check people in by name (the command is for the
-        # chat's members and administrators only).
         parts = [
             f"{marks.get(booking.status, '')}{start:%H:%M}",
-            html(booking.contact_name or "—"),
+            html(who_comes(booking, full_names)),
         ]
         parts += [p for p in (", ".join(needs), topic) if p]
         lines.append(" · ".join(parts))
@@ -82,8 +82,20 @@ def session_text(
     return "\n".join(lines)
 
 
+def who_comes(booking: Booking, full_names: bool) -> str:
+    """The staff at the door check people in by full name; that list is the main officials'
+    chat's (and the administrators'), as the receptions are: a department's chat, which holds
+    no bookings, sees initials."""
+    return (booking.contact_name or "—") if full_names else initials(booking.contact_name)
+
+
 def session_keyboard(
-    reception: Reception, bookings: list[Booking], day: date, today: date, tz: object
+    reception: Reception,
+    bookings: list[Booking],
+    day: date,
+    today: date,
+    tz: object,
+    full_names: bool = True,
 ) -> InlineKeyboardMarkup:
     """Attended / no-show on the day of the session only (before it nobody has come, after it
     the list is history); calling off for today and later."""
@@ -93,7 +105,7 @@ def session_keyboard(
             if booking.status != "booked":
                 continue
             start = booking.slot_start.astimezone(tz)  # type: ignore[arg-type]
-            label = f"{start:%H:%M} {shorten(booking.contact_name or '—', BUTTON_NAME)}"
+            label = f"{start:%H:%M} {shorten(who_comes(booking, full_names), BUTTON_NAME)}"
             rows.append([
                 InlineKeyboardButton(text=f"✅ {label}", callback_data=ReceptionCb(
                     action="attended", booking=booking.id).pack()),
@@ -112,11 +124,13 @@ def session_keyboard(
 async def session_view(
     officials: OfficialsService,
     bookings: BookingService,
+    chat_id: int,
     reception: Reception,
     day: date,
     booked: list[Booking],
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """One session as /receptions shows it: the list and its buttons."""
+    """One session as /receptions shows it in `chat_id`: the list and its buttons."""
+    full_names = officials.scope_of(chat_id).bookings
     references = {}
     for booking in booked:
         if booking.appeal_id is None:
@@ -125,8 +139,10 @@ async def session_view(
         if appeal is not None:
             references[appeal.id] = appeal.reference
     today = bookings.clock().astimezone(bookings.tz).date()
-    text = session_text(reception, booked, day, officials.language, bookings.tz, references)
-    return text, session_keyboard(reception, booked, day, today, bookings.tz)
+    text = session_text(
+        reception, booked, day, officials.language, bookings.tz, references, full_names
+    )
+    return text, session_keyboard(reception, booked, day, today, bookings.tz, full_names)
 
 
 async def receptions_command(
@@ -159,7 +175,9 @@ async def receptions_command(
             )
             return
         for reception, booked in sessions:
-            text, markup = await session_view(officials, bookings, reception, day, booked)
+            text, markup = await session_view(
+                officials, bookings, message.chat.id, reception, day, booked
+            )
             await answer_in_parts(message, text, reply_markup=markup)
 
 
@@ -181,7 +199,9 @@ async def upcoming(
     if sessions[0][0] != today:
         await message.answer(_("No receptions today. Booked sessions ahead:"))
     for day, reception, booked in sessions:
-        text, markup = await session_view(officials, bookings, reception, day, booked)
+        text, markup = await session_view(
+            officials, bookings, message.chat.id, reception, day, booked
+        )
         await answer_in_parts(message, text, reply_markup=markup)
 
 
@@ -292,7 +312,9 @@ async def show_marked(
         for b in await bookings.store.session_bookings(reception.code, marked.session_day)
         if b.status != "cancelled"
     ]
-    text, markup = await session_view(officials, bookings, reception, marked.session_day, booked)
+    text, markup = await session_view(
+        officials, bookings, message.chat.id, reception, marked.session_day, booked
+    )
     if len(split_text(text)) == 1:
         await message.edit_text(text, reply_markup=markup)
     else:

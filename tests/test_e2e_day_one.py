@@ -373,6 +373,9 @@ async def test_receptions_at_the_door(day_one: tuple[Harness, Words]) -> None:
     assert w.reception in (session.text or "")
     assert "Асель Нурланова" in (session.text or "")
     assert [label for label, _ in h.fake.buttons(session) if "✅" in label] == []
+    # A department's chat holds no bookings: it sees initials, as before.
+    elsewhere = await ask(h, DEPARTMENT, DEPARTMENT_OFFICIAL, "/receptions 25.11.2026")
+    assert "А. Н." in (elsewhere.text or "") and "Нурланова" not in (elsewhere.text or "")
 
     # Calling it off asks yes / no; «no» keeps it.
     since = h.fake.mark()
