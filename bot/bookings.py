@@ -245,6 +245,15 @@ class BookingService:
             held.append((reception, [b for b in bookings if b.status != "cancelled"]))
         return held
 
+    async def sessions_ahead(self, today: date) -> list[tuple[date, Reception, list[Booking]]]:
+        """What `/receptions` shows without a date: today's sessions, then each later session
+        within the booking horizon that someone has booked."""
+        found = [(today, r, b) for r, b in await self.sessions_on(today)]
+        last = today + timedelta(days=self.receptions.rules.horizon_days)
+        for day in await self.store.booked_days(today + timedelta(days=1), last):
+            found += [(day, r, b) for r, b in await self.sessions_on(day) if b]
+        return found
+
     async def cancel_session(self, reception: Reception, day: date) -> int:
         """Officials call a session off: every booked citizen hears it in their language."""
         cancelled = await self.store.cancel_session(reception.code, day, self.clock())
@@ -342,14 +351,20 @@ def access_summary(bookings: list[Booking]) -> str:
             counts[need] = counts.get(need, 0) + 1
         if booking.access_other:
             counts["other"] = counts.get("other", 0) + 1
+    # "label: n" needs no number agreement, in Russian or in Kazakh.
+    return ", ".join(f"{need_label(code)}: {n}" for code, n in counts.items())
+
+
+def need_label(code: str) -> str:
+    """An access need as the staff preparing the place read it (the citizen's button says
+    it in the first person)."""
     labels = {
         "wheelchair": _("wheelchair"),
         "sign_language": _("sign-language interpreter"),
         "companion": _("with a companion"),
         "other": _("other needs"),
     }
-    # "label: n" needs no number agreement, in Russian or in Kazakh.
-    return ", ".join(f"{labels.get(code, code)}: {n}" for code, n in counts.items())
+    return labels.get(code, code)
 
 
 def cancel_keyboard(booking_id: int, *, movable: bool = False) -> InlineKeyboardMarkup:

@@ -255,6 +255,11 @@ class OfficialsService:
         what was cached, so a removed official loses access at once."""
         self._members.pop((chat_id, user_id), None)
 
+    async def may_export_contacts(self, chat_id: int, user_id: int) -> bool:
+        """Every name and phone of a period in one file: administrators in private only. In
+        a group the file would reach every member and stay in the chat after they leave."""
+        return chat_id > 0 and await self.may_act(chat_id, user_id)
+
     def scope_of(self, chat_id: int) -> ReportScope:
         """Which appeals a command in this chat may show: an admin in private sees all, an
         officials' chat its own (the default chat also those routed nowhere)."""
@@ -274,6 +279,7 @@ class OfficialsService:
             Status.IN_PROGRESS,
             f"official:{official.id}",
             self.clock(),
+            actor_name=official.name,
             taken_by=official.id,
             taken_by_name=official.name,
         )
@@ -300,6 +306,7 @@ class OfficialsService:
             Status.ANSWERED,
             f"official:{official.id}",
             now,
+            actor_name=official.name,
             note=outcome.value,
             answer_text=text,
             answer_outcome=outcome.value,
@@ -386,7 +393,7 @@ class OfficialsService:
         await self.repo.update_fields(appeal_id, due_at=due_at, extension_reason=reason)
         await self.repo.note_history(
             appeal_id, appeal.status, f"official:{official.id}", self.clock(),
-            f"extended to {new_due.isoformat()}: {reason}",
+            f"extended to {new_due.isoformat()}: {reason}", actor_name=official.name,
         )  # fmt: skip
         extended = await self.repo.get_appeal(appeal_id)
         assert extended is not None
@@ -414,6 +421,7 @@ class OfficialsService:
             Status.FORWARDED,
             f"official:{official.id}",
             now,
+            actor_name=official.name,
             note=f"to {department.code}",
             department=department.code,
             officials_chat_id=department.chat_id,
@@ -440,6 +448,7 @@ class OfficialsService:
             Status.DUPLICATE,
             f"official:{official.id}",
             self.clock(),
+            actor_name=official.name,
             note=f"duplicate of {original.reference}",
             duplicate_of=original.id,
         )
@@ -478,6 +487,7 @@ class OfficialsService:
                 now,
                 note="not solved",
                 solved="no",
+                feedback=None,  # the comment that follows is this reopening's, not an older one's
             )
         else:
             changed = await self.repo.transition(

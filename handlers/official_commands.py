@@ -7,19 +7,20 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import history
 from bot.appeals import AppealService
+from bot.bookings import BookingService
 from bot.catalog import Catalog
 from bot.digest import DigestService
 from bot.filters import IsCommand, author
 from bot.officials import OfficialsService
 from bot.replies import answer_in_parts
-from bot.reports import parse_days, period_export, period_stats, render_stats
+from bot.reports import parse_days, parse_export, period_export, period_stats, render_stats
 from bot.views import card as card_view
+from bot.views import history as history_view
 from bot.views import officials as officials_view
-from bot.views.common import html
-from bot.views.my_appeals import status_label
+from bot.views.common import html, shorten
 from i18n.core import ngettext
-from i18n.formatting import date_time
 from storage.reports import ReportQueries
 
 
@@ -67,27 +68,30 @@ async def find(
     command: CommandObject,
     officials: OfficialsService,
     catalog: Catalog,
+    reports: ReportQueries,
 ) -> None:
     if not await allowed(message, officials):
         return
     with officials.speaking(officials.language):
         reference = (command.args or "").strip()
-        appeal = await officials.repo.appeal_by_reference(reference) if reference else None
+        if not reference:
+            await message.answer(_("Usage: /find 2026-00012 (an appeal's number)."))
+            return
+        appeal = await officials.repo.appeal_by_reference(reference)
         if appeal is not None and not await officials.may_act(
             message.chat.id, message.from_user.id if message.from_user else 0, appeal
         ):
             appeal = None  # another chat's appeal: not even whether it exists
         if appeal is None:
-            await message.answer(_("Usage: /find 2026-00012 (the appeal's number)."))
+            await message.answer(
+                _("№ {reference}: not found.").format(reference=html(shorten(reference, 40)))
+            )
             return
-        history = await officials.repo.status_history(appeal.id)
-        lines = [officials.render_card(appeal, full=True), "",
-                 _("<b>History</b>")]  # fmt: skip
-        lines += [
-            f"{date_time(at.astimezone(officials.tz), officials.language)} · "
-            f"{status_label(status)} · {html(actor)}"
-            for status, actor, at in history
-        ]
+        found = history.events(
+            await reports.history(appeal.id), appeal, await reports.citizen_comment(appeal.id)
+        )
+        lines = [officials.render_card(appeal, full=True), ""]
+        lines += history_view.history_lines(found, catalog, officials.language, officials.tz)
         await answer_in_parts(
             message,
             "\n".join(lines),
@@ -122,25 +126,44 @@ async def export(
     reports: ReportQueries,
     appeals: AppealService,
     catalog: Catalog,
+    bookings: BookingService,
 ) -> None:
     if not await allowed(message, officials):
         return
     with officials.speaking(officials.language):
-        days = parse_days(command.args)
-        if days is None:
-            await message.answer(_("Usage: /export or /export 7 (days, 1 to 366)."))
+        request = parse_export(command.args)
+        if request is None:
+            await message.answer(
+                _("Usage: /export or /export 7 (days, 1 to 366); /export full: with full "
+                  "contacts, for administrators in a private chat.")
+            )  # fmt: skip
+            return
+        user = message.from_user.id if message.from_user else 0
+        if request.full and not await officials.may_export_contacts(message.chat.id, user):
+            await message.answer(
+                _("Full contacts are exported only for administrators, in a private chat with "
+                  "the bot. /export gives the file with masked names and phones.")
+            )  # fmt: skip
             return
         now = appeals.clock()
         count, content = await period_export(
-            reports, catalog, officials.language, officials.tz, days, now,
-            officials.scope_of(message.chat.id),
+            reports, catalog, officials.language, officials.tz, request.days, now,
+            officials.scope_of(message.chat.id), receptions=bookings.receptions,
+            full_contacts_for=user if request.full else None,
         )  # fmt: skip
-        name = f"appeals-{now.astimezone(officials.tz):%Y-%m-%d}-{days}d.xlsx"
+        local = now.astimezone(officials.tz)
+        name = f"appeals-{local:%Y-%m-%d}-{request.days}d{'-full' if request.full else ''}.xlsx"
+        caption = ngettext("{n} appeal", "{n} appeals", count).format(n=count)
+        if request.full:
+            note = _("With full names and phones. This export is recorded as a view of each "
+                     "listed citizen's contact.")  # fmt: skip
+        else:
+            note = _("Names and phones are masked. Full contacts: /export full, for "
+                     "administrators in a private chat.")  # fmt: skip
         # A file upload cannot wait in the outbox (rows hold file ids); the official asked
         # for it and is waiting.
         await message.answer_document(
-            BufferedInputFile(content, filename=name),
-            caption=ngettext("{n} appeal", "{n} appeals", count).format(n=count),
+            BufferedInputFile(content, filename=name), caption=f"{caption}\n{note}"
         )
 
 

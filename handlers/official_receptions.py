@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.bookings import BookingService, access_summary
 from bot.callbacks import ReceptionCb
 from bot.officials import OfficialsService
+from bot.outbox import split_text
 from bot.receptions import Reception
 from bot.replies import answer_in_parts
 from bot.views.booking import access_label
@@ -22,6 +23,8 @@ from handlers.official_commands import allowed
 from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.bookings import Booking
+
+BUTTON_NAME = 24  # UTF-16 units of a name on a button: the time and the name on one line
 
 
 def parse_day(args: str | None, today: date) -> date | None:
@@ -49,6 +52,7 @@ def session_text(
     lang: str,
     tz: object,
     references: dict[int, str],
+    full_names: bool = True,
 ) -> str:
     lines = [
         f"<b>{html(reception.name(lang))}</b>",
@@ -68,7 +72,7 @@ def session_text(
             topic = _("about appeal № {reference}").format(reference=reference)
         parts = [
             f"{marks.get(booking.status, '')}{start:%H:%M}",
-            html(initials(booking.contact_name)),
+            html(who_comes(booking, full_names)),
         ]
         parts += [p for p in (", ".join(needs), topic) if p]
         lines.append(" · ".join(parts))
@@ -78,15 +82,30 @@ def session_text(
     return "\n".join(lines)
 
 
+def who_comes(booking: Booking, full_names: bool) -> str:
+    """The staff at the door check people in by full name; that list is the main officials'
+    chat's (and the administrators'), as the receptions are: a department's chat, which holds
+    no bookings, sees initials."""
+    return (booking.contact_name or "—") if full_names else initials(booking.contact_name)
+
+
 def session_keyboard(
-    reception: Reception, bookings: list[Booking], day: date, today: date, tz: object
+    reception: Reception,
+    bookings: list[Booking],
+    day: date,
+    today: date,
+    tz: object,
+    full_names: bool = True,
 ) -> InlineKeyboardMarkup:
+    """Attended / no-show on the day of the session only (before it nobody has come, after it
+    the list is history); calling off for today and later."""
     rows: list[list[InlineKeyboardButton]] = []
-    if day <= today:
+    if day == today:
         for booking in sorted(bookings, key=lambda b: b.slot_start):
             if booking.status != "booked":
                 continue
-            label = f"{booking.slot_start.astimezone(tz):%H:%M} {initials(booking.contact_name)}"  # type: ignore[arg-type]
+            start = booking.slot_start.astimezone(tz)  # type: ignore[arg-type]
+            label = f"{start:%H:%M} {shorten(who_comes(booking, full_names), BUTTON_NAME)}"
             rows.append([
                 InlineKeyboardButton(text=f"✅ {label}", callback_data=ReceptionCb(
                     action="attended", booking=booking.id).pack()),
@@ -102,6 +121,30 @@ def session_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+async def session_view(
+    officials: OfficialsService,
+    bookings: BookingService,
+    chat_id: int,
+    reception: Reception,
+    day: date,
+    booked: list[Booking],
+) -> tuple[str, InlineKeyboardMarkup]:
+    """One session as /receptions shows it in `chat_id`: the list and its buttons."""
+    full_names = officials.scope_of(chat_id).bookings
+    references = {}
+    for booking in booked:
+        if booking.appeal_id is None:
+            continue
+        appeal = await officials.repo.get_appeal(booking.appeal_id)
+        if appeal is not None:
+            references[appeal.id] = appeal.reference
+    today = bookings.clock().astimezone(bookings.tz).date()
+    text = session_text(
+        reception, booked, day, officials.language, bookings.tz, references, full_names
+    )
+    return text, session_keyboard(reception, booked, day, today, bookings.tz, full_names)
+
+
 async def receptions_command(
     message: Message,
     command: CommandObject,
@@ -115,9 +158,15 @@ async def receptions_command(
         if (command.args or "").strip().startswith("add"):
             await add_session(message, command.args or "", today, officials, bookings)
             return
+        if not (command.args or "").strip():
+            await upcoming(message, today, officials, bookings)
+            return
         day = parse_day(command.args, today)
         if day is None:
-            await message.answer(_("Usage: /receptions or /receptions 25.11.2026."))
+            await message.answer(
+                _("Usage: /receptions (today and the next days with bookings) or "
+                  "/receptions 25.11.2026.")
+            )  # fmt: skip
             return
         sessions = await bookings.sessions_on(day)
         if not sessions:
@@ -126,18 +175,34 @@ async def receptions_command(
             )
             return
         for reception, booked in sessions:
-            references = {}
-            for booking in booked:
-                if booking.appeal_id is None:
-                    continue
-                appeal = await officials.repo.get_appeal(booking.appeal_id)
-                if appeal is not None:
-                    references[appeal.id] = appeal.reference
-            await answer_in_parts(
-                message,
-                session_text(reception, booked, day, officials.language, bookings.tz, references),
-                reply_markup=session_keyboard(reception, booked, day, today, bookings.tz),
+            text, markup = await session_view(
+                officials, bookings, message.chat.id, reception, day, booked
             )
+            await answer_in_parts(message, text, reply_markup=markup)
+
+
+async def upcoming(
+    message: Message, today: date, officials: OfficialsService, bookings: BookingService
+) -> None:
+    """`/receptions` alone: today's sessions and the booked ones ahead, each its own list."""
+    sessions = await bookings.sessions_ahead(today)
+    if not sessions:
+        days = bookings.receptions.rules.horizon_days
+        await message.answer(
+            ngettext(
+                "No receptions today, and nobody has booked one for the next {n} day.",
+                "No receptions today, and nobody has booked one for the next {n} days.",
+                days,
+            ).format(n=days)
+        )
+        return
+    if sessions[0][0] != today:
+        await message.answer(_("No receptions today. Booked sessions ahead:"))
+    for day, reception, booked in sessions:
+        text, markup = await session_view(
+            officials, bookings, message.chat.id, reception, day, booked
+        )
+        await answer_in_parts(message, text, reply_markup=markup)
 
 
 async def add_session(
@@ -185,6 +250,8 @@ async def reception_pressed(
         if action in ("attended", "no_show"):
             marked = await bookings.store.mark(callback_data.booking, action)
             await query.answer(_("Noted.") if marked else _("This booking is no longer active."))
+            if marked is not None:
+                await show_marked(message, marked, officials, bookings)
             return
         reception = bookings.receptions.get(callback_data.reception)
         try:
@@ -202,9 +269,21 @@ async def reception_pressed(
                     name=html(reception.name(officials.language)),
                     date=long_date(day, officials.language),
                 ),
-                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
-                    text=_("Yes, call it off"), callback_data=confirm.pack())]]),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+                    InlineKeyboardButton(text=_("Yes, call it off"), callback_data=confirm.pack()),
+                    InlineKeyboardButton(text=_("No, keep it"), callback_data=ReceptionCb(
+                        action="keep", reception=reception.code, day=day_key(day)).pack()),
+                ]]),
             )  # fmt: skip
+            return
+        if action == "keep":
+            await query.answer()
+            await message.edit_text(
+                _("Not called off: «{name}», {date}, goes ahead.").format(
+                    name=html(reception.name(officials.language)),
+                    date=long_date(day, officials.language),
+                )
+            )
             return
         if action == "cancel":
             told = await bookings.cancel_session(reception, day)
@@ -218,6 +297,28 @@ async def reception_pressed(
             )
             return
         await query.answer(_("This button is no longer active."), show_alert=True)
+
+
+async def show_marked(
+    message: Message, marked: Booking, officials: OfficialsService, bookings: BookingService
+) -> None:
+    """The list shows the mark and drops that citizen's buttons. A list long enough to come
+    in parts (the buttons ride on the last) keeps its text and gets the new buttons only."""
+    reception = bookings.receptions.get(marked.reception)
+    if reception is None:
+        return
+    booked = [
+        b
+        for b in await bookings.store.session_bookings(reception.code, marked.session_day)
+        if b.status != "cancelled"
+    ]
+    text, markup = await session_view(
+        officials, bookings, message.chat.id, reception, marked.session_day, booked
+    )
+    if len(split_text(text)) == 1:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.edit_reply_markup(reply_markup=markup)
 
 
 def create_router() -> Router:

@@ -83,16 +83,25 @@ class Repository(ABC):
         actor: str,
         at: datetime,
         note: str | None = None,
+        *,
+        actor_name: str | None = None,
         **fields: Any,
     ) -> Appeal | None:
-        """Change status (and fields) only from an allowed status; None if it was not."""
+        """Change status (and fields) only from an allowed status; None if it was not.
+        `actor_name`: the official's display name, kept with the history row."""
 
     @abstractmethod
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
 
     @abstractmethod
     async def note_history(
-        self, appeal_id: int, status: Status, actor: str, at: datetime, note: str
+        self,
+        appeal_id: int,
+        status: Status,
+        actor: str,
+        at: datetime,
+        note: str,
+        actor_name: str | None = None,
     ) -> None: ...
 
     @abstractmethod

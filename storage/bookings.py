@@ -296,6 +296,15 @@ class BookingStore:
         bookings = [_booking(r) for r in rows]
         return [b for b in bookings if statuses is None or b.status in statuses]
 
+    async def booked_days(self, first: date, last: date) -> list[date]:
+        """Local days from `first` to `last` with a place taken (booked or already marked)."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT session_day FROM bookings WHERE session_day BETWEEN ? AND ? "
+            "AND status != ? ORDER BY session_day",
+            (first.isoformat(), last.isoformat(), CANCELLED),
+        )
+        return [date.fromisoformat(r["session_day"]) for r in rows]
+
     # --- sessions called off --------------------------------------------------------------
 
     async def cancel_session(

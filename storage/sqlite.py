@@ -440,6 +440,8 @@ class SQLiteRepository(Repository):
         actor: str,
         at: datetime,
         note: str | None = None,
+        *,
+        actor_name: str | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Move an appeal to `new` only if it is still in one of `allowed_from`; the check and
@@ -458,9 +460,9 @@ class SQLiteRepository(Repository):
             if cur.rowcount == 0 or row is None:
                 return None
             await conn.execute(
-                "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (appeal_id, row["status"], new, actor, _ts(at), note),
+                "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note, "
+                "actor_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (appeal_id, row["status"], new, actor, _ts(at), note, actor_name),
             )
         return await self.get_appeal(appeal_id)
 
@@ -472,13 +474,19 @@ class SQLiteRepository(Repository):
         )
 
     async def note_history(
-        self, appeal_id: int, status: Status, actor: str, at: datetime, note: str
+        self,
+        appeal_id: int,
+        status: Status,
+        actor: str,
+        at: datetime,
+        note: str,
+        actor_name: str | None = None,
     ) -> None:
         """A change that keeps the status (an extension) still goes into the history."""
         await self.db.execute(
-            "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (appeal_id, status, status, actor, _ts(at), note),
+            "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note, "
+            "actor_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (appeal_id, status, status, actor, _ts(at), note, actor_name),
         )
 
     async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None:

@@ -80,9 +80,12 @@ async def test_what_people_typed_is_echoed_exactly_once(harness: Harness) -> Non
     found_since = h.fake.mark()
     h.fake.group_message(OFFICIALS, OFFICIAL, "/find 2026-00001")
     found = await h.fake.wait_for(
-        lambda c: c.method == "sendMessage" and "citizen:" in (c.text or ""), since=found_since
+        lambda c: c.method == "sendMessage" and "История обращения" in (c.text or ""),
+        since=found_since,
     )
-    assert shown(found).count(PROBE) == 3  # the text, who took it, the extension's reason
+    # The card: the text, who took it, the extension's reason; the history: who took it and
+    # the extension's reason (Official900 extended it).
+    assert shown(found).count(PROBE) == 5
 
     # The answer reaches the citizen; their comment on it reaches the officials.
     officials = h.app.dp["officials"]
@@ -142,7 +145,7 @@ async def test_booking_echoes_what_was_typed(
         lambda c: c.method == "sendMessage" and "10:00" in (c.text or ""), since=since
     )
     assert f"Пандус {PROBE}" in shown(session) and f"Вопрос {PROBE}" in shown(session)
-    assert "<." in shown(session)  # the initials of the name
+    assert shown(session).count(PROBE) == 3  # the full name for the door, the need, the topic
 
 
 OTHER_CATEGORY = "Другое <прочее> & «ЖКХ»"

@@ -239,10 +239,13 @@ async def test_find_shows_the_card_with_its_history(harness: Harness) -> None:
     h.fake.group_message(OFFICIALS, OFFICIAL, "/find 2026-00001", first_name="Official900")
     found = await h.fake.wait_for(
         lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
-        and "official:900" in (c.text or ""),
+        and "История обращения" in (c.text or ""),
         since=since,
     )  # fmt: skip
-    assert "citizen:801" in (found.text or "")
+    # Who did what, by name; the citizen as «гражданин», never by id or name.
+    assert "Official900 · взято в работу" in (found.text or "")
+    assert "гражданин · Зарегистрировано" in (found.text or "")
+    assert "official:" not in (found.text or "") and "801" not in (found.text or "")
     assert VALID_TEXT_START in (found.text or "")
 
 

@@ -90,7 +90,7 @@ async def test_a_chat_acts_and_sees_contacts_only_on_its_own_appeals(h: Harness)
     # The department's members cannot pull the main chat's appeal into their chat…
     since = h.fake.mark()
     found = await command(h, DEPARTMENT, 950, f"/find {appeal.reference}")
-    assert "/find 2026-00012" in (found.text or "")  # "usage": as if there were no such appeal
+    assert "не найдено" in (found.text or "")  # as if there were no such appeal
     assert answers_in(h, DEPARTMENT, since) == [found]
     # …nor export it.
     exported = await command(h, DEPARTMENT, 950, "/export")

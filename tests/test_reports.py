@@ -6,7 +6,7 @@ import io
 import threading
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -15,6 +15,9 @@ import pytest
 from bot import reports as reports_module
 from bot.catalog import Catalog
 from bot.reports import (
+    ExportPeriod,
+    appeal_columns,
+    booking_columns,
     compute_stats,
     export_xlsx,
     inert,
@@ -75,6 +78,23 @@ async def test_stats_for_a_period(repo: SQLiteRepository, catalog: Catalog) -> N
     assert "Дороги" in text and "4" in text and "2 часа" in text
 
 
+PERIOD = ExportPeriod(appeals=(date(2026, 10, 24), date(2026, 11, 23)),
+                      bookings=(date(2026, 10, 24), date(2026, 12, 24)))  # fmt: skip
+
+
+def headers(lang: str = "ru") -> dict[str, str]:
+    """Field → header of both sheets, as the officials read them in `lang`."""
+    i18n = PoI18n()
+    with i18n.context(), i18n.use_locale(lang):
+        return dict(booking_columns()) | dict(appeal_columns())
+
+
+def booking_headers(lang: str = "ru") -> dict[str, str]:
+    i18n = PoI18n()
+    with i18n.context(), i18n.use_locale(lang):
+        return dict(booking_columns())
+
+
 async def test_export_is_a_spreadsheet_with_every_appeal(
     repo: SQLiteRepository, catalog: Catalog
 ) -> None:
@@ -82,15 +102,15 @@ async def test_export_is_a_spreadsheet_with_every_appeal(
     rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
-        content = export_xlsx(rows, catalog, "ru", ALMATY)
+        content = export_xlsx(rows, catalog, "ru", ALMATY, PERIOD)
     with zipfile.ZipFile(io.BytesIO(content)) as book:
         strings = book.read("xl/sharedStrings.xml").decode()
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
     for reference in ("2026-00001", "2026-00004"):
         assert reference in strings
     assert "2026-00005" not in strings
-    assert "Дороги (roads)" in strings and "Сделано" in strings
-    assert sheet.count("<row ") == 5  # header + 4 appeals
+    assert "Дороги" in strings and "roads" not in strings and "Сделано" in strings
+    assert sheet.count("<row ") == 6  # title + header + 4 appeals
 
 
 async def test_stats_and_export_in_the_officials_chat(
@@ -102,9 +122,9 @@ async def test_stats_and_export_in_the_officials_chat(
     for name in ("compute_stats", "export_xlsx"):
         real = getattr(reports_module, name)
 
-        def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
             threads[_name] = threading.current_thread().name
-            return _real(*args)
+            return _real(*args, **kwargs)
 
         monkeypatch.setattr(reports_module, name, spy)
     await h.app.repo.create_appeal(new_appeal("e1", created_at=datetime.now(UTC)))
@@ -159,9 +179,9 @@ def sheet_cells(content: bytes, sheet: int = 1) -> dict[str, Cell]:
 
 
 def column_of(cells: dict[str, Cell], header: str) -> str:
-    """The column letters of a header in row 1."""
+    """The column letters of a header in row 2 (row 1 is the sheet's title)."""
     for ref, cell in cells.items():
-        if ref.endswith("1") and ref[:-1].isalpha() and cell.value == header:
+        if ref[:-1].isalpha() and ref[-1:] == "2" and cell.value == header:
             return ref[:-1]
     raise AssertionError(f"no column {header!r}")
 
@@ -181,6 +201,7 @@ def column_of(cells: dict[str, Cell], header: str) -> str:
         ("+77011234567", "+77011234567"),
         ("-5", "-5"),
         ("+7 (701) 234-56-78", "+7 (701) 234-56-78"),
+        ("+7 7•• ••• •• 45", "+7 7•• ••• •• 45"),  # masked by the export
         # Not at the start: plain text.
         ("Яма = беда, см. @akimat", "Яма = беда, см. @akimat"),
         (" =1+1", " =1+1"),
@@ -191,11 +212,12 @@ def test_inert_makes_formula_starts_text(typed: str, written: str) -> None:
     assert inert(typed) == written
 
 
+@pytest.mark.parametrize("full", [True, False])
 async def test_export_writes_every_typed_value_as_inert_text(
-    repo: SQLiteRepository, catalog: Catalog
+    repo: SQLiteRepository, catalog: Catalog, full: bool
 ) -> None:
-    """Every field a person typed, in both sheets: strings, never formulas; our own dates and
-    numbers stay real ones."""
+    """Every field a person typed, in both sheets, with contacts full or masked: strings,
+    never formulas; our own dates and numbers stay real ones."""
     await repo.create_appeal(
         new_appeal("f1", text=HYPERLINK, contact_name="=cmd|' /C calc'!A0",
                    contact_phone="+77012345678")
@@ -216,33 +238,39 @@ async def test_export_writes_every_typed_value_as_inert_text(
     }  # fmt: skip
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
-        content = export_xlsx(rows, catalog, "ru", ALMATY, [booking])
+        content = export_xlsx(rows, catalog, "ru", ALMATY, PERIOD, [booking], full=full)
     appeals, bookings = sheet_cells(content, 1), sheet_cells(content, 2)
     assert not [c for c in [*appeals.values(), *bookings.values()] if c.formula is not None]
+    names = headers()
 
-    def at(cells: dict[str, Cell], header: str) -> Cell:
-        return cells[f"{column_of(cells, header)}2"]
+    def at(cells: dict[str, Cell], field: str, sheet_names: dict[str, str] = names) -> Cell:
+        return cells[f"{column_of(cells, sheet_names[field])}3"]
 
     expected = {
-        "text": "'" + HYPERLINK, "contact_name": "'=cmd|' /C calc'!A0",
-        "contact_phone": "+77012345678", "answer_text": "'-1+A1",
+        "text": "'" + HYPERLINK, "answer_text": "'-1+A1",
         "answered_by_name": "'@Official", "taken_by_name": "'+Taker",
         "feedback": "'=IMPORTXML(1)", "extension_reason": "'=WEBSERVICE(1)",
+        # Masked, the initials of a name typed as a formula still start with its sign.
+        "contact_name": "'=cmd|' /C calc'!A0" if full else "'=. /.",
+        "contact_phone": "+77012345678" if full else "+7 7•• ••• •• 78",
     }  # fmt: skip
     assert {h: (at(appeals, h).kind, at(appeals, h).value) for h in expected} == {
         h: ("s", v) for h, v in expected.items()
     }
-    expected = {"access_other": "'=1+2", "topic": "'" + DDE, "contact_name": "'-Name+A1",
-                "contact_phone": "+77012345678"}  # fmt: skip
-    assert {h: (at(bookings, h).kind, at(bookings, h).value) for h in expected} == {
-        h: ("s", v) for h, v in expected.items()
-    }
+    expected = {"access_other": "'=1+2", "topic": "'" + DDE,
+                "contact_name": "'-Name+A1" if full else "-.",  # signs only: inert
+                "contact_phone": "+77012345678" if full else "+7 7•• ••• •• 78"}  # fmt: skip
+    in_bookings = booking_headers()
+    assert {
+        h: (at(bookings, h, in_bookings).kind, at(bookings, h, in_bookings).value) for h in expected
+    } == {h: ("s", v) for h, v in expected.items()}
     # Dates and numbers we generate: real ones (serial days, not text).
     assert at(appeals, "rating") == Cell("n", "2", None)
-    for header in ("created_at", "registered_on", "due_at", "answered_at"):
-        assert at(appeals, header).kind == "n" and float(at(appeals, header).value) > 46000
-    for header in ("session_day", "slot_start", "created_at"):
-        assert at(bookings, header).kind == "n" and float(at(bookings, header).value) > 46000
+    for field in ("created_at", "registered_on", "due_at", "answered_at"):
+        assert at(appeals, field).kind == "n" and float(at(appeals, field).value) > 46000
+    for field in ("session_day", "slot_start", "created_at"):
+        cell = at(bookings, field, in_bookings)
+        assert cell.kind == "n" and float(cell.value) > 46000
 
 
 async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
@@ -278,8 +306,10 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     h.fake.group_message(OFFICIALS, official, "/export 7")
     document = await h.fake.wait_for(lambda c: c.method == "sendDocument", since=since)
     cells = sheet_cells(h.fake.uploaded(document))
+    names = headers()
     assert [c for c in cells.values() if c.formula is not None] == []
-    assert cells[f"{column_of(cells, 'text')}2"] == Cell("s", "'" + HYPERLINK, None)
-    assert cells[f"{column_of(cells, 'contact_name')}2"].value == "'=cmd|' /C calc'!A0 X"
-    assert cells[f"{column_of(cells, 'taken_by_name')}2"].value == "'@SUM(1)"
-    assert cells[f"{column_of(cells, 'contact_phone')}2"].value == "+77015556677"
+    assert cells[f"{column_of(cells, names['text'])}3"] == Cell("s", "'" + HYPERLINK, None)
+    # Contacts are masked in a group's file; the initials keep the sign, so stay inert.
+    assert cells[f"{column_of(cells, names['contact_name'])}3"].value == "'=. /."
+    assert cells[f"{column_of(cells, names['taken_by_name'])}3"].value == "'@SUM(1)"
+    assert cells[f"{column_of(cells, names['contact_phone'])}3"].value == "+7 7•• ••• •• 77"
