@@ -24,7 +24,6 @@ from bot.status import is_open
 from bot.views import card as card_view
 from bot.views import notices
 from bot.views.common import html
-from bot.views.my_appeals import status_label
 from i18n.core import PoI18n
 from storage.base import Repository
 from storage.models import Appeal, Outcome, Status
@@ -344,9 +343,7 @@ class OfficialsService:
         if appeal.citizen_id is None:
             return
         with self.speaking(appeal.language):
-            text = _("Your appeal № {reference}: {status}.").format(
-                reference=html(appeal.reference), status=status_label(appeal.status)
-            )
+            text = notices.status_notice(appeal, self.catalog, self.tz)
         await self.outbox.send_text(
             appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
         )
