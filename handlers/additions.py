@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MyCb, QuestionCb
 from bot.catalog import Catalog
-from bot.filters import Has, IsCommand, PrivateChat
+from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.lifecycle import AppealLifecycle, Refused, Target
 from bot.menu import MenuButton
 from bot.views import lifecycle as view
@@ -249,10 +249,15 @@ async def leave(state: FSMContext, data: dict[str, Any]) -> None:
 def create_router() -> Router:
     router = Router(name="additions")
     router.message.filter(PrivateChat())
-    router.callback_query.register(add_pressed, MyCb.filter(F.action == "add"))
-    router.callback_query.register(done_pressed, MyCb.filter(F.action == "done"))
-    router.callback_query.register(drop_pressed, MyCb.filter(F.action == "drop"))
-    router.callback_query.register(answer_pressed, QuestionCb.filter())
+    # Other dialogs' buttons skip these in one prefix check each.
+    buttons = Router(name="additions-buttons")
+    buttons.callback_query.filter(CallbackPrefix(MyCb))
+    buttons.callback_query.register(add_pressed, MyCb.filter(F.action == "add"))
+    buttons.callback_query.register(done_pressed, MyCb.filter(F.action == "done"))
+    buttons.callback_query.register(drop_pressed, MyCb.filter(F.action == "drop"))
+    answers = Router(name="additions-answers")
+    answers.callback_query.filter(CallbackPrefix(QuestionCb))
+    answers.callback_query.register(answer_pressed, QuestionCb.filter())
     steps = Router(name="additions-steps")
     steps.message.filter(StateFilter(Compose.collecting))
     steps.message.register(command_given, IsCommand())
@@ -261,5 +266,5 @@ def create_router() -> Router:
     steps.message.register(file_given, Has("photo", "document"))
     steps.message.register(text_given, Has("text"))
     steps.message.register(other_given)
-    router.include_router(steps)
+    router.include_routers(buttons, answers, steps)
     return router

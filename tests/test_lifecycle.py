@@ -145,10 +145,12 @@ async def test_a_question_is_answered_once_and_a_second_one_leaves_the_first_ope
 ) -> None:
     lifecycle, sent = lifecycle_of(repo, catalog, clock)
     appeal, _ = await repo.create_appeal(new_appeal("q", language="kk"))
-    assert (await lifecycle.ask(appeal.id, ASKER, "Үйдің нөмірі қандай?")).done
+    assert (await lifecycle.ask(appeal.id, ASKER, "Үйдің нөмірі қандай?", "form-1")).done
     assert (await lifecycle.ask(appeal.id, ASKER, "Қашаннан бері?")).done
-    # In the appeal's language, to its citizen.
-    assert "№ 2026-00001 өтінішіңіз бойынша сұрақ" in sent.to(1)[0]
+    # In the appeal's language, to its citizen; a document the official attached comes first.
+    document, question, _second = [(what, body) for chat, what, body in sent.sent if chat == 1]
+    assert document == ("sendDocument", {"document": "form-1", "caption": "№ 2026-00001"})
+    assert "№ 2026-00001 өтінішіңіз бойынша сұрақ" in question[0]
     first, second = 1, 2
     assert (await lifecycle.question_to_answer(first, 2)).refused is Refused.MISSING
     assert (await lifecycle.question_to_answer(second, 1)).refused is None
