@@ -31,6 +31,7 @@ from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.digest import DigestService
 from bot.dispatcher import UpdateScopedDispatcher
 from bot.isolation import ChatIsolation
+from bot.lifecycle import AppealLifecycle
 from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
@@ -46,6 +47,7 @@ from i18n.core import PoI18n
 from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.fsm import SQLiteStorage
+from storage.lifecycle import LifecycleStore
 from storage.outbox import OutboxStore
 from storage.prompts import PromptStore
 from storage.reports import ReportQueries
@@ -189,8 +191,14 @@ async def create_app(
         member_status=member_status,
         locate=outbox_store.message_id_for,
     )
+    prompt_store = PromptStore(db)
+    lifecycle = AppealLifecycle(officials, LifecycleStore(db), prompt_store, clock)
     prompts = OfficialPrompts(
-        PromptStore(db), officials, clock, on_expired=PromptExpiryNotice(officials, outbox)
+        prompt_store,
+        officials,
+        clock,
+        on_expired=PromptExpiryNotice(officials, outbox),
+        lifecycle=lifecycle,
     )
     receptions = load_receptions(catalog)
     bot_menu.booking_enabled = bool(receptions.receptions)
@@ -244,6 +252,7 @@ async def create_app(
     )
     dp["officials"] = officials
     dp["prompts"] = prompts
+    dp["lifecycle"] = lifecycle
     dp["digests"] = digests
     dp["reports"] = ReportQueries(db)
     setup_routers(dp)

@@ -22,7 +22,9 @@ class WizardCb(CallbackData, prefix="w"):
 
 
 class MyCb(CallbackData, prefix="my"):
-    action: str  # "page" | "view"
+    # "page" | "view"; on an open appeal "add" | "withdraw" → "wd_yes" | "wd_no"; while
+    # adding to it (or answering a question on it) "done" | "drop"
+    action: str
     arg: int = Field(ge=0, lt=2**63)  # a database id or a page; anything else is forged
 
 
@@ -68,3 +70,9 @@ class PromptCb(CallbackData, prefix="pr"):
 
     action: str
     prompt: int = Field(ge=1, lt=2**63)
+
+
+class QuestionCb(CallbackData, prefix="qa"):
+    """«Answer» under an officials' question in the citizen's chat."""
+
+    question: int = Field(ge=1, lt=2**63)

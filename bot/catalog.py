@@ -69,6 +69,10 @@ class Department(Named):
     """Where an appeal can be forwarded: a department's own officials' chat."""
 
     chat_id: int = 0
+    # A body outside this akimat (another akimat, a state agency). A department of the
+    # akimat keeps the appeal's deadline; another body opens its own procedure (APPK Art. 65),
+    # and the citizen is told which.
+    external: bool = False
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from bot.status import is_open
 from bot.views import card as card_view
 from bot.views import notices
 from bot.views.common import html
-from bot.views.my_appeals import status_label
 from i18n.core import PoI18n
 from storage.base import Repository
 from storage.models import Appeal, Outcome, Status
@@ -40,6 +39,17 @@ MEMBERSHIP_TTL = 60.0
 
 class Sender(TextSender, Protocol):
     """The part of bot.outbox.Outbox the officials' side uses."""
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        **extra: Any,  # more sendMessage parameters, e.g. reply_parameters
+    ) -> list[int]: ...
 
     async def send(
         self,
@@ -348,9 +358,7 @@ class OfficialsService:
         if appeal.citizen_id is None:
             return
         with self.speaking(appeal.language):
-            text = _("Your appeal № {reference}: {status}.").format(
-                reference=html(appeal.reference), status=status_label(appeal.status)
-            )
+            text = notices.status_notice(appeal, self.catalog, self.tz)
         await self.outbox.send_text(
             appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
         )

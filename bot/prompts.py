@@ -18,11 +18,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.officials import ActionResult, Official, OfficialsService
 from bot.status import is_open
 from storage.models import Appeal, Outcome
 from storage.prompts import NewPrompt, Prompt, PromptAction, PromptState, PromptStore
+
+if TYPE_CHECKING:
+    from bot.lifecycle import AppealLifecycle
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -45,6 +49,7 @@ class Refusal(StrEnum):
     NOT_LATER = "not_later"
     TOO_LATE = "too_late"
     NO_ORIGINAL = "no_original"
+    NO_QUESTION = "no_question"
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class Draft:
     """What «Send» would do, parsed from the official's reply."""
 
     action: PromptAction
-    text: str = ""  # the answer, or the extension's reason
+    text: str = ""  # the answer, the extension's reason, or the question
     file_id: str | None = None
     outcome: Outcome | None = None
     new_due: date | None = None
@@ -103,12 +108,14 @@ class OfficialPrompts:
         *,
         ttl: timedelta = PROMPT_TTL,
         on_expired: ExpiryNotice | None = None,
+        lifecycle: AppealLifecycle | None = None,
     ) -> None:
         self.store = store
         self.officials = officials
         self.clock = clock
         self.ttl = ttl
         self.on_expired = on_expired
+        self.lifecycle = lifecycle  # asks the citizen (PromptAction.ASK)
 
     async def open(
         self,
@@ -143,6 +150,9 @@ class OfficialPrompts:
         file_id: str | None = None,
     ) -> ReplyResult:
         """The official replied to `prompt`: a draft under preview, or why not."""
+        if prompt.state == PromptState.VOID:
+            appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
+            return ReplyResult(prompt, appeal, refusal=Refusal.CLOSED)
         refusal = await self._check_live(prompt, official)
         if refusal is not None:
             return ReplyResult(prompt, refusal=refusal)
@@ -168,6 +178,11 @@ class OfficialPrompts:
         prompt = await self.store.get(prompt_id)
         if prompt is None:
             return SendResult(None, refusal=Refusal.NOT_PENDING)
+        if prompt.state == PromptState.VOID:
+            # The appeal moved on while the preview waited (the citizen withdrew it, someone
+            # else answered): say that, not "sent, cancelled or replaced".
+            appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
+            return SendResult(prompt, appeal, refusal=Refusal.CLOSED)
         refusal = await self._check_preview(prompt, preview_message_id, official)
         if refusal is not None:
             return SendResult(prompt, refusal=refusal)
@@ -238,6 +253,10 @@ class OfficialPrompts:
                 if original is None:
                     return Refusal.NO_ORIGINAL
                 return Draft(prompt.action, original=original)
+            case PromptAction.ASK:
+                if len(text) < MIN_ANSWER_LENGTH:
+                    return Refusal.NO_QUESTION
+                return Draft(prompt.action, text=text, file_id=file_id)
 
     async def _act(self, appeal: Appeal, official: Official, draft: Draft) -> ActionResult:
         match draft.action:
@@ -254,6 +273,9 @@ class OfficialPrompts:
                 return await self.officials.mark_duplicate(
                     appeal.id, official, draft.original.reference
                 )
+            case PromptAction.ASK:
+                assert self.lifecycle is not None, "questions need the AppealLifecycle"
+                return await self.lifecycle.ask(appeal.id, official, draft.text, draft.file_id)
 
     async def _check_live(self, prompt: Prompt, official: Official) -> Refusal | None:
         if not prompt.live:

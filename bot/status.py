@@ -29,3 +29,9 @@ def can_transition(old: Status, new: Status) -> bool:
 def is_open(status: Status) -> bool:
     """Open appeals can become overdue; answered or finished ones cannot."""
     return status in OPEN_STATUSES
+
+
+def sources_of(new: Status) -> frozenset[Status]:
+    """The statuses an appeal may be in to move to `new`: a service's conditional update
+    takes them from the table instead of repeating it."""
+    return frozenset(old for old, targets in TRANSITIONS.items() if new in targets)

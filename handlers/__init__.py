@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 
 from handlers import (
+    additions,
     appeal,
     booking,
     common,
@@ -32,6 +33,7 @@ def setup_routers(dp: Dispatcher) -> None:
         consent.create_router(),
         forget.create_router(),
         my_appeals.create_router(),
+        additions.create_router(),  # before the dialogs: its state may interrupt theirs
         appeal.create_router(),
         booking.create_router(),
         officials.create_router(),

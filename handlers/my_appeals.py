@@ -1,4 +1,5 @@
-"""/my: the citizen's own appeals, newest first, paged."""
+"""/my: the citizen's own appeals, newest first, paged; an open one can be withdrawn (after
+a confirmation) or added to (handlers/additions.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ from bot.bookings import BookingService, cancel_keyboard
 from bot.callbacks import MyCb
 from bot.catalog import Catalog
 from bot.filters import PrivateChat
+from bot.lifecycle import AppealLifecycle, Refused, Target
 from bot.menu import MenuButton
 from bot.replies import answer_in_parts
-from bot.views.my_appeals import PAGE_SIZE, appeal_entry, list_keyboard
+from bot.views import lifecycle as lifecycle_view
+from bot.views.my_appeals import (
+    PAGE_SIZE,
+    appeal_entry,
+    appeal_status_label,
+    detail_keyboard,
+    list_keyboard,
+)
 
 
 async def render_page(
@@ -77,7 +86,70 @@ async def my_appeal(
     if isinstance(query.message, Message):
         lang = get_i18n().current_locale
         text = appeal_entry(appeal, catalog, lang, appeals.days_left(appeal), full=True)
-        await answer_in_parts(query.message, text)
+        await answer_in_parts(query.message, text, detail_keyboard(appeal))
+
+
+async def refused(query: CallbackQuery, target: Target, catalog: Catalog) -> bool:
+    """Say why the citizen cannot do this with the appeal (an alert), if they cannot."""
+    if target.refused is None and target.appeal is not None:
+        return False
+    if target.appeal is None or target.refused is Refused.MISSING:
+        # A forged id and someone else's appeal get the same answer: nothing to see.
+        await query.answer(_("Appeal not found."), show_alert=True)
+    elif target.refused is Refused.ANSWERED:
+        await query.answer(lifecycle_view.already_answered(), show_alert=True)
+    else:
+        status = appeal_status_label(target.appeal, catalog)
+        await query.answer(
+            lifecycle_view.not_open_alert(target.appeal.reference, status), show_alert=True
+        )
+    return True
+
+
+async def withdraw_asked(
+    query: CallbackQuery, callback_data: MyCb, lifecycle: AppealLifecycle, catalog: Catalog
+) -> None:
+    target = await lifecycle.own_open_appeal(callback_data.arg, query.from_user.id)
+    if await refused(query, target, catalog) or target.appeal is None:
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            lifecycle_view.withdraw_question(target.appeal.reference),
+            reply_markup=lifecycle_view.withdraw_keyboard(target.appeal.id),
+        )
+
+
+async def withdraw_confirmed(
+    query: CallbackQuery, callback_data: MyCb, lifecycle: AppealLifecycle, catalog: Catalog
+) -> None:
+    result = await lifecycle.withdraw(callback_data.arg, query.from_user.id)
+    appeal = result.appeal
+    if appeal is None:
+        await query.answer(_("Appeal not found."), show_alert=True)
+        return
+    if not result.done:
+        # Answered or withdrawn meanwhile (a double tap): say what it is now.
+        status = appeal_status_label(appeal, catalog)
+        await query.answer(lifecycle_view.not_open_alert(appeal.reference, status), show_alert=True)
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=None)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(lifecycle_view.withdrawn_text(appeal.reference))
+
+
+async def withdraw_declined(
+    query: CallbackQuery, callback_data: MyCb, appeals: AppealService
+) -> None:
+    appeal = await appeals.repo.get_appeal(callback_data.arg)
+    if appeal is None or appeal.citizen_id != query.from_user.id:
+        await query.answer(_("Appeal not found."), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(lifecycle_view.kept_text(appeal.reference))
 
 
 def create_router() -> Router:
@@ -87,4 +159,7 @@ def create_router() -> Router:
     router.message.register(my_appeals, MenuButton("my"))
     router.callback_query.register(my_page, MyCb.filter(F.action == "page"))
     router.callback_query.register(my_appeal, MyCb.filter(F.action == "view"))
+    router.callback_query.register(withdraw_asked, MyCb.filter(F.action == "withdraw"))
+    router.callback_query.register(withdraw_confirmed, MyCb.filter(F.action == "wd_yes"))
+    router.callback_query.register(withdraw_declined, MyCb.filter(F.action == "wd_no"))
     return router

@@ -79,6 +79,9 @@ async def card_pressed(
                 await after_action(query, result, officials, _("Taken."))
             case "answer" | "extend" | "dup" | "forward" | "outcome" if not is_open(appeal.status):
                 await after_action(query, ActionResult(appeal, False, "already"), officials, "")
+            case "ask" if not is_open(appeal.status) or appeal.citizen_id is None:
+                # Closed, or the citizen erased their data (/forget): nobody to ask.
+                await after_action(query, ActionResult(appeal, False, "already"), officials, "")
             case "answer":
                 await query.answer()
                 await message.answer(
@@ -109,6 +112,13 @@ async def card_pressed(
                 await open_prompt(
                     message, prompts, appeal, official, PromptAction.DUPLICATE,
                     view.duplicate_prompt(appeal.reference, who),
+                )  # fmt: skip
+            case "ask":
+                await query.answer()
+                who = view.mention(official.id, official.name)
+                await open_prompt(
+                    message, prompts, appeal, official, PromptAction.ASK,
+                    view.ask_prompt(appeal.reference, who, view.language_of(appeal)),
                 )  # fmt: skip
             case "forward":
                 await query.answer()
@@ -288,7 +298,9 @@ async def prompt_pressed(
                 return
             text = refusal(result.refusal or Refusal.NOT_PENDING, prompt, appeal, prompts)
             await query.answer(plain(text), show_alert=True)
-            if result.refusal in (Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING):
+            if result.refusal in (
+                Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED
+            ):  # fmt: skip
                 await retire(message)
             return
         await query.answer()

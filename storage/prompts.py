@@ -18,6 +18,7 @@ class PromptAction(StrEnum):
     ANSWER = "answer"
     EXTEND = "extend"
     DUPLICATE = "duplicate"
+    ASK = "ask"  # a question to the citizen
 
 
 class PromptState(StrEnum):
@@ -148,6 +149,16 @@ class PromptStore:
             (state, prompt_id, *from_states),
         )
         return changed == 1
+
+    async def void_for_appeal(self, appeal_id: int) -> list[Prompt]:
+        """The appeal is closed to officials (the citizen withdrew it): its live prompts
+        end, and come back with their preview messages, which then lose their buttons."""
+        rows = await self.db.fetchall(
+            f"UPDATE official_prompts SET state = 'void', draft_text = NULL, "
+            f"draft_file_id = NULL WHERE appeal_id = ? AND {LIVE_SQL} RETURNING {COLUMNS}",
+            (appeal_id,),
+        )
+        return [_prompt(row) for row in rows]
 
     async def expire_due(self, now: datetime, limit: int = 100) -> list[Prompt]:
         """Live prompts past their time, now expired; returned as they were (for the notice

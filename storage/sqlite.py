@@ -283,6 +283,13 @@ class SQLiteRepository(Repository):
                 "(SELECT id FROM appeals WHERE citizen_id = ?)",
                 (user_id,),
             )
+            # What the citizen added later, and the questions put to them, go with the rest.
+            for table in ("appeal_additions", "appeal_questions"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE appeal_id IN "
+                    "(SELECT id FROM appeals WHERE citizen_id = ?)",
+                    (user_id,),
+                )
             cur = await conn.execute(
                 "UPDATE appeals SET citizen_id = NULL, text = NULL, contact_name = NULL, "
                 "contact_phone = NULL, latitude = NULL, longitude = NULL, draft_key = NULL "

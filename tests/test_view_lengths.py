@@ -12,9 +12,10 @@ from bot.catalog import Catalog
 from bot.receptions import load_receptions
 from bot.views import appeal as appeal_view
 from bot.views import booking as booking_view
+from bot.views import lifecycle as lifecycle_view
 from bot.views.card import CARD_TEXT_LIMIT, card_keyboard, card_text, contact_alert
 from bot.views.common import ALERT_LIMIT, shorten, utf16_len
-from bot.views.my_appeals import PAGE_SIZE, appeal_entry
+from bot.views.my_appeals import PAGE_SIZE, appeal_entry, status_label
 from i18n.core import PoI18n
 from storage.models import Appeal, Status
 from tests.fakeapi import TEXT_LIMIT, visible_text
@@ -117,3 +118,16 @@ def test_the_booking_review_fits_one_message(catalog: Catalog, lang: str) -> Non
     }  # fmt: skip
     text, _markup = booking_view.review_screen(draft, reception, lang, None)
     assert shown(text) <= TEXT_LIMIT
+
+
+def test_the_lifecycle_alerts_fit(lang: str) -> None:
+    """The alerts of withdrawing, adding and answering, with the longest status name."""
+    longest = max(
+        (status_label(s, external=e) for s in Status for e in (False, True)), key=utf16_len
+    )
+    alerts = [
+        lifecycle_view.not_open_alert("2026-99999", longest),
+        lifecycle_view.nothing_yet(),
+        lifecycle_view.already_answered(),
+    ]
+    assert all(utf16_len(alert) <= ALERT_LIMIT for alert in alerts), alerts

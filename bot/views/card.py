@@ -9,7 +9,7 @@ from bot.callbacks import CardCb
 from bot.catalog import Catalog
 from bot.status import is_open
 from bot.views.common import ALERT_LIMIT, html, shorten, utf16_len
-from bot.views.my_appeals import status_label
+from bot.views.my_appeals import appeal_status_label
 from i18n.formatting import long_date
 from storage.models import Appeal, Outcome, Status
 
@@ -66,7 +66,7 @@ def card_text(
             value=html(", ".join(p.name(lang) for p in (district, region) if p) or "—")
         ),
         _("Deadline for reply: {date}").format(date=long_date(appeal.due_at.date(), lang)),
-        _("Status: {value}").format(value=status_label(appeal.status)),
+        _("Status: {value}").format(value=appeal_status_label(appeal, catalog)),
         _("Applicant: {name}, {phone}").format(
             name=html(initials(appeal.contact_name)), phone=masked_phone(appeal.contact_phone)
         ),
@@ -143,7 +143,11 @@ def card_keyboard(appeal: Appeal, catalog: Catalog, chat_id: int) -> InlineKeybo
         if catalog.departments:
             second.insert(0, button(_("↪️ Forward"), "forward"))
         rows.append(second)
-    rows.append([button(_("👤 Show contact"), "contact")])
+    last = [button(_("👤 Show contact"), "contact")]
+    if is_open(appeal.status) and appeal.citizen_id is not None:
+        # Not after /forget: there is nobody left to ask.
+        last.insert(0, button(_("❓ Ask the citizen"), "ask"))
+    rows.append(last)
     if appeal.text and utf16_len(appeal.text.strip()) > CARD_TEXT_LIMIT:
         rows.append([button(_("📄 Show all"), "full")])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -6,7 +6,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MyCb
-from bot.catalog import Catalog
+from bot.catalog import Catalog, Department
 from bot.status import is_open
 from bot.views.common import html, shorten
 from i18n.core import ngettext
@@ -19,17 +19,34 @@ PAGE_SIZE = 5
 ANSWER_PREVIEW = 300
 
 
-def status_label(status: Status) -> str:
+def status_label(status: Status, *, external: bool = False) -> str:
+    """A status's name. «Forwarded» names where to: a department of the akimat (what the
+    catalog's departments are, and so what counts of forwarded appeals say) or, for one
+    marked `external`, another body — in Kazakh these are different words."""
     labels = {
         Status.REGISTERED: _("Registered"),
         Status.IN_PROGRESS: _("Under consideration"),
         Status.ANSWERED: _("Answered"),
         Status.CLOSED: _("Closed"),
-        Status.FORWARDED: _("Forwarded to the competent department"),
+        Status.FORWARDED: (
+            _("Forwarded to another body") if external else _("Passed to the competent department")
+        ),
         Status.WITHDRAWN: _("Withdrawn"),
         Status.DUPLICATE: _("Duplicate of an earlier appeal"),
     }
     return labels[status]
+
+
+def forwarded_to(appeal: Appeal, catalog: Catalog) -> Department | None:
+    """The department or body a forwarded appeal went to (None if it is not forwarded)."""
+    if appeal.status != Status.FORWARDED or not appeal.department:
+        return None
+    return catalog.department(appeal.department)
+
+
+def appeal_status_label(appeal: Appeal, catalog: Catalog) -> str:
+    department = forwarded_to(appeal, catalog)
+    return status_label(appeal.status, external=department is not None and department.external)
 
 
 def days_left_label(days: int) -> str:
@@ -49,8 +66,11 @@ def appeal_entry(
     lines = [
         f"<b>№ {html(appeal.reference)}</b> · {html(kind.name(lang) if kind else appeal.kind)}"
         f" · {html(category.name(lang) if category else appeal.category)}",
-        _("Status: {value}").format(value=status_label(appeal.status)),
+        _("Status: {value}").format(value=appeal_status_label(appeal, catalog)),
     ]
+    department = forwarded_to(appeal, catalog)
+    if department is not None:
+        lines.append(_("Forwarded to: {name}").format(name=html(department.name(lang))))
     if is_open(appeal.status):
         lines.append(
             _("Deadline for reply: {date}").format(date=due) + f" ({days_left_label(days_left)})"
@@ -62,6 +82,28 @@ def appeal_entry(
         answer = appeal.answer_text if full else shorten(appeal.answer_text, ANSWER_PREVIEW)
         lines.append(_("Answer: {value}").format(value=html(answer)))
     return "\n".join(lines)
+
+
+def detail_keyboard(appeal: Appeal) -> InlineKeyboardMarkup | None:
+    """Under the citizen's own appeal: what they may still do with it while it is open."""
+    if not is_open(appeal.status):
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("➕ Add to the appeal"),
+                    callback_data=MyCb(action="add", arg=appeal.id).pack(),
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text=_("↩️ Withdraw the appeal"),
+                    callback_data=MyCb(action="withdraw", arg=appeal.id).pack(),
+                )
+            ],
+        ]
+    )
 
 
 def list_keyboard(appeals: list[Appeal], page: int, pages: int) -> InlineKeyboardMarkup:

@@ -56,6 +56,21 @@ def duplicate_prompt(reference: str, who: str) -> str:
     )
 
 
+def ask_prompt(reference: str, who: str, language: str) -> str:
+    """`language` names the appeal's language, which the question must be written in."""
+    return "\n".join(
+        [
+            f"<b>№ {html(reference)}</b> · {who}",
+            _(
+                "Reply to this message with your question to the citizen, written {language} "
+                "(the language of the appeal): it goes to them as written, with a button to "
+                "answer. Their answer will come here as a reply to the card."
+            ).format(language=language),
+            _("You will see it as the citizen will before it is sent."),
+        ]
+    )
+
+
 def corrected_prompt(reference: str, who: str) -> str:
     return "\n".join(
         [
@@ -76,10 +91,16 @@ def citizen_text(draft: Draft, appeal: Appeal, lang: str) -> str:
         case PromptAction.DUPLICATE:
             assert draft.original is not None
             return notices.duplicate_notice(appeal.reference, draft.original.reference)
+        case PromptAction.ASK:
+            return notices.question_notice(appeal.reference, draft.text)
+
+
+def language_of(appeal: Appeal) -> str:
+    return _("in Kazakh") if appeal.language == "kk" else _("in Russian")
 
 
 def preview_text(appeal: Appeal, draft: Draft, for_citizen: str) -> str:
-    language = _("in Kazakh") if appeal.language == "kk" else _("in Russian")
+    language = language_of(appeal)
     head = [
         _("👁 <b>Preview, № {reference}.</b> The citizen will receive ({language}):").format(
             reference=html(appeal.reference), language=language
@@ -113,6 +134,11 @@ def done_text(action: PromptAction, reference: str) -> str:
             done = _("⏳ The deadline of № {reference} is extended; the citizen is told.")
         case PromptAction.DUPLICATE:
             done = _("🔁 № {reference} is marked as a duplicate; the citizen is told.")
+        case PromptAction.ASK:
+            done = _(
+                "❓ The question on № {reference} is sent to the citizen; their answer will "
+                "come here as a reply to the card."
+            )
     return done.format(reference=html(reference))
 
 
@@ -167,6 +193,8 @@ def refusal_text(refusal: Refusal, prompt: Prompt, appeal: Appeal | None, latest
             return _(
                 "The law allows at most two months: no later than {date}. Reply again."
             ).format(date=latest)
+        case Refusal.NO_QUESTION:
+            return _("The question needs a text: reply with it.")
         case Refusal.NO_ORIGINAL:
             return _("No appeal with that number. Reply again with a number like 2026-00012.")
         case Refusal.NOT_ALLOWED:

@@ -1,0 +1,255 @@
+"""What happens to an open appeal besides the officials' decisions (issue #10): the citizen
+withdraws it or adds to it, and officials ask the citizen a question. Telegram-free.
+
+The rules, in one place:
+- only the appeal's own citizen withdraws or adds, and only while it is open; withdrawing
+  goes through the transition table, so afterwards nobody can act on it or answer it;
+- what the citizen adds reaches the officials' chat as a reply to the appeal's card (the
+  latest one, wherever a forward put it) and goes into the appeal's history;
+- a question reaches the citizen in the language of the appeal, with an «Answer» button. It
+  stays answerable until it is answered once or the appeal is no longer open. A second
+  question does not replace the first: each has its own button, and an answer is posted
+  under the card with the question it answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import QuestionCb
+from bot.officials import ActionResult, Official, OfficialsService
+from bot.status import OPEN_STATUSES, sources_of
+from bot.views import lifecycle as view
+from bot.views import notices
+from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition, Question
+from storage.models import Appeal, Attachment, Status
+from storage.prompts import PromptStore
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class Refused(StrEnum):
+    """Why a citizen's request does nothing."""
+
+    MISSING = "missing"  # no such appeal or question, or not this citizen's
+    CLOSED = "closed"  # the appeal is not open
+    ANSWERED = "answered"  # the question was answered already
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the citizen is about to add to: an appeal, perhaps answering a question."""
+
+    appeal: Appeal | None
+    question: Question | None = None
+    refused: Refused | None = None
+
+
+@dataclass(frozen=True)
+class Added:
+    appeal: Appeal | None
+    outcome: AddOutcome | None  # None: refused before anything was written
+    refused: Refused | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.outcome in (AddOutcome.ADDED, AddOutcome.REPEATED)
+
+
+class AppealLifecycle:
+    def __init__(
+        self,
+        officials: OfficialsService,
+        store: LifecycleStore,
+        prompts: PromptStore,
+        clock: Clock,
+    ) -> None:
+        self.officials = officials
+        self.repo = officials.repo
+        self.outbox = officials.outbox
+        self.store = store
+        self.prompts = prompts
+        self.clock = clock
+
+    # --- the citizen ------------------------------------------------------------------
+
+    async def own_open_appeal(self, appeal_id: int, citizen_id: int) -> Target:
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None or appeal.citizen_id != citizen_id:
+            return Target(None, refused=Refused.MISSING)
+        if appeal.status not in OPEN_STATUSES:
+            return Target(appeal, refused=Refused.CLOSED)
+        return Target(appeal)
+
+    async def question_to_answer(self, question_id: int, citizen_id: int) -> Target:
+        question = await self.store.question(question_id)
+        if question is None:
+            return Target(None, refused=Refused.MISSING)
+        target = await self.own_open_appeal(question.appeal_id, citizen_id)
+        if target.refused is not None:
+            return Target(target.appeal, question, target.refused)
+        if question.answered:
+            return Target(target.appeal, question, Refused.ANSWERED)
+        return Target(target.appeal, question)
+
+    async def withdraw(self, appeal_id: int, citizen_id: int) -> ActionResult:
+        """The citizen takes the appeal back: `withdrawn`, the card shows it, the chat is
+        told, and the officials' prompts on it end."""
+        target = await self.own_open_appeal(appeal_id, citizen_id)
+        if target.appeal is None:
+            return ActionResult(None, False, "missing")
+        withdrawn = await self.repo.transition(
+            appeal_id,
+            sources_of(Status.WITHDRAWN),
+            Status.WITHDRAWN,
+            f"citizen:{citizen_id}",
+            self.clock(),
+            note="withdrawn by the citizen",
+        )
+        if withdrawn is None:
+            return ActionResult(await self.repo.get_appeal(appeal_id), False, "already")
+        await self._end_prompts(appeal_id)
+        await self.officials.card_shows(withdrawn)
+        with self.officials.speaking(self.officials.language):
+            text = view.withdrawn_for_officials(withdrawn.reference)
+        await self._under_card(withdrawn, text, f"withdrawn:{appeal_id}")
+        return ActionResult(withdrawn, True)
+
+    async def add(self, citizen_id: int, new: NewAddition) -> Added:
+        """What the citizen adds (or answers): stored, posted under the card, in the history."""
+        if new.question_id is not None:
+            target = await self.question_to_answer(new.question_id, citizen_id)
+            if target.question is not None and target.question.appeal_id != new.appeal_id:
+                target = Target(None, refused=Refused.MISSING)
+        else:
+            target = await self.own_open_appeal(new.appeal_id, citizen_id)
+        if target.refused is not None or target.appeal is None:
+            return Added(target.appeal, None, target.refused or Refused.MISSING)
+        addition, outcome = await self.store.add(
+            new, f"citizen:{citizen_id}", self.clock(), OPEN_STATUSES
+        )
+        appeal = await self.repo.get_appeal(new.appeal_id) or target.appeal
+        if outcome == AddOutcome.CLOSED:
+            return Added(appeal, outcome, Refused.CLOSED)
+        if outcome == AddOutcome.ANSWERED:
+            return Added(appeal, outcome, Refused.ANSWERED)
+        if outcome == AddOutcome.ADDED:
+            await self._post_addition(appeal, addition.id, new, target.question)
+            if new.files:  # the card counts the appeal's files, the added ones too
+                await self.officials.card_shows(appeal)
+        return Added(appeal, outcome)
+
+    # --- the officials ----------------------------------------------------------------
+
+    async def ask(
+        self, appeal_id: int, official: Official, text: str, file_id: str | None = None
+    ) -> ActionResult:
+        """«Send» on a question's preview: it goes to the citizen in the appeal's language."""
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None:
+            return ActionResult(None, False, "missing")
+        if appeal.citizen_id is None:  # erased by /forget: nobody to ask
+            return ActionResult(appeal, False, "already")
+        question = await self.store.add_question(
+            appeal_id, official.id, official.name, text, file_id, self.clock(), OPEN_STATUSES
+        )
+        if question is None:
+            return ActionResult(await self.repo.get_appeal(appeal_id) or appeal, False, "already")
+        with self.officials.speaking(appeal.language):
+            notice = notices.question_notice(appeal.reference, question.text)
+            markup = answer_keyboard(question.id)
+        if question.file_id:
+            await self.outbox.send(
+                appeal.citizen_id,
+                "sendDocument",
+                {"document": question.file_id, "caption": f"№ {appeal.reference}"},
+                dedupe_key=f"question-file:{question.id}",
+            )
+        await self.outbox.send_text(
+            appeal.citizen_id, notice, reply_markup=markup, dedupe_key=f"question:{question.id}"
+        )
+        return ActionResult(appeal, True)
+
+    # --- delivery -----------------------------------------------------------------------
+
+    async def _end_prompts(self, appeal_id: int) -> None:
+        """Prompts waiting on an appeal nobody may act on any more end; a waiting preview
+        loses its «Send» (pressed anyway, it says the appeal is no longer open)."""
+        for prompt in await self.prompts.void_for_appeal(appeal_id):
+            if prompt.preview_message_id is not None:
+                await self.outbox.send(
+                    prompt.chat_id,
+                    "editMessageReplyMarkup",
+                    {"message_id": prompt.preview_message_id},
+                    dedupe_key=f"prompt-retired:{prompt.id}",
+                )
+
+    async def _post_addition(
+        self, appeal: Appeal, addition_id: int, new: NewAddition, question: Question | None
+    ) -> None:
+        with self.officials.speaking(self.officials.language):
+            text = view.addition_for_officials(appeal.reference, new.text, len(new.files), question)
+        await self._under_card(appeal, text, f"addition:{addition_id}", new.files)
+
+    async def _under_card(
+        self,
+        appeal: Appeal,
+        text: str,
+        key: str,
+        files: tuple[Attachment, ...] = (),
+    ) -> None:
+        """A message (and files) in the officials' chat as a reply to the appeal's card, so
+        the chat reads it in the card's thread."""
+        card = await self.officials.card_message(appeal)
+        chat = card[0] if card else appeal.officials_chat_id or self.officials.chat_for(appeal)
+        if chat is None:
+            log.warning("no officials chat for appeal %s: set OFFICIALS_CHAT_ID", appeal.reference)
+            return
+        # Without the card's message (not delivered yet) the text still names the appeal.
+        reply = {"message_id": card[1], "allow_sending_without_reply": True} if card else None
+        extra: dict[str, Any] = {"reply_parameters": reply} if reply else {}
+        await self.outbox.send_text(chat, text, dedupe_key=key, **extra)
+        caption = f"№ {appeal.reference}"
+        photos = [f for f in files if f.kind == "photo"]
+        documents = [f for f in files if f.kind != "photo"]
+        if len(photos) > 1:
+            media: list[dict[str, str]] = [{"type": "photo", "media": f.file_id} for f in photos]
+            media[0]["caption"] = caption
+            await self.outbox.send(
+                chat, "sendMediaGroup", {"media": media, **extra}, dedupe_key=f"{key}:photos"
+            )
+        elif photos:
+            await self.outbox.send(
+                chat,
+                "sendPhoto",
+                {"photo": photos[0].file_id, "caption": caption, **extra},
+                dedupe_key=f"{key}:photos",
+            )
+        for number, doc in enumerate(documents):
+            await self.outbox.send(
+                chat,
+                "sendDocument",
+                {"document": doc.file_id, "caption": caption, **extra},
+                dedupe_key=f"{key}:doc:{number}",
+            )
+
+
+def answer_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✍️ Answer"), callback_data=QuestionCb(question=question_id).pack()
+                )
+            ]
+        ]
+    )

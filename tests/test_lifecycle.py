@@ -1,0 +1,227 @@
+"""The rules of withdrawing, adding to an appeal and officials' questions, without Telegram
+(issue #10, items 2-4); tests/test_e2e_lifecycle.py drives the same through the bot."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import pytest
+
+from bot.catalog import Catalog, Department
+from bot.lifecycle import AppealLifecycle, Refused
+from bot.officials import Official
+from bot.status import TRANSITIONS, sources_of
+from bot.views import notices
+from bot.views.my_appeals import appeal_status_label, status_label
+from i18n.core import PoI18n
+from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition
+from storage.models import Appeal, Attachment, Outcome, Status
+from storage.prompts import NewPrompt, PromptAction, PromptState, PromptStore
+from storage.sqlite import SQLiteRepository
+from tests.conftest import ALMATY, FrozenClock
+from tests.test_officials_service import CHAT, Recorder, service
+from tests.test_storage import NOW, new_appeal
+
+ASKER = Official(10, "Асқар")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+def lifecycle_of(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> tuple[AppealLifecycle, Recorder]:
+    officials, sent = service(repo, catalog, clock, {})
+    db = repo.db
+    return AppealLifecycle(officials, LifecycleStore(db), PromptStore(db), clock), sent
+
+
+def addition(appeal_id: int, key: str, question_id: int | None = None) -> NewAddition:
+    return NewAddition(
+        appeal_id, key, "Дом 12", (Attachment("photo", f"{key}-p"),), question_id=question_id
+    )
+
+
+def test_withdrawn_is_reached_only_from_an_open_appeal() -> None:
+    assert sources_of(Status.WITHDRAWN) == {
+        Status.REGISTERED,
+        Status.IN_PROGRESS,
+        Status.FORWARDED,
+    }
+    assert sources_of(Status.CLOSED) == {Status.ANSWERED}
+    assert TRANSITIONS[Status.WITHDRAWN] == frozenset()  # and nothing follows it
+
+
+@pytest.mark.parametrize("status", [Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED])
+async def test_an_open_appeal_is_withdrawn_by_its_citizen_only(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock, status: Status
+) -> None:
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("w"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    await repo.update_fields(appeal.id, status=status)
+    assert (await lifecycle.withdraw(appeal.id, citizen_id=2)).reason == "missing"
+    done = await lifecycle.withdraw(appeal.id, citizen_id=1)
+    assert done.done and done.appeal is not None and done.appeal.status == Status.WITHDRAWN
+    assert any("отозвал обращение" in text for text in sent.to(CHAT))
+    again = await lifecycle.withdraw(appeal.id, citizen_id=1)
+    assert not again.done and again.reason == "already"
+    # Officials can no longer answer it.
+    answered = await lifecycle.officials.answer(appeal.id, ASKER, Outcome.SATISFIED, "Готово")
+    assert not answered.done
+
+
+@pytest.mark.parametrize("status", [Status.ANSWERED, Status.CLOSED, Status.DUPLICATE])
+async def test_a_finished_appeal_is_not_withdrawn(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock, status: Status
+) -> None:
+    lifecycle, _ = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("f"))
+    await repo.update_fields(appeal.id, status=status)
+    result = await lifecycle.withdraw(appeal.id, citizen_id=1)
+    assert not result.done and result.appeal is not None and result.appeal.status == status
+
+
+async def test_withdrawing_voids_the_prompts_waiting_on_the_appeal(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("v"))
+    other, _ = await repo.create_appeal(new_appeal("o", citizen_id=2))
+    store = lifecycle.prompts
+    for message_id, appeal_id in ((50, appeal.id), (51, appeal.id), (52, other.id)):
+        new = NewPrompt(CHAT, message_id, appeal_id, PromptAction.ANSWER, 10, "Асқар")
+        await store.add(new, NOW, NOW)
+    waiting = await store.by_message(CHAT, 51)
+    assert waiting is not None
+    await store.set_draft(waiting.id, "Ответ", None, NOW)
+    await store.set_preview_message(waiting.id, 60)
+    await lifecycle.withdraw(appeal.id, citizen_id=1)
+    states = {m: (await store.by_message(CHAT, m)).state for m in (50, 51, 52)}  # type: ignore[union-attr]
+    assert states == {50: PromptState.VOID, 51: PromptState.VOID, 52: PromptState.OPEN}
+    retired = [p for chat, method, p in sent.sent if method == "editMessageReplyMarkup"]
+    assert retired == [{"message_id": 60}]  # the preview loses its «Send»
+
+
+async def test_an_addition_is_stored_once_and_only_while_the_appeal_is_open(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("a"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    assert (await lifecycle.add(2, addition(appeal.id, "k0"))).refused is Refused.MISSING
+    first = await lifecycle.add(1, addition(appeal.id, "k1"))
+    assert first.done and first.outcome is AddOutcome.ADDED
+    repeated = await lifecycle.add(1, addition(appeal.id, "k1"))  # «Done» again
+    assert repeated.done and repeated.outcome is AddOutcome.REPEATED
+    assert [a.files for a in await lifecycle.store.additions(appeal.id)] == [1]
+    stored = await repo.get_appeal(appeal.id)
+    assert stored is not None and [f.file_id for f in stored.attachments] == ["p1", "k1-p"]
+    assert len([t for t in sent.to(CHAT) if "дополняет обращение" in t]) == 1
+    await lifecycle.withdraw(appeal.id, citizen_id=1)
+    late = await lifecycle.add(1, addition(appeal.id, "k2"))
+    assert not late.done and late.refused is Refused.CLOSED
+    assert len(await lifecycle.store.additions(appeal.id)) == 1
+
+
+async def test_a_withdrawal_between_the_check_and_the_write_wins(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    """The store checks the status inside its own transaction."""
+    store = LifecycleStore(repo.db)
+    appeal, _ = await repo.create_appeal(new_appeal("r"))
+    await repo.update_fields(appeal.id, status=Status.WITHDRAWN)
+    open_now = frozenset({Status.REGISTERED})
+    _added, outcome = await store.add(addition(appeal.id, "x"), "citizen:1", NOW, open_now)
+    assert outcome is AddOutcome.CLOSED
+    assert await store.add_question(appeal.id, 10, "A", "?", None, NOW, open_now) is None
+
+
+async def test_a_question_is_answered_once_and_a_second_one_leaves_the_first_open(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("q", language="kk"))
+    assert (await lifecycle.ask(appeal.id, ASKER, "Үйдің нөмірі қандай?", "form-1")).done
+    assert (await lifecycle.ask(appeal.id, ASKER, "Қашаннан бері?")).done
+    # In the appeal's language, to its citizen; a document the official attached comes first.
+    document, question, _second = [(what, body) for chat, what, body in sent.sent if chat == 1]
+    assert document == ("sendDocument", {"document": "form-1", "caption": "№ 2026-00001"})
+    assert "№ 2026-00001 өтінішіңіз бойынша сұрақ" in question[0]
+    first, second = 1, 2
+    assert (await lifecycle.question_to_answer(first, 2)).refused is Refused.MISSING
+    assert (await lifecycle.question_to_answer(second, 1)).refused is None
+    assert (await lifecycle.add(1, addition(appeal.id, "a2", second))).done
+    assert (await lifecycle.question_to_answer(second, 1)).refused is Refused.ANSWERED
+    assert (await lifecycle.question_to_answer(first, 1)).refused is None
+    again = await lifecycle.add(1, addition(appeal.id, "a3", second))
+    assert again.refused is Refused.ANSWERED
+    # An answer names its own appeal: question 1 is not answered from another appeal.
+    elsewhere, _ = await repo.create_appeal(new_appeal("q2"))
+    wrong = await lifecycle.add(1, addition(elsewhere.id, "a4", first))
+    assert wrong.refused is Refused.MISSING
+    # Once the appeal is answered, the open question can no longer be answered.
+    await lifecycle.officials.answer(appeal.id, ASKER, Outcome.SATISFIED, "Дайын")
+    assert (await lifecycle.question_to_answer(first, 1)).refused is Refused.CLOSED
+
+
+async def test_nobody_is_asked_on_a_closed_or_forgotten_appeal(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    closed, _ = await repo.create_appeal(new_appeal("c"))
+    await repo.update_fields(closed.id, status=Status.ANSWERED)
+    assert (await lifecycle.ask(closed.id, ASKER, "Вопрос?")).reason == "already"
+    forgotten, _ = await repo.create_appeal(new_appeal("g", citizen_id=3))
+    await repo.forget_citizen(3)
+    assert (await lifecycle.ask(forgotten.id, ASKER, "Вопрос?")).reason == "already"
+    assert sent.sent == []
+
+
+async def test_forget_erases_what_the_citizen_added_and_was_asked(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    lifecycle, _ = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("e"))
+    await lifecycle.ask(appeal.id, ASKER, "Телефоныңыз дұрыс па?")
+    await lifecycle.add(1, addition(appeal.id, "e1", 1))
+    await repo.forget_citizen(1)
+    for table in ("appeal_additions", "appeal_questions", "attachments"):
+        row = await repo.db.fetchone(f"SELECT count(*) FROM {table}")
+        assert row is not None and row[0] == 0, table
+
+
+def test_forwarded_names_a_department_or_another_body(catalog: Catalog) -> None:
+    department = Department("employment", "Жұмыспен қамту бөлімі", "Отдел занятости", -1)
+    body = Department("prosecutor", "Облыстық прокуратура", "Прокуратура области", -2, True)
+    with_both = replace(catalog, departments=(department, body))
+    appeal = _forwarded_appeal("employment")
+    i18n = PoI18n()
+    with i18n.context(), i18n.use_locale("kk"):
+        # Language review #7: a department of the same akimat is not «another body».
+        assert status_label(Status.FORWARDED) == "Құзыретті бөлімге жолданды"
+        assert appeal_status_label(appeal, with_both) == "Құзыретті бөлімге жолданды"
+        to_body = _forwarded_appeal("prosecutor")
+        assert appeal_status_label(to_body, with_both) == "Басқа органға жолданды"
+        kept = notices.status_notice(appeal, with_both, ALMATY)
+        assert "Жұмыспен қамту бөлімі" in kept and "мерзім өзгермейді" in kept
+        assert "2026\u00a0ж. 22 желтоқсан" in kept
+        own = notices.status_notice(to_body, with_both, ALMATY)
+        assert "Облыстық прокуратура" in own and "тіркелген күннен бастап" in own
+    with i18n.context(), i18n.use_locale("ru"):
+        kept = notices.status_notice(replace(appeal, language="ru"), with_both, ALMATY)
+        assert "передано в профильный отдел: Отдел занятости" in kept
+        assert "срок не меняется" in kept and "22 декабря 2026" in kept
+
+
+def _forwarded_appeal(department: str) -> Appeal:
+    due = datetime(2026, 12, 22, 18, 30, tzinfo=ALMATY)
+    return Appeal(
+        id=1, reference="2026-00001", citizen_id=1, kind="complaint", category="roads",
+        region="350000000", district="354800000", text="…", language="kk",
+        status=Status.FORWARDED, created_at=NOW, registered_on=date(2026, 11, 23), due_at=due,
+        department=department,
+    )  # fmt: skip
