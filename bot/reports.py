@@ -117,7 +117,7 @@ COLUMNS = (
     "created_at", "registered_on", "due_at", "first_action_at", "answered_at", "closed_at",
     "answer_outcome", "rating", "solved", "feedback", "department", "taken_by_name",
     "answered_by_name", "extension_reason", "duplicate_of", "contact_name", "contact_phone",
-    "text", "answer_text",
+    "contact_address", "text", "answer_text",
 )  # fmt: skip
 TIMES = {"created_at", "due_at", "first_action_at", "answered_at", "closed_at"}
 DAYS = {"registered_on"}

@@ -27,7 +27,7 @@ from storage.models import Status
 from storage.reports import ReportQueries
 from storage.sqlite import SQLiteRepository
 from tests.conftest import ALMATY, OFFICIALS, Harness
-from tests.test_e2e_appeal import onboard
+from tests.test_e2e_appeal import NAME, name_phone_address, onboard
 from tests.test_storage import NOW, new_appeal
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -246,8 +246,9 @@ async def test_export_writes_every_typed_value_as_inert_text(
 
 
 async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
-    """A citizen whose text and name start with a formula files an appeal; an official named
-    like one takes it; the workbook /export sends has no formula, only inert text."""
+    """A citizen whose text and postal address start with a formula files an appeal; an
+    official named like one takes it; the workbook /export sends has no formula, only inert
+    text."""
     h = harness
     citizen, official = 611, 900
     await onboard(h, citizen, "ru")
@@ -260,10 +261,8 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     await h.reply(citizen, since, expect="3500")
     files = await h.say(citizen, HYPERLINK)
     location = await h.press(citizen, files, h.fake.buttons(files)[0][1] or "")
-    await h.say(citizen, h.fake.buttons(location)[1][0])
-    since = h.fake.mark()
-    h.fake.user_contact(citizen, "77015556677", first_name="=cmd|' /C calc'!A0", last_name="X")
-    review = await h.with_button(citizen, since, "✅")
+    await h.say(citizen, h.fake.buttons(location)[1][0], expect="фамилия, имя")
+    review = await name_phone_address(h, citizen, "+77015556677", address="=cmd|' /C calc'!A0")
     await h.confirm(citizen, review, "✅", expect="2026-00001")
     card = await h.fake.wait_for(
         lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
@@ -280,6 +279,7 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     cells = sheet_cells(h.fake.uploaded(document))
     assert [c for c in cells.values() if c.formula is not None] == []
     assert cells[f"{column_of(cells, 'text')}2"] == Cell("s", "'" + HYPERLINK, None)
-    assert cells[f"{column_of(cells, 'contact_name')}2"].value == "'=cmd|' /C calc'!A0 X"
+    assert cells[f"{column_of(cells, 'contact_address')}2"].value == "'=cmd|' /C calc'!A0"
+    assert cells[f"{column_of(cells, 'contact_name')}2"].value == NAME
     assert cells[f"{column_of(cells, 'taken_by_name')}2"].value == "'@SUM(1)"
     assert cells[f"{column_of(cells, 'contact_phone')}2"].value == "+77015556677"
