@@ -20,6 +20,7 @@ from handlers import (
     official_commands,
     official_receptions,
     officials,
+    switch,
 )
 
 
@@ -32,6 +33,7 @@ def setup_routers(dp: Dispatcher) -> None:
         consent.create_router(),
         forget.create_router(),
         my_appeals.create_router(),
+        switch.create_router(),  # before the dialogs: /book inside an appeal is no step input
         appeal.create_router(),
         booking.create_router(),
         officials.create_router(),
