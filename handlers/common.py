@@ -92,6 +92,12 @@ async def help_(message: Message, catalog: Catalog) -> None:
 
 
 async def privacy(message: Message) -> None:
+    # The address for a written answer came later than the rest of this text: a paragraph of
+    # its own, so that the reviewed wording above stays as it is.
+    address = _(
+        "If you give an e-mail or a postal address for a written answer, it is kept with the "
+        "appeal for that answer, shown to officials like your phone, and /forget erases it too."
+    )
     await message.answer(
         _(
             "<b>What is stored and why</b>\n"
@@ -104,6 +110,7 @@ async def privacy(message: Message) -> None:
             "/forget erases your personal data; anonymous figures (how many appeals of which "
             "kind, where and when) stay for statistics."
         )
+        + f"\n\n{address}"
     )
 
 

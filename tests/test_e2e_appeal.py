@@ -184,6 +184,8 @@ async def test_full_appeal_in_russian(harness: Harness) -> None:
     assert POSTAL not in (card.text or "") and "Иванович" not in (card.text or "")
     alert = await h.alert(900, card, h.fake.find_button(card, "👤"))
     assert alert == f"{NAME}\n+77012345678\n{POSTAL}"
+    # /privacy says the address is kept too.
+    await h.say(RU, "/privacy", expect="почтовый адрес для письменного ответа")
 
 
 async def officials_card(h: Harness, reference: str) -> Call:
@@ -246,6 +248,7 @@ async def test_full_appeal_in_kazakh_with_shared_contact(harness: Harness) -> No
     assert appeal["language"] == "kk"
     assert appeal["contact_name"] == "Айгүл Серікқызы"
     assert appeal["contact_address"] is None and appeal["contact_address_kind"] is None
+    await h.say(KK, "/privacy", lang="kk", expect="пошта мекенжайын көрсетсеңіз")
     assert appeal["latitude"] is None
     [citizen] = rows(h, "SELECT language, consent_at FROM citizens WHERE id = ?", KK)
     assert citizen["language"] == "kk" and citizen["consent_at"]
