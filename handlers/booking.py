@@ -433,12 +433,12 @@ async def already_held(
 
 
 async def own_booking(
-    query: CallbackQuery, bookings: BookingService
+    query: CallbackQuery, booking_id: int, bookings: BookingService
 ) -> tuple[Message, Booking, Reception] | None:
     """The message, the booking a button carries and its reception, if the booking is the
     presser's and still booked; otherwise they are told it is no longer active."""
     message = query.message
-    booking = await bookings.store.get(query_booking_id(query))
+    booking = await bookings.store.get(booking_id)
     reception = bookings.receptions.get(booking.reception) if booking else None
     if (
         not isinstance(message, Message) or booking is None or reception is None
@@ -447,10 +447,6 @@ async def own_booking(
         await query.answer(_("This booking is no longer active."), show_alert=True)
         return None
     return message, booking, reception
-
-
-def query_booking_id(query: CallbackQuery) -> int:
-    return BookingCb.unpack(query.data or "").booking
 
 
 def booking_card(
@@ -468,7 +464,7 @@ async def booking_cancel_pressed(
 ) -> None:
     """«Cancel the booking» on a reminder or in /my asks first (drop); «Yes» cancels
     (dropok), «No» puts the message back as it was (dropno)."""
-    owned = await own_booking(query, bookings)
+    owned = await own_booking(query, callback_data.booking, bookings)
     if owned is None:
         return
     message, booking, reception = owned
@@ -498,7 +494,7 @@ async def move_pressed(
 ) -> None:
     """Moving needs no dialog state: every button carries the booking it moves. The booking's
     message in /my turns into the days, then the times; Back and Cancel lead back."""
-    owned = await own_booking(query, bookings)
+    owned = await own_booking(query, callback_data.booking, bookings)
     if owned is None:
         return
     message, booking, reception = owned
