@@ -121,7 +121,7 @@ def location_screen() -> Screen:
     return _("Send the location of the problem, if it has one (optional)."), keyboard
 
 
-def contact_screen(prompt: str | None = None) -> Screen:
+def contact_screen(prompt: str) -> Screen:
     keyboard = ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)],
@@ -129,12 +129,7 @@ def contact_screen(prompt: str | None = None) -> Screen:
         ],
         resize_keyboard=True,
     )
-    text = prompt or _(
-        "The law does not consider anonymous appeals, so the akimat needs your name and phone "
-        "number to answer you. Press the button to share your number, or type it, e.g. "
-        "+7 701 234 56 78."
-    )
-    return text, keyboard
+    return prompt, keyboard
 
 
 def correct_label() -> str:
