@@ -613,6 +613,9 @@ async def confirm(
     except IncompleteDraft as exc:
         log.warning("incomplete draft from %s: %s", query.from_user.id, exc.missing)
         await query.answer()
+        # A draft from before a step was added (the full name): that step, then the review.
+        data["editing"] = True
+        await state.set_data(data)
         await show(step_asking(exc.missing[0]), query.message, state, catalog)
         return
     await query.answer()

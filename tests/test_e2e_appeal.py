@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -305,3 +306,26 @@ async def test_double_tap_on_confirm_files_one_appeal(harness: Harness) -> None:
     # The card shows the number; no message repeats it, and the menu came once.
     assert [t for t in h.texts_to(user, since) if "2026-00001" in t] == []
     assert len([t for t in h.texts_to(user, since) if "главное меню" in t]) == 1
+
+
+async def test_a_draft_from_before_the_name_step_asks_for_the_name(harness: Harness) -> None:
+    """A citizen at the review when the name step was deployed: confirm asks for the name,
+    then shows the review again, and the appeal is filed with it."""
+    h = harness
+    user = 504
+    review = await reach_review(h, user)
+    conn = sqlite3.connect(h.app.settings.sqlite_path)
+    [(data,)] = conn.execute("SELECT data FROM fsm WHERE user_id = ?", (user,)).fetchall()
+    old = json.loads(data)
+    del old["draft"]["contact_name"], old["draft"]["profile_name"]
+    conn.execute("UPDATE fsm SET data = ? WHERE user_id = ?", (json.dumps(old), user))
+    conn.commit()
+    conn.close()
+    await h.restart()  # the FSM row is read afresh
+    since = h.fake.mark()
+    h.fake.press(user, review, h.fake.find_button(review, "✅"))
+    await h.reply(user, since, expect="фамилия, имя и отчество")
+    review = await h.say(user, "Серікова Айгүл", expect="Проверьте ваше обращение")
+    await h.confirm(user, review, expect="2026-00001")
+    [appeal] = rows(h, "SELECT contact_name FROM appeals")
+    assert appeal["contact_name"] == "Серікова Айгүл"
