@@ -75,12 +75,15 @@ APPEAL_TEXT = "На улице Ленина 5 третью неделю не г�
 LOCATION = (49.4, 75.47)
 PHONE = "+7 701 234 56 78"
 STORED_PHONE = "+77012345678"
+FULL_NAME = "Иванов Иван Иванович"
+SKIP = "Пропустить"
 QUESTION = "Вопрос о назначении пособия по инвалидности для моей матери."
 BUNDLED_CATALOG = ROOT / "bot" / "data" / "catalog.toml"
 BOOKED_RECEPTION = "deputy_akim"  # the reception whose label BOOKING presses
-# A day or time button the citizen may take: its label ends in the free places, "· 18". A full
-# day says "full, join the waiting list" instead and is left alone.
-FREE_PLACES = re.compile(r"·\s*(\d+)\s*$")
+# A day or time button the citizen may take: its label ends in the free places in words,
+# "— 18 мест" or "(2 места)". A full day says "full, join the waiting list" instead, a day the
+# citizen holds a place on "✅ booked, 10:20"; both are left alone.
+FREE_PLACES = re.compile(r"(?:—|\()\s*(\d+)\s+\w+\)?\s*$")
 # A press needs a message under it. In open loop and for the echo bot no reply has arrived yet,
 # so the button sits on a bot message the fake never stored. The bot's edits then create it.
 PLACEHOLDER_MESSAGE_ID = 999_999
@@ -131,8 +134,10 @@ APPEAL: tuple[Step, ...] = (
     Step("text", "text", APPEAL_TEXT),  # the attachments prompt
     Step("photo", "photo"),  # "1 file", with Done
     Step("done", "press", "✅", expect="keyboard"),  # the location prompt (reply keyboard)
-    Step("location", "location", expect="keyboard"),  # the contact prompt
-    Step("phone", "text", PHONE),  # "Almost done", then the review
+    Step("location", "location", expect="keyboard"),  # the full-name prompt
+    Step("name", "text", FULL_NAME, expect="keyboard"),  # the phone prompt
+    Step("phone", "text", PHONE, expect="keyboard"),  # the written-answer address prompt
+    Step("address", "text", SKIP),  # "Almost done", then the review
     Step("confirm", "press", "✅", expect="keyboard", dependent=True),  # registered, main menu
 )
 # The route of tests/test_e2e_booking.py, right after the appeal: the citizen has consented, so
@@ -364,6 +369,7 @@ def check_appeals(db_path: Path, expected: int) -> None:
             "SELECT COUNT(*) FROM appeals a WHERE a.status = 'registered'"
             " AND a.region = '350000000' AND a.district = '354800000'"
             " AND a.latitude IS NOT NULL AND a.contact_phone = '+77012345678'"
+            f" AND a.contact_name = '{FULL_NAME}' AND a.contact_address IS NULL"
             " AND EXISTS (SELECT 1 FROM attachments f WHERE f.appeal_id = a.id"
             " AND f.kind = 'photo')"
         ).fetchone()

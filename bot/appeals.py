@@ -24,7 +24,7 @@ class Publisher(Protocol):
     async def publish(self, appeal: Appeal) -> None: ...
 
 
-DRAFT_FIELDS = ("kind", "category", "region", "district", "text", "contact_phone")
+DRAFT_FIELDS = ("kind", "category", "region", "district", "text", "contact_name", "contact_phone")
 
 
 def registration(
@@ -128,8 +128,10 @@ class AppealService:
                 region=draft["region"],
                 district=draft["district"],
                 text=draft["text"],
-                contact_name=draft.get("contact_name") or "",
+                contact_name=draft["contact_name"],
                 contact_phone=draft["contact_phone"],
+                contact_address=draft.get("contact_address"),
+                contact_address_kind=draft.get("contact_address_kind"),
                 language=language,
                 created_at=now,
                 registered_on=deadline.registered_on,

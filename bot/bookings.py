@@ -33,6 +33,15 @@ class FreeSlot:
     free: int
 
 
+@dataclass(frozen=True)
+class DayChoice:
+    """A session day as the citizen choosing it sees it."""
+
+    day: date
+    free: int  # places they could take (0: full, the waiting list)
+    held: datetime | None = None  # the local time of their own place in this session
+
+
 class BookingService:
     def __init__(
         self,
@@ -66,10 +75,15 @@ class BookingService:
     async def add_session(self, reception: Reception, day: date, official_id: int) -> None:
         await self.store.add_session(reception.code, day, official_id, self.clock())
 
-    async def free_slots(self, reception: Reception, day: date | None = None) -> list[FreeSlot]:
+    async def free_slots(
+        self, reception: Reception, day: date | None = None, *, excluding: datetime | None = None
+    ) -> list[FreeSlot]:
+        """Slots with a free place, on `day` if given; `excluding` the time a booking being
+        moved holds now (moving there would change nothing)."""
         reception = await self.scheduled(reception)
         cancelled = await self.store.cancelled_days(reception.code)
         slots = self.planner.bookable(reception, self.clock(), cancelled)
+        slots = [s for s in slots if s.start != excluding]
         if day is not None:
             slots = [s for s in slots if s.start.date() == day]
         counts = await self.store.booked_counts(
@@ -81,11 +95,15 @@ class BookingService:
             if reception.capacity - counts.get(s.start, 0) > 0
         ]
 
-    async def free_days(self, reception: Reception) -> list[tuple[date, int]]:
-        """Each upcoming session day with its free places; 0 means full (waitlist)."""
+    async def free_days(
+        self, reception: Reception, *, excluding: datetime | None = None
+    ) -> list[tuple[date, int]]:
+        """Each upcoming session day with its free places; 0 means full (waitlist). The slot
+        `excluding` (a booking's current time, when moving it) is left out."""
         reception = await self.scheduled(reception)
         cancelled = await self.store.cancelled_days(reception.code)
         slots = self.planner.bookable(reception, self.clock(), cancelled)
+        slots = [s for s in slots if s.start != excluding]
         counts = await self.store.booked_counts(
             reception.code, [s.start for s in slots], now=self.clock()
         )
@@ -94,6 +112,29 @@ class BookingService:
             day = slot.start.date()
             days[day] = days.get(day, 0) + max(reception.capacity - counts.get(slot.start, 0), 0)
         return sorted(days.items())
+
+    async def day_choices(
+        self, reception: Reception, citizen_id: int, moving: Booking | None = None
+    ) -> list[DayChoice]:
+        """The days to choose from, for a new booking or for `moving` one: the places free
+        on each (the moved booking's own time left out) and the citizen's place where they
+        hold one already, so they see it before picking that session again."""
+        excluding = moving.slot_start if moving is not None else None
+        days = await self.free_days(reception, excluding=excluding)
+        held = {
+            b.session_day: b.slot_start.astimezone(self.tz)
+            for b in await self.store.citizen_upcoming(citizen_id, self.clock())
+            if b.reception == reception.code and (moving is None or b.id != moving.id)
+        }
+        return [DayChoice(day, free, held.get(day)) for day, free in days]
+
+    async def held_in_session(
+        self, citizen_id: int, reception: Reception, day: date
+    ) -> Booking | None:
+        upcoming = await self.store.citizen_upcoming(citizen_id, self.clock())
+        return next(
+            (b for b in upcoming if b.reception == reception.code and b.session_day == day), None
+        )
 
     # --- booking and cancelling -----------------------------------------------------------
 
@@ -150,7 +191,7 @@ class BookingService:
         reception = self.receptions.get(old.reception) if old else None
         if old is None or reception is None or old.citizen_id != citizen_id:
             return BookResult(None, "not_found")
-        offered = {f.slot.start for f in await self.free_slots(reception)}
+        offered = {f.slot.start for f in await self.free_slots(reception, excluding=old.slot_start)}
         capacity = reception.capacity if start in offered else 0
         result = await self.store.move(
             booking_id, citizen_id, start, start.astimezone(self.tz).date(), capacity,
@@ -368,10 +409,13 @@ def need_label(code: str) -> str:
 
 
 def cancel_keyboard(booking_id: int, *, movable: bool = False) -> InlineKeyboardMarkup:
+    """Under a reminder, and (movable) under the booking in /my; the value tells the
+    cancel question which of the two to put back when the citizen keeps the booking."""
+    origin = "my" if movable else ""
     row = [
         InlineKeyboardButton(
             text=_("✖️ Cancel the booking"),
-            callback_data=BookingCb(action="drop", booking=booking_id).pack(),
+            callback_data=BookingCb(action="drop", value=origin, booking=booking_id).pack(),
         )
     ]
     if movable:

@@ -21,6 +21,15 @@ class WizardCb(CallbackData, prefix="w"):
     value: str = ""
 
 
+class SwitchCb(CallbackData, prefix="sw"):
+    """«Finish or cancel the current one first»: continue the dialog in progress (go=False)
+    or drop its draft and start `to` (bot.dialogs: "appeal" | "booking")."""
+
+    go: bool
+    to: str
+    draft: str  # the key of the draft the question was about
+
+
 class MyCb(CallbackData, prefix="my"):
     # "page" | "view"; on an open appeal "add" | "withdraw" → "wd_yes" | "wd_no"; while
     # adding to it (or answering a question on it) "done" | "drop"

@@ -55,6 +55,11 @@ def _menu_index() -> dict[str, str]:
     return _by_text
 
 
+def menu_key(text: str | None) -> str | None:
+    """The menu button ("new", "book", …) whose label this is, in any language."""
+    return _menu_index().get(text) if text is not None else None
+
+
 class MenuButton(Filter):
     """Async on purpose: aiogram runs synchronous filters in a worker thread."""
 
@@ -62,4 +67,4 @@ class MenuButton(Filter):
         self.key = key
 
     async def __call__(self, message: Message) -> bool | dict[str, Any]:
-        return message.text is not None and _menu_index().get(message.text) == self.key
+        return menu_key(message.text) == self.key

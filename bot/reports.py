@@ -168,6 +168,7 @@ def appeal_columns() -> tuple[tuple[str, str], ...]:
         ("duplicate_of_reference", _("Duplicate of №")),
         ("contact_name", _("Applicant")),
         ("contact_phone", _("Phone")),
+        ("contact_address", _("Address for a written answer")),
         ("text", _("Text of the appeal")),
         ("answer_text", _("Text of the answer")),
     )
@@ -273,11 +274,14 @@ def booking_cells(
 
 
 def _masked(row: dict[str, Any]) -> dict[str, str | None]:
-    """Initials and +7 7•• ••• •• 45, as on the card: enough to tell citizens apart."""
+    """Initials and +7 7•• ••• •• 45, as on the card: enough to tell citizens apart. The
+    address for a written answer is contact data too: only whether there is one."""
     name, phone = row.get("contact_name"), row.get("contact_phone")
+    address = row.get("contact_address")
     return {
         "contact_name": initials(name) if name else None,
         "contact_phone": masked_phone(phone) if phone else None,
+        "contact_address": "•••" if address else None,
     }
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 from bot.catalog import Limits
 
@@ -50,3 +51,118 @@ def display_phone(phone: str) -> str:
     if len(d) != 10:
         return phone
     return f"+7 {d[:3]} {d[3:6]} {d[6:8]} {d[8:]}"
+
+
+# --- who is appealing ---------------------------------------------------------------------
+
+# The Kazakh Cyrillic alphabet (42 letters) holds the Russian one (33).
+KAZAKH_CYRILLIC = frozenset(
+    "АӘБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯаәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+)
+# Inside a word only: Кемел-Ұлы, O'Neil. Phones turn a typed ' into ’ (or ʼ) on their own.
+JOINERS = "-'’ʼ"
+NAME_WORDS = (2, 3)  # surname and first name, and the patronymic for those who have one
+# With a phone of up to 16 characters and an address of ADDRESS_MAX, the whole contact fits
+# the 200 characters of the alert officials read it in (bot.views.card.contact_alert).
+NAME_MAX = 60
+
+
+class NameProblem(Enum):
+    CHARACTERS = "characters"  # something other than letters, a hyphen or an apostrophe
+    WORDS = "words"  # not two or three words
+    TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True)
+class NameCheck:
+    name: str  # trimmed, spaces collapsed, capitalisation as typed
+    problem: NameProblem | None
+
+
+def is_name_letter(char: str) -> bool:
+    """A letter of the Kazakh or Russian Cyrillic alphabet, or a Latin letter (with its
+    diacritics: Kazakh in Latin script writes ä, ğ, ş, ū)."""
+    if char in KAZAKH_CYRILLIC:
+        return True
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
+
+
+def is_name_word(word: str) -> bool:
+    """Letters, with a hyphen or an apostrophe only between two of them."""
+    previous_was_letter = False
+    for char in word:
+        if is_name_letter(char):
+            previous_was_letter = True
+        elif char in JOINERS and previous_was_letter:
+            previous_was_letter = False
+        else:
+            return False
+    return previous_was_letter
+
+
+def check_full_name(raw: str) -> NameCheck:
+    """A full name as the law needs it on an appeal: surname, first name and the patronymic
+    if there is one. A single word, a nickname or an emoji would leave the appeal anonymous."""
+    # NFC: a letter typed as a base and a combining mark (и + ̆) becomes the one letter (й).
+    name = " ".join(unicodedata.normalize("NFC", raw).split())
+    words = name.split(" ") if name else []
+    if not all(is_name_word(word) for word in words):
+        return NameCheck(name, NameProblem.CHARACTERS)
+    if not NAME_WORDS[0] <= len(words) <= NAME_WORDS[1]:
+        return NameCheck(name, NameProblem.WORDS)
+    if len(name) > NAME_MAX:
+        return NameCheck(name, NameProblem.TOO_LONG)
+    return NameCheck(name, None)
+
+
+# --- where a written answer goes ----------------------------------------------------------
+
+# In UTF-16 units, Telegram's measure of the alert that shows it (see NAME_MAX). A full rural
+# address ("161100, Түркістан облысы, Сарыағаш ауданы, Қызылжар ауылы, Абай көшесі, 25")
+# takes about 80.
+ADDRESS_MAX = 120
+POSTAL_MIN = 10  # "нет", "не нужно": an answer to the question, not an address
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"  # local part
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)"  # domain: .kz, .қаз
+)
+
+
+class AddressKind(StrEnum):
+    EMAIL = "email"
+    POSTAL = "postal"
+
+
+class AddressProblem(Enum):
+    BAD_EMAIL = "bad_email"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    address: str
+    kind: AddressKind
+    problem: AddressProblem | None
+
+
+def check_reply_address(raw: str) -> AddressCheck:
+    """An e-mail (anything with an @ is taken for one and must be a valid address) or a
+    postal address, free text of a sensible length."""
+    address = " ".join(unicodedata.normalize("NFC", raw).split())
+    if "@" in address:
+        valid = _EMAIL.fullmatch(address) is not None and len(address.split("@")[0]) <= 64
+        problem = None if valid else AddressProblem.BAD_EMAIL
+        if valid and utf16_len(address) > ADDRESS_MAX:
+            problem = AddressProblem.TOO_LONG
+        return AddressCheck(address, AddressKind.EMAIL, problem)
+    if len(address) < POSTAL_MIN:
+        return AddressCheck(address, AddressKind.POSTAL, AddressProblem.TOO_SHORT)
+    if utf16_len(address) > ADDRESS_MAX:
+        return AddressCheck(address, AddressKind.POSTAL, AddressProblem.TOO_LONG)
+    return AddressCheck(address, AddressKind.POSTAL, None)
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts two."""
+    return len(text.encode("utf-16-le")) // 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.catalog import Catalog
+from bot.validation import check_full_name
 
 STEPS = (
     "kind",
@@ -18,10 +19,33 @@ STEPS = (
     "text",
     "attachments",
     "location",
+    "name",  # who is appealing: the law does not consider anonymous appeals
     "contact",
+    "address",  # optional: where a written answer goes
     "review",
 )
-EDITABLE = ("kind", "category", "region", "text", "attachments", "location", "contact")
+EDITABLE = (
+    "kind", "category", "region", "text", "attachments", "location", "name", "contact", "address",
+)  # fmt: skip
+
+
+# A field the review finds missing (a draft from before a deploy), and the step asking it.
+FIELD_STEPS = {"contact_name": "name", "contact_phone": "contact"}
+
+
+def step_asking(field: str) -> str:
+    return FIELD_STEPS.get(field, field)
+
+
+def name_suggestion(draft: dict[str, Any]) -> tuple[str | None, bool]:
+    """What «Correct» confirms at the name step: the name given before (back from a later
+    step, or editing from the review), else the Telegram profile's if it is a full name.
+    Returns (name or None, whether it is Telegram's)."""
+    for key, from_telegram in (("contact_name", False), ("profile_name", True)):
+        checked = check_full_name(draft.get(key) or "")
+        if checked.problem is None:
+            return checked.name, from_telegram
+    return None, False
 
 
 def autofill(step: str, draft: dict[str, Any], catalog: Catalog) -> bool:

@@ -21,6 +21,7 @@ from handlers import (
     official_commands,
     official_receptions,
     officials,
+    switch,
 )
 
 
@@ -34,6 +35,7 @@ def setup_routers(dp: Dispatcher) -> None:
         forget.create_router(),
         my_appeals.create_router(),
         additions.create_router(),  # before the dialogs: its state may interrupt theirs
+        switch.create_router(),  # before the dialogs: /book inside an appeal is no step input
         appeal.create_router(),
         booking.create_router(),
         officials.create_router(),

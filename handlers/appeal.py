@@ -1,5 +1,6 @@
 """The appeal dialog: kind → category → region → district → text → files → location →
-contact → review. Each step parses input, updates the draft in FSM data and shows the next."""
+full name → phone → address for a written answer → review. Each step parses input, updates
+the draft in FSM data and shows the next."""
 
 from __future__ import annotations
 
@@ -23,11 +24,24 @@ from bot.confirmations import Confirmations, forget_draft
 from bot.confirmations import show as show_confirmation
 from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
-from bot.validation import TextProblem, check_appeal_text, kazakhstan_phone
+from bot.validation import (
+    TextProblem,
+    check_appeal_text,
+    check_full_name,
+    check_reply_address,
+    kazakhstan_phone,
+)
 from bot.views import appeal as view
 from bot.views.common import html, in_every_language
 from bot.views.consent import ask_consent
-from bot.wizard import autofill, first_step, next_step, previous_step
+from bot.wizard import (
+    autofill,
+    first_step,
+    name_suggestion,
+    next_step,
+    previous_step,
+    step_asking,
+)
 from i18n.formatting import long_date
 from storage.models import Citizen
 
@@ -42,7 +56,9 @@ class AppealForm(StatesGroup):
     text = State()
     attachments = State()
     location = State()
+    name = State()
     contact = State()
+    address = State()
     review = State()
 
 
@@ -82,8 +98,18 @@ async def show(
             text, markup = view.attachments_screen(catalog, len(draft.get("attachments", [])))
         case "location":
             text, markup = view.location_screen()
+        case "name":
+            suggested, from_telegram = name_suggestion(draft)
+            text, markup = view.name_screen(suggested, from_telegram=from_telegram)
         case "contact":
-            text, markup = view.contact_screen()
+            text, markup = view.contact_screen(
+                _(
+                    "And your phone number, so that the akimat can reach you. Press the button "
+                    "to share it, or type it, e.g. +7 701 234 56 78."
+                )
+            )
+        case "address":
+            text, markup = view.address_screen(draft.get("contact_address"))
         case _:
             # Reply keyboards (location, contact) cannot share a message with inline buttons.
             almost = _("Almost done.")
@@ -109,7 +135,10 @@ async def advance(
 
 
 async def start_wizard(message: Message, state: FSMContext, catalog: Catalog) -> None:
-    await state.set_data({"draft": {"draft_key": uuid.uuid4().hex}})
+    # In a private chat the chat is the citizen, under the bot's own message (a button press)
+    # too: its name is the one in their Telegram profile, offered later at the name step.
+    draft = {"draft_key": uuid.uuid4().hex, "profile_name": message.chat.full_name}
+    await state.set_data({"draft": draft})
     await show(first_step(), message, state, catalog)
 
 
@@ -401,6 +430,7 @@ def reply_labels(message_id: str) -> frozenset[str]:
 
 
 async def reply_navigation(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    """Text at a step drawn with a reply keyboard: its Back and Cancel, or the step's input."""
     step = (await state.get_state() or "").split(":")[-1]
     text = message.text or ""
     if text in reply_labels("✖️ Cancel"):
@@ -419,6 +449,10 @@ async def reply_navigation(message: Message, state: FSMContext, catalog: Catalog
         await advance(step, message, state, catalog)
     elif step == "location":
         await message.answer(_("Press «📍 Send location», or «Skip»."))
+    elif step == "name":
+        await name_typed(message, state, catalog, text)
+    elif step == "address":
+        await address_typed(message, state, catalog, text)
     else:
         await phone_typed(message, state, catalog, text)
 
@@ -438,6 +472,55 @@ async def location_expected(message: Message, state: FSMContext) -> None:
     await message.answer(_("Press «📍 Send location», or «Skip»."))
 
 
+# --- full name --------------------------------------------------------------------------
+
+
+async def name_typed(message: Message, state: FSMContext, catalog: Catalog, text: str) -> None:
+    data, draft = await draft_of(state)
+    if text in reply_labels("✅ Correct"):
+        suggested, _from_telegram = name_suggestion(draft)
+        # A «Correct» left on an older keyboard, with nothing to confirm: ask to type it.
+        text = suggested or ""
+    checked = check_full_name(text)
+    if checked.problem is not None:
+        await message.answer(view.name_problem_text(checked.problem))
+        return
+    draft["contact_name"] = checked.name
+    await state.set_data(data)
+    await advance("name", message, state, catalog)
+
+
+async def name_expected(message: Message, state: FSMContext) -> None:
+    if await album_already_answered(message, state):
+        return
+    await message.answer(_("Please type your full name as text."))
+
+
+# --- address for a written answer -------------------------------------------------------
+
+
+async def address_typed(message: Message, state: FSMContext, catalog: Catalog, text: str) -> None:
+    data, draft = await draft_of(state)
+    if text in reply_labels("Skip"):
+        draft.pop("contact_address", None)
+        draft.pop("contact_address_kind", None)
+    else:
+        checked = check_reply_address(text)
+        if checked.problem is not None:
+            await message.answer(view.address_problem_text(checked.problem))
+            return
+        draft["contact_address"] = checked.address
+        draft["contact_address_kind"] = checked.kind.value
+    await state.set_data(data)
+    await advance("address", message, state, catalog)
+
+
+async def address_expected(message: Message, state: FSMContext) -> None:
+    if await album_already_answered(message, state):
+        return
+    await message.answer(_("Please send the address as text, or press «Skip»."))
+
+
 # --- contact ----------------------------------------------------------------------------
 
 
@@ -448,8 +531,7 @@ async def contact_shared(message: Message, state: FSMContext, catalog: Catalog) 
         await message.answer(_("Please share your own number with the button below."))
         return
     phone = "+" + contact.phone_number.lstrip("+")
-    name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-    await save_contact(message, state, catalog, name, phone)
+    await save_contact(message, state, catalog, phone)
 
 
 async def phone_typed(message: Message, state: FSMContext, catalog: Catalog, text: str) -> None:
@@ -459,15 +541,11 @@ async def phone_typed(message: Message, state: FSMContext, catalog: Catalog, tex
             _("This does not look like a Kazakhstan phone number. Example: +7 701 234 56 78.")
         )
         return
-    assert message.from_user is not None
-    await save_contact(message, state, catalog, message.from_user.full_name, phone)
+    await save_contact(message, state, catalog, phone)
 
 
-async def save_contact(
-    message: Message, state: FSMContext, catalog: Catalog, name: str, phone: str
-) -> None:
+async def save_contact(message: Message, state: FSMContext, catalog: Catalog, phone: str) -> None:
     data, draft = await draft_of(state)
-    draft["contact_name"] = name[:200]
     draft["contact_phone"] = phone
     await state.set_data(data)
     await advance("contact", message, state, catalog)
@@ -535,7 +613,10 @@ async def confirm(
     except IncompleteDraft as exc:
         log.warning("incomplete draft from %s: %s", query.from_user.id, exc.missing)
         await query.answer()
-        await show(exc.missing[0], query.message, state, catalog)
+        # A draft from before a step was added (the full name): that step, then the review.
+        data["editing"] = True
+        await state.set_data(data)
+        await show(step_asking(exc.missing[0]), query.message, state, catalog)
         return
     await query.answer()
     await forget_draft(state)
@@ -677,10 +758,14 @@ def create_router() -> Router:
     )
     steps.message.register(attachment_expected, StateFilter(AppealForm.attachments))
     steps.message.register(
-        reply_navigation, StateFilter(AppealForm.location, AppealForm.contact), Has("text")
+        reply_navigation,
+        StateFilter(AppealForm.location, AppealForm.name, AppealForm.contact, AppealForm.address),
+        Has("text"),
     )
     steps.message.register(location_given, StateFilter(AppealForm.location), Has("location"))
     steps.message.register(location_expected, StateFilter(AppealForm.location))
+    steps.message.register(name_expected, StateFilter(AppealForm.name))
+    steps.message.register(address_expected, StateFilter(AppealForm.address))
     steps.message.register(contact_shared, StateFilter(AppealForm.contact), Has("contact"))
     steps.message.register(contact_expected, StateFilter(AppealForm.contact))
     router.include_router(steps)

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.bookings import BookingService, booked
+from bot.bookings import BookingService, booked, cancel_keyboard
 from bot.callbacks import BookingCb
 from bot.confirmations import Confirmations, forget_draft
 from bot.confirmations import show as show_confirmation
+from bot.dialogs import BOOKING
 from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.menu import MenuButton, main_menu
+from bot.receptions import Reception
 from bot.status import is_open
 from bot.validation import kazakhstan_phone
 from bot.views import appeal as appeal_view
 from bot.views import booking as view
 from bot.views.common import html, in_every_language
 from bot.views.consent import ask_consent
+from bot.views.dialogs import cancelled_text
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
 from storage.base import Repository
@@ -80,7 +83,8 @@ async def show(
             text, markup = view.receptions_screen(bookings.receptions.receptions, lang())
         case "day":
             assert reception is not None
-            text, markup = view.days_screen(await bookings.free_days(reception), lang())
+            choices = await bookings.day_choices(reception, message.chat.id)
+            text, markup = view.days_screen(choices, lang())
         case "slot":
             assert reception is not None
             day = date.fromisoformat(draft["day"])
@@ -170,7 +174,8 @@ async def pressed(
     data, draft = await draft_of(state)
     action, value = callback_data.action, callback_data.value
     expected = {
-        "rec": "reception", "day": "day", "wait": "day", "slot": "slot", "about": "question",
+        "rec": "reception", "day": "day", "wait": "day", "held": "day", "slot": "slot",
+        "about": "question",
         "appeal": "question", "acc": "access", "acc_other": "access", "acc_done": "access",
     }  # fmt: skip
     if action in ("back", "cancel"):
@@ -180,13 +185,15 @@ async def pressed(
     elif expected.get(action) != step:
         await stale(query)
         return
+    if action == "held":
+        await already_held(query, bookings, draft.get("reception", ""), value)
+        return
     await query.answer()
     match action:
         case "cancel":
             await state.clear()
             await message.edit_reply_markup(reply_markup=None)
-            await message.answer(_("The booking was cancelled; nothing was saved."),
-                                 reply_markup=main_menu())  # fmt: skip
+            await message.answer(cancelled_text(BOOKING), reply_markup=main_menu())
             return
         case "back":
             await message.edit_reply_markup(reply_markup=None)
@@ -307,8 +314,7 @@ async def contact_given(
         text = message.text or ""
         if text in in_every_language("✖️ Cancel"):
             await state.clear()
-            await message.answer(_("The booking was cancelled; nothing was saved."),
-                                 reply_markup=main_menu())  # fmt: skip
+            await message.answer(cancelled_text(BOOKING), reply_markup=main_menu())
             return
         if text in in_every_language("⬅️ Back"):
             await show("access", message, state, bookings, repo)
@@ -401,57 +407,143 @@ async def unknown_command(message: Message) -> None:
     await message.answer(_("Unknown command. /help lists what I can do."))
 
 
-async def booking_cancel_pressed(
-    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+async def already_held(
+    query: CallbackQuery, bookings: BookingService, reception_code: str, day_value: str
 ) -> None:
-    """The «Cancel the booking» button on a reminder or in /my."""
-    booking = await bookings.cancel(callback_data.booking, query.from_user.id)
-    if booking is None:
-        await query.answer(_("This booking is no longer active."), show_alert=True)
+    """A day on which the citizen holds a place already: one place per session, so the day
+    says so, and pressing it tells where to change that place."""
+    reception = bookings.receptions.get(reception_code)
+    try:
+        day = date.fromisoformat(day_value)
+    except ValueError:
+        day = None
+    held = None
+    if reception is not None and day is not None:
+        held = await bookings.held_in_session(query.from_user.id, reception, day)
+    if held is None:
+        await stale(query)
         return
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(_("Your booking is cancelled. The place is free for others."))
+    start = held.slot_start.astimezone(bookings.tz)
+    await query.answer(
+        _(
+            "You already have a place at this session: {date}, {time}. /my shows it, with "
+            "«Another time» and «Cancel the booking»."
+        ).format(date=long_date(start.date(), lang()), time=f"{start:%H:%M}"),
+        show_alert=True,
+    )
 
 
-async def move_pressed(
-    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
-) -> None:
-    """Moving needs no dialog state: every button carries the booking it moves."""
+async def own_booking(
+    query: CallbackQuery, booking_id: int, bookings: BookingService
+) -> tuple[Message, Booking, Reception] | None:
+    """The message, the booking a button carries and its reception, if the booking is the
+    presser's and still booked; otherwise they are told it is no longer active."""
     message = query.message
-    booking = await bookings.store.get(callback_data.booking)
+    booking = await bookings.store.get(booking_id)
     reception = bookings.receptions.get(booking.reception) if booking else None
     if (
         not isinstance(message, Message) or booking is None or reception is None
         or booking.citizen_id != query.from_user.id or booking.status != "booked"
     ):  # fmt: skip
         await query.answer(_("This booking is no longer active."), show_alert=True)
+        return None
+    return message, booking, reception
+
+
+def booking_card(
+    booking: Booking, reception: Reception, bookings: BookingService, origin: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The message a cancel or move started from, as it was: a reminder, or the booking in
+    /my (origin "my", where it can also be moved)."""
+    heading = _("🗓 Your booking") if origin == "my" else _("⏰ Reminder")
+    text = bookings.describe(booking, reception, lang(), heading)
+    return text, cancel_keyboard(booking.id, movable=origin == "my")
+
+
+async def booking_cancel_pressed(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    """«Cancel the booking» on a reminder or in /my asks first (drop); «Yes» cancels
+    (dropok), «No» puts the message back as it was (dropno)."""
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
         return
-    await query.answer()
-    if callback_data.action == "move":
-        days = await bookings.free_days(reception)
-        text, markup = view.days_screen(days, lang(), move=booking.id)
-        await message.answer(text, reply_markup=markup)
-    elif callback_data.action == "mday":
+    message, booking, reception = owned
+    origin = callback_data.value
+    match callback_data.action:
+        case "drop":
+            await query.answer()
+            heading = _("Cancel this booking?")
+            text = bookings.describe(booking, reception, lang(), heading)
+            await message.edit_text(text, reply_markup=view.cancel_question(booking.id, origin))
+        case "dropno":
+            await query.answer(_("Nothing changed."))
+            text, markup = booking_card(booking, reception, bookings, origin)
+            await message.edit_text(text, reply_markup=markup)
+        case _:  # dropok
+            if await bookings.cancel(booking.id, query.from_user.id) is None:
+                await query.answer(_("This booking is no longer active."), show_alert=True)
+                return
+            await query.answer()
+            await message.edit_text(
+                _("Your booking is cancelled. The place is free for others."), reply_markup=None
+            )
+
+
+async def move_pressed(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    """Moving needs no dialog state: every button carries the booking it moves. The booking's
+    message in /my turns into the days, then the times; Back and Cancel lead back."""
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    message, booking, reception = owned
+    action, value = callback_data.action, callback_data.value
+    if action in ("mday", "mheld"):
         try:
-            day = date.fromisoformat(callback_data.value)
+            day = date.fromisoformat(value)
         except ValueError:
             await stale(query)
             return
-        slots = await bookings.free_slots(reception, day)
-        text, markup = view.slots_screen(slots, day, lang(), move=booking.id)
-        await message.edit_text(text, reply_markup=markup)
-    else:  # mslot
-        start = view.slot_from_key(callback_data.value)
-        result = await bookings.move(booking.id, query.from_user.id, start) if start else None
-        if result is None or result.booking is None or result.reason not in ("ok", "duplicate"):
-            await message.answer(_("That time was just taken. Please choose another."))
+        if action == "mheld":
+            await already_held(query, bookings, reception.code, value)
             return
-        await message.edit_reply_markup(reply_markup=None)
-        heading = _("🔁 Your booking is moved.")
-        text = bookings.describe(result.booking, reception, lang(), heading)
-        await message.answer(text, reply_markup=main_menu())
+    await query.answer(_("Nothing changed.") if action == "mstop" else None)
+    if action == "mslot":
+        await move_to(message, booking, reception, bookings, view.slot_from_key(value))
+        return
+    if action == "mday":
+        slots = await bookings.free_slots(reception, day, excluding=booking.slot_start)
+        text, markup = view.slots_screen(slots, day, lang(), move=booking.id)
+    elif action == "move" or (action == "mback" and value == "day"):
+        choices = await bookings.day_choices(reception, query.from_user.id, moving=booking)
+        text, markup = view.days_screen(choices, lang(), move=booking.id)
+    else:  # Cancel, or Back from the days: the booking as it was
+        text, markup = booking_card(booking, reception, bookings, "my")
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def move_to(
+    message: Message,
+    booking: Booking,
+    reception: Reception,
+    bookings: BookingService,
+    start: datetime | None,
+) -> None:
+    # The time it holds now is never offered; a button for it is an old or a forged one.
+    if start is None or start == booking.slot_start:
+        await message.answer(_("That time was just taken. Please choose another."))
+        return
+    result = await bookings.move(booking.id, booking.citizen_id or 0, start)
+    if result.booking is None or result.reason not in ("ok", "duplicate"):
+        await message.answer(_("That time was just taken. Please choose another."))
+        return
+    # The time chosen stays in the chat, as at every step of the dialog.
+    await message.edit_text(f"✔️ {start.astimezone(bookings.tz):%H:%M}", reply_markup=None)
+    heading = _("🔁 Your booking is moved.")
+    text = bookings.describe(result.booking, reception, lang(), heading)
+    await message.answer(text, reply_markup=main_menu())
 
 
 async def take_offer(
@@ -487,9 +579,12 @@ def create_router() -> Router:
     router.message.register(start_booking, MenuButton("book"))
     router.callback_query.register(confirm, BookingCb.filter(F.action == "confirm"))
     router.callback_query.register(take_offer, BookingCb.filter(F.action == "take"))
-    router.callback_query.register(booking_cancel_pressed, BookingCb.filter(F.action == "drop"))
     router.callback_query.register(
-        move_pressed, BookingCb.filter(F.action.in_({"move", "mday", "mslot"}))
+        booking_cancel_pressed, BookingCb.filter(F.action.in_({"drop", "dropok", "dropno"}))
+    )
+    router.callback_query.register(
+        move_pressed,
+        BookingCb.filter(F.action.in_({"move", "mday", "mslot", "mback", "mstop", "mheld"})),
     )
     router.callback_query.register(pressed, BookingCb.filter())
     # Messages inside the dialog: one state check lets every other message skip the steps.

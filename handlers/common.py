@@ -7,12 +7,18 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n.context import get_i18n
 
+from bot import menu
 from bot.callbacks import LangCb
+from bot.catalog import Catalog
+from bot.dialogs import dialog_of
 from bot.filters import PrivateChat
 from bot.menu import MenuButton, main_menu
 from bot.middlewares import proposed_language
 from bot.views.consent import ask_consent
+from bot.views.dialogs import cancelled_text
+from bot.views.help import greeting_text, help_text
 from i18n.core import PoI18n
 from storage.base import Repository
 from storage.models import Citizen
@@ -35,22 +41,16 @@ async def ask_language(message: Message, first: str) -> None:
     await message.answer("Тілді таңдаңыз · Выберите язык", reply_markup=language_keyboard(first))
 
 
-async def start(message: Message, citizen: Citizen | None, i18n: PoI18n) -> None:
+async def start(message: Message, citizen: Citizen | None, i18n: PoI18n, catalog: Catalog) -> None:
     if citizen is None or citizen.language is None:
         await ask_language(message, proposed_language(message.from_user, i18n.default_locale))
         return
-    await greet(message, citizen)
+    await greet(message, citizen, catalog)
 
 
-async def greet(message: Message, citizen: Citizen | None) -> None:
-    await message.answer(
-        _(
-            "Hello! This is the akimat's bot for citizens' appeals. Here you can send an "
-            "appeal — an application, a complaint, a proposal or an information request — "
-            "and follow the answer."
-        ),
-        reply_markup=main_menu(),
-    )
+async def greet(message: Message, citizen: Citizen | None, catalog: Catalog) -> None:
+    text = greeting_text(catalog, get_i18n().current_locale, booking=menu.booking_enabled)
+    await message.answer(text, reply_markup=main_menu())
     if citizen is None or citizen.consent_at is None:
         await ask_consent(message)
 
@@ -66,6 +66,7 @@ async def language_chosen(
     repo: Repository,
     i18n: PoI18n,
     citizen: Citizen | None,
+    catalog: Catalog,
 ) -> None:
     if callback_data.code not in LANGUAGE_NAMES:
         await query.answer(_("This button is no longer active."), show_alert=True)
@@ -80,29 +81,23 @@ async def language_chosen(
         _("Language: Қазақша") if callback_data.code == "kk" else _("Language: Русский")
     )
     if first_time:
-        await greet(query.message, citizen)
+        await greet(query.message, citizen, catalog)
     else:
         await query.message.answer(_("Done. I will speak this language."), reply_markup=main_menu())
 
 
-async def help_(message: Message) -> None:
-    await message.answer(
-        _(
-            "<b>What I can do</b>\n"
-            "/new — send an appeal to the akimat: a statement, complaint, proposal or "
-            "information request. I will give you a registration number and the date by which "
-            "the answer is due.\n"
-            "/my — your appeals, their status and answers\n"
-            "/lang — Қазақша / Русский\n"
-            "/cancel — leave the current step\n"
-            "/privacy — what data is stored and why\n"
-            "/forget — erase your personal data"
-        ),
-        reply_markup=main_menu(),
-    )
+async def help_(message: Message, catalog: Catalog) -> None:
+    text = help_text(catalog, get_i18n().current_locale, booking=menu.booking_enabled)
+    await message.answer(text, reply_markup=main_menu())
 
 
 async def privacy(message: Message) -> None:
+    # The address for a written answer came later than the rest of this text: a paragraph of
+    # its own, so that the reviewed wording above stays as it is.
+    address = _(
+        "If you give an e-mail or a postal address for a written answer, it is kept with the "
+        "appeal for that answer, shown to officials like your phone, and /forget erases it too."
+    )
     await message.answer(
         _(
             "<b>What is stored and why</b>\n"
@@ -115,6 +110,7 @@ async def privacy(message: Message) -> None:
             "/forget erases your personal data; anonymous figures (how many appeals of which "
             "kind, where and when) stay for statistics."
         )
+        + f"\n\n{address}"
     )
 
 
@@ -122,11 +118,9 @@ async def cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None:
         await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
         return
+    dialog = dialog_of(await state.get_state())
     await state.clear()
-    await message.answer(
-        _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
-        reply_markup=main_menu(),
-    )
+    await message.answer(cancelled_text(dialog), reply_markup=main_menu())
 
 
 def create_router() -> Router:

@@ -340,7 +340,8 @@ async def show_contact(query: CallbackQuery, appeal: Appeal, officials: Official
     await officials.contact_viewed(appeal.id, query.from_user.id)
     # An alert is seen by the official who pressed, not by the whole chat.
     await query.answer(
-        card_view.contact_alert(appeal.contact_name, appeal.contact_phone), show_alert=True
+        card_view.contact_alert(appeal.contact_name, appeal.contact_phone, appeal.contact_address),
+        show_alert=True,
     )
 
 

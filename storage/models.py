@@ -63,6 +63,8 @@ class NewAppeal:
     attachments: list[Attachment] = field(default_factory=list)
     latitude: float | None = None
     longitude: float | None = None
+    contact_address: str | None = None  # for a written answer: an e-mail or a postal address
+    contact_address_kind: str | None = None  # "email" | "postal"
 
 
 @dataclass(slots=True)
@@ -82,6 +84,8 @@ class Appeal:
     due_at: datetime
     contact_name: str | None = None
     contact_phone: str | None = None
+    contact_address: str | None = None
+    contact_address_kind: str | None = None
     latitude: float | None = None
     longitude: float | None = None
     answer_text: str | None = None

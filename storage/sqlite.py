@@ -292,8 +292,8 @@ class SQLiteRepository(Repository):
                 )
             cur = await conn.execute(
                 "UPDATE appeals SET citizen_id = NULL, text = NULL, contact_name = NULL, "
-                "contact_phone = NULL, latitude = NULL, longitude = NULL, draft_key = NULL "
-                "WHERE citizen_id = ?",
+                "contact_phone = NULL, contact_address = NULL, contact_address_kind = NULL, "
+                "latitude = NULL, longitude = NULL, draft_key = NULL WHERE citizen_id = ?",
                 (user_id,),
             )
             anonymised = cur.rowcount
@@ -344,9 +344,9 @@ class SQLiteRepository(Repository):
         )
         cur = await conn.execute(
             "INSERT INTO appeals (reference, draft_key, citizen_id, kind, category, region, "
-            "district, text, latitude, longitude, contact_name, contact_phone, language, status, "
-            "created_at, registered_on, due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "district, text, latitude, longitude, contact_name, contact_phone, contact_address, "
+            "contact_address_kind, language, status, created_at, registered_on, due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 reference,
                 new.draft_key,
@@ -360,6 +360,8 @@ class SQLiteRepository(Repository):
                 new.longitude,
                 new.contact_name,
                 new.contact_phone,
+                new.contact_address,
+                new.contact_address_kind,
                 new.language,
                 Status.REGISTERED,
                 _ts(new.created_at),
@@ -569,6 +571,8 @@ def _appeal(row: aiosqlite.Row) -> Appeal:
         due_at=datetime.fromisoformat(row["due_at"]),
         contact_name=row["contact_name"],
         contact_phone=row["contact_phone"],
+        contact_address=row["contact_address"],
+        contact_address_kind=row["contact_address_kind"],
         latitude=row["latitude"],
         longitude=row["longitude"],
         answer_text=row["answer_text"],

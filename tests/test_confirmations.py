@@ -116,7 +116,7 @@ async def test_a_second_store_keeps_one_row(
 DRAFT = {
     "draft_key": "d1", "kind": "complaint", "category": "roads", "region": "350000000",
     "district": "354800000", "text": "Яма на дороге у школы номер 3",
-    "contact_phone": "+77012345678",
+    "contact_name": "Иванов Иван", "contact_phone": "+77012345678",
 }  # fmt: skip
 
 

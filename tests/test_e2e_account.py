@@ -15,13 +15,15 @@ pytestmark = pytest.mark.e2e
 
 
 async def file_directly(h: Harness, user: int, count: int, clock: FrozenClock) -> None:
-    """Appeals stored through the repository, as if filed earlier."""
+    """Appeals stored through the repository, as if filed earlier, each with an address for a
+    written answer."""
     for i in range(count):
         await h.app.repo.create_appeal(
             NewAppeal(
                 draft_key=f"{user}-{i}", citizen_id=user, kind="proposal", category="roads",
                 region="750000000", district="751110000", text=f"Обращение номер {i} " * 2,
-                contact_name="Асель", contact_phone="+77010000000", language="ru",
+                contact_name="Асель Нурланова", contact_phone="+77010000000", language="ru",
+                contact_address=f"asel{i}@mail.kz", contact_address_kind="email",
                 created_at=clock.at - timedelta(days=30 - i),
                 registered_on=(clock.at - timedelta(days=30 - i)).date(),
                 due_at=clock.at + timedelta(days=i - 3),
@@ -61,8 +63,11 @@ async def test_forget_erases_personal_data_and_keeps_statistics(
     question = await h.say(user, "/forget")
     await h.click(user, question, "Да", method="editMessageText")
     assert rows(h, "SELECT * FROM citizens WHERE id = ?", user) == []
-    anonymous = rows(h, "SELECT citizen_id, text, contact_phone, kind, district FROM appeals")
-    assert [tuple(r) for r in anonymous] == [(None, None, None, "proposal", "751110000")] * 2
+    anonymous = rows(
+        h, "SELECT citizen_id, text, contact_name, contact_phone, contact_address, "
+        "contact_address_kind, kind, district FROM appeals",
+    )  # fmt: skip
+    assert [tuple(r) for r in anonymous] == [(None,) * 6 + ("proposal", "751110000")] * 2
     assert rows(h, "SELECT * FROM attachments") == []
     # Back as a stranger: asked for the language again, no appeals.
     await h.say(user, "/start", expect="Тілді таңдаңыз")

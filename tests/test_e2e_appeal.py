@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
-from tests.conftest import Harness
+from tests.conftest import OFFICIALS, Harness
 from tests.fakeapi import Call
 
 pytestmark = pytest.mark.e2e
@@ -14,6 +15,8 @@ pytestmark = pytest.mark.e2e
 RU = 501
 KK = 502
 VALID_TEXT = "На улице Ленина 5 третью неделю не горят фонари, вечером темно и опасно."
+NAME = "Иванов Иван Иванович"
+POSTAL = "100000, г. Караганда, ул. Бухар жырау, 47, кв. 12"
 
 
 def rows(harness: Harness, sql: str, *params: object) -> list[sqlite3.Row]:
@@ -96,16 +99,47 @@ async def test_full_appeal_in_russian(harness: Harness) -> None:
     two = await h.reply(RU, since, expect="2")
     location_prompt = await h.click(RU, two, "✅")
     assert any("📍" in b for b, _ in h.fake.buttons(location_prompt))
-    contact_prompt = await h.say(RU, None, location={"latitude": 49.4, "longitude": 75.47})
+    # Who is appealing: the Telegram name "Citizen" is one word, so nothing is offered to
+    # confirm; the name is typed, and checked.
+    name_prompt = await h.say(RU, None, location={"latitude": 49.4, "longitude": 75.47})
+    assert "фамилия, имя и отчество" in (name_prompt.text or "")
+    assert [b for b, _ in h.fake.buttons(name_prompt)] == ["⬅️ Назад", "✖️ Отмена"]
+    one_word = await h.say(RU, "Иван")
+    assert "два или три слова" in (one_word.text or "")
+    initials = await h.say(RU, "Иванов И. И.")
+    assert "только буквы" in (initials.text or "")
+    contact_prompt = await h.say(RU, "  Иванов   Иван\tИванович ")
     assert any("📱" in b for b, _ in h.fake.buttons(contact_prompt))
 
     bad_phone = await h.say(RU, "12345")
     assert "+7 701 234 56 78" in (bad_phone.text or "")
+    address_prompt = await h.say(RU, "8 (701) 234-56-78", expect="письменно")
+    assert "Пропустить" in [b for b, _ in h.fake.buttons(address_prompt)]
+    bad_email = await h.say(RU, "ivanov@mail")
+    assert "name@mail.kz" in (bad_email.text or "")
+    no = await h.say(RU, "нет")
+    assert "слишком коротко" in (no.text or "")
     since = h.fake.mark()
-    h.fake.user_message(RU, "8 (701) 234-56-78")
+    h.fake.user_message(RU, "ivanov.ivan@mail.kz")
     review = await h.reply(RU, since, expect="+7 701 234 56 78")
     assert VALID_TEXT in (review.text or "")
     assert "Каркаралинский район" in (review.text or "")
+    assert f"ФИО: {NAME}" in (review.text or "")
+    assert "Адрес для письменного ответа: ivanov.ivan@mail.kz" in (review.text or "")
+
+    # Both are editable from the review: the address becomes a postal one, the name is kept
+    # with «Correct».
+    fields = await h.click(RU, review, "✏️", method="editMessageReplyMarkup")
+    address_prompt = await h.click(RU, fields, "Адрес", expect="письменно")
+    assert "Сейчас указано: <b>ivanov.ivan@mail.kz</b>" in (address_prompt.text or "")
+    review = await h.say(RU, POSTAL, expect="Проверьте ваше обращение")
+    assert f"Адрес для письменного ответа: {POSTAL}" in (review.text or "")
+    fields = await h.click(RU, review, "✏️", method="editMessageReplyMarkup")
+    name_prompt = await h.click(RU, fields, "ФИО", expect="фамилия, имя")
+    assert f"Сейчас указано: <b>{NAME}</b>" in (name_prompt.text or "")
+    assert "✅ Верно" in [b for b, _ in h.fake.buttons(name_prompt)]
+    review = await h.say(RU, "✅ Верно", expect="Проверьте ваше обращение")
+    assert f"ФИО: {NAME}" in (review.text or "") and POSTAL in (review.text or "")
 
     since = h.fake.mark()
     # The review card itself turns into the confirmation, and the main menu comes back.
@@ -130,6 +164,8 @@ async def test_full_appeal_in_russian(harness: Harness) -> None:
     assert appeal["language"] == "ru"
     assert appeal["status"] == "registered"
     assert appeal["contact_phone"] == "+77012345678"
+    assert appeal["contact_name"] == NAME
+    assert (appeal["contact_address"], appeal["contact_address_kind"]) == (POSTAL, "postal")
     assert (appeal["latitude"], appeal["longitude"]) == (49.4, 75.47)
     assert appeal["due_at"].startswith("2026-12-22")
     files = rows(h, "SELECT kind, file_id FROM attachments ORDER BY id")
@@ -141,11 +177,30 @@ async def test_full_appeal_in_russian(harness: Harness) -> None:
     assert "22 декабря 2026" in (my.text or "")
     assert "29" in (my.text or "")  # days left, counted in calendar days
 
+    # The officials' card shows initials and that a written answer by post is wanted; the
+    # name and the address themselves are behind «Show contact», like the phone.
+    card = await officials_card(h, "2026-00001")
+    assert "Заявитель: И. И." in (card.text or "")
+    assert "Просит также письменный ответ: по почте" in (card.text or "")
+    assert POSTAL not in (card.text or "") and "Иванович" not in (card.text or "")
+    alert = await h.alert(900, card, h.fake.find_button(card, "👤"))
+    assert alert == f"{NAME}\n+77012345678\n{POSTAL}"
+    # /privacy says the address is kept too.
+    await h.say(RU, "/privacy", expect="почтовый адрес для письменного ответа")
+
+
+async def officials_card(h: Harness, reference: str) -> Call:
+    return await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and not c.failed and h.fake.chat_of(c) == OFFICIALS
+        and reference in (c.text or "")
+    )  # fmt: skip
+
 
 async def test_full_appeal_in_kazakh_with_shared_contact(harness: Harness) -> None:
     h = harness
     await onboard(h, KK, "kk")
-    kinds = await h.say(KK, "/new", lang="kk", expect="")
+    # The name in the citizen's Telegram profile is a full name: it is offered to confirm.
+    kinds = await h.say(KK, "/new", lang="kk", first_name="Айгүл", last_name="Серікқызы")
     assert "Шағым" in [b for b, _ in h.fake.buttons(kinds)]
     categories = await h.click(KK, kinds, "Арыз", lang="kk")
     await h.click(KK, categories, "Жолдар", lang="kk")
@@ -160,19 +215,41 @@ async def test_full_appeal_in_kazakh_with_shared_contact(harness: Harness) -> No
     location_prompt = await h.press(KK, files_prompt, skip_data, lang="kk")
     assert any("📍" in b for b, _ in h.fake.buttons(location_prompt))
     skip_label = h.fake.buttons(location_prompt)[1][0]
-    await h.say(KK, skip_label, lang="kk")
+    name_prompt = await h.say(KK, skip_label, lang="kk", expect="тегіңіз, атыңыз")
+    assert "Telegram-да Сіздің атыңыз: <b>Айгүл Серікқызы</b>" in (name_prompt.text or "")
+    assert h.fake.buttons(name_prompt)[0][0] == "✅ Дұрыс"
+    emoji = await h.say(KK, "🌸 Айгүл 🌸", lang="kk")
+    assert "Тек әріптерді" in (emoji.text or "")
+    contact_prompt = await h.say(KK, "✅ Дұрыс", lang="kk")
+    assert any("📱" in b for b, _ in h.fake.buttons(contact_prompt))
     since = h.fake.mark()
-    h.fake.user_contact(
-        KK, "77071112233", first_name="Айгүл", last_name="Серікқызы", language_code="kk"
-    )
+    h.fake.user_contact(KK, "77071112233", first_name="Aika", last_name=None, language_code="kk")
+    address_prompt = await h.reply(KK, since, expect="жазбаша")
+    assert "Өткізіп жіберу" in [b for b, _ in h.fake.buttons(address_prompt)]
+    too_short = await h.say(KK, "жоқ", lang="kk")
+    assert "тым қысқа" in (too_short.text or "")
+    address = "Қарағанды қ., Бұқар жырау даңғылы, 47-үй, 12-пәтер"
+    since = h.fake.mark()
+    h.fake.user_message(KK, address, language_code="kk")
     review = await h.reply(KK, since, expect="+7 707 111 22 33")
-    assert "Айгүл Серікқызы" in (review.text or "")
+    # The name from Telegram as confirmed, not the shared contact's.
+    assert "Аты-жөні: Айгүл Серікқызы" in (review.text or "")
+    assert f"Жазбаша жауапқа арналған мекенжай: {address}" in (review.text or "")
+    # Back from the review to the address: «Skip» now removes it.
+    since = h.fake.mark()
+    h.fake.press(KK, review, h.fake.find_button(review, "⬅️"), language_code="kk")
+    address_prompt = await h.reply(KK, since, expect="жазбаша")
+    assert f"Қазір көрсетілгені: <b>{address}</b>" in (address_prompt.text or "")
+    review = await h.say(KK, "Өткізіп жіберу", lang="kk", expect="Өтінішіңізді тексеріңіз")
+    assert "Жазбаша жауапқа арналған мекенжай: қажет емес" in (review.text or "")
     registered = await h.confirm(KK, review, "✅", lang="kk", expect="2026-00001")
     # 15 working days from Monday 23.11.2026, 16 December being a holiday: 14 December.
     assert "14 желтоқсан" in (registered.text or "")
     [appeal] = rows(h, "SELECT * FROM appeals")
     assert appeal["language"] == "kk"
     assert appeal["contact_name"] == "Айгүл Серікқызы"
+    assert appeal["contact_address"] is None and appeal["contact_address_kind"] is None
+    await h.say(KK, "/privacy", lang="kk", expect="пошта мекенжайын көрсетсеңіз")
     assert appeal["latitude"] is None
     [citizen] = rows(h, "SELECT language, consent_at FROM citizens WHERE id = ?", KK)
     assert citizen["language"] == "kk" and citizen["consent_at"]
@@ -192,9 +269,32 @@ async def reach_review(h: Harness, user: int) -> Call:
     skip = h.fake.buttons(files)[0][1]
     assert skip is not None
     location = await h.press(user, files, skip)
-    await h.say(user, h.fake.buttons(location)[1][0])
+    await h.say(user, h.fake.buttons(location)[1][0], expect="фамилия, имя")
+    return await name_phone_address(h, user, "+77015556677")
+
+
+async def name_phone_address(
+    h: Harness, user: int, phone: str, name: str = NAME, address: str = "Пропустить"
+) -> Call:
+    """From the name prompt (Russian): the name, the phone, the address or «Skip»; returns
+    the review card."""
+    await h.say(user, name, expect="номер телефона")
+    await h.say(user, phone, expect="письменно")
     since = h.fake.mark()
-    h.fake.user_message(user, "+77015556677")
+    h.fake.user_message(user, address)
+    return await h.with_button(user, since, "✅")
+
+
+async def who_and_how(
+    h: Harness, user: int, lang: str, phone: str = "+77015556677", name: str = NAME
+) -> Call:
+    """From the name prompt, in either language: the name, the phone, and «Skip» for the
+    address (pressed by its label on the keyboard); returns the review card."""
+    await h.say(user, name, lang=lang)
+    address = await h.say(user, phone, lang=lang)
+    skip = h.fake.buttons(address)[0][0]
+    since = h.fake.mark()
+    h.fake.user_message(user, skip, language_code=lang)
     return await h.with_button(user, since, "✅")
 
 
@@ -219,3 +319,26 @@ async def test_double_tap_on_confirm_files_one_appeal(harness: Harness) -> None:
     # The card shows the number; no message repeats it, and the menu came once.
     assert [t for t in h.texts_to(user, since) if "2026-00001" in t] == []
     assert len([t for t in h.texts_to(user, since) if "главное меню" in t]) == 1
+
+
+async def test_a_draft_from_before_the_name_step_asks_for_the_name(harness: Harness) -> None:
+    """A citizen at the review when the name step was deployed: confirm asks for the name,
+    then shows the review again, and the appeal is filed with it."""
+    h = harness
+    user = 504
+    review = await reach_review(h, user)
+    conn = sqlite3.connect(h.app.settings.sqlite_path)
+    [(data,)] = conn.execute("SELECT data FROM fsm WHERE user_id = ?", (user,)).fetchall()
+    old = json.loads(data)
+    del old["draft"]["contact_name"], old["draft"]["profile_name"]
+    conn.execute("UPDATE fsm SET data = ? WHERE user_id = ?", (json.dumps(old), user))
+    conn.commit()
+    conn.close()
+    await h.restart()  # the FSM row is read afresh
+    since = h.fake.mark()
+    h.fake.press(user, review, h.fake.find_button(review, "✅"))
+    await h.reply(user, since, expect="фамилия, имя и отчество")
+    review = await h.say(user, "Серікова Айгүл", expect="Проверьте ваше обращение")
+    await h.confirm(user, review, expect="2026-00001")
+    [appeal] = rows(h, "SELECT contact_name FROM appeals")
+    assert appeal["contact_name"] == "Серікова Айгүл"

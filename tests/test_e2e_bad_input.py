@@ -43,6 +43,8 @@ DISTRICT_PROMPT = "Выберите район или город либо вве
 TEXT_PROMPT = "Опишите проблему: что случилось, где именно (улица, дом), с какого времени."
 FILES_PROMPT = "Можно прикрепить до 5 фото или документов"
 LOCATION_PROMPT = "Отправьте геолокацию места проблемы"
+NAME_PROMPT = "фамилия, имя и отчество (если есть)"
+ADDRESS_PROMPT = "Если вы хотите получить его и письменно"
 CHECK = "<b>Проверьте ваше обращение</b>"
 BACK_TO_MENU = "Вы вернулись в главное меню."
 OTHER_TEXT = "Во дворе дома 12 по улице Абая неделю не вывозят мусор, контейнеры переполнены."
@@ -104,11 +106,14 @@ async def to_text_step(h: Harness, user: int) -> Call:
 
 
 async def text_to_review(h: Harness, user: int, text: str = VALID_TEXT) -> Call:
-    """From the text step: text, no files, no location, a typed phone: the review."""
+    """From the text step: text, no files, no location, a typed name and phone, no address:
+    the review."""
     files = await h.say(user, text, expect=FILES_PROMPT)
     await h.click(user, files, "Пропустить", expect=LOCATION_PROMPT)
-    await h.say(user, "Пропустить", expect="+7 701 234 56 78")
-    return await h.say(user, "+7 701 234 56 78", expect=CHECK)
+    await h.say(user, "Пропустить", expect=NAME_PROMPT)
+    await h.say(user, "Иванов Иван", expect="+7 701 234 56 78")
+    await h.say(user, "+7 701 234 56 78", expect=ADDRESS_PROMPT)
+    return await h.say(user, "Пропустить", expect=CHECK)
 
 
 async def file_appeal(h: Harness, user: int, text: str = VALID_TEXT) -> str:
@@ -203,7 +208,7 @@ async def test_unknown_command_at_the_text_step_keeps_the_step(harness: Harness)
     assert fsm(h, A)[0] == "AppealForm:attachments"
 
 
-@pytest.mark.parametrize("step", ["region", "contact"])
+@pytest.mark.parametrize("step", ["region", "name", "contact", "address"])
 async def test_unknown_command_at_other_typed_steps(harness: Harness, step: str) -> None:
     h = harness
     if step == "region":
@@ -213,7 +218,11 @@ async def test_unknown_command_at_other_typed_steps(harness: Harness, step: str)
         await to_text_step(h, A)
         files = await h.say(A, VALID_TEXT, expect=FILES_PROMPT)
         await h.click(A, files, "Пропустить", expect=LOCATION_PROMPT)
-        await h.say(A, "Пропустить", expect="+7 701 234 56 78")
+        await h.say(A, "Пропустить", expect=NAME_PROMPT)
+    if step in ("contact", "address"):
+        await h.say(A, "Иванов Иван", expect="+7 701 234 56 78")
+    if step == "address":
+        await h.say(A, "+7 701 234 56 78", expect=ADDRESS_PROMPT)
     since = h.fake.mark()
     update = h.fake.user_message(A, "/foo")
     await handled(h, update)
@@ -573,7 +582,7 @@ async def test_back_and_edit_then_one_appeal_with_the_final_choices(harness: Har
     since = h.fake.mark()
     h.fake.press(A, review, h.fake.find_button(review, "✏️"))
     edit = await h.reply(A, since, method="editMessageReplyMarkup")
-    assert {"Вид", "Категория", "Текст", "Контакты"} <= set(labels(h, edit))
+    assert {"Вид", "Категория", "Текст", "ФИО", "Телефон", "Адрес"} <= set(labels(h, edit))
     await h.click(A, edit, "Текст", expect=TEXT_PROMPT)
     assert fsm(h, A)[0] == "AppealForm:text"
     review = await h.say(A, OTHER_TEXT, expect=CHECK)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -98,7 +99,15 @@ async def test_booking_in_russian_with_reminders_and_cancel(
     delivery.at = datetime(2026, 11, 25, 8, 0, tzinfo=ALMATY)
     h.app.outbox.wakeup.set()
     soon = await h.reply(RU, since, expect="⏰")
-    await h.click(RU, soon, "✖️")
+    # Cancelling asks first; «No» puts the reminder back as it was.
+    question = await h.click(RU, soon, "✖️", method="editMessageText")
+    assert "Отменить эту запись?" in (question.text or "") and "10:00" in (question.text or "")
+    kept = await h.click(RU, question, "Нет", method="editMessageText")
+    assert kept.text == soon.text and h.fake.buttons(kept) == h.fake.buttons(soon)
+    assert rows(h, "SELECT status FROM bookings")[0]["status"] == "booked"
+    question = await h.click(RU, kept, "✖️", method="editMessageText")
+    done = await h.click(RU, question, "Да", method="editMessageText")
+    assert "Ваша запись отменена" in (done.text or "") and h.fake.buttons(done) == []
     assert rows(h, "SELECT status FROM bookings")[0]["status"] == "cancelled"
 
 
@@ -108,9 +117,9 @@ async def test_cancel_withdraws_the_reminders(booking: tuple[Harness, FrozenCloc
     booked = await book_first_slot(h, KK, "kk", "Жұмысқа орналасу туралы сұрақ бар")
     assert "2026\u00a0ж. 25 қараша" in (booked.text or "")
     mine = await h.say(KK, "/my", lang="kk", expect="🗓")
-    since = h.fake.mark()
-    h.fake.press(KK, mine, h.fake.find_button(mine, "✖️"), language_code="kk")
-    await h.reply(KK, since)
+    question = await h.click(KK, mine, "✖️", method="editMessageText", lang="kk")
+    assert "Жазылудан бас тартасыз ба?" in (question.text or "")
+    await h.click(KK, question, "Иә", method="editMessageText", lang="kk")
     pending = rows(
         h, "SELECT COUNT(*) FROM outbox WHERE purpose LIKE 'booking:%' AND dropped_at IS NULL "
         "AND sent_at IS NULL",
@@ -163,7 +172,7 @@ async def test_move_then_restart_keeps_one_set_of_reminders(
     await onboard(h, RU, "ru")
     await book_first_slot(h, RU, "ru", "Вопрос о переоформлении жилищной субсидии")
     mine = await h.say(RU, "/my", expect="🗓")
-    days = await h.click(RU, mine, "🔁")
+    days = await h.click(RU, mine, "🔁", method="editMessageText")
     second_day = h.fake.buttons(days)[1][1] or ""  # the next Wednesday, 2 December
     slots = await h.press(RU, days, second_day, method="editMessageText")
     moved = await h.press(RU, slots, h.fake.buttons(slots)[0][1] or "", expect="🔁")
@@ -315,3 +324,144 @@ async def test_officials_add_a_one_off_session(booking: tuple[Harness, FrozenClo
         lambda c: c.method == "sendMessage" and "akim_open_day" in (c.text or ""), since=since
     )
     assert "deputy_akim" in (usage.text or "")
+
+
+@dataclass(frozen=True)
+class Edges:
+    """What the booking screens say, as in i18n/locales/*/LC_MESSAGES/bot.po."""
+
+    day: str  # Wednesday 25 November 2026 on a day button
+    places: dict[int, str]  # free places in words
+    choose_day: str
+    choose_time: str
+    booked_at: str  # a day on which the citizen holds a place
+    already: str
+    back: str
+    cancel: str
+    your_booking: str
+    nothing_changed: str
+    moved: str
+    cancel_question: str
+    yes_cancel: str
+    no_keep: str
+
+
+EDGES = {
+    "ru": Edges(
+        day="25 ноября, ср", places={1: "1 место", 2: "2 места", 15: "15 мест", 17: "17 мест"},
+        choose_day="Выберите день.", choose_time="25 ноября 2026\u00a0г.: выберите время.",
+        booked_at="✅ вы записаны, 10:20", already="Вы уже записаны на этот приём",
+        back="⬅️ Назад", cancel="✖️ Отмена", your_booking="🗓 Ваша запись",
+        nothing_changed="Ничего не изменилось.", moved="🔁 Ваша запись перенесена.",
+        cancel_question="Отменить эту запись?", yes_cancel="✅ Да, отменить",
+        no_keep="⬅️ Нет, оставить",
+    ),
+    "kk": Edges(
+        day="25 қараша, сәрсенбі",  # the weekday in full: «ср» reads as Russian
+        places={1: "1 орын", 2: "2 орын", 15: "15 орын", 17: "17 орын"},
+        choose_day="Күнді таңдаңыз.", choose_time="2026\u00a0ж. 25 қараша: уақытты таңдаңыз.",
+        booked_at="✅ Сіз жазылғансыз, 10:20", already="Сіз бұл қабылдауға жазылып қойғансыз",
+        back="⬅️ Артқа", cancel="✖️ Болдырмау", your_booking="🗓 Сіздің жазылуыңыз",
+        nothing_changed="Ештеңе өзгерген жоқ.", moved="🔁 Жазылуыңыз ауыстырылды.",
+        cancel_question="Жазылудан бас тартасыз ба?", yes_cancel="✅ Иә, бас тартамын",
+        no_keep="⬅️ Жоқ, жазылу сақталсын",
+    ),
+}  # fmt: skip
+
+
+def labels(h: Harness, call: Call) -> list[str]:
+    return [label for label, _ in h.fake.buttons(call)]
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+async def test_booking_edges(booking: tuple[Harness, FrozenClock], lang: str) -> None:
+    """#10 item 6: free places in words; a session the citizen holds a place in says so before
+    they pick it again; moving offers every time but the current one, with Back and Cancel;
+    cancelling asks first."""
+    h, _delivery = booking
+    e = EDGES[lang]
+    user = RU if lang == "ru" else KK
+    await onboard(h, user, lang)
+    service = h.app.dp["bookings"]
+    slots_25 = service.planner.slots(service.receptions.get("deputy_akim"), date(2026, 11, 25))
+    await h.app.repo.set_language(5001, "ru")
+    other = await service.book(5001, "ru", {
+        "draft_key": "other", "reception": "deputy_akim", "slot": slots_25[0].start.isoformat(),
+        "topic": "чужой вопрос", "contact_phone": "+77010000000",
+    })  # fmt: skip
+    assert other.booking is not None
+
+    # Day and time buttons say the free places in words; no sentence about a dot.
+    receptions = await h.say(user, "/book", lang=lang)
+    days = await h.press(user, receptions, h.fake.buttons(receptions)[0][1] or "", lang=lang)
+    assert days.text == e.choose_day
+    assert labels(h, days)[0] == f"{e.day} — {e.places[17]}"
+    slots = await h.press(user, days, h.fake.buttons(days)[0][1] or "", lang=lang)
+    assert slots.text == e.choose_time
+    assert labels(h, slots)[:3] == [
+        f"10:00 ({e.places[1]})",
+        f"10:20 ({e.places[2]})",
+        f"10:40 ({e.places[2]})",
+    ]
+    question = await h.click(user, slots, "10:20", lang=lang)
+    access = await h.say(user, "Вопрос о назначении пособия", lang=lang)
+    contact = await h.click(user, access, "➡️", lang=lang)
+    since = h.fake.mark()
+    h.fake.user_message(user, "+7 701 111 22 33", language_code=lang)
+    review = await h.with_button(user, since, "✅")
+    await h.confirm(user, review, "✅", lang=lang)
+    assert question is not None and contact is not None
+
+    # Booking again: the day with their place says so, and pressing it tells them.
+    receptions = await h.say(user, "/book", lang=lang)
+    days = await h.press(user, receptions, h.fake.buttons(receptions)[0][1] or "", lang=lang)
+    assert labels(h, days)[0] == f"{e.day} — {e.booked_at}"
+    since = h.fake.mark()
+    h.fake.press(user, days, h.fake.buttons(days)[0][1] or "", language_code=lang)
+    told = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert str(told.params["text"]).startswith(e.already) and "10:20" in told.params["text"]
+    assert told.params["show_alert"] is True
+    assert rows(h, "SELECT state FROM fsm WHERE user_id = ?", user)[0][0] == "BookingForm:day"
+    await h.say(user, "/cancel", lang=lang)
+
+    # Moving: every time but the current one, the booking's message turned into the days and
+    # the times, each with Back and Cancel.
+    mine = await h.say(user, "/my", lang=lang, expect="🗓")
+    days = await h.click(user, mine, "🔁", lang=lang, method="editMessageText")
+    assert days.params["message_id"] == mine.result["message_id"]
+    # 18 places that day, one taken at 10:00, both of 10:20 left out (one is theirs).
+    assert labels(h, days)[0] == f"{e.day} — {e.places[15]}"
+    assert labels(h, days)[-2:] == [e.back, e.cancel]
+    slots = await h.click(user, days, e.day, lang=lang, method="editMessageText")
+    times = labels(h, slots)
+    assert not [t for t in times if t.startswith("10:20")]
+    assert times[:2] == [f"10:00 ({e.places[1]})", f"10:40 ({e.places[2]})"]
+    assert times[-2:] == [e.back, e.cancel]
+    days = await h.click(user, slots, e.back, lang=lang, method="editMessageText")
+    assert labels(h, days)[0] == f"{e.day} — {e.places[15]}"
+    since = h.fake.mark()
+    card = await h.click(user, days, e.cancel, lang=lang, method="editMessageText")
+    assert (card.text or "").startswith(f"<b>{e.your_booking}</b>") and "10:20" in (card.text or "")
+    assert any("🔁" in label for label in labels(h, card))
+    toast = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert toast.params.get("text") == e.nothing_changed
+    days = await h.click(user, card, "🔁", lang=lang, method="editMessageText")
+    slots = await h.click(user, days, e.day, lang=lang, method="editMessageText")
+    moved = await h.click(user, slots, "10:40", lang=lang, expect=e.moved)
+    assert "10:40" in (moved.text or "")
+    mine_now = rows(h, "SELECT status, slot_start FROM bookings WHERE citizen_id = ? ORDER BY id",
+                    user)  # fmt: skip
+    assert [r["status"] for r in mine_now] == ["cancelled", "booked"]
+
+    # Cancelling asks first; «No» gives the booking back as it was.
+    mine = await h.say(user, "/my", lang=lang, expect="🗓")
+    question = await h.click(user, mine, "✖️", lang=lang, method="editMessageText")
+    assert (question.text or "").startswith(f"<b>{e.cancel_question}</b>")
+    assert labels(h, question) == [e.yes_cancel, e.no_keep]
+    kept = await h.click(user, question, e.no_keep, lang=lang, method="editMessageText")
+    assert kept.text == mine.text and labels(h, kept) == labels(h, mine)
+    question = await h.click(user, kept, "✖️", lang=lang, method="editMessageText")
+    done = await h.click(user, question, e.yes_cancel, lang=lang, method="editMessageText")
+    assert h.fake.buttons(done) == []
+    statuses = rows(h, "SELECT status FROM bookings WHERE citizen_id = ? ORDER BY id", user)
+    assert [r["status"] for r in statuses] == ["cancelled", "cancelled"]

@@ -209,9 +209,11 @@ async def process_review(fake: FakeTelegram) -> Call:
     await fake.wait_for(lambda c: "3500" in (c.text or ""), since=since, timeout=10)
     files = await say(fake, "Во дворе дома 12 по улице Абая неделю не вывозят мусор.")
     location = await press(fake, files, "Пропустить")
-    await say(fake, fake.buttons(location)[1][0])
+    await say(fake, fake.buttons(location)[1][0])  # the name
+    await say(fake, "Серікова Айгүл")  # the phone
+    await say(fake, "+7 702 000 11 22")  # an address for a written answer, or not
     since = fake.mark()
-    fake.user_message(PROCESS_USER, "+7 702 000 11 22")
+    fake.user_message(PROCESS_USER, "Пропустить")
     return await fake.wait_for(
         lambda c: c.method == "sendMessage" and any("✅" in b for b, _ in fake.buttons(c)),
         since=since,

@@ -18,7 +18,7 @@ from bot.catalog import BUNDLED_CATALOG
 from i18n.formatting import long_date
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
-from tests.test_e2e_appeal import onboard
+from tests.test_e2e_appeal import onboard, who_and_how
 from tests.test_e2e_booking import book_first_slot, fill_session, reception_hold
 from tests.test_e2e_officials import card_of, official_reply, open_prompt
 from tests.test_i18n_style import DOUBLE_STOP, LOWER_SIZ
@@ -39,8 +39,8 @@ QUESTION = {"ru": "Вопрос о назначении пособия", "kk": "
 # The corrected wording (review item in brackets) as each language now reads it.
 WORDING = {
     "ru": {
-        "greeting": "обращение — заявление, жалобу, предложение или запрос информации — и",  # 15
-        "help": "заявление, жалобу, предложение или запрос информации.",  # 15
+        "greeting": "Виды обращений: заявление, жалоба, предложение, запрос информации.",  # 15
+        "help": "• <b>Запрос информации</b> — получить информацию",  # 15
         "kind_hint": "на решение, действие или бездействие государственного органа",  # 19
         "edit_button": "✏️ Исправить",  # 14
         "cancelled_draft": "Отменено. Черновик удалён",
@@ -50,7 +50,7 @@ WORDING = {
         "reminders": "Я напомню накануне и примерно за два часа до приёма.",
         "companion": "сопровождающий: 1",  # 9
         "booking_cancelled": "Ваша запись отменена. Место освободилось для других.",
-        "booking_dropped": "Запись отменена, ничего не сохранено.",
+        "booking_dropped": "Черновик записи удалён, ничего не сохранено.",
         "offer": "Оно закреплено за вами до ",
         "offer_gone": "Это место больше не закреплено за вами.",  # 13
         "taken": "Это время только что заняли. Пожалуйста, выберите другое.",
@@ -62,8 +62,8 @@ WORDING = {
         "cancel_command": "Выйти из текущего диалога",
     },
     "kk": {
-        "greeting": "өтініш — арыз, шағым, ұсыныс немесе сұрау салу — жіберіп",  # 15
-        "help": "арыз, шағым, ұсыныс немесе сұрау салу.",
+        "greeting": "Өтініш түрлері: арыз, шағым, ұсыныс, сұрау салу.",  # 15
+        "help": "• <b>Сұрау салу</b> — ақпарат алу",
         "kind_hint": "мемлекеттік органның шешіміне, әрекетіне немесе әрекетсіздігіне",
         "edit_button": "✏️ Түзету",  # 14
         "cancelled_draft": "Болдырылмады. Өтініш жобасы жойылды",  # 16
@@ -75,7 +75,7 @@ WORDING = {
         ),
         "companion": "алып жүретін адам: 1",  # 9
         "booking_cancelled": "Жазылуыңыз жойылды. Орын басқаларға босатылды.",  # 5
-        "booking_dropped": "Жазылу болдырылмады, ештеңе сақталған жоқ.",  # 16
+        "booking_dropped": "Болдырылмады. Жазылу жобасы жойылды, ештеңе сақталған жоқ.",  # 16
         "offer": "Орын Сіз үшін сақталады, мерзімі: ",  # 1
         "offer_gone": "Бұл орын енді сақталмайды.",  # 13
         "taken": "Бұл уақытты жаңа ғана басқа біреу алып қойды. Басқасын таңдаңыз.",  # 2
@@ -140,9 +140,7 @@ async def reach_appeal_review(h: Harness, user: int, lang: str) -> Call:
     files = await h.say(user, TEXTS[lang], lang=lang)
     location = await h.press(user, files, h.fake.buttons(files)[0][1] or "", lang=lang)
     await h.say(user, h.fake.buttons(location)[1][0], lang=lang)
-    since = h.fake.mark()
-    h.fake.user_message(user, "+77015556677", language_code=lang)
-    return await h.with_button(user, since, "✅")
+    return await who_and_how(h, user, lang)
 
 
 async def file_appeal(h: Harness, user: int, lang: str) -> Call:
@@ -275,7 +273,11 @@ async def test_the_citizen_reads_the_reviewed_wording(bot_in: tuple[Harness, str
     # The officials see who comes and what to prepare; the citizen cancels from /my.
     await in_officials_chat(h, "/receptions 25.11.2026", words["companion"])
     mine = await h.say(CITIZEN, "/my", lang=lang, expect="🗓")
-    await h.click(CITIZEN, mine, "✖️", lang=lang, expect=words["booking_cancelled"])
+    question = await h.click(CITIZEN, mine, "✖️", lang=lang, method="editMessageText")
+    await h.click(
+        CITIZEN, question, "✅", lang=lang, method="editMessageText",
+        expect=words["booking_cancelled"],
+    )  # fmt: skip
 
     # The same time again, but two citizens take its places while this one reviews.
     service = h.app.dp["bookings"]

@@ -15,7 +15,7 @@ import pytest
 from bot.catalog import BUNDLED_CATALOG, load_catalog
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
-from tests.test_e2e_appeal import onboard, rows
+from tests.test_e2e_appeal import onboard, rows, who_and_how
 from tests.test_e2e_officials import (
     OFFICIAL,
     card_of,
@@ -120,9 +120,7 @@ async def file_appeal(h: Harness, user: int, lang: str) -> tuple[str, Call]:
     assert skip is not None
     location = await h.press(user, files, skip, lang=lang)
     await h.say(user, h.fake.buttons(location)[1][0], lang=lang)
-    since = h.fake.mark()
-    h.fake.user_message(user, "+77015556677", language_code=lang)
-    review = await h.with_button(user, since, "✅")
+    review = await who_and_how(h, user, lang)
     registered = await h.confirm(user, review, lang=lang, expect="2026-")
     reference = (registered.text or "").split("<b>", 1)[1].split("</b>", 1)[0]
     assert reference.startswith("2026-")

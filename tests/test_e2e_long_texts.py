@@ -12,7 +12,7 @@ import pytest
 from storage.models import Outcome, Status
 from tests.conftest import OFFICIALS, FrozenClock, Harness
 from tests.fakeapi import Call, visible_text
-from tests.test_e2e_appeal import onboard
+from tests.test_e2e_appeal import NAME, name_phone_address, onboard
 from tests.test_e2e_booking import booking  # noqa: F401 - the fixture of the booking tests
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +23,10 @@ OFFICIAL = 900
 LONG_TEXT = ("🚧" * 19 + " ") * 174 + "КОНЕЦ"
 LONG_ANSWER = "📝" * 3495 + "ФИНИШ"  # 3,500 characters, 6,995 units
 LONG_NAME = ("🌸" * 64, "🌼" * 64)  # Telegram allows 64 characters for each
+# The longest full name and address for a written answer the dialog accepts (60 characters,
+# 120 UTF-16 units): with a phone, all of it fits an alert.
+LONGEST_NAME = "Һ" + "а" * 20 + " Ә" + "б" * 20 + " Ө" + "в" * 15
+LONGEST_ADDRESS = "🏠" * 60
 
 
 def shown(call: Call) -> str:
@@ -35,10 +39,10 @@ def squeezed(text: str) -> str:
 
 
 async def file_appeal(
-    h: Harness, user: int, text: str, first_name: str, last_name: str | None = None
+    h: Harness, user: int, text: str, name: str = NAME, address: str = "Пропустить"
 ) -> tuple[Call, Call]:
-    """A Russian citizen files `text` with a shared contact of that name; returns the review
-    card they saw and the card the officials got."""
+    """A Russian citizen files `text` with that name and address for a written answer;
+    returns the review card they saw and the card the officials got."""
     await onboard(h, user, "ru")
     kinds = await h.say(user, "/new")
     categories = await h.click(user, kinds, "Заявление")
@@ -49,10 +53,8 @@ async def file_appeal(
     await h.reply(user, since, expect="3500")
     files = await h.say(user, text)
     location = await h.press(user, files, h.fake.buttons(files)[0][1] or "")
-    await h.say(user, h.fake.buttons(location)[1][0])
-    since = h.fake.mark()
-    h.fake.user_contact(user, "77015556677", first_name=first_name, last_name=last_name)
-    review = await h.with_button(user, since, "✅")
+    await h.say(user, h.fake.buttons(location)[1][0], expect="фамилия, имя")
+    review = await name_phone_address(h, user, "+77015556677", name, address)
     registered = await h.confirm(user, review, "✅", expect="2026-")
     reference = re.search(r"2026-\d{5}", registered.text or "")
     assert reference is not None
@@ -81,9 +83,10 @@ async def parts_until(h: Harness, chat: int, since: int, last: str) -> list[Call
 
 async def test_show_all_find_and_my_appeal_come_in_parts(harness: Harness) -> None:
     h = harness
-    review, card = await file_appeal(h, CITIZEN, LONG_TEXT, *LONG_NAME)
+    review, card = await file_appeal(h, CITIZEN, LONG_TEXT, LONGEST_NAME, LONGEST_ADDRESS)
     # The review shows the text's start and every field, in one message with its buttons.
-    assert LONG_TEXT[:100] in shown(review) and "🌸" * 64 in shown(review)
+    assert LONG_TEXT[:100] in shown(review)
+    assert LONGEST_NAME in shown(review) and LONGEST_ADDRESS in shown(review)
     assert "КОНЕЦ" not in shown(card)
 
     since = h.fake.mark()
@@ -112,11 +115,20 @@ async def test_show_all_find_and_my_appeal_come_in_parts(harness: Harness) -> No
         since=since,
     )  # fmt: skip
 
-    # Alerts hold 200 characters: a long name is cut, the phone is never.
+    # Alerts hold 200 characters: the longest name and address the dialog takes fit whole …
     since = h.fake.mark()
     h.fake.press(OFFICIAL, card, h.fake.find_button(card, "👤"))
     contact = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
-    assert contact.error is None and str(contact.params["text"]).endswith("…\n+77015556677")
+    assert contact.error is None
+    assert contact.params["text"] == f"{LONGEST_NAME}\n+77015556677\n{LONGEST_ADDRESS}"
+    # … and a longer name stored before the dialog checked names is cut; the phone and the
+    # address never are.
+    await h.app.repo.update_fields(1, contact_name=" ".join(LONG_NAME))
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "👤"))
+    contact = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert contact.error is None
+    assert str(contact.params["text"]).endswith(f"…\n+77015556677\n{LONGEST_ADDRESS}")
     since = h.fake.mark()
     h.fake.press(OFFICIAL + 1, card, h.fake.find_button(card, "▶️"))
     already = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)

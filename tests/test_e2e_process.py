@@ -106,9 +106,11 @@ async def test_restart_mid_dialog_continues_where_the_citizen_was(
     location_prompt = await press(fake, files_prompt, "Пропустить")
     assert any("📍" in b for b, _ in fake.buttons(location_prompt))
     skip = fake.buttons(location_prompt)[1][0]
-    await say(fake, skip)
+    await say(fake, skip)  # the name
+    await say(fake, "Серікова Айгүл")  # the phone
+    await say(fake, "+7 702 000 11 22")  # an address for a written answer, or not
     since = fake.mark()
-    fake.user_message(USER, "+7 702 000 11 22")
+    fake.user_message(USER, skip)
     review = await fake.wait_for(
         lambda c: c.method == "sendMessage" and any("✅" in b for b, _ in fake.buttons(c)),
         since=since,

@@ -23,14 +23,16 @@ from bot.reports import (
     inert,
     parse_days,
     period_appeals,
+    period_export,
     render_stats,
 )
+from bot.views.card import initials
 from i18n.core import PoI18n
 from storage.models import Status
 from storage.reports import ReportQueries
 from storage.sqlite import SQLiteRepository
 from tests.conftest import ALMATY, OFFICIALS, Harness
-from tests.test_e2e_appeal import onboard
+from tests.test_e2e_appeal import NAME, name_phone_address, onboard
 from tests.test_storage import NOW, new_appeal
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -274,8 +276,9 @@ async def test_export_writes_every_typed_value_as_inert_text(
 
 
 async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
-    """A citizen whose text and name start with a formula files an appeal; an official named
-    like one takes it; the workbook /export sends has no formula, only inert text."""
+    """A citizen whose text and postal address start with a formula files an appeal; an
+    official named like one takes it; the workbook /export sends has no formula, only inert
+    text."""
     h = harness
     citizen, official = 611, 900
     await onboard(h, citizen, "ru")
@@ -288,10 +291,8 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     await h.reply(citizen, since, expect="3500")
     files = await h.say(citizen, HYPERLINK)
     location = await h.press(citizen, files, h.fake.buttons(files)[0][1] or "")
-    await h.say(citizen, h.fake.buttons(location)[1][0])
-    since = h.fake.mark()
-    h.fake.user_contact(citizen, "77015556677", first_name="=cmd|' /C calc'!A0", last_name="X")
-    review = await h.with_button(citizen, since, "✅")
+    await h.say(citizen, h.fake.buttons(location)[1][0], expect="фамилия, имя")
+    review = await name_phone_address(h, citizen, "+77015556677", address="=cmd|' /C calc'!A0")
     await h.confirm(citizen, review, "✅", expect="2026-00001")
     card = await h.fake.wait_for(
         lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
@@ -309,7 +310,20 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     names = headers()
     assert [c for c in cells.values() if c.formula is not None] == []
     assert cells[f"{column_of(cells, names['text'])}3"] == Cell("s", "'" + HYPERLINK, None)
-    # Contacts are masked in a group's file; the initials keep the sign, so stay inert.
-    assert cells[f"{column_of(cells, names['contact_name'])}3"].value == "'=. /."
     assert cells[f"{column_of(cells, names['taken_by_name'])}3"].value == "'@SUM(1)"
+    # Contacts are masked in a group's file, the address for a written answer included.
+    assert cells[f"{column_of(cells, names['contact_name'])}3"].value == initials(NAME)
     assert cells[f"{column_of(cells, names['contact_phone'])}3"].value == "+7 7•• ••• •• 77"
+    assert cells[f"{column_of(cells, names['contact_address'])}3"].value == "•••"
+    # Whole, as an administrator's `/export full` has them: the typed address stays inert.
+    i18n = PoI18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        _count, content = await period_export(
+            h.app.dp["reports"], h.app.catalog, "ru", h.app.settings.tz, 7,
+            h.app.dp["appeals"].clock(), full_contacts_for=official,
+        )  # fmt: skip
+    cells = sheet_cells(content)
+    assert [c for c in cells.values() if c.formula is not None] == []
+    assert cells[f"{column_of(cells, names['contact_address'])}3"].value == "'=cmd|' /C calc'!A0"
+    assert cells[f"{column_of(cells, names['contact_name'])}3"].value == NAME
+    assert cells[f"{column_of(cells, names['contact_phone'])}3"].value == "+77015556677"

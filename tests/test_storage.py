@@ -108,18 +108,20 @@ async def test_citizen_sees_own_appeals_newest_first(repo: SQLiteRepository) -> 
 async def test_forget_keeps_anonymous_statistics(repo: SQLiteRepository, tmp_path: Path) -> None:
     await repo.set_language(1, "kk")
     await repo.set_consent(1, NOW)
-    appeal, _ = await repo.create_appeal(new_appeal("f"))
+    appeal, _ = await repo.create_appeal(
+        new_appeal("f", contact_address="aigul@mail.kz", contact_address_kind="email")
+    )
+    assert (appeal.contact_address, appeal.contact_address_kind) == ("aigul@mail.kz", "email")
     await repo.create_appeal(new_appeal("other", citizen_id=2))
     assert await repo.forget_citizen(1) == 1
     assert await repo.get_citizen(1) is None
     kept = await repo.get_appeal(appeal.id)
     assert kept is not None
-    assert (kept.citizen_id, kept.text, kept.contact_phone, kept.latitude) == (
-        None,
-        None,
-        None,
-        None,
-    )
+    personal = (
+        kept.citizen_id, kept.text, kept.contact_name, kept.contact_phone, kept.contact_address,
+        kept.contact_address_kind, kept.latitude,
+    )  # fmt: skip
+    assert personal == (None,) * 7
     assert (kept.kind, kept.district, kept.status) == ("complaint", "354800000", "registered")
     assert kept.attachments == []
     other = await repo.citizen_appeals(2, 10, 0)

@@ -7,7 +7,17 @@ import pytest
 from bot.catalog import Catalog, Limits, Territory
 from bot.status import can_transition, is_open
 from bot.textfold import fold
-from bot.validation import TextProblem, check_appeal_text, display_phone, kazakhstan_phone
+from bot.validation import (
+    AddressKind,
+    AddressProblem,
+    NameProblem,
+    TextProblem,
+    check_appeal_text,
+    check_full_name,
+    check_reply_address,
+    display_phone,
+    kazakhstan_phone,
+)
 from storage.models import Status
 
 
@@ -72,3 +82,82 @@ def test_status_rules() -> None:
     assert not can_transition(Status.REGISTERED, Status.CLOSED)
     assert is_open(Status.FORWARDED) and not is_open(Status.ANSWERED)
     assert "rejected" not in {s.value for s in Status}  # the law forbids refusing to accept
+
+
+LONGEST_NAME = "Һ" + "а" * 20 + " Ә" + "б" * 20 + " Ө" + "в" * 15
+assert len(LONGEST_NAME) == 60
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("Серікова Айгүл Қайратқызы", "Серікова Айгүл Қайратқызы"),
+        ("  Иванов   Иван\tИванович ", "Иванов Иван Иванович"),  # trimmed, spaces collapsed
+        ("Кемел-Ұлы Ерлан", "Кемел-Ұлы Ерлан"),  # a hyphen inside a word
+        ("O'Neil Mary", "O'Neil Mary"),  # an apostrophe inside a word
+        ("O’Neil Mary", "O’Neil Mary"),  # the apostrophe a phone puts in place of '
+        ("Şynar Ūlbosyn", "Şynar Ūlbosyn"),  # Kazakh in Latin script, with its diacritics
+        ("әлібек ғани", "әлібек ғани"),  # capitalisation kept as typed
+        ("О Сергей", "О Сергей"),  # a one-letter Korean surname
+        (LONGEST_NAME, None),
+        ("Ёлкин Пётр", "Ёлкин Пётр"),
+        ("Ёлкин Пе\u0308тр", "Ёлкин Пётр"),  # a combining diaeresis becomes the one letter
+    ],
+)
+def test_full_names_accepted(typed: str, expected: str | None) -> None:
+    checked = check_full_name(typed)
+    assert checked.problem is None
+    assert checked.name == (expected if expected is not None else typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("Айгүл", NameProblem.WORDS),  # a single word
+        ("", NameProblem.WORDS),
+        ("Иванов Иван Иванович Младший", NameProblem.WORDS),  # four words
+        ("🌸🌸 🌼🌼", NameProblem.CHARACTERS),  # emoji
+        ("Иванов И.", NameProblem.CHARACTERS),  # initials with a dot
+        ("-Иванов Иван", NameProblem.CHARACTERS),  # a word starts with a letter
+        ("Иванов- Иван", NameProblem.CHARACTERS),  # … and ends with one
+        ("Кемел--Ұлы Ерлан", NameProblem.CHARACTERS),
+        ("Иванов 2 Иван", NameProblem.CHARACTERS),
+        ("<b>Иван</b> Петров", NameProblem.CHARACTERS),
+        ("Ivanov_Ivan Petrov", NameProblem.CHARACTERS),
+        ("Петренко Їжак", NameProblem.CHARACTERS),  # Ukrainian ї is neither alphabet's
+        ("Ἀλέξανδρος Παπαδόπουλος", NameProblem.CHARACTERS),  # Greek
+        ("𝐈𝐯𝐚𝐧 𝐈𝐯𝐚𝐧𝐨𝐯", NameProblem.CHARACTERS),  # mathematical letters are not Latin
+        (LONGEST_NAME + "а", NameProblem.TOO_LONG),
+    ],
+)
+def test_full_names_refused(typed: str, problem: NameProblem) -> None:
+    assert check_full_name(typed).problem is problem
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind", "problem"),
+    [
+        ("aigul.serikova@mail.kz", AddressKind.EMAIL, None),
+        ("  Aigul+akimat@Gmail.com ", AddressKind.EMAIL, None),
+        ("айгүл@пошта.қаз".replace("айгүл", "aigul"), AddressKind.EMAIL, None),
+        ("a@b.xn--80ao21a", AddressKind.EMAIL, None),
+        ("aigul@mail", AddressKind.EMAIL, AddressProblem.BAD_EMAIL),
+        ("aigul@@mail.kz", AddressKind.EMAIL, AddressProblem.BAD_EMAIL),
+        ("aigul @mail.kz", AddressKind.EMAIL, AddressProblem.BAD_EMAIL),
+        (".aigul@mail.kz", AddressKind.EMAIL, AddressProblem.BAD_EMAIL),
+        ("aigul@-mail.kz", AddressKind.EMAIL, AddressProblem.BAD_EMAIL),
+        ("a" * 65 + "@mail.kz", AddressKind.EMAIL, AddressProblem.BAD_EMAIL),
+        ("a" * 60 + "@" + "b" * 60 + ".kz", AddressKind.EMAIL, AddressProblem.TOO_LONG),
+        ("100000, г. Караганда, ул. Бухар жырау, 47, кв. 12", AddressKind.POSTAL, None),
+        ("Қызылжар ауылы, Абай көшесі, 25", AddressKind.POSTAL, None),
+        ("нет", AddressKind.POSTAL, AddressProblem.TOO_SHORT),
+        ("не нужно", AddressKind.POSTAL, AddressProblem.TOO_SHORT),
+        ("к" * 120, AddressKind.POSTAL, None),
+        ("к" * 121, AddressKind.POSTAL, AddressProblem.TOO_LONG),
+        ("🏠" * 61, AddressKind.POSTAL, AddressProblem.TOO_LONG),  # 122 UTF-16 units
+    ],
+)
+def test_reply_address(typed: str, kind: AddressKind, problem: AddressProblem | None) -> None:
+    checked = check_reply_address(typed)
+    assert (checked.kind, checked.problem) == (kind, problem)
+    assert checked.address == " ".join(typed.split())

@@ -10,6 +10,7 @@ import pytest
 
 from bot.catalog import Catalog
 from bot.receptions import load_receptions
+from bot.validation import ADDRESS_MAX, NAME_MAX
 from bot.views import appeal as appeal_view
 from bot.views import booking as booking_view
 from bot.views import lifecycle as lifecycle_view
@@ -23,6 +24,9 @@ from tests.fakeapi import TEXT_LIMIT, visible_text
 EMOJI = "🚧"  # two UTF-16 units
 APPEAL_TEXT = EMOJI * 3500  # the most a citizen may type: 7,000 units
 NAME = EMOJI * 64 + " " + EMOJI * 64  # first and last name at Telegram's 64 each
+# The most the dialog takes for a full name and an address for a written answer.
+FULL_NAME = "Һ" + "а" * 20 + " Ә" + "б" * 20 + " Ө" + "в" * 15
+ADDRESS = EMOJI * (ADDRESS_MAX // 2)
 
 
 @pytest.fixture(params=["ru", "kk"])
@@ -45,7 +49,8 @@ def worst_appeal(catalog: Catalog, lang: str, **changes: object) -> Appeal:
         "category": category.code, "region": "350000000", "district": "354800000",
         "text": APPEAL_TEXT, "language": lang, "status": Status.IN_PROGRESS,
         "created_at": now, "registered_on": now.date(), "due_at": now + timedelta(days=20),
-        "contact_name": NAME, "contact_phone": "+77012345678",
+        "contact_name": NAME, "contact_phone": "+77012345678", "contact_address": ADDRESS,
+        "contact_address_kind": "postal",
         # Reopened by the citizen: an answer, an extension and names all shown at once.
         "answer_text": EMOJI * 3500, "answer_outcome": "partly", "answered_by_name": NAME,
         "taken_by_name": NAME, "extension_reason": EMOJI * 500, "solved": "no", "rating": 1,
@@ -69,6 +74,16 @@ def test_the_contact_alert_fits_and_keeps_the_phone() -> None:
     assert utf16_len(alert) <= ALERT_LIMIT
     assert alert.endswith("\n+77012345678") and alert.startswith(EMOJI)
     assert contact_alert(None, "+77012345678") == "—\n+77012345678"
+
+
+def test_the_whole_contact_the_dialog_takes_fits_an_alert() -> None:
+    assert len(FULL_NAME) == NAME_MAX and utf16_len(ADDRESS) == ADDRESS_MAX
+    phone = "+" + "9" * 15  # a shared contact's number may be any country's: 15 digits at most
+    alert = contact_alert(FULL_NAME, phone, ADDRESS)
+    assert alert == f"{FULL_NAME}\n{phone}\n{ADDRESS}" and utf16_len(alert) <= ALERT_LIMIT
+    # A longer name stored before names were checked is cut; the phone and address are not.
+    alert = contact_alert(NAME, phone, ADDRESS)
+    assert utf16_len(alert) <= ALERT_LIMIT and alert.endswith(f"…\n{phone}\n{ADDRESS}")
 
 
 def test_the_card_fits_one_message_and_offers_the_rest(catalog: Catalog, lang: str) -> None:
@@ -104,7 +119,7 @@ def test_the_appeal_review_fits_one_message(catalog: Catalog, lang: str) -> None
         "category": max(catalog.categories, key=lambda c: utf16_len(c.name(lang))).code,
         "region": "350000000", "district": "354800000", "text": APPEAL_TEXT,
         "attachments": [{}] * 5, "latitude": 1.0, "contact_name": NAME,
-        "contact_phone": "+77012345678",
+        "contact_phone": "+77012345678", "contact_address": ADDRESS,
     }  # fmt: skip
     assert shown(appeal_view.review_text(draft, catalog, lang)) <= TEXT_LIMIT
 

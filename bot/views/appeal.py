@@ -13,8 +13,9 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.catalog import Catalog, Place
-from bot.validation import display_phone
+from bot.validation import ADDRESS_MAX, NAME_MAX, AddressProblem, NameProblem, display_phone
 from bot.views.common import back_cancel_row, html, shorten, wbutton
+from bot.wizard import EDITABLE
 from i18n.core import ngettext
 
 PAGE_SIZE = 10
@@ -31,6 +32,10 @@ def reply_back_label() -> str:
 
 def reply_cancel_label() -> str:
     return _("✖️ Cancel")
+
+
+def reply_nav_row() -> list[KeyboardButton]:
+    return [KeyboardButton(text=reply_back_label()), KeyboardButton(text=reply_cancel_label())]
 
 
 def kind_screen(catalog: Catalog, lang: str) -> Screen:
@@ -116,7 +121,7 @@ def location_screen() -> Screen:
     return _("Send the location of the problem, if it has one (optional)."), keyboard
 
 
-def contact_screen(prompt: str | None = None) -> Screen:
+def contact_screen(prompt: str) -> Screen:
     keyboard = ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)],
@@ -124,12 +129,94 @@ def contact_screen(prompt: str | None = None) -> Screen:
         ],
         resize_keyboard=True,
     )
-    text = prompt or _(
-        "The law does not consider anonymous appeals, so the akimat needs your name and phone "
-        "number to answer you. Press the button to share your number, or type it, e.g. "
-        "+7 701 234 56 78."
+    return prompt, keyboard
+
+
+def correct_label() -> str:
+    return _("✅ Correct")
+
+
+def name_screen(suggested: str | None, *, from_telegram: bool) -> Screen:
+    """The full name, with «Correct» for a suggestion that already is one: the name in the
+    citizen's Telegram profile, or (editing from the review) the one they gave."""
+    rows = [[KeyboardButton(text=correct_label())]] if suggested else []
+    rows.append(reply_nav_row())
+    lines = [
+        _(
+            "The law does not consider anonymous appeals, so the akimat needs your full name: "
+            "surname, first name and patronymic (if you have one)."
+        )
+    ]
+    if suggested and from_telegram:
+        lines.append(
+            _(
+                "In Telegram your name is <b>{name}</b>. If that is your full name, press "
+                "«✅ Correct»; if not, type it."
+            ).format(name=html(suggested))
+        )
+    elif suggested:
+        lines.append(
+            _("Now: <b>{name}</b>. Press «✅ Correct» to keep it, or type it anew.").format(
+                name=html(suggested)
+            )
+        )
+    else:
+        lines.append(_("Please type it, e.g. Serikova Aigul Kairatkyzy."))
+    return "\n\n".join(lines), ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True)
+
+
+def name_problem_text(problem: NameProblem) -> str:
+    match problem:
+        case NameProblem.CHARACTERS:
+            return _(
+                "Please use letters only (Kazakh, Russian or Latin); a hyphen or an apostrophe "
+                "may join parts of a word, as in Кемел-Ұлы or O'Neil."
+            )
+        case NameProblem.WORDS:
+            return _(
+                "Please write two or three words: surname, first name and patronymic (if you "
+                "have one)."
+            )
+        case _:
+            return too_long_text(NAME_MAX)
+
+
+def too_long_text(most: int) -> str:
+    return _("That is too long: at most {max} characters. Please shorten it.").format(max=most)
+
+
+def address_screen(current: str | None) -> Screen:
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=skip_label())],
+            reply_nav_row(),
+        ],
+        resize_keyboard=True,
     )
+    text = _(
+        "The answer will come here. If you also want it in writing, send an e-mail or a postal "
+        "address (postcode, town or village, street, house). If not, press «Skip»."
+    )
+    if current:
+        now = _("Now: <b>{address}</b>. «Skip» removes it.").format(address=html(current))
+        text = f"{text}\n\n{now}"
     return text, keyboard
+
+
+def address_problem_text(problem: AddressProblem) -> str:
+    match problem:
+        case AddressProblem.BAD_EMAIL:
+            return _(
+                "This e-mail address does not look right. Please check it (e.g. name@mail.kz), "
+                "or press «Skip»."
+            )
+        case AddressProblem.TOO_SHORT:
+            return _(
+                "That is too short for a postal address: please give the town or village, "
+                "street and house, or press «Skip»."
+            )
+        case _:
+            return too_long_text(ADDRESS_MAX)
 
 
 def review_text(draft: dict[str, Any], catalog: Catalog, lang: str) -> str:
@@ -149,8 +236,11 @@ def review_text(draft: dict[str, Any], catalog: Catalog, lang: str) -> str:
         _("Text: {value}").format(value=html(shorten(draft.get("text", ""), 1500))),
         _("Files: {value}").format(value=files),
         _("Location: {value}").format(value=_("yes") if has_location else _("no")),
-        _("Name: {value}").format(value=html(draft.get("contact_name") or "—")),
+        _("Full name: {value}").format(value=html(draft.get("contact_name") or "—")),
         _("Phone: {value}").format(value=html(display_phone(draft.get("contact_phone", "")))),
+        _("Written answer to: {value}").format(
+            value=html(draft.get("contact_address") or _("not needed"))
+        ),
         "",
         _("The answer will come in the language of the appeal: {language}.").format(
             language="Қазақша" if lang == "kk" else "Русский"
@@ -177,9 +267,11 @@ def edit_keyboard() -> InlineKeyboardMarkup:
         "text": _("Text"),
         "attachments": _("Files"),
         "location": _("Location"),
-        "contact": _("Contact"),
+        "name": _("Full name"),
+        "contact": _("Phone"),
+        "address": _("Address"),
     }
-    buttons = [wbutton(label, "field", code) for code, label in labels.items()]
-    rows: list[list[InlineKeyboardButton]] = [buttons[i : i + 2] for i in range(0, 7, 2)]
+    buttons = [wbutton(labels[code], "field", code) for code in EDITABLE]
+    rows: list[list[InlineKeyboardButton]] = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([wbutton(_("⬅️ Back"), "review")])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -9,11 +9,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
-from bot.bookings import FreeSlot
+from bot.bookings import DayChoice, FreeSlot
 from bot.callbacks import BookingCb
 from bot.receptions import Reception
 from bot.validation import display_phone
 from bot.views.common import html, shorten
+from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.models import Appeal
 
@@ -74,28 +75,50 @@ def slot_from_key(key: str) -> datetime | None:
     return datetime.fromtimestamp(int(key), tz=UTC)
 
 
+# Kazakh weekdays written in full: the CLDR abbreviations («ср», «сб») read as Russian.
+DAY_FORMATS = {"kk": "d MMMM, EEEE", "ru": "d MMMM, EEE"}
+
+
 def day_label(day: date, lang: str) -> str:
-    # Kazakh's own short weekdays («ср», «сб») read as Russian to Kazakh readers: spelled out.
-    return format_date(day, "d MMMM, EEEE" if lang == "kk" else "d MMMM, EEE", locale=lang)
+    return format_date(day, DAY_FORMATS.get(lang, "d MMMM, EEE"), locale=lang)
+
+
+def places(n: int) -> str:
+    """Free places in words, «18 мест», «2 места», «2 орын»: a bare number on a button
+    needed a sentence to explain it."""
+    return ngettext("{n} place", "{n} places", n).format(n=n)
+
+
+def move_nav_row(booking: int, back_to: str) -> list[InlineKeyboardButton]:
+    """Back (to the days, or from the days to the booking) and Cancel of a move."""
+    return [
+        button(_("⬅️ Back"), "mback", back_to, booking=booking),
+        button(_("✖️ Cancel"), "mstop", booking=booking),
+    ]
+
+
+def day_button(choice: DayChoice, lang: str, move: int) -> InlineKeyboardButton | None:
+    label, value = day_label(choice.day, lang), choice.day.isoformat()
+    if choice.held is not None:
+        held = _("✅ you are booked, {time}").format(time=f"{choice.held:%H:%M}")
+        return button(f"{label} — {held}", "mheld" if move else "held", value, booking=move)
+    if choice.free:
+        return button(f"{label} — {places(choice.free)}", "mday" if move else "day", value,
+                      booking=move)  # fmt: skip
+    if move:
+        return None  # a move goes to a free place only
+    return button(f"{label} — " + _("full, join the waiting list"), "wait", value)
 
 
 def days_screen(
-    days: list[tuple[date, int]], lang: str, move: int = 0
+    choices: list[DayChoice], lang: str, move: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The dialog's day step, or (move=booking id) the choice of a new day for a booking."""
-    action = "mday" if move else "day"
-    rows = [
-        [button(f"{day_label(d, lang)} · {free}", action, d.isoformat(), booking=move)]
-        if free
-        else [button(f"{day_label(d, lang)} · " + _("full, join the waiting list"), "wait",
-                     d.isoformat())]
-        for d, free in days
-        if free or not move
-    ]  # fmt: skip
-    if not move:
-        rows.append(nav_row("day"))
-    if days:
-        text = _("Choose a day (free places after the dot).")
+    buttons = [day_button(choice, lang, move) for choice in choices]
+    rows = [[b] for b in buttons if b is not None]
+    rows.append(move_nav_row(move, "") if move else nav_row("day"))
+    if len(rows) > 1:
+        text = _("Choose a day.")
     else:
         text = _("There are no free places in the next weeks. Please look again later.")
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
@@ -106,14 +129,25 @@ def slots_screen(
 ) -> tuple[str, InlineKeyboardMarkup]:
     action = "mslot" if move else "slot"
     buttons = [
-        button(f"{f.slot.start:%H:%M} · {f.free}", action, slot_key(f.slot.start), booking=move)
+        button(f"{f.slot.start:%H:%M} ({places(f.free)})", action, slot_key(f.slot.start),
+               booking=move)
         for f in slots
-    ]
-    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    if not move:
-        rows.append(nav_row("slot"))
-    text = _("{date}: choose a time (free places after the dot).").format(date=long_date(day, lang))
+    ]  # fmt: skip
+    # Two to a row: «10:00 (18 мест)» three abreast is cut short on a narrow phone.
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(move_nav_row(move, "day") if move else nav_row("slot"))
+    text = _("{date}: choose a time.").format(date=long_date(day, lang))
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def cancel_question(booking: int, origin: str) -> InlineKeyboardMarkup:
+    """Under «Cancel this booking?»; `origin` is where it was asked (see cancel_keyboard)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("✅ Yes, cancel it"), "dropok", origin, booking=booking)],
+            [button(_("⬅️ No, keep it"), "dropno", origin, booking=booking)],
+        ]
+    )
 
 
 def question_screen(open_appeals: list[Appeal]) -> tuple[str, InlineKeyboardMarkup]:

@@ -29,11 +29,14 @@ def masked_phone(phone: str | None) -> str:
     return f"+7 {digits[0]}•• ••• •• {digits[-2:]}"
 
 
-def contact_alert(name: str | None, phone: str) -> str:
-    """The citizen's name and phone for the official who asked, within an alert's limit:
-    a long name is cut, the phone never."""
-    room = ALERT_LIMIT - utf16_len(phone) - 1
-    return f"{shorten(name or '—', room)}\n{phone}"
+def contact_alert(name: str | None, phone: str, address: str | None = None) -> str:
+    """The citizen's name, phone and address for a written answer, for the official who
+    asked, within an alert's limit. The dialog keeps a name and an address short enough for
+    all of it to fit (bot.validation); a longer name stored before that is cut, the phone
+    and the address never."""
+    tail = f"\n{phone}" + (f"\n{address}" if address else "")
+    room = ALERT_LIMIT - utf16_len(tail)
+    return f"{shorten(name or '—', room)}{tail}"
 
 
 def outcome_label(outcome: str | None) -> str:
@@ -70,6 +73,7 @@ def card_text(
         _("Applicant: {name}, {phone}").format(
             name=html(initials(appeal.contact_name)), phone=masked_phone(appeal.contact_phone)
         ),
+        *written_answer_lines(appeal.contact_address_kind),
         _("Language of the appeal: {language}").format(
             language="қазақша" if appeal.language == "kk" else "русский"
         ),
@@ -87,6 +91,16 @@ def card_text(
     if forward_overdue:
         lines.append(_("⚠️ The 3 working days to forward it to the competent body have passed."))
     return "\n".join(line for line in lines).rstrip()
+
+
+def written_answer_lines(kind: str | None) -> list[str]:
+    """That the citizen asked for a written answer too, and how; the address itself stays
+    behind «Show contact», like the phone."""
+    if kind == "email":
+        return [_("✉️ Also wants the answer in writing: by e-mail")]
+    if kind == "postal":
+        return [_("✉️ Also wants the answer in writing: by post")]
+    return []
 
 
 def history_lines(appeal: Appeal, catalog: Catalog, lang: str) -> list[str]:

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
 from bot.callbacks import WizardCb
+from bot.validation import utf16_len as utf16_len  # re-exported for the views
 from i18n.core import LANGUAGES
 
 
@@ -29,11 +30,6 @@ def in_every_language(message: str) -> frozenset[str]:
 
 # answerCallbackQuery: an alert or toast holds at most 200 characters, plain text.
 ALERT_LIMIT = 200
-
-
-def utf16_len(text: str) -> int:
-    """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts two."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def shorten(text: str, limit: int) -> str:
