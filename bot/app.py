@@ -34,6 +34,7 @@ from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
 from bot.receptions import SlotPlanner, load_receptions
+from bot.refusals import refusal_alerts
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
 from bot.session import BotApiSession, IgnoreNotModified
@@ -153,7 +154,15 @@ async def create_app(
     # seconds.
     outbox_store = OutboxStore(db)
     outbox = Outbox(outbox_store, delivery_clock)
-    sender = OutboxSender(bot, outbox_store, outbox, delivery_clock)
+    sender = OutboxSender(
+        bot,
+        outbox_store,
+        outbox,
+        delivery_clock,
+        refusal_alerts=refusal_alerts(
+            outbox, i18n, settings.admin_ids, settings.officials_language
+        ),
+    )
 
     async def member_status(chat_id: int, user_id: int) -> str | None:
         try:
@@ -204,6 +213,7 @@ async def create_app(
 
     async def start_background() -> None:
         await officials.publish_pending()
+        await sender.retry_refused()
         sender.start()
         ticker.start()
 
@@ -219,6 +229,7 @@ async def create_app(
     dp["i18n"] = i18n
     dp["appeals"] = AppealService(repo, catalog, policy, clock, publisher=officials)
     dp["officials"] = officials
+    dp["outbox"] = outbox
     dp["digests"] = digests
     dp["reports"] = ReportQueries(db)
     setup_routers(dp)

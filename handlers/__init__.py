@@ -10,6 +10,7 @@ from aiogram import Dispatcher
 from handlers import (
     appeal,
     booking,
+    chat_member,
     common,
     consent,
     errors,
@@ -26,6 +27,7 @@ from handlers import (
 def setup_routers(dp: Dispatcher) -> None:
     dp.include_routers(
         errors.create_router(),
+        chat_member.create_router(),
         common.create_router(),
         official_commands.create_router(),
         official_receptions.create_router(),
