@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +28,7 @@ from i18n.core import PoI18n
 from i18n.formatting import long_date
 from storage.base import Repository
 from storage.models import Appeal, Outcome, Status
+from storage.outbox import Outgoing
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -47,6 +48,18 @@ class Sender(TextSender, Protocol):
         dedupe_key: str | None = None,
         purpose: str | None = None,
     ) -> int: ...
+
+    def message(
+        self,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+    ) -> Outgoing: ...
+
+    async def queue(self, batches: Sequence[Outgoing]) -> list[int]: ...
 
 
 MemberLookup = Callable[[int, int], Awaitable[str | None]]
@@ -136,22 +149,27 @@ class OfficialsService:
         if chat is None:
             log.warning("no officials chat for appeal %s: set OFFICIALS_CHAT_ID", appeal.reference)
             return
+        await self.outbox.queue(self.card_rows(appeal, chat))
+        # Only once the card is queued: the start-up sweep looks for appeals without a chat,
+        # so a crash between the two posts it again (deduplicated) instead of never.
         if appeal.officials_chat_id != chat:
             await self.repo.set_officials_chat(appeal.id, chat)
             appeal.officials_chat_id = chat
+
+    def card_rows(self, appeal: Appeal, chat: int) -> list[Outgoing]:
+        """The card and its files for one chat. One card per appeal and chat (a forwarded
+        appeal gets a new one in the new chat); the purpose finds the latest wherever it is."""
         with self.speaking(self.language):
             text = "🆕 " + self.render_card(appeal)
             markup = card_view.card_keyboard(appeal, self.catalog, chat)
-        # One card per appeal and chat (a forwarded appeal gets a new one in the new chat);
-        # the purpose finds the latest wherever it is.
-        await self.outbox.send_text(
+        card = self.outbox.text(
             chat,
             text,
             reply_markup=markup,
             dedupe_key=f"card:{appeal.id}:{chat}",
             purpose=f"card:{appeal.id}",
         )
-        await self._publish_files(chat, appeal)
+        return [card, *self._file_rows(chat, appeal)]
 
     async def publish_pending(self) -> int:
         """At start-up: cards a crash kept from being queued are queued now."""
@@ -162,37 +180,50 @@ class OfficialsService:
             await self.publish(appeal)
         return len(pending)
 
-    async def _publish_files(self, chat: int, appeal: Appeal) -> None:
+    def _file_rows(self, chat: int, appeal: Appeal) -> list[Outgoing]:
         caption = f"№ {appeal.reference}"
         photos = [a for a in appeal.attachments if a.kind == "photo"]
         documents = [a for a in appeal.attachments if a.kind != "photo"]
+        rows: list[Outgoing] = []
         if len(photos) > 1:
             media = [{"type": "photo", "media": a.file_id} for a in photos]
             media[0]["caption"] = caption
-            await self.outbox.send(
-                chat, "sendMediaGroup", {"media": media}, dedupe_key=f"photos:{appeal.id}:{chat}"
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendMediaGroup",
+                    {"media": media},
+                    dedupe_key=f"photos:{appeal.id}:{chat}",
+                )
             )
         elif photos:
-            await self.outbox.send(
-                chat,
-                "sendPhoto",
-                {"photo": photos[0].file_id, "caption": caption},
-                dedupe_key=f"photos:{appeal.id}:{chat}",
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendPhoto",
+                    {"photo": photos[0].file_id, "caption": caption},
+                    dedupe_key=f"photos:{appeal.id}:{chat}",
+                )
             )
         for i, doc in enumerate(documents):
-            await self.outbox.send(
-                chat,
-                "sendDocument",
-                {"document": doc.file_id, "caption": caption},
-                dedupe_key=f"doc:{appeal.id}:{i}:{chat}",
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendDocument",
+                    {"document": doc.file_id, "caption": caption},
+                    dedupe_key=f"doc:{appeal.id}:{i}:{chat}",
+                )
             )
         if appeal.latitude is not None and appeal.longitude is not None:
-            await self.outbox.send(
-                chat,
-                "sendLocation",
-                {"latitude": appeal.latitude, "longitude": appeal.longitude},
-                dedupe_key=f"pin:{appeal.id}:{chat}",
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendLocation",
+                    {"latitude": appeal.latitude, "longitude": appeal.longitude},
+                    dedupe_key=f"pin:{appeal.id}:{chat}",
+                )
             )
+        return rows
 
     async def card_message(self, appeal: Appeal) -> tuple[int, int] | None:
         return await self._locate(f"card:{appeal.id}")
@@ -231,22 +262,45 @@ class OfficialsService:
 
     # --- actions ----------------------------------------------------------------------
 
+    async def _change(
+        self,
+        appeal_id: int,
+        allowed_from: frozenset[Status],
+        new: Status,
+        actor: str,
+        notices: Callable[[Appeal], list[Outgoing]],
+        note: str | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """A status change and the messages it causes, in one transaction: a crash or an error
+        between them leaves neither, so the next try does both (a citizen is never left
+        without the answer an official was told was sent)."""
+
+        async def enqueue(conn: Any, changed: Appeal) -> None:
+            await self.outbox.queue_in(conn, notices(changed))
+
+        changed = await self.repo.transition(
+            appeal_id, allowed_from, new, actor, self.clock(), note, then=enqueue, **fields
+        )
+        if changed is not None:
+            self.outbox.poke()
+        return changed
+
     async def take(self, appeal_id: int, official: Official) -> ActionResult:
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None:
             return ActionResult(None, False, "missing")
-        taken = await self.repo.transition(
+        taken = await self._change(
             appeal_id,
             frozenset({Status.REGISTERED}),
             Status.IN_PROGRESS,
             f"official:{official.id}",
-            self.clock(),
+            self.status_notice,
             taken_by=official.id,
             taken_by_name=official.name,
         )
         if taken is None:
             return ActionResult(appeal, False, "already")
-        await self.notify_status(taken)
         return ActionResult(taken, True)
 
     async def answer(
@@ -261,12 +315,12 @@ class OfficialsService:
         if appeal is None:
             return ActionResult(None, False, "missing")
         now = self.clock()
-        answered = await self.repo.transition(
+        answered = await self._change(
             appeal_id,
             frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
             Status.ANSWERED,
             f"official:{official.id}",
-            now,
+            self.answer_rows,
             note=outcome.value,
             answer_text=text,
             answer_outcome=outcome.value,
@@ -278,13 +332,12 @@ class OfficialsService:
         )
         if answered is None:
             return ActionResult(appeal, False, "already")
-        await self.deliver_answer(answered)
         return ActionResult(answered, True)
 
-    async def deliver_answer(self, appeal: Appeal) -> None:
+    def answer_rows(self, appeal: Appeal) -> list[Outgoing]:
         """The answer goes to the citizen in the language of the appeal, as the law asks."""
         if appeal.citizen_id is None:
-            return
+            return []
         with self.speaking(appeal.language):
             text = "\n".join(
                 [
@@ -301,30 +354,38 @@ class OfficialsService:
                 ]
             )
             markup = solved_keyboard(appeal.id)
+        rows: list[Outgoing] = []
         if appeal.answer_file_id:
-            await self.outbox.send(
-                appeal.citizen_id,
-                "sendDocument",
-                {"document": appeal.answer_file_id, "caption": f"№ {appeal.reference}"},
-                dedupe_key=f"answer-file:{appeal.id}:{appeal.answered_at}",
+            rows.append(
+                self.outbox.message(
+                    appeal.citizen_id,
+                    "sendDocument",
+                    {"document": appeal.answer_file_id, "caption": f"№ {appeal.reference}"},
+                    dedupe_key=f"answer-file:{appeal.id}:{appeal.answered_at}",
+                )
             )
-        await self.outbox.send_text(
-            appeal.citizen_id,
-            text,
-            reply_markup=markup,
-            dedupe_key=f"answer:{appeal.id}:{appeal.answered_at}",
+        rows.append(
+            self.outbox.text(
+                appeal.citizen_id,
+                text,
+                reply_markup=markup,
+                dedupe_key=f"answer:{appeal.id}:{appeal.answered_at}",
+            )
         )
+        return rows
 
-    async def notify_status(self, appeal: Appeal) -> None:
+    def status_notice(self, appeal: Appeal) -> list[Outgoing]:
         if appeal.citizen_id is None:
-            return
+            return []
         with self.speaking(appeal.language):
             text = _("Your appeal № {reference}: {status}.").format(
                 reference=html(appeal.reference), status=status_label(appeal.status)
             )
-        await self.outbox.send_text(
-            appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
-        )
+        return [
+            self.outbox.text(
+                appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
+            )
+        ]
 
     def latest_extension(self, appeal: Appeal) -> date:
         """APPK Art. 76(3): at most two months (the catalog's figure) from registration."""
@@ -349,14 +410,10 @@ class OfficialsService:
         if new_due > self.latest_extension(appeal):
             return ActionResult(appeal, False, "too_late")
         due_at = datetime.combine(new_due, self.catalog.working_time.end, tzinfo=self.tz)
-        await self.repo.update_fields(appeal_id, due_at=due_at, extension_reason=reason)
-        await self.repo.note_history(
-            appeal_id, appeal.status, f"official:{official.id}", self.clock(),
-            f"extended to {new_due.isoformat()}: {reason}",
-        )  # fmt: skip
-        extended = await self.repo.get_appeal(appeal_id)
-        assert extended is not None
-        if extended.citizen_id is not None:
+
+        def notice(extended: Appeal) -> list[Outgoing]:
+            if extended.citizen_id is None:
+                return []
             with self.speaking(extended.language):
                 text = _(
                     "The deadline for your appeal № {reference} has been extended to {date}.\n"
@@ -366,9 +423,26 @@ class OfficialsService:
                     date=long_date(new_due, extended.language),
                     reason=html(reason),
                 )
-            await self.outbox.send_text(
-                extended.citizen_id, text, dedupe_key=f"extended:{appeal_id}:{new_due}"
-            )
+            return [
+                self.outbox.text(
+                    extended.citizen_id, text, dedupe_key=f"extended:{appeal_id}:{new_due}"
+                )
+            ]
+
+        # The status stays; as a "change" to itself it still goes into the history, only if
+        # nobody closed the appeal meanwhile, and commits with the citizen's notice.
+        extended = await self._change(
+            appeal_id,
+            frozenset({appeal.status}),
+            appeal.status,
+            f"official:{official.id}",
+            notice,
+            note=f"extended to {new_due.isoformat()}: {reason}",
+            due_at=due_at,
+            extension_reason=reason,
+        )
+        if extended is None:
+            return ActionResult(appeal, False, "already")
         return ActionResult(extended, True)
 
     async def forward(
@@ -379,21 +453,26 @@ class OfficialsService:
         if appeal is None or department is None:
             return ActionResult(appeal, False, "missing")
         now = self.clock()
-        forwarded = await self.repo.transition(
+        # A department without a chat of its own is served by the appeal's usual chat.
+        chat = department.chat_id or self.chat_for(appeal)
+
+        def card_and_notice(forwarded: Appeal) -> list[Outgoing]:
+            cards = self.card_rows(forwarded, chat) if chat is not None else []
+            return [*cards, *self.status_notice(forwarded)]
+
+        forwarded = await self._change(
             appeal_id,
             frozenset({Status.REGISTERED, Status.IN_PROGRESS}),
             Status.FORWARDED,
             f"official:{official.id}",
-            now,
+            card_and_notice,
             note=f"to {department.code}",
             department=department.code,
-            officials_chat_id=department.chat_id,
+            officials_chat_id=chat,
             forwarded_at=now,
         )
         if forwarded is None:
             return ActionResult(appeal, False, "already")
-        await self.publish(forwarded)
-        await self.notify_status(forwarded)
         return ActionResult(forwarded, True)
 
     async def mark_duplicate(
@@ -405,26 +484,30 @@ class OfficialsService:
             return ActionResult(None, False, "missing")
         if original is None or original.id == appeal.id:
             return ActionResult(appeal, False, "no_original")
-        duplicate = await self.repo.transition(
-            appeal_id,
-            frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
-            Status.DUPLICATE,
-            f"official:{official.id}",
-            self.clock(),
-            note=f"duplicate of {original.reference}",
-            duplicate_of=original.id,
-        )
-        if duplicate is None:
-            return ActionResult(appeal, False, "already")
-        if duplicate.citizen_id is not None:
+
+        def notice(duplicate: Appeal) -> list[Outgoing]:
+            if duplicate.citizen_id is None:
+                return []
             with self.speaking(duplicate.language):
                 text = _(
                     "Your appeal № {reference} repeats the earlier appeal № {original}; it "
                     "will be answered there. /my shows its status."
                 ).format(reference=html(duplicate.reference), original=html(original.reference))
-            await self.outbox.send_text(
-                duplicate.citizen_id, text, dedupe_key=f"duplicate:{appeal_id}"
-            )
+            return [
+                self.outbox.text(duplicate.citizen_id, text, dedupe_key=f"duplicate:{appeal_id}")
+            ]
+
+        duplicate = await self._change(
+            appeal_id,
+            frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
+            Status.DUPLICATE,
+            f"official:{official.id}",
+            notice,
+            note=f"duplicate of {original.reference}",
+            duplicate_of=original.id,
+        )
+        if duplicate is None:
+            return ActionResult(appeal, False, "already")
         return ActionResult(duplicate, True)
 
     async def contact_viewed(self, appeal_id: int, official_id: int) -> None:
@@ -441,31 +524,29 @@ class OfficialsService:
             return ActionResult(None, False, "missing")
         if appeal.status != Status.ANSWERED or appeal.solved:
             return ActionResult(appeal, False, "already")
-        now = self.clock()
         if solved == "no":
             # Not solved: the appeal goes back to work and the officials hear of it.
-            changed = await self.repo.transition(
+            changed = await self._change(
                 appeal_id,
                 frozenset({Status.ANSWERED}),
                 Status.IN_PROGRESS,
                 f"citizen:{citizen_id}",
-                now,
+                self._officials_note,
                 note="not solved",
                 solved="no",
             )
         else:
-            changed = await self.repo.transition(
+            changed = await self._change(
                 appeal_id,
                 frozenset({Status.ANSWERED}),
                 Status.CLOSED,
                 f"citizen:{citizen_id}",
-                now,
+                self._officials_note,
                 note=f"solved: {solved}",
                 solved=solved,
             )
         if changed is None:
             return ActionResult(appeal, False, "already")
-        await self._tell_officials(changed)
         return ActionResult(changed, True)
 
     async def rate(self, appeal_id: int, citizen_id: int, rating: int) -> ActionResult:
@@ -494,9 +575,12 @@ class OfficialsService:
         return True
 
     async def _tell_officials(self, appeal: Appeal) -> None:
+        await self.outbox.queue(self._officials_note(appeal))
+
+    def _officials_note(self, appeal: Appeal) -> list[Outgoing]:
         chat = appeal.officials_chat_id
         if chat is None:
-            return
+            return []
         with self.speaking(self.language):
             lines = [f"<b>№ {html(appeal.reference)}</b>"]
             if appeal.rating:
@@ -507,7 +591,7 @@ class OfficialsService:
                 lines.append(
                     _("Citizen: {value}").format(value=card_view.solved_label(appeal.solved))
                 )
-        await self.outbox.send_text(chat, "\n".join(lines))
+        return [self.outbox.text(chat, "\n".join(lines))]
 
 
 def solved_keyboard(appeal_id: int) -> InlineKeyboardMarkup:

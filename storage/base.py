@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,9 +70,13 @@ class Repository(ABC):
         actor: str,
         at: datetime,
         note: str | None = None,
+        *,
+        then: Callable[[Any, Appeal], Awaitable[object]] | None = None,
         **fields: Any,
     ) -> Appeal | None:
-        """Change status (and fields) only from an allowed status; None if it was not."""
+        """Change status (and fields) only from an allowed status; None if it was not.
+        `then(connection, changed appeal)` runs inside the same transaction (to enqueue the
+        notices the change causes, see storage.outbox.write)."""
 
     @abstractmethod
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
