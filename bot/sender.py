@@ -401,14 +401,15 @@ class OutboxSender:
 
     async def _record_sent(self, row: OutboxRow, message_id: int | None) -> None:
         """Telegram has the message; until the row is marked, a crash sends it again after a
-        restart. So marking is the very next step after the answer, nothing is awaited before
-        it, and it completes even when the sender is cancelled meanwhile (stop() past its
-        timeout): the cancellation is passed on once the row is marked."""
-        marking = asyncio.ensure_future(self._mark_sent(row, message_id))
+        restart. So marking is the very next step after the answer (no task to schedule first,
+        nothing else awaited), and it completes even when the sender is cancelled meanwhile
+        (stop() past its timeout): the cancellation is passed on once the row is marked."""
         try:
-            await asyncio.shield(marking)
+            await self._mark_sent(row, message_id)
         except asyncio.CancelledError:
-            await marking
+            # Cancelled while the mark waited for the database: mark it after all (a mark that
+            # had reached the database already makes this one a no-op), then stop.
+            await self._mark_sent(row, message_id)
             raise
         if row.chat_id in self._refused:
             self._refused.discard(row.chat_id)
