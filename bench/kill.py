@@ -74,6 +74,27 @@ def pending(database: Path) -> int:
         conn.close()
 
 
+def first_taken(calls: list[Call]) -> dict[int, float]:
+    """When Telegram first took each numbered row (the fake's clock)."""
+    first: dict[int, float] = {}
+    for call in calls:
+        match = MARK.search(call.text or "") if not call.failed else None
+        if call.method == "sendMessage" and match:
+            first.setdefault(int(match.group(1)), call.ts)
+    return first
+
+
+def around_kill_ms(doubled: list[int], first: dict[int, float], kills: list[float]) -> list[float]:
+    """For each row sent twice: when Telegram first took it, relative to the nearest SIGKILL
+    (negative: before the kill, its row not yet marked; positive: after it, the request was
+    already on its way when the process died)."""
+    return sorted(
+        (first[n] - min(kills, key=lambda k: abs(k - first[n]))) * 1000
+        for n in doubled
+        if n in first
+    )
+
+
 def deliveries(calls: list[Call]) -> Counter[int]:
     """How many times Telegram accepted each numbered row."""
     taken: Counter[int] = Counter()
@@ -91,6 +112,7 @@ async def run(kills: int, backlog: int, window: float, seed: int) -> None:
     await fake.start()
     started = time.perf_counter()
     doubled_by_kill: list[int] = []
+    kills_at: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         bot = RealBot(fake, Path(tmp))
         bot.database.parent.mkdir(parents=True)
@@ -103,6 +125,7 @@ async def run(kills: int, backlog: int, window: float, seed: int) -> None:
             # Kill at a random moment of the sending, not of the start-up.
             await fake.wait_for(lambda c: c.method == "sendMessage", since=fake.mark(), timeout=60)
             await asyncio.sleep(rng.uniform(0.0, window))
+            kills_at.append(time.time())
             await bot.kill()
             await asyncio.sleep(0.2)  # let the fake finish (or drop) what was in flight
             after = deliveries(fake.calls)
@@ -128,6 +151,11 @@ async def run(kills: int, backlog: int, window: float, seed: int) -> None:
     twice = {n: c for n, c in taken.items() if c > 1}
     extra = sum(c - 1 for c in twice.values())
     delivered = sum(taken.values())
+    offsets = around_kill_ms(sorted(twice), first_taken(fake.calls), kills_at)
+    before = [-o for o in offsets if o < 0]
+    after_kill = sum(1 for o in offsets if o >= 0)
+    median = sorted(before)[len(before) // 2] if before else 0.0
+    unmarked = f"{len(before)} (median {median:.1f} ms)" if before else "0"
     assert fake.limits is not None
     rows = [
         ("kills (SIGKILL while sending)", f"{kills}"),
@@ -139,6 +167,8 @@ async def run(kills: int, backlog: int, window: float, seed: int) -> None:
         ("kills that doubled a row", f"{sum(1 for d in doubled_by_kill if d)}"),
         ("duplicates per kill", f"{extra / kills:.3f}"),
         ("duplicates per 1,000 messages", f"{1000 * extra / max(1, delivered):.2f}"),
+        ("  of them taken before the kill, unmarked", unmarked),
+        ("  taken after the kill (on the wire)", f"{after_kill}"),
         ("429 answers (limits reset by restarts)", f"{fake.limits.violations}"),
         ("wall time, s", f"{elapsed:.0f}"),
     ]

@@ -206,7 +206,8 @@ class OutboxSender:
 
     async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - bounded shutdown
         """Stop taking rows; the ones already on their way to Telegram finish and are recorded.
-        Past `timeout` they are cancelled and stay pending (sent again after a restart)."""
+        Past `timeout` they are cancelled: one Telegram has not answered stays pending (sent
+        again after a restart), one it has answered is still marked sent."""
         task = self._task
         if task is None:
             return
