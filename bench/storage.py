@@ -28,7 +28,7 @@ import re
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -52,7 +52,7 @@ from i18n.core import PoI18n
 from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.models import NewAppeal, Outcome, Status
-from storage.outbox import OutboxStore
+from storage.outbox import OutboxStore, Outgoing
 from storage.reports import ReportQueries
 from storage.sqlite import SQLiteDatabase, SQLiteRepository, _ts
 
@@ -471,6 +471,23 @@ class NullSender:
         purpose: str | None = None,
     ) -> list[int]:
         return []
+
+    def text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+    ) -> Outgoing:
+        return Outgoing(chat_id, [], datetime.now(UTC))
+
+    async def queue_in(self, conn: Any, batches: Sequence[Outgoing]) -> list[int]:
+        return []
+
+    def poke(self) -> None:
+        pass
 
 
 @dataclass

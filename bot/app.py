@@ -38,6 +38,7 @@ from bot.outbox import Outbox
 from bot.prompt_notices import PromptExpiryNotice
 from bot.prompts import OfficialPrompts
 from bot.receptions import SlotPlanner, load_receptions
+from bot.refusals import refusal_alerts
 from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
 from bot.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
@@ -166,7 +167,15 @@ async def create_app(
     # seconds.
     outbox_store = OutboxStore(db)
     outbox = Outbox(outbox_store, delivery_clock)
-    sender = OutboxSender(bot, outbox_store, outbox, delivery_clock)
+    sender = OutboxSender(
+        bot,
+        outbox_store,
+        outbox,
+        delivery_clock,
+        refusal_alerts=refusal_alerts(
+            outbox, i18n, settings.admin_ids, settings.officials_language
+        ),
+    )
     confirmations = Confirmations(
         outbox, outbox_store, timedelta(seconds=settings.confirmation_grace)
     )
@@ -231,6 +240,7 @@ async def create_app(
 
     async def start_background() -> None:
         await officials.publish_pending()
+        await sender.retry_refused()
         # The sender's task, and each send it starts, inherit this: the outbox reschedules
         # its rows in the database and must see every 429 and 5xx itself.
         with own_retries():
@@ -253,6 +263,7 @@ async def create_app(
     dp["officials"] = officials
     dp["prompts"] = prompts
     dp["lifecycle"] = lifecycle
+    dp["outbox"] = outbox
     dp["digests"] = digests
     dp["reports"] = ReportQueries(db)
     setup_routers(dp)

@@ -4,7 +4,7 @@ due soon, for one officials chat, sent once a day (DESIGN.md → Domain → Dige
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from html import escape
@@ -22,6 +22,7 @@ from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.digest import DigestQueries, OpenAppeals, local_day_bounds
 from storage.models import Status
+from storage.outbox import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,20 @@ class TextSender(Protocol):
         dedupe_key: str | None = None,
         purpose: str | None = None,
     ) -> list[int]: ...
+
+    def text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+    ) -> Outgoing: ...
+
+    async def queue_in(self, conn: Any, batches: Sequence[Outgoing]) -> list[int]: ...
+
+    def poke(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,23 +377,21 @@ class DigestService:
 
     async def _send_once(self, chat_id: int, day: date, now: datetime) -> bool:
         # A read first: every tick after the morning finds the claim, and a read is cheaper
-        # than the write transaction of a claim that would be refused.
+        # than building a digest whose claim would be refused.
         if await self.queries.claimed(chat_id, day):
             return False
-        if not await self.queries.claim(chat_id, day, now):
+        text = await self.build(chat_id, day, now)
+        digest = self.sender.text(
+            chat_id, text, dedupe_key=digest_key(chat_id, day), purpose=f"digest:{chat_id}"
+        )
+
+        async def enqueue(conn: Any) -> None:
+            await self.sender.queue_in(conn, [digest])
+
+        # The claim and the outbox row commit together: a crash or an error between them
+        # leaves neither, and the next tick (or instance) builds the digest again.
+        if not await self.queries.claim(chat_id, day, now, then=enqueue):
             return False
-        try:
-            text = await self.build(chat_id, day, now)
-            await self.sender.send_text(
-                chat_id, text, dedupe_key=digest_key(chat_id, day), purpose=f"digest:{chat_id}"
-            )
-        except BaseException:
-            # Unclaimed, the next tick (or instance) tries again; the dedupe key makes a retry
-            # of a send that did reach the outbox a no-op.
-            try:
-                await self.queries.release(chat_id, day)
-            except Exception:
-                log.exception("could not release the digest claim of chat %s, %s", chat_id, day)
-            raise
+        self.sender.poke()
         log.info("digest for chat %s, day %s queued", chat_id, day)
         return True

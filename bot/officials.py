@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +27,7 @@ from bot.views.common import html
 from i18n.core import PoI18n
 from storage.base import Repository
 from storage.models import Appeal, Outcome, Status
+from storage.outbox import Outgoing
 from storage.reports import ReportScope
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,18 @@ class Sender(TextSender, Protocol):
         dedupe_key: str | None = None,
         purpose: str | None = None,
     ) -> int: ...
+
+    def message(
+        self,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+    ) -> Outgoing: ...
+
+    async def queue(self, batches: Sequence[Outgoing]) -> list[int]: ...
 
 
 MemberLookup = Callable[[int, int], Awaitable[str | None]]
@@ -146,22 +159,27 @@ class OfficialsService:
         if chat is None:
             log.warning("no officials chat for appeal %s: set OFFICIALS_CHAT_ID", appeal.reference)
             return
+        await self.outbox.queue(self.card_rows(appeal, chat))
+        # Only once the card is queued: the start-up sweep looks for appeals without a chat,
+        # so a crash between the two posts it again (deduplicated) instead of never.
         if appeal.officials_chat_id != chat:
             await self.repo.set_officials_chat(appeal.id, chat)
             appeal.officials_chat_id = chat
+
+    def card_rows(self, appeal: Appeal, chat: int) -> list[Outgoing]:
+        """The card and its files for one chat. One card per appeal and chat (a forwarded
+        appeal gets a new one in the new chat); the purpose finds the latest wherever it is."""
         with self.speaking(self.language):
             text = "🆕 " + self.render_card(appeal)
             markup = card_view.card_keyboard(appeal, self.catalog, chat)
-        # One card per appeal and chat (a forwarded appeal gets a new one in the new chat);
-        # the purpose finds the latest wherever it is.
-        await self.outbox.send_text(
+        card = self.outbox.text(
             chat,
             text,
             reply_markup=markup,
             dedupe_key=f"card:{appeal.id}:{chat}",
             purpose=f"card:{appeal.id}",
         )
-        await self._publish_files(chat, appeal)
+        return [card, *self._file_rows(chat, appeal)]
 
     async def publish_pending(self) -> int:
         """At start-up: cards a crash kept from being queued are queued now."""
@@ -172,37 +190,50 @@ class OfficialsService:
             await self.publish(appeal)
         return len(pending)
 
-    async def _publish_files(self, chat: int, appeal: Appeal) -> None:
+    def _file_rows(self, chat: int, appeal: Appeal) -> list[Outgoing]:
         caption = f"№ {appeal.reference}"
         photos = [a for a in appeal.attachments if a.kind == "photo"]
         documents = [a for a in appeal.attachments if a.kind != "photo"]
+        rows: list[Outgoing] = []
         if len(photos) > 1:
             media = [{"type": "photo", "media": a.file_id} for a in photos]
             media[0]["caption"] = caption
-            await self.outbox.send(
-                chat, "sendMediaGroup", {"media": media}, dedupe_key=f"photos:{appeal.id}:{chat}"
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendMediaGroup",
+                    {"media": media},
+                    dedupe_key=f"photos:{appeal.id}:{chat}",
+                )
             )
         elif photos:
-            await self.outbox.send(
-                chat,
-                "sendPhoto",
-                {"photo": photos[0].file_id, "caption": caption},
-                dedupe_key=f"photos:{appeal.id}:{chat}",
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendPhoto",
+                    {"photo": photos[0].file_id, "caption": caption},
+                    dedupe_key=f"photos:{appeal.id}:{chat}",
+                )
             )
         for i, doc in enumerate(documents):
-            await self.outbox.send(
-                chat,
-                "sendDocument",
-                {"document": doc.file_id, "caption": caption},
-                dedupe_key=f"doc:{appeal.id}:{i}:{chat}",
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendDocument",
+                    {"document": doc.file_id, "caption": caption},
+                    dedupe_key=f"doc:{appeal.id}:{i}:{chat}",
+                )
             )
         if appeal.latitude is not None and appeal.longitude is not None:
-            await self.outbox.send(
-                chat,
-                "sendLocation",
-                {"latitude": appeal.latitude, "longitude": appeal.longitude},
-                dedupe_key=f"pin:{appeal.id}:{chat}",
+            rows.append(
+                self.outbox.message(
+                    chat,
+                    "sendLocation",
+                    {"latitude": appeal.latitude, "longitude": appeal.longitude},
+                    dedupe_key=f"pin:{appeal.id}:{chat}",
+                )
             )
+        return rows
 
     async def card_message(self, appeal: Appeal) -> tuple[int, int] | None:
         return await self._locate(f"card:{appeal.id}")
@@ -279,23 +310,49 @@ class OfficialsService:
 
     # --- actions ----------------------------------------------------------------------
 
+    async def _change(
+        self,
+        appeal_id: int,
+        allowed_from: frozenset[Status],
+        new: Status,
+        actor: str,
+        notices: Callable[[Appeal], list[Outgoing]],
+        note: str | None = None,
+        *,
+        actor_name: str | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """A status change and the messages it causes, in one transaction: a crash or an error
+        between them leaves neither, so the next try does both (a citizen is never left
+        without the answer an official was told was sent)."""
+
+        async def enqueue(conn: Any, changed: Appeal) -> None:
+            await self.outbox.queue_in(conn, notices(changed))
+
+        changed = await self.repo.transition(
+            appeal_id, allowed_from, new, actor, self.clock(), note,
+            actor_name=actor_name, then=enqueue, **fields,
+        )  # fmt: skip
+        if changed is not None:
+            self.outbox.poke()
+        return changed
+
     async def take(self, appeal_id: int, official: Official) -> ActionResult:
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None:
             return ActionResult(None, False, "missing")
-        taken = await self.repo.transition(
+        taken = await self._change(
             appeal_id,
             frozenset({Status.REGISTERED}),
             Status.IN_PROGRESS,
             f"official:{official.id}",
-            self.clock(),
+            self.status_notice,
             actor_name=official.name,
             taken_by=official.id,
             taken_by_name=official.name,
         )
         if taken is None:
             return ActionResult(appeal, False, "already")
-        await self.notify_status(taken)
         return ActionResult(taken, True)
 
     async def answer(
@@ -310,12 +367,12 @@ class OfficialsService:
         if appeal is None:
             return ActionResult(None, False, "missing")
         now = self.clock()
-        answered = await self.repo.transition(
+        answered = await self._change(
             appeal_id,
             frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
             Status.ANSWERED,
             f"official:{official.id}",
-            now,
+            self.answer_rows,
             actor_name=official.name,
             note=outcome.value,
             answer_text=text,
@@ -328,40 +385,47 @@ class OfficialsService:
         )
         if answered is None:
             return ActionResult(appeal, False, "already")
-        await self.deliver_answer(answered)
         return ActionResult(answered, True)
 
-    async def deliver_answer(self, appeal: Appeal) -> None:
+    def answer_rows(self, appeal: Appeal) -> list[Outgoing]:
         """The answer goes to the citizen in the language of the appeal, as the law asks."""
         if appeal.citizen_id is None:
-            return
+            return []
         with self.speaking(appeal.language):
             text = notices.answer_notice(
                 appeal.reference, appeal.answer_outcome, appeal.answer_text or ""
             )
             markup = solved_keyboard(appeal.id)
+        rows: list[Outgoing] = []
         if appeal.answer_file_id:
-            await self.outbox.send(
-                appeal.citizen_id,
-                "sendDocument",
-                {"document": appeal.answer_file_id, "caption": f"№ {appeal.reference}"},
-                dedupe_key=f"answer-file:{appeal.id}:{appeal.answered_at}",
+            rows.append(
+                self.outbox.message(
+                    appeal.citizen_id,
+                    "sendDocument",
+                    {"document": appeal.answer_file_id, "caption": f"№ {appeal.reference}"},
+                    dedupe_key=f"answer-file:{appeal.id}:{appeal.answered_at}",
+                )
             )
-        await self.outbox.send_text(
-            appeal.citizen_id,
-            text,
-            reply_markup=markup,
-            dedupe_key=f"answer:{appeal.id}:{appeal.answered_at}",
+        rows.append(
+            self.outbox.text(
+                appeal.citizen_id,
+                text,
+                reply_markup=markup,
+                dedupe_key=f"answer:{appeal.id}:{appeal.answered_at}",
+            )
         )
+        return rows
 
-    async def notify_status(self, appeal: Appeal) -> None:
+    def status_notice(self, appeal: Appeal) -> list[Outgoing]:
         if appeal.citizen_id is None:
-            return
+            return []
         with self.speaking(appeal.language):
             text = notices.status_notice(appeal, self.catalog, self.tz)
-        await self.outbox.send_text(
-            appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
-        )
+        return [
+            self.outbox.text(
+                appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
+            )
+        ]
 
     def latest_extension(self, appeal: Appeal) -> date:
         """APPK Art. 76(3): at most two months (the catalog's figure) from registration."""
@@ -398,21 +462,35 @@ class OfficialsService:
         if problem:
             return ActionResult(appeal, False, problem)
         due_at = datetime.combine(new_due, self.catalog.working_time.end, tzinfo=self.tz)
-        await self.repo.update_fields(appeal_id, due_at=due_at, extension_reason=reason)
-        await self.repo.note_history(
-            appeal_id, appeal.status, f"official:{official.id}", self.clock(),
-            f"extended to {new_due.isoformat()}: {reason}", actor_name=official.name,
-        )  # fmt: skip
-        extended = await self.repo.get_appeal(appeal_id)
-        assert extended is not None
-        if extended.citizen_id is not None:
+
+        def notice(extended: Appeal) -> list[Outgoing]:
+            if extended.citizen_id is None:
+                return []
             with self.speaking(extended.language):
                 text = notices.extension_notice(
                     extended.reference, new_due, reason, extended.language
                 )
-            await self.outbox.send_text(
-                extended.citizen_id, text, dedupe_key=f"extended:{appeal_id}:{new_due}"
-            )
+            return [
+                self.outbox.text(
+                    extended.citizen_id, text, dedupe_key=f"extended:{appeal_id}:{new_due}"
+                )
+            ]
+
+        # The status stays; as a "change" to itself it still goes into the history, only if
+        # nobody closed the appeal meanwhile, and commits with the citizen's notice.
+        extended = await self._change(
+            appeal_id,
+            frozenset({appeal.status}),
+            appeal.status,
+            f"official:{official.id}",
+            notice,
+            note=f"extended to {new_due.isoformat()}: {reason}",
+            actor_name=official.name,
+            due_at=due_at,
+            extension_reason=reason,
+        )
+        if extended is None:
+            return ActionResult(appeal, False, "already")
         return ActionResult(extended, True)
 
     async def forward(
@@ -423,22 +501,27 @@ class OfficialsService:
         if appeal is None or department is None:
             return ActionResult(appeal, False, "missing")
         now = self.clock()
-        forwarded = await self.repo.transition(
+        # A department without a chat of its own is served by the appeal's usual chat.
+        chat = department.chat_id or self.chat_for(appeal)
+
+        def card_and_notice(forwarded: Appeal) -> list[Outgoing]:
+            cards = self.card_rows(forwarded, chat) if chat is not None else []
+            return [*cards, *self.status_notice(forwarded)]
+
+        forwarded = await self._change(
             appeal_id,
             frozenset({Status.REGISTERED, Status.IN_PROGRESS}),
             Status.FORWARDED,
             f"official:{official.id}",
-            now,
+            card_and_notice,
             actor_name=official.name,
             note=f"to {department.code}",
             department=department.code,
-            officials_chat_id=department.chat_id,
+            officials_chat_id=chat,
             forwarded_at=now,
         )
         if forwarded is None:
             return ActionResult(appeal, False, "already")
-        await self.publish(forwarded)
-        await self.notify_status(forwarded)
         return ActionResult(forwarded, True)
 
     async def mark_duplicate(
@@ -450,24 +533,28 @@ class OfficialsService:
         original = await self.find_original(appeal, original_reference)
         if original is None:
             return ActionResult(appeal, False, "no_original")
-        duplicate = await self.repo.transition(
+
+        def notice(duplicate: Appeal) -> list[Outgoing]:
+            if duplicate.citizen_id is None:
+                return []
+            with self.speaking(duplicate.language):
+                text = notices.duplicate_notice(duplicate.reference, original.reference)
+            return [
+                self.outbox.text(duplicate.citizen_id, text, dedupe_key=f"duplicate:{appeal_id}")
+            ]
+
+        duplicate = await self._change(
             appeal_id,
             frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
             Status.DUPLICATE,
             f"official:{official.id}",
-            self.clock(),
+            notice,
             actor_name=official.name,
             note=f"duplicate of {original.reference}",
             duplicate_of=original.id,
         )
         if duplicate is None:
             return ActionResult(appeal, False, "already")
-        if duplicate.citizen_id is not None:
-            with self.speaking(duplicate.language):
-                text = notices.duplicate_notice(duplicate.reference, original.reference)
-            await self.outbox.send_text(
-                duplicate.citizen_id, text, dedupe_key=f"duplicate:{appeal_id}"
-            )
         return ActionResult(duplicate, True)
 
     async def contact_viewed(self, appeal_id: int, official_id: int) -> None:
@@ -484,32 +571,30 @@ class OfficialsService:
             return ActionResult(None, False, "missing")
         if appeal.status != Status.ANSWERED or appeal.solved:
             return ActionResult(appeal, False, "already")
-        now = self.clock()
         if solved == "no":
             # Not solved: the appeal goes back to work and the officials hear of it.
-            changed = await self.repo.transition(
+            changed = await self._change(
                 appeal_id,
                 frozenset({Status.ANSWERED}),
                 Status.IN_PROGRESS,
                 f"citizen:{citizen_id}",
-                now,
+                self._officials_note,
                 note="not solved",
                 solved="no",
                 feedback=None,  # the comment that follows is this reopening's, not an older one's
             )
         else:
-            changed = await self.repo.transition(
+            changed = await self._change(
                 appeal_id,
                 frozenset({Status.ANSWERED}),
                 Status.CLOSED,
                 f"citizen:{citizen_id}",
-                now,
+                self._officials_note,
                 note=f"solved: {solved}",
                 solved=solved,
             )
         if changed is None:
             return ActionResult(appeal, False, "already")
-        await self._tell_officials(changed)
         # «Not solved» puts it back to work: its card shows that, with its action buttons.
         await self.card_shows(changed)
         return ActionResult(changed, True)
@@ -541,9 +626,12 @@ class OfficialsService:
         return True
 
     async def _tell_officials(self, appeal: Appeal) -> None:
+        await self.outbox.queue(self._officials_note(appeal))
+
+    def _officials_note(self, appeal: Appeal) -> list[Outgoing]:
         chat = appeal.officials_chat_id
         if chat is None:
-            return
+            return []
         with self.speaking(self.language):
             lines = [f"<b>№ {html(appeal.reference)}</b>"]
             if appeal.rating:
@@ -554,7 +642,7 @@ class OfficialsService:
                 lines.append(
                     _("Citizen: {value}").format(value=card_view.solved_label(appeal.solved))
                 )
-        await self.outbox.send_text(chat, "\n".join(lines))
+        return [self.outbox.text(chat, "\n".join(lines))]
 
 
 def solved_keyboard(appeal_id: int) -> InlineKeyboardMarkup:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -21,7 +21,8 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import InputFile
 from pydantic import BaseModel
 
-from storage.outbox import NewMessage, OutboxStore
+from storage.outbox import NewMessage, OutboxStore, Outgoing, write
+from storage.transaction import Transaction
 
 TEXT_LIMIT = 4096  # Bot API: 1-4096 characters per message text
 # Reply-to and the like belong to the first part only; a keyboard to the last.
@@ -74,7 +75,9 @@ class Outbox:
         # Set on every enqueue; the sender waits on it instead of polling the table.
         self.wakeup = asyncio.Event()
 
-    async def send_text(
+    # ------------------------------------------------------------------ building rows
+
+    def text(
         self,
         chat_id: int,
         text: str,
@@ -85,12 +88,12 @@ class Outbox:
         purpose: str | None = None,
         not_before: datetime | None = None,
         **extra: Any,
-    ) -> list[int]:
-        """sendMessage, split into several messages when longer than Telegram allows.
+    ) -> Outgoing:
+        """The rows of a sendMessage, split into several messages when longer than Telegram
+        allows; nothing is written yet (`queue`, `queue_in`).
 
         Parts get the keyboard and `purpose` only on the last one (that is the message a later
         edit of the keyboard targets) and `dedupe_key#1`, `#2`… when there is more than one.
-        Returns the row ids, in order.
         """
         if not text.strip():
             raise ValueError("Telegram refuses an empty message")
@@ -111,9 +114,77 @@ class Outbox:
             messages.append(NewMessage("sendMessage", payload, part_key, purpose if last else None))
         for message in messages:
             build_method(message.method, chat_id, message.payload)  # fail here, not in the sender
-        ids = await self.store.add_many(chat_id, messages, now=self.clock(), not_before=not_before)
-        self.wakeup.set()
+        return Outgoing(chat_id, messages, self.clock(), not_before)
+
+    def message(
+        self,
+        chat_id: int,
+        method: str,
+        payload: Mapping[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+    ) -> Outgoing:
+        """The row of any other chat method (sendPhoto, sendMediaGroup, editMessageText…);
+        `payload` holds its parameters except chat_id, aiogram objects allowed."""
+        data = to_json(dict(payload))
+        if "chat_id" in data and data.pop("chat_id") != chat_id:
+            raise ValueError("chat_id is the first argument, not part of the payload")
+        # Validating now points at the caller's bug instead of a row dropped later.
+        build_method(method, chat_id, data)
+        return Outgoing(
+            chat_id, [NewMessage(method, data, dedupe_key, purpose)], self.clock(), not_before
+        )
+
+    # ------------------------------------------------------------------ writing them
+
+    async def queue(self, batches: Sequence[Outgoing]) -> list[int]:
+        """Write rows (of one chat or several) in one transaction and wake the sender."""
+        ids = await self.store.add_outgoing(batches)
+        self.poke()
         return ids
+
+    async def queue_in(self, conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
+        """Write rows inside the caller's transaction on the shared connection, so they commit
+        with the change that causes them; call `poke` once it has committed."""
+        return await write(conn, batches)
+
+    def poke(self) -> None:
+        """Rows were committed: the sender looks now instead of at its next wake-up."""
+        self.wakeup.set()
+
+    async def chat_is_back(self, chat_id: int) -> int:
+        """The bot is a member of `chat_id` again: what waited for it goes out now, in order.
+        Returns how many rows."""
+        resumed = await self.store.resume_chat(chat_id, self.clock())
+        self.poke()
+        return resumed
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        parse_mode: str | None = "HTML",
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+        **extra: Any,
+    ) -> list[int]:
+        """`text` written at once; returns the row ids, in order."""
+        batch = self.text(
+            chat_id,
+            text,
+            reply_markup=reply_markup,
+            parse_mode=parse_mode,
+            dedupe_key=dedupe_key,
+            purpose=purpose,
+            not_before=not_before,
+            **extra,
+        )
+        return await self.queue([batch])
 
     async def send(
         self,
@@ -125,24 +196,11 @@ class Outbox:
         purpose: str | None = None,
         not_before: datetime | None = None,
     ) -> int:
-        """Any other chat method (sendPhoto, sendMediaGroup, editMessageText…); `payload` holds
-        its parameters except chat_id, aiogram objects allowed. Returns the row id."""
-        data = to_json(dict(payload))
-        if "chat_id" in data and data.pop("chat_id") != chat_id:
-            raise ValueError("chat_id is the first argument, not part of the payload")
-        # Validating now points at the caller's bug instead of a row dropped later.
-        build_method(method, chat_id, data)
-        row_id = await self.store.add(
-            chat_id,
-            method,
-            data,
-            now=self.clock(),
-            dedupe_key=dedupe_key,
-            purpose=purpose,
-            not_before=not_before,
+        """`message` written at once; returns the row id."""
+        batch = self.message(
+            chat_id, method, payload, dedupe_key=dedupe_key, purpose=purpose, not_before=not_before
         )
-        self.wakeup.set()
-        return row_id
+        return (await self.queue([batch]))[0]
 
 
 # --------------------------------------------------------------------------- splitting

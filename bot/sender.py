@@ -14,7 +14,7 @@ import logging
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
@@ -37,7 +37,7 @@ from aiogram.methods import TelegramMethod
 from pydantic import ValidationError
 
 from bot.outbox import Outbox, build_method
-from storage.outbox import OutboxRow, OutboxStore
+from storage.outbox import OutboxRow, OutboxStore, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,17 @@ MIN_WAIT = 0.001
 # Idle per-chat limiters are forgotten past this many, so memory follows active chats only.
 PRUNE_ABOVE = 1000
 TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, TimeoutError, OSError)
+# Recording a delivered row that the database refuses (locked by another process past its busy
+# timeout) is tried again this many times, with a doubling pause: sending it again would
+# deliver it twice.
+MARK_ATTEMPTS = 6
+MARK_PAUSE = 0.25
+# Renders the private alerts to the admins when a group starts refusing the bot.
+RefusalAlerts = Callable[[int, str], Sequence[Outgoing]]
+
+
+def no_alerts(chat_id: int, error: str) -> Sequence[Outgoing]:
+    return ()
 
 
 class SlidingWindow:
@@ -148,6 +159,7 @@ class OutboxSender:
         base_backoff: float = 1.0,
         max_in_flight: int = 16,
         batch_size: int = 100,
+        refusal_alerts: RefusalAlerts = no_alerts,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -159,6 +171,9 @@ class OutboxSender:
         self.base_backoff = base_backoff
         self.max_in_flight = max(1, max_in_flight)
         self.batch_size = max(1, batch_size)
+        self.refusal_alerts = refusal_alerts
+        # Groups with an open refusal incident: the first message they take again ends it.
+        self._refused: set[int] = set()
         self._global = SlidingWindow.per_second(global_per_second)
         self._global_blocked = 0.0
         self._chats: dict[int, SlidingWindow] = {}
@@ -181,9 +196,18 @@ class OutboxSender:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
+    async def retry_refused(self) -> None:
+        """At start-up, before `start`: every parked group is tried once more. The bot may have
+        been added back while it was down, and Telegram's my_chat_member update saying so may
+        be long gone."""
+        self._refused.update(await self.store.retry_parked(self.clock()))
+        if self._refused:
+            log.info("outbox: trying %d group(s) that refused the bot again", len(self._refused))
+
     async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - bounded shutdown
         """Stop taking rows; the ones already on their way to Telegram finish and are recorded.
-        Past `timeout` they are cancelled and stay pending (sent again after a restart)."""
+        Past `timeout` they are cancelled: one Telegram has not answered stays pending (sent
+        again after a restart), one it has answered is still marked sent."""
         task = self._task
         if task is None:
             return
@@ -374,7 +398,43 @@ class OutboxSender:
             log.error("outbox row %s: %s", row.id, describe(exc))
             await self._retry_later(row, describe(exc))
         else:
-            await self.store.mark_sent(row.id, message_id_of(result, row.payload), self.clock())
+            await self._record_sent(row, message_id_of(result, row.payload))
+
+    async def _record_sent(self, row: OutboxRow, message_id: int | None) -> None:
+        """Telegram has the message; until the row is marked, a crash sends it again after a
+        restart. So marking is the very next step after the answer (no task to schedule first,
+        nothing else awaited), and it completes even when the sender is cancelled meanwhile
+        (stop() past its timeout): the cancellation is passed on once the row is marked."""
+        try:
+            await self._mark_sent(row, message_id)
+        except asyncio.CancelledError:
+            # Cancelled while the mark waited for the database: mark it after all (a mark that
+            # had reached the database already makes this one a no-op), then stop.
+            await self._mark_sent(row, message_id)
+            raise
+        if row.chat_id in self._refused:
+            self._refused.discard(row.chat_id)
+            await self.store.end_refusal(row.chat_id)
+            log.info("outbox: group %s takes messages again", row.chat_id)
+
+    async def _mark_sent(self, row: OutboxRow, message_id: int | None) -> None:
+        # A failed mark is retried, never the send: sending again would deliver it twice.
+        pause = MARK_PAUSE
+        for attempt in range(1, MARK_ATTEMPTS + 1):
+            try:
+                await self.store.mark_sent(row.id, message_id, self.clock())
+                return
+            except Exception:
+                if attempt == MARK_ATTEMPTS:
+                    log.exception(
+                        "outbox row %s was delivered but cannot be marked; it will be sent "
+                        "again after a restart",
+                        row.id,
+                    )
+                    return
+                log.warning("outbox row %s delivered, marking it failed; retrying", row.id)
+                await asyncio.sleep(pause)
+                pause *= 2
 
     async def _retry_later(self, row: OutboxRow, error: str) -> None:
         delay = backoff_delay(row.attempts + 1, self.base_backoff, self.max_backoff)
@@ -389,14 +449,24 @@ class OutboxSender:
             dropped = await self.store.drop_chat(row.chat_id, describe(exc), now)
             log.info("outbox: citizen %s unreachable, %d rows dropped", row.chat_id, dropped)
         else:
-            log.error("outbox row %s to group %s dropped: %s", row.id, row.chat_id, exc.message)
-            await self.store.drop(row.id, describe(exc), now)
+            # Kicked from the group, or not a member: officials must still see these, so they
+            # wait (parked, not retried) until the bot is back in the chat or the next start.
+            alerts = self.refusal_alerts(row.chat_id, exc.message)
+            started = await self.store.park_chat(row.chat_id, describe(exc), now, alerts)
+            self._refused.add(row.chat_id)
+            if started:
+                self.outbox.poke()  # the admins' alerts
+            log.error(
+                "outbox: group %s refuses the bot (%s); its messages wait for it to be back",
+                row.chat_id,
+                exc.message,
+            )
 
     async def _bad_request(self, row: OutboxRow, exc: TelegramBadRequest) -> None:
         message = exc.message.lower()
         now = self.clock()
         if "message is not modified" in message:
-            await self.store.mark_sent(row.id, message_id_of(None, row.payload), now)
+            await self._record_sent(row, message_id_of(None, row.payload))
             return
         if "can't parse entities" in message:
             plain = as_plain_text(row.payload)
@@ -420,6 +490,6 @@ class OutboxSender:
             result = data.get("result")
             message_id = result.get("message_id") if isinstance(result, dict) else None
             log.error("outbox row %s: sent, but the answer was unreadable: %s", row.id, exc)
-            await self.store.mark_sent(row.id, message_id, self.clock())
+            await self._record_sent(row, message_id)
             return
         await self._retry_later(row, describe(exc))

@@ -11,6 +11,7 @@ from handlers import (
     additions,
     appeal,
     booking,
+    chat_member,
     common,
     consent,
     errors,
@@ -28,6 +29,7 @@ from handlers import (
 def setup_routers(dp: Dispatcher) -> None:
     dp.include_routers(
         errors.create_router(),
+        chat_member.create_router(),
         common.create_router(),
         official_commands.create_router(),
         official_receptions.create_router(),

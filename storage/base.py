@@ -85,10 +85,13 @@ class Repository(ABC):
         note: str | None = None,
         *,
         actor_name: str | None = None,
+        then: Callable[[Any, Appeal], Awaitable[object]] | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Change status (and fields) only from an allowed status; None if it was not.
-        `actor_name`: the official's display name, kept with the history row."""
+        `actor_name`: the official's display name, kept with the history row.
+        `then(connection, changed appeal)` runs inside the same transaction (to enqueue the
+        notices the change causes, see storage.outbox.write)."""
 
     @abstractmethod
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...

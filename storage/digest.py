@@ -6,12 +6,13 @@ by due_at), so the digest costs the same on the first day and after years of his
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from storage.sqlite import SQLiteDatabase, _ts
+from storage.transaction import Transaction
 
 
 def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -161,23 +162,30 @@ class DigestQueries:
             int(rows[0]["total"]),
         )
 
-    async def claim(self, chat_id: int, day: date, now: datetime) -> bool:
-        """True for the one caller, in any process, that takes this chat's digest for `day`."""
-        inserted = await self.db.execute(
-            "INSERT INTO digests (chat_id, day, claimed_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (chat_id, day) DO NOTHING",
-            (chat_id, day.isoformat(), _ts(now)),
-        )
-        return inserted == 1
+    async def claim(
+        self,
+        chat_id: int,
+        day: date,
+        now: datetime,
+        *,
+        then: Callable[[Transaction], Awaitable[object]] | None = None,
+    ) -> bool:
+        """True for the one caller, in any process, that takes this chat's digest for `day`.
+        `then` runs in the same transaction when the claim is taken (to enqueue the digest):
+        both commit or neither does."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO digests (chat_id, day, claimed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (chat_id, day) DO NOTHING",
+                (chat_id, day.isoformat(), _ts(now)),
+            )
+            taken = cur.rowcount == 1
+            if taken and then is not None:
+                await then(conn)
+        return taken
 
     async def claimed(self, chat_id: int, day: date) -> bool:
         row = await self.db.fetchone(
             "SELECT 1 FROM digests WHERE chat_id = ? AND day = ?", (chat_id, day.isoformat())
         )
         return row is not None
-
-    async def release(self, chat_id: int, day: date) -> None:
-        """Give a claim back when the digest could not be queued, so a later tick retries."""
-        await self.db.execute(
-            "DELETE FROM digests WHERE chat_id = ? AND day = ?", (chat_id, day.isoformat())
-        )

@@ -1,8 +1,10 @@
 """The outbox table: every outgoing Bot API call is a row first, so a crash or restart loses none.
 
-A row is pending while both sent_at and dropped_at are NULL. Rows of one chat go out in id order:
-`due` and `earliest_pending` only offer the first pending row of each chat, so a message waiting
-for a retry holds back the later messages of its own chat and nobody else's.
+A row is pending while both sent_at and dropped_at are NULL. Rows of one chat go out in the order
+they were scheduled (scheduled_at, then id): `due` and `earliest_pending` only offer each chat's
+first pending row in that order. So a message waiting for a retry holds back the later messages
+of its own chat and nobody else's, while a row scheduled for later (a booking's reminder) blocks
+nothing that is due before it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,20 @@ from storage.transaction import Transaction
 # Both indexes are partial on this condition; queries repeat it verbatim so SQLite can use them.
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
 O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
-# "No earlier pending row of the same chat": probes outbox_by_chat (chat_id, id).
+# "No pending row of the same chat comes before it": one probe of outbox_by_chat
+# (chat_id, scheduled_at, id). The plain <= bound lets SQLite seek the index by range.
 IS_CHAT_HEAD = (
     "NOT EXISTS (SELECT 1 FROM outbox AS prior INDEXED BY outbox_by_chat "
-    "WHERE prior.chat_id = o.chat_id AND prior.id < o.id "
+    "WHERE prior.chat_id = o.chat_id AND prior.scheduled_at <= o.scheduled_at "
+    "AND (prior.scheduled_at, prior.id) < (o.scheduled_at, o.id) "
     "AND prior.sent_at IS NULL AND prior.dropped_at IS NULL)"
 )
 ROW_COLUMNS = "o.id, o.chat_id, o.method, o.payload, o.attempts, o.not_before, o.purpose"
+# not_before of a parked row (its group refuses the bot): later than any real time, so the
+# sender's queries skip it without a condition of their own and stay on their indexes.
+PARKED = "9999-12-31T00:00:00+00:00"
+# A parked row comes back at its scheduled time, or now if that has passed (two parameters).
+UNPARKED = "CASE WHEN scheduled_at > ? THEN scheduled_at ELSE ? END"
 # A migrated group can in principle be migrated again; a cycle must not hang us.
 MAX_MIGRATION_HOPS = 8
 MAX_ERROR_LENGTH = 1000
@@ -52,6 +61,18 @@ class NewMessage:
     payload: dict[str, Any] = field(default_factory=dict)
     dedupe_key: str | None = None
     purpose: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Rows for one chat, built before they are written: by `OutboxStore.add_outgoing`, or by
+    `write` inside another transaction, so that they commit with the change that causes them
+    (a status and the citizen's notice of it) or not at all."""
+
+    chat_id: int
+    messages: Sequence[NewMessage]
+    now: datetime
+    not_before: datetime | None = None
 
 
 class OutboxStore:
@@ -89,25 +110,26 @@ class OutboxStore:
         not_before: datetime | None = None,
     ) -> list[int]:
         """Rows for one chat in one transaction, so the parts of a split text are all enqueued
-        (with ascending ids, hence sent in order) or none is."""
-        due = _ts(not_before or now)
-        created = _ts(now)
-        ids: list[int] = []
+        (with ascending ids and one scheduled time, hence sent in order) or none is."""
+        return await self.add_outgoing([Outgoing(chat_id, messages, now, not_before)])
+
+    async def add_outgoing(self, batches: Sequence[Outgoing]) -> list[int]:
+        """Several chats' rows in one transaction; the row ids in order."""
         async with self.db.transaction() as conn:
-            target = await _resolve(conn, chat_id)
-            for message in messages:
-                ids.append(await _insert(conn, target, message, created, due))
-        return ids
+            return await write(conn, batches)
 
     # ------------------------------------------------------------------ the sender's queries
 
     async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
-        """Pending rows with not_before <= now, oldest first; only the first pending row of each
-        chat, because a later one must not overtake it."""
+        """Pending rows with not_before <= now, longest due first; only the first pending row
+        of each chat, because a later one must not overtake it.
+
+        In the index's own order the scan stops after `limit` rows; ordered by id it read and
+        probed every due row on every tick (1.5 ms at 3,000 due rows, holding the database)."""
         rows = await self.db.fetchall(
             f"SELECT {ROW_COLUMNS} FROM outbox AS o INDEXED BY outbox_pending "
             f"WHERE {O_PENDING} AND o.not_before <= ? "
-            f"AND {IS_CHAT_HEAD} ORDER BY o.id LIMIT ?",
+            f"AND {IS_CHAT_HEAD} ORDER BY o.not_before, o.id LIMIT ?",
             (_ts(now), limit),
         )
         return [_row(r) for r in rows]
@@ -169,6 +191,63 @@ class OutboxStore:
 
     async def mark_unreachable(self, chat_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = 1 WHERE id = ?", (chat_id,))
+
+    # ------------------------------------------------------------------ groups that refuse the bot
+
+    async def park_chat(
+        self, chat_id: int, error: str, now: datetime, alerts: Sequence[Outgoing] = ()
+    ) -> bool:
+        """Hold every pending row of a group that refuses the bot (kicked, not a member) until
+        it is back: nothing is dropped and nothing retried meanwhile. The first refusal of an
+        incident also enqueues `alerts`, in the same transaction, so they go out exactly once
+        per incident. True if this refusal started the incident."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                f"UPDATE outbox SET not_before = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
+                (PARKED, _clip(error), chat_id),
+            )
+            cur = await conn.execute(
+                "INSERT INTO refused_chats (chat_id, since, last_error) VALUES (?, ?, ?) "
+                "ON CONFLICT (chat_id) DO NOTHING",
+                (chat_id, _ts(now), _clip(error)),
+            )
+            started = cur.rowcount == 1
+            if started:
+                await write(conn, alerts)
+        return started
+
+    async def resume_chat(self, chat_id: int, now: datetime) -> int:
+        """The bot is back in the group: the incident is over and its parked rows are due now,
+        in their order. Returns how many rows."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM refused_chats WHERE chat_id = ?", (chat_id,))
+            cur = await conn.execute(
+                f"UPDATE outbox SET not_before = {UNPARKED} "
+                f"WHERE chat_id = ? AND {PENDING} AND not_before = ?",
+                (_ts(now), _ts(now), chat_id, PARKED),
+            )
+            return cur.rowcount
+
+    async def retry_parked(self, now: datetime) -> list[int]:
+        """At start-up: every parked group is tried once more (the bot may have been added back
+        while it was down). Its incident stays open, so a refusal again alerts nobody twice.
+        Returns the groups with an open incident."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                f"UPDATE outbox INDEXED BY outbox_pending SET not_before = {UNPARKED} "
+                f"WHERE {PENDING} AND not_before = ?",
+                (_ts(now), _ts(now), PARKED),
+            )
+            cur = await conn.execute("SELECT chat_id FROM refused_chats ORDER BY chat_id")
+            return [int(r[0]) for r in await cur.fetchall()]
+
+    async def end_refusal(self, chat_id: int) -> None:
+        """A group that refused the bot took a message again: the incident is over."""
+        await self.db.execute("DELETE FROM refused_chats WHERE chat_id = ?", (chat_id,))
+
+    async def refused_chats(self) -> list[int]:
+        rows = await self.db.fetchall("SELECT chat_id FROM refused_chats ORDER BY chat_id")
+        return [int(r[0]) for r in rows]
 
     # ------------------------------------------------------------------ chat migrations
 
@@ -256,13 +335,26 @@ async def _resolve(conn: Transaction, chat_id: int) -> int:
     return chat_id
 
 
+async def write(conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
+    """Insert rows inside the caller's transaction on the shared connection; the ids in order.
+    The caller wakes the sender once it has committed (`bot.outbox.Outbox.poke`)."""
+    ids: list[int] = []
+    for batch in batches:
+        target = await _resolve(conn, batch.chat_id)
+        created = _ts(batch.now)
+        due = _ts(batch.not_before or batch.now)
+        for message in batch.messages:
+            ids.append(await _insert(conn, target, message, created, due))
+    return ids
+
+
 async def _insert(
     conn: Transaction, chat_id: int, message: NewMessage, created: str, due: str
 ) -> int:
     async with conn.execute(
         "INSERT INTO outbox (chat_id, method, payload, dedupe_key, purpose, created_at, "
-        "not_before) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING "
-        "RETURNING id",
+        "scheduled_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         (
             chat_id,
             message.method,
@@ -270,6 +362,7 @@ async def _insert(
             message.dedupe_key,
             message.purpose,
             created,
+            due,
             due,
         ),
     ) as cur:

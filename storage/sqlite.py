@@ -451,10 +451,13 @@ class SQLiteRepository(Repository):
         note: str | None = None,
         *,
         actor_name: str | None = None,
+        then: Callable[[Transaction, Appeal], Awaitable[object]] | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Move an appeal to `new` only if it is still in one of `allowed_from`; the check and
-        the change are one statement, so of two officials clicking at once one wins."""
+        the change are one statement, so of two officials clicking at once one wins. `then`
+        gets the changed appeal inside the same transaction: what the change causes (the
+        citizen's notice in the outbox) commits with it or not at all."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [_sql_value(v) for v in fields.values()]
         marks = ", ".join("?" for _ in allowed_from)
@@ -473,7 +476,10 @@ class SQLiteRepository(Repository):
                 "actor_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (appeal_id, row["status"], new, actor, _ts(at), note, actor_name),
             )
-        return await self.get_appeal(appeal_id)
+            changed = await _appeal_in(conn, appeal_id)
+            if then is not None:
+                await then(conn, changed)
+        return changed
 
     async def update_fields(self, appeal_id: int, **fields: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
@@ -525,6 +531,21 @@ class SQLiteRepository(Repository):
         return await self.db.execute(
             "DELETE FROM processed_updates WHERE at < ?", (_ts(now - older_than),)
         )
+
+
+async def _appeal_in(conn: Transaction, appeal_id: int) -> Appeal:
+    """The appeal as the open transaction sees it (the database lock is held: no `get_appeal`)."""
+    async with conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    appeal = _appeal(row)
+    async with conn.execute(
+        "SELECT kind, file_id, file_name FROM attachments WHERE appeal_id = ? ORDER BY id",
+        (appeal_id,),
+    ) as cur:
+        rows = await cur.fetchall()
+    appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in rows]
+    return appeal
 
 
 def _sql_value(value: Any) -> Any:

@@ -484,6 +484,8 @@ class FakeTelegram:
         # Telegram's documented send limits, answered with 429 like the real server (benchmarks).
         self.limits = RateLimits() if enforce_limits else None
         self.calls: list[Call] = []
+        # Every request as it arrives, before any delay or answer: what was in flight.
+        self.arrivals: list[Call] = []
         self.tokens: set[str] = set()
         self.base_url = ""
         self.files: dict[str, bytes] = {}
@@ -498,6 +500,8 @@ class FakeTelegram:
         self._chats: dict[int | str, JsonDict] = {}
         self._users: dict[int, JsonDict] = {BOT_ID: dict(BOT_USER)}
         self._members: dict[tuple[int | str, int], JsonDict] = {}
+        # Groups the bot was removed from: the 403 description Telegram gives for them.
+        self._refusing: dict[int | str, str] = {}
         self._callback_chats: dict[str, int | str] = {}
         self._answered: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
@@ -565,10 +569,16 @@ class FakeTelegram:
         early = method.lower() == "getupdates"
         if early:
             self._record(call)
+        else:
+            self.arrivals.append(call)
+            self._wake_waiters()
         delays = self._delays.get(method.lower())
         if delays:
             await asyncio.sleep(delays.popleft())
         try:
+            refusal = self._refusing.get(norm_chat_id(params.get("chat_id")) or 0)
+            if refusal is not None:
+                raise ApiError(403, refusal)
             if self.limits is not None and _makes_message(method):
                 wait = self.limits.check(norm_chat_id(params.get("chat_id")), time.monotonic())
                 if wait:
@@ -614,6 +624,9 @@ class FakeTelegram:
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         # Swap the event so every current waiter wakes exactly once per batch of calls.
         event, self._call_event = self._call_event, asyncio.Event()
         event.set()
@@ -782,6 +795,29 @@ class FakeTelegram:
 
         return await self.wait_for(matches, timeout=timeout, since=since)
 
+    async def wait_arrival(
+        self,
+        predicate: Callable[[Call], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 - same convention as wait_for
+    ) -> Call:
+        """First request satisfying ``predicate`` to arrive, answered or not yet (in flight)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        index = 0
+        while True:
+            for call in self.arrivals[index:]:
+                if predicate(call):
+                    return call
+            index = len(self.arrivals)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"no matching request within {timeout}s\n{self.dump()}")
+            event = self._call_event
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                continue
+
     def buttons(self, source: Source) -> list[tuple[str, str | None]]:
         return buttons(source)
 
@@ -818,6 +854,38 @@ class FakeTelegram:
         if status not in MEMBER_TYPES:
             raise ValueError(f"unknown chat member status {status!r}")
         self._members[(norm_chat_id(chat_id) or 0, user_id)] = {"status": status, **fields}
+
+    def kick_bot(
+        self,
+        chat_id: int,
+        description: str = "Forbidden: bot was kicked from the supergroup chat",
+        *,
+        by: int = 1,
+    ) -> JsonDict:
+        """Someone removes the bot from a group: from now on Telegram answers every request
+        about that chat with 403, and tells the bot in a my_chat_member update."""
+        self._refusing[chat_id] = description
+        return self._my_chat_member(chat_id, by, "member", "kicked")
+
+    def add_bot(
+        self, chat_id: int, status: str = "member", *, by: int = 1, notify: bool = True
+    ) -> JsonDict | None:
+        """The bot is added back to a group. ``notify=False``: its my_chat_member update is
+        lost (Telegram keeps updates for 24 hours only, or the bot was not asking for them)."""
+        self._refusing.pop(chat_id, None)
+        return self._my_chat_member(chat_id, by, "left", status) if notify else None
+
+    def _my_chat_member(self, chat_id: int, by: int, old: str, new: str) -> JsonDict:
+        user = self._users.get(by) or self._remember_user(by, "Admin", None, "ru", None)
+        bot = dict(BOT_USER)
+        update = {
+            "chat": self._chat(chat_id),
+            "from": user,
+            "date": _now(),
+            "old_chat_member": {**_member_defaults(old), "status": old, "user": bot},
+            "new_chat_member": {**_member_defaults(new), "status": new, "user": bot},
+        }
+        return self.push_update({"my_chat_member": update})
 
     # ----------------------------------------------------------------- pushing updates
 

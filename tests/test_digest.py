@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from html import unescape
@@ -31,6 +31,7 @@ from i18n.core import PoI18n
 from i18n.formatting import long_date
 from storage.digest import DigestQueries, local_day_bounds
 from storage.models import NewAppeal, Status
+from storage.outbox import NewMessage, Outgoing
 from storage.sqlite import SQLiteDatabase, SQLiteRepository, _ts
 from tests.conftest import ALMATY, FrozenClock
 
@@ -83,6 +84,33 @@ class Recorder:
             raise RuntimeError("outbox is down")
         self.sent.append(Sent(chat_id, text, dedupe_key, purpose))
         return [len(self.sent)]
+
+    def text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Any = None,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+    ) -> Outgoing:
+        message = NewMessage("sendMessage", {"text": text}, dedupe_key, purpose)
+        return Outgoing(chat_id, [message], NOW)
+
+    async def queue_in(self, conn: Any, batches: Sequence[Outgoing]) -> list[int]:
+        """Inside the claim's transaction: a failure here must take the claim back with it."""
+        await asyncio.sleep(0)
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("outbox is down")
+        for batch in batches:
+            for message in batch.messages:
+                text = message.payload["text"]
+                self.sent.append(Sent(batch.chat_id, text, message.dedupe_key, message.purpose))
+        return [len(self.sent)]
+
+    def poke(self) -> None:
+        return None
 
 
 @pytest.fixture(scope="module")

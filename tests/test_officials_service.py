@@ -3,15 +3,18 @@ it tells the citizen and the officials."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.catalog import Catalog
-from bot.officials import Official, OfficialsService
+from bot.officials import ActionResult, Official, OfficialsService
+from bot.outbox import Outbox
 from i18n.core import PoI18n
 from storage.models import Outcome, Status
+from storage.outbox import OutboxStore, Outgoing
 from storage.sqlite import SQLiteRepository
 from tests.conftest import ALMATY, FrozenClock
 from tests.test_storage import NOW, new_appeal
@@ -20,16 +23,47 @@ CHAT = -100500
 
 
 class Recorder:
-    def __init__(self) -> None:
+    """The real outbox, writing to the test database, with a record of what was queued and a
+    fault to inject into the write that commits with a status change."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
         self.sent: list[tuple[int, str, Any]] = []
+        self.fail = 0
+
+    def text(self, chat_id: int, text: str, **kw: Any) -> Outgoing:
+        return self.outbox.text(chat_id, text, **kw)
+
+    def message(self, chat_id: int, method: str, payload: dict[str, Any], **kw: Any) -> Outgoing:
+        return self.outbox.message(chat_id, method, payload, **kw)
+
+    async def queue_in(self, conn: Any, batches: Sequence[Outgoing]) -> list[int]:
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("disk I/O error")
+        ids = await self.outbox.queue_in(conn, batches)
+        self._record(batches)
+        return ids
+
+    async def queue(self, batches: Sequence[Outgoing]) -> list[int]:
+        ids = await self.outbox.queue(batches)
+        self._record(batches)
+        return ids
+
+    def poke(self) -> None:
+        self.outbox.poke()
 
     async def send_text(self, chat_id: int, text: str, **kw: Any) -> list[int]:
-        self.sent.append((chat_id, text, kw))
-        return [len(self.sent)]
+        return await self.queue([self.text(chat_id, text, **kw)])
 
     async def send(self, chat_id: int, method: str, payload: dict[str, Any], **kw: Any) -> int:
-        self.sent.append((chat_id, method, payload))
-        return len(self.sent)
+        return (await self.queue([self.message(chat_id, method, payload, **kw)]))[0]
+
+    def _record(self, batches: Sequence[Outgoing]) -> None:
+        for batch in batches:
+            for m in batch.messages:
+                shown = m.payload["text"] if m.method == "sendMessage" else m.method
+                self.sent.append((batch.chat_id, shown, m.payload))
 
     def to(self, chat_id: int) -> list[str]:
         return [text for chat, text, _ in self.sent if chat == chat_id]
@@ -44,7 +78,7 @@ def service(
     async def locate(purpose: str) -> tuple[int, int] | None:
         return None
 
-    recorder = Recorder()
+    recorder = Recorder(Outbox(OutboxStore(repo.db), clock))
     return OfficialsService(
         repo, catalog, recorder, clock, PoI18n(), default_chat=CHAT, admin_ids=frozenset({7}),
         language="ru", tz=ALMATY, member_status=member_status, locate=locate,
@@ -190,3 +224,30 @@ async def test_duplicate_needs_a_real_earlier_appeal(
     done = await officials.mark_duplicate(second.id, Official(1, "A"), first.reference)
     assert done.done and done.appeal is not None and done.appeal.duplicate_of == first.id
     assert first.reference in sent.to(2)[-1]
+
+
+async def test_a_status_change_and_its_notice_commit_together(
+    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, sent = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("f", language="ru"))
+    pending = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND dropped_at IS NULL"
+    actions: list[Callable[[], Awaitable[ActionResult]]] = [
+        lambda: officials.take(appeal.id, Official(10, "Асель")),
+        lambda: officials.extend(appeal.id, Official(10, "Асель"), date(2027, 1, 20), "экспертиза"),
+        lambda: officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Готово"),
+    ]
+    for number, act in enumerate(actions, start=1):
+        before = await repo.get_appeal(appeal.id)
+        history = await repo.status_history(appeal.id)
+        sent.fail = 1  # the notice cannot be written: the change must not stay either
+        with pytest.raises(RuntimeError):
+            await act()
+        assert await repo.get_appeal(appeal.id) == before
+        assert await repo.status_history(appeal.id) == history
+        assert (await repo.db.fetchone(pending) or [0])[0] == number - 1
+        assert (await act()).done  # tried again, both happen
+        assert (await repo.db.fetchone(pending) or [0])[0] == number
+    [status, extended, answer] = sent.to(1)
+    assert "на рассмотрении" in status.lower() and "20 января 2027" in extended
+    assert "Готово" in answer

@@ -19,10 +19,12 @@ from aiogram.types import (
 )
 
 from bot.outbox import TEXT_LIMIT, Outbox, split_text
-from storage.outbox import NewMessage, OutboxStore
+from storage.outbox import NewMessage, OutboxStore, Outgoing
 from storage.sqlite import SQLiteDatabase
 
 T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+WEEK = timedelta(days=7)
 
 
 class Clock:
@@ -248,7 +250,8 @@ async def test_due_keeps_each_chats_order(store: OutboxStore) -> None:
     assert await store.earliest_pending() == T0
     assert await store.earliest_pending(after=T0) == T0 + timedelta(seconds=30)
     due_later = await store.due(T0 + timedelta(seconds=30), 10)
-    assert [(r.id, r.attempts) for r in due_later] == [(a1, 1), (b1, 0)]
+    # Across chats the longest due goes first.
+    assert [(r.id, r.attempts) for r in due_later] == [(b1, 0), (a1, 1)]
 
     await store.mark_sent(a1, 11, T0)
     await store.mark_sent(b1, 12, T0)
@@ -325,3 +328,74 @@ async def test_add_many_is_one_transaction(store: OutboxStore) -> None:
             now=T0,
         )
     assert await store.pending_count() == 0
+
+
+async def test_a_row_scheduled_later_blocks_nothing_due_before_it(store: OutboxStore) -> None:
+    second = timedelta(seconds=1)
+    reminder = await store.add(1, "sendMessage", {"text": "⏰"}, now=T0, not_before=T0 + WEEK)
+    status = await store.add(1, "sendMessage", {"text": "taken"}, now=T0 + second)
+    answer = await store.add(1, "sendMessage", {"text": "answer"}, now=T0 + 2 * second)
+    now = T0 + 3 * second
+    assert [r.id for r in await store.due(now, 10)] == [status]
+
+    # A row that was due and waits for a retry still holds back what came after it.
+    await store.reschedule(status, now + timedelta(seconds=60), "502")
+    assert await store.due(now, 10) == []
+    assert await store.earliest_pending(after=now) == now + timedelta(seconds=60)
+    await store.mark_sent(status, 1, now)
+    assert [r.id for r in await store.due(now, 10)] == [answer]
+    await store.mark_sent(answer, 2, now)
+    assert await store.due(now, 10) == []
+    assert await store.earliest_pending(after=now) == T0 + WEEK
+    assert [r.id for r in await store.due(T0 + WEEK, 10)] == [reminder]
+
+
+async def test_a_row_that_falls_due_queues_behind_what_was_due_before(store: OutboxStore) -> None:
+    reminder = await store.add(2, "sendMessage", {"text": "⏰"}, now=T0, not_before=T0 + MINUTE)
+    part1 = await store.add(2, "sendMessage", {"text": "part 1"}, now=T0 + timedelta(seconds=5))
+    part2 = await store.add(2, "sendMessage", {"text": "part 2"}, now=T0 + timedelta(seconds=5))
+    await store.reschedule(part1, T0 + 2 * MINUTE, "502")
+    # The reminder's time has come, but part 1 was due before it and waits for its retry.
+    assert await store.due(T0 + MINUTE, 10) == []
+    order = []
+    for _ in range(3):
+        [row] = await store.due(T0 + 2 * MINUTE, 10)
+        order.append(row.id)
+        await store.mark_sent(row.id, None, T0)
+    assert order == [part1, part2, reminder]
+
+
+async def test_a_refusing_group_is_parked_until_it_is_back(
+    store: OutboxStore, db: SQLiteDatabase
+) -> None:
+    later = T0 + WEEK
+    first = await store.add(-5, "sendMessage", {"text": "card 1"}, now=T0)
+    second = await store.add(-5, "sendMessage", {"text": "card 2"}, now=T0)
+    other = await store.add(-6, "sendMessage", {"text": "other group"}, now=T0)
+    alert = [Outgoing(77, [NewMessage("sendMessage", {"text": "⚠️"})], T0)]
+    assert await store.park_chat(-5, "Forbidden: bot was kicked", T0, alert)
+    assert not await store.park_chat(-5, "Forbidden: bot was kicked", T0, alert)  # one incident
+    due = await store.due(later, 10)
+    assert [(r.chat_id, r.payload["text"]) for r in due] == [(-6, "other group"), (77, "⚠️")]
+    third = await store.add(-5, "sendMessage", {"text": "card 3"}, now=T0)
+    assert [r.id for r in await store.due(later, 10) if r.chat_id == -5] == []  # behind them
+    assert await store.earliest_pending(after=T0) is not None  # parked rows are still pending
+    assert await store.pending_count() == 5
+
+    # Start-up: tried once more; refused again, the incident is the same one.
+    assert await store.retry_parked(T0) == [-5]
+    assert [r.id for r in await store.due(T0, 10) if r.chat_id == -5] == [first]
+    assert not await store.park_chat(-5, "Forbidden: bot was kicked", T0, alert)
+    assert await store.refused_chats() == [-5]
+
+    assert await store.resume_chat(-5, T0) == 3  # everything the group had waiting
+    assert await store.refused_chats() == []
+    sent = []
+    for _ in range(3):
+        [row] = [r for r in await store.due(T0, 10) if r.chat_id == -5]
+        sent.append(row.id)
+        await store.mark_sent(row.id, None, T0)
+    assert sent == [first, second, third]
+    assert len(await db.fetchall("SELECT id FROM outbox WHERE chat_id = 77")) == 1
+    stored = await store.get(other)
+    assert stored is not None and stored["dropped_at"] is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -319,6 +320,50 @@ async def test_stop_lets_the_row_in_flight_finish(env: Env) -> None:
     assert env.delivered() == ["slow one"]
     row = (await env.rows())[0]
     assert row["sent_at"] is not None and row["message_id"] is not None
+
+
+async def test_a_failed_mark_is_retried_not_the_send(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender_module, "MARK_PAUSE", 0.01, raising=False)
+    real_mark: Callable[..., Any] = env.store.mark_sent
+    failures = iter([True])
+
+    async def flaky_mark(row_id: int, message_id: int | None, now: datetime) -> None:
+        if next(failures, False):
+            raise sqlite3.OperationalError("database is locked")
+        await real_mark(row_id, message_id, now)
+
+    monkeypatch.setattr(env.store, "mark_sent", flaky_mark)
+    sender = env.sender(base_backoff=0.05)
+    sender.start()
+    row_id = (await env.outbox.send_text(101, "Telegram has it"))[0]
+    await sender.drain(5, all_pending=True)
+    assert env.delivered(101) == ["Telegram has it"]  # once: sending again would repeat it
+    row = await env.store.get(row_id)
+    assert row is not None and row["sent_at"] is not None and row["attempts"] == 0
+
+
+async def test_stop_lets_a_delivered_row_be_marked(env: Env) -> None:
+    env.fake.slow_next("sendMessage", 0.2)
+    sender = env.sender()
+    sender.start()
+    row_id = (await env.outbox.send_text(101, "answered during shutdown"))[0]
+    await env.fake.wait_arrival(lambda c: c.method == "sendMessage")
+    async with env.db.lock:  # the database is busy when Telegram's answer arrives …
+        await env.fake.wait_for(lambda c: c.method == "sendMessage" and not c.failed)
+        # … and the shutdown runs out of patience meanwhile, cancelling what is in flight.
+        stopping = asyncio.create_task(sender.stop(timeout=0.05))
+        await asyncio.wait({stopping}, timeout=0.5)
+    await stopping
+    row = await env.store.get(row_id)
+    assert row is not None and row["sent_at"] is not None
+
+    await env.reopen()  # the next process sends only what Telegram does not have
+    second = env.sender()
+    second.start()
+    await second.drain(5, all_pending=True)
+    assert env.delivered(101) == ["answered during shutdown"]
 
 
 async def test_combined_faults_lose_nothing_and_duplicate_nothing(env: Env) -> None:

@@ -1,0 +1,61 @@
+"""The bot as its own process (`python -m bot`) against the fake Bot API: started, stopped
+with SIGTERM, killed with SIGKILL. Shared by the crash tests and bench/kill.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.conftest import TOKEN
+from tests.fakeapi import FakeTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RealBot:
+    def __init__(self, fake: FakeTelegram, workdir: Path, **settings: str) -> None:
+        self.fake = fake
+        self.workdir = workdir
+        self.settings = settings
+        self.log = workdir / "bot.log"
+        self.database = workdir / "data" / "bot.db"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, module: str = "bot", *, wait: bool = True, **extra: str) -> None:
+        """Start `python -m module` (bot, or a test's wrapper of it) and wait for its first
+        getUpdates unless told not to."""
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE": self.fake.base_url,
+            "DATABASE_URL": "sqlite:///data/bot.db",
+            **self.settings,
+            **extra,
+        }
+        since = self.fake.mark()
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", module, cwd=self.workdir, env=env, stdout=log, stderr=log
+            )
+        if wait:
+            await self.fake.wait_for(lambda c: c.method == "getUpdates", since=since, timeout=30)
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), 20)
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed or marked."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.kill()
+        await self.proc.wait()
+
+    async def exited(self, timeout: float = 30) -> int:  # noqa: ASYNC109 - a plain bound
+        assert self.proc is not None
+        return await asyncio.wait_for(self.proc.wait(), timeout)
