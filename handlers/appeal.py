@@ -176,16 +176,23 @@ async def new_appeal(
     await start_wizard(message, state, catalog)
 
 
-async def over_daily_limit(message: Message, appeals: AppealService, lead: str = "") -> bool:
+async def over_daily_limit(message: Message, appeals: AppealService) -> bool:
     """Tell the citizen when they may file again, if they have filed as many appeals as a
     day allows. `message` is in their private chat (the bot's own, under a button, too)."""
     reopens_at = await appeals.next_filing_at(message.chat.id)
-    if reopens_at is None or appeals.limits is None:
+    if reopens_at is None:
         return False
+    await tell_daily_limit(message, appeals, reopens_at)
+    return True
+
+
+async def tell_daily_limit(
+    message: Message, appeals: AppealService, reopens_at: datetime, lead: str = ""
+) -> None:
+    assert appeals.limits is not None  # it was reached
     per_day = appeals.limits.appeals_per_day
     text = limits_view.appeals_limit(per_day, reopens_at, appeals.policy.tz, current_lang())
     await message.answer(f"{text}\n\n{lead}" if lead else text)
-    return True
 
 
 async def unknown_command(message: Message) -> None:
@@ -650,10 +657,12 @@ async def confirm(
     render = registration_text(catalog, appeals)
     try:
         filed = await appeals.file(query.from_user.id, current_lang(), draft, render)
-    except DailyLimitReached:
+    except DailyLimitReached as reached:
         # The draft stays, in review with its buttons, for when the day's limit allows.
         await query.answer()
-        await over_daily_limit(query.message, appeals, lead=limits_view.draft_kept())
+        await tell_daily_limit(
+            query.message, appeals, reached.reopens_at, lead=limits_view.draft_kept()
+        )
         return
     except IncompleteDraft as exc:
         log.warning("incomplete draft from %s: %s", query.from_user.id, exc.missing)
