@@ -32,7 +32,8 @@ from bot.digest import DigestService
 from bot.dispatcher import UpdateScopedDispatcher
 from bot.isolation import ChatIsolation
 from bot.lifecycle import AppealLifecycle
-from bot.middlewares import InFlightMiddleware, RequestContextMiddleware
+from bot.limits import DailyLimits
+from bot.middlewares import BurstGate, BurstNotice, InFlightMiddleware, RequestContextMiddleware
 from bot.officials import OfficialsService
 from bot.outbox import Outbox
 from bot.prompt_notices import PromptExpiryNotice
@@ -43,12 +44,14 @@ from bot.scheduler import Ticker, Ticks
 from bot.sender import OutboxSender
 from bot.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.settings import Settings, check_officials_chat
+from bot.throttle import BurstGuard
 from handlers import setup_routers
 from i18n.core import PoI18n
 from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.fsm import SQLiteStorage
 from storage.lifecycle import LifecycleStore
+from storage.limits import LimitStore
 from storage.outbox import OutboxStore
 from storage.prompts import PromptStore
 from storage.reports import ReportQueries
@@ -152,6 +155,9 @@ async def create_app(
         events_isolation=ChatIsolation(),
         key_builder=DefaultKeyBuilder(),
     )
+    # A citizen's burst stops here, before the chat's lock and any database read; the bot's
+    # clock, so that tests move the pause that ends a burst by hand.
+    dp.outer_middleware_before_fsm(BurstGate(BurstGuard(settings.throttle_burst), clock))
     in_flight = InFlightMiddleware()
     dp.update.outer_middleware(in_flight)
 
@@ -162,6 +168,7 @@ async def create_app(
 
     dp.shutdown.register(finish_updates_in_hand)
     dp.update.outer_middleware(RequestContextMiddleware(repo, i18n))
+    dp.update.outer_middleware(BurstNotice())  # in the citizen's language: after the context
     policy = DeadlinePolicy(catalog, settings.tz)
     # Delivery runs on real time whatever the business clock says: a retry is due in real
     # seconds.
@@ -201,7 +208,10 @@ async def create_app(
         locate=outbox_store.message_id_for,
     )
     prompt_store = PromptStore(db)
-    lifecycle = AppealLifecycle(officials, LifecycleStore(db), prompt_store, clock)
+    limits = DailyLimits(
+        LimitStore(db), clock, settings.appeals_per_day, settings.additions_per_day
+    )
+    lifecycle = AppealLifecycle(officials, LifecycleStore(db), prompt_store, clock, limits)
     prompts = OfficialPrompts(
         prompt_store,
         officials,
@@ -258,7 +268,13 @@ async def create_app(
     dp["repo"] = repo
     dp["i18n"] = i18n
     dp["appeals"] = AppealService(
-        repo, catalog, policy, clock, publisher=officials, confirmations=confirmations
+        repo,
+        catalog,
+        policy,
+        clock,
+        publisher=officials,
+        confirmations=confirmations,
+        limits=limits,
     )
     dp["officials"] = officials
     dp["prompts"] = prompts

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.catalog import Catalog
 from bot.confirmations import Confirmation, Confirmations
 from bot.deadlines import DeadlinePolicy
+from bot.limits import DailyLimits
 from storage.base import DatabaseBusy, Repository
 from storage.models import Appeal, Attachment, NewAppeal
 
@@ -40,6 +41,15 @@ class IncompleteDraft(Exception):
         self.missing = missing
 
 
+class DailyLimitReached(Exception):
+    """The citizen has filed as many appeals as a day allows (`bot.limits`); the draft is
+    not filed, and is kept."""
+
+    def __init__(self, reopens_at: datetime) -> None:
+        super().__init__(reopens_at.isoformat())
+        self.reopens_at = reopens_at
+
+
 @dataclass(frozen=True)
 class Filed:
     appeal: Appeal
@@ -55,6 +65,7 @@ class AppealService:
         clock: Clock,
         publisher: Publisher | None = None,
         confirmations: Confirmations | None = None,
+        limits: DailyLimits | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
@@ -62,6 +73,11 @@ class AppealService:
         self.clock = clock
         self.publisher = publisher
         self.confirmations = confirmations
+        self.limits = limits
+
+    async def next_filing_at(self, citizen_id: int) -> datetime | None:
+        """None when the citizen may file an appeal now, else when they may."""
+        return await self.limits.next_appeal_at(citizen_id) if self.limits else None
 
     def missing_fields(self, draft: dict[str, Any]) -> list[str]:
         missing = [f for f in DRAFT_FIELDS if not draft.get(f)]
@@ -82,7 +98,8 @@ class AppealService:
         With `confirmation`, the citizen's confirmation is queued in the same transaction
         (`bot.confirmations`), so no crash can leave an appeal whose citizen never hears its
         number. Publishing to the officials is idempotent too, so a repeat also mends a
-        publication that a crash cut short."""
+        publication that a crash cut short. A new draft past the day's limit raises
+        DailyLimitReached."""
         filed = await self._store(citizen_id, language, draft, confirmation)
         if self.publisher is not None:
             try:
@@ -107,6 +124,12 @@ class AppealService:
         missing = self.missing_fields(draft)
         if missing:
             raise IncompleteDraft(missing)
+        # After the draft's own check: a repeated confirm of a filed draft is no new appeal.
+        # The check and the insert are not one transaction; the citizen's updates run one at
+        # a time (event isolation), which is what keeps two confirms from both passing.
+        reopens_at = await self.next_filing_at(citizen_id)
+        if reopens_at is not None:
+            raise DailyLimitReached(reopens_at)
         kind = self.catalog.kind(draft["kind"])
         assert kind is not None
         now = self.clock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import Update
 
 from storage.fsm import update_scope
@@ -17,3 +17,13 @@ class UpdateScopedDispatcher(Dispatcher):
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         with update_scope():
             return await super().feed_update(bot, update, **kwargs)
+
+    def outer_middleware_before_fsm(self, middleware: BaseMiddleware) -> None:
+        """An update middleware that runs before aiogram's FSM middleware, which takes the
+        chat's lock (event isolation) and reads its state: it sees updates as they arrive,
+        not one at a time, and what it stops costs no database read. It runs after the
+        user-context middleware, so `event_chat` and `event_from_user` are known."""
+        outer = self.update.outer_middleware
+        outer.unregister(self.fsm)
+        outer.register(middleware)
+        outer.register(self.fsm)

@@ -6,6 +6,7 @@ The rules, in one place:
   goes through the transition table, so afterwards nobody can act on it or answer it;
 - what the citizen adds reaches the officials' chat as a reply to the appeal's card (the
   latest one, wherever a forward put it) and goes into the appeal's history;
+- additions count toward the citizen's daily limit (`bot.limits`), answers do not;
 - a question reaches the citizen in the language of the appeal, with an «Answer» button. It
   stays answerable until it is answered once or the appeal is no longer open. A second
   question does not replace the first: each has its own button, and an answer is posted
@@ -25,6 +26,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import QuestionCb
+from bot.limits import DailyLimits
 from bot.officials import ActionResult, Official, OfficialsService
 from bot.status import OPEN_STATUSES, sources_of
 from bot.views import lifecycle as view
@@ -43,6 +45,7 @@ class Refused(StrEnum):
     MISSING = "missing"  # no such appeal or question, or not this citizen's
     CLOSED = "closed"  # the appeal is not open
     ANSWERED = "answered"  # the question was answered already
+    DAILY_LIMIT = "daily_limit"  # as many additions as a day allows: `reopens_at` says when
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Added:
     appeal: Appeal | None
     outcome: AddOutcome | None  # None: refused before anything was written
     refused: Refused | None = None
+    reopens_at: datetime | None = None  # with Refused.DAILY_LIMIT
 
     @property
     def done(self) -> bool:
@@ -72,6 +76,7 @@ class AppealLifecycle:
         store: LifecycleStore,
         prompts: PromptStore,
         clock: Clock,
+        limits: DailyLimits | None = None,
     ) -> None:
         self.officials = officials
         self.repo = officials.repo
@@ -79,6 +84,7 @@ class AppealLifecycle:
         self.store = store
         self.prompts = prompts
         self.clock = clock
+        self.limits = limits
 
     # --- the citizen ------------------------------------------------------------------
 
@@ -89,6 +95,12 @@ class AppealLifecycle:
         if appeal.status not in OPEN_STATUSES:
             return Target(appeal, refused=Refused.CLOSED)
         return Target(appeal)
+
+    async def next_addition_at(self, citizen_id: int, draft_key: str = "") -> datetime | None:
+        """None when the citizen may add to an appeal now, else when they may."""
+        if self.limits is None:
+            return None
+        return await self.limits.next_addition_at(citizen_id, draft_key)
 
     async def question_to_answer(self, question_id: int, citizen_id: int) -> Target:
         question = await self.store.question(question_id)
@@ -134,6 +146,10 @@ class AppealLifecycle:
             target = await self.own_open_appeal(new.appeal_id, citizen_id)
         if target.refused is not None or target.appeal is None:
             return Added(target.appeal, None, target.refused or Refused.MISSING)
+        if new.question_id is None:
+            reopens_at = await self.next_addition_at(citizen_id, new.draft_key)
+            if reopens_at is not None:
+                return Added(target.appeal, None, Refused.DAILY_LIMIT, reopens_at)
         addition, outcome = await self.store.add(
             new, f"citizen:{citizen_id}", self.clock(), OPEN_STATUSES
         )

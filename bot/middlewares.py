@@ -1,5 +1,5 @@
 """Update-level middlewares: skip redelivered updates, load the citizen, pick the language,
-and let shutdown wait for the updates in hand."""
+let shutdown wait for the updates in hand, and answer a citizen's burst once."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.utils.i18n import gettext as _
 
+from bot.throttle import BurstGuard, Verdict
 from i18n.core import LANGUAGES, PoI18n
 from storage.base import DatabaseBusy, Repository
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+Clock = Callable[[], datetime]
+# Set by BurstGate on the update that makes a burst; BurstNotice answers it instead of the
+# routers.
+BURST_NOTICE = "burst_notice"
 
 
 def proposed_language(user: User | None, default: str) -> str:
@@ -81,3 +88,65 @@ class RequestContextMiddleware(BaseMiddleware):
             # The step is done and answered; only a redelivery of this update would run twice.
             log.warning("update %s handled but not marked: database locked", event.update_id)
         return result
+
+
+class BurstGate(BaseMiddleware):
+    """Counts a citizen's updates as they arrive, before the chat's lock (registered ahead of
+    aiogram's FSM middleware, `UpdateScopedDispatcher.outer_middleware_before_fsm`): a
+    burst's first updates go on in order, the one that makes it a burst goes on only to be
+    answered (BurstNotice), the rest stop here, before any database work. Private chats only:
+    officials' groups are protected by the daily limits, and their commands are never a
+    citizen's flood."""
+
+    def __init__(self, guard: BurstGuard, clock: Clock) -> None:
+        self.guard = guard
+        self.clock = clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        chat: Chat | None = data.get("event_chat")
+        if chat is None or chat.type != "private":
+            return await handler(event, data)
+        if event.message is not None:
+            album = event.message.media_group_id
+        elif event.callback_query is not None:
+            album = None
+        else:  # the citizen blocking the bot and the like: nothing to answer
+            return await handler(event, data)
+        verdict = self.guard.arrive(chat.id, self.clock().timestamp(), album)
+        if verdict is Verdict.DROP:
+            log.debug("update %s of %s dropped: inside a burst", event.update_id, chat.id)
+            return None
+        if verdict is Verdict.NOTIFY:
+            log.info("citizen %s sent a burst; update %s answered once", chat.id, event.update_id)
+            data[BURST_NOTICE] = True
+            return await handler(event, data)
+        try:
+            return await handler(event, data)
+        finally:
+            self.guard.leave(chat.id, verdict)
+
+
+class BurstNotice(BaseMiddleware):
+    """Tells the citizen to slow down, in their language, after the updates of the burst that
+    were handled (it waited its turn behind them). Registered after RequestContextMiddleware,
+    which sets the language; every other update passes with one dictionary lookup."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not data.get(BURST_NOTICE):
+            return await handler(event, data)
+        assert isinstance(event, Update)
+        bot: Bot = data["bot"]
+        text = _(
+            "Please slow down: you sent a lot at once, and I did not read the last messages. "
+            "Wait a moment, then send what you need again, one at a time."
+        )
+        try:
+            if event.callback_query is not None:
+                await bot.answer_callback_query(event.callback_query.id, text, show_alert=True)
+            elif event.message is not None:
+                await bot.send_message(event.message.chat.id, text)
+        except TelegramAPIError as exc:
+            # A notice that cannot be delivered is no reason for «something went wrong».
+            log.warning("burst notice not delivered: %s", exc)
+        return None

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     # outbox before it is sent from there: the bot shows it at once by editing the review
     # card, and the row goes out only if that did not happen (a crash, Telegram down).
     confirmation_grace: float = Field(default=30.0, gt=0)
+    # What one citizen may send (bot.limits, bot.throttle): appeals and additions in any 24
+    # hours, and updates in hand at once before it is a burst. Five appeals a day is more than
+    # anyone files in good faith, and keeps one person from filling the officials' chat; five
+    # updates at once is an appeal's files sent one by one (an album counts once).
+    appeals_per_day: int = 5
+    additions_per_day: int = 5
+    throttle_burst: int = 5
 
     @field_validator("bot_token")
     @classmethod
@@ -91,6 +98,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Almaty)") from None
         return value
+
+    @field_validator("appeals_per_day", "additions_per_day", "throttle_burst", mode="before")
+    @classmethod
+    def _count(cls, value: object) -> object:
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
+            raise ValueError("must be a whole number, 1 or more")
+        return int(text)
 
     @property
     def tz(self) -> ZoneInfo:

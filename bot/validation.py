@@ -166,3 +166,59 @@ def check_reply_address(raw: str) -> AddressCheck:
 def utf16_len(text: str) -> int:
     """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts two."""
     return len(text.encode("utf-16-le")) // 2
+
+
+# --- files a citizen attaches -------------------------------------------------------------
+
+# Telegram lets a bot download a file (getFile) only up to 20 MB. Officials open, keep and
+# export what is attached, so a bigger file would be a card they cannot use.
+FILE_MAX_MB = 20
+FILE_MAX_BYTES = FILE_MAX_MB * 1024 * 1024
+# Documents of the common office and image kinds (issue #10), by extension, and the MIME
+# types clients report for them. A photo sent as a photo is always fine: Telegram compresses
+# it. The extension decides, as it decides which program opens the file on the officials'
+# computers; the MIME type only when the name has none (clients guess it from the name, and
+# some send application/octet-stream or application/zip for a .docx).
+DOCUMENT_TYPES: dict[str, frozenset[str]] = {
+    "pdf": frozenset({"application/pdf"}),
+    "doc": frozenset({"application/msword"}),
+    "docx": frozenset({"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}),
+    "xls": frozenset({"application/vnd.ms-excel"}),
+    "xlsx": frozenset({"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
+    "odt": frozenset({"application/vnd.oasis.opendocument.text"}),
+    "jpg": frozenset({"image/jpeg"}),
+    "jpeg": frozenset({"image/jpeg"}),
+    "png": frozenset({"image/png"}),
+    "heic": frozenset({"image/heic", "image/heif"}),
+}
+DOCUMENT_MIME_TYPES = frozenset().union(*DOCUMENT_TYPES.values())
+# As the citizen is told them: one name per kind ("jpeg" is another spelling of "jpg").
+DOCUMENT_KINDS = ("PDF", "DOC", "DOCX", "XLS", "XLSX", "ODT", "JPG", "PNG", "HEIC")
+
+
+class FileProblem(Enum):
+    TYPE = "type"  # not one of DOCUMENT_TYPES
+    TOO_BIG = "too_big"  # over FILE_MAX_BYTES
+
+
+def file_extension(file_name: str | None) -> str:
+    """ "pdf" for "Акт.PDF"; "" for a name without one (".bashrc", "README", None)."""
+    stem, dot, extension = (file_name or "").strip().rpartition(".")
+    return extension.lower() if dot and stem else ""
+
+
+def check_document(
+    file_name: str | None, mime_type: str | None, file_size: int | None
+) -> FileProblem | None:
+    """Whether a document may be attached to an appeal or an addition. A size Telegram did
+    not report is taken as fine (it reports it for documents)."""
+    extension = file_extension(file_name)
+    if extension:
+        known = extension in DOCUMENT_TYPES
+    else:
+        known = (mime_type or "").lower() in DOCUMENT_MIME_TYPES
+    if not known:
+        return FileProblem.TYPE
+    if file_size is not None and file_size > FILE_MAX_BYTES:
+        return FileProblem.TOO_BIG
+    return None

@@ -9,6 +9,7 @@ draft where they left it."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -17,6 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n.context import get_i18n
 
 from bot.callbacks import MyCb, QuestionCb
 from bot.catalog import Catalog
@@ -24,7 +26,9 @@ from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.lifecycle import AppealLifecycle, Refused, Target
 from bot.menu import MenuButton
 from bot.views import lifecycle as view
+from bot.views import limits as limits_view
 from bot.views.my_appeals import appeal_status_label
+from handlers.appeal import file_refusal
 from handlers.my_appeals import refused
 from storage.lifecycle import NewAddition
 from storage.models import Attachment
@@ -44,7 +48,24 @@ async def add_pressed(
     catalog: Catalog,
 ) -> None:
     target = await lifecycle.own_open_appeal(callback_data.arg, query.from_user.id)
+    if target.refused is None and isinstance(query.message, Message):
+        reopens_at = await lifecycle.next_addition_at(query.from_user.id)
+        if reopens_at is not None:
+            await query.answer()
+            await query.message.answer(daily_limit_text(lifecycle, reopens_at))
+            return
     await begin(query, target, state, catalog)
+
+
+def daily_limit_text(lifecycle: AppealLifecycle, reopens_at: datetime, lead: str = "") -> str:
+    assert lifecycle.limits is not None  # a limit was reached
+    text = limits_view.additions_limit(
+        lifecycle.limits.additions_per_day,
+        reopens_at,
+        lifecycle.officials.tz,
+        get_i18n().current_locale,
+    )
+    return f"{text}\n\n{lead}" if lead else text
 
 
 async def answer_pressed(
@@ -94,9 +115,15 @@ async def begin(query: CallbackQuery, target: Target, state: FSMContext, catalog
 
 
 async def text_given(message: Message, state: FSMContext, catalog: Catalog, bot: Bot) -> None:
+    await add_text(message, state, catalog, bot, message.text or "")
+
+
+async def add_text(
+    message: Message, state: FSMContext, catalog: Catalog, bot: Bot, text: str
+) -> None:
     data = await state.get_data()
     compose = data[KEY]
-    combined = joined(compose["text"], message.text or "")
+    combined = joined(compose["text"], text)
     if len(combined) > catalog.limits.text_max:
         await say(message, state, data, bot, view.text_too_long(catalog.limits.text_max))
         return
@@ -105,6 +132,13 @@ async def text_given(message: Message, state: FSMContext, catalog: Catalog, bot:
 
 
 async def file_given(message: Message, state: FSMContext, catalog: Catalog, bot: Bot) -> None:
+    refusal = file_refusal(message)
+    if refusal is not None:
+        # Said at once, not folded into an album's one answer: it names the file.
+        await message.answer(refusal)
+        if message.caption:  # what the citizen wrote under it is kept all the same
+            await add_text(message, state, catalog, bot, message.caption)
+        return
     data = await state.get_data()
     compose = data[KEY]
     most = catalog.limits.attachments_max
@@ -197,6 +231,13 @@ async def done_pressed(
         question_id=compose["question"],
     )
     added = await lifecycle.add(query.from_user.id, new)
+    if added.refused is Refused.DAILY_LIMIT and added.reopens_at is not None:
+        # Nothing was sent; what was collected stays for a «Done» when the limit allows.
+        await query.answer()
+        if isinstance(query.message, Message):
+            text = daily_limit_text(lifecycle, added.reopens_at, lead=limits_view.addition_kept())
+            await query.message.answer(text)
+        return
     await leave(state, data)
     await query.answer()
     appeal = added.appeal

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.appeals import AppealService, IncompleteDraft, Render, registration
+from bot.appeals import AppealService, DailyLimitReached, IncompleteDraft, Render, registration
 from bot.callbacks import WizardCb
 from bot.catalog import Catalog, Territory
 from bot.confirmations import Confirmations, forget_draft
@@ -27,11 +27,13 @@ from bot.menu import MenuButton, main_menu
 from bot.validation import (
     TextProblem,
     check_appeal_text,
+    check_document,
     check_full_name,
     check_reply_address,
     kazakhstan_phone,
 )
 from bot.views import appeal as view
+from bot.views import limits as limits_view
 from bot.views.common import html, in_every_language
 from bot.views.consent import ask_consent
 from bot.wizard import (
@@ -154,17 +156,43 @@ async def confirm_choice(query: CallbackQuery, label: str) -> None:
 
 
 async def new_appeal(
-    message: Message, state: FSMContext, catalog: Catalog, citizen: Citizen | None
+    message: Message,
+    state: FSMContext,
+    catalog: Catalog,
+    citizen: Citizen | None,
+    appeals: AppealService,
 ) -> None:
     current = await state.get_state()
     if current is not None and current.startswith("AppealForm:"):
+        # A draft in hand is the citizen's to finish; confirm checks the day's limit.
         await message.answer(_("You have an unfinished appeal, let us continue."))
         await show(current.split(":")[1], message, state, catalog)
         return
     if citizen is None or citizen.consent_at is None:
         await ask_consent(message, then="new")
         return
+    if await over_daily_limit(message, appeals):
+        return
     await start_wizard(message, state, catalog)
+
+
+async def over_daily_limit(message: Message, appeals: AppealService) -> bool:
+    """Tell the citizen when they may file again, if they have filed as many appeals as a
+    day allows. `message` is in their private chat (the bot's own, under a button, too)."""
+    reopens_at = await appeals.next_filing_at(message.chat.id)
+    if reopens_at is None:
+        return False
+    await tell_daily_limit(message, appeals, reopens_at)
+    return True
+
+
+async def tell_daily_limit(
+    message: Message, appeals: AppealService, reopens_at: datetime, lead: str = ""
+) -> None:
+    assert appeals.limits is not None  # it was reached
+    per_day = appeals.limits.appeals_per_day
+    text = limits_view.appeals_limit(per_day, reopens_at, appeals.policy.tz, current_lang())
+    await message.answer(f"{text}\n\n{lead}" if lead else text)
 
 
 async def unknown_command(message: Message) -> None:
@@ -357,8 +385,13 @@ async def text_given(message: Message, state: FSMContext, catalog: Catalog) -> N
         return
     data, draft = await draft_of(state)
     draft["text"] = checked.text
-    # A photo sent with its description counts as the first attachment.
+    # A photo sent with its description counts as the first attachment; a file that cannot
+    # be attached is left out (and the citizen told why), its caption is the text all the same.
     attachment = attachment_of(message)
+    refusal = file_refusal(message)
+    if refusal is not None:
+        await message.answer(refusal)
+        attachment = None
     if attachment and attachment not in draft.setdefault("attachments", []):
         draft["attachments"].append(attachment)
     await state.set_data(data)
@@ -390,7 +423,21 @@ def attachment_of(message: Message) -> dict[str, Any] | None:
     return None
 
 
+def file_refusal(message: Message) -> str | None:
+    """Why the document in `message` cannot be attached (bot.validation), or None. Photos
+    are always fine: Telegram has compressed them."""
+    document = message.document
+    if document is None:
+        return None
+    problem = check_document(document.file_name, document.mime_type, document.file_size)
+    return None if problem is None else limits_view.file_refused(problem, document.file_name)
+
+
 async def attachment_given(message: Message, state: FSMContext, catalog: Catalog) -> None:
+    refusal = file_refusal(message)
+    if refusal is not None:
+        await message.answer(refusal)
+        return
     data, draft = await draft_of(state)
     files = draft.setdefault("attachments", [])
     most = catalog.limits.attachments_max
@@ -610,6 +657,13 @@ async def confirm(
     render = registration_text(catalog, appeals)
     try:
         filed = await appeals.file(query.from_user.id, current_lang(), draft, render)
+    except DailyLimitReached as reached:
+        # The draft stays, in review with its buttons, for when the day's limit allows.
+        await query.answer()
+        await tell_daily_limit(
+            query.message, appeals, reached.reopens_at, lead=limits_view.draft_kept()
+        )
+        return
     except IncompleteDraft as exc:
         log.warning("incomplete draft from %s: %s", query.from_user.id, exc.missing)
         await query.answer()

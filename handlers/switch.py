@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.appeals import AppealService
 from bot.bookings import BookingService
 from bot.callbacks import SwitchCb
 from bot.catalog import Catalog
@@ -39,11 +40,19 @@ class StartsAnotherDialog(Filter):
 
 
 async def busy(
-    message: Message, wanted: str, current: str, state: FSMContext, bookings: BookingService
+    message: Message,
+    wanted: str,
+    current: str,
+    state: FSMContext,
+    bookings: BookingService,
+    appeals: AppealService,
 ) -> None:
     if wanted == BOOKING and not bookings.receptions.receptions:
         # Nothing to book: the appeal goes on undisturbed.
         await message.answer(_("No receptions are scheduled at the moment."))
+        return
+    if wanted == APPEAL and await appeal.over_daily_limit(message, appeals):
+        # No appeal can be filed today: the booking goes on undisturbed.
         return
     text, markup = view.busy_screen(current, wanted, draft_key(current, await state.get_data()))
     await message.answer(text, reply_markup=markup)
@@ -57,6 +66,7 @@ async def switch_pressed(
     bookings: BookingService,
     repo: Repository,
     citizen: Citizen | None,
+    appeals: AppealService,
 ) -> None:
     message = query.message
     current = dialog_of(await state.get_state())
@@ -79,7 +89,7 @@ async def switch_pressed(
     # Both entries continue a dialog in progress and start one otherwise (asking consent first
     # if it was never given).
     if following == APPEAL:
-        await appeal.new_appeal(message, state, catalog, citizen)
+        await appeal.new_appeal(message, state, catalog, citizen, appeals)
     else:
         await booking.start_booking(message, state, bookings, repo, citizen)
 

@@ -22,6 +22,15 @@ def test_defaults() -> None:
     assert settings.timezone == "Asia/Almaty"
     assert settings.default_language == "kk"
     assert settings.digest_time.strftime("%H:%M") == "09:00"
+    assert (settings.appeals_per_day, settings.additions_per_day) == (5, 5)
+    assert settings.throttle_burst == 5
+
+
+def test_limits_are_read_as_whole_numbers() -> None:
+    settings = load_settings(
+        _env_file=None, bot_token=TOKEN, appeals_per_day=" 3 ", throttle_burst="1000"
+    )
+    assert (settings.appeals_per_day, settings.throttle_burst) == (3, 1000)
 
 
 def test_admin_ids_accept_a_comma_list() -> None:
@@ -40,6 +49,11 @@ def test_admin_ids_accept_a_comma_list() -> None:
         ({"bot_token": TOKEN, "default_language": "en"}, "DEFAULT_LANGUAGE"),
         ({"bot_token": TOKEN, "admin_ids": "1,x"}, "ADMIN_IDS"),
         ({"bot_token": TOKEN, "telegram_api_base": "localhost:8081"}, "TELEGRAM_API_BASE"),
+        ({"bot_token": TOKEN, "appeals_per_day": "0"}, "APPEALS_PER_DAY"),
+        ({"bot_token": TOKEN, "appeals_per_day": "five"}, "APPEALS_PER_DAY"),
+        ({"bot_token": TOKEN, "additions_per_day": "-1"}, "ADDITIONS_PER_DAY"),
+        ({"bot_token": TOKEN, "throttle_burst": "2.5"}, "THROTTLE_BURST"),
+        ({"bot_token": TOKEN, "throttle_burst": ""}, "THROTTLE_BURST"),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], named: str) -> None:

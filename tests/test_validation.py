@@ -8,14 +8,18 @@ from bot.catalog import Catalog, Limits, Territory
 from bot.status import can_transition, is_open
 from bot.textfold import fold
 from bot.validation import (
+    FILE_MAX_BYTES,
     AddressKind,
     AddressProblem,
+    FileProblem,
     NameProblem,
     TextProblem,
     check_appeal_text,
+    check_document,
     check_full_name,
     check_reply_address,
     display_phone,
+    file_extension,
     kazakhstan_phone,
 )
 from storage.models import Status
@@ -161,3 +165,71 @@ def test_reply_address(typed: str, kind: AddressKind, problem: AddressProblem | 
     checked = check_reply_address(typed)
     assert (checked.kind, checked.problem) == (kind, problem)
     assert checked.address == " ".join(typed.split())
+
+
+# --- files a citizen attaches -------------------------------------------------------------
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize(
+    ("name", "mime"),
+    [
+        ("Акт обследования.pdf", "application/pdf"),
+        ("ЖАЛОБА.PDF", "application/pdf"),
+        ("заявление.doc", "application/msword"),
+        ("заявление.docx", DOCX),
+        ("смета.xls", "application/vnd.ms-excel"),
+        ("смета.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("хат.odt", "application/vnd.oasis.opendocument.text"),
+        ("IMG_0001.JPG", "image/jpeg"),
+        ("scan.jpeg", "image/jpeg"),
+        ("схема.png", "image/png"),
+        ("IMG_2024.HEIC", "image/heic"),
+        # Clients that do not know the type, or call a .docx what it is inside: the name says.
+        ("заявление.docx", "application/octet-stream"),
+        ("заявление.docx", "application/zip"),
+        ("scan.pdf", None),
+        # No extension: the MIME type says.
+        (None, "application/pdf"),
+        ("scan", "image/heif"),
+    ],
+)
+def test_office_and_image_documents_are_attached(name: str | None, mime: str | None) -> None:
+    assert check_document(name, mime, 2_000_000) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "mime"),
+    [
+        ("setup.exe", "application/x-msdownload"),
+        ("архив.zip", "application/zip"),
+        ("видео.mp4", "video/mp4"),
+        ("animation.gif.mp4", "video/mp4"),  # a GIF, as Telegram sends one
+        ("голос.ogg", "audio/ogg"),
+        ("page.html", "text/html"),
+        ("notes.txt", "text/plain"),
+        ("scan.pdf.exe", "application/pdf"),  # the last extension is the one that opens it
+        (None, None),
+        ("README", "application/octet-stream"),
+        (".pdf", None),  # a hidden file called "pdf", not a PDF
+    ],
+)
+def test_other_documents_are_refused_by_type(name: str | None, mime: str | None) -> None:
+    assert check_document(name, mime, 1000) is FileProblem.TYPE
+
+
+def test_the_size_limit_is_telegrams_20_mb_for_bots() -> None:
+    assert FILE_MAX_BYTES == 20 * 1024 * 1024
+    assert check_document("scan.pdf", "application/pdf", FILE_MAX_BYTES) is None
+    too_big = check_document("scan.pdf", "application/pdf", FILE_MAX_BYTES + 1)
+    assert too_big is FileProblem.TOO_BIG
+    assert check_document("scan.pdf", "application/pdf", None) is None  # size not reported
+    # A file both too big and of the wrong type is told about its type first.
+    assert check_document("film.mkv", "video/x-matroska", FILE_MAX_BYTES * 5) is FileProblem.TYPE
+
+
+def test_the_extension_is_the_part_after_the_last_dot() -> None:
+    assert file_extension("Акт.PDF") == "pdf"
+    assert file_extension("a.tar.gz") == "gz"
+    assert [file_extension(n) for n in (".bashrc", "README", "", None, "x.")] == [""] * 5
