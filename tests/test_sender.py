@@ -7,7 +7,7 @@ import itertools
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -329,10 +329,12 @@ async def test_a_failed_mark_is_retried_not_the_send(
     real_mark: Callable[..., Any] = env.store.mark_sent
     failures = iter([True])
 
-    async def flaky_mark(row_id: int, message_id: int | None, now: datetime) -> None:
+    async def flaky_mark(
+        row_id: int, message_id: int | None, now: datetime, message_ids: Sequence[int] = ()
+    ) -> None:
         if next(failures, False):
             raise sqlite3.OperationalError("database is locked")
-        await real_mark(row_id, message_id, now)
+        await real_mark(row_id, message_id, now, message_ids)
 
     monkeypatch.setattr(env.store, "mark_sent", flaky_mark)
     sender = env.sender(base_backoff=0.05)
