@@ -89,6 +89,9 @@ class SQLiteDatabase:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         for pragma in (
+            # What is deleted or overwritten is zeroed in the file, not left in free space
+            # where a copy of the file would still show it (/forget).
+            "PRAGMA secure_delete=ON",
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
@@ -107,6 +110,13 @@ class SQLiteDatabase:
     async def close(self) -> None:
         async with self.lock:
             await self.conn.close()
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it to nothing: old versions of
+        pages (with data since erased) live on in the WAL until then. False when another
+        connection's reader kept part of it (the next checkpoint takes the rest)."""
+        row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+        return row is not None and row[0] == 0
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
@@ -275,31 +285,6 @@ class SQLiteRepository(Repository):
             "ON CONFLICT (id) DO UPDATE SET consent_at = excluded.consent_at",
             (user_id, _ts(at), _ts(at)),
         )
-
-    async def forget_citizen(self, user_id: int) -> int:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM attachments WHERE appeal_id IN "
-                "(SELECT id FROM appeals WHERE citizen_id = ?)",
-                (user_id,),
-            )
-            # What the citizen added later, and the questions put to them, go with the rest.
-            for table in ("appeal_additions", "appeal_questions"):
-                await conn.execute(
-                    f"DELETE FROM {table} WHERE appeal_id IN "
-                    "(SELECT id FROM appeals WHERE citizen_id = ?)",
-                    (user_id,),
-                )
-            cur = await conn.execute(
-                "UPDATE appeals SET citizen_id = NULL, text = NULL, contact_name = NULL, "
-                "contact_phone = NULL, contact_address = NULL, contact_address_kind = NULL, "
-                "latitude = NULL, longitude = NULL, draft_key = NULL WHERE citizen_id = ?",
-                (user_id,),
-            )
-            anonymised = cur.rowcount
-            await conn.execute("DELETE FROM citizens WHERE id = ?", (user_id,))
-            await conn.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
-        return anonymised
 
     # appeals
     async def create_appeal(
