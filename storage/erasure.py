@@ -151,7 +151,10 @@ class ErasureStore:
             await _blank(conn, [row for messages in found for row in messages.rows], now, cleanup)
             await write(conn, cleanup.rows)
         if not await self.db.checkpoint():
-            log.warning("after /forget the WAL could not be truncated yet: a reader holds it")
+            log.warning(
+                "after /forget another process kept the WAL from being emptied; it still "
+                "holds old pages until the next checkpoint or the bot's shutdown"
+            )
         return erased
 
 

@@ -71,10 +71,17 @@ class SQLiteDatabase:
     DatabaseBusy, and nothing of it was written.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, *, locked_retry: float = LOCKED_RETRY) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        locked_retry: float = LOCKED_RETRY,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
         self.conn = conn
         self.lock = asyncio.Lock()
         self.locked_retry = locked_retry
+        self.busy_timeout = busy_timeout
 
     @classmethod
     async def open(
@@ -98,7 +105,7 @@ class SQLiteDatabase:
             f"PRAGMA busy_timeout={round(busy_timeout * 1000)}",
         ):
             await conn.execute(pragma)
-        db = cls(conn, locked_retry=locked_retry)
+        db = cls(conn, locked_retry=locked_retry, busy_timeout=busy_timeout)
         try:
             await db.migrate(migrate_to)
         except BaseException:
@@ -113,10 +120,25 @@ class SQLiteDatabase:
 
     async def checkpoint(self) -> bool:
         """Copy the WAL into the database file and truncate it to nothing: old versions of
-        pages (with data since erased) live on in the WAL until then. False when another
-        connection's reader kept part of it (the next checkpoint takes the rest)."""
-        row = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
-        return row is not None and row[0] == 0
+        pages (with data since erased) live on in the WAL until then. It never waits for
+        another process (a backup reading the file): the bot would wait with it. False when
+        such a reader kept it from finishing; closing the database finishes it."""
+        busy_ms = round(self.busy_timeout * 1000)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.OperationalError as exc:
+                if is_locked(exc):
+                    return False
+                raise
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+            return row is not None and row[0] == 0
+
+        async with self.lock:
+            return await self._call(work)
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:

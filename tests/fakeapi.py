@@ -1430,8 +1430,9 @@ class FakeTelegram:
         return True
 
     async def _delete_messages(self, params: JsonDict) -> Any:
-        """deleteMessages: the ones not found are skipped; one that may no longer be deleted
-        (older than 48 hours) refuses the whole call, as Telegram does."""
+        """deleteMessages: the ones not found are skipped (Bot API docs). One that may no
+        longer be deleted (older than 48 hours) refuses the whole call: the docs do not say,
+        and the strict reading catches a bot that relies on a partial deletion."""
         chat = self._chat(params.get("chat_id"))
         ids = params.get("message_ids")
         if not isinstance(ids, list) or not 1 <= len(ids) <= DELETE_MANY_LIMIT:

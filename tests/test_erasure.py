@@ -296,6 +296,25 @@ RU_COMMENT = "💬 Комментарий гражданина к обращен
 KK_COMMENT = "өтініш бойынша азаматтың пікірі"
 
 
+async def test_the_checkpoint_never_waits_for_another_process(tmp_path: Path) -> None:
+    """A backup reading the file keeps the WAL from being emptied: the checkpoint says so at
+    once instead of holding the bot for the busy timeout; once the reader is gone it works."""
+    db = await SQLiteDatabase.open(tmp_path / "a.db", busy_timeout=30)
+    await db.execute("INSERT INTO counters (name, value) VALUES ('x', 1)")
+    reader = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT * FROM counters").fetchall()  # a snapshot before the next write
+    await db.execute("UPDATE counters SET value = 2")
+    assert await db.checkpoint() is False
+    row = await db.fetchone("PRAGMA busy_timeout")
+    assert row is not None and row[0] == 30_000  # restored for everything else
+    reader.execute("COMMIT")
+    reader.close()
+    assert await db.checkpoint() is True
+    assert (tmp_path / "a.db-wal").stat().st_size == 0
+    await db.close()
+
+
 async def test_old_messages_get_their_purpose_from_the_migration(tmp_path: Path) -> None:
     """Rows written before migration 0015 had a purpose on the card only."""
     db = await SQLiteDatabase.open(tmp_path / "old.db", migrate_to=13)
