@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -641,10 +642,12 @@ class OfficialsService:
                 text = _("💬 The citizen's comment on № {reference}:").format(
                     reference=html(appeal.reference)
                 )
+            # A key of its own: a long comment goes in parts, and /forget finds the earlier
+            # parts by it (only the last part carries the purpose).
             await self.outbox.send_text(
                 appeal.officials_chat_id,
                 f"{text}\n{html(comment)}",
-                dedupe_key=f"comment:{appeal.id}:{self.clock().isoformat()}",
+                dedupe_key=f"comment:{appeal.id}:{uuid.uuid4().hex}",
                 purpose=personal_purpose(appeal.id),
             )
         return True
