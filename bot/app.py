@@ -30,6 +30,7 @@ from bot.confirmations import Confirmations
 from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.digest import DigestService
 from bot.dispatcher import UpdateScopedDispatcher
+from bot.erasure import CitizenErasure
 from bot.isolation import ChatIsolation
 from bot.lifecycle import AppealLifecycle
 from bot.limits import DailyLimits
@@ -49,6 +50,7 @@ from handlers import setup_routers
 from i18n.core import PoI18n
 from storage.bookings import BookingStore
 from storage.digest import DigestQueries
+from storage.erasure import ErasureStore
 from storage.fsm import SQLiteStorage
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
@@ -233,6 +235,9 @@ async def create_app(
         confirmations,
     )
     dp["bookings"] = bookings
+    dp["erasure"] = CitizenErasure(
+        ErasureStore(db), officials, outbox, give_back_places=bookings.give_back_places
+    )
     digests = DigestService(
         DigestQueries(db),
         outbox,

@@ -211,6 +211,11 @@ class BookingService:
             await self.offer_place(booking.reception, booking.session_day, booking.slot_start)
         return booking
 
+    async def give_back_places(self, citizen_id: int) -> None:
+        """Every upcoming place of the citizen goes back to others (/forget)."""
+        for booking in await self.store.citizen_upcoming(citizen_id, self.clock()):
+            await self.cancel(booking.id, citizen_id)
+
     # --- waitlist -----------------------------------------------------------------------
 
     async def join_waitlist(self, citizen_id: int, reception: Reception, day: date) -> bool:

@@ -31,6 +31,7 @@ from bot.officials import ActionResult, Official, OfficialsService
 from bot.status import OPEN_STATUSES, sources_of
 from bot.views import lifecycle as view
 from bot.views import notices
+from storage.erasure import personal_purpose
 from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition, Question
 from storage.models import Appeal, Attachment, Status
 from storage.prompts import PromptStore
@@ -214,7 +215,9 @@ class AppealLifecycle:
     ) -> None:
         with self.officials.speaking(self.officials.language):
             text = view.addition_for_officials(appeal.reference, new.text, len(new.files), question)
-        await self._under_card(appeal, text, f"addition:{addition_id}", new.files)
+        await self._under_card(
+            appeal, text, f"addition:{addition_id}", new.files, personal_purpose(appeal.id)
+        )
 
     async def _under_card(
         self,
@@ -222,9 +225,11 @@ class AppealLifecycle:
         text: str,
         key: str,
         files: tuple[Attachment, ...] = (),
+        purpose: str | None = None,
     ) -> None:
         """A message (and files) in the officials' chat as a reply to the appeal's card, so
-        the chat reads it in the card's thread."""
+        the chat reads it in the card's thread. `purpose`: what carries the citizen's words
+        or files is found by /forget."""
         card = await self.officials.card_message(appeal)
         chat = card[0] if card else appeal.officials_chat_id or self.officials.chat_for(appeal)
         if chat is None:
@@ -233,7 +238,7 @@ class AppealLifecycle:
         # Without the card's message (not delivered yet) the text still names the appeal.
         reply = {"message_id": card[1], "allow_sending_without_reply": True} if card else None
         extra: dict[str, Any] = {"reply_parameters": reply} if reply else {}
-        await self.outbox.send_text(chat, text, dedupe_key=key, **extra)
+        await self.outbox.send_text(chat, text, dedupe_key=key, purpose=purpose, **extra)
         caption = f"№ {appeal.reference}"
         photos = [f for f in files if f.kind == "photo"]
         documents = [f for f in files if f.kind != "photo"]
@@ -241,14 +246,16 @@ class AppealLifecycle:
             media: list[dict[str, str]] = [{"type": "photo", "media": f.file_id} for f in photos]
             media[0]["caption"] = caption
             await self.outbox.send(
-                chat, "sendMediaGroup", {"media": media, **extra}, dedupe_key=f"{key}:photos"
-            )
+                chat, "sendMediaGroup", {"media": media, **extra}, dedupe_key=f"{key}:photos",
+                purpose=purpose,
+            )  # fmt: skip
         elif photos:
             await self.outbox.send(
                 chat,
                 "sendPhoto",
                 {"photo": photos[0].file_id, "caption": caption, **extra},
                 dedupe_key=f"{key}:photos",
+                purpose=purpose,
             )
         for number, doc in enumerate(documents):
             await self.outbox.send(
@@ -256,6 +263,7 @@ class AppealLifecycle:
                 "sendDocument",
                 {"document": doc.file_id, "caption": caption, **extra},
                 dedupe_key=f"{key}:doc:{number}",
+                purpose=purpose,
             )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from bot.views import notices
 from bot.views.common import html
 from i18n.core import PoI18n
 from storage.base import Repository
+from storage.erasure import card_edit_purpose, card_purpose, personal_purpose
 from storage.models import Appeal, Outcome, Status
 from storage.outbox import Outgoing
 from storage.reports import ReportScope
@@ -177,9 +179,15 @@ class OfficialsService:
             text,
             reply_markup=markup,
             dedupe_key=f"card:{appeal.id}:{chat}",
-            purpose=f"card:{appeal.id}",
+            purpose=card_purpose(appeal.id),
         )
         return [card, *self._file_rows(chat, appeal)]
+
+    def new_card_payload(self, appeal: Appeal, chat: int) -> dict[str, Any]:
+        """The sendMessage parameters of the card as `card_rows` posts it (for a card still
+        waiting in the queue when what it shows changes)."""
+        card = self.card_rows(appeal, chat)[0]
+        return dict(card.messages[0].payload)
 
     async def publish_pending(self) -> int:
         """At start-up: cards a crash kept from being queued are queued now."""
@@ -191,7 +199,10 @@ class OfficialsService:
         return len(pending)
 
     def _file_rows(self, chat: int, appeal: Appeal) -> list[Outgoing]:
+        """Under the card: its photos, documents and map pin (`personal_purpose`: /forget
+        finds and deletes them)."""
         caption = f"№ {appeal.reference}"
+        purpose = personal_purpose(appeal.id)
         photos = [a for a in appeal.attachments if a.kind == "photo"]
         documents = [a for a in appeal.attachments if a.kind != "photo"]
         rows: list[Outgoing] = []
@@ -204,6 +215,7 @@ class OfficialsService:
                     "sendMediaGroup",
                     {"media": media},
                     dedupe_key=f"photos:{appeal.id}:{chat}",
+                    purpose=purpose,
                 )
             )
         elif photos:
@@ -213,6 +225,7 @@ class OfficialsService:
                     "sendPhoto",
                     {"photo": photos[0].file_id, "caption": caption},
                     dedupe_key=f"photos:{appeal.id}:{chat}",
+                    purpose=purpose,
                 )
             )
         for i, doc in enumerate(documents):
@@ -222,6 +235,7 @@ class OfficialsService:
                     "sendDocument",
                     {"document": doc.file_id, "caption": caption},
                     dedupe_key=f"doc:{appeal.id}:{i}:{chat}",
+                    purpose=purpose,
                 )
             )
         if appeal.latitude is not None and appeal.longitude is not None:
@@ -231,6 +245,7 @@ class OfficialsService:
                     "sendLocation",
                     {"latitude": appeal.latitude, "longitude": appeal.longitude},
                     dedupe_key=f"pin:{appeal.id}:{chat}",
+                    purpose=purpose,
                 )
             )
         return rows
@@ -245,10 +260,14 @@ class OfficialsService:
             await self.refresh_card(appeal, *card)
 
     async def refresh_card(self, appeal: Appeal, chat_id: int, message_id: int) -> None:
+        await self.outbox.queue([self.card_edit(appeal, chat_id, message_id)])
+
+    def card_edit(self, appeal: Appeal, chat_id: int, message_id: int) -> Outgoing:
+        """The card's message edited to the appeal as it is now."""
         with self.speaking(self.language):
             text = self.render_card(appeal)
             markup = card_view.card_keyboard(appeal, self.catalog, chat_id)
-        await self.outbox.send(
+        return self.outbox.message(
             chat_id,
             "editMessageText",
             {
@@ -257,6 +276,7 @@ class OfficialsService:
                 "parse_mode": "HTML",
                 "reply_markup": markup.model_dump(mode="json", exclude_none=True),
             },
+            purpose=card_edit_purpose(appeal.id),
         )
 
     # --- who may act ------------------------------------------------------------------
@@ -622,7 +642,14 @@ class OfficialsService:
                 text = _("💬 The citizen's comment on № {reference}:").format(
                     reference=html(appeal.reference)
                 )
-            await self.outbox.send_text(appeal.officials_chat_id, f"{text}\n{html(comment)}")
+            # A key of its own: a long comment goes in parts, and /forget finds the earlier
+            # parts by it (only the last part carries the purpose).
+            await self.outbox.send_text(
+                appeal.officials_chat_id,
+                f"{text}\n{html(comment)}",
+                dedupe_key=f"comment:{appeal.id}:{uuid.uuid4().hex}",
+                purpose=personal_purpose(appeal.id),
+            )
         return True
 
     async def _tell_officials(self, appeal: Appeal) -> None:

@@ -24,6 +24,17 @@ async def answer_in_parts(
     """Reply in the chat of `message` with `text` (HTML) in as many messages as it needs;
     the first part quotes message `reply_to` when given. Returns the last one, the one that
     carries the keyboard."""
+    return (await send_in_parts(message, text, reply_markup, reply_to=reply_to))[-1]
+
+
+async def send_in_parts(
+    message: Message,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    reply_to: int | None = None,
+) -> list[Message]:
+    """`answer_in_parts`, returning every message sent (to find them again: /forget)."""
     parts = split_text(text)
     sent: list[Message] = []
     for number, part in enumerate(parts, start=1):
@@ -38,4 +49,4 @@ async def answer_in_parts(
                 part, reply_parameters=quote, reply_markup=reply_markup if last else None
             )
         )
-    return sent[-1]
+    return sent

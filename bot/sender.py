@@ -124,6 +124,14 @@ def message_id_of(result: Any, payload: Mapping[str, Any]) -> int | None:
     return edited if isinstance(edited, int) else None
 
 
+def media_group_ids(result: Any) -> list[int]:
+    """Every message a media group became, in order; [] for a single message."""
+    if not isinstance(result, list) or len(result) < 2:
+        return []
+    ids = [getattr(message, "message_id", None) for message in result]
+    return [i for i in ids if isinstance(i, int)]
+
+
 def as_plain_text(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     """The payload without HTML markup, for a text Telegram refused to parse; None if that
     would change nothing."""
@@ -398,31 +406,37 @@ class OutboxSender:
             log.error("outbox row %s: %s", row.id, describe(exc))
             await self._retry_later(row, describe(exc))
         else:
-            await self._record_sent(row, message_id_of(result, row.payload))
+            await self._record_sent(
+                row, message_id_of(result, row.payload), media_group_ids(result)
+            )
 
-    async def _record_sent(self, row: OutboxRow, message_id: int | None) -> None:
+    async def _record_sent(
+        self, row: OutboxRow, message_id: int | None, message_ids: Sequence[int] = ()
+    ) -> None:
         """Telegram has the message; until the row is marked, a crash sends it again after a
         restart. So marking is the very next step after the answer (no task to schedule first,
         nothing else awaited), and it completes even when the sender is cancelled meanwhile
         (stop() past its timeout): the cancellation is passed on once the row is marked."""
         try:
-            await self._mark_sent(row, message_id)
+            await self._mark_sent(row, message_id, message_ids)
         except asyncio.CancelledError:
             # Cancelled while the mark waited for the database: mark it after all (a mark that
             # had reached the database already makes this one a no-op), then stop.
-            await self._mark_sent(row, message_id)
+            await self._mark_sent(row, message_id, message_ids)
             raise
         if row.chat_id in self._refused:
             self._refused.discard(row.chat_id)
             await self.store.end_refusal(row.chat_id)
             log.info("outbox: group %s takes messages again", row.chat_id)
 
-    async def _mark_sent(self, row: OutboxRow, message_id: int | None) -> None:
+    async def _mark_sent(
+        self, row: OutboxRow, message_id: int | None, message_ids: Sequence[int]
+    ) -> None:
         # A failed mark is retried, never the send: sending again would deliver it twice.
         pause = MARK_PAUSE
         for attempt in range(1, MARK_ATTEMPTS + 1):
             try:
-                await self.store.mark_sent(row.id, message_id, self.clock())
+                await self.store.mark_sent(row.id, message_id, self.clock(), message_ids)
                 return
             except Exception:
                 if attempt == MARK_ATTEMPTS:
@@ -465,7 +479,8 @@ class OutboxSender:
     async def _bad_request(self, row: OutboxRow, exc: TelegramBadRequest) -> None:
         message = exc.message.lower()
         now = self.clock()
-        if "message is not modified" in message:
+        if "message is not modified" in message or "message to delete not found" in message:
+            # What the row was for is already so: edited, or deleted (by someone in the chat).
             await self._record_sent(row, message_id_of(None, row.payload))
             return
         if "can't parse entities" in message:

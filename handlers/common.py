@@ -92,11 +92,18 @@ async def help_(message: Message, catalog: Catalog) -> None:
 
 
 async def privacy(message: Message) -> None:
-    # The address for a written answer came later than the rest of this text: a paragraph of
-    # its own, so that the reviewed wording above stays as it is.
+    # The address for a written answer, and what /forget keeps, came later than the rest of
+    # this text: paragraphs of their own, so that the reviewed wording above stays as it is.
     address = _(
         "If you give an e-mail or a postal address for a written answer, it is kept with the "
         "appeal for that answer, shown to officials like your phone, and /forget erases it too."
+    )
+    kept = _(
+        "What /forget keeps: the anonymous figures, and the officials' answers with your name, "
+        "phone and address taken out, as the akimat's records. In the officials' chat the card "
+        "loses your text and contact, and the messages with your files and words are deleted; "
+        "Telegram lets the bot delete a message only within 48 hours, so older files are left "
+        "to the officials to delete."
     )
     await message.answer(
         _(
@@ -110,7 +117,7 @@ async def privacy(message: Message) -> None:
             "/forget erases your personal data; anonymous figures (how many appeals of which "
             "kind, where and when) stay for statistics."
         )
-        + f"\n\n{address}"
+        + f"\n\n{address}\n\n{kept}"
     )
 
 

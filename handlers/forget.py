@@ -14,10 +14,9 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.bookings import BookingService
 from bot.callbacks import ForgetCb
+from bot.erasure import CitizenErasure
 from bot.filters import PrivateChat
-from storage.base import Repository
 
 
 async def forget(message: Message) -> None:
@@ -37,10 +36,13 @@ async def forget(message: Message) -> None:
     )
     await message.answer(
         _(
-            "This erases your name, phone number, the texts, files and locations of your "
-            "appeals, and your language and consent. Anonymous figures (kind, category, "
-            "district, dates) stay for statistics. Officials will no longer be able to send "
-            "you answers here. Erase?"
+            "This erases your name, phone number and address, the texts, files and locations "
+            "of your appeals, what you added to them and your comments, your bookings' "
+            "contacts, your language and consent; in the officials' chat the cards lose your "
+            "text and contact and the rest is deleted. Anonymous figures (kind, category, "
+            "district, dates) stay for statistics, and the officials' answers stay without "
+            "your name, as the akimat's records. Officials will no longer be able to send you "
+            "answers here. Erase?"
         ),
         reply_markup=keyboard,
     )
@@ -49,9 +51,8 @@ async def forget(message: Message) -> None:
 async def forget_answered(
     query: CallbackQuery,
     callback_data: ForgetCb,
-    repo: Repository,
     state: FSMContext,
-    bookings: BookingService,
+    erasure: CitizenErasure,
 ) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
@@ -60,14 +61,7 @@ async def forget_answered(
         await query.message.edit_text(_("Nothing was erased."))
         return
     await state.clear()
-    # Places they held go back to others (and to the waiting list) before the rows lose
-    # their names; nothing unsent waits for a citizen who asked to be forgotten.
-    for booking in await bookings.store.citizen_upcoming(query.from_user.id, bookings.clock()):
-        await bookings.cancel(booking.id, query.from_user.id)
-    await bookings.outbox_store.drop_chat(
-        query.from_user.id, "citizen used /forget", bookings.clock()
-    )
-    await repo.forget_citizen(query.from_user.id)
+    await erasure.forget(query.from_user.id)
     await query.message.edit_text(_("Your personal data has been erased."))
     await query.message.answer(
         _("Goodbye. /start begins again if you need us."), reply_markup=ReplyKeyboardRemove()

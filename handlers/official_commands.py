@@ -12,9 +12,10 @@ from bot.appeals import AppealService
 from bot.bookings import BookingService
 from bot.catalog import Catalog
 from bot.digest import DigestService
+from bot.erasure import CitizenErasure
 from bot.filters import IsCommand, author
 from bot.officials import OfficialsService
-from bot.replies import answer_in_parts
+from bot.replies import send_in_parts
 from bot.reports import parse_days, parse_export, period_export, period_stats, render_stats
 from bot.views import card as card_view
 from bot.views import history as history_view
@@ -69,6 +70,7 @@ async def find(
     officials: OfficialsService,
     catalog: Catalog,
     reports: ReportQueries,
+    erasure: CitizenErasure,
 ) -> None:
     if not await allowed(message, officials):
         return
@@ -92,11 +94,12 @@ async def find(
         )
         lines = [officials.render_card(appeal, full=True), ""]
         lines += history_view.history_lines(found, catalog, officials.language, officials.tz)
-        await answer_in_parts(
+        sent = await send_in_parts(
             message,
             "\n".join(lines),
             reply_markup=card_view.card_keyboard(appeal, catalog, message.chat.id),
         )
+        await erasure.copy_posted(appeal.id, message.chat.id, [m.message_id for m in sent])
 
 
 async def stats(

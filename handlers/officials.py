@@ -20,10 +20,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import CardCb, PromptCb
 from bot.catalog import Catalog
+from bot.erasure import CitizenErasure
 from bot.filters import author
 from bot.officials import ActionResult, Official, OfficialsService
 from bot.prompts import Draft, OfficialPrompts, Refusal
-from bot.replies import answer_in_parts
+from bot.replies import answer_in_parts, send_in_parts
 from bot.status import is_open
 from bot.views import card as card_view
 from bot.views import officials as officials_view
@@ -50,6 +51,7 @@ async def card_pressed(
     officials: OfficialsService,
     prompts: OfficialPrompts,
     catalog: Catalog,
+    erasure: CitizenErasure,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
@@ -141,7 +143,8 @@ async def card_pressed(
                 await show_contact(query, appeal, officials)
             case "full":
                 await query.answer()
-                await answer_in_parts(message, officials.render_card(appeal, full=True))
+                sent = await send_in_parts(message, officials.render_card(appeal, full=True))
+                await erasure.copy_posted(appeal.id, chat, [m.message_id for m in sent])
             case _:
                 await query.answer(_("This button is no longer active."), show_alert=True)
 

@@ -37,10 +37,6 @@ class Repository(ABC):
     @abstractmethod
     async def set_consent(self, user_id: int, at: datetime) -> None: ...
 
-    @abstractmethod
-    async def forget_citizen(self, user_id: int) -> int:
-        """Erase personal data; appeals stay as anonymous rows. Returns appeals anonymised."""
-
     # appeals
     @abstractmethod
     async def create_appeal(

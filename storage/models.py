@@ -102,3 +102,8 @@ class Appeal:
     solved: str | None = None
     rating: int | None = None
     attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def erased(self) -> bool:
+        """The citizen used /forget: no contact, no text, nobody to tell."""
+        return self.citizen_id is None

@@ -152,10 +152,19 @@ class OutboxStore:
 
     # ------------------------------------------------------------------ outcomes
 
-    async def mark_sent(self, row_id: int, message_id: int | None, now: datetime) -> None:
+    async def mark_sent(
+        self,
+        row_id: int,
+        message_id: int | None,
+        now: datetime,
+        message_ids: Sequence[int] = (),
+    ) -> None:
+        """`message_ids`: every message a media group became (message_id is the first), so
+        that /forget can delete them all."""
         await self.db.execute(
-            f"UPDATE outbox SET sent_at = ?, message_id = ? WHERE id = ? AND {PENDING}",
-            (_ts(now), message_id, row_id),
+            f"UPDATE outbox SET sent_at = ?, message_id = ?, message_ids = ? "
+            f"WHERE id = ? AND {PENDING}",
+            (_ts(now), message_id, json.dumps(list(message_ids)) if message_ids else None, row_id),
         )
 
     async def reschedule(

@@ -71,10 +71,17 @@ class SQLiteDatabase:
     DatabaseBusy, and nothing of it was written.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, *, locked_retry: float = LOCKED_RETRY) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        locked_retry: float = LOCKED_RETRY,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
         self.conn = conn
         self.lock = asyncio.Lock()
         self.locked_retry = locked_retry
+        self.busy_timeout = busy_timeout
 
     @classmethod
     async def open(
@@ -89,13 +96,16 @@ class SQLiteDatabase:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         for pragma in (
+            # What is deleted or overwritten is zeroed in the file, not left in free space
+            # where a copy of the file would still show it (/forget).
+            "PRAGMA secure_delete=ON",
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
             f"PRAGMA busy_timeout={round(busy_timeout * 1000)}",
         ):
             await conn.execute(pragma)
-        db = cls(conn, locked_retry=locked_retry)
+        db = cls(conn, locked_retry=locked_retry, busy_timeout=busy_timeout)
         try:
             await db.migrate(migrate_to)
         except BaseException:
@@ -107,6 +117,28 @@ class SQLiteDatabase:
     async def close(self) -> None:
         async with self.lock:
             await self.conn.close()
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it to nothing: old versions of
+        pages (with data since erased) live on in the WAL until then. It never waits for
+        another process (a backup reading the file): the bot would wait with it. False when
+        such a reader kept it from finishing; closing the database finishes it."""
+        busy_ms = round(self.busy_timeout * 1000)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.OperationalError as exc:
+                if is_locked(exc):
+                    return False
+                raise
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+            return row is not None and row[0] == 0
+
+        async with self.lock:
+            return await self._call(work)
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
@@ -275,31 +307,6 @@ class SQLiteRepository(Repository):
             "ON CONFLICT (id) DO UPDATE SET consent_at = excluded.consent_at",
             (user_id, _ts(at), _ts(at)),
         )
-
-    async def forget_citizen(self, user_id: int) -> int:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM attachments WHERE appeal_id IN "
-                "(SELECT id FROM appeals WHERE citizen_id = ?)",
-                (user_id,),
-            )
-            # What the citizen added later, and the questions put to them, go with the rest.
-            for table in ("appeal_additions", "appeal_questions"):
-                await conn.execute(
-                    f"DELETE FROM {table} WHERE appeal_id IN "
-                    "(SELECT id FROM appeals WHERE citizen_id = ?)",
-                    (user_id,),
-                )
-            cur = await conn.execute(
-                "UPDATE appeals SET citizen_id = NULL, text = NULL, contact_name = NULL, "
-                "contact_phone = NULL, contact_address = NULL, contact_address_kind = NULL, "
-                "latitude = NULL, longitude = NULL, draft_key = NULL WHERE citizen_id = ?",
-                (user_id,),
-            )
-            anonymised = cur.rowcount
-            await conn.execute("DELETE FROM citizens WHERE id = ?", (user_id,))
-            await conn.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
-        return anonymised
 
     # appeals
     async def create_appeal(

@@ -426,6 +426,9 @@ def check_markup(params: JsonDict, field: str) -> None:
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
+# Bot API deleteMessage: "A message can only be deleted if it was sent less than 48 hours ago."
+DELETE_WINDOW = 48 * 3600
+DELETE_MANY_LIMIT = 100  # deleteMessages: 1-100 identifiers
 _TAG = re.compile(r"<[^<>]*>")
 
 
@@ -845,7 +848,21 @@ class FakeTelegram:
         """Current state of a stored message (after edits), or None if unknown/deleted."""
         return self._messages.get((norm_chat_id(chat_id) or 0, message_id))
 
+    def messages_in(self, chat_id: int | str) -> list[JsonDict]:
+        """Every message the chat still shows (after edits and deletions), oldest first."""
+        chat = norm_chat_id(chat_id) or 0
+        return [m for (c, _), m in sorted(self._messages.items(), key=lambda i: i[0][1])
+                if c == chat]  # fmt: skip
+
     # ----------------------------------------------------------------- configuration
+
+    def age_messages(self, chat_id: int | str, seconds: int) -> None:
+        """Make the chat's messages `seconds` older, as if time had passed: past 48 hours the
+        bot may no longer delete them (an edit still works)."""
+        chat = norm_chat_id(chat_id) or 0
+        for (c, _), message in self._messages.items():
+            if c == chat:
+                message["date"] -= seconds
 
     def set_chat_member(
         self, chat_id: int | str, user_id: int, status: str = "member", **fields: Any
@@ -1245,6 +1262,7 @@ class FakeTelegram:
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
+            "deletemessages": self._delete_messages,
             "copymessage": self._copy_message,
             "forwardmessage": self._forward_message,
             "getchat": self._get_chat,
@@ -1402,9 +1420,34 @@ class FakeTelegram:
     async def _delete_message(self, params: JsonDict) -> Any:
         chat = self._chat(params.get("chat_id"))
         message_id = params.get("message_id")
-        if isinstance(message_id, int):
-            self._messages.pop((chat["id"], message_id), None)
+        if not isinstance(message_id, int):
+            raise ApiError(400, "Bad Request: message identifier is not specified")
+        message = self._messages.get((chat["id"], message_id))
+        if message is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        self._check_deletable(message)
+        del self._messages[(chat["id"], message_id)]
         return True
+
+    async def _delete_messages(self, params: JsonDict) -> Any:
+        """deleteMessages: the ones not found are skipped (Bot API docs). One that may no
+        longer be deleted (older than 48 hours) refuses the whole call: the docs do not say,
+        and the strict reading catches a bot that relies on a partial deletion."""
+        chat = self._chat(params.get("chat_id"))
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= DELETE_MANY_LIMIT:
+            raise ApiError(400, "Bad Request: message identifiers are not specified")
+        found = [(chat["id"], i) for i in ids if (chat["id"], i) in self._messages]
+        for key in found:
+            self._check_deletable(self._messages[key])
+        for key in found:
+            del self._messages[key]
+        return True
+
+    @staticmethod
+    def _check_deletable(message: JsonDict) -> None:
+        if _now() - int(message.get("date", 0)) >= DELETE_WINDOW:
+            raise ApiError(400, "Bad Request: message can't be deleted")
 
     def _source_content(self, params: JsonDict) -> tuple[JsonDict | None, JsonDict]:
         source_chat = self._chat(params.get("from_chat_id"))

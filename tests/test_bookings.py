@@ -13,7 +13,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from bot.erasure import redact
 from storage.bookings import BookingStore, BookResult
+from storage.erasure import ErasureStore
 from storage.sqlite import SQLiteRepository
 from tests.conftest import ALMATY
 
@@ -329,7 +331,7 @@ async def test_forget_erases_booking_contacts(repo: SQLiteRepository, store: Boo
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     await store.join_waitlist(1, "deputy", NEXT_WED, NOW)
-    await repo.forget_citizen(1)
+    await ErasureStore(repo.db).erase(1, NOW, redact)
     gone = await store.get(mine.id)
     assert gone is not None
     assert (gone.citizen_id, gone.contact_name, gone.contact_phone) == (None, None, None)

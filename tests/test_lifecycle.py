@@ -9,12 +9,14 @@ from datetime import date, datetime
 import pytest
 
 from bot.catalog import Catalog, Department
+from bot.erasure import redact
 from bot.lifecycle import AppealLifecycle, Refused
 from bot.officials import Official
 from bot.status import TRANSITIONS, sources_of
 from bot.views import notices
 from bot.views.my_appeals import appeal_status_label, status_label
 from i18n.core import PoI18n
+from storage.erasure import ErasureStore
 from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition
 from storage.models import Appeal, Attachment, Outcome, Status
 from storage.prompts import NewPrompt, PromptAction, PromptState, PromptStore
@@ -176,7 +178,7 @@ async def test_nobody_is_asked_on_a_closed_or_forgotten_appeal(
     await repo.update_fields(closed.id, status=Status.ANSWERED)
     assert (await lifecycle.ask(closed.id, ASKER, "Вопрос?")).reason == "already"
     forgotten, _ = await repo.create_appeal(new_appeal("g", citizen_id=3))
-    await repo.forget_citizen(3)
+    await ErasureStore(repo.db).erase(3, NOW, redact)
     assert (await lifecycle.ask(forgotten.id, ASKER, "Вопрос?")).reason == "already"
     assert sent.sent == []
 
@@ -188,7 +190,7 @@ async def test_forget_erases_what_the_citizen_added_and_was_asked(
     appeal, _ = await repo.create_appeal(new_appeal("e"))
     await lifecycle.ask(appeal.id, ASKER, "Телефоныңыз дұрыс па?")
     await lifecycle.add(1, addition(appeal.id, "e1", 1))
-    await repo.forget_citizen(1)
+    await ErasureStore(repo.db).erase(1, NOW, redact)
     for table in ("appeal_additions", "appeal_questions", "attachments"):
         row = await repo.db.fetchone(f"SELECT count(*) FROM {table}")
         assert row is not None and row[0] == 0, table

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -329,10 +330,12 @@ async def test_a_failed_mark_is_retried_not_the_send(
     real_mark: Callable[..., Any] = env.store.mark_sent
     failures = iter([True])
 
-    async def flaky_mark(row_id: int, message_id: int | None, now: datetime) -> None:
+    async def flaky_mark(
+        row_id: int, message_id: int | None, now: datetime, message_ids: Sequence[int] = ()
+    ) -> None:
         if next(failures, False):
             raise sqlite3.OperationalError("database is locked")
-        await real_mark(row_id, message_id, now)
+        await real_mark(row_id, message_id, now, message_ids)
 
     monkeypatch.setattr(env.store, "mark_sent", flaky_mark)
     sender = env.sender(base_backoff=0.05)
@@ -441,6 +444,27 @@ async def test_not_modified_edit_counts_as_sent(env: Env) -> None:
     assert env.attempts(101, "editMessageText")[0].failed  # Telegram said "not modified"
     row = await env.store.get(row_id)
     assert row is not None and row["sent_at"] and row["message_id"] == message_id
+
+
+async def test_a_deletion_of_a_message_already_gone_is_done_and_an_album_keeps_every_id(
+    env: Env,
+) -> None:
+    """Someone in the chat deleted it first: the row did what it was for. A media group is
+    several messages: the row keeps all their ids, so each can be deleted later."""
+    sender = env.sender()
+    sender.start()
+    media = [{"type": "photo", "media": f"p{i}"} for i in range(3)]
+    album = await env.outbox.send(-500, "sendMediaGroup", {"media": media})
+    await sender.drain(5)
+    row = await env.store.get(album)
+    assert row is not None
+    first, *rest = json.loads(row["message_ids"])
+    assert first == row["message_id"] and len(rest) == 2
+    gone = await env.outbox.send(-500, "deleteMessage", {"message_id": 999})
+    await sender.drain(5)
+    assert env.attempts(-500, "deleteMessage")[0].failed  # Telegram: "message to delete not found"
+    row = await env.store.get(gone)
+    assert row is not None and row["sent_at"] and row["dropped_at"] is None
 
 
 async def test_bad_requests_drop_only_that_row(env: Env) -> None:

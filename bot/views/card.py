@@ -9,6 +9,7 @@ from bot.callbacks import CardCb
 from bot.catalog import Catalog
 from bot.status import is_open
 from bot.views.common import ALERT_LIMIT, html, shorten, utf16_len
+from bot.views.erasure import erased_line
 from bot.views.my_appeals import appeal_status_label
 from i18n.formatting import long_date
 from storage.models import Appeal, Outcome, Status
@@ -62,6 +63,16 @@ def card_text(
     district = catalog.territory.place(appeal.district)
     region = catalog.territory.place(appeal.region)
     text = appeal.text or "—"
+    applicant = (
+        [erased_line()]
+        if appeal.erased
+        else [
+            _("Applicant: {name}, {phone}").format(
+                name=html(initials(appeal.contact_name)), phone=masked_phone(appeal.contact_phone)
+            ),
+            *written_answer_lines(appeal.contact_address_kind),
+        ]
+    )
     lines = [
         f"<b>№ {html(appeal.reference)}</b> · {html(kind.name(lang) if kind else appeal.kind)}",
         _("Category: {value}").format(value=html(category.name(lang) if category else "—")),
@@ -70,16 +81,13 @@ def card_text(
         ),
         _("Deadline for reply: {date}").format(date=long_date(appeal.due_at.date(), lang)),
         _("Status: {value}").format(value=appeal_status_label(appeal, catalog)),
-        _("Applicant: {name}, {phone}").format(
-            name=html(initials(appeal.contact_name)), phone=masked_phone(appeal.contact_phone)
-        ),
-        *written_answer_lines(appeal.contact_address_kind),
+        *applicant,
         _("Language of the appeal: {language}").format(
             language="қазақша" if appeal.language == "kk" else "русский"
         ),
-        "",
-        html(text if full else shorten(text, CARD_TEXT_LIMIT)),
     ]
+    if not appeal.erased:
+        lines += ["", html(text if full else shorten(text, CARD_TEXT_LIMIT))]
     extras = []
     if appeal.attachments:
         extras.append(_("📎 files: {count}").format(count=len(appeal.attachments)))
@@ -157,11 +165,12 @@ def card_keyboard(appeal: Appeal, catalog: Catalog, chat_id: int) -> InlineKeybo
         if catalog.departments:
             second.insert(0, button(_("↪️ Forward"), "forward"))
         rows.append(second)
-    last = [button(_("👤 Show contact"), "contact")]
-    if is_open(appeal.status) and appeal.citizen_id is not None:
-        # Not after /forget: there is nobody left to ask.
+    # Not after /forget: there is no contact to show, nobody left to ask.
+    last = [] if appeal.erased else [button(_("👤 Show contact"), "contact")]
+    if is_open(appeal.status) and not appeal.erased:
         last.insert(0, button(_("❓ Ask the citizen"), "ask"))
-    rows.append(last)
+    if last:
+        rows.append(last)
     if appeal.text and utf16_len(appeal.text.strip()) > CARD_TEXT_LIMIT:
         rows.append([button(_("📄 Show all"), "full")])
     return InlineKeyboardMarkup(inline_keyboard=rows)
