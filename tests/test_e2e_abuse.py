@@ -14,7 +14,16 @@ from storage.models import NewAppeal
 from tests.conftest import ALMATY, OFFICIALS, Harness
 from tests.fakeapi import Call
 from tests.test_e2e_appeal import onboard, rows, who_and_how
-from tests.test_e2e_lifecycle import CITIZEN, TEXTS, ask, file_appeal, open_mine, under_card
+from tests.test_e2e_lifecycle import (
+    CITIZEN,
+    TEXTS,
+    ask,
+    file_appeal,
+    open_mine,
+    reach_review,
+    to_text_step,
+    under_card,
+)
 from tests.test_e2e_lifecycle import SAY as LIFECYCLE
 from tests.test_e2e_officials import card_of
 
@@ -102,31 +111,6 @@ def alerts_to(h: Harness, since: int) -> list[Call]:
 async def settled(h: Harness) -> None:
     """The bot has finished the updates in hand (their reply is out before their end)."""
     assert await h.app.in_flight.wait_idle(5)
-
-
-async def to_text_step(h: Harness, user: int, lang: str) -> Call:
-    """/new through kind, category, region and district; returns the text prompt."""
-    catalog = h.app.catalog
-    kinds = await h.say(user, "/new", lang=lang)
-    kind = catalog.kind("application")
-    other = catalog.category("other")
-    assert kind is not None and other is not None
-    categories = await h.click(user, kinds, kind.name(lang), lang=lang)
-    await h.click(user, categories, other.name(lang), lang=lang)
-    await h.say(user, "Шымкент", lang=lang, expect="Шымкент")
-    since = h.fake.mark()
-    h.fake.user_message(user, "Каратау", language_code=lang)
-    return await h.reply(user, since, expect="3500")
-
-
-async def reach_review(h: Harness, user: int, lang: str) -> Call:
-    """From the text prompt to the review card, with no files and no location."""
-    files = await h.say(user, TEXTS[lang], lang=lang)
-    skip = h.fake.buttons(files)[0][1]
-    assert skip is not None
-    location = await h.press(user, files, skip, lang=lang)
-    await h.say(user, h.fake.buttons(location)[1][0], lang=lang)
-    return await who_and_how(h, user, lang)
 
 
 async def file_earlier(h: Harness, user: int, lang: str, *times: datetime) -> list[int]:

@@ -101,10 +101,9 @@ def say(lang: str, key: str, **values: object) -> str:
     return SAY[lang][key].format(**values)
 
 
-async def file_appeal(h: Harness, user: int, lang: str) -> tuple[str, Call]:
-    """The citizen files an appeal through the dialog in `lang`; (its number, its card)."""
+async def to_text_step(h: Harness, user: int, lang: str) -> Call:
+    """/new through kind, category, region and district; returns the text prompt."""
     catalog = h.app.catalog
-    await onboard(h, user, lang)
     kinds = await h.say(user, "/new", lang=lang)
     kind = catalog.kind("application")
     other = catalog.category("other")
@@ -114,13 +113,24 @@ async def file_appeal(h: Harness, user: int, lang: str) -> tuple[str, Call]:
     await h.say(user, "Шымкент", lang=lang, expect="Шымкент")
     since = h.fake.mark()
     h.fake.user_message(user, "Каратау", language_code=lang)
-    await h.reply(user, since, expect="3500")
+    return await h.reply(user, since, expect="3500")
+
+
+async def reach_review(h: Harness, user: int, lang: str) -> Call:
+    """From the text prompt to the review card, with no files and no location."""
     files = await h.say(user, TEXTS[lang], lang=lang)
     skip = h.fake.buttons(files)[0][1]
     assert skip is not None
     location = await h.press(user, files, skip, lang=lang)
     await h.say(user, h.fake.buttons(location)[1][0], lang=lang)
-    review = await who_and_how(h, user, lang)
+    return await who_and_how(h, user, lang)
+
+
+async def file_appeal(h: Harness, user: int, lang: str) -> tuple[str, Call]:
+    """The citizen files an appeal through the dialog in `lang`; (its number, its card)."""
+    await onboard(h, user, lang)
+    await to_text_step(h, user, lang)
+    review = await reach_review(h, user, lang)
     registered = await h.confirm(user, review, lang=lang, expect="2026-")
     reference = (registered.text or "").split("<b>", 1)[1].split("</b>", 1)[0]
     assert reference.startswith("2026-")
