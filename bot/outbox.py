@@ -21,6 +21,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import InputFile
 from pydantic import BaseModel
 
+from bot.validation import utf16_len
 from storage.outbox import NewMessage, OutboxStore, Outgoing, write
 from storage.transaction import Transaction
 
@@ -216,11 +217,6 @@ class _Tag:
     opening: str  # as written, attributes included, to reopen it in the next part
 
 
-def _utf16(text: str) -> int:
-    # Telegram counts UTF-16 code units; an emoji is two of them.
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _closing(stack: tuple[_Tag, ...]) -> str:
     return "".join(f"</{tag.name}>" for tag in reversed(stack))
 
@@ -254,10 +250,10 @@ def split_text(text: str, limit: int = TEXT_LIMIT, *, html: bool = True) -> list
     message between characters. Tags never get cut; tags still open at a cut are closed at the
     end of the part and reopened at the start of the next, so every part is valid HTML.
     """
-    if _utf16(text) <= limit:
+    if utf16_len(text) <= limit:
         return [text]
     tokens = _HTML_TOKEN.findall(text) if html else list(text)
-    sizes = [_utf16(t) for t in tokens]
+    sizes = [utf16_len(t) for t in tokens]
     parts: list[str] = []
     start = 0
     stack: tuple[_Tag, ...] = ()
@@ -268,7 +264,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT, *, html: bool = True) -> list
         if start == len(tokens):
             break
         prefix = "".join(tag.opening for tag in stack)
-        end, end_stack = _fit(tokens, sizes, start, stack, limit - _utf16(prefix))
+        end, end_stack = _fit(tokens, sizes, start, stack, limit - utf16_len(prefix))
         body = "".join(tokens[start:end]).rstrip("\n")
         part = prefix + body + _closing(end_stack)
         if _visible(part, html).strip():
@@ -296,7 +292,7 @@ def _fit(
     while index < len(tokens):
         token = tokens[index]
         after = _apply(stack, token)
-        if length + sizes[index] + _utf16(_closing(after)) > budget:
+        if length + sizes[index] + utf16_len(_closing(after)) > budget:
             break
         length += sizes[index]
         stack = after
