@@ -24,9 +24,14 @@ FORWARDED = "forwarded"
 DUPLICATE = "duplicate"
 REOPENED = "reopened"
 CLOSED = "closed"
+ASKED = "asked"  # an official asked the citizen a question
+ADDED = "added"  # the citizen added to the appeal
+REPLIED = "replied"  # the citizen answered the officials' question
 STATUS = "status"  # any other change: shown by its status
 
 _EXTENDED = re.compile(r"extended to (\d{4}-\d{2}-\d{2}): ?(.*)", re.DOTALL)
+# Lines that keep the status (storage/lifecycle.py): what they are is in the note alone.
+_SAME_STATUS = (("question ", ASKED), ("answer to question ", REPLIED), ("addition ", ADDED))
 
 
 @dataclass(frozen=True)
@@ -74,13 +79,16 @@ def _event(row: HistoryRow, appeal: Appeal) -> Event:
         return replace(
             event, kind=EXTENDED, new_due=date.fromisoformat(extended[1]), reason=extended[2]
         )
+    if row.old_status == row.new_status:
+        kind = next((k for prefix, k in _SAME_STATUS if note.startswith(prefix)), STATUS)
+        return replace(event, kind=kind)
     if row.new_status == Status.ANSWERED:
         return replace(event, kind=ANSWERED, outcome=note or appeal.answer_outcome)
     if row.new_status == Status.FORWARDED:
         return replace(event, kind=FORWARDED, department=note.removeprefix("to ") or None)
     if row.new_status == Status.DUPLICATE:
         return replace(event, kind=DUPLICATE, original=note.removeprefix("duplicate of ") or None)
-    if row.new_status == Status.IN_PROGRESS and by_citizen:
+    if row.new_status == Status.IN_PROGRESS and row.old_status == Status.ANSWERED:
         return replace(event, kind=REOPENED)
     if row.new_status == Status.IN_PROGRESS and row.old_status == Status.REGISTERED:
         return replace(event, kind=TAKEN)

@@ -96,7 +96,7 @@ class LifecycleStore:
             row = await cur.fetchone()
             assert row is not None
             await _history(conn, appeal_id, Status(appeal["status"]), f"official:{official_id}",
-                           at, f"question {row['id']} asked")  # fmt: skip
+                           at, f"question {row['id']} asked", official_name)  # fmt: skip
         return _question(row)
 
     async def question(self, question_id: int) -> Question | None:
@@ -159,13 +159,20 @@ class LifecycleStore:
 
 
 async def _history(
-    conn: Transaction, appeal_id: int, status: Status, actor: str, at: datetime, note: str
+    conn: Transaction,
+    appeal_id: int,
+    status: Status,
+    actor: str,
+    at: datetime,
+    note: str,
+    actor_name: str | None = None,
 ) -> None:
-    """A line in the appeal's history that keeps its status (as an extension does)."""
+    """A line in the appeal's history that keeps its status (as an extension does); an
+    official's name is kept with it, as `Repository.transition` keeps it."""
     await conn.execute(
-        "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (appeal_id, status, status, actor, _ts(at), note),
+        "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note, "
+        "actor_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (appeal_id, status, status, actor, _ts(at), note, actor_name),
     )
 
 

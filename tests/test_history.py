@@ -204,3 +204,31 @@ async def test_booked_days_ahead(repo: SQLiteRepository) -> None:
     await store.cancel(cancelled.booking.id, 2, NOW)
     assert await store.booked_days(WED - timedelta(days=2), WED + timedelta(days=28)) == [WED]
     assert await store.booked_days(WED + timedelta(days=1), WED + timedelta(days=28)) == []
+
+
+def test_lines_that_keep_the_status_are_read_by_their_note() -> None:
+    """A question, an addition and an answer to a question keep the appeal's status; they
+    are neither a reopening (which comes from «answered») nor a bare status line."""
+    from storage.reports import HistoryRow
+
+    work, answered = Status.IN_PROGRESS, Status.ANSWERED
+    rows = [
+        HistoryRow(work, work, "official:5", "Дана", NOW, "question 1 asked"),
+        HistoryRow(
+            work, work, "citizen:1", None, NOW, "answer to question 1: text 9 chars, 0 files"
+        ),
+        HistoryRow(work, work, "citizen:1", None, NOW, "addition 2: text 12 chars, 1 files"),
+        HistoryRow(work, answered, "official:5", "Дана", NOW, "satisfied"),
+        HistoryRow(answered, work, "citizen:1", None, NOW, "not solved"),
+    ]
+    appeal = SimpleNamespace(answer_outcome=None, taken_by=None, taken_by_name=None)
+    found = history.events(rows, appeal, "Всё ещё темно")  # type: ignore[arg-type]
+    assert [e.kind for e in found] == [
+        history.ASKED,
+        history.REPLIED,
+        history.ADDED,
+        history.ANSWERED,
+        history.REOPENED,
+    ]
+    assert found[0].official == "Дана"
+    assert [e.comment for e in found] == [None, None, None, None, "Всё ещё темно"]

@@ -56,6 +56,12 @@ def what(event: history.Event, catalog: Catalog, lang: str) -> str:
         return _("duplicate of № {reference}").format(reference=html(event.original or "—"))
     if event.kind == history.REOPENED:
         return _("back under consideration: the problem is not solved")
+    if event.kind == history.ASKED:
+        return _("asked the citizen a question")
+    if event.kind == history.ADDED:
+        return _("added to the appeal")
+    if event.kind == history.REPLIED:
+        return _("answered the officials' question")
     if event.kind == history.CLOSED and event.solved:
         return _("closed: {solved}").format(solved=solved_label(event.solved))
     return status_label(event.status)
