@@ -237,10 +237,13 @@ def appeal_cells(
     values["category"] = _name(catalog.category(row["category"]), row["category"], lang)
     values["region"] = _name(catalog.territory.place(row["region"]), row["region"], lang)
     values["district"] = _name(catalog.territory.place(row["district"]), row["district"], lang)
-    department = row.get("department")
-    if department:
-        values["department"] = _name(catalog.department(department), department, lang)
-    values["status"] = status_label(Status(row["status"]))
+    code = row.get("department")
+    department = catalog.department(code) if code else None
+    if code:
+        values["department"] = _name(department, code, lang)
+    # As the card and the citizen read it: a body outside the akimat is "another body".
+    external = department is not None and department.external
+    values["status"] = status_label(Status(row["status"]), external=external)
     values["language"] = language_label(row["language"])
     answer_outcome = row.get("answer_outcome")
     values["answer_outcome"] = outcome_label(answer_outcome) if answer_outcome else None

@@ -27,6 +27,7 @@ from bot.reports import (
     render_stats,
 )
 from bot.views.card import initials
+from bot.views.my_appeals import status_label
 from i18n.core import PoI18n
 from storage.models import Status
 from storage.reports import ReportQueries
@@ -327,3 +328,28 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     assert cells[f"{column_of(cells, names['contact_address'])}3"].value == "'=cmd|' /C calc'!A0"
     assert cells[f"{column_of(cells, names['contact_name'])}3"].value == NAME
     assert cells[f"{column_of(cells, names['contact_phone'])}3"].value == "+77015556677"
+
+
+async def test_a_forward_to_another_body_is_labelled_as_the_card_labels_it(
+    repo: SQLiteRepository, catalog: Catalog
+) -> None:
+    """The workbook says "another body" for a department marked external, as the card and
+    the citizen's notice do, and "the competent department" for the akimat's own."""
+    from dataclasses import replace
+
+    from bot.catalog import Department
+    from bot.reports import appeal_cells
+
+    own = Department("employment", "Жұмыспен қамту бөлімі", "Отдел занятости", -1)
+    body = Department("prosecutor", "Облыстық прокуратура", "Прокуратура области", -2, True)
+    with_both = replace(catalog, departments=(own, body))
+    for key, code in (("a", "employment"), ("b", "prosecutor")):
+        appeal, _ = await repo.create_appeal(new_appeal(key))
+        await repo.transition(appeal.id, frozenset({Status.REGISTERED}), Status.FORWARDED,
+                              "official:9", NOW, department=code)  # fmt: skip
+    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    i18n = PoI18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        labels = [appeal_cells(r, with_both, "ru", ALMATY, full=False)["status"] for r in rows]
+        expected = [status_label(Status.FORWARDED), status_label(Status.FORWARDED, external=True)]
+    assert labels == expected and expected[0] != expected[1]
