@@ -281,6 +281,16 @@ async def current(
     return found
 
 
+async def cancel_compose(message: Message, state: FSMContext, lifecycle: AppealLifecycle) -> None:
+    """/cancel while adding or answering: only this step ends; a dialog it interrupted (an
+    appeal's or a booking's draft) is where the citizen left it."""
+    data = await state.get_data()
+    appeal_id = int(data[KEY]["appeal"])
+    await leave(state, data)
+    appeal = await lifecycle.repo.get_appeal(appeal_id)
+    await message.answer(view.nothing_added(appeal.reference if appeal else "—"))
+
+
 async def leave(state: FSMContext, data: dict[str, Any]) -> None:
     """Back to where the citizen was before (the main menu, or a dialog they interrupted)."""
     compose = data.pop(KEY)

@@ -14,11 +14,13 @@ from bot.callbacks import LangCb
 from bot.catalog import Catalog
 from bot.dialogs import dialog_of
 from bot.filters import PrivateChat
+from bot.lifecycle import AppealLifecycle
 from bot.menu import MenuButton, main_menu
 from bot.middlewares import proposed_language
 from bot.views.consent import ask_consent
 from bot.views.dialogs import cancelled_text
 from bot.views.help import greeting_text, help_text
+from handlers.additions import Compose, cancel_compose
 from i18n.core import PoI18n
 from storage.base import Repository
 from storage.models import Citizen
@@ -121,11 +123,15 @@ async def privacy(message: Message) -> None:
     )
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
-    if await state.get_state() is None:
+async def cancel(message: Message, state: FSMContext, lifecycle: AppealLifecycle) -> None:
+    current = await state.get_state()
+    if current is None:
         await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
         return
-    dialog = dialog_of(await state.get_state())
+    if current == Compose.collecting.state:
+        await cancel_compose(message, state, lifecycle)
+        return
+    dialog = dialog_of(current)
     await state.clear()
     await message.answer(cancelled_text(dialog), reply_markup=main_menu())
 

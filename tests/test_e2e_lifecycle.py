@@ -426,6 +426,20 @@ async def test_a_citizen_mid_appeal_answers_a_question_and_keeps_their_draft(
     await h.click(CITIZEN, categories, "Уличное освещение", expect="Выберите область")
 
 
+async def test_cancel_while_answering_keeps_the_draft_it_interrupted(harness: Harness) -> None:
+    h = harness
+    reference, card = await file_appeal(h, CITIZEN, "ru")
+    since = h.fake.mark()
+    await ask(h, card, "Какой номер дома?")
+    asked = await h.reply(CITIZEN, since, expect="Какой номер дома?")
+    kinds = await h.say(CITIZEN, "/new")
+    categories = await h.click(CITIZEN, kinds, "Жалоба")
+    await h.click(CITIZEN, asked, "✍️")
+    await h.say(CITIZEN, "/cancel", expect=f"к обращению № {reference} ничего не добавлено")
+    # Only the answer was cancelled: the new appeal's draft is at its category step.
+    await h.click(CITIZEN, categories, "Уличное освещение", expect="Выберите область")
+
+
 # --- 4. where it went ----------------------------------------------------------------------
 
 DEPARTMENT_CHAT = -1002000
