@@ -159,7 +159,9 @@ class AppealLifecycle:
             return Added(appeal, outcome, Refused.CLOSED)
         if outcome == AddOutcome.ANSWERED:
             return Added(appeal, outcome, Refused.ANSWERED)
-        if outcome == AddOutcome.ADDED:
+        # Posted for a repeat too: if posting failed after the addition was stored, the
+        # citizen's second «Done» mends it (the outbox keys keep it from going out twice).
+        if outcome in (AddOutcome.ADDED, AddOutcome.REPEATED):
             await self._post_addition(appeal, addition.id, new, target.question)
             if new.files:  # the card counts the appeal's files, the added ones too
                 await self.officials.card_shows(appeal)
@@ -238,33 +240,30 @@ class AppealLifecycle:
         # Without the card's message (not delivered yet) the text still names the appeal.
         reply = {"message_id": card[1], "allow_sending_without_reply": True} if card else None
         extra: dict[str, Any] = {"reply_parameters": reply} if reply else {}
-        await self.outbox.send_text(chat, text, dedupe_key=key, purpose=purpose, **extra)
+        rows = [self.outbox.text(chat, text, dedupe_key=key, purpose=purpose, **extra)]
         caption = f"№ {appeal.reference}"
         photos = [f for f in files if f.kind == "photo"]
         documents = [f for f in files if f.kind != "photo"]
         if len(photos) > 1:
             media: list[dict[str, str]] = [{"type": "photo", "media": f.file_id} for f in photos]
             media[0]["caption"] = caption
-            await self.outbox.send(
+            rows.append(self.outbox.message(
                 chat, "sendMediaGroup", {"media": media, **extra}, dedupe_key=f"{key}:photos",
                 purpose=purpose,
-            )  # fmt: skip
+            ))  # fmt: skip
         elif photos:
-            await self.outbox.send(
-                chat,
-                "sendPhoto",
-                {"photo": photos[0].file_id, "caption": caption, **extra},
-                dedupe_key=f"{key}:photos",
-                purpose=purpose,
-            )
+            rows.append(self.outbox.message(
+                chat, "sendPhoto", {"photo": photos[0].file_id, "caption": caption, **extra},
+                dedupe_key=f"{key}:photos", purpose=purpose,
+            ))  # fmt: skip
         for number, doc in enumerate(documents):
-            await self.outbox.send(
-                chat,
-                "sendDocument",
-                {"document": doc.file_id, "caption": caption, **extra},
-                dedupe_key=f"{key}:doc:{number}",
-                purpose=purpose,
-            )
+            rows.append(self.outbox.message(
+                chat, "sendDocument", {"document": doc.file_id, "caption": caption, **extra},
+                dedupe_key=f"{key}:doc:{number}", purpose=purpose,
+            ))  # fmt: skip
+        # One transaction: the text never goes out without its files. The keys make a second
+        # posting of the same thing (a repeated «Done» mending a failed one) write nothing.
+        await self.outbox.queue(rows)
 
 
 def answer_keyboard(question_id: int) -> InlineKeyboardMarkup:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.catalog import BUNDLED_CATALOG, load_catalog
+from bot.lifecycle import AppealLifecycle
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import onboard, rows, who_and_how
@@ -424,6 +426,38 @@ async def test_a_citizen_mid_appeal_answers_a_question_and_keeps_their_draft(
     await h.click(CITIZEN, got, "✅", method="editMessageText")
     # The new appeal's draft is where it was: its category step.
     await h.click(CITIZEN, categories, "Уличное освещение", expect="Выберите область")
+
+
+async def test_a_repeated_done_mends_an_addition_whose_posting_failed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored, but the officials' messages could not be queued (the database, say): the
+    citizen presses «Done» again and the officials get it, once."""
+    h = harness
+    reference, card = await file_appeal(h, CITIZEN, "ru")
+    mine = await open_mine(h, CITIZEN, reference, "ru")
+    await h.click(CITIZEN, mine, say("ru", "add"))
+    got = await h.say(CITIZEN, "Дом 12, подъезд 3.")
+    post = AppealLifecycle._post_addition
+    failures = [RuntimeError("the outbox could not be written")]
+
+    async def failing_once(self: AppealLifecycle, *args: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await post(self, *args)
+
+    monkeypatch.setattr(AppealLifecycle, "_post_addition", failing_once)
+    since = h.fake.mark()
+    h.fake.press(CITIZEN, got, h.fake.find_button(got, "✅"))
+    await h.reply(CITIZEN, since, expect="Извините")
+    assert rows(h, "SELECT COUNT(*) FROM appeal_additions")[0][0] == 1
+    since = h.fake.mark()
+    await h.click(CITIZEN, got, "✅", method="editMessageText")
+    told = await under_card(h, card, since)
+    assert "Дом 12, подъезд 3." in (told.text or "")
+    await h.app.sender.drain()
+    posted = [c for c in h.fake.sent(OFFICIALS) if "Дом 12, подъезд 3." in (c.text or "")]
+    assert len(posted) == 1
 
 
 async def test_cancel_while_answering_keeps_the_draft_it_interrupted(harness: Harness) -> None:
