@@ -30,6 +30,8 @@ class Recorder:
         self.outbox = outbox
         self.sent: list[tuple[int, str, Any]] = []
         self.fail = 0
+        # A row the outbox already holds (same dedupe key) is not queued twice: record it once.
+        self.seen: set[int] = set()
 
     def text(self, chat_id: int, text: str, **kw: Any) -> Outgoing:
         return self.outbox.text(chat_id, text, **kw)
@@ -42,12 +44,12 @@ class Recorder:
             self.fail -= 1
             raise RuntimeError("disk I/O error")
         ids = await self.outbox.queue_in(conn, batches)
-        self._record(batches)
+        self._record(batches, ids)
         return ids
 
     async def queue(self, batches: Sequence[Outgoing]) -> list[int]:
         ids = await self.outbox.queue(batches)
-        self._record(batches)
+        self._record(batches, ids)
         return ids
 
     def poke(self) -> None:
@@ -59,9 +61,14 @@ class Recorder:
     async def send(self, chat_id: int, method: str, payload: dict[str, Any], **kw: Any) -> int:
         return (await self.queue([self.message(chat_id, method, payload, **kw)]))[0]
 
-    def _record(self, batches: Sequence[Outgoing]) -> None:
+    def _record(self, batches: Sequence[Outgoing], ids: Sequence[int]) -> None:
+        rows = iter(ids)
         for batch in batches:
             for m in batch.messages:
+                row = next(rows)
+                if row in self.seen:
+                    continue
+                self.seen.add(row)
                 shown = m.payload["text"] if m.method == "sendMessage" else m.method
                 self.sent.append((batch.chat_id, shown, m.payload))
 
