@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from bot.eventloop import LoopChoice, resolve
+from bot.telegram.eventloop import LoopChoice, resolve
 from tests.fakeapi import BOT_USER, Call, FakeTelegram, JsonDict, buttons, find_button
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,7 +296,7 @@ async def start_process(
         "OFFICIALS_CHAT_ID": str(OFFICIALS),
         "EVENT_LOOP": LOOP[0],
         # Open loop queues a citizen's whole dialog at once, which is a burst by the bot's
-        # rule (bot.throttle): the limit is raised so that every update is counted by the
+        # rule (bot.telegram.throttle): the limit is raised so that every update is counted by the
         # gate, as in production, and none is dropped.
         "THROTTLE_BURST": "1000",
     }

@@ -18,7 +18,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message
 
-from bot import eventloop
+from bot.telegram import eventloop
 
 # The same value `python -m bot` passes to start_polling, so both bots poll alike.
 POLLING_TIMEOUT = 10

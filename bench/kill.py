@@ -23,7 +23,7 @@ from pathlib import Path
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.outbox import Outbox
+from bot.delivery.outbox import Outbox
 from storage.outbox import OutboxStore, Outgoing
 from storage.sqlite import SQLiteDatabase
 from tests.fakeapi import Call, FakeTelegram

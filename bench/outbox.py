@@ -16,8 +16,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.outbox import Outbox
-from bot.sender import OutboxSender
+from bot.delivery.outbox import Outbox
+from bot.delivery.sender import OutboxSender
 from storage.outbox import OutboxStore
 from storage.sqlite import SQLiteDatabase
 from tests.fakeapi import FakeTelegram

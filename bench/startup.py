@@ -62,7 +62,7 @@ from bench.dialogs import (
     start_process,
     stop_process,
 )
-from bot.eventloop import resolve
+from bot.telegram.eventloop import resolve
 
 IDLE_SETTLE = 2.0  # "a couple of seconds" after polling starts: the post-start work is done
 NEW = (Step("new", "text", "/new"),)  # answered by the kinds prompt, inline keyboard

@@ -38,14 +38,14 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from bot.appeals import AppealService
-from bot.bookings import BookingService
-from bot.catalog import Catalog, Kind, load_catalog
-from bot.deadlines import DeadlinePolicy, WorkCalendar
-from bot.digest import DigestData, DigestService
-from bot.outbox import Outbox
-from bot.receptions import Reception, SlotPlanner, load_receptions
-from bot.reports import period_export, period_stats, render_stats
+from bot.delivery.outbox import Outbox
+from bot.domain.catalog import Catalog, Kind, load_catalog
+from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
+from bot.domain.receptions import Reception, SlotPlanner, load_receptions
+from bot.services.appeals import AppealService
+from bot.services.bookings import BookingService
+from bot.services.digest import DigestData, DigestService
+from bot.services.reports import period_export, period_stats, render_stats
 from handlers.my_appeals import render_page
 from handlers.official_receptions import session_keyboard, session_text
 from i18n.core import PoI18n

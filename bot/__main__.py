@@ -8,10 +8,10 @@ import sys
 
 from aiogram.exceptions import TelegramUnauthorizedError
 
-from bot import eventloop
 from bot.app import create_app
-from bot.catalog import CatalogError
+from bot.domain.catalog import CatalogError
 from bot.settings import ConfigError, load_settings
+from bot.telegram import eventloop
 
 
 def main() -> int:

@@ -21,31 +21,36 @@ from aiogram.exceptions import (
 )
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 
-from bot import menu as bot_menu
-from bot.appeals import AppealService
-from bot.bookings import BookingService
-from bot.catalog import Catalog, load_catalog
-from bot.commands import register_commands
-from bot.confirmations import Confirmations
-from bot.deadlines import DeadlinePolicy, WorkCalendar
-from bot.digest import DigestService
-from bot.dispatcher import UpdateScopedDispatcher
-from bot.erasure import CitizenErasure
-from bot.isolation import ChatIsolation
-from bot.lifecycle import AppealLifecycle
-from bot.limits import DailyLimits
-from bot.middlewares import BurstGate, BurstNotice, InFlightMiddleware, RequestContextMiddleware
-from bot.officials import OfficialsService
-from bot.outbox import Outbox
-from bot.prompt_notices import PromptExpiryNotice
-from bot.prompts import OfficialPrompts
-from bot.receptions import SlotPlanner, load_receptions
-from bot.refusals import refusal_alerts
-from bot.scheduler import Ticker, Ticks
-from bot.sender import OutboxSender
-from bot.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
+from bot.delivery.outbox import Outbox
+from bot.delivery.scheduler import Ticker, Ticks
+from bot.delivery.sender import OutboxSender
+from bot.domain.catalog import Catalog, load_catalog
+from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
+from bot.domain.limits import DailyLimits
+from bot.domain.receptions import SlotPlanner, load_receptions
+from bot.services.appeals import AppealService
+from bot.services.bookings import BookingService
+from bot.services.confirmations import Confirmations
+from bot.services.digest import DigestService
+from bot.services.erasure import CitizenErasure
+from bot.services.lifecycle import AppealLifecycle
+from bot.services.officials import OfficialsService
+from bot.services.prompt_notices import PromptExpiryNotice
+from bot.services.prompts import OfficialPrompts
+from bot.services.refusals import refusal_alerts
 from bot.settings import Settings, check_officials_chat
-from bot.throttle import BurstGuard
+from bot.telegram import menu as bot_menu
+from bot.telegram.commands import register_commands
+from bot.telegram.dispatcher import UpdateScopedDispatcher
+from bot.telegram.isolation import ChatIsolation
+from bot.telegram.middlewares import (
+    BurstGate,
+    BurstNotice,
+    InFlightMiddleware,
+    RequestContextMiddleware,
+)
+from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
+from bot.telegram.throttle import BurstGuard
 from handlers import setup_routers
 from i18n.core import PoI18n
 from storage.bookings import BookingStore

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.catalog import Catalog
+from bot.domain.catalog import Catalog
 
 PUBLIC_BOT_API = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"^\d+:[\w-]{20,}$")
@@ -41,10 +41,11 @@ class Settings(BaseSettings):
     # outbox before it is sent from there: the bot shows it at once by editing the review
     # card, and the row goes out only if that did not happen (a crash, Telegram down).
     confirmation_grace: float = Field(default=30.0, gt=0)
-    # What one citizen may send (bot.limits, bot.throttle): appeals and additions in any 24
-    # hours, and updates in hand at once before it is a burst. Five appeals a day is more than
-    # anyone files in good faith, and keeps one person from filling the officials' chat; five
-    # updates at once is an appeal's files sent one by one (an album counts once).
+    # What one citizen may send (bot.domain.limits, bot.telegram.throttle): appeals and
+    # additions in any 24 hours, and updates in hand at once before it is a burst. Five
+    # appeals a day is more than anyone files in good faith, and keeps one person from filling
+    # the officials' chat; five updates at once is an appeal's files sent one by one (an
+    # album counts once).
     appeals_per_day: int = 5
     additions_per_day: int = 5
     throttle_burst: int = 5

@@ -20,11 +20,11 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.callbacks import MyCb, QuestionCb
-from bot.catalog import Catalog
-from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.lifecycle import AppealLifecycle, Refused, Target
-from bot.menu import MenuButton
+from bot.domain.catalog import Catalog
+from bot.services.lifecycle import AppealLifecycle, Refused, Target
+from bot.telegram.callbacks import MyCb, QuestionCb
+from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
+from bot.telegram.menu import MenuButton
 from bot.views import lifecycle as view
 from bot.views import limits as limits_view
 from bot.views.my_appeals import appeal_status_label

@@ -17,14 +17,8 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.appeals import AppealService, DailyLimitReached, IncompleteDraft, Render, registration
-from bot.callbacks import WizardCb
-from bot.catalog import Catalog, Territory
-from bot.confirmations import Confirmations, forget_draft
-from bot.confirmations import show as show_confirmation
-from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.menu import MenuButton, main_menu
-from bot.validation import (
+from bot.domain.catalog import Catalog, Territory
+from bot.domain.validation import (
     TextProblem,
     check_appeal_text,
     check_document,
@@ -32,11 +26,7 @@ from bot.validation import (
     check_reply_address,
     kazakhstan_phone,
 )
-from bot.views import appeal as view
-from bot.views import limits as limits_view
-from bot.views.common import html, in_every_language
-from bot.views.consent import ask_consent
-from bot.wizard import (
+from bot.domain.wizard import (
     autofill,
     first_step,
     name_suggestion,
@@ -44,6 +34,22 @@ from bot.wizard import (
     previous_step,
     step_asking,
 )
+from bot.services.appeals import (
+    AppealService,
+    DailyLimitReached,
+    IncompleteDraft,
+    Render,
+    registration,
+)
+from bot.services.confirmations import Confirmations, forget_draft
+from bot.services.confirmations import show as show_confirmation
+from bot.telegram.callbacks import WizardCb
+from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
+from bot.telegram.menu import MenuButton, main_menu
+from bot.views import appeal as view
+from bot.views import limits as limits_view
+from bot.views.common import html, in_every_language
+from bot.views.consent import ask_consent
 from i18n.formatting import long_date
 from storage.models import Citizen
 
@@ -424,7 +430,7 @@ def attachment_of(message: Message) -> dict[str, Any] | None:
 
 
 def file_refusal(message: Message) -> str | None:
-    """Why the document in `message` cannot be attached (bot.validation), or None. Photos
+    """Why the document in `message` cannot be attached (bot.domain.validation), or None. Photos
     are always fine: Telegram has compressed them."""
     document = message.document
     if document is None:

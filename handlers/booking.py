@@ -15,16 +15,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKey
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.bookings import BookingService, booked, cancel_keyboard
-from bot.callbacks import BookingCb
-from bot.confirmations import Confirmations, forget_draft
-from bot.confirmations import show as show_confirmation
-from bot.dialogs import BOOKING
-from bot.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.menu import MenuButton, main_menu
-from bot.receptions import Reception
-from bot.status import is_open
-from bot.validation import kazakhstan_phone
+from bot.domain.dialogs import BOOKING
+from bot.domain.receptions import Reception
+from bot.domain.status import is_open
+from bot.domain.validation import kazakhstan_phone
+from bot.services.bookings import BookingService, booked, cancel_keyboard
+from bot.services.confirmations import Confirmations, forget_draft
+from bot.services.confirmations import show as show_confirmation
+from bot.telegram.callbacks import BookingCb
+from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
+from bot.telegram.menu import MenuButton, main_menu
 from bot.views import appeal as appeal_view
 from bot.views import booking as view
 from bot.views.common import html, in_every_language

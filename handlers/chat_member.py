@@ -8,7 +8,7 @@ from aiogram import Router
 from aiogram.filters import JOIN_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 
-from bot.outbox import Outbox
+from bot.delivery.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot import menu
-from bot.callbacks import LangCb
-from bot.catalog import Catalog
-from bot.dialogs import dialog_of
-from bot.filters import PrivateChat
-from bot.lifecycle import AppealLifecycle
-from bot.menu import MenuButton, main_menu
-from bot.middlewares import proposed_language
+from bot.domain.catalog import Catalog
+from bot.domain.dialogs import dialog_of
+from bot.services.lifecycle import AppealLifecycle
+from bot.telegram import menu
+from bot.telegram.callbacks import LangCb
+from bot.telegram.filters import PrivateChat
+from bot.telegram.menu import MenuButton, main_menu
+from bot.telegram.middlewares import proposed_language
 from bot.views.consent import ask_consent
 from bot.views.dialogs import cancelled_text
 from bot.views.help import greeting_text, help_text

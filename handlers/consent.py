@@ -9,9 +9,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.bookings import BookingService
-from bot.callbacks import ConsentCb
-from bot.catalog import Catalog
+from bot.domain.catalog import Catalog
+from bot.services.bookings import BookingService
+from bot.telegram.callbacks import ConsentCb
 from handlers.appeal import start_wizard
 from handlers.booking import start_booking
 from storage.base import Repository

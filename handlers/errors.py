@@ -3,10 +3,11 @@ citizen is told, in their language, what happened. Two failures are told differe
 
 - the database stayed locked (DatabaseBusy): nothing of the step was saved, so the citizen
   is asked plainly to send it again, and the dialog is where it was;
-- Telegram did not take a reply even after the session's retries (`bot.session.RetryPolicy`):
-  the citizen is told nothing. The step itself was saved (handlers save, then reply), so
-  "something went wrong" would be false, and a message about it would meet the same outage;
-  the citizen's next message or press carries on from the saved step.
+- Telegram did not take a reply even after the session's retries
+  (`bot.telegram.session.RetryPolicy`): the citizen is told nothing. The step itself was
+  saved (handlers save, then reply), so "something went wrong" would be false, and a message
+  about it would meet the same outage; the citizen's next message or press carries on from
+  the saved step.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
-from bot.middlewares import proposed_language
+from bot.telegram.middlewares import proposed_language
 from i18n.core import PoI18n
 from storage.base import DatabaseBusy, Repository
 

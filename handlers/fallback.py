@@ -7,8 +7,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.filters import PrivateChat
-from bot.menu import main_menu
+from bot.telegram.filters import PrivateChat
+from bot.telegram.menu import main_menu
 from handlers.appeal import album_already_answered
 
 

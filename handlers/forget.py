@@ -14,9 +14,9 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import ForgetCb
-from bot.erasure import CitizenErasure
-from bot.filters import PrivateChat
+from bot.services.erasure import CitizenErasure
+from bot.telegram.callbacks import ForgetCb
+from bot.telegram.filters import PrivateChat
 
 
 async def forget(message: Message) -> None:

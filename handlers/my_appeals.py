@@ -9,14 +9,14 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.appeals import AppealService
-from bot.bookings import BookingService, cancel_keyboard
-from bot.callbacks import MyCb
-from bot.catalog import Catalog
-from bot.filters import PrivateChat
-from bot.lifecycle import AppealLifecycle, Refused, Target
-from bot.menu import MenuButton
-from bot.replies import answer_in_parts
+from bot.domain.catalog import Catalog
+from bot.services.appeals import AppealService
+from bot.services.bookings import BookingService, cancel_keyboard
+from bot.services.lifecycle import AppealLifecycle, Refused, Target
+from bot.telegram.callbacks import MyCb
+from bot.telegram.filters import PrivateChat
+from bot.telegram.menu import MenuButton
+from bot.telegram.replies import answer_in_parts
 from bot.views import lifecycle as lifecycle_view
 from bot.views.my_appeals import (
     PAGE_SIZE,

@@ -7,16 +7,16 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot import history
-from bot.appeals import AppealService
-from bot.bookings import BookingService
-from bot.catalog import Catalog
-from bot.digest import DigestService
-from bot.erasure import CitizenErasure
-from bot.filters import IsCommand, author
-from bot.officials import OfficialsService
-from bot.replies import send_in_parts
-from bot.reports import parse_days, parse_export, period_export, period_stats, render_stats
+from bot.domain import history
+from bot.domain.catalog import Catalog
+from bot.services.appeals import AppealService
+from bot.services.bookings import BookingService
+from bot.services.digest import DigestService
+from bot.services.erasure import CitizenErasure
+from bot.services.officials import OfficialsService
+from bot.services.reports import parse_days, parse_export, period_export, period_stats, render_stats
+from bot.telegram.filters import IsCommand, author
+from bot.telegram.replies import send_in_parts
 from bot.views import card as card_view
 from bot.views import history as history_view
 from bot.views import officials as officials_view

@@ -10,12 +10,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.bookings import BookingService, access_summary
-from bot.callbacks import ReceptionCb
-from bot.officials import OfficialsService
-from bot.outbox import split_text
-from bot.receptions import Reception
-from bot.replies import answer_in_parts
+from bot.delivery.outbox import split_text
+from bot.domain.receptions import Reception
+from bot.services.bookings import BookingService, access_summary
+from bot.services.officials import OfficialsService
+from bot.telegram.callbacks import ReceptionCb
+from bot.telegram.replies import answer_in_parts
 from bot.views.booking import access_label
 from bot.views.card import initials
 from bot.views.common import html, shorten

@@ -18,14 +18,14 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import CardCb, PromptCb
-from bot.catalog import Catalog
-from bot.erasure import CitizenErasure
-from bot.filters import author
-from bot.officials import ActionResult, Official, OfficialsService
-from bot.prompts import Draft, OfficialPrompts, Refusal
-from bot.replies import answer_in_parts, send_in_parts
-from bot.status import is_open
+from bot.domain.catalog import Catalog
+from bot.domain.status import is_open
+from bot.services.erasure import CitizenErasure
+from bot.services.officials import ActionResult, Official, OfficialsService
+from bot.services.prompts import Draft, OfficialPrompts, Refusal
+from bot.telegram.callbacks import CardCb, PromptCb
+from bot.telegram.filters import author
+from bot.telegram.replies import answer_in_parts, send_in_parts
 from bot.views import card as card_view
 from bot.views import officials as officials_view
 from bot.views import prompts as view

@@ -13,13 +13,21 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.appeals import AppealService
-from bot.bookings import BookingService
-from bot.callbacks import SwitchCb
-from bot.catalog import Catalog
-from bot.dialogs import APPEAL, BOOKING, STARTED_BY, command_of, dialog_of, draft_key, in_the_way
-from bot.filters import CallbackPrefix, PrivateChat
-from bot.menu import menu_key
+from bot.domain.catalog import Catalog
+from bot.domain.dialogs import (
+    APPEAL,
+    BOOKING,
+    STARTED_BY,
+    command_of,
+    dialog_of,
+    draft_key,
+    in_the_way,
+)
+from bot.services.appeals import AppealService
+from bot.services.bookings import BookingService
+from bot.telegram.callbacks import SwitchCb
+from bot.telegram.filters import CallbackPrefix, PrivateChat
+from bot.telegram.menu import menu_key
 from bot.views import dialogs as view
 from handlers import appeal, booking
 from storage.base import Repository

@@ -56,7 +56,7 @@ def personal_purpose(appeal_id: int) -> str:
 @dataclass(frozen=True)
 class Identifiers:
     """What identified the citizen, as stored before the erasure: the texts the akimat keeps
-    are cleaned of it (`bot.erasure.redact`)."""
+    are cleaned of it (`bot.services.erasure.redact`)."""
 
     names: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()

@@ -1,4 +1,4 @@
-"""What the daily limits (`bot.limits`) count: a citizen's newest appeals and additions.
+"""What the daily limits (`bot.domain.limits`) count: a citizen's newest appeals and additions.
 
 Both read only the newest rows the limit needs, through the citizen's index
 (`appeals_by_citizen`, then `appeal_additions_by_appeal`): a few rows per check, however

@@ -346,7 +346,7 @@ async def _resolve(conn: Transaction, chat_id: int) -> int:
 
 async def write(conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
     """Insert rows inside the caller's transaction on the shared connection; the ids in order.
-    The caller wakes the sender once it has committed (`bot.outbox.Outbox.poke`)."""
+    The caller wakes the sender once it has committed (`bot.delivery.outbox.Outbox.poke`)."""
     ids: list[int] = []
     for batch in batches:
         target = await _resolve(conn, batch.chat_id)

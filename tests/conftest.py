@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import App, create_app
-from bot.catalog import Catalog, load_catalog
+from bot.domain.catalog import Catalog, load_catalog
 from bot.settings import Settings
 from storage.sqlite import SQLiteDatabase, SQLiteRepository
 from tests.fakeapi import Call, FakeTelegram

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.bookings import DayChoice
+from bot.services.bookings import DayChoice
 from bot.views import booking as view
 from i18n.core import PoI18n
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from bot.erasure import redact
+from bot.services.erasure import redact
 from storage.bookings import BookingStore, BookResult
 from storage.erasure import ErasureStore
 from storage.sqlite import SQLiteRepository

@@ -1,4 +1,4 @@
-"""The outbox row behind a citizen's confirmation (bot.confirmations), without Telegram."""
+"""The outbox row behind a citizen's confirmation (bot.services.confirmations), without Telegram."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.appeals import AppealService
-from bot.catalog import Catalog
-from bot.confirmations import Confirmation, Confirmations
-from bot.deadlines import DeadlinePolicy
-from bot.outbox import Outbox
+from bot.delivery.outbox import Outbox
+from bot.domain.catalog import Catalog
+from bot.domain.deadlines import DeadlinePolicy
+from bot.services.appeals import AppealService
+from bot.services.confirmations import Confirmation, Confirmations
 from i18n.core import PoI18n
 from storage.outbox import OutboxStore
 from storage.sqlite import SQLiteDatabase, SQLiteRepository

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 
-from bot.catalog import Catalog
-from bot.deadlines import DeadlinePolicy, WorkCalendar
+from bot.domain.catalog import Catalog
+from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
 from tests.conftest import ALMATY
 
 

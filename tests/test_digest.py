@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import Catalog
-from bot.deadlines import WorkCalendar
-from bot.digest import (
+from bot.delivery.scheduler import Ticker
+from bot.domain.catalog import Catalog
+from bot.domain.deadlines import WorkCalendar
+from bot.services.digest import (
     LIST_LIMIT,
     DigestData,
     DigestService,
@@ -26,7 +27,6 @@ from bot.digest import (
     officials_chats,
     render_digest,
 )
-from bot.scheduler import Ticker
 from i18n.core import PoI18n
 from i18n.formatting import long_date
 from storage.digest import DigestQueries, local_day_bounds
@@ -63,7 +63,8 @@ class Sent:
 
 
 class Recorder:
-    """Stands in for bot.outbox.Outbox; deliberately does not dedupe, so a second send shows."""
+    """Stands in for bot.delivery.outbox.Outbox; deliberately does not dedupe, so a second
+    send shows."""
 
     def __init__(self, fail: int = 0) -> None:
         self.sent: list[Sent] = []
@@ -550,7 +551,7 @@ async def test_a_failed_send_is_retried_on_the_next_tick(
 ) -> None:
     sender = Recorder(fail=1)
     service = make_service(db, sender, catalog, i18n)
-    with caplog.at_level(logging.ERROR, logger="bot.digest"):
+    with caplog.at_level(logging.ERROR, logger="bot.services.digest"):
         assert await service.tick(on(24, 9, 0)) == []
     assert "outbox is down" in caplog.text
     assert not await service.queries.claimed(CHAT, DAY)
@@ -633,7 +634,7 @@ async def test_ticker_ticks_on_interval_and_stops() -> None:
 async def test_ticker_survives_failing_ticks(caplog: pytest.LogCaptureFixture) -> None:
     service = TickCounter(fail=True)
     ticker = Ticker(service, FrozenClock(NOW), ALMATY, interval=0.1)
-    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="bot.delivery.scheduler"):
         ticker.start()
         await asyncio.sleep(0.25)
         await ticker.stop()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.callbacks import MyCb
+from bot.telegram.callbacks import MyCb
 from tests.conftest import Harness
 from tests.fakeapi import Call
 from tests.test_e2e_appeal import VALID_TEXT, onboard, rows

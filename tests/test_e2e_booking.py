@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bot.bookings import BookingService
+from bot.services.bookings import BookingService
 from tests.conftest import (
     ALMATY,
     OFFICIALS,

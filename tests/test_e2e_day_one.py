@@ -15,7 +15,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG
+from bot.domain.catalog import BUNDLED_CATALOG
 from tests.conftest import (
     ALMATY,
     OFFICIALS,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG
+from bot.domain.catalog import BUNDLED_CATALOG
 from tests.conftest import FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import onboard

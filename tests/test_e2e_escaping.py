@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG
-from bot.officials import Official
+from bot.domain.catalog import BUNDLED_CATALOG
+from bot.services.officials import Official
 from storage.models import Outcome
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG, load_catalog
-from bot.lifecycle import AppealLifecycle
+from bot.domain.catalog import BUNDLED_CATALOG, load_catalog
+from bot.services.lifecycle import AppealLifecycle
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import onboard, rows, who_and_how

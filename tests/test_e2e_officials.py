@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG
+from bot.domain.catalog import BUNDLED_CATALOG
 from tests.conftest import (
     OFFICIALS,
     FrozenClock,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG
+from bot.domain.catalog import BUNDLED_CATALOG
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import rows

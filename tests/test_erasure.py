@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.catalog import Catalog
-from bot.erasure import CitizenErasure, redact
-from bot.outbox import Outbox
+from bot.delivery.outbox import Outbox
+from bot.domain.catalog import Catalog
+from bot.services.erasure import CitizenErasure, redact
 from bot.views.card import card_keyboard, card_text
 from i18n.core import PoI18n
 from storage.erasure import (

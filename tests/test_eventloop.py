@@ -5,7 +5,7 @@ import importlib.util
 
 import pytest
 
-from bot import eventloop
+from bot.telegram import eventloop
 
 
 def test_asyncio_is_kept_when_asked_for() -> None:

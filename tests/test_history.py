@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot import history
-from bot.catalog import Catalog
-from bot.officials import Official
-from bot.reports import ExportArgs, duration, parse_export
+from bot.domain import history
+from bot.domain.catalog import Catalog
+from bot.services.officials import Official
+from bot.services.reports import ExportArgs, duration, parse_export
 from i18n.core import PoI18n
 from storage.bookings import BookingStore
 from storage.models import Outcome, Status

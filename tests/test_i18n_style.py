@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.catalog import BUNDLED_CATALOG
+from bot.domain.catalog import BUNDLED_CATALOG
 from i18n.core import LANGUAGES, LOCALES_DIR
 from i18n.formatting import long_date
 

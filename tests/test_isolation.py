@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.isolation import ChatIsolation
+from bot.telegram.isolation import ChatIsolation
 
 
 def key(user: int) -> StorageKey:

@@ -8,11 +8,11 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.catalog import Catalog, Department
-from bot.erasure import redact
-from bot.lifecycle import AppealLifecycle, Refused
-from bot.officials import Official
-from bot.status import TRANSITIONS, sources_of
+from bot.domain.catalog import Catalog, Department
+from bot.domain.status import TRANSITIONS, sources_of
+from bot.services.erasure import redact
+from bot.services.lifecycle import AppealLifecycle, Refused
+from bot.services.officials import Official
 from bot.views import notices
 from bot.views.my_appeals import appeal_status_label, status_label
 from i18n.core import PoI18n

@@ -1,4 +1,4 @@
-"""The daily limits (bot.limits) over the real storage, without Telegram;
+"""The daily limits (bot.domain.limits) over the real storage, without Telegram;
 tests/test_e2e_abuse.py drives them through the bot."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.catalog import Catalog
-from bot.lifecycle import AppealLifecycle, Refused
-from bot.limits import WINDOW, DailyLimits, reopens_at
+from bot.domain.catalog import Catalog
+from bot.domain.limits import WINDOW, DailyLimits, reopens_at
+from bot.services.lifecycle import AppealLifecycle, Refused
 from storage.lifecycle import AddOutcome, LifecycleStore
 from storage.limits import LimitStore
 from storage.models import Status

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG, load_catalog
+from bot.domain.catalog import BUNDLED_CATALOG, load_catalog
 from bot.settings import ConfigError, check_officials_chat, load_settings
 from tests.conftest import TOKEN, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import FakeTelegram

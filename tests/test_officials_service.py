@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import Catalog
-from bot.officials import ActionResult, Official, OfficialsService
-from bot.outbox import Outbox
+from bot.delivery.outbox import Outbox
+from bot.domain.catalog import Catalog
+from bot.services.officials import ActionResult, Official, OfficialsService
 from i18n.core import PoI18n
 from storage.models import Outcome, Status
 from storage.outbox import OutboxStore, Outgoing

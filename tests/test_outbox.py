@@ -18,7 +18,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.outbox import TEXT_LIMIT, Outbox, split_text
+from bot.delivery.outbox import TEXT_LIMIT, Outbox, split_text
 from storage.outbox import NewMessage, OutboxStore, Outgoing
 from storage.sqlite import SQLiteDatabase
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import Catalog, CatalogError
-from bot.deadlines import WorkCalendar
-from bot.receptions import (
+from bot.domain.catalog import Catalog, CatalogError
+from bot.domain.deadlines import WorkCalendar
+from bot.domain.receptions import (
     BookingRules,
     Panelist,
     Reception,

@@ -12,9 +12,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from bot import reports as reports_module
-from bot.catalog import Catalog
-from bot.reports import (
+from bot.domain.catalog import Catalog
+from bot.services import reports as reports_module
+from bot.services.reports import (
     ExportPeriod,
     appeal_columns,
     booking_columns,
@@ -337,8 +337,8 @@ async def test_a_forward_to_another_body_is_labelled_as_the_card_labels_it(
     the citizen's notice do, and "the competent department" for the akimat's own."""
     from dataclasses import replace
 
-    from bot.catalog import Department
-    from bot.reports import appeal_cells
+    from bot.domain.catalog import Department
+    from bot.services.reports import appeal_cells
 
     own = Department("employment", "Жұмыспен қамту бөлімі", "Отдел занятости", -1)
     body = Department("prosecutor", "Облыстық прокуратура", "Прокуратура области", -2, True)

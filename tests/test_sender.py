@@ -20,10 +20,10 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 
-import bot.sender as sender_module
-from bot.outbox import Outbox
-from bot.sender import OutboxSender, SlidingWindow, backoff_delay
-from bot.session import IgnoreNotModified
+import bot.delivery.sender as sender_module
+from bot.delivery.outbox import Outbox
+from bot.delivery.sender import OutboxSender, SlidingWindow, backoff_delay
+from bot.telegram.session import IgnoreNotModified
 from storage.outbox import OutboxStore
 from storage.sqlite import SQLiteDatabase
 from tests.fakeapi import Call, FakeTelegram

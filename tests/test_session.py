@@ -21,7 +21,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 
-from bot.session import (
+from bot.telegram.session import (
     REQUEST_TIMEOUT,
     Failure,
     RetryPolicy,

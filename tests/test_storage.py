@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.erasure import redact
+from bot.services.erasure import redact
 from storage.erasure import ErasureStore
 from storage.fsm import SQLiteStorage
 from storage.models import Attachment, NewAppeal

@@ -1,10 +1,10 @@
-"""The burst rule (bot.throttle): a dialog at any speed passes, a burst gets one notice."""
+"""The burst rule (bot.telegram.throttle): a dialog at any speed passes, a burst gets one notice."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.throttle import SWEEP_EVERY, BurstGuard, Verdict
+from bot.telegram.throttle import SWEEP_EVERY, BurstGuard, Verdict
 
 CITIZEN = 7
 T0 = 1_000_000.0

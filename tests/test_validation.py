@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.catalog import Catalog, Limits, Territory
-from bot.status import can_transition, is_open
-from bot.textfold import fold
-from bot.validation import (
+from bot.domain.catalog import Catalog, Limits, Territory
+from bot.domain.status import can_transition, is_open
+from bot.domain.textfold import fold
+from bot.domain.validation import (
     FILE_MAX_BYTES,
     AddressKind,
     AddressProblem,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.catalog import Catalog
-from bot.receptions import load_receptions
-from bot.validation import ADDRESS_MAX, NAME_MAX
+from bot.domain.catalog import Catalog
+from bot.domain.receptions import load_receptions
+from bot.domain.validation import ADDRESS_MAX, NAME_MAX
 from bot.views import appeal as appeal_view
 from bot.views import booking as booking_view
 from bot.views import lifecycle as lifecycle_view

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import BUNDLED_CATALOG, CatalogError, load_catalog
-from bot.dialogs import APPEAL, BOOKING, command_of, dialog_of, draft_key, in_the_way
-from bot.wizard import EDITABLE, name_suggestion, next_step, previous_step, step_asking
+from bot.domain.catalog import BUNDLED_CATALOG, CatalogError, load_catalog
+from bot.domain.dialogs import APPEAL, BOOKING, command_of, dialog_of, draft_key, in_the_way
+from bot.domain.wizard import EDITABLE, name_suggestion, next_step, previous_step, step_asking
 
 
 def narrowed(tmp_path: Path, territory: str) -> Path:

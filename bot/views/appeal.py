@@ -12,10 +12,10 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.catalog import Catalog, Place
-from bot.validation import ADDRESS_MAX, NAME_MAX, AddressProblem, NameProblem, display_phone
+from bot.domain.catalog import Catalog, Place
+from bot.domain.validation import ADDRESS_MAX, NAME_MAX, AddressProblem, NameProblem, display_phone
+from bot.domain.wizard import EDITABLE
 from bot.views.common import back_cancel_row, html, shorten, wbutton
-from bot.wizard import EDITABLE
 from i18n.core import ngettext
 
 PAGE_SIZE = 10

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import CardCb
-from bot.catalog import Catalog
-from bot.status import is_open
+from bot.domain.catalog import Catalog
+from bot.domain.status import is_open
+from bot.telegram.callbacks import CardCb
 from bot.views.common import ALERT_LIMIT, html, shorten, utf16_len
 from bot.views.erasure import erased_line
 from bot.views.my_appeals import appeal_status_label
@@ -33,7 +33,7 @@ def masked_phone(phone: str | None) -> str:
 def contact_alert(name: str | None, phone: str, address: str | None = None) -> str:
     """The citizen's name, phone and address for a written answer, for the official who
     asked, within an alert's limit. The dialog keeps a name and an address short enough for
-    all of it to fit (bot.validation); a longer name stored before that is cut, the phone
+    all of it to fit (bot.domain.validation); a longer name stored before that is cut, the phone
     and the address never."""
     tail = f"\n{phone}" + (f"\n{address}" if address else "")
     room = ALERT_LIMIT - utf16_len(tail)

@@ -8,8 +8,8 @@ from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.callbacks import WizardCb
-from bot.validation import utf16_len as utf16_len  # re-exported for the views
+from bot.domain.validation import utf16_len as utf16_len  # re-exported for the views
+from bot.telegram.callbacks import WizardCb
 from i18n.core import LANGUAGES
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import ConsentCb
+from bot.telegram.callbacks import ConsentCb
 
 
 def consent_text() -> str:

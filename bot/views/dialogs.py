@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import SwitchCb
-from bot.dialogs import APPEAL
+from bot.domain.dialogs import APPEAL
+from bot.telegram.callbacks import SwitchCb
 
 
 def continue_label(current: str) -> str:

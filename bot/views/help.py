@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.catalog import Catalog
+from bot.domain.catalog import Catalog
 from bot.views.common import html
 
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from bot import history
-from bot.catalog import Catalog
+from bot.domain import history
+from bot.domain.catalog import Catalog
 from bot.views.card import outcome_label, solved_label
 from bot.views.common import html
 from bot.views.my_appeals import status_label

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import MyCb
+from bot.telegram.callbacks import MyCb
 from bot.views.common import html, shorten
 from i18n.core import ngettext
 from storage.lifecycle import Question

@@ -1,5 +1,5 @@
-"""What the citizen reads when a daily limit (`bot.limits`) or the file rule
-(`bot.validation.check_document`) says no: in their language, with the local date and time
+"""What the citizen reads when a daily limit (`bot.domain.limits`) or the file rule
+(`bot.domain.validation.check_document`) says no: in their language, with the local date and time
 when they may go on."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.validation import DOCUMENT_KINDS, FILE_MAX_MB, FileProblem
+from bot.domain.validation import DOCUMENT_KINDS, FILE_MAX_MB, FileProblem
 from bot.views.common import html
 from i18n.core import ngettext
 from i18n.formatting import long_date

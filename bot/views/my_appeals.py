@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import MyCb
-from bot.catalog import Catalog, Department
-from bot.status import is_open
+from bot.domain.catalog import Catalog, Department
+from bot.domain.status import is_open
+from bot.telegram.callbacks import MyCb
 from bot.views.common import html, shorten
 from i18n.core import ngettext
 from i18n.formatting import long_date

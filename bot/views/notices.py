@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.catalog import Catalog, Department
+from bot.domain.catalog import Catalog, Department
 from bot.views import card as card_view
 from bot.views.common import html
 from bot.views.my_appeals import appeal_status_label, forwarded_to

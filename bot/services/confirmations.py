@@ -3,7 +3,7 @@ number, a booked place) reaches them whatever happens once the confirm is stored
 
 It is an outbox row written in the same transaction as what it confirms, due `grace` later,
 carrying the whole confirmation and the main menu. The handler shows it at once by editing
-the review card into it (one call, safe to repeat: `bot.session.RetryPolicy` tries it again
+the review card into it (one call, safe to repeat: `bot.telegram.session.RetryPolicy` tries it again
 through 429s and 5xx), then sends the main menu (a reply keyboard cannot ride on an edited
 inline message). Then:
 
@@ -30,8 +30,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.menu import main_menu
-from bot.outbox import Outbox, build_method, to_json
+from bot.delivery.outbox import Outbox, build_method, to_json
+from bot.telegram.menu import main_menu
 from storage.base import DatabaseBusy
 from storage.outbox import NewMessage, OutboxStore, add_in
 from storage.transaction import Transaction

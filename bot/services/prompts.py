@@ -20,13 +20,13 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot.officials import ActionResult, Official, OfficialsService
-from bot.status import is_open
+from bot.domain.status import is_open
+from bot.services.officials import ActionResult, Official, OfficialsService
 from storage.models import Appeal, Outcome
 from storage.prompts import NewPrompt, Prompt, PromptAction, PromptState, PromptStore
 
 if TYPE_CHECKING:
-    from bot.lifecycle import AppealLifecycle
+    from bot.services.lifecycle import AppealLifecycle
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.officials import OfficialsService
-from bot.outbox import Outbox
+from bot.delivery.outbox import Outbox
+from bot.services.officials import OfficialsService
 from bot.views import erasure as view
 from storage.erasure import (
     Cleanup,

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import BookingCb
-from bot.confirmations import Confirmation, Confirmations
-from bot.outbox import Outbox
-from bot.receptions import Reception, ReceptionCatalog, Slot, SlotPlanner
+from bot.delivery.outbox import Outbox
+from bot.domain.receptions import Reception, ReceptionCatalog, Slot, SlotPlanner
+from bot.services.confirmations import Confirmation, Confirmations
+from bot.telegram.callbacks import BookingCb
 from bot.views.common import html
 from i18n.core import PoI18n
 from i18n.formatting import long_date
@@ -146,7 +146,7 @@ class BookingService:
         confirmation: Callable[[Booking], str] | None = None,
     ) -> BookResult:
         """With `confirmation` (the booking -> the citizen's HTML text), the confirmation is
-        queued in the booking's own transaction (`bot.confirmations`)."""
+        queued in the booking's own transaction (`bot.services.confirmations`)."""
         reception = self.receptions.get(draft["reception"])
         if reception is None:
             return BookResult(None, "full")

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from bot.catalog import Catalog
-from bot.confirmations import Confirmation, Confirmations
-from bot.deadlines import DeadlinePolicy
-from bot.limits import DailyLimits
+from bot.domain.catalog import Catalog
+from bot.domain.deadlines import DeadlinePolicy
+from bot.domain.limits import DailyLimits
+from bot.services.confirmations import Confirmation, Confirmations
 from storage.base import DatabaseBusy, Repository
 from storage.models import Appeal, Attachment, NewAppeal
 
@@ -42,7 +42,7 @@ class IncompleteDraft(Exception):
 
 
 class DailyLimitReached(Exception):
-    """The citizen has filed as many appeals as a day allows (`bot.limits`); the draft is
+    """The citizen has filed as many appeals as a day allows (`bot.domain.limits`); the draft is
     not filed, and is kept."""
 
     def __init__(self, reopens_at: datetime) -> None:
@@ -96,8 +96,8 @@ class AppealService:
     ) -> Filed:
         """Store the draft as an appeal, once: the draft key makes a repeat return the first.
         With `confirmation`, the citizen's confirmation is queued in the same transaction
-        (`bot.confirmations`), so no crash can leave an appeal whose citizen never hears its
-        number. Publishing to the officials is idempotent too, so a repeat also mends a
+        (`bot.services.confirmations`), so no crash can leave an appeal whose citizen never
+        hears its number. Publishing to the officials is idempotent too, so a repeat also mends a
         publication that a crash cut short. A new draft past the day's limit raises
         DailyLimitReached."""
         filed = await self._store(citizen_id, language, draft, confirmation)

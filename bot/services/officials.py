@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import FeedbackCb
-from bot.catalog import Catalog
-from bot.deadlines import WorkCalendar
-from bot.digest import TextSender, officials_chats
-from bot.status import is_open
+from bot.domain.catalog import Catalog
+from bot.domain.deadlines import WorkCalendar
+from bot.domain.status import is_open
+from bot.services.digest import TextSender, officials_chats
+from bot.telegram.callbacks import FeedbackCb
 from bot.views import card as card_view
 from bot.views import notices
 from bot.views.common import html
@@ -41,7 +41,7 @@ MEMBERSHIP_TTL = 60.0
 
 
 class Sender(TextSender, Protocol):
-    """The part of bot.outbox.Outbox the officials' side uses."""
+    """The part of bot.delivery.outbox.Outbox the officials' side uses."""
 
     async def send_text(
         self,

@@ -18,9 +18,9 @@ import xlsxwriter
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
-from bot.bookings import need_label
-from bot.catalog import Catalog
-from bot.receptions import ReceptionCatalog
+from bot.domain.catalog import Catalog
+from bot.domain.receptions import ReceptionCatalog
+from bot.services.bookings import need_label
 from bot.views.card import initials, masked_phone, outcome_label, solved_label
 from bot.views.common import html
 from bot.views.my_appeals import status_label

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from bot.catalog import Limits
+from bot.domain.catalog import Limits
 
 
 class TextProblem(Enum):

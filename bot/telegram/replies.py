@@ -2,7 +2,7 @@
 
 A view that shows a whole text a person typed (the full card, /find, the citizen's own appeal)
 can run past Telegram's 4,096 UTF-16 units: an appeal of 3,500 emoji alone is 7,000. Such a
-reply goes as consecutive messages cut by `bot.outbox.split_text` (at line ends, HTML kept
+reply goes as consecutive messages cut by `bot.delivery.outbox.split_text` (at line ends, HTML kept
 valid), and the keyboard rides on the last part, right under the end of the text, where it
 stays usable. Replies through the outbox are split there already.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
-from bot.outbox import split_text
+from bot.delivery.outbox import split_text
 
 
 async def answer_in_parts(

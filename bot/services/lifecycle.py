@@ -6,7 +6,7 @@ The rules, in one place:
   goes through the transition table, so afterwards nobody can act on it or answer it;
 - what the citizen adds reaches the officials' chat as a reply to the appeal's card (the
   latest one, wherever a forward put it) and goes into the appeal's history;
-- additions count toward the citizen's daily limit (`bot.limits`), answers do not;
+- additions count toward the citizen's daily limit (`bot.domain.limits`), answers do not;
 - a question reaches the citizen in the language of the appeal, with an «Answer» button. It
   stays answerable until it is answered once or the appeal is no longer open. A second
   question does not replace the first: each has its own button, and an answer is posted
@@ -25,10 +25,10 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import QuestionCb
-from bot.limits import DailyLimits
-from bot.officials import ActionResult, Official, OfficialsService
-from bot.status import OPEN_STATUSES, sources_of
+from bot.domain.limits import DailyLimits
+from bot.domain.status import OPEN_STATUSES, sources_of
+from bot.services.officials import ActionResult, Official, OfficialsService
+from bot.telegram.callbacks import QuestionCb
 from bot.views import lifecycle as view
 from bot.views import notices
 from storage.erasure import personal_purpose

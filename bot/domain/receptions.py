@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.catalog import Catalog, CatalogError
-from bot.deadlines import WorkCalendar, _public_holidays
+from bot.domain.catalog import Catalog, CatalogError
+from bot.domain.deadlines import WorkCalendar, _public_holidays
 
 
 class ReceptionError(CatalogError, ValueError):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from bot.catalog import Catalog, Kind
+from bot.domain.catalog import Catalog, Kind
 
 
 @lru_cache(maxsize=64)

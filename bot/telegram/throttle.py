@@ -1,5 +1,5 @@
 """A citizen's burst of updates gets one answer, not hundreds (issue #10, item 7).
-Telegram-free: the middlewares in `bot.middlewares` apply it to private chats.
+Telegram-free: the middlewares in `bot.telegram.middlewares` apply it to private chats.
 
 What a burst is. A citizen in a dialog waits for the bot's answer before the next message or
 press, however quick they are: the tests' and benchmarks' citizens answer within milliseconds
@@ -13,7 +13,7 @@ size. A double tap is two: handled both, as before (the buttons are idempotent).
 What happens. The first `limit` are handled in order; the next one is answered «Please slow
 down» once, and it and whatever else the citizen sends are dropped unhandled until they
 pause for `quiet` seconds. A flood paced exactly at the bot's speed never overlaps; it cannot
-reach the officials past the daily limits (`bot.limits`), and in production Telegram's limit
+reach the officials past the daily limits (`bot.domain.limits`), and in production Telegram's limit
 on the bot's replies to one chat (about one a second) slows the answers down until it does
 overlap.
 

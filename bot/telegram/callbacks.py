@@ -23,7 +23,7 @@ class WizardCb(CallbackData, prefix="w"):
 
 class SwitchCb(CallbackData, prefix="sw"):
     """«Finish or cancel the current one first»: continue the dialog in progress (go=False)
-    or drop its draft and start `to` (bot.dialogs: "appeal" | "booking")."""
+    or drop its draft and start `to` (bot.domain.dialogs: "appeal" | "booking")."""
 
     go: bool
     to: str

@@ -14,9 +14,9 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal, format_percent
 
-from bot.catalog import Catalog
-from bot.deadlines import WorkCalendar
-from bot.status import OPEN_STATUSES
+from bot.domain.catalog import Catalog
+from bot.domain.deadlines import WorkCalendar
+from bot.domain.status import OPEN_STATUSES
 from bot.views.my_appeals import status_label
 from i18n.core import ngettext
 from i18n.formatting import long_date
@@ -36,7 +36,7 @@ FIGURE_SPACE = "\u2007"
 
 
 class TextSender(Protocol):
-    """The part of bot.outbox.Outbox the digest uses."""
+    """The part of bot.delivery.outbox.Outbox the digest uses."""
 
     async def send_text(
         self,

@@ -1,4 +1,5 @@
-"""The one way the bot sends anything: enqueue a row, let `bot.sender.OutboxSender` deliver it.
+"""The one way the bot sends anything: enqueue a row, let
+`bot.delivery.sender.OutboxSender` deliver it.
 
 Handlers never call `bot.send_message` directly. A row in the database survives a crash, a
 restart and Telegram's bad moods (429, 5xx, network); the sender retries it until Telegram takes
@@ -21,7 +22,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import InputFile
 from pydantic import BaseModel
 
-from bot.validation import utf16_len
+from bot.domain.validation import utf16_len
 from storage.outbox import NewMessage, OutboxStore, Outgoing, write
 from storage.transaction import Transaction
 

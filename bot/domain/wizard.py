@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.catalog import Catalog
-from bot.validation import check_full_name
+from bot.domain.catalog import Catalog
+from bot.domain.validation import check_full_name
 
 STEPS = (
     "kind",

@@ -12,7 +12,7 @@ BOOKING = "booking"
 # and where each keeps its draft in the FSM data.
 _STATE_GROUPS = {"AppealForm": APPEAL, "BookingForm": BOOKING}
 _DRAFTS = {APPEAL: "draft", BOOKING: "booking"}
-# The commands and main-menu buttons (bot.menu keys) that start a dialog.
+# The commands and main-menu buttons (bot.telegram.menu keys) that start a dialog.
 STARTED_BY = {"new": APPEAL, "book": BOOKING}
 
 

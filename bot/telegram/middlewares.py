@@ -14,7 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
-from bot.throttle import BurstGuard, Verdict
+from bot.telegram.throttle import BurstGuard, Verdict
 from i18n.core import LANGUAGES, PoI18n
 from storage.base import DatabaseBusy, Repository
 

@@ -10,9 +10,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.textfold import fold, latin_key
+from bot.domain.textfold import fold, latin_key
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent.parent / "data"
 BUNDLED_CATALOG = DATA_DIR / "catalog.toml"
 REGIONS_FILE = DATA_DIR / "regions.json"
 

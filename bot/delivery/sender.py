@@ -36,7 +36,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from pydantic import ValidationError
 
-from bot.outbox import Outbox, build_method
+from bot.delivery.outbox import Outbox, build_method
 from storage.outbox import OutboxRow, OutboxStore, Outgoing
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """What the admins are told, in private, when an officials' group refuses the bot (it was
 kicked, or is not a member): the group's cards and notices wait for it, parked in the outbox
-(`bot.sender`), and someone has to add the bot back."""
+(`bot.delivery.sender`), and someone has to add the bot back."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.outbox import Outbox
-from bot.sender import RefusalAlerts
+from bot.delivery.outbox import Outbox
+from bot.delivery.sender import RefusalAlerts
 from bot.views.common import html
 from i18n.core import PoI18n
 from storage.outbox import Outgoing

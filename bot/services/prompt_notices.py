@@ -3,8 +3,8 @@ queued in the outbox, because it happens on the scheduler's tick, outside any up
 
 from __future__ import annotations
 
-from bot.officials import OfficialsService
-from bot.outbox import Outbox
+from bot.delivery.outbox import Outbox
+from bot.services.officials import OfficialsService
 from bot.views import prompts as view
 from storage.models import Appeal
 from storage.prompts import Prompt

@@ -1,0 +1,2 @@
+"""The Telegram-free rules: statuses, deadlines, the catalog, receptions, dialog steps,
+validation."""

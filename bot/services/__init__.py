@@ -1,0 +1,1 @@
+"""What the bot does, Telegram-free: filing, officials' decisions, bookings, digest, reports."""

@@ -1,0 +1,2 @@
+"""Telegram plumbing: the session, dispatcher, middlewares, filters, callback data, commands
+and menu."""
