@@ -1,4 +1,8 @@
-"""/book: reception → day → time → question → access needs → contact → review."""
+"""/book: reception → day → time → question → access needs → contact → review.
+
+One handler per (step, button or input), each registered for its step; the step order and the
+step of each button are in bot.domain.booking_steps. A booking's own buttons (under a reminder
+or in /my: cancel it, move it) and a waiting-list offer need no dialog state."""
 
 from __future__ import annotations
 
@@ -13,12 +17,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n.context import get_i18n
 
-from bot.domain.dialogs import BOOKING
+from bot.domain.booking_steps import (
+    BUTTON_STEPS,
+    first_step,
+    next_step,
+    previous_step,
+    resume_step,
+)
+from bot.domain.dialogs import BOOKING, dialog_of
 from bot.domain.receptions import Reception
 from bot.domain.status import is_open
-from bot.domain.validation import kazakhstan_phone
 from bot.services.bookings import BookingService, booked, cancel_keyboard
 from bot.services.confirmations import Confirmations, forget_draft
 from bot.services.confirmations import show as show_confirmation
@@ -27,16 +36,30 @@ from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.telegram.menu import MenuButton, main_menu
 from bot.views import appeal as appeal_view
 from bot.views import booking as view
-from bot.views.common import html, in_every_language
+from bot.views.common import html
 from bot.views.consent import ask_consent
-from bot.views.dialogs import cancelled_text
 from bot.views.my_appeals import status_label
+from handlers.dialog import (
+    MessageGone,
+    back_to_menu,
+    cancelled,
+    confirm_choice,
+    noop,
+    reply_labels,
+    shared_phone,
+    stale,
+    step_of,
+    typed_phone,
+    unknown_command,
+)
+from handlers.dialog import current_lang as lang
+from handlers.dialog import draft_of as dialog_draft
 from i18n.formatting import long_date
 from storage.base import Repository
 from storage.bookings import Booking
 from storage.models import Citizen
 
-STEPS = ("reception", "day", "slot", "question", "access", "contact", "review")
+DRAFT = "booking"  # the draft's key in the FSM data (bot.domain.dialogs)
 
 
 class BookingForm(StatesGroup):
@@ -53,17 +76,8 @@ class BookingForm(StatesGroup):
 STATE_OF = {s.state.split(":")[1]: s for s in BookingForm.__states__}  # type: ignore[union-attr]
 
 
-def lang() -> str:
-    return get_i18n().current_locale
-
-
-async def current_step(state: FSMContext) -> str:
-    return (await state.get_state() or "").split(":")[-1]
-
-
 async def draft_of(state: FSMContext) -> tuple[dict[str, Any], dict[str, Any]]:
-    data = await state.get_data()
-    return data, data.setdefault("booking", {})
+    return await dialog_draft(state, DRAFT)
 
 
 async def open_appeals(repo: Repository, citizen_id: int) -> list[Any]:
@@ -113,18 +127,6 @@ async def show(
     await message.answer(text, reply_markup=markup)
 
 
-def next_step(step: str) -> str:
-    return STEPS[STEPS.index(step) + 1]
-
-
-def previous_step(step: str, bookings: BookingService) -> str | None:
-    index = STEPS.index(step) - 1
-    # One reception only: its step is never shown, so Back leaves from the day step.
-    if index == 0 and len(bookings.receptions.receptions) == 1:
-        return None
-    return STEPS[index] if index >= 0 else None
-
-
 async def start_booking(
     message: Message,
     state: FSMContext,
@@ -133,149 +135,215 @@ async def start_booking(
     citizen: Citizen | None,
 ) -> None:
     current = await state.get_state()
-    if current and current.startswith("BookingForm:"):
+    if dialog_of(current) == BOOKING:
         await message.answer(_("You have an unfinished booking, let us continue."))
-        step = current.split(":")[1]
-        await show("access" if step == "access_other" else step, message, state, bookings, repo)
+        await show(resume_step(await step_of(state)), message, state, bookings, repo)
         return
-    if not bookings.receptions.receptions:
+    receptions = bookings.receptions.receptions
+    if not receptions:
         await message.answer(_("No receptions are scheduled at the moment."))
         return
     if citizen is None or citizen.consent_at is None:
         await ask_consent(message, then="book")
         return
-    await state.set_data({"booking": {"draft_key": uuid.uuid4().hex}})
-    receptions = bookings.receptions.receptions
-    if len(receptions) == 1:
-        await state.update_data(booking={"draft_key": uuid.uuid4().hex,
-                                         "reception": receptions[0].code})  # fmt: skip
-        await show("day", message, state, bookings, repo)
+    draft = {"draft_key": uuid.uuid4().hex}
+    step = first_step(len(receptions))
+    if step != "reception":  # one reception: it is chosen already
+        draft["reception"] = receptions[0].code
+    await state.set_data({DRAFT: draft})
+    await show(step, message, state, bookings, repo)
+
+
+# --- Back and Cancel: valid at the step they carry ------------------------------------------
+
+
+async def cancel_pressed(query: CallbackQuery, callback_data: BookingCb, state: FSMContext) -> None:
+    if callback_data.value != await step_of(state) or not isinstance(query.message, Message):
+        await stale(query)
         return
-    await show("reception", message, state, bookings, repo)
+    await query.answer()
+    await cancelled(query.message, state, BOOKING, retire=True)
 
 
-async def stale(query: CallbackQuery) -> None:
-    await query.answer(_("This button is no longer active."), show_alert=True)
-
-
-async def pressed(
+async def back_pressed(
     query: CallbackQuery,
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
     repo: Repository,
 ) -> None:
-    """Every button of the dialog; each one is valid only at its own step."""
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
-        return
-    step = await current_step(state)
-    data, draft = await draft_of(state)
-    action, value = callback_data.action, callback_data.value
-    expected = {
-        "rec": "reception", "day": "day", "wait": "day", "held": "day", "slot": "slot",
-        "about": "question",
-        "appeal": "question", "acc": "access", "acc_other": "access", "acc_done": "access",
-    }  # fmt: skip
-    if action in ("back", "cancel"):
-        if value != step:
-            await stale(query)
-            return
-    elif expected.get(action) != step:
+    step = await step_of(state)
+    if callback_data.value != step or not isinstance(query.message, Message):
         await stale(query)
         return
-    if action == "held":
-        await already_held(query, bookings, draft.get("reception", ""), value)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    previous = previous_step(step, len(bookings.receptions.receptions))
+    if previous is None:
+        await back_to_menu(query.message, state)
+        return
+    await show(previous, query.message, state, bookings, repo)
+
+
+# --- a choice made with a button: kept in the chat, then the next step ------------------------
+
+
+async def chosen(
+    query: CallbackQuery,
+    state: FSMContext,
+    step: str,
+    choice: dict[str, Any],
+    label: str,
+    bookings: BookingService,
+    repo: Repository,
+) -> None:
+    """`choice` goes into the draft, `label` (HTML) stays in the chat, the next step shows."""
+    assert isinstance(query.message, Message)  # MessageGone answered the others
+    data, draft = await draft_of(state)
+    draft.update(choice)
+    await state.set_data(data)
+    await confirm_choice(query, label)
+    await show(next_step(step), query.message, state, bookings, repo)
+
+
+async def reception_chosen(
+    query: CallbackQuery,
+    callback_data: BookingCb,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+) -> None:
+    reception = bookings.receptions.get(callback_data.value)
+    if reception is None:
+        await stale(query)
+        return
+    label = html(reception.name(lang()))
+    await chosen(query, state, "reception", {"reception": reception.code}, label, bookings, repo)
+
+
+def day_of(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+async def day_chosen(
+    query: CallbackQuery,
+    callback_data: BookingCb,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+) -> None:
+    day = day_of(callback_data.value)
+    if day is None:
+        await stale(query)
+        return
+    label = long_date(day, lang())
+    await chosen(query, state, "day", {"day": day.isoformat()}, label, bookings, repo)
+
+
+async def day_held(
+    query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService
+) -> None:
+    _data, draft = await draft_of(state)
+    await already_held(query, bookings, draft.get("reception", ""), callback_data.value)
+
+
+async def waitlist_joined(
+    query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService
+) -> None:
+    """A full day: the citizen waits for a place on it, and the dialog ends."""
+    _data, draft = await draft_of(state)
+    reception = bookings.receptions.get(draft.get("reception", ""))
+    day = day_of(callback_data.value)
+    if reception is None or day is None or not isinstance(query.message, Message):
+        await stale(query)
         return
     await query.answer()
-    match action:
-        case "cancel":
-            await state.clear()
-            await message.edit_reply_markup(reply_markup=None)
-            await message.answer(cancelled_text(BOOKING), reply_markup=main_menu())
-            return
-        case "back":
-            await message.edit_reply_markup(reply_markup=None)
-            previous = previous_step(step, bookings)
-            if previous is None:
-                await state.clear()
-                await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
-                return
-            await show(previous, message, state, bookings, repo)
-            return
-        case "rec":
-            reception = bookings.receptions.get(value)
-            if reception is None:
-                await stale(query)
-                return
-            draft["reception"] = reception.code
-            label = html(reception.name(lang()))
-        case "day":
-            try:
-                day = date.fromisoformat(value)
-            except ValueError:
-                await stale(query)
-                return
-            draft["day"] = day.isoformat()
-            label = long_date(day, lang())
-        case "wait":
-            reception = bookings.receptions.get(draft.get("reception", ""))
-            try:
-                wanted: date | None = date.fromisoformat(value)
-            except ValueError:
-                wanted = None
-            if reception is None or wanted is None:
-                await stale(query)
-                return
-            day = wanted
-            joined = await bookings.join_waitlist(query.from_user.id, reception, day)
-            await state.clear()
-            await message.edit_reply_markup(reply_markup=None)
-            if joined:
-                text = _(
-                    "You are on the waiting list for {date}. If a place frees up, I will offer "
-                    "it to you here."
-                ).format(date=long_date(day, lang()))
-            else:
-                text = _("You are already on the waiting list or booked for that day.")
-            await message.answer(text, reply_markup=main_menu())
-            return
-        case "slot":
-            start = view.slot_from_key(value)
-            if start is None:
-                await stale(query)
-                return
-            local = start.astimezone(bookings.tz)
-            draft["slot"] = local.isoformat()
-            label = f"{local:%H:%M}"
-        case "about":
-            text, markup = view.appeals_screen(await open_appeals(repo, query.from_user.id))
-            await message.edit_text(text, reply_markup=markup)
-            return
-        case "appeal":
-            appeal = await repo.get_appeal(int(value)) if value.isdigit() else None
-            if appeal is None or appeal.citizen_id != query.from_user.id:
-                await stale(query)
-                return
-            draft["appeal_id"], draft["topic"] = appeal.id, None
-            label = f"№ {appeal.reference} · {status_label(appeal.status)}"
-        case "acc":
-            chosen = draft.setdefault("access", [])
-            chosen.remove(value) if value in chosen else chosen.append(value)
-            await state.set_data(data)
-            text, markup = view.access_screen(chosen, draft.get("access_other"))
-            await message.edit_reply_markup(reply_markup=markup)
-            return
-        case "acc_other":
-            await state.set_state(BookingForm.access_other)
-            await message.answer(_("Please describe what you need, in one message."))
-            return
-        case _:  # acc_done
-            label = _("Access needs: {value}").format(value=view.needs_text(draft))
+    joined = await bookings.join_waitlist(query.from_user.id, reception, day)
+    await state.clear()
+    await query.message.edit_reply_markup(reply_markup=None)
+    if joined:
+        text = _(
+            "You are on the waiting list for {date}. If a place frees up, I will offer "
+            "it to you here."
+        ).format(date=long_date(day, lang()))
+    else:
+        text = _("You are already on the waiting list or booked for that day.")
+    await query.message.answer(text, reply_markup=main_menu())
+
+
+async def slot_chosen(
+    query: CallbackQuery,
+    callback_data: BookingCb,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+) -> None:
+    start = view.slot_from_key(callback_data.value)
+    if start is None:
+        await stale(query)
+        return
+    local = start.astimezone(bookings.tz)
+    label = f"{local:%H:%M}"
+    await chosen(query, state, "slot", {"slot": local.isoformat()}, label, bookings, repo)
+
+
+async def about_appeal(query: CallbackQuery, repo: Repository) -> None:
+    """«It is about my appeal…»: the question step lists the citizen's open appeals."""
+    assert isinstance(query.message, Message)  # MessageGone answered the others
+    await query.answer()
+    text, markup = view.appeals_screen(await open_appeals(repo, query.from_user.id))
+    await query.message.edit_text(text, reply_markup=markup)
+
+
+async def appeal_chosen(
+    query: CallbackQuery,
+    callback_data: BookingCb,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+) -> None:
+    value = callback_data.value
+    appeal = await repo.get_appeal(int(value)) if value.isdigit() else None
+    if appeal is None or appeal.citizen_id != query.from_user.id:
+        await stale(query)
+        return
+    label = f"№ {appeal.reference} · {status_label(appeal.status)}"
+    choice = {"appeal_id": appeal.id, "topic": None}
+    await chosen(query, state, "question", choice, label, bookings, repo)
+
+
+async def need_toggled(query: CallbackQuery, callback_data: BookingCb, state: FSMContext) -> None:
+    assert isinstance(query.message, Message)  # MessageGone answered the others
+    await query.answer()
+    data, draft = await draft_of(state)
+    needs = draft.setdefault("access", [])
+    needs.remove(callback_data.value) if callback_data.value in needs else needs.append(
+        callback_data.value
+    )
     await state.set_data(data)
-    await message.edit_text(f"✔️ {label}", reply_markup=None)
-    await show(next_step(step), message, state, bookings, repo)
+    _text, markup = view.access_screen(needs, draft.get("access_other"))
+    await query.message.edit_reply_markup(reply_markup=markup)
+
+
+async def other_need_asked(query: CallbackQuery, state: FSMContext) -> None:
+    assert isinstance(query.message, Message)  # MessageGone answered the others
+    await query.answer()
+    await state.set_state(BookingForm.access_other)
+    await query.message.answer(_("Please describe what you need, in one message."))
+
+
+async def needs_done(
+    query: CallbackQuery, state: FSMContext, bookings: BookingService, repo: Repository
+) -> None:
+    _data, draft = await draft_of(state)
+    label = _("Access needs: {value}").format(value=view.needs_text(draft))
+    await chosen(query, state, "access", {}, label, bookings, repo)
+
+
+# --- what the citizen types ----------------------------------------------------------------
 
 
 async def question_typed(
@@ -288,7 +356,7 @@ async def question_typed(
     data, draft = await draft_of(state)
     draft["topic"], draft["appeal_id"] = text, None
     await state.set_data(data)
-    await show("access", message, state, bookings, repo)
+    await show(next_step("question"), message, state, bookings, repo)
 
 
 async def other_need_typed(
@@ -297,39 +365,58 @@ async def other_need_typed(
     data, draft = await draft_of(state)
     draft["access_other"] = (message.text or "").strip()[:300] or None
     await state.set_data(data)
-    await show("access", message, state, bookings, repo)
+    await show(resume_step("access_other"), message, state, bookings, repo)
 
 
-async def contact_given(
+async def contact_shared(
     message: Message, state: FSMContext, bookings: BookingService, repo: Repository
 ) -> None:
+    phone = await shared_phone(message)
+    if phone is None:
+        return
+    assert message.contact is not None
+    name = " ".join(p for p in (message.contact.first_name, message.contact.last_name) if p)
+    await save_contact(message, state, bookings, repo, name, phone)
+
+
+async def contact_typed(
+    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+) -> None:
+    """The contact step's reply keyboard (Back, Cancel), or a number typed."""
     assert message.from_user is not None
-    if message.contact is not None:
-        if message.contact.user_id != message.from_user.id:
-            await message.answer(_("Please share your own number with the button below."))
-            return
-        phone = "+" + message.contact.phone_number.lstrip("+")
-        name = " ".join(p for p in (message.contact.first_name, message.contact.last_name) if p)
-    else:
-        text = message.text or ""
-        if text in in_every_language("✖️ Cancel"):
-            await state.clear()
-            await message.answer(cancelled_text(BOOKING), reply_markup=main_menu())
-            return
-        if text in in_every_language("⬅️ Back"):
-            await show("access", message, state, bookings, repo)
-            return
-        found = kazakhstan_phone(text)
-        if found is None:
-            await message.answer(
-                _("This does not look like a Kazakhstan phone number. Example: +7 701 234 56 78.")
-            )
-            return
-        phone, name = found, message.from_user.full_name
+    text = message.text or ""
+    if text in reply_labels("✖️ Cancel"):
+        await cancelled(message, state, BOOKING)
+        return
+    if text in reply_labels("⬅️ Back"):
+        previous = previous_step("contact", len(bookings.receptions.receptions))
+        assert previous is not None
+        await show(previous, message, state, bookings, repo)
+        return
+    phone = await typed_phone(message, text)
+    if phone is not None:
+        await save_contact(message, state, bookings, repo, message.from_user.full_name, phone)
+
+
+async def save_contact(
+    message: Message,
+    state: FSMContext,
+    bookings: BookingService,
+    repo: Repository,
+    name: str,
+    phone: str,
+) -> None:
     data, draft = await draft_of(state)
     draft["contact_name"], draft["contact_phone"] = name[:200], phone
     await state.set_data(data)
-    await show("review", message, state, bookings, repo)
+    await show(next_step("contact"), message, state, bookings, repo)
+
+
+async def typed_at_button_step(message: Message) -> None:
+    await message.answer(_("Please choose one of the buttons."))
+
+
+# --- the review -------------------------------------------------------------------------------
 
 
 async def confirm(
@@ -341,7 +428,7 @@ async def confirm(
         await query.answer()
         return
     data, draft = await draft_of(state)
-    if await current_step(state) != "review" or draft.get("draft_key") != callback_data.value:
+    if await step_of(state) != "review" or draft.get("draft_key") != callback_data.value:
         await booked_or_stale(query, message, callback_data.value, bookings, confirmations)
         return
     render = booked_text(bookings)
@@ -399,14 +486,6 @@ async def booked_or_stale(
     await show_confirmation(message, confirmation, confirmations, again=True)
 
 
-async def typed_at_button_step(message: Message) -> None:
-    await message.answer(_("Please choose one of the buttons."))
-
-
-async def unknown_command(message: Message) -> None:
-    await message.answer(_("Unknown command. /help lists what I can do."))
-
-
 async def already_held(
     query: CallbackQuery, bookings: BookingService, reception_code: str, day_value: str
 ) -> None:
@@ -460,68 +539,136 @@ def booking_card(
     return text, cancel_keyboard(booking.id, movable=origin == "my")
 
 
-async def booking_cancel_pressed(
+# --- a booking's own buttons: cancel it (asked first) ---------------------------------------
+
+
+async def cancel_asked(
     query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
 ) -> None:
-    """«Cancel the booking» on a reminder or in /my asks first (drop); «Yes» cancels
-    (dropok), «No» puts the message back as it was (dropno)."""
+    """«Cancel the booking» on a reminder or in /my asks first; `value` is where it was asked."""
     owned = await own_booking(query, callback_data.booking, bookings)
     if owned is None:
         return
     message, booking, reception = owned
-    origin = callback_data.value
-    match callback_data.action:
-        case "drop":
-            await query.answer()
-            heading = _("Cancel this booking?")
-            text = bookings.describe(booking, reception, lang(), heading)
-            await message.edit_text(text, reply_markup=view.cancel_question(booking.id, origin))
-        case "dropno":
-            await query.answer(_("Nothing changed."))
-            text, markup = booking_card(booking, reception, bookings, origin)
-            await message.edit_text(text, reply_markup=markup)
-        case _:  # dropok
-            if await bookings.cancel(booking.id, query.from_user.id) is None:
-                await query.answer(_("This booking is no longer active."), show_alert=True)
-                return
-            await query.answer()
-            await message.edit_text(
-                _("Your booking is cancelled. The place is free for others."), reply_markup=None
-            )
-
-
-async def move_pressed(
-    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
-) -> None:
-    """Moving needs no dialog state: every button carries the booking it moves. The booking's
-    message in /my turns into the days, then the times; Back and Cancel lead back."""
-    owned = await own_booking(query, callback_data.booking, bookings)
-    if owned is None:
-        return
-    message, booking, reception = owned
-    action, value = callback_data.action, callback_data.value
-    if action in ("mday", "mheld"):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            await stale(query)
-            return
-        if action == "mheld":
-            await already_held(query, bookings, reception.code, value)
-            return
-    await query.answer(_("Nothing changed.") if action == "mstop" else None)
-    if action == "mslot":
-        await move_to(message, booking, reception, bookings, view.slot_from_key(value))
-        return
-    if action == "mday":
-        slots = await bookings.free_slots(reception, day, excluding=booking.slot_start)
-        text, markup = view.slots_screen(slots, day, lang(), move=booking.id)
-    elif action == "move" or (action == "mback" and value == "day"):
-        choices = await bookings.day_choices(reception, query.from_user.id, moving=booking)
-        text, markup = view.days_screen(choices, lang(), move=booking.id)
-    else:  # Cancel, or Back from the days: the booking as it was
-        text, markup = booking_card(booking, reception, bookings, "my")
+    await query.answer()
+    text = bookings.describe(booking, reception, lang(), _("Cancel this booking?"))
+    markup = view.cancel_question(booking.id, callback_data.value)
     await message.edit_text(text, reply_markup=markup)
+
+
+async def cancel_declined(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    """«No»: the message is put back as it was."""
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    message, booking, reception = owned
+    await query.answer(_("Nothing changed."))
+    text, markup = booking_card(booking, reception, bookings, callback_data.value)
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def cancel_confirmed(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    message, booking, _reception = owned
+    if await bookings.cancel(booking.id, query.from_user.id) is None:
+        await query.answer(_("This booking is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_text(
+        _("Your booking is cancelled. The place is free for others."), reply_markup=None
+    )
+
+
+# --- a booking's own buttons: move it -------------------------------------------------------
+# Moving needs no dialog state: every button carries the booking it moves. The booking's
+# message in /my turns into the days, then the times; Back and Cancel lead back.
+
+
+async def move_days(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    """«Another time», or Back from the times: the days to move to."""
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    message, booking, reception = owned
+    await query.answer()
+    choices = await bookings.day_choices(reception, query.from_user.id, moving=booking)
+    text, markup = view.days_screen(choices, lang(), move=booking.id)
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def move_back(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    if callback_data.value == "day":  # Back from the times
+        await move_days(query, callback_data, bookings)
+        return
+    await move_left(query, callback_data, bookings, None)
+
+
+async def move_stopped(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    await move_left(query, callback_data, bookings, _("Nothing changed."))
+
+
+async def move_left(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService, note: str | None
+) -> None:
+    """Cancel, or Back from the days: the booking as it was."""
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    message, booking, reception = owned
+    await query.answer(note)
+    text, markup = booking_card(booking, reception, bookings, "my")
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def move_day_chosen(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    message, booking, reception = owned
+    day = day_of(callback_data.value)
+    if day is None:
+        await stale(query)
+        return
+    await query.answer()
+    slots = await bookings.free_slots(reception, day, excluding=booking.slot_start)
+    text, markup = view.slots_screen(slots, day, lang(), move=booking.id)
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def move_day_held(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    _message, _booking, reception = owned
+    await already_held(query, bookings, reception.code, callback_data.value)
+
+
+async def move_slot_chosen(
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+) -> None:
+    owned = await own_booking(query, callback_data.booking, bookings)
+    if owned is None:
+        return
+    message, booking, reception = owned
+    await query.answer()
+    start = view.slot_from_key(callback_data.value)
+    await move_to(message, booking, reception, bookings, start)
 
 
 async def move_to(
@@ -567,8 +714,14 @@ async def take_offer(
         "draft_key": uuid.uuid4().hex, "reception": reception.code,
         "day": start.date().isoformat(), "slot": start.isoformat(), "offer_id": offer_id,
     }  # fmt: skip
-    await state.set_data({"booking": draft})
-    await show("question", message, state, bookings, repo)
+    await state.set_data({DRAFT: draft})
+    await show(next_step("slot"), message, state, bookings, repo)
+
+
+def on_button(router: Router, action: str, handler: Callable[..., Any]) -> None:
+    """`handler` for the dialog's button `action`, at the step the table gives it only."""
+    step = STATE_OF[BUTTON_STEPS[action]]
+    router.callback_query.register(handler, StateFilter(step), BookingCb.filter(F.action == action))
 
 
 def create_router() -> Router:
@@ -577,23 +730,39 @@ def create_router() -> Router:
     router.callback_query.filter(CallbackPrefix(BookingCb))
     router.message.register(start_booking, Command("book"))
     router.message.register(start_booking, MenuButton("book"))
-    router.callback_query.register(confirm, BookingCb.filter(F.action == "confirm"))
-    router.callback_query.register(take_offer, BookingCb.filter(F.action == "take"))
-    router.callback_query.register(
-        booking_cancel_pressed, BookingCb.filter(F.action.in_({"drop", "dropok", "dropno"}))
-    )
-    router.callback_query.register(
-        move_pressed,
-        BookingCb.filter(F.action.in_({"move", "mday", "mslot", "mback", "mstop", "mheld"})),
-    )
-    router.callback_query.register(pressed, BookingCb.filter())
+    # Buttons that carry what they act on: valid in any state.
+    for action, handler in (
+        ("confirm", confirm), ("take", take_offer),
+        ("drop", cancel_asked), ("dropno", cancel_declined), ("dropok", cancel_confirmed),
+        ("move", move_days), ("mback", move_back), ("mstop", move_stopped),
+        ("mday", move_day_chosen), ("mheld", move_day_held), ("mslot", move_slot_chosen),
+    ):  # fmt: skip
+        router.callback_query.register(handler, BookingCb.filter(F.action == action))
+    # The dialog's buttons: a message too old to edit gets a bare answer; a button of another
+    # step than the citizen's finds no handler here and gets fallback's stale answer.
+    router.callback_query.register(noop, MessageGone(), BookingCb.filter())
+    buttons = Router(name="booking-buttons")
+    buttons.callback_query.filter(StateFilter(BookingForm))
+    buttons.callback_query.register(cancel_pressed, BookingCb.filter(F.action == "cancel"))
+    buttons.callback_query.register(back_pressed, BookingCb.filter(F.action == "back"))
+    on_button(buttons, "rec", reception_chosen)
+    on_button(buttons, "day", day_chosen)
+    on_button(buttons, "held", day_held)
+    on_button(buttons, "wait", waitlist_joined)
+    on_button(buttons, "slot", slot_chosen)
+    on_button(buttons, "about", about_appeal)
+    on_button(buttons, "appeal", appeal_chosen)
+    on_button(buttons, "acc", need_toggled)
+    on_button(buttons, "acc_other", other_need_asked)
+    on_button(buttons, "acc_done", needs_done)
     # Messages inside the dialog: one state check lets every other message skip the steps.
     steps = Router(name="booking-steps")
     steps.message.filter(StateFilter(BookingForm))
     steps.message.register(unknown_command, IsCommand())
     steps.message.register(question_typed, StateFilter(BookingForm.question), Has("text"))
     steps.message.register(other_need_typed, StateFilter(BookingForm.access_other), Has("text"))
-    steps.message.register(contact_given, StateFilter(BookingForm.contact), Has("text", "contact"))
+    steps.message.register(contact_shared, StateFilter(BookingForm.contact), Has("contact"))
+    steps.message.register(contact_typed, StateFilter(BookingForm.contact), Has("text"))
     steps.message.register(typed_at_button_step)
-    router.include_router(steps)
+    router.include_routers(buttons, steps)
     return router
