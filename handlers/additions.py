@@ -28,7 +28,7 @@ from bot.telegram.menu import MenuButton
 from bot.views import lifecycle as view
 from bot.views import limits as limits_view
 from bot.views.my_appeals import appeal_status_label
-from handlers.appeal import file_refusal
+from handlers.dialog import attachment_of, file_refusal, stale
 from handlers.my_appeals import refused
 from storage.lifecycle import NewAddition
 from storage.models import Attachment
@@ -146,6 +146,7 @@ async def file_given(message: Message, state: FSMContext, catalog: Catalog, bot:
         await say(message, state, data, bot, view.too_many_files(most))
         return
     file = attachment_of(message)
+    assert file is not None  # registered for a photo or a document
     if file not in compose["files"]:
         compose["files"].append(file)
     caption = joined(compose["text"], message.caption or "")
@@ -168,17 +169,6 @@ async def command_given(message: Message) -> None:
 def joined(text: str, more: str) -> str:
     more = more.strip()
     return f"{text}\n\n{more}" if text and more else text or more
-
-
-def attachment_of(message: Message) -> dict[str, Any]:
-    if message.photo:
-        return {"kind": "photo", "file_id": message.photo[-1].file_id, "file_name": None}
-    assert message.document is not None
-    return {
-        "kind": "document",
-        "file_id": message.document.file_id,
-        "file_name": message.document.file_name,
-    }
 
 
 def progress(compose: dict[str, Any], catalog: Catalog) -> str:
@@ -275,7 +265,7 @@ async def current(
     compose = data.get(KEY)
     mine = await state.get_state() == Compose.collecting.state
     if not mine or compose is None or compose["appeal"] != callback_data.arg:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return None
     found: dict[str, Any] = compose
     return found

@@ -15,16 +15,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n.context import get_i18n
 
 from bot.domain.catalog import Catalog, Territory
+from bot.domain.dialogs import APPEAL, dialog_of
 from bot.domain.validation import (
     TextProblem,
     check_appeal_text,
-    check_document,
     check_full_name,
     check_reply_address,
-    kazakhstan_phone,
 )
 from bot.domain.wizard import (
     autofill,
@@ -45,11 +43,29 @@ from bot.services.confirmations import Confirmations, forget_draft
 from bot.services.confirmations import show as show_confirmation
 from bot.telegram.callbacks import WizardCb
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.telegram.menu import MenuButton, main_menu
+from bot.telegram.menu import MenuButton
 from bot.views import appeal as view
 from bot.views import limits as limits_view
-from bot.views.common import html, in_every_language
+from bot.views.common import html
 from bot.views.consent import ask_consent
+from handlers.dialog import (
+    album_already_answered,
+    attachment_of,
+    back_to_menu,
+    cancelled,
+    choose_a_button,
+    confirm_choice,
+    current_lang,
+    file_refusal,
+    noop,
+    reply_labels,
+    shared_phone,
+    stale,
+    step_of,
+    typed_phone,
+    unknown_command,
+)
+from handlers.dialog import draft_of as dialog_draft
 from i18n.formatting import long_date
 from storage.models import Citizen
 
@@ -73,13 +89,11 @@ class AppealForm(StatesGroup):
 STATE_OF = {s.state.split(":")[1]: s for s in AppealForm.__states__}  # type: ignore[union-attr]
 
 
-def current_lang() -> str:
-    return get_i18n().current_locale
+DRAFT = "draft"  # the draft's key in the FSM data (bot.domain.dialogs)
 
 
 async def draft_of(state: FSMContext) -> tuple[dict[str, Any], dict[str, Any]]:
-    data = await state.get_data()
-    return data, data.setdefault("draft", {})
+    return await dialog_draft(state, DRAFT)
 
 
 async def show(
@@ -150,14 +164,6 @@ async def start_wizard(message: Message, state: FSMContext, catalog: Catalog) ->
     await show(first_step(), message, state, catalog)
 
 
-async def confirm_choice(query: CallbackQuery, label: str) -> None:
-    """Keep the chosen answer (HTML, escaped by the caller) in the chat history and retire
-    the buttons."""
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(f"✔️ {label}", reply_markup=None)
-
-
 # --- entering -------------------------------------------------------------------------
 
 
@@ -168,11 +174,10 @@ async def new_appeal(
     citizen: Citizen | None,
     appeals: AppealService,
 ) -> None:
-    current = await state.get_state()
-    if current is not None and current.startswith("AppealForm:"):
+    if dialog_of(await state.get_state()) == APPEAL:
         # A draft in hand is the citizen's to finish; confirm checks the day's limit.
         await message.answer(_("You have an unfinished appeal, let us continue."))
-        await show(current.split(":")[1], message, state, catalog)
+        await show(await step_of(state), message, state, catalog)
         return
     if citizen is None or citizen.consent_at is None:
         await ask_consent(message, then="new")
@@ -201,32 +206,19 @@ async def tell_daily_limit(
     await message.answer(f"{text}\n\n{lead}" if lead else text)
 
 
-async def unknown_command(message: Message) -> None:
-    """A command no router knows, typed inside the dialog: not a place name, text or phone."""
-    await message.answer(_("Unknown command. /help lists what I can do."))
-
-
-async def noop(query: CallbackQuery) -> None:
-    await query.answer()
-
-
 # --- navigation -------------------------------------------------------------------------
 
 
 async def cancel_button(query: CallbackQuery, callback_data: WizardCb, state: FSMContext) -> None:
-    step = (await state.get_state() or "").split(":")[-1]
-    if callback_data.value != step:
+    if callback_data.value != await step_of(state):
         # A Cancel left on an earlier prompt must not throw away the draft in hand.
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return
     await query.answer()
-    await state.clear()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(
-            _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
-            reply_markup=main_menu(),
-        )
+        await cancelled(query.message, state, APPEAL, retire=True)
+    else:
+        await state.clear()
 
 
 async def go_back(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
@@ -235,8 +227,7 @@ async def go_back(step: str, message: Message, state: FSMContext, catalog: Catal
     await state.set_data(data)
     previous = previous_step(step, draft, catalog)
     if previous is None:
-        await state.clear()
-        await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
+        await back_to_menu(message, state)
         return
     await show(previous, message, state, catalog)
 
@@ -244,9 +235,9 @@ async def go_back(step: str, message: Message, state: FSMContext, catalog: Catal
 async def back_button(
     query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
 ) -> None:
-    step = (await state.get_state() or "").split(":")[-1]
+    step = await step_of(state)
     if callback_data.value != step:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return
     await query.answer()
     if isinstance(query.message, Message):
@@ -265,7 +256,7 @@ async def listed_choice(
     lookup = catalog.kind if step == "kind" else catalog.category
     item = lookup(callback_data.value)
     if item is None or not isinstance(query.message, Message):
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return
     data, draft = await draft_of(state)
     draft[step] = item.code
@@ -279,8 +270,8 @@ async def listed_choice(
 async def expected_button(message: Message, state: FSMContext, catalog: Catalog) -> None:
     if await album_already_answered(message, state):
         return
-    await message.answer(_("Please choose one of the buttons."))
-    step = (await state.get_state() or "").split(":")[-1]
+    await choose_a_button(message)
+    step = await step_of(state)
     await show(step, message, state, catalog)
 
 
@@ -296,11 +287,11 @@ def places_for(step: str, draft: dict[str, Any], territory: Territory) -> tuple[
 async def places_page(
     query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
 ) -> None:
-    step = (await state.get_state() or "").split(":")[-1]
+    step = await step_of(state)
     wanted, _sep, page = callback_data.value.partition(".")
     valid = page.isascii() and page.isdigit()
     if wanted != step or not valid or not isinstance(query.message, Message):
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return
     _data, draft = await draft_of(state)
     places = places_for(step, draft, catalog.territory)
@@ -317,7 +308,7 @@ async def place_chosen(
     places = places_for(step, draft, catalog.territory)
     place = next((p for p in places if p.code == callback_data.value), None)
     if place is None or not isinstance(query.message, Message):
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return
     await confirm_choice(query, html(place.name(current_lang())))
     await choose_place(step, place.code, query.message, state, catalog, data)
@@ -343,7 +334,7 @@ async def choose_place(
 
 
 async def place_typed(message: Message, state: FSMContext, catalog: Catalog) -> None:
-    step = (await state.get_state() or "").split(":")[-1]
+    step = await step_of(state)
     data, draft = await draft_of(state)
     places = places_for(step, draft, catalog.territory)
     query = (message.text or "")[:100]
@@ -417,28 +408,6 @@ async def text_expected(message: Message, state: FSMContext, catalog: Catalog) -
 # --- attachments ------------------------------------------------------------------------
 
 
-def attachment_of(message: Message) -> dict[str, Any] | None:
-    if message.photo:
-        return {"kind": "photo", "file_id": message.photo[-1].file_id, "file_name": None}
-    if message.document:
-        return {
-            "kind": "document",
-            "file_id": message.document.file_id,
-            "file_name": message.document.file_name,
-        }
-    return None
-
-
-def file_refusal(message: Message) -> str | None:
-    """Why the document in `message` cannot be attached (bot.domain.validation), or None. Photos
-    are always fine: Telegram has compressed them."""
-    document = message.document
-    if document is None:
-        return None
-    problem = check_document(document.file_name, document.mime_type, document.file_size)
-    return None if problem is None else limits_view.file_refused(problem, document.file_name)
-
-
 async def attachment_given(message: Message, state: FSMContext, catalog: Catalog) -> None:
     refusal = file_refusal(message)
     if refusal is not None:
@@ -478,20 +447,12 @@ async def attachment_expected(message: Message, state: FSMContext, catalog: Cata
 # --- reply-keyboard navigation for the location and contact steps -----------------------
 
 
-def reply_labels(message_id: str) -> frozenset[str]:
-    return in_every_language(message_id)
-
-
 async def reply_navigation(message: Message, state: FSMContext, catalog: Catalog) -> None:
     """Text at a step drawn with a reply keyboard: its Back and Cancel, or the step's input."""
-    step = (await state.get_state() or "").split(":")[-1]
+    step = await step_of(state)
     text = message.text or ""
     if text in reply_labels("✖️ Cancel"):
-        await state.clear()
-        await message.answer(
-            _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
-            reply_markup=main_menu(),
-        )
+        await cancelled(message, state, APPEAL)
     elif text in reply_labels("⬅️ Back"):
         await go_back(step, message, state, catalog)
     elif step == "location" and text in reply_labels("Skip"):
@@ -578,23 +539,15 @@ async def address_expected(message: Message, state: FSMContext) -> None:
 
 
 async def contact_shared(message: Message, state: FSMContext, catalog: Catalog) -> None:
-    contact = message.contact
-    assert contact is not None and message.from_user is not None
-    if contact.user_id != message.from_user.id:
-        await message.answer(_("Please share your own number with the button below."))
-        return
-    phone = "+" + contact.phone_number.lstrip("+")
-    await save_contact(message, state, catalog, phone)
+    phone = await shared_phone(message)
+    if phone is not None:
+        await save_contact(message, state, catalog, phone)
 
 
 async def phone_typed(message: Message, state: FSMContext, catalog: Catalog, text: str) -> None:
-    phone = kazakhstan_phone(text)
-    if phone is None:
-        await message.answer(
-            _("This does not look like a Kazakhstan phone number. Example: +7 701 234 56 78.")
-        )
-        return
-    await save_contact(message, state, catalog, phone)
+    phone = await typed_phone(message, text)
+    if phone is not None:
+        await save_contact(message, state, catalog, phone)
 
 
 async def save_contact(message: Message, state: FSMContext, catalog: Catalog, phone: str) -> None:
@@ -630,7 +583,7 @@ async def edit_field(
     query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
 ) -> None:
     if callback_data.value not in STATE_OF or not isinstance(query.message, Message):
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
@@ -725,7 +678,7 @@ async def already_filed_or_stale(
 ) -> None:
     appeal = await appeals.repo.appeal_by_draft(draft_key) if draft_key else None
     if appeal is None or appeal.citizen_id != query.from_user.id:
-        await query.answer(_("This button is no longer active."), show_alert=True)
+        await stale(query)
         return
     await query.answer(
         _("This appeal is already registered: {reference}.").format(reference=appeal.reference),
@@ -738,20 +691,6 @@ async def already_filed_or_stale(
             query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
         )
         await show_confirmation(query.message, registered, confirmations, again=True)
-
-
-# --- albums: one answer per album, not one per photo ------------------------------------
-
-
-async def album_already_answered(message: Message, state: FSMContext) -> bool:
-    if not message.media_group_id:
-        return False
-    data = await state.get_data()
-    if data.get("album") == message.media_group_id:
-        return True
-    data["album"] = message.media_group_id
-    await state.set_data(data)
-    return False
 
 
 def create_router() -> Router:

@@ -43,6 +43,7 @@ from handlers.dialog import (
     MessageGone,
     back_to_menu,
     cancelled,
+    choose_a_button,
     confirm_choice,
     noop,
     reply_labels,
@@ -412,10 +413,6 @@ async def save_contact(
     await show(next_step("contact"), message, state, bookings, repo)
 
 
-async def typed_at_button_step(message: Message) -> None:
-    await message.answer(_("Please choose one of the buttons."))
-
-
 # --- the review -------------------------------------------------------------------------------
 
 
@@ -763,6 +760,6 @@ def create_router() -> Router:
     steps.message.register(other_need_typed, StateFilter(BookingForm.access_other), Has("text"))
     steps.message.register(contact_shared, StateFilter(BookingForm.contact), Has("contact"))
     steps.message.register(contact_typed, StateFilter(BookingForm.contact), Has("text"))
-    steps.message.register(typed_at_button_step)
+    steps.message.register(choose_a_button)
     router.include_routers(buttons, steps)
     return router

@@ -12,8 +12,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
-from bot.domain.validation import kazakhstan_phone
+from bot.domain.validation import check_document, kazakhstan_phone
 from bot.telegram.menu import main_menu
+from bot.views import limits as limits_view
 from bot.views.common import in_every_language
 from bot.views.dialogs import cancelled_text
 
@@ -61,6 +62,11 @@ async def noop(query: CallbackQuery) -> None:
 async def unknown_command(message: Message) -> None:
     """A command no router knows, typed inside a dialog: not a place name, text or phone."""
     await message.answer(_("Unknown command. /help lists what I can do."))
+
+
+async def choose_a_button(message: Message) -> None:
+    """Typed at a step that is answered with its buttons."""
+    await message.answer(_("Please choose one of the buttons."))
 
 
 async def confirm_choice(query: CallbackQuery, label: str) -> None:
@@ -118,6 +124,16 @@ def attachment_of(message: Message) -> dict[str, Any] | None:
             "file_name": message.document.file_name,
         }
     return None
+
+
+def file_refusal(message: Message) -> str | None:
+    """Why the document in `message` cannot be attached (bot.domain.validation), or None. Photos
+    are always fine: Telegram has compressed them."""
+    document = message.document
+    if document is None:
+        return None
+    problem = check_document(document.file_name, document.mime_type, document.file_size)
+    return None if problem is None else limits_view.file_refused(problem, document.file_name)
 
 
 # --- the contact step -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.telegram.filters import PrivateChat
 from bot.telegram.menu import main_menu
-from handlers.appeal import album_already_answered
+from handlers.dialog import album_already_answered
 
 
 async def not_understood(message: Message, state: FSMContext) -> None:
