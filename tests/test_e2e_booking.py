@@ -465,3 +465,29 @@ async def test_booking_edges(booking: tuple[Harness, FrozenClock], lang: str) ->
     assert h.fake.buttons(done) == []
     statuses = rows(h, "SELECT status FROM bookings WHERE citizen_id = ? ORDER BY id", user)
     assert [r["status"] for r in statuses] == ["cancelled", "cancelled"]
+
+
+async def test_a_forged_or_earlier_button_gets_one_stale_alert(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    """At the day step: a button of another step, and a day button whose value is forged,
+    each get the one stale alert (before, a forged value at the right step was answered
+    twice, and the second answer, the alert, never showed); the dialog stays at its day."""
+    from tests.test_e2e_bad_input import STALE_BUTTON, alert_on, fsm, texts_since
+
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    receptions = await h.say(RU, "/book")
+    days = await h.press(RU, receptions, h.fake.buttons(receptions)[0][1] or "")
+    since = h.fake.mark()
+    for data in (
+        "bk:day:not-a-date:0", "bk:wait:2026-13-40:0", "bk:held:x:0", "bk:rec:no-such:0",
+        "bk:slot:1790000000:0", "bk:acc:wheelchair:0", "bk:back:reception:0",
+        "bk:cancel:slot:0", "bk:appeal:1:0", "bk:nosuch::0", "bk:day:not-a-date",
+    ):  # fmt: skip
+        assert await alert_on(h, RU, days, data) == STALE_BUTTON, data
+    assert texts_since(h, RU, since) == []
+    assert fsm(h, RU)[0] == "BookingForm:day"
+    # The day's own buttons still work.
+    await h.press(RU, days, h.fake.buttons(days)[0][1] or "")
+    assert fsm(h, RU)[0] == "BookingForm:slot"
