@@ -1,13 +1,20 @@
 """The officials' group chat: buttons on appeal cards, the bot's prompts, what an official
 writes in reply to one (an answer, an extension, the number of an earlier appeal), and the
-preview that must be confirmed before anything reaches the citizen."""
+preview that must be confirmed before anything reaches the citizen.
+
+One handler per button, registered with CardCb.filter / PromptCb.filter on its action. Who may
+press a card's button in which chat on which appeal is one filter (`OnCard`) in front of
+them all; a press it turns down reaches `card_refused`, which says why."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from html import unescape
+from typing import Any, Literal
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.types import (
     CallbackQuery,
@@ -22,7 +29,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.status import is_open
 from bot.services.erasure import CitizenErasure
 from bot.services.officials import ActionResult, Official, OfficialsService
-from bot.services.prompts import Draft, OfficialPrompts, Refusal
+from bot.services.prompts import Draft, OfficialPrompts, Refusal, SendResult
 from bot.telegram.callbacks import CardCb, PromptCb
 from bot.telegram.filters import author
 from bot.telegram.replies import answer_in_parts, send_in_parts
@@ -31,6 +38,7 @@ from bot.views import officials as officials_view
 from bot.views import prompts as view
 from bot.views.common import html, shorten
 from bot.views.my_appeals import status_label
+from handlers.dialog import MessageGone, noop
 from i18n.formatting import long_date
 from storage.models import Appeal, Outcome
 from storage.prompts import Prompt, PromptAction
@@ -40,113 +48,291 @@ def official_of(user: User) -> Official:
     return Official(user.id, user.full_name)
 
 
+def officials_locale(officials: OfficialsService) -> AbstractContextManager[Any]:
+    """Everything said in an officials' chat is in the officials' language."""
+    return officials.i18n.use_locale(officials.language)
+
+
 def plain(text: str) -> str:
     """An alert shows plain text: drop the tags and entities an HTML message would carry."""
     return unescape(re.sub(r"<[^<>]*>", "", text))
 
 
-async def card_pressed(
+# --- who may press a card's button ---------------------------------------------------------
+
+
+# Why a card's button is turned down; see card_access.
+Denied = Literal["gone", "chat", "missing", "holder"]
+
+
+async def card_access(
+    query: CallbackQuery, appeal_id: int, officials: OfficialsService
+) -> Appeal | Denied:
+    """The appeal the button acts on, if the presser may act on it in this chat; otherwise
+    why not: "gone" (the message is too old to act on), "chat" (not an official of this
+    chat), "missing" (no such appeal), "holder" (another chat holds the appeal)."""
+    message = query.message
+    if not isinstance(message, Message):
+        return "gone"
+    chat = message.chat.id
+    if not await officials.may_act(chat, query.from_user.id):
+        return "chat"
+    appeal = await officials.repo.get_appeal(appeal_id)
+    if appeal is None:
+        return "missing"
+    if not await officials.may_act(chat, query.from_user.id, appeal):
+        return "holder"
+    return appeal
+
+
+class OnCard(Filter):
+    """The presser may act on the button's appeal here: the appeal and the message the
+    button is on go to the handler. Async, as every filter (tests/test_routing.py)."""
+
+    async def __call__(
+        self, query: CallbackQuery, callback_data: CardCb, officials: OfficialsService
+    ) -> bool | dict[str, Any]:
+        found = await card_access(query, callback_data.appeal, officials)
+        if isinstance(found, str):
+            return False
+        return {"appeal": found, "where": query.message}
+
+
+async def card_refused(
+    query: CallbackQuery, callback_data: CardCb, officials: OfficialsService
+) -> None:
+    """A card button that `OnCard` turned down, or one no handler knows. The checks run
+    again here (membership is cached), so the accepted presses, nearly all, run them once."""
+    with officials_locale(officials):
+        match await card_access(query, callback_data.appeal, officials):
+            case "gone":
+                await query.answer()
+            case "chat":
+                text = _("Only officials of this chat can act on appeals.")
+                await query.answer(text, show_alert=True)
+            case "missing":
+                await query.answer(_("Appeal not found."), show_alert=True)
+            case "holder":
+                text = _("Only officials of the chat that holds the appeal can act on it.")
+                await query.answer(text, show_alert=True)
+            case _:
+                await query.answer(_("This button is no longer active."), show_alert=True)
+
+
+async def already(query: CallbackQuery, appeal: Appeal, officials: OfficialsService) -> None:
+    """A button of an action the appeal is past (it is closed): who got there first."""
+    await after_action(query, ActionResult(appeal, False, "already"), officials, "")
+
+
+# --- a card's buttons ----------------------------------------------------------------------
+
+
+async def take_pressed(query: CallbackQuery, appeal: Appeal, officials: OfficialsService) -> None:
+    with officials_locale(officials):
+        result = await officials.take(appeal.id, official_of(query.from_user))
+        await after_action(query, result, officials, _("Taken."))
+
+
+async def answer_pressed(
+    query: CallbackQuery, appeal: Appeal, where: Message, officials: OfficialsService
+) -> None:
+    with officials_locale(officials):
+        if not is_open(appeal.status):
+            await already(query, appeal, officials)
+            return
+        await query.answer()
+        await where.answer(
+            _("{name}, how is appeal № {reference} resolved?").format(
+                name=html(query.from_user.full_name), reference=html(appeal.reference)
+            ),
+            reply_markup=card_view.outcome_keyboard(appeal.id),
+        )
+
+
+async def outcome_chosen(
     query: CallbackQuery,
     callback_data: CardCb,
+    appeal: Appeal,
+    where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
     catalog: Catalog,
+) -> None:
+    with officials_locale(officials):
+        if not is_open(appeal.status):
+            await already(query, appeal, officials)
+            return
+        try:
+            outcome = Outcome(callback_data.arg)
+        except ValueError:
+            await query.answer(_("This button is no longer active."), show_alert=True)
+            return
+        await query.answer()
+        official = official_of(query.from_user)
+        await where.edit_text(
+            _("{name}: answer to № {reference} — {outcome}.").format(
+                name=html(official.name),
+                reference=html(appeal.reference),
+                outcome=card_view.outcome_label(outcome),
+            )
+        )
+        who = view.mention(official.id, official.name)
+        await open_prompt(
+            where, prompts, appeal, official, PromptAction.ANSWER,
+            view.answer_prompt(appeal.reference, who), outcome,
+        )  # fmt: skip
+        templates = card_view.templates_keyboard(appeal.id, catalog, officials.language)
+        if templates is not None:
+            await where.answer(
+                _("Templates in the language of the appeal:"), reply_markup=templates
+            )
+
+
+async def template_pressed(
+    query: CallbackQuery,
+    callback_data: CardCb,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
+    catalog: Catalog,
+) -> None:
+    template = catalog.template(callback_data.arg)
+    await query.answer()
+    if template is not None:
+        # <code> text is copied with one tap; the official edits and replies.
+        await where.answer(f"<code>{html(template.text(appeal.language))}</code>")
+
+
+async def extend_pressed(
+    query: CallbackQuery,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+) -> None:
+    with officials_locale(officials):
+        if not is_open(appeal.status):
+            await already(query, appeal, officials)
+            return
+        await query.answer()
+        official = official_of(query.from_user)
+        latest = long_date(officials.latest_extension(appeal), officials.language)
+        who = view.mention(official.id, official.name)
+        await open_prompt(
+            where, prompts, appeal, official, PromptAction.EXTEND,
+            view.extension_prompt(appeal.reference, who, latest),
+        )  # fmt: skip
+
+
+async def duplicate_pressed(
+    query: CallbackQuery,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+) -> None:
+    with officials_locale(officials):
+        if not is_open(appeal.status):
+            await already(query, appeal, officials)
+            return
+        await query.answer()
+        official = official_of(query.from_user)
+        who = view.mention(official.id, official.name)
+        await open_prompt(
+            where, prompts, appeal, official, PromptAction.DUPLICATE,
+            view.duplicate_prompt(appeal.reference, who),
+        )  # fmt: skip
+
+
+async def ask_pressed(
+    query: CallbackQuery,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+) -> None:
+    with officials_locale(officials):
+        if not is_open(appeal.status) or appeal.citizen_id is None:
+            # Closed, or the citizen erased their data (/forget): nobody to ask.
+            await already(query, appeal, officials)
+            return
+        await query.answer()
+        official = official_of(query.from_user)
+        who = view.mention(official.id, official.name)
+        await open_prompt(
+            where, prompts, appeal, official, PromptAction.ASK,
+            view.ask_prompt(appeal.reference, who, view.language_of(appeal)),
+        )  # fmt: skip
+
+
+async def forward_pressed(
+    query: CallbackQuery,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
+    catalog: Catalog,
+) -> None:
+    with officials_locale(officials):
+        if not is_open(appeal.status):
+            await already(query, appeal, officials)
+            return
+        await query.answer()
+        await where.answer(
+            _("Forward appeal № {reference} to:").format(reference=html(appeal.reference)),
+            reply_markup=card_view.departments_keyboard(appeal.id, catalog, officials.language),
+        )
+
+
+async def department_chosen(
+    query: CallbackQuery,
+    callback_data: CardCb,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
+) -> None:
+    with officials_locale(officials):
+        card = await officials.card_message(appeal)
+        result = await officials.forward(appeal.id, official_of(query.from_user), callback_data.arg)
+        await query.answer(_("Forwarded.") if result.done else "")
+        await where.delete()
+        await refresh(officials, result, card)
+
+
+async def dropped(query: CallbackQuery, where: Message, officials: OfficialsService) -> None:
+    """Cancel under the outcome question or the departments: the question goes."""
+    with officials_locale(officials):
+        await query.answer(_("Cancelled."))
+        await where.delete()
+
+
+async def contact_pressed(
+    query: CallbackQuery, appeal: Appeal, officials: OfficialsService
+) -> None:
+    with officials_locale(officials):
+        if appeal.contact_phone is None:
+            await query.answer(_("The citizen has erased their personal data."), show_alert=True)
+            return
+        await officials.contact_viewed(appeal.id, query.from_user.id)
+        # An alert is seen by the official who pressed, not by the whole chat.
+        await query.answer(
+            card_view.contact_alert(
+                appeal.contact_name, appeal.contact_phone, appeal.contact_address
+            ),
+            show_alert=True,
+        )
+
+
+async def full_text_pressed(
+    query: CallbackQuery,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
     erasure: CitizenErasure,
 ) -> None:
-    message = query.message
-    if not isinstance(message, Message):
+    with officials_locale(officials):
         await query.answer()
-        return
-    with officials.i18n.use_locale(officials.language):
-        chat = message.chat.id
-        if not await officials.may_act(chat, query.from_user.id):
-            await query.answer(
-                _("Only officials of this chat can act on appeals."), show_alert=True
-            )
-            return
-        appeal = await officials.repo.get_appeal(callback_data.appeal)
-        if appeal is None:
-            await query.answer(_("Appeal not found."), show_alert=True)
-            return
-        if not await officials.may_act(chat, query.from_user.id, appeal):
-            await query.answer(
-                _("Only officials of the chat that holds the appeal can act on it."),
-                show_alert=True,
-            )
-            return
-        official = official_of(query.from_user)
-        match callback_data.action:
-            case "take":
-                result = await officials.take(appeal.id, official)
-                await after_action(query, result, officials, _("Taken."))
-            case "answer" | "extend" | "dup" | "forward" | "outcome" if not is_open(appeal.status):
-                await after_action(query, ActionResult(appeal, False, "already"), officials, "")
-            case "ask" if not is_open(appeal.status) or appeal.citizen_id is None:
-                # Closed, or the citizen erased their data (/forget): nobody to ask.
-                await after_action(query, ActionResult(appeal, False, "already"), officials, "")
-            case "answer":
-                await query.answer()
-                await message.answer(
-                    _("{name}, how is appeal № {reference} resolved?").format(
-                        name=html(official.name), reference=html(appeal.reference)
-                    ),
-                    reply_markup=card_view.outcome_keyboard(appeal.id),
-                )
-            case "outcome":
-                await outcome_chosen(query, message, callback_data, appeal, prompts, catalog)
-            case "tpl":
-                template = catalog.template(callback_data.arg)
-                await query.answer()
-                if template is not None:
-                    # <code> text is copied with one tap; the official edits and replies.
-                    await message.answer(f"<code>{html(template.text(appeal.language))}</code>")
-            case "extend":
-                await query.answer()
-                latest = long_date(officials.latest_extension(appeal), officials.language)
-                who = view.mention(official.id, official.name)
-                await open_prompt(
-                    message, prompts, appeal, official, PromptAction.EXTEND,
-                    view.extension_prompt(appeal.reference, who, latest),
-                )  # fmt: skip
-            case "dup":
-                await query.answer()
-                who = view.mention(official.id, official.name)
-                await open_prompt(
-                    message, prompts, appeal, official, PromptAction.DUPLICATE,
-                    view.duplicate_prompt(appeal.reference, who),
-                )  # fmt: skip
-            case "ask":
-                await query.answer()
-                who = view.mention(official.id, official.name)
-                await open_prompt(
-                    message, prompts, appeal, official, PromptAction.ASK,
-                    view.ask_prompt(appeal.reference, who, view.language_of(appeal)),
-                )  # fmt: skip
-            case "forward":
-                await query.answer()
-                await message.answer(
-                    _("Forward appeal № {reference} to:").format(reference=html(appeal.reference)),
-                    reply_markup=card_view.departments_keyboard(
-                        appeal.id, catalog, officials.language
-                    ),
-                )
-            case "fwd":
-                card = await officials.card_message(appeal)
-                result = await officials.forward(appeal.id, official, callback_data.arg)
-                await query.answer(_("Forwarded.") if result.done else "")
-                await message.delete()
-                await refresh(officials, result, card)
-            case "drop":
-                await query.answer(_("Cancelled."))
-                await message.delete()
-            case "contact":
-                await show_contact(query, appeal, officials)
-            case "full":
-                await query.answer()
-                sent = await send_in_parts(message, officials.render_card(appeal, full=True))
-                await erasure.copy_posted(appeal.id, chat, [m.message_id for m in sent])
-            case _:
-                await query.answer(_("This button is no longer active."), show_alert=True)
+        sent = await send_in_parts(where, officials.render_card(appeal, full=True))
+        await erasure.copy_posted(appeal.id, where.chat.id, [m.message_id for m in sent])
 
 
 async def refresh(
@@ -177,39 +363,6 @@ async def after_action(
         await officials.refresh_card(appeal, query.message.chat.id, query.message.message_id)
 
 
-async def outcome_chosen(
-    query: CallbackQuery,
-    message: Message,
-    callback_data: CardCb,
-    appeal: Appeal,
-    prompts: OfficialPrompts,
-    catalog: Catalog,
-) -> None:
-    try:
-        outcome = Outcome(callback_data.arg)
-    except ValueError:
-        await query.answer(_("This button is no longer active."), show_alert=True)
-        return
-    await query.answer()
-    official = official_of(query.from_user)
-    await message.edit_text(
-        _("{name}: answer to № {reference} — {outcome}.").format(
-            name=html(official.name),
-            reference=html(appeal.reference),
-            outcome=card_view.outcome_label(outcome),
-        )
-    )
-    who = view.mention(official.id, official.name)
-    await open_prompt(
-        message, prompts, appeal, official, PromptAction.ANSWER,
-        view.answer_prompt(appeal.reference, who), outcome,
-    )  # fmt: skip
-    officials = prompts.officials
-    templates = card_view.templates_keyboard(appeal.id, catalog, officials.language)
-    if templates is not None:
-        await message.answer(_("Templates in the language of the appeal:"), reply_markup=templates)
-
-
 async def open_prompt(
     message: Message,
     prompts: OfficialPrompts,
@@ -234,7 +387,7 @@ async def prompt_replied(
 ) -> None:
     """The official's reply to a prompt becomes a draft, shown back as a preview; nothing
     reaches the citizen before «Send»."""
-    with officials.i18n.use_locale(officials.language):
+    with officials_locale(officials):
         person = author(message)
         if person is None:
             await message.reply(officials_view.anonymous_text())
@@ -272,61 +425,96 @@ def refusal(
     return view.refusal_text(reason, prompt, appeal, latest)
 
 
-async def prompt_pressed(
+# --- the buttons under a preview: send, edit, cancel ----------------------------------------
+
+
+async def preview_sent(
     query: CallbackQuery,
     callback_data: PromptCb,
+    where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
 ) -> None:
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
-        return
-    official = official_of(query.from_user)
-    with officials.i18n.use_locale(officials.language):
-        match callback_data.action:
-            case "send":
-                result = await prompts.send(callback_data.prompt, message.message_id, official)
-            case "edit":
-                result = await prompts.edit(callback_data.prompt, message.message_id, official)
-            case "cancel":
-                result = await prompts.cancel(callback_data.prompt, message.message_id, official)
-            case _:
-                await query.answer(_("This button is no longer active."), show_alert=True)
-                return
-        prompt, appeal = result.prompt, result.appeal
-        if prompt is None or result.refusal is not None:
-            if prompt is None:
-                await query.answer(_("This button is no longer active."), show_alert=True)
-                return
-            text = refusal(result.refusal or Refusal.NOT_PENDING, prompt, appeal, prompts)
-            await query.answer(plain(text), show_alert=True)
-            if result.refusal in (
-                Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED
-            ):  # fmt: skip
-                await retire(message)
+    with officials_locale(officials):
+        official = official_of(query.from_user)
+        result = await prompts.send(callback_data.prompt, where.message_id, official)
+        if not await settled(query, where, result, prompts):
             return
-        await query.answer()
-        await retire(message)
-        assert appeal is not None
-        match callback_data.action:
-            case "send":
-                acted = result.action
-                assert acted is not None
-                if acted.done:
-                    await message.reply(view.done_text(prompt.action, appeal.reference))
-                    await refresh(officials, acted, await officials.card_message(appeal))
-                else:
-                    await message.reply(view.not_done_text(appeal))
-            case "edit":
-                who = view.mention(official.id, official.name)
-                outcome = Outcome(prompt.outcome) if prompt.outcome else None
-                await open_prompt(
-                    message, prompts, appeal, official, prompt.action,
-                    view.corrected_prompt(appeal.reference, who), outcome,
-                )  # fmt: skip
-            case _:
-                await message.reply(view.cancelled_text(appeal.reference))
+        assert result.prompt is not None and result.appeal is not None
+        acted, appeal = result.action, result.appeal
+        assert acted is not None
+        if acted.done:
+            await where.reply(view.done_text(result.prompt.action, appeal.reference))
+            await refresh(officials, acted, await officials.card_message(appeal))
+        else:
+            await where.reply(view.not_done_text(appeal))
+
+
+async def preview_edited(
+    query: CallbackQuery,
+    callback_data: PromptCb,
+    where: Message,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+) -> None:
+    """«Edit»: a new prompt takes the place of this one; the corrected reply goes to it."""
+    with officials_locale(officials):
+        official = official_of(query.from_user)
+        result = await prompts.edit(callback_data.prompt, where.message_id, official)
+        if not await settled(query, where, result, prompts):
+            return
+        prompt, appeal = result.prompt, result.appeal
+        assert prompt is not None and appeal is not None
+        who = view.mention(official.id, official.name)
+        outcome = Outcome(prompt.outcome) if prompt.outcome else None
+        await open_prompt(
+            where, prompts, appeal, official, prompt.action,
+            view.corrected_prompt(appeal.reference, who), outcome,
+        )  # fmt: skip
+
+
+async def preview_cancelled(
+    query: CallbackQuery,
+    callback_data: PromptCb,
+    where: Message,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+) -> None:
+    with officials_locale(officials):
+        official = official_of(query.from_user)
+        result = await prompts.cancel(callback_data.prompt, where.message_id, official)
+        if not await settled(query, where, result, prompts):
+            return
+        assert result.appeal is not None
+        await where.reply(view.cancelled_text(result.appeal.reference))
+
+
+async def settled(
+    query: CallbackQuery, where: Message, result: SendResult, prompts: OfficialPrompts
+) -> bool:
+    """Answer the press. True when the service did what was asked (the preview, done with,
+    loses its buttons); False when it refused, and the official was told why."""
+    prompt, appeal = result.prompt, result.appeal
+    if prompt is None:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return False
+    if result.refusal is not None:
+        text = refusal(result.refusal, prompt, appeal, prompts)
+        await query.answer(plain(text), show_alert=True)
+        if result.refusal in (
+            Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED
+        ):  # fmt: skip
+            await retire(where)
+        return False
+    await query.answer()
+    await retire(where)
+    return True
+
+
+async def preview_stale(query: CallbackQuery, officials: OfficialsService) -> None:
+    """A preview button no handler knows: a forged one."""
+    with officials_locale(officials):
+        await query.answer(_("This button is no longer active."), show_alert=True)
 
 
 async def retire(message: Message) -> None:
@@ -334,18 +522,6 @@ async def retire(message: Message) -> None:
     its buttons."""
     if message.reply_markup is not None:
         await message.edit_reply_markup(reply_markup=None)
-
-
-async def show_contact(query: CallbackQuery, appeal: Appeal, officials: OfficialsService) -> None:
-    if appeal.contact_phone is None:
-        await query.answer(_("The citizen has erased their personal data."), show_alert=True)
-        return
-    await officials.contact_viewed(appeal.id, query.from_user.id)
-    # An alert is seen by the official who pressed, not by the whole chat.
-    await query.answer(
-        card_view.contact_alert(appeal.contact_name, appeal.contact_phone, appeal.contact_address),
-        show_alert=True,
-    )
 
 
 async def member_changed(update: ChatMemberUpdated, officials: OfficialsService) -> None:
@@ -369,10 +545,44 @@ class PromptReply(Filter):
         return {"prompt": prompt} if prompt is not None else False
 
 
+class Where(Filter):
+    """The button's message is still there to act on; it goes to the handler as `where`."""
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Any]:
+        return {"where": query.message} if isinstance(query.message, Message) else False
+
+
+def on_card(router: Router, action: str, handler: Callable[..., Any]) -> None:
+    """`handler` for a card button's `action`, if the presser may act on its appeal here."""
+    router.callback_query.register(handler, CardCb.filter(F.action == action), OnCard())
+
+
+def on_preview(router: Router, action: str, handler: Callable[..., Any]) -> None:
+    router.callback_query.register(handler, PromptCb.filter(F.action == action), Where())
+
+
 def create_router() -> Router:
     router = Router(name="officials")
-    router.callback_query.register(card_pressed, CardCb.filter())
-    router.callback_query.register(prompt_pressed, PromptCb.filter())
+    on_card(router, "take", take_pressed)
+    on_card(router, "answer", answer_pressed)
+    on_card(router, "outcome", outcome_chosen)
+    on_card(router, "tpl", template_pressed)
+    on_card(router, "extend", extend_pressed)
+    on_card(router, "dup", duplicate_pressed)
+    on_card(router, "ask", ask_pressed)
+    on_card(router, "forward", forward_pressed)
+    on_card(router, "fwd", department_chosen)
+    on_card(router, "drop", dropped)
+    on_card(router, "contact", contact_pressed)
+    on_card(router, "full", full_text_pressed)
+    # Turned down by OnCard, or an action no handler knows: the presser is told why.
+    router.callback_query.register(card_refused, CardCb.filter())
+    # A preview too old to edit gets a bare answer, as a card's button does.
+    router.callback_query.register(noop, MessageGone(), PromptCb.filter())
+    on_preview(router, "send", preview_sent)
+    on_preview(router, "edit", preview_edited)
+    on_preview(router, "cancel", preview_cancelled)
+    router.callback_query.register(preview_stale, PromptCb.filter())
     router.message.register(prompt_replied, PromptReply())
     router.chat_member.register(member_changed)
     return router
