@@ -53,16 +53,17 @@ from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, 
 from bot.telegram.throttle import BurstGuard
 from handlers import setup_routers
 from i18n.core import PoI18n
-from storage.bookings import BookingStore
-from storage.digest import DigestQueries
-from storage.erasure import ErasureStore
-from storage.fsm import SQLiteStorage
-from storage.lifecycle import LifecycleStore
-from storage.limits import LimitStore
-from storage.outbox import OutboxStore
-from storage.prompts import PromptStore
-from storage.reports import ReportQueries
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.digest import SQLiteDigestQueries
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.limits import SQLiteLimitStore
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ async def create_app(
     policy = DeadlinePolicy(catalog, settings.tz)
     # Delivery runs on real time whatever the business clock says: a retry is due in real
     # seconds.
-    outbox_store = OutboxStore(db)
+    outbox_store = SQLiteOutboxStore(db)
     outbox = Outbox(outbox_store, delivery_clock)
     sender = OutboxSender(
         bot,
@@ -214,11 +215,11 @@ async def create_app(
         member_status=member_status,
         locate=outbox_store.message_id_for,
     )
-    prompt_store = PromptStore(db)
+    prompt_store = SQLitePromptStore(db)
     limits = DailyLimits(
-        LimitStore(db), clock, settings.appeals_per_day, settings.additions_per_day
+        SQLiteLimitStore(db), clock, settings.appeals_per_day, settings.additions_per_day
     )
-    lifecycle = AppealLifecycle(officials, LifecycleStore(db), prompt_store, clock, limits)
+    lifecycle = AppealLifecycle(officials, SQLiteLifecycleStore(db), prompt_store, clock, limits)
     prompts = OfficialPrompts(
         prompt_store,
         officials,
@@ -229,7 +230,7 @@ async def create_app(
     receptions = load_receptions(catalog)
     bot_menu.booking_enabled = bool(receptions.receptions)
     bookings = BookingService(
-        BookingStore(db),
+        SQLiteBookingStore(db),
         SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),
         receptions,
         outbox,
@@ -241,10 +242,10 @@ async def create_app(
     )
     dp["bookings"] = bookings
     dp["erasure"] = CitizenErasure(
-        ErasureStore(db), officials, outbox, give_back_places=bookings.give_back_places
+        SQLiteErasureStore(db), officials, outbox, give_back_places=bookings.give_back_places
     )
     digests = DigestService(
-        DigestQueries(db),
+        SQLiteDigestQueries(db),
         outbox,
         catalog,
         WorkCalendar.from_catalog(catalog),
@@ -291,6 +292,6 @@ async def create_app(
     dp["lifecycle"] = lifecycle
     dp["outbox"] = outbox
     dp["digests"] = digests
-    dp["reports"] = ReportQueries(db)
+    dp["reports"] = SQLiteReportQueries(db)
     setup_routers(dp)
     return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)

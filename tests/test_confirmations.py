@@ -17,8 +17,9 @@ from bot.domain.deadlines import DeadlinePolicy
 from bot.services.appeals import AppealService
 from bot.services.confirmations import Confirmation, Confirmations
 from i18n.core import PoI18n
-from storage.outbox import OutboxStore
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.repository import SQLiteRepository
 
 T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=30)
@@ -41,7 +42,7 @@ async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
 
 @pytest.fixture
 async def confirmations(db: SQLiteDatabase) -> Confirmations:
-    store = OutboxStore(db)
+    store = SQLiteOutboxStore(db)
     service = Confirmations(Outbox(store, lambda: T0), store, GRACE)
     async with db.transaction() as conn:  # as the appeal's own transaction does
         await service.store_in(conn, REGISTERED)
@@ -123,7 +124,7 @@ DRAFT = {
 async def test_the_appeal_and_its_confirmation_are_stored_together_or_not_at_all(
     db: SQLiteDatabase, catalog: Catalog
 ) -> None:
-    store = OutboxStore(db)
+    store = SQLiteOutboxStore(db)
     service = AppealService(
         SQLiteRepository(db),
         catalog,

@@ -30,8 +30,8 @@ from bot.views.card import initials
 from bot.views.my_appeals import status_label
 from i18n.core import PoI18n
 from storage.models import Status
-from storage.reports import ReportQueries
-from storage.sqlite import SQLiteRepository
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY, OFFICIALS, Harness
 from tests.test_e2e_appeal import NAME, name_phone_address, onboard
 from tests.test_storage import NOW, new_appeal
@@ -67,7 +67,7 @@ async def seed(repo: SQLiteRepository) -> None:
 
 async def test_stats_for_a_period(repo: SQLiteRepository, catalog: Catalog) -> None:
     await seed(repo)
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     stats = compute_stats(rows, 30)
     assert stats.total == 4  # the 40-day-old one is outside
     assert dict(stats.by_category) == {"roads": 3, "health": 1}
@@ -102,7 +102,7 @@ async def test_export_is_a_spreadsheet_with_every_appeal(
     repo: SQLiteRepository, catalog: Catalog
 ) -> None:
     await seed(repo)
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
         content = export_xlsx(rows, catalog, "ru", ALMATY, PERIOD)
@@ -231,7 +231,7 @@ async def test_export_writes_every_typed_value_as_inert_text(
         answer_text="-1+A1", answered_by_name="@Official", taken_by_name="+Taker",
     )  # fmt: skip
     await repo.update_fields(1, feedback="=IMPORTXML(1)", extension_reason="=WEBSERVICE(1)")
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     booking = {
         "reception": "akim", "session_day": "2026-11-25",
         "slot_start": "2026-11-25T05:00:00+00:00", "status": "booked",
@@ -347,7 +347,7 @@ async def test_a_forward_to_another_body_is_labelled_as_the_card_labels_it(
         appeal, _ = await repo.create_appeal(new_appeal(key))
         await repo.transition(appeal.id, frozenset({Status.REGISTERED}), Status.FORWARDED,
                               "official:9", NOW, department=code)  # fmt: skip
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
         labels = [appeal_cells(r, with_both, "ru", ALMATY, full=False)["status"] for r in rows]

@@ -23,8 +23,8 @@ from aiogram.types import InputFile
 from pydantic import BaseModel
 
 from bot.domain.validation import utf16_len
-from storage.outbox import NewMessage, OutboxStore, Outgoing, write
-from storage.transaction import Transaction
+from storage.base import InTransaction
+from storage.outbox import NewMessage, OutboxStore, Outgoing
 
 TEXT_LIMIT = 4096  # Bot API: 1-4096 characters per message text
 # Reply-to and the like belong to the first part only; a keyboard to the last.
@@ -147,10 +147,10 @@ class Outbox:
         self.poke()
         return ids
 
-    async def queue_in(self, conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
+    async def queue_in(self, conn: InTransaction, batches: Sequence[Outgoing]) -> list[int]:
         """Write rows inside the caller's transaction on the shared connection, so they commit
         with the change that causes them; call `poke` once it has committed."""
-        return await write(conn, batches)
+        return await self.store.write_in(conn, batches)
 
     def poke(self) -> None:
         """Rows were committed: the sender looks now instead of at its next wake-up."""

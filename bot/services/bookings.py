@@ -20,9 +20,9 @@ from bot.telegram.callbacks import BookingCb
 from bot.views.common import html
 from i18n.core import PoI18n
 from i18n.formatting import long_date
+from storage.base import InTransaction
 from storage.bookings import Booking, BookingStore, BookResult
 from storage.outbox import OutboxStore
-from storage.transaction import Transaction
 
 Clock = Callable[[], datetime]
 
@@ -159,7 +159,7 @@ class BookingService:
         held = bool(draft.get("offer_id"))
         capacity = reception.capacity if start in offered or held else 0
 
-        async def confirm(conn: Transaction, booking: Booking) -> None:
+        async def confirm(conn: InTransaction, booking: Booking) -> None:
             if confirmation is not None and self.confirmations is not None:
                 await self.confirmations.store_in(conn, booked(citizen_id, booking, confirmation))
 

@@ -32,9 +32,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import Outbox, build_method, to_json
 from bot.telegram.menu import main_menu
-from storage.base import DatabaseBusy
-from storage.outbox import NewMessage, OutboxStore, add_in
-from storage.transaction import Transaction
+from storage.base import DatabaseBusy, InTransaction
+from storage.outbox import NewMessage, OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class Confirmations:
         self.store = store
         self.grace = grace
 
-    async def store_in(self, conn: Transaction, confirmation: Confirmation) -> None:
+    async def store_in(self, conn: InTransaction, confirmation: Confirmation) -> None:
         """Inside the transaction that stores what is confirmed."""
         payload = {
             "text": confirmation.text,
@@ -66,7 +65,9 @@ class Confirmations:
         build_method("sendMessage", confirmation.chat_id, payload)  # fail here, not in the sender
         message = NewMessage("sendMessage", payload, confirmation.purpose, confirmation.purpose)
         now = self.outbox.clock()
-        await add_in(conn, confirmation.chat_id, message, now=now, not_before=now + self.grace)
+        await self.store.add_in(
+            conn, confirmation.chat_id, message, now=now, not_before=now + self.grace
+        )
         # The sender may be asleep until a later row: it reads the table once this commits.
         self.outbox.wakeup.set()
 

@@ -9,7 +9,6 @@ tests) every call reads the database.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,7 +18,8 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from storage.sqlite import SQLiteDatabase
+from storage.codec import decode_json, encode_instant, encode_json
+from storage.sqlite.database import SQLiteDatabase
 
 # key -> (state, data as JSON text); text, so a caller mutating what get_data returned
 # cannot change what the next get_data sees.
@@ -84,7 +84,7 @@ class SQLiteStorage(BaseStorage):
             "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
             "updated_at = excluded.updated_at",
-            (k, key.user_id, value, datetime.now(UTC).isoformat()),
+            (k, key.user_id, value, encode_instant(datetime.now(UTC))),
         )
         self._remember_state(k, value)
 
@@ -93,17 +93,17 @@ class SQLiteStorage(BaseStorage):
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         k = _key(key)
-        text = json.dumps(dict(data), ensure_ascii=False)
+        text = encode_json(dict(data))
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
             "updated_at = excluded.updated_at",
-            (k, key.user_id, text, datetime.now(UTC).isoformat()),
+            (k, key.user_id, text, encode_instant(datetime.now(UTC))),
         )
         self._remember_data(k, text)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((await self._row(_key(key)))[1])
+        data: dict[str, Any] = decode_json((await self._row(_key(key)))[1])
         return data
 
     async def close(self) -> None:
