@@ -1,4 +1,6 @@
-"""The storage interface services and handlers use; one implementation per database."""
+"""The repository interface (citizens, appeals, their history, updates handled) and what
+every store shares. Each other store's interface is a Protocol in storage/<store>.py; the
+SQLite implementations are in storage/sqlite/."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """/forget in the database: one transaction erases or anonymises every row about a citizen,
-then the WAL is checkpointed so that nothing erased can be read back from the files.
+and nothing erased can be read back from the database's files afterwards.
 
 What goes, what is anonymised and what stays (README, «What /forget erases»):
 - erased: the citizens row, the FSM rows (dialog drafts), the waiting list, every outbox row to
@@ -15,8 +15,7 @@ What goes, what is anonymised and what stays (README, «What /forget erases»):
   caller, whose `cleanup` says how to edit or delete them there; their outbox rows keep no
   payload (a pending card keeps its place in the queue and gets the erased version instead).
 
-A backend must also make sure nothing erased can be read back from its files (on SQLite:
-`storage.sqlite.erasure`).
+How a backend keeps erased rows out of its files is its own (SQLite: `storage.sqlite.erasure`).
 """
 
 from __future__ import annotations

@@ -59,8 +59,7 @@ class ReportQueries(Protocol):
         self, since: datetime, until: datetime, scope: ReportScope = EVERYTHING
     ) -> list[PeriodAppeal]:
         """Appeals registered in [since, until) within `scope`, oldest first, with their
-        history times. The history is aggregated per appeal in SQL so the export stays one
-        query."""
+        history times."""
 
     async def bookings(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
         """Bookings of sessions held from first_day to last_day (ISO dates), with the

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog, CatalogError
-from bot.domain.deadlines import WorkCalendar, _public_holidays
+from bot.domain.deadlines import WorkCalendar, public_holidays
 
 
 class ReceptionError(CatalogError, ValueError):
@@ -335,7 +335,7 @@ class SlotPlanner:
         return (
             day.weekday() >= 5
             and day not in self.calendar.extra_days_off
-            and day not in _public_holidays(day.year)
+            and day not in public_holidays(day.year)
         )
 
     def session_days(

@@ -7,12 +7,12 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import Update
 
-from storage.sqlite.fsm import update_scope
+from storage.fsm import update_scope
 
 
 class UpdateScopedDispatcher(Dispatcher):
     """`feed_update` is where one update's handling begins and ends, in polling, in webhooks
-    and in the tests alike, so the FSM row cache of `storage.sqlite.fsm` is scoped here."""
+    and in the tests alike, so the FSM row cache of `storage.fsm` is scoped here."""
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         with update_scope():

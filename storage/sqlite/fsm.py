@@ -1,17 +1,9 @@
-"""aiogram FSM storage in the bot's database, so a restart mid-dialog loses nothing.
-
-Within one update the row is read once: aiogram asks for the state, then a handler asks for
-the data (and `update_data` reads it again), and each read was a round trip to the database
-thread. `update_scope()` opens a cache that lives exactly as long as one update's handling;
-writes go straight to the database and into that cache. Outside a scope (the scheduler, the
-tests) every call reads the database.
-"""
+"""aiogram FSM storage in the bot's SQLite database, so a restart mid-dialog loses nothing.
+Within one update each row is read once (`storage.fsm.update_scope`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,21 +11,8 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from storage.codec import decode_json, encode_instant, encode_json
+from storage.fsm import Rows, scope_rows
 from storage.sqlite.database import SQLiteDatabase
-
-# key -> (state, data as JSON text); text, so a caller mutating what get_data returned
-# cannot change what the next get_data sees.
-Rows = dict[str, tuple[str | None, str]]
-_rows: ContextVar[Rows | None] = ContextVar("fsm_rows", default=None)
-
-
-@contextmanager
-def update_scope() -> Iterator[None]:
-    token = _rows.set({})
-    try:
-        yield
-    finally:
-        _rows.reset(token)
 
 
 def _key(key: StorageKey) -> str:
@@ -55,7 +34,7 @@ class SQLiteStorage(BaseStorage):
         self.db = db
 
     async def _row(self, key: str) -> tuple[str | None, str]:
-        rows = _rows.get()
+        rows = scope_rows()
         if rows is not None and key in rows:
             return rows[key]
         found = await self.db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (key,))
@@ -66,7 +45,7 @@ class SQLiteStorage(BaseStorage):
 
     @staticmethod
     def _cached(key: str) -> Rows | None:
-        rows = _rows.get()
+        rows = scope_rows()
         return rows if rows is not None and key in rows else None
 
     def _remember_state(self, key: str, state: str | None) -> None:

@@ -9,9 +9,8 @@ from storage.codec import decode_instant, encode_instant
 from storage.prompts import LIVE, NewPrompt, Prompt, PromptAction, PromptState
 from storage.sqlite.database import SQLiteDatabase
 
+# The same states as storage.prompts.LIVE, spelled out so SQLite can use the partial index.
 LIVE_SQL = "state IN ('open', 'preview')"
-
-
 COLUMNS = (
     "id, chat_id, message_id, appeal_id, action, outcome, official_id, official_name, state, "
     "draft_text, draft_file_id, preview_message_id, expires_at"
