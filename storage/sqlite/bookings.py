@@ -36,6 +36,8 @@ from storage.sqlite.transaction import Transaction
 
 
 class SQLiteBookingStore:
+    """`BookingStore` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
@@ -60,10 +62,6 @@ class SQLiteBookingStore:
         now: datetime,
         also: Callable[[Transaction, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
-        """Take a place if the slot has one left. The draft key is checked first, so a
-        redelivered confirmation gets the earlier booking back whatever the capacity.
-        `also(conn, booking)` runs in the same transaction once a place is taken (the
-        citizen's confirmation is written with the booking)."""
         async with self.db.transaction() as conn:
             earlier = await _one(conn, "SELECT * FROM bookings WHERE draft_key = ?", (draft_key,))
             if earlier is not None:
@@ -111,10 +109,6 @@ class SQLiteBookingStore:
         capacity: int,
         now: datetime,
     ) -> BookResult:
-        """Move a booking to another slot of the same reception. The old booking is cancelled
-        and a new one made in one transaction, so a full target leaves the old place held.
-        A new row (not an update) gives the new time its own reminders; `moved_from` links
-        them, and a repeated move (a redelivered update) returns the new one as duplicate."""
         async with self.db.transaction() as conn:
             old = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
             if old is None or old.citizen_id != citizen_id:
@@ -162,8 +156,6 @@ class SQLiteBookingStore:
         return BookResult(booking, OK)
 
     async def cancel(self, booking_id: int, citizen_id: int, now: datetime) -> Booking | None:
-        """The citizen gives their place back. Only their own booked place that has not
-        started yet: after that it is the officials' to mark attended or no_show."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE bookings SET status = ?, cancelled_at = ? "
@@ -182,7 +174,6 @@ class SQLiteBookingStore:
             return await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
 
     async def mark(self, booking_id: int, status: str) -> Booking | None:
-        """attended / no_show after the session; None for a cancelled or unknown booking."""
         if status not in MARKABLE:
             raise ValueError(f"a booking can be marked {' or '.join(MARKABLE)}, not {status!r}")
         marks = ", ".join("?" for _ in (BOOKED, *MARKABLE))
@@ -202,15 +193,12 @@ class SQLiteBookingStore:
         return _booking(row) if row is not None else None
 
     async def by_draft(self, draft_key: str) -> Booking | None:
-        """The booking a confirmed draft made, for a confirm pressed again."""
         row = await self.db.fetchone("SELECT * FROM bookings WHERE draft_key = ?", (draft_key,))
         return _booking(row) if row is not None else None
 
     async def booked_counts(
         self, reception: str, slot_starts: list[datetime], now: datetime | None = None
     ) -> dict[datetime, int]:
-        """Places taken per slot, keyed by the datetimes given (0 where none). With `now`,
-        a place held for a waitlist offer that has not expired counts as taken too."""
         if not slot_starts:
             return {}
         keys = {encode_instant(s): s for s in slot_starts}
@@ -246,7 +234,6 @@ class SQLiteBookingStore:
     async def session_bookings(
         self, reception: str, session_day: date, statuses: Collection[str] | None = None
     ) -> list[Booking]:
-        """Bookings of one session in slot order, every status unless `statuses` narrows it."""
         rows = await self.db.fetchall(
             "SELECT * FROM bookings WHERE reception = ? AND session_day = ? "
             "ORDER BY slot_start, id",
@@ -256,7 +243,6 @@ class SQLiteBookingStore:
         return [b for b in bookings if statuses is None or b.status in statuses]
 
     async def booked_days(self, first: date, last: date) -> list[date]:
-        """Local days from `first` to `last` with a place taken (booked or already marked)."""
         rows = await self.db.fetchall(
             "SELECT DISTINCT session_day FROM bookings WHERE session_day BETWEEN ? AND ? "
             "AND status != ? ORDER BY session_day",
@@ -269,9 +255,6 @@ class SQLiteBookingStore:
     async def cancel_session(
         self, reception: str, session_day: date, now: datetime
     ) -> list[Booking]:
-        """Call a session off: record it (the planner stops offering it), cancel its booked
-        places and close its waitlist. Returns the bookings cancelled now, so each citizen
-        can be told; a repeated call returns none."""
         day = session_day.isoformat()
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -304,7 +287,6 @@ class SQLiteBookingStore:
         return [_booking(r) for r in rows]
 
     async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
-        """A one-off session added by officials; adding a called-off day restores it."""
         day = session_day.isoformat()
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -334,8 +316,6 @@ class SQLiteBookingStore:
     async def join_waitlist(
         self, citizen_id: int, reception: str, session_day: date, now: datetime
     ) -> bool:
-        """Queue for a full session. False if already queued, already holding a place in the
-        session, or the session was called off."""
         day = session_day.isoformat()
         async with self.db.transaction() as conn:
             if await _held_in_session(conn, citizen_id, reception, session_day) is not None:
@@ -377,7 +357,6 @@ class SQLiteBookingStore:
         )
 
     async def next_in_line(self, reception: str, session_day: date) -> int | None:
-        """The citizen waiting longest (and not holding an offer) for the session."""
         row = await self.db.fetchone(
             "SELECT citizen_id FROM waitlist WHERE reception = ? AND session_day = ? "
             "AND status = ? ORDER BY id LIMIT 1",
@@ -386,7 +365,6 @@ class SQLiteBookingStore:
         return int(row["citizen_id"]) if row is not None else None
 
     async def waiting_citizens(self, reception: str, session_day: date) -> list[int]:
-        """Everyone queued for the session (waiting or holding an offer), in queue order."""
         rows = await self.db.fetchall(
             "SELECT citizen_id FROM waitlist WHERE reception = ? AND session_day = ? "
             "AND status IN (?, ?) ORDER BY id",
@@ -403,9 +381,6 @@ class SQLiteBookingStore:
         hold: timedelta,
         now: datetime,
     ) -> WaitlistOffer | None:
-        """Hold a free place of `slot_start` for the next citizen in line until now + hold;
-        book() keeps it from everyone else meanwhile. None if the slot has no free place or
-        nobody is waiting."""
         day = session_day.isoformat()
         async with self.db.transaction() as conn:
             if await _taken(conn, reception, slot_start, now, None) >= capacity:
@@ -440,7 +415,6 @@ class SQLiteBookingStore:
         )
 
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
-        """An offer still held (not taken, not expired), for its «Take the place» button."""
         row = await self.db.fetchone(
             "SELECT id, citizen_id, reception, session_day, slot_start, expires_at FROM waitlist "
             "WHERE id = ? AND status = ? AND expires_at > ?",
@@ -462,8 +436,6 @@ class SQLiteBookingStore:
         return row["language"] if row else None
 
     async def expire_offers(self, now: datetime) -> list[WaitlistOffer]:
-        """Close offers not taken in time and return them: each frees its place, to be
-        offered to the next in line."""
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT * FROM waitlist WHERE status = ? AND expires_at <= ? ORDER BY id",

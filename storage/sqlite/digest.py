@@ -37,13 +37,14 @@ def _chat_filter(
 
 
 class SQLiteDigestQueries:
+    """`DigestQueries` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
     async def day_counts(
         self, chat_id: int, start: datetime, end: datetime, *, default_chat: bool = False
     ) -> DayCounts:
-        """Appeals created in [start, end), by category, district and current status."""
         # (chat, created_at) is exactly appeals_by_chat_created: only this chat's day is read.
         chat, params = _chat_filter(chat_id, default_chat, by_chat_index=True)
         # One grouped pass over the day's rows feeds all three breakdowns.
@@ -66,7 +67,6 @@ class SQLiteDigestQueries:
     async def answered_stats(
         self, chat_id: int, start: datetime, end: datetime, *, default_chat: bool = False
     ) -> AnsweredStats:
-        """Appeals answered in [start, end), and how many of them by their due time."""
         chat, params = _chat_filter(chat_id, default_chat)
         row = await self.db.fetchone(
             "SELECT COUNT(*) AS answered, COALESCE(SUM(answered_at <= due_at), 0) AS on_time "
@@ -80,7 +80,6 @@ class SQLiteDigestQueries:
     async def rating_stats(
         self, chat_id: int, since: datetime, until: datetime, *, default_chat: bool = False
     ) -> RatingStats:
-        """Average citizens' rating of the appeals answered in [since, until)."""
         chat, params = _chat_filter(chat_id, default_chat)
         row = await self.db.fetchone(
             "SELECT AVG(rating) AS average, COUNT(rating) AS n FROM appeals "
@@ -101,9 +100,6 @@ class SQLiteDigestQueries:
         default_chat: bool = False,
         limit: int = 15,
     ) -> OpenAppeals:
-        """Appeals in `statuses` (the open ones: which those are is the domain's rule, not
-        storage's) due in [not_before, before), earliest due first. With `before=now` and no
-        lower bound these are the overdue ones."""
         chat, params = _chat_filter(chat_id, default_chat)
         wanted = list(statuses)
         marks = ", ".join("?" for _ in wanted)
@@ -138,9 +134,6 @@ class SQLiteDigestQueries:
         *,
         then: Callable[[Transaction], Awaitable[object]] | None = None,
     ) -> bool:
-        """True for the one caller, in any process, that takes this chat's digest for `day`.
-        `then` runs in the same transaction when the claim is taken (to enqueue the digest):
-        both commit or neither does."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO digests (chat_id, day, claimed_at) VALUES (?, ?, ?) "

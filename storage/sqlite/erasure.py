@@ -45,13 +45,14 @@ _METHOD_KINDS = {
 
 
 class SQLiteErasureStore:
+    """`ErasureStore` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
     async def record_copy(
         self, appeal_id: int, chat_id: int, message_ids: Iterable[int], at: datetime
     ) -> None:
-        """The card posted directly in an officials' chat (📄 Show all, /find)."""
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO appeal_copies (appeal_id, chat_id, message_id, at) "
@@ -65,9 +66,6 @@ class SQLiteErasureStore:
     async def erase(
         self, citizen_id: int, now: datetime, redact: Redact, plan: Plan | None = None
     ) -> list[ErasedAppeal]:
-        """Erase and anonymise everything about the citizen in one transaction, with the rows
-        `plan` asks for (edits and deletions in officials' chats) committed in the same one.
-        Returns the appeals anonymised."""
         async with self.db.transaction() as conn:
             appeal_ids = await _ids(
                 conn, "SELECT id FROM appeals WHERE citizen_id = ? ORDER BY id", citizen_id

@@ -18,6 +18,8 @@ ADDITION_COLUMNS = "id, appeal_id, question_id, text, files, at"
 
 
 class SQLiteLifecycleStore:
+    """`LifecycleStore` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
@@ -31,8 +33,6 @@ class SQLiteLifecycleStore:
         at: datetime,
         open_statuses: Collection[Status],
     ) -> Question | None:
-        """The question and its line in the appeal's history, together; None when the
-        appeal is not in one of `open_statuses` (withdrawn or answered meanwhile)."""
         async with self.db.transaction() as conn:
             cur = await conn.execute("SELECT status FROM appeals WHERE id = ?", (appeal_id,))
             appeal = await cur.fetchone()
@@ -58,9 +58,6 @@ class SQLiteLifecycleStore:
     async def add(
         self, new: NewAddition, actor: str, at: datetime, open_statuses: Collection[Status]
     ) -> tuple[Addition, AddOutcome]:
-        """Store what the citizen added, its files with the appeal's, the question (if any)
-        marked answered and a line in the history, in one transaction, and only while the
-        appeal is in one of `open_statuses`: a withdrawal a moment earlier wins."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 f"SELECT {ADDITION_COLUMNS} FROM appeal_additions WHERE draft_key = ?",

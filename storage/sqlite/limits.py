@@ -13,6 +13,8 @@ from storage.sqlite.database import SQLiteDatabase
 
 
 class SQLiteLimitStore:
+    """`LimitStore` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 

@@ -40,6 +40,8 @@ MAX_ERROR_LENGTH = 1000
 
 
 class SQLiteOutboxStore:
+    """`OutboxStore` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
@@ -56,7 +58,6 @@ class SQLiteOutboxStore:
         purpose: str | None = None,
         not_before: datetime | None = None,
     ) -> int:
-        """The new row's id, or the existing row's id when `dedupe_key` was enqueued before."""
         ids = await self.add_many(
             chat_id,
             [NewMessage(method, payload, dedupe_key, purpose)],
@@ -73,12 +74,9 @@ class SQLiteOutboxStore:
         now: datetime,
         not_before: datetime | None = None,
     ) -> list[int]:
-        """Rows for one chat in one transaction, so the parts of a split text are all enqueued
-        (with ascending ids and one scheduled time, hence sent in order) or none is."""
         return await self.add_outgoing([Outgoing(chat_id, messages, now, not_before)])
 
     async def add_outgoing(self, batches: Sequence[Outgoing]) -> list[int]:
-        """Several chats' rows in one transaction; the row ids in order."""
         async with self.db.transaction() as conn:
             return await write(conn, batches)
 
@@ -98,8 +96,6 @@ class SQLiteOutboxStore:
         now: datetime,
         not_before: datetime,
     ) -> int:
-        """`add` inside the caller's transaction: for a row that must exist exactly when what
-        it tells about does (an appeal's registration number)."""
         target = await _resolve(conn, chat_id)
         return await _insert(conn, target, message, encode_instant(now), encode_instant(not_before))
 
@@ -120,8 +116,6 @@ class SQLiteOutboxStore:
         return [_row(r) for r in rows]
 
     async def earliest_pending(self, after: datetime | None = None) -> datetime | None:
-        """When the next row can go out: the earliest not_before of the first pending row of
-        each chat (later than `after` if given, so the sender can ask for future work only)."""
         bound = "AND o.not_before > ?" if after is not None else ""
         row = await self.db.fetchone(
             f"SELECT o.not_before FROM outbox AS o INDEXED BY outbox_pending "
@@ -144,8 +138,6 @@ class SQLiteOutboxStore:
         now: datetime,
         message_ids: Sequence[int] = (),
     ) -> None:
-        """`message_ids`: every message a media group became (message_id is the first), so
-        that /forget can delete them all."""
         await self.db.execute(
             f"UPDATE outbox SET sent_at = ?, message_id = ?, message_ids = ? "
             f"WHERE id = ? AND {PENDING}",
@@ -160,7 +152,6 @@ class SQLiteOutboxStore:
     async def reschedule(
         self, row_id: int, not_before: datetime, error: str, *, count: bool = True
     ) -> None:
-        """Try again at `not_before`. `count=False` for waits that are not failures (429)."""
         await self.db.execute(
             f"UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ? "
             f"WHERE id = ? AND {PENDING}",
@@ -168,7 +159,6 @@ class SQLiteOutboxStore:
         )
 
     async def replace_payload(self, row_id: int, payload: dict[str, Any], error: str) -> None:
-        """Keep the row but send it differently next time (e.g. as plain text)."""
         await self.db.execute(
             f"UPDATE outbox SET payload = ?, last_error = ?, attempts = attempts + 1 "
             f"WHERE id = ? AND {PENDING}",
@@ -182,7 +172,6 @@ class SQLiteOutboxStore:
         )
 
     async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
-        """Give up on everything pending for a chat; returns how many rows."""
         return await self.db.execute(
             f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
             (encode_instant(now), _clip(error), chat_id),
@@ -196,10 +185,6 @@ class SQLiteOutboxStore:
     async def park_chat(
         self, chat_id: int, error: str, now: datetime, alerts: Sequence[Outgoing] = ()
     ) -> bool:
-        """Hold every pending row of a group that refuses the bot (kicked, not a member) until
-        it is back: nothing is dropped and nothing retried meanwhile. The first refusal of an
-        incident also enqueues `alerts`, in the same transaction, so they go out exactly once
-        per incident. True if this refusal started the incident."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 f"UPDATE outbox SET not_before = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
@@ -216,8 +201,6 @@ class SQLiteOutboxStore:
         return started
 
     async def resume_chat(self, chat_id: int, now: datetime) -> int:
-        """The bot is back in the group: the incident is over and its parked rows are due now,
-        in their order. Returns how many rows."""
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM refused_chats WHERE chat_id = ?", (chat_id,))
             cur = await conn.execute(
@@ -228,9 +211,6 @@ class SQLiteOutboxStore:
             return cur.rowcount
 
     async def retry_parked(self, now: datetime) -> list[int]:
-        """At start-up: every parked group is tried once more (the bot may have been added back
-        while it was down). Its incident stays open, so a refusal again alerts nobody twice.
-        Returns the groups with an open incident."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 f"UPDATE outbox INDEXED BY outbox_pending SET not_before = {UNPARKED} "
@@ -241,7 +221,6 @@ class SQLiteOutboxStore:
             return [int(r[0]) for r in await cur.fetchall()]
 
     async def end_refusal(self, chat_id: int) -> None:
-        """A group that refused the bot took a message again: the incident is over."""
         await self.db.execute("DELETE FROM refused_chats WHERE chat_id = ?", (chat_id,))
 
     async def refused_chats(self) -> list[int]:
@@ -251,8 +230,6 @@ class SQLiteOutboxStore:
     # ------------------------------------------------------------------ chat migrations
 
     async def migrate_chat(self, old: int, new: int, now: datetime) -> int:
-        """Record that group `old` is now supergroup `new` and move its pending rows there.
-        Returns how many rows moved."""
         if old == new:
             return 0
         async with self.db.transaction() as conn:
@@ -276,8 +253,6 @@ class SQLiteOutboxStore:
             return await _resolve(conn, chat_id)
 
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
-        """Unsent rows with this purpose are not wanted any more (a cancelled booking's
-        reminders); sent ones stay as the record of what went out."""
         return await self.db.execute(
             "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
             "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
@@ -287,8 +262,6 @@ class SQLiteOutboxStore:
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None
     ) -> int:
-        """Pending rows with this purpose are due now, and say `payload` instead if given (a
-        confirmation the citizen has already seen directly). Returns how many rows."""
         replace = "payload = ?, " if payload is not None else ""
         values = (encode_json(payload),) if payload is not None else ()
         return await self.db.execute(
@@ -300,7 +273,6 @@ class SQLiteOutboxStore:
     # ------------------------------------------------------------------ lookups
 
     async def message_id_for(self, purpose: str) -> tuple[int, int] | None:
-        """(chat_id, message_id) of the latest sent row with this purpose, e.g. to edit a card."""
         row = await self.db.fetchone(
             "SELECT chat_id, message_id FROM outbox INDEXED BY outbox_by_purpose "
             "WHERE purpose = ? AND sent_at IS NOT NULL AND message_id IS NOT NULL "

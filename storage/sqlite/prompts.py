@@ -18,6 +18,8 @@ COLUMNS = (
 
 
 class SQLitePromptStore:
+    """`PromptStore` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
@@ -62,8 +64,6 @@ class SQLitePromptStore:
     async def set_draft(
         self, prompt_id: int, text: str, file_id: str | None, expires_at: datetime
     ) -> bool:
-        """A (new) reply to a live prompt: it becomes the draft under preview; an earlier
-        preview of the same prompt is superseded (its message id is forgotten)."""
         changed = await self.db.execute(
             "UPDATE official_prompts SET state = 'preview', draft_text = ?, draft_file_id = ?, "
             f"preview_message_id = NULL, expires_at = ? WHERE id = ? AND {LIVE_SQL}",
@@ -84,8 +84,6 @@ class SQLitePromptStore:
         *,
         from_states: tuple[PromptState, ...] = LIVE,
     ) -> bool:
-        """Move a prompt to a final state if it is still in one of `from_states`; the draft
-        goes (what was sent is kept with the appeal)."""
         marks = ", ".join("?" for _ in from_states)
         changed = await self.db.execute(
             "UPDATE official_prompts SET state = ?, draft_text = NULL, draft_file_id = NULL "
@@ -95,8 +93,6 @@ class SQLitePromptStore:
         return changed == 1
 
     async def void_for_appeal(self, appeal_id: int) -> list[Prompt]:
-        """The appeal is closed to officials (the citizen withdrew it): its live prompts
-        end, and come back with their preview messages, which then lose their buttons."""
         rows = await self.db.fetchall(
             f"UPDATE official_prompts SET state = 'void', draft_text = NULL, "
             f"draft_file_id = NULL WHERE appeal_id = ? AND {LIVE_SQL} RETURNING {COLUMNS}",

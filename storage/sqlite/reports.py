@@ -14,6 +14,8 @@ from storage.sqlite.database import SQLiteDatabase
 
 
 class SQLiteReportQueries:
+    """`ReportQueries` on SQLite; what each method promises is written there."""
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
@@ -45,8 +47,6 @@ class SQLiteReportQueries:
         return await self.db.fetchall_as(sql, params, _period_appeal)
 
     async def bookings(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
-        """Bookings of sessions held from first_day to last_day (ISO dates), with the
-        appeal's number where the booking is about one."""
         rows = await self.db.fetchall(
             "SELECT b.*, a.reference AS appeal_reference FROM bookings b "
             "LEFT JOIN appeals a ON a.id = b.appeal_id "
@@ -56,7 +56,6 @@ class SQLiteReportQueries:
         return [dict(r) for r in rows]
 
     async def history(self, appeal_id: int) -> list[HistoryRow]:
-        """Everything that happened to an appeal, oldest first."""
         return await self.db.fetchall_as(
             "SELECT old_status, new_status, actor, actor_name, at, note FROM status_history "
             "WHERE appeal_id = ? ORDER BY id",
@@ -65,7 +64,6 @@ class SQLiteReportQueries:
         )
 
     async def citizen_comment(self, appeal_id: int) -> str | None:
-        """What the citizen said was still unsolved when they last reopened the appeal."""
         row = await self.db.fetchone("SELECT feedback FROM appeals WHERE id = ?", (appeal_id,))
         return row["feedback"] if row is not None else None
 
@@ -77,8 +75,6 @@ class SQLiteReportQueries:
         appeal_ids: list[int],
         bookings: int,
     ) -> None:
-        """A file with full contacts went to `official_id`: a contact view for every appeal
-        it lists and one row for the file itself, in one transaction (all or nothing)."""
         when = encode_instant(at)
         async with self.db.transaction() as conn:
             await conn.executemany(
