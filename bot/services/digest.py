@@ -1,5 +1,5 @@
 """The officials' daily digest: yesterday's appeals and answers, ratings, and what is overdue or
-due soon, for one officials chat, sent once a day (DESIGN.md → Domain → Digest)."""
+due soon, for one officials chat, sent once a day (docs/architecture.md → Digest)."""
 
 from __future__ import annotations
 
