@@ -16,6 +16,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.deadlines import DeadlinePolicy
 from bot.services.appeals import AppealService
 from bot.services.confirmations import Confirmation, Confirmations
+from bot.views.confirmations import ConfirmationMessages
 from i18n.core import PoI18n
 from storage.outbox import OutboxStore
 from storage.sqlite import SQLiteDatabase, SQLiteRepository
@@ -42,7 +43,7 @@ async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
 @pytest.fixture
 async def confirmations(db: SQLiteDatabase) -> Confirmations:
     store = OutboxStore(db)
-    service = Confirmations(Outbox(store, lambda: T0), store, GRACE)
+    service = Confirmations(Outbox(store, lambda: T0), store, GRACE, ConfirmationMessages())
     async with db.transaction() as conn:  # as the appeal's own transaction does
         await service.store_in(conn, REGISTERED)
     return service
@@ -129,7 +130,9 @@ async def test_the_appeal_and_its_confirmation_are_stored_together_or_not_at_all
         catalog,
         DeadlinePolicy(catalog, ZoneInfo("Asia/Almaty")),
         lambda: T0,
-        confirmations=Confirmations(Outbox(store, lambda: T0), store, GRACE),
+        confirmations=Confirmations(
+            Outbox(store, lambda: T0), store, GRACE, ConfirmationMessages()
+        ),
     )
 
     def broken(reference: str, kind: str, due_at: datetime) -> str:
