@@ -76,7 +76,7 @@ class LifecycleNotices:
             else None
         )
         extra: dict[str, Any] = {"reply_parameters": reply} if reply else {}
-        chat = chat_id
+        chat = chat_id  # the chat that holds the card
         rows = [self.rows.text(chat, text, dedupe_key=key, purpose=purpose, **extra)]
         caption = f"№ {appeal.reference}"
         photos = [f for f in files if f.kind == "photo"]
