@@ -41,11 +41,15 @@ from zoneinfo import ZoneInfo
 from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog, Kind, load_catalog
 from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
+from bot.domain.digest import DigestData
 from bot.domain.receptions import Reception, SlotPlanner, load_receptions
 from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService
-from bot.services.digest import DigestData, DigestService
-from bot.services.reports import period_export, period_stats, render_stats
+from bot.services.digest import DigestService
+from bot.services.reports import period_export, period_stats
+from bot.views.booking_notices import BookingNotices
+from bot.views.digest import DigestView
+from bot.views.reports import export_xlsx, render_stats
 from handlers.my_appeals import render_page
 from handlers.official_receptions import session_keyboard, session_text
 from i18n.core import PoI18n
@@ -608,17 +612,17 @@ class Services:
             Outbox(outbox_store, self.clock),
             outbox_store,
             self.clock,
-            self.i18n,
+            BookingNotices(self.i18n, TZ),
+            self.i18n.default_locale,
             TZ,
         )
         self.digests = DigestService(
             SQLiteDigestQueries(self.db),
             NullSender(),
-            self.catalog,
+            DigestView(self.catalog, self.i18n, LANG),
             calendar,
             TZ,
             time(9, 0),
-            self.i18n,
             LANG,
             lambda: [MAIN_CHAT, DEPT_CHAT],
             default_chat_id=MAIN_CHAT,
@@ -653,7 +657,7 @@ class Services:
         async with LoopStall() as stall:
             with self.i18n.context(), self.i18n.use_locale(LANG):
                 rows, content = await period_export(
-                    self.reports, self.catalog, LANG, TZ, DAYS, self.now
+                    self.reports, self.catalog, LANG, TZ, DAYS, self.now, workbook=export_xlsx
                 )
         self.stalls["/export"] = max(self.stalls.get("/export", 0.0), stall.longest)
         self.out.write_bytes(content)

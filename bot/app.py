@@ -35,9 +35,7 @@ from bot.services.digest import DigestService
 from bot.services.erasure import CitizenErasure
 from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
-from bot.services.prompt_notices import PromptExpiryNotice
 from bot.services.prompts import OfficialPrompts
-from bot.services.refusals import refusal_alerts
 from bot.settings import Settings, check_officials_chat
 from bot.telegram import menu as bot_menu
 from bot.telegram.commands import register_commands
@@ -51,6 +49,13 @@ from bot.telegram.middlewares import (
 )
 from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.telegram.throttle import BurstGuard
+from bot.views.booking_notices import BookingNotices
+from bot.views.confirmations import ConfirmationMessages
+from bot.views.digest import DigestView
+from bot.views.erasure_notices import ErasureNotices
+from bot.views.lifecycle_notices import LifecycleNotices
+from bot.views.prompt_notices import PromptExpiryNotice
+from bot.views.refusals import refusal_alerts
 from handlers import setup_routers
 from i18n.core import PoI18n
 from storage.sqlite.bookings import SQLiteBookingStore
@@ -191,8 +196,13 @@ async def create_app(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
     )
+    # The views that render what the services tell are handed in here, so no service
+    # imports a view (services speak no Telegram; views import no service).
     confirmations = Confirmations(
-        outbox, outbox_store, timedelta(seconds=settings.confirmation_grace)
+        outbox,
+        outbox_store,
+        timedelta(seconds=settings.confirmation_grace),
+        ConfirmationMessages(),
     )
     dp["confirmations"] = confirmations
 
@@ -219,12 +229,19 @@ async def create_app(
     limits = DailyLimits(
         SQLiteLimitStore(db), clock, settings.appeals_per_day, settings.additions_per_day
     )
-    lifecycle = AppealLifecycle(officials, SQLiteLifecycleStore(db), prompt_store, clock, limits)
+    lifecycle = AppealLifecycle(
+        officials,
+        SQLiteLifecycleStore(db),
+        prompt_store,
+        clock,
+        limits,
+        notices=LifecycleNotices(outbox, i18n, settings.officials_language),
+    )
     prompts = OfficialPrompts(
         prompt_store,
         officials,
         clock,
-        on_expired=PromptExpiryNotice(officials, outbox),
+        on_expired=PromptExpiryNotice(outbox, i18n, settings.officials_language),
         lifecycle=lifecycle,
     )
     receptions = load_receptions(catalog)
@@ -236,22 +253,26 @@ async def create_app(
         outbox,
         outbox_store,
         clock,
-        i18n,
+        BookingNotices(i18n, settings.tz),
+        i18n.default_locale,
         settings.tz,
         confirmations,
     )
     dp["bookings"] = bookings
     dp["erasure"] = CitizenErasure(
-        SQLiteErasureStore(db), officials, outbox, give_back_places=bookings.give_back_places
+        SQLiteErasureStore(db),
+        officials,
+        outbox,
+        give_back_places=bookings.give_back_places,
+        notices=ErasureNotices(outbox),
     )
     digests = DigestService(
         SQLiteDigestQueries(db),
         outbox,
-        catalog,
+        DigestView(catalog, i18n, settings.officials_language),
         WorkCalendar.from_catalog(catalog),
         settings.tz,
         settings.digest_time,
-        i18n,
         settings.officials_language,
         officials.officials_chats,
         default_chat_id=settings.officials_chat_id,

@@ -88,18 +88,6 @@ class OutboxStore(Protocol):
         all. The caller wakes the sender once it has committed
         (`bot.delivery.outbox.Outbox.poke`)."""
 
-    async def add_in(
-        self,
-        conn: InTransaction,
-        chat_id: int,
-        message: NewMessage,
-        *,
-        now: datetime,
-        not_before: datetime,
-    ) -> int:
-        """`add` inside the caller's transaction: for a row that must exist exactly when what
-        it tells about does (an appeal's registration number)."""
-
     async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
         """Pending rows with not_before <= now, longest due first; only the first pending row
         of each chat, because a later one must not overtake it."""

@@ -18,15 +18,9 @@ import pytest
 from bot.delivery.scheduler import Ticker
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar
-from bot.services.digest import (
-    LIST_LIMIT,
-    DigestData,
-    DigestService,
-    DueSoonItem,
-    OverdueItem,
-    officials_chats,
-    render_digest,
-)
+from bot.domain.digest import LIST_LIMIT, DigestData, DueSoonItem, OverdueItem
+from bot.services.digest import DigestService, officials_chats
+from bot.views.digest import DigestView, render_digest
 from i18n.core import PoI18n
 from i18n.formatting import long_date
 from storage.codec import encode_instant
@@ -146,11 +140,10 @@ def make_service(
     return DigestService(
         SQLiteDigestQueries(db),
         sender,
-        catalog,
+        DigestView(catalog, i18n, lang),
         WorkCalendar.from_catalog(catalog),
         ALMATY,
         time(9, 0),
-        i18n,
         lang,
         lambda: list(chats),
         default_chat_id=CHAT,

@@ -20,6 +20,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog
 from bot.services.erasure import CitizenErasure, redact
 from bot.views.card import card_keyboard, card_text
+from bot.views.erasure_notices import ErasureNotices
 from i18n.core import PoI18n
 from storage.erasure import (
     Cleanup,
@@ -419,7 +420,9 @@ async def test_the_chat_is_cleaned_by_deleting_what_is_recent_and_editing_what_i
     async def no_places(citizen_id: int) -> None:
         return None
 
-    erasure = CitizenErasure(SQLiteErasureStore(repo.db), officials, outbox, no_places)
+    erasure = CitizenErasure(
+        SQLiteErasureStore(repo.db), officials, outbox, no_places, ErasureNotices(outbox)
+    )
     old, recent = NOW, NOW + timedelta(hours=49, minutes=30)
     posted = (
         Posted(CHAT, (10,), "card", old),

@@ -13,7 +13,8 @@ import pytest
 from bot.domain import history
 from bot.domain.catalog import Catalog
 from bot.services.officials import Official
-from bot.services.reports import ExportArgs, duration, parse_export
+from bot.services.reports import ExportArgs, parse_export
+from bot.views.reports import duration
 from i18n.core import PoI18n
 from storage.models import Outcome, Status
 from storage.sqlite.bookings import SQLiteBookingStore

@@ -14,6 +14,7 @@ from bot.services.erasure import redact
 from bot.services.lifecycle import AppealLifecycle, Refused
 from bot.services.officials import Official
 from bot.views import notices
+from bot.views.lifecycle_notices import LifecycleNotices
 from bot.views.my_appeals import appeal_status_label, status_label
 from i18n.core import PoI18n
 from storage.lifecycle import AddOutcome, NewAddition
@@ -40,7 +41,11 @@ def lifecycle_of(
 ) -> tuple[AppealLifecycle, Recorder]:
     officials, sent = service(repo, catalog, clock, {})
     db = repo.db
-    return AppealLifecycle(officials, SQLiteLifecycleStore(db), SQLitePromptStore(db), clock), sent
+    notices = LifecycleNotices(sent.outbox, PoI18n(), "ru")
+    lifecycle = AppealLifecycle(
+        officials, SQLiteLifecycleStore(db), SQLitePromptStore(db), clock, notices=notices
+    )
+    return lifecycle, sent
 
 
 def addition(appeal_id: int, key: str, question_id: int | None = None) -> NewAddition:

@@ -10,6 +10,8 @@ import pytest
 from bot.domain.catalog import Catalog
 from bot.domain.limits import WINDOW, DailyLimits, reopens_at
 from bot.services.lifecycle import AppealLifecycle, Refused
+from bot.views.lifecycle_notices import LifecycleNotices
+from i18n.core import PoI18n
 from storage.lifecycle import AddOutcome
 from storage.models import Status
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
@@ -76,8 +78,9 @@ async def test_additions_count_per_citizen_and_answers_do_not(
     officials, _sent = service(repo, catalog, clock, {})
     limits = limits_of(repo, clock, per_day=2)
     lifecycle = AppealLifecycle(
-        officials, SQLiteLifecycleStore(repo.db), SQLitePromptStore(repo.db), clock, limits
-    )
+        officials, SQLiteLifecycleStore(repo.db), SQLitePromptStore(repo.db), clock, limits,
+        notices=LifecycleNotices(_sent.outbox, PoI18n(), "ru"),
+    )  # fmt: skip
     mine, _ = await repo.create_appeal(new_appeal("m", citizen_id=1))
     other, _ = await repo.create_appeal(new_appeal("o", citizen_id=2))
     for appeal in (mine, other):

@@ -1,9 +1,13 @@
-"""The one way the bot sends anything: enqueue a row, let
-`bot.delivery.sender.OutboxSender` deliver it.
+"""How the bot sends what must arrive: enqueue a row, let `bot.delivery.sender.OutboxSender`
+deliver it.
 
-Handlers never call `bot.send_message` directly. A row in the database survives a crash, a
-restart and Telegram's bad moods (429, 5xx, network); the sender retries it until Telegram takes
-it or says it never will (blocked by the user, chat gone).
+Everything that must reach someone other than the person whose update is being handled (a
+card in the officials' chat, an answer or a notice to a citizen, a reminder, the digest), or
+must survive a crash (a registration number), is a row here. A row in the database survives a
+crash, a restart and Telegram's bad moods (429, 5xx, network); the sender retries it until
+Telegram takes it or says it never will (blocked by the user, chat gone). Handlers answer the
+update in hand directly (an edited screen, an alert, the next step's prompt): if that reply is
+lost, the saved step is where the next message carries on (handlers/errors.py).
 """
 
 from __future__ import annotations

@@ -102,6 +102,21 @@ class Slot:
     end: datetime
 
 
+@dataclass(frozen=True)
+class FreeSlot:
+    slot: Slot
+    free: int
+
+
+@dataclass(frozen=True)
+class DayChoice:
+    """A session day as the citizen choosing it sees it."""
+
+    day: date
+    free: int  # places they could take (0: full, the waiting list)
+    held: datetime | None = None  # the local time of their own place in this session
+
+
 # --- loading ------------------------------------------------------------------------------
 
 _RULE_KEYS = {

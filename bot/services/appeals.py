@@ -165,6 +165,8 @@ class AppealService:
             ),
             also=confirm,
         )
+        if confirmation is not None and self.confirmations is not None:
+            self.confirmations.committed()
         return Filed(appeal, created)
 
     def local_today(self) -> date:

@@ -83,21 +83,7 @@ class SQLiteOutboxStore:
     # ------------------------------------------------------------------ in the caller's transaction
 
     async def write_in(self, conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
-        """`add_outgoing` inside the caller's transaction, so the rows commit with the change
-        that causes them (a status and the citizen's notice of it) or not at all."""
         return await write(conn, batches)
-
-    async def add_in(
-        self,
-        conn: Transaction,
-        chat_id: int,
-        message: NewMessage,
-        *,
-        now: datetime,
-        not_before: datetime,
-    ) -> int:
-        target = await _resolve(conn, chat_id)
-        return await _insert(conn, target, message, encode_instant(now), encode_instant(not_before))
 
     # ------------------------------------------------------------------ the sender's queries
 

@@ -55,7 +55,7 @@ CREATE UNIQUE INDEX waitlist_one_per_session ON waitlist (citizen_id, reception,
 CREATE INDEX waitlist_queue ON waitlist (reception, session_day, status, id);
 CREATE INDEX waitlist_offers ON waitlist (expires_at) WHERE status = 'offered';
 
--- /forget deletes the citizens row (storage/sqlite/erasure.py); the foreign key then only nulls
+-- /forget deletes the citizens row (storage/sqlite.py); the foreign key then only nulls
 -- citizen_id, so the name, phone and question of a booking would stay. Erase them here,
 -- before the delete, while the rows can still be found by citizen.
 CREATE TRIGGER bookings_forget_citizen BEFORE DELETE ON citizens
