@@ -20,6 +20,7 @@ from bot.domain.digest import (
 )
 from bot.domain.status import OPEN_STATUSES
 from bot.services.notifiers import DigestRenderer
+from storage.base import InTransaction
 from storage.digest import DigestQueries, OpenAppeals, local_day_bounds
 from storage.outbox import Outgoing
 
@@ -49,7 +50,7 @@ class TextSender(Protocol):
         purpose: str | None = None,
     ) -> Outgoing: ...
 
-    async def queue_in(self, conn: Any, batches: Sequence[Outgoing]) -> list[int]: ...
+    async def queue_in(self, conn: InTransaction, batches: Sequence[Outgoing]) -> list[int]: ...
 
     def poke(self) -> None: ...
 
@@ -198,7 +199,7 @@ class DigestService:
             chat_id, text, dedupe_key=digest_key(chat_id, day), purpose=f"digest:{chat_id}"
         )
 
-        async def enqueue(conn: Any) -> None:
+        async def enqueue(conn: InTransaction) -> None:
             await self.sender.queue_in(conn, [digest])
 
         # The claim and the outbox row commit together: a crash or an error between them
