@@ -24,15 +24,15 @@ from pathlib import Path
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.delivery.outbox import Outbox
-from storage.outbox import OutboxStore, Outgoing
-from storage.sqlite import SQLiteDatabase
+from storage.outbox import Outgoing
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.outbox import PENDING, SQLiteOutboxStore
 from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 
 MARK = re.compile(r"bench #(\d+)\b")
 CITIZENS = 1000
 GROUPS = 20
-PENDING = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND dropped_at IS NULL"
 
 
 def now() -> datetime:
@@ -49,7 +49,7 @@ async def top_up(database: Path, first: int, backlog: int) -> int:
     Returns the next number."""
     db = await SQLiteDatabase.open(database)
     try:
-        outbox = Outbox(OutboxStore(db), now)
+        outbox = Outbox(SQLiteOutboxStore(db), now)
         missing = backlog - await outbox.store.pending_count()
         batches: list[Outgoing] = []
         for number in range(first, first + max(0, missing)):
@@ -69,7 +69,7 @@ async def top_up(database: Path, first: int, backlog: int) -> int:
 def pending(database: Path) -> int:
     conn = sqlite3.connect(database)
     try:
-        return int(conn.execute(PENDING).fetchone()[0])
+        return int(conn.execute(f"SELECT COUNT(*) FROM outbox WHERE {PENDING}").fetchone()[0])
     finally:
         conn.close()
 

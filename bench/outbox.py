@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bot.delivery.outbox import Outbox
 from bot.delivery.sender import OutboxSender
-from storage.outbox import OutboxStore
-from storage.sqlite import SQLiteDatabase
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.outbox import SQLiteOutboxStore
 from tests.fakeapi import FakeTelegram
 
 
@@ -33,7 +33,7 @@ async def run(citizens: int, per_citizen: int, groups: int) -> None:
     bot = fake.make_bot()
     with tempfile.TemporaryDirectory() as tmp:
         db = await SQLiteDatabase.open(Path(tmp) / "bench.db")
-        store = OutboxStore(db)
+        store = SQLiteOutboxStore(db)
         outbox = Outbox(store, now)
         for n in range(per_citizen):
             for citizen in range(1, citizens + 1):

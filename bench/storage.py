@@ -41,20 +41,27 @@ from zoneinfo import ZoneInfo
 from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog, Kind, load_catalog
 from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
+from bot.domain.digest import DigestData
 from bot.domain.receptions import Reception, SlotPlanner, load_receptions
 from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService
-from bot.services.digest import DigestData, DigestService
-from bot.services.reports import period_export, period_stats, render_stats
+from bot.services.digest import DigestService
+from bot.services.reports import period_export, period_stats
+from bot.views.booking_notices import BookingNotices
+from bot.views.digest import DigestView
+from bot.views.reports import export_xlsx, render_stats
 from handlers.my_appeals import render_page
 from handlers.official_receptions import session_keyboard, session_text
 from i18n.core import PoI18n
-from storage.bookings import BookingStore
-from storage.digest import DigestQueries
+from storage.codec import encode_instant
 from storage.models import NewAppeal, Outcome, Status
-from storage.outbox import OutboxStore, Outgoing
-from storage.reports import ReportQueries
-from storage.sqlite import SQLiteDatabase, SQLiteRepository, _ts
+from storage.outbox import Outgoing
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.digest import SQLiteDigestQueries
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
 
 SPAN = timedelta(days=730)
 MAIN_CHAT = -100500  # the default officials chat: most appeals, and those without a chat
@@ -140,9 +147,9 @@ class Dataset:
 
 class Filler:
     """Generates the rows the repository would have written over two years, as they would
-    look after officials worked on them: same columns, same text formats (storage.sqlite._ts
-    for instants, ISO dates), inserted by executemany in large transactions. Filing 1M
-    appeals one by one through create_appeal would take hours."""
+    look after officials worked on them: same columns, same text formats (`encode_instant`
+    of storage.codec for instants, ISO dates), inserted by executemany in large transactions.
+    Filing 1M appeals one by one through create_appeal would take hours."""
 
     def __init__(self, catalog: Catalog, now: datetime, n: int, args: argparse.Namespace) -> None:
         self.catalog = catalog
@@ -202,7 +209,7 @@ class Filler:
         return self.deadlines[key]
 
     def citizen_rows(self) -> Iterator[tuple[Any, ...]]:
-        joined = _ts(self.start - timedelta(days=1))
+        joined = encode_instant(self.start - timedelta(days=1))
         yield (CITIZEN, LANG, joined, self._name(), self._phone())
         for k in range(self.citizens):
             language = "ru" if k % 5 < 3 else "kk"
@@ -263,9 +270,9 @@ class Filler:
                         self._phone(),
                         "ru" if rng.random() < 0.6 else "kk",
                         life[0],
-                        _ts(created),
+                        encode_instant(created),
                         registered_on.isoformat(),
-                        _ts(due),
+                        encode_instant(due),
                         *life[1:6],
                         chat,
                         *life[6:],
@@ -281,7 +288,9 @@ class Filler:
         are taken within two days and answered by the deadline, a few late, a few withdrawn;
         those whose next step is still ahead of `now` are open."""
         rng, now = self.rng, self.now
-        events: list[tuple[Any, ...]] = [(appeal_id, None, REGISTERED, citizen, _ts(created), None)]
+        events: list[tuple[Any, ...]] = [
+            (appeal_id, None, REGISTERED, citizen, encode_instant(created), None)
+        ]
         status = REGISTERED
         department = answer = outcome = answered_at = rating = None
         taken_by = taken_name = answered_by = answered_name = solved = None
@@ -299,11 +308,13 @@ class Filler:
             at = created + timedelta(hours=rng.uniform(1, 96))
             if at <= now:
                 status, actor = (WITHDRAWN, citizen) if roll < 0.03 else (DUPLICATE, official)
-                events.append((appeal_id, REGISTERED, status, actor, _ts(at), None))
+                events.append((appeal_id, REGISTERED, status, actor, encode_instant(at), None))
             return result(), events
         first = created + timedelta(hours=rng.uniform(0.5, 48)) if rng.random() < 0.72 else None
         if first is not None and first <= now:
-            events.append((appeal_id, REGISTERED, IN_PROGRESS, official, _ts(first), None))
+            events.append(
+                (appeal_id, REGISTERED, IN_PROGRESS, official, encode_instant(first), None)
+            )
             status, taken_by, taken_name = IN_PROGRESS, official_id, official_name
             department = rng.choice(DEPARTMENTS) if rng.random() < 0.6 else None
         if stale:
@@ -317,8 +328,8 @@ class Filler:
         if answered > now:
             return result(), events
         outcome = rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS)[0].value
-        events.append((appeal_id, status, ANSWERED, official, _ts(answered), outcome))
-        status, answered_at, answer = ANSWERED, _ts(answered), rng.choice(self.answers)
+        events.append((appeal_id, status, ANSWERED, official, encode_instant(answered), outcome))
+        status, answered_at, answer = ANSWERED, encode_instant(answered), rng.choice(self.answers)
         answered_by, answered_name = official_id, official_name
         taken_name = taken_name or official_name
         if rng.random() < 0.4:
@@ -326,7 +337,9 @@ class Filler:
         closed = answered + timedelta(hours=rng.uniform(1, 72))
         if rng.random() < 0.45 and closed <= now:
             solved = "yes" if rng.random() < 0.7 else "partly"
-            events.append((appeal_id, ANSWERED, CLOSED, citizen, _ts(closed), f"solved: {solved}"))
+            events.append(
+                (appeal_id, ANSWERED, CLOSED, citizen, encode_instant(closed), f"solved: {solved}")
+            )
             status = CLOSED
         return result(), events
 
@@ -373,7 +386,7 @@ class Filler:
             uuid4().hex,
             citizen,
             reception.code,
-            _ts(start),
+            encode_instant(start),
             day.isoformat(),
             status,
             None if about_appeal else rng.choice(self.texts)[:200],
@@ -383,8 +396,10 @@ class Filler:
             self._name(),
             self._phone(),
             "ru" if rng.random() < 0.6 else "kk",
-            _ts(made),
-            _ts(made + timedelta(hours=rng.uniform(1, 48))) if status == "cancelled" else None,
+            encode_instant(made),
+            encode_instant(made + timedelta(hours=rng.uniform(1, 48)))
+            if status == "cancelled"
+            else None,
         )
 
 
@@ -579,7 +594,7 @@ class Services:
     appeals: AppealService = field(init=False)
     bookings: BookingService = field(init=False)
     digests: DigestService = field(init=False)
-    reports: ReportQueries = field(init=False)
+    reports: SQLiteReportQueries = field(init=False)
     stalls: dict[str, float] = field(default_factory=dict)  # longest loop stall per report
 
     def __post_init__(self) -> None:
@@ -589,31 +604,31 @@ class Services:
             self.repo, self.catalog, DeadlinePolicy(self.catalog, TZ), self.clock
         )
         receptions = load_receptions(self.catalog)
-        outbox_store = OutboxStore(self.db)
+        outbox_store = SQLiteOutboxStore(self.db)
         self.bookings = BookingService(
-            BookingStore(self.db),
+            SQLiteBookingStore(self.db),
             SlotPlanner(receptions, calendar, TZ),
             receptions,
             Outbox(outbox_store, self.clock),
             outbox_store,
             self.clock,
-            self.i18n,
+            BookingNotices(self.i18n, TZ),
+            self.i18n.default_locale,
             TZ,
         )
         self.digests = DigestService(
-            DigestQueries(self.db),
+            SQLiteDigestQueries(self.db),
             NullSender(),
-            self.catalog,
+            DigestView(self.catalog, self.i18n, LANG),
             calendar,
             TZ,
             time(9, 0),
-            self.i18n,
             LANG,
             lambda: [MAIN_CHAT, DEPT_CHAT],
             default_chat_id=MAIN_CHAT,
             today_section=self.bookings.digest_section,
         )
-        self.reports = ReportQueries(self.db)
+        self.reports = SQLiteReportQueries(self.db)
 
     def clock(self) -> datetime:
         # Frozen at the fill's "now": every run of an operation reads the same rows.
@@ -642,7 +657,7 @@ class Services:
         async with LoopStall() as stall:
             with self.i18n.context(), self.i18n.use_locale(LANG):
                 rows, content = await period_export(
-                    self.reports, self.catalog, LANG, TZ, DAYS, self.now
+                    self.reports, self.catalog, LANG, TZ, DAYS, self.now, workbook=export_xlsx
                 )
         self.stalls["/export"] = max(self.stalls.get("/export", 0.0), stall.longest)
         self.out.write_bytes(content)

@@ -35,9 +35,7 @@ from bot.services.digest import DigestService
 from bot.services.erasure import CitizenErasure
 from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
-from bot.services.prompt_notices import PromptExpiryNotice
 from bot.services.prompts import OfficialPrompts
-from bot.services.refusals import refusal_alerts
 from bot.settings import Settings, check_officials_chat
 from bot.telegram import menu as bot_menu
 from bot.telegram.commands import register_commands
@@ -51,18 +49,26 @@ from bot.telegram.middlewares import (
 )
 from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.telegram.throttle import BurstGuard
+from bot.views.booking_notices import BookingNotices
+from bot.views.confirmations import ConfirmationMessages
+from bot.views.digest import DigestView
+from bot.views.erasure_notices import ErasureNotices
+from bot.views.lifecycle_notices import LifecycleNotices
+from bot.views.prompt_notices import PromptExpiryNotice
+from bot.views.refusals import refusal_alerts
 from handlers import setup_routers
 from i18n.core import PoI18n
-from storage.bookings import BookingStore
-from storage.digest import DigestQueries
-from storage.erasure import ErasureStore
-from storage.fsm import SQLiteStorage
-from storage.lifecycle import LifecycleStore
-from storage.limits import LimitStore
-from storage.outbox import OutboxStore
-from storage.prompts import PromptStore
-from storage.reports import ReportQueries
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.digest import SQLiteDigestQueries
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.limits import SQLiteLimitStore
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +185,7 @@ async def create_app(
     policy = DeadlinePolicy(catalog, settings.tz)
     # Delivery runs on real time whatever the business clock says: a retry is due in real
     # seconds.
-    outbox_store = OutboxStore(db)
+    outbox_store = SQLiteOutboxStore(db)
     outbox = Outbox(outbox_store, delivery_clock)
     sender = OutboxSender(
         bot,
@@ -190,8 +196,13 @@ async def create_app(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
     )
+    # The views that render what the services tell are handed in here, so no service
+    # imports a view (services speak no Telegram; views import no service).
     confirmations = Confirmations(
-        outbox, outbox_store, timedelta(seconds=settings.confirmation_grace)
+        outbox,
+        outbox_store,
+        timedelta(seconds=settings.confirmation_grace),
+        ConfirmationMessages(),
     )
     dp["confirmations"] = confirmations
 
@@ -214,43 +225,54 @@ async def create_app(
         member_status=member_status,
         locate=outbox_store.message_id_for,
     )
-    prompt_store = PromptStore(db)
+    prompt_store = SQLitePromptStore(db)
     limits = DailyLimits(
-        LimitStore(db), clock, settings.appeals_per_day, settings.additions_per_day
+        SQLiteLimitStore(db), clock, settings.appeals_per_day, settings.additions_per_day
     )
-    lifecycle = AppealLifecycle(officials, LifecycleStore(db), prompt_store, clock, limits)
+    lifecycle = AppealLifecycle(
+        officials,
+        SQLiteLifecycleStore(db),
+        prompt_store,
+        clock,
+        limits,
+        notices=LifecycleNotices(outbox, i18n, settings.officials_language),
+    )
     prompts = OfficialPrompts(
         prompt_store,
         officials,
         clock,
-        on_expired=PromptExpiryNotice(officials, outbox),
+        on_expired=PromptExpiryNotice(outbox, i18n, settings.officials_language),
         lifecycle=lifecycle,
     )
     receptions = load_receptions(catalog)
     bot_menu.booking_enabled = bool(receptions.receptions)
     bookings = BookingService(
-        BookingStore(db),
+        SQLiteBookingStore(db),
         SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),
         receptions,
         outbox,
         outbox_store,
         clock,
-        i18n,
+        BookingNotices(i18n, settings.tz),
+        i18n.default_locale,
         settings.tz,
         confirmations,
     )
     dp["bookings"] = bookings
     dp["erasure"] = CitizenErasure(
-        ErasureStore(db), officials, outbox, give_back_places=bookings.give_back_places
+        SQLiteErasureStore(db),
+        officials,
+        outbox,
+        give_back_places=bookings.give_back_places,
+        notices=ErasureNotices(outbox),
     )
     digests = DigestService(
-        DigestQueries(db),
+        SQLiteDigestQueries(db),
         outbox,
-        catalog,
+        DigestView(catalog, i18n, settings.officials_language),
         WorkCalendar.from_catalog(catalog),
         settings.tz,
         settings.digest_time,
-        i18n,
         settings.officials_language,
         officials.officials_chats,
         default_chat_id=settings.officials_chat_id,
@@ -291,6 +313,6 @@ async def create_app(
     dp["lifecycle"] = lifecycle
     dp["outbox"] = outbox
     dp["digests"] = digests
-    dp["reports"] = ReportQueries(db)
+    dp["reports"] = SQLiteReportQueries(db)
     setup_routers(dp)
     return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)

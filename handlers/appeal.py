@@ -39,9 +39,10 @@ from bot.services.appeals import (
     Render,
     registration,
 )
-from bot.services.confirmations import Confirmations, forget_draft
-from bot.services.confirmations import show as show_confirmation
+from bot.services.confirmations import Confirmations
 from bot.telegram.callbacks import WizardCb
+from bot.telegram.confirmations import forget_draft
+from bot.telegram.confirmations import show as show_confirmation
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.telegram.menu import MenuButton
 from bot.views import appeal as view

@@ -28,14 +28,16 @@ from bot.domain.booking_steps import (
 from bot.domain.dialogs import BOOKING, dialog_of
 from bot.domain.receptions import Reception
 from bot.domain.status import is_open
-from bot.services.bookings import BookingService, booked, cancel_keyboard
-from bot.services.confirmations import Confirmations, forget_draft
-from bot.services.confirmations import show as show_confirmation
+from bot.services.bookings import BookingService, booked
+from bot.services.confirmations import Confirmations
 from bot.telegram.callbacks import BookingCb
+from bot.telegram.confirmations import forget_draft
+from bot.telegram.confirmations import show as show_confirmation
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
 from bot.telegram.menu import MenuButton, main_menu
 from bot.views import appeal as appeal_view
 from bot.views import booking as view
+from bot.views.booking_notices import cancel_keyboard
 from bot.views.common import html
 from bot.views.consent import ask_consent
 from bot.views.my_appeals import status_label

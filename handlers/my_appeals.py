@@ -11,13 +11,14 @@ from aiogram.utils.i18n.context import get_i18n
 
 from bot.domain.catalog import Catalog
 from bot.services.appeals import AppealService
-from bot.services.bookings import BookingService, cancel_keyboard
+from bot.services.bookings import BookingService
 from bot.services.lifecycle import AppealLifecycle, Refused, Target
 from bot.telegram.callbacks import MyCb
 from bot.telegram.filters import PrivateChat
 from bot.telegram.menu import MenuButton
 from bot.telegram.replies import answer_in_parts
 from bot.views import lifecycle as lifecycle_view
+from bot.views.booking_notices import cancel_keyboard
 from bot.views.my_appeals import (
     PAGE_SIZE,
     appeal_entry,

@@ -14,13 +14,14 @@ from bot.services.bookings import BookingService
 from bot.services.digest import DigestService
 from bot.services.erasure import CitizenErasure
 from bot.services.officials import OfficialsService
-from bot.services.reports import parse_days, parse_export, period_export, period_stats, render_stats
+from bot.services.reports import parse_days, parse_export, period_export, period_stats
 from bot.telegram.filters import IsCommand, author
 from bot.telegram.replies import send_in_parts
 from bot.views import card as card_view
 from bot.views import history as history_view
 from bot.views import officials as officials_view
 from bot.views.common import html, shorten
+from bot.views.reports import export_xlsx, render_stats
 from i18n.core import ngettext
 from storage.reports import ReportQueries
 
@@ -151,7 +152,8 @@ async def export(
         now = appeals.clock()
         count, content = await period_export(
             reports, catalog, officials.language, officials.tz, request.days, now,
-            officials.scope_of(message.chat.id), receptions=bookings.receptions,
+            officials.scope_of(message.chat.id), workbook=export_xlsx,
+            receptions=bookings.receptions,
             full_contacts_for=user if request.full else None,
         )  # fmt: skip
         local = now.astimezone(officials.tz)

@@ -12,11 +12,12 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import split_text
 from bot.domain.receptions import Reception
-from bot.services.bookings import BookingService, access_summary
+from bot.services.bookings import BookingService
 from bot.services.officials import OfficialsService
 from bot.telegram.callbacks import ReceptionCb
 from bot.telegram.replies import answer_in_parts
 from bot.views.booking import access_label
+from bot.views.booking_notices import access_summary
 from bot.views.card import initials
 from bot.views.common import html, shorten
 from handlers.official_commands import allowed

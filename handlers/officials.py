@@ -26,10 +26,11 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.catalog import Catalog
+from bot.domain.prompts import Draft, Refusal
 from bot.domain.status import is_open
 from bot.services.erasure import CitizenErasure
 from bot.services.officials import ActionResult, Official, OfficialsService
-from bot.services.prompts import Draft, OfficialPrompts, Refusal, SendResult
+from bot.services.prompts import OfficialPrompts, SendResult
 from bot.telegram.callbacks import CardCb, PromptCb
 from bot.telegram.filters import author
 from bot.telegram.replies import answer_in_parts, send_in_parts

@@ -1,4 +1,6 @@
-"""The storage interface services and handlers use; one implementation per database."""
+"""The repository interface (citizens, appeals, their history, updates handled) and what
+every store shares. Each other store's interface is a Protocol in storage/<store>.py; the
+SQLite implementations are in storage/sqlite/."""
 
 from __future__ import annotations
 
@@ -9,8 +11,12 @@ from typing import Any
 
 from storage.models import Appeal, Citizen, NewAppeal, Status
 
-# More writes in a repository's transaction: (the transaction's connection, the new reference).
-AlsoWrite = Callable[[Any, str], Awaitable[None]]
+# The open transaction a store hands to a caller's callback (`also`, `then`) and takes back
+# (`OutboxStore.write_in`): consumers only pass it on, so it is the backend's own type
+# (`storage.sqlite.transaction.Transaction` on SQLite) and opaque here.
+InTransaction = Any
+# More writes in a repository's transaction: (the transaction, the new reference).
+AlsoWrite = Callable[[InTransaction, str], Awaitable[None]]
 
 
 class DatabaseBusy(Exception):
@@ -81,27 +87,16 @@ class Repository(ABC):
         note: str | None = None,
         *,
         actor_name: str | None = None,
-        then: Callable[[Any, Appeal], Awaitable[object]] | None = None,
+        then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Change status (and fields) only from an allowed status; None if it was not.
         `actor_name`: the official's display name, kept with the history row.
         `then(connection, changed appeal)` runs inside the same transaction (to enqueue the
-        notices the change causes, see storage.outbox.write)."""
+        notices the change causes, see `OutboxStore.write_in`)."""
 
     @abstractmethod
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
-
-    @abstractmethod
-    async def note_history(
-        self,
-        appeal_id: int,
-        status: Status,
-        actor: str,
-        at: datetime,
-        note: str,
-        actor_name: str | None = None,
-    ) -> None: ...
 
     @abstractmethod
     async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None: ...

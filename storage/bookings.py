@@ -1,24 +1,21 @@
 """Bookings of reception slots, called-off sessions and the waitlist.
 
 Every decision about a place (is it free, does this citizen already hold one in the session,
-was this confirmation seen before) is read and written in one BEGIN IMMEDIATE transaction, so
-two citizens pressing the last place at once — in one process or several — cannot both get it.
-A PostgreSQL port must keep that: lock the slot (e.g. an advisory lock on reception and
-slot_start) before counting, since a plain read under READ COMMITTED would not.
+was this confirmation seen before) is read and written in one transaction that no other
+writer can interleave with, so two citizens pressing the last place at once — in one process
+or several — cannot both get it. SQLite gets that from BEGIN IMMEDIATE; a PostgreSQL port
+must lock the slot (e.g. an advisory lock on reception and slot_start) before counting,
+since a plain read under READ COMMITTED would not.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Protocol, runtime_checkable
 
-import aiosqlite
-
-from storage.sqlite import SQLiteDatabase, _dt, _parse, _ts
-from storage.transaction import Transaction
+from storage.base import InTransaction
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
@@ -83,11 +80,10 @@ class WaitlistOffer:
     expires_at: datetime
 
 
-class BookingStore:
-    def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
-
-    # --- taking a place -------------------------------------------------------------------
+@runtime_checkable
+class BookingStore(Protocol):
+    """What consumers ask of the bookings store, whatever the database; on SQLite
+    `storage.sqlite.bookings.SQLiteBookingStore`."""
 
     async def book(
         self,
@@ -106,49 +102,12 @@ class BookingStore:
         contact_phone: str | None,
         language: str,
         now: datetime,
-        also: Callable[[Transaction, Booking], Awaitable[None]] | None = None,
+        also: Callable[[InTransaction, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
         """Take a place if the slot has one left. The draft key is checked first, so a
         redelivered confirmation gets the earlier booking back whatever the capacity.
         `also(conn, booking)` runs in the same transaction once a place is taken (the
         citizen's confirmation is written with the booking)."""
-        async with self.db.transaction() as conn:
-            earlier = await _one(conn, "SELECT * FROM bookings WHERE draft_key = ?", (draft_key,))
-            if earlier is not None:
-                return BookResult(earlier, DUPLICATE)
-            held = await _held_in_session(conn, citizen_id, reception, session_day)
-            if held is not None:
-                return BookResult(held, ALREADY_BOOKED)
-            if await _taken(conn, reception, slot_start, now, citizen_id) >= capacity:
-                return BookResult(None, FULL)
-            if citizen_id is not None:
-                # The foreign key needs the citizen; normally /start created them already.
-                await conn.execute(
-                    "INSERT INTO citizens (id, language, created_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (id) DO NOTHING",
-                    (citizen_id, language, _ts(now)),
-                )
-            booking_id = await _insert(
-                conn,
-                draft_key=draft_key,
-                citizen_id=citizen_id,
-                reception=reception,
-                slot_start=_ts(slot_start),
-                session_day=session_day.isoformat(),
-                topic=topic,
-                appeal_id=appeal_id,
-                access=json.dumps(list(access), ensure_ascii=False),
-                access_other=access_other,
-                contact_name=contact_name,
-                contact_phone=contact_phone,
-                language=language,
-                created_at=_ts(now),
-            )
-            await _close_waitlist(conn, citizen_id, reception, session_day, now)
-            booking = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
-            if also is not None and booking is not None:
-                await also(conn, booking)
-        return BookResult(booking, OK)
 
     async def move(
         self,
@@ -163,149 +122,34 @@ class BookingStore:
         and a new one made in one transaction, so a full target leaves the old place held.
         A new row (not an update) gives the new time its own reminders; `moved_from` links
         them, and a repeated move (a redelivered update) returns the new one as duplicate."""
-        async with self.db.transaction() as conn:
-            old = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
-            if old is None or old.citizen_id != citizen_id:
-                return BookResult(None, NOT_FOUND)
-            if old.status != BOOKED:
-                successor = await _one(
-                    conn, "SELECT * FROM bookings WHERE moved_from = ?", (booking_id,)
-                )
-                if successor is not None and successor.slot_start == new_slot_start:
-                    return BookResult(successor, DUPLICATE)
-                return BookResult(None, NOT_FOUND)
-            if old.slot_start <= now:
-                return BookResult(None, NOT_FOUND)
-            if old.slot_start == new_slot_start:
-                return BookResult(old, OK)
-            held = await _held_in_session(conn, citizen_id, old.reception, new_session_day)
-            if held is not None and held.id != old.id:
-                return BookResult(held, ALREADY_BOOKED)
-            if await _taken(conn, old.reception, new_slot_start, now, citizen_id) >= capacity:
-                return BookResult(None, FULL)
-            # Cancel first: the partial unique index allows one booked row per session.
-            await conn.execute(
-                "UPDATE bookings SET status = ?, cancelled_at = ? WHERE id = ?",
-                (CANCELLED, _ts(now), old.id),
-            )
-            new_id = await _insert(
-                conn,
-                draft_key=None,
-                citizen_id=citizen_id,
-                reception=old.reception,
-                slot_start=_ts(new_slot_start),
-                session_day=new_session_day.isoformat(),
-                topic=old.topic,
-                appeal_id=old.appeal_id,
-                access=json.dumps(old.access, ensure_ascii=False),
-                access_other=old.access_other,
-                contact_name=old.contact_name,
-                contact_phone=old.contact_phone,
-                language=old.language,
-                created_at=_ts(now),
-                moved_from=old.id,
-            )
-            await _close_waitlist(conn, citizen_id, old.reception, new_session_day, now)
-            booking = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (new_id,))
-        return BookResult(booking, OK)
 
     async def cancel(self, booking_id: int, citizen_id: int, now: datetime) -> Booking | None:
         """The citizen gives their place back. Only their own booked place that has not
         started yet: after that it is the officials' to mark attended or no_show."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE bookings SET status = ?, cancelled_at = ? "
-                "WHERE id = ? AND citizen_id = ? AND status = ? AND slot_start > ?",
-                (CANCELLED, _ts(now), booking_id, citizen_id, BOOKED, _ts(now)),
-            )
-            if cur.rowcount == 0:
-                return None
-            return await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
 
     async def mark(self, booking_id: int, status: str) -> Booking | None:
         """attended / no_show after the session; None for a cancelled or unknown booking."""
-        if status not in MARKABLE:
-            raise ValueError(f"a booking can be marked {' or '.join(MARKABLE)}, not {status!r}")
-        marks = ", ".join("?" for _ in (BOOKED, *MARKABLE))
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                f"UPDATE bookings SET status = ? WHERE id = ? AND status IN ({marks})",
-                (status, booking_id, BOOKED, *MARKABLE),
-            )
-            if cur.rowcount == 0:
-                return None
-            return await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
 
-    # --- reading --------------------------------------------------------------------------
-
-    async def get(self, booking_id: int) -> Booking | None:
-        row = await self.db.fetchone("SELECT * FROM bookings WHERE id = ?", (booking_id,))
-        return _booking(row) if row is not None else None
+    async def get(self, booking_id: int) -> Booking | None: ...
 
     async def by_draft(self, draft_key: str) -> Booking | None:
         """The booking a confirmed draft made, for a confirm pressed again."""
-        row = await self.db.fetchone("SELECT * FROM bookings WHERE draft_key = ?", (draft_key,))
-        return _booking(row) if row is not None else None
 
     async def booked_counts(
         self, reception: str, slot_starts: list[datetime], now: datetime | None = None
     ) -> dict[datetime, int]:
         """Places taken per slot, keyed by the datetimes given (0 where none). With `now`,
         a place held for a waitlist offer that has not expired counts as taken too."""
-        if not slot_starts:
-            return {}
-        keys = {_ts(s): s for s in slot_starts}
-        # One range scan of bookings_by_slot instead of an IN list of any length.
-        low, high = min(keys), max(keys)
-        rows = await self.db.fetchall(
-            "SELECT slot_start, COUNT(*) AS n FROM bookings "
-            "WHERE reception = ? AND slot_start BETWEEN ? AND ? AND status = ? "
-            "GROUP BY slot_start",
-            (reception, low, high, BOOKED),
-        )
-        if now is not None:
-            rows += await self.db.fetchall(
-                "SELECT slot_start, COUNT(*) AS n FROM waitlist "
-                "WHERE reception = ? AND status = ? AND expires_at > ? "
-                "AND slot_start BETWEEN ? AND ? GROUP BY slot_start",
-                (reception, OFFERED, _ts(now), low, high),
-            )
-        counts = dict.fromkeys(slot_starts, 0)
-        for row in rows:
-            if row["slot_start"] in keys:
-                counts[keys[row["slot_start"]]] += row["n"]
-        return counts
 
-    async def citizen_upcoming(self, citizen_id: int, now: datetime) -> list[Booking]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM bookings WHERE citizen_id = ? AND status = ? AND slot_start >= ? "
-            "ORDER BY slot_start, id",
-            (citizen_id, BOOKED, _ts(now)),
-        )
-        return [_booking(r) for r in rows]
+    async def citizen_upcoming(self, citizen_id: int, now: datetime) -> list[Booking]: ...
 
     async def session_bookings(
         self, reception: str, session_day: date, statuses: Collection[str] | None = None
     ) -> list[Booking]:
         """Bookings of one session in slot order, every status unless `statuses` narrows it."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM bookings WHERE reception = ? AND session_day = ? "
-            "ORDER BY slot_start, id",
-            (reception, session_day.isoformat()),
-        )
-        bookings = [_booking(r) for r in rows]
-        return [b for b in bookings if statuses is None or b.status in statuses]
 
     async def booked_days(self, first: date, last: date) -> list[date]:
         """Local days from `first` to `last` with a place taken (booked or already marked)."""
-        rows = await self.db.fetchall(
-            "SELECT DISTINCT session_day FROM bookings WHERE session_day BETWEEN ? AND ? "
-            "AND status != ? ORDER BY session_day",
-            (first.isoformat(), last.isoformat(), CANCELLED),
-        )
-        return [date.fromisoformat(r["session_day"]) for r in rows]
-
-    # --- sessions called off --------------------------------------------------------------
 
     async def cancel_session(
         self, reception: str, session_day: date, now: datetime
@@ -313,120 +157,29 @@ class BookingStore:
         """Call a session off: record it (the planner stops offering it), cancel its booked
         places and close its waitlist. Returns the bookings cancelled now, so each citizen
         can be told; a repeated call returns none."""
-        day = session_day.isoformat()
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO reception_cancellations (reception, session_day, at) "
-                "VALUES (?, ?, ?) ON CONFLICT (reception, session_day) DO NOTHING",
-                (reception, day, _ts(now)),
-            )
-            async with conn.execute(
-                "SELECT id FROM bookings WHERE reception = ? AND session_day = ? AND status = ?",
-                (reception, day, BOOKED),
-            ) as cur:
-                ids = [r["id"] for r in await cur.fetchall()]
-            await conn.execute(
-                "UPDATE bookings SET status = ?, cancelled_at = ? "
-                "WHERE reception = ? AND session_day = ? AND status = ?",
-                (CANCELLED, _ts(now), reception, day, BOOKED),
-            )
-            await conn.execute(
-                "UPDATE waitlist SET status = 'dropped', closed_at = ? "
-                "WHERE reception = ? AND session_day = ? AND status IN (?, ?)",
-                (_ts(now), reception, day, WAITING, OFFERED),
-            )
-            if not ids:
-                return []
-            marks = ", ".join("?" for _ in ids)
-            async with conn.execute(
-                f"SELECT * FROM bookings WHERE id IN ({marks}) ORDER BY slot_start, id", ids
-            ) as cur:
-                rows = await cur.fetchall()
-        return [_booking(r) for r in rows]
 
     async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
         """A one-off session added by officials; adding a called-off day restores it."""
-        day = session_day.isoformat()
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO reception_extra_days (reception, session_day, added_by, at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (reception, day, by, _ts(now)),
-            )
-            await conn.execute(
-                "DELETE FROM reception_cancellations WHERE reception = ? AND session_day = ?",
-                (reception, day),
-            )
 
-    async def extra_days(self, reception: str) -> frozenset[date]:
-        rows = await self.db.fetchall(
-            "SELECT session_day FROM reception_extra_days WHERE reception = ?", (reception,)
-        )
-        return frozenset(date.fromisoformat(r["session_day"]) for r in rows)
+    async def extra_days(self, reception: str) -> frozenset[date]: ...
 
-    async def cancelled_days(self, reception: str) -> frozenset[date]:
-        rows = await self.db.fetchall(
-            "SELECT session_day FROM reception_cancellations WHERE reception = ?", (reception,)
-        )
-        return frozenset(date.fromisoformat(r["session_day"]) for r in rows)
-
-    # --- waitlist -------------------------------------------------------------------------
+    async def cancelled_days(self, reception: str) -> frozenset[date]: ...
 
     async def join_waitlist(
         self, citizen_id: int, reception: str, session_day: date, now: datetime
     ) -> bool:
         """Queue for a full session. False if already queued, already holding a place in the
         session, or the session was called off."""
-        day = session_day.isoformat()
-        async with self.db.transaction() as conn:
-            if await _held_in_session(conn, citizen_id, reception, session_day) is not None:
-                return False
-            async with conn.execute(
-                "SELECT 1 FROM reception_cancellations WHERE reception = ? AND session_day = ?",
-                (reception, day),
-            ) as cur:
-                if await cur.fetchone() is not None:
-                    return False
-            await conn.execute(
-                "INSERT INTO citizens (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-                (citizen_id, _ts(now)),
-            )
-            cur = await conn.execute(
-                "INSERT INTO waitlist (citizen_id, reception, session_day, joined_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (citizen_id, reception, day, _ts(now)),
-            )
-            return cur.rowcount == 1
 
     async def leave_waitlist(
         self, citizen_id: int, reception: str, session_day: date, now: datetime
-    ) -> bool:
-        return (
-            await self.db.execute(
-                "UPDATE waitlist SET status = 'left', closed_at = ? WHERE citizen_id = ? "
-                "AND reception = ? AND session_day = ? AND status IN (?, ?)",
-                (_ts(now), citizen_id, reception, session_day.isoformat(), WAITING, OFFERED),
-            )
-            > 0
-        )
+    ) -> bool: ...
 
     async def next_in_line(self, reception: str, session_day: date) -> int | None:
         """The citizen waiting longest (and not holding an offer) for the session."""
-        row = await self.db.fetchone(
-            "SELECT citizen_id FROM waitlist WHERE reception = ? AND session_day = ? "
-            "AND status = ? ORDER BY id LIMIT 1",
-            (reception, session_day.isoformat(), WAITING),
-        )
-        return int(row["citizen_id"]) if row is not None else None
 
     async def waiting_citizens(self, reception: str, session_day: date) -> list[int]:
         """Everyone queued for the session (waiting or holding an offer), in queue order."""
-        rows = await self.db.fetchall(
-            "SELECT citizen_id FROM waitlist WHERE reception = ? AND session_day = ? "
-            "AND status IN (?, ?) ORDER BY id",
-            (reception, session_day.isoformat(), WAITING, OFFERED),
-        )
-        return [int(r["citizen_id"]) for r in rows]
 
     async def offer(
         self,
@@ -440,165 +193,12 @@ class BookingStore:
         """Hold a free place of `slot_start` for the next citizen in line until now + hold;
         book() keeps it from everyone else meanwhile. None if the slot has no free place or
         nobody is waiting."""
-        day = session_day.isoformat()
-        async with self.db.transaction() as conn:
-            if await _taken(conn, reception, slot_start, now, None) >= capacity:
-                return None
-            async with conn.execute(
-                "SELECT id, citizen_id FROM waitlist WHERE reception = ? AND session_day = ? "
-                "AND status = ? ORDER BY id LIMIT 1",
-                (reception, day, WAITING),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                return None
-            expires = now + hold
-            await conn.execute(
-                "UPDATE waitlist SET status = ?, slot_start = ?, offered_at = ?, expires_at = ? "
-                "WHERE id = ?",
-                (OFFERED, _ts(slot_start), _ts(now), _ts(expires), row["id"]),
-            )
-        return WaitlistOffer(
-            row["id"],
-            row["citizen_id"],
-            reception,
-            session_day,
-            _parse(_ts(slot_start)),
-            _parse(_ts(expires)),
-        )
 
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         """An offer still held (not taken, not expired), for its «Take the place» button."""
-        row = await self.db.fetchone(
-            "SELECT id, citizen_id, reception, session_day, slot_start, expires_at FROM waitlist "
-            "WHERE id = ? AND status = ? AND expires_at > ?",
-            (offer_id, OFFERED, _ts(now)),
-        )
-        if row is None:
-            return None
-        return WaitlistOffer(
-            row["id"],
-            row["citizen_id"],
-            row["reception"],
-            date.fromisoformat(row["session_day"]),
-            _parse(row["slot_start"]),
-            _parse(row["expires_at"]),
-        )
 
-    async def citizen_language(self, citizen_id: int) -> str | None:
-        row = await self.db.fetchone("SELECT language FROM citizens WHERE id = ?", (citizen_id,))
-        return row["language"] if row else None
+    async def citizen_language(self, citizen_id: int) -> str | None: ...
 
     async def expire_offers(self, now: datetime) -> list[WaitlistOffer]:
         """Close offers not taken in time and return them: each frees its place, to be
         offered to the next in line."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT * FROM waitlist WHERE status = ? AND expires_at <= ? ORDER BY id",
-                (OFFERED, _ts(now)),
-            ) as cur:
-                rows = await cur.fetchall()
-            await conn.executemany(
-                "UPDATE waitlist SET status = 'expired', closed_at = ? WHERE id = ?",
-                [(_ts(now), r["id"]) for r in rows],
-            )
-        return [
-            WaitlistOffer(
-                r["id"],
-                r["citizen_id"],
-                r["reception"],
-                date.fromisoformat(r["session_day"]),
-                _parse(r["slot_start"]),
-                _parse(r["expires_at"]),
-            )
-            for r in rows
-        ]
-
-
-# --- inside a transaction ---------------------------------------------------------------------
-
-
-async def _one(conn: Transaction, sql: str, params: tuple[Any, ...]) -> Booking | None:
-    async with conn.execute(sql, params) as cur:
-        row = await cur.fetchone()
-    return _booking(row) if row is not None else None
-
-
-async def _held_in_session(
-    conn: Transaction, citizen_id: int | None, reception: str, session_day: date
-) -> Booking | None:
-    if citizen_id is None:
-        return None
-    return await _one(
-        conn,
-        "SELECT * FROM bookings WHERE citizen_id = ? AND reception = ? AND session_day = ? "
-        "AND status = ?",
-        (citizen_id, reception, session_day.isoformat(), BOOKED),
-    )
-
-
-async def _taken(
-    conn: Transaction,
-    reception: str,
-    slot_start: datetime,
-    now: datetime,
-    citizen_id: int | None,
-) -> int:
-    """Booked places of the slot plus places held for other citizens' waitlist offers."""
-    start = _ts(slot_start)
-    async with conn.execute(
-        "SELECT (SELECT COUNT(*) FROM bookings "
-        "        WHERE reception = ? AND slot_start = ? AND status = ?) "
-        "     + (SELECT COUNT(*) FROM waitlist WHERE reception = ? AND slot_start = ? "
-        "        AND status = ? AND expires_at > ? AND citizen_id IS NOT ?)",
-        (reception, start, BOOKED, reception, start, OFFERED, _ts(now), citizen_id),
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row is not None else 0
-
-
-async def _insert(conn: Transaction, **values: Any) -> int:
-    columns = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    cur = await conn.execute(
-        f"INSERT INTO bookings ({columns}) VALUES ({marks})", tuple(values.values())
-    )
-    return int(cur.lastrowid or 0)
-
-
-async def _close_waitlist(
-    conn: Transaction,
-    citizen_id: int | None,
-    reception: str,
-    session_day: date,
-    now: datetime,
-) -> None:
-    # A place in the session ends the citizen's wait for it, and releases a held offer.
-    if citizen_id is None:
-        return
-    await conn.execute(
-        "UPDATE waitlist SET status = 'accepted', closed_at = ? WHERE citizen_id = ? "
-        "AND reception = ? AND session_day = ? AND status IN (?, ?)",
-        (_ts(now), citizen_id, reception, session_day.isoformat(), WAITING, OFFERED),
-    )
-
-
-def _booking(row: aiosqlite.Row) -> Booking:
-    return Booking(
-        id=row["id"],
-        citizen_id=row["citizen_id"],
-        reception=row["reception"],
-        slot_start=_parse(row["slot_start"]),
-        session_day=date.fromisoformat(row["session_day"]),
-        status=row["status"],
-        topic=row["topic"],
-        appeal_id=row["appeal_id"],
-        access=list(json.loads(row["access"] or "[]")),
-        access_other=row["access_other"],
-        contact_name=row["contact_name"],
-        contact_phone=row["contact_phone"],
-        language=row["language"],
-        created_at=_parse(row["created_at"]),
-        cancelled_at=_dt(row["cancelled_at"]),
-        moved_from=row["moved_from"],
-    )

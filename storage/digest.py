@@ -1,18 +1,14 @@
-"""What the officials' daily digest reads from SQLite, for one officials chat at a time.
-
-Every query is bounded by an indexed range (a day of created_at or answered_at, or open statuses
-by due_at), so the digest costs the same on the first day and after years of history.
-"""
+"""What the officials' daily digest reads, for one officials chat at a time, and the claim
+that makes one process in any number send a chat's digest for a day."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Protocol, runtime_checkable
 
-from storage.sqlite import SQLiteDatabase, _ts
-from storage.transaction import Transaction
+from storage.base import InTransaction
 
 
 def local_day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -58,74 +54,25 @@ class OpenAppeals:
     total: int = 0
 
 
-def _chat_filter(
-    chat_id: int, default_chat: bool, *, by_chat_index: bool = False
-) -> tuple[str, tuple[Any, ...]]:
-    # Appeals filed before routing existed, or when no chat was configured, have no chat of
-    # their own: they belong to the default officials chat.
-    # Unless asked for, the unary + keeps SQLite off appeals_by_chat_created: on its own the
-    # chat matches that chat's whole history, while the caller's range (answered_at, due_at)
-    # matches a day's worth of rows.
-    column = "officials_chat_id" if by_chat_index else "+officials_chat_id"
-    if default_chat:
-        return f"({column} = ? OR {column} IS NULL)", (chat_id,)
-    return f"{column} = ?", (chat_id,)
-
-
-class DigestQueries:
-    def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
+@runtime_checkable
+class DigestQueries(Protocol):
+    """What consumers ask of the digest store, whatever the database; on SQLite
+    `storage.sqlite.digest.SQLiteDigestQueries`."""
 
     async def day_counts(
         self, chat_id: int, start: datetime, end: datetime, *, default_chat: bool = False
     ) -> DayCounts:
         """Appeals created in [start, end), by category, district and current status."""
-        # (chat, created_at) is exactly appeals_by_chat_created: only this chat's day is read.
-        chat, params = _chat_filter(chat_id, default_chat, by_chat_index=True)
-        # One grouped pass over the day's rows feeds all three breakdowns.
-        rows = await self.db.fetchall(
-            "SELECT category, district, status, COUNT(*) AS n FROM appeals "
-            f"WHERE created_at >= ? AND created_at < ? AND {chat} "
-            "GROUP BY category, district, status",
-            (_ts(start), _ts(end), *params),
-        )
-        categories: dict[str, int] = {}
-        districts: dict[str, int] = {}
-        statuses: dict[str, int] = {}
-        for row in rows:
-            n = int(row["n"])
-            categories[row["category"]] = categories.get(row["category"], 0) + n
-            districts[row["district"]] = districts.get(row["district"], 0) + n
-            statuses[row["status"]] = statuses.get(row["status"], 0) + n
-        return DayCounts(sum(categories.values()), categories, districts, statuses)
 
     async def answered_stats(
         self, chat_id: int, start: datetime, end: datetime, *, default_chat: bool = False
     ) -> AnsweredStats:
         """Appeals answered in [start, end), and how many of them by their due time."""
-        chat, params = _chat_filter(chat_id, default_chat)
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) AS answered, COALESCE(SUM(answered_at <= due_at), 0) AS on_time "
-            f"FROM appeals WHERE answered_at >= ? AND answered_at < ? AND {chat}",
-            (_ts(start), _ts(end), *params),
-        )
-        if row is None:
-            return AnsweredStats()
-        return AnsweredStats(int(row["answered"]), int(row["on_time"]))
 
     async def rating_stats(
         self, chat_id: int, since: datetime, until: datetime, *, default_chat: bool = False
     ) -> RatingStats:
         """Average citizens' rating of the appeals answered in [since, until)."""
-        chat, params = _chat_filter(chat_id, default_chat)
-        row = await self.db.fetchone(
-            "SELECT AVG(rating) AS average, COUNT(rating) AS n FROM appeals "
-            f"WHERE answered_at >= ? AND answered_at < ? AND rating IS NOT NULL AND {chat}",
-            (_ts(since), _ts(until), *params),
-        )
-        if row is None or not row["n"]:
-            return RatingStats()
-        return RatingStats(float(row["average"]), int(row["n"]))
 
     async def open_due(
         self,
@@ -140,27 +87,6 @@ class DigestQueries:
         """Appeals in `statuses` (the open ones: which those are is the domain's rule, not
         storage's) due in [not_before, before), earliest due first. With `before=now` and no
         lower bound these are the overdue ones."""
-        chat, params = _chat_filter(chat_id, default_chat)
-        wanted = list(statuses)
-        marks = ", ".join("?" for _ in wanted)
-        lower = "" if not_before is None else "AND due_at >= ? "
-        bounds = (_ts(before),) if not_before is None else (_ts(before), _ts(not_before))
-        # The window count is taken before LIMIT, so one query gives both page and total.
-        rows = await self.db.fetchall(
-            "SELECT reference, due_at, department, COUNT(*) OVER () AS total FROM appeals "
-            f"WHERE status IN ({marks}) AND due_at < ? {lower}AND {chat} "
-            "ORDER BY due_at, id LIMIT ?",
-            (*wanted, *bounds, *params, limit),
-        )
-        if not rows:
-            return OpenAppeals()
-        return OpenAppeals(
-            tuple(
-                OpenAppealRow(r["reference"], datetime.fromisoformat(r["due_at"]), r["department"])
-                for r in rows
-            ),
-            int(rows[0]["total"]),
-        )
 
     async def claim(
         self,
@@ -168,24 +94,10 @@ class DigestQueries:
         day: date,
         now: datetime,
         *,
-        then: Callable[[Transaction], Awaitable[object]] | None = None,
+        then: Callable[[InTransaction], Awaitable[object]] | None = None,
     ) -> bool:
         """True for the one caller, in any process, that takes this chat's digest for `day`.
         `then` runs in the same transaction when the claim is taken (to enqueue the digest):
         both commit or neither does."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT INTO digests (chat_id, day, claimed_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (chat_id, day) DO NOTHING",
-                (chat_id, day.isoformat(), _ts(now)),
-            )
-            taken = cur.rowcount == 1
-            if taken and then is not None:
-                await then(conn)
-        return taken
 
-    async def claimed(self, chat_id: int, day: date) -> bool:
-        row = await self.db.fetchone(
-            "SELECT 1 FROM digests WHERE chat_id = ? AND day = ?", (chat_id, day.isoformat())
-        )
-        return row is not None
+    async def claimed(self, chat_id: int, day: date) -> bool: ...

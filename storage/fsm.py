@@ -1,25 +1,18 @@
-"""aiogram FSM storage in the bot's database, so a restart mid-dialog loses nothing.
+"""The FSM row cache of one update, whatever database keeps aiogram's dialog state.
 
-Within one update the row is read once: aiogram asks for the state, then a handler asks for
-the data (and `update_data` reads it again), and each read was a round trip to the database
-thread. `update_scope()` opens a cache that lives exactly as long as one update's handling;
-writes go straight to the database and into that cache. Outside a scope (the scheduler, the
-tests) every call reads the database.
+Within one update a row is read once: aiogram asks for the state, then a handler asks for
+the data (and `update_data` reads it again), and each read would be a round trip to the
+database. `update_scope()` (opened by the dispatcher around each update) starts a cache that
+lives exactly as long as that update's handling; a storage writes straight to the database and
+into the cache (`scope_rows`). Outside a scope (the scheduler, the tests) every call reads the
+database.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
-from typing import Any
-
-from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-
-from storage.sqlite import SQLiteDatabase
 
 # key -> (state, data as JSON text); text, so a caller mutating what get_data returned
 # cannot change what the next get_data sees.
@@ -36,76 +29,6 @@ def update_scope() -> Iterator[None]:
         _rows.reset(token)
 
 
-def _key(key: StorageKey) -> str:
-    return ":".join(
-        str(part)
-        for part in (
-            key.bot_id,
-            key.chat_id,
-            key.user_id,
-            key.thread_id or "",
-            key.business_connection_id or "",
-            key.destiny,
-        )
-    )
-
-
-class SQLiteStorage(BaseStorage):
-    def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
-
-    async def _row(self, key: str) -> tuple[str | None, str]:
-        rows = _rows.get()
-        if rows is not None and key in rows:
-            return rows[key]
-        found = await self.db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (key,))
-        row = (found["state"], found["data"]) if found else (None, "{}")
-        if rows is not None:
-            rows[key] = row
-        return row
-
-    @staticmethod
-    def _cached(key: str) -> Rows | None:
-        rows = _rows.get()
-        return rows if rows is not None and key in rows else None
-
-    def _remember_state(self, key: str, state: str | None) -> None:
-        if (rows := self._cached(key)) is not None:
-            rows[key] = (state, rows[key][1])
-
-    def _remember_data(self, key: str, data: str) -> None:
-        if (rows := self._cached(key)) is not None:
-            rows[key] = (rows[key][0], data)
-
-    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        value = state.state if isinstance(state, State) else state
-        k = _key(key)
-        await self.db.execute(
-            "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
-            "updated_at = excluded.updated_at",
-            (k, key.user_id, value, datetime.now(UTC).isoformat()),
-        )
-        self._remember_state(k, value)
-
-    async def get_state(self, key: StorageKey) -> str | None:
-        return (await self._row(_key(key)))[0]
-
-    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        k = _key(key)
-        text = json.dumps(dict(data), ensure_ascii=False)
-        await self.db.execute(
-            "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at",
-            (k, key.user_id, text, datetime.now(UTC).isoformat()),
-        )
-        self._remember_data(k, text)
-
-    async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((await self._row(_key(key)))[1])
-        return data
-
-    async def close(self) -> None:
-        # The database belongs to the application, which closes it after the dispatcher.
-        return None
+def scope_rows() -> Rows | None:
+    """The open update's cache, None outside an update."""
+    return _rows.get()

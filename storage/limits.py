@@ -1,32 +1,16 @@
-"""What the daily limits (`bot.domain.limits`) count: a citizen's newest appeals and additions.
-
-Both read only the newest rows the limit needs, through the citizen's index
-(`appeals_by_citizen`, then `appeal_additions_by_appeal`): a few rows per check, however
-long the citizen's history."""
+"""What the daily limits (`bot.domain.limits`) count: a citizen's newest appeals and additions."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
-from storage.sqlite import SQLiteDatabase, _parse
 
+@runtime_checkable
+class LimitStore(Protocol):
+    """What consumers ask of the limits store, whatever the database; on SQLite
+    `storage.sqlite.limits.SQLiteLimitStore`."""
 
-class LimitStore:
-    def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
+    async def latest_appeals(self, citizen_id: int, count: int) -> list[datetime]: ...
 
-    async def latest_appeals(self, citizen_id: int, count: int) -> list[datetime]:
-        rows = await self.db.fetchall(
-            "SELECT created_at FROM appeals WHERE citizen_id = ? ORDER BY id DESC LIMIT ?",
-            (citizen_id, count),
-        )
-        return [_parse(r["created_at"]) for r in rows]
-
-    async def latest_additions(self, citizen_id: int, count: int) -> list[tuple[datetime, str]]:
-        rows = await self.db.fetchall(
-            "SELECT d.at, d.draft_key FROM appeal_additions d "
-            "JOIN appeals a ON a.id = d.appeal_id "
-            "WHERE a.citizen_id = ? AND d.question_id IS NULL ORDER BY d.id DESC LIMIT ?",
-            (citizen_id, count),
-        )
-        return [(_parse(r["at"]), r["draft_key"]) for r in rows]
+    async def latest_additions(self, citizen_id: int, count: int) -> list[tuple[datetime, str]]: ...

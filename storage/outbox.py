@@ -9,37 +9,12 @@ nothing that is due before it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-import aiosqlite
-
-from storage.sqlite import SQLiteDatabase, _parse, _ts
-from storage.transaction import Transaction
-
-# Both indexes are partial on this condition; queries repeat it verbatim so SQLite can use them.
-PENDING = "sent_at IS NULL AND dropped_at IS NULL"
-O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
-# "No pending row of the same chat comes before it": one probe of outbox_by_chat
-# (chat_id, scheduled_at, id). The plain <= bound lets SQLite seek the index by range.
-IS_CHAT_HEAD = (
-    "NOT EXISTS (SELECT 1 FROM outbox AS prior INDEXED BY outbox_by_chat "
-    "WHERE prior.chat_id = o.chat_id AND prior.scheduled_at <= o.scheduled_at "
-    "AND (prior.scheduled_at, prior.id) < (o.scheduled_at, o.id) "
-    "AND prior.sent_at IS NULL AND prior.dropped_at IS NULL)"
-)
-ROW_COLUMNS = "o.id, o.chat_id, o.method, o.payload, o.attempts, o.not_before, o.purpose"
-# not_before of a parked row (its group refuses the bot): later than any real time, so the
-# sender's queries skip it without a condition of their own and stay on their indexes.
-PARKED = "9999-12-31T00:00:00+00:00"
-# A parked row comes back at its scheduled time, or now if that has passed (two parameters).
-UNPARKED = "CASE WHEN scheduled_at > ? THEN scheduled_at ELSE ? END"
-# A migrated group can in principle be migrated again; a cycle must not hang us.
-MAX_MIGRATION_HOPS = 8
-MAX_ERROR_LENGTH = 1000
+from storage.base import InTransaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +41,8 @@ class NewMessage:
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """Rows for one chat, built before they are written: by `OutboxStore.add_outgoing`, or by
-    `write` inside another transaction, so that they commit with the change that causes them
-    (a status and the citizen's notice of it) or not at all."""
+    `OutboxStore.write_in` inside another transaction, so that they commit with the change
+    that causes them (a status and the citizen's notice of it) or not at all."""
 
     chat_id: int
     messages: Sequence[NewMessage]
@@ -75,11 +50,10 @@ class Outgoing:
     not_before: datetime | None = None
 
 
-class OutboxStore:
-    def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
-
-    # ------------------------------------------------------------------ enqueue
+@runtime_checkable
+class OutboxStore(Protocol):
+    """What consumers ask of the outbox store, whatever the database; on SQLite
+    `storage.sqlite.outbox.SQLiteOutboxStore`."""
 
     async def add(
         self,
@@ -93,13 +67,6 @@ class OutboxStore:
         not_before: datetime | None = None,
     ) -> int:
         """The new row's id, or the existing row's id when `dedupe_key` was enqueued before."""
-        ids = await self.add_many(
-            chat_id,
-            [NewMessage(method, payload, dedupe_key, purpose)],
-            now=now,
-            not_before=not_before,
-        )
-        return ids[0]
 
     async def add_many(
         self,
@@ -111,46 +78,25 @@ class OutboxStore:
     ) -> list[int]:
         """Rows for one chat in one transaction, so the parts of a split text are all enqueued
         (with ascending ids and one scheduled time, hence sent in order) or none is."""
-        return await self.add_outgoing([Outgoing(chat_id, messages, now, not_before)])
 
     async def add_outgoing(self, batches: Sequence[Outgoing]) -> list[int]:
         """Several chats' rows in one transaction; the row ids in order."""
-        async with self.db.transaction() as conn:
-            return await write(conn, batches)
 
-    # ------------------------------------------------------------------ the sender's queries
+    async def write_in(self, conn: InTransaction, batches: Sequence[Outgoing]) -> list[int]:
+        """`add_outgoing` inside the caller's transaction (the one a store handed to a `then`
+        or `also` callback), so the rows commit with the change that causes them or not at
+        all. The caller wakes the sender once it has committed
+        (`bot.delivery.outbox.Outbox.poke`)."""
 
     async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
         """Pending rows with not_before <= now, longest due first; only the first pending row
-        of each chat, because a later one must not overtake it.
-
-        In the index's own order the scan stops after `limit` rows; ordered by id it read and
-        probed every due row on every tick (1.5 ms at 3,000 due rows, holding the database)."""
-        rows = await self.db.fetchall(
-            f"SELECT {ROW_COLUMNS} FROM outbox AS o INDEXED BY outbox_pending "
-            f"WHERE {O_PENDING} AND o.not_before <= ? "
-            f"AND {IS_CHAT_HEAD} ORDER BY o.not_before, o.id LIMIT ?",
-            (_ts(now), limit),
-        )
-        return [_row(r) for r in rows]
+        of each chat, because a later one must not overtake it."""
 
     async def earliest_pending(self, after: datetime | None = None) -> datetime | None:
         """When the next row can go out: the earliest not_before of the first pending row of
         each chat (later than `after` if given, so the sender can ask for future work only)."""
-        bound = "AND o.not_before > ?" if after is not None else ""
-        row = await self.db.fetchone(
-            f"SELECT o.not_before FROM outbox AS o INDEXED BY outbox_pending "
-            f"WHERE {O_PENDING} {bound} AND {IS_CHAT_HEAD} "
-            f"ORDER BY o.not_before LIMIT 1",
-            (_ts(after),) if after is not None else (),
-        )
-        return _parse(row[0]) if row else None
 
-    async def pending_count(self) -> int:
-        row = await self.db.fetchone(f"SELECT COUNT(*) FROM outbox WHERE {PENDING}")
-        return int(row[0]) if row else 0
-
-    # ------------------------------------------------------------------ outcomes
+    async def pending_count(self) -> int: ...
 
     async def mark_sent(
         self,
@@ -161,47 +107,21 @@ class OutboxStore:
     ) -> None:
         """`message_ids`: every message a media group became (message_id is the first), so
         that /forget can delete them all."""
-        await self.db.execute(
-            f"UPDATE outbox SET sent_at = ?, message_id = ?, message_ids = ? "
-            f"WHERE id = ? AND {PENDING}",
-            (_ts(now), message_id, json.dumps(list(message_ids)) if message_ids else None, row_id),
-        )
 
     async def reschedule(
         self, row_id: int, not_before: datetime, error: str, *, count: bool = True
     ) -> None:
         """Try again at `not_before`. `count=False` for waits that are not failures (429)."""
-        await self.db.execute(
-            f"UPDATE outbox SET not_before = ?, last_error = ?, attempts = attempts + ? "
-            f"WHERE id = ? AND {PENDING}",
-            (_ts(not_before), _clip(error), 1 if count else 0, row_id),
-        )
 
     async def replace_payload(self, row_id: int, payload: dict[str, Any], error: str) -> None:
         """Keep the row but send it differently next time (e.g. as plain text)."""
-        await self.db.execute(
-            f"UPDATE outbox SET payload = ?, last_error = ?, attempts = attempts + 1 "
-            f"WHERE id = ? AND {PENDING}",
-            (_dumps(payload), _clip(error), row_id),
-        )
 
-    async def drop(self, row_id: int, error: str, now: datetime) -> None:
-        await self.db.execute(
-            f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE id = ? AND {PENDING}",
-            (_ts(now), _clip(error), row_id),
-        )
+    async def drop(self, row_id: int, error: str, now: datetime) -> None: ...
 
     async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
         """Give up on everything pending for a chat; returns how many rows."""
-        return await self.db.execute(
-            f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
-            (_ts(now), _clip(error), chat_id),
-        )
 
-    async def mark_unreachable(self, chat_id: int) -> None:
-        await self.db.execute("UPDATE citizens SET unreachable = 1 WHERE id = ?", (chat_id,))
-
-    # ------------------------------------------------------------------ groups that refuse the bot
+    async def mark_unreachable(self, chat_id: int) -> None: ...
 
     async def park_chat(
         self, chat_id: int, error: str, now: datetime, alerts: Sequence[Outgoing] = ()
@@ -210,197 +130,36 @@ class OutboxStore:
         it is back: nothing is dropped and nothing retried meanwhile. The first refusal of an
         incident also enqueues `alerts`, in the same transaction, so they go out exactly once
         per incident. True if this refusal started the incident."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"UPDATE outbox SET not_before = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
-                (PARKED, _clip(error), chat_id),
-            )
-            cur = await conn.execute(
-                "INSERT INTO refused_chats (chat_id, since, last_error) VALUES (?, ?, ?) "
-                "ON CONFLICT (chat_id) DO NOTHING",
-                (chat_id, _ts(now), _clip(error)),
-            )
-            started = cur.rowcount == 1
-            if started:
-                await write(conn, alerts)
-        return started
 
     async def resume_chat(self, chat_id: int, now: datetime) -> int:
         """The bot is back in the group: the incident is over and its parked rows are due now,
         in their order. Returns how many rows."""
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM refused_chats WHERE chat_id = ?", (chat_id,))
-            cur = await conn.execute(
-                f"UPDATE outbox SET not_before = {UNPARKED} "
-                f"WHERE chat_id = ? AND {PENDING} AND not_before = ?",
-                (_ts(now), _ts(now), chat_id, PARKED),
-            )
-            return cur.rowcount
 
     async def retry_parked(self, now: datetime) -> list[int]:
         """At start-up: every parked group is tried once more (the bot may have been added back
         while it was down). Its incident stays open, so a refusal again alerts nobody twice.
         Returns the groups with an open incident."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"UPDATE outbox INDEXED BY outbox_pending SET not_before = {UNPARKED} "
-                f"WHERE {PENDING} AND not_before = ?",
-                (_ts(now), _ts(now), PARKED),
-            )
-            cur = await conn.execute("SELECT chat_id FROM refused_chats ORDER BY chat_id")
-            return [int(r[0]) for r in await cur.fetchall()]
 
     async def end_refusal(self, chat_id: int) -> None:
         """A group that refused the bot took a message again: the incident is over."""
-        await self.db.execute("DELETE FROM refused_chats WHERE chat_id = ?", (chat_id,))
 
-    async def refused_chats(self) -> list[int]:
-        rows = await self.db.fetchall("SELECT chat_id FROM refused_chats ORDER BY chat_id")
-        return [int(r[0]) for r in rows]
-
-    # ------------------------------------------------------------------ chat migrations
+    async def refused_chats(self) -> list[int]: ...
 
     async def migrate_chat(self, old: int, new: int, now: datetime) -> int:
         """Record that group `old` is now supergroup `new` and move its pending rows there.
         Returns how many rows moved."""
-        if old == new:
-            return 0
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO chat_migrations (old_chat_id, new_chat_id, at) VALUES (?, ?, ?) "
-                "ON CONFLICT (old_chat_id) DO UPDATE SET new_chat_id = excluded.new_chat_id, "
-                "at = excluded.at",
-                (old, new, _ts(now)),
-            )
-            # Chains collapse, so resolving stays one hop for ids that migrated earlier.
-            await conn.execute(
-                "UPDATE chat_migrations SET new_chat_id = ? WHERE new_chat_id = ?", (new, old)
-            )
-            cur = await conn.execute(
-                f"UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND {PENDING}", (new, old)
-            )
-            return cur.rowcount
 
-    async def resolve_chat(self, chat_id: int) -> int:
-        async with self.db.statements() as conn:
-            return await _resolve(conn, chat_id)
+    async def resolve_chat(self, chat_id: int) -> int: ...
 
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
         """Unsent rows with this purpose are not wanted any more (a cancelled booking's
         reminders); sent ones stay as the record of what went out."""
-        return await self.db.execute(
-            "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
-            "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
-            (_ts(now), reason, purpose),
-        )
 
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None
     ) -> int:
         """Pending rows with this purpose are due now, and say `payload` instead if given (a
         confirmation the citizen has already seen directly). Returns how many rows."""
-        replace = "payload = ?, " if payload is not None else ""
-        values = (_dumps(payload),) if payload is not None else ()
-        return await self.db.execute(
-            f"UPDATE outbox INDEXED BY outbox_by_purpose SET {replace}not_before = ? "
-            "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
-            (*values, _ts(now), purpose),
-        )
-
-    # ------------------------------------------------------------------ lookups
 
     async def message_id_for(self, purpose: str) -> tuple[int, int] | None:
         """(chat_id, message_id) of the latest sent row with this purpose, e.g. to edit a card."""
-        row = await self.db.fetchone(
-            "SELECT chat_id, message_id FROM outbox INDEXED BY outbox_by_purpose "
-            "WHERE purpose = ? AND sent_at IS NOT NULL AND message_id IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1",
-            (purpose,),
-        )
-        return (int(row[0]), int(row[1])) if row else None
-
-    async def get(self, row_id: int) -> aiosqlite.Row | None:
-        """The whole row, for tests and diagnostics."""
-        return await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))
-
-
-async def add_in(
-    conn: Transaction, chat_id: int, message: NewMessage, *, now: datetime, not_before: datetime
-) -> int:
-    """`OutboxStore.add` inside the caller's transaction: for a row that must exist exactly
-    when what it tells about does (an appeal's registration number)."""
-    return await _insert(conn, await _resolve(conn, chat_id), message, _ts(now), _ts(not_before))
-
-
-async def _resolve(conn: Transaction, chat_id: int) -> int:
-    for _ in range(MAX_MIGRATION_HOPS):
-        async with conn.execute(
-            "SELECT new_chat_id FROM chat_migrations WHERE old_chat_id = ?", (chat_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None or row[0] == chat_id:
-            break
-        chat_id = int(row[0])
-    return chat_id
-
-
-async def write(conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
-    """Insert rows inside the caller's transaction on the shared connection; the ids in order.
-    The caller wakes the sender once it has committed (`bot.delivery.outbox.Outbox.poke`)."""
-    ids: list[int] = []
-    for batch in batches:
-        target = await _resolve(conn, batch.chat_id)
-        created = _ts(batch.now)
-        due = _ts(batch.not_before or batch.now)
-        for message in batch.messages:
-            ids.append(await _insert(conn, target, message, created, due))
-    return ids
-
-
-async def _insert(
-    conn: Transaction, chat_id: int, message: NewMessage, created: str, due: str
-) -> int:
-    async with conn.execute(
-        "INSERT INTO outbox (chat_id, method, payload, dedupe_key, purpose, created_at, "
-        "scheduled_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        (
-            chat_id,
-            message.method,
-            _dumps(message.payload),
-            message.dedupe_key,
-            message.purpose,
-            created,
-            due,
-            due,
-        ),
-    ) as cur:
-        row = await cur.fetchone()
-    if row is not None:
-        return int(row[0])
-    async with conn.execute(
-        "SELECT id FROM outbox WHERE dedupe_key = ?", (message.dedupe_key,)
-    ) as cur:
-        existing = await cur.fetchone()
-    assert existing is not None  # the conflict that skipped the insert is this row
-    return int(existing[0])
-
-
-def _dumps(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def _clip(error: str) -> str:
-    return error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 1] + "…"
-
-
-def _row(row: aiosqlite.Row) -> OutboxRow:
-    return OutboxRow(
-        id=int(row["id"]),
-        chat_id=int(row["chat_id"]),
-        method=row["method"],
-        payload=json.loads(row["payload"]),
-        attempts=int(row["attempts"]),
-        not_before=_parse(row["not_before"]),
-        purpose=row["purpose"],
-    )

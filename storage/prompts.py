@@ -1,17 +1,15 @@
 """The bot's prompts in officials' chats, each one a row keyed by the message it lives in.
 
-Every change of state is one conditional UPDATE, so a double press, a redelivered update or two
+Every change of state is one conditional write, so a double press, a redelivered update or two
 officials at once find the row already moved on instead of acting twice.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-
-from storage.sqlite import SQLiteDatabase, _parse, _ts
+from typing import Protocol, runtime_checkable
 
 
 class PromptAction(StrEnum):
@@ -32,7 +30,6 @@ class PromptState(StrEnum):
 
 
 LIVE = (PromptState.OPEN, PromptState.PREVIEW)
-LIVE_SQL = "state IN ('open', 'preview')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,71 +64,24 @@ class NewPrompt:
     outcome: str | None = None
 
 
-COLUMNS = (
-    "id, chat_id, message_id, appeal_id, action, outcome, official_id, official_name, state, "
-    "draft_text, draft_file_id, preview_message_id, expires_at"
-)
+@runtime_checkable
+class PromptStore(Protocol):
+    """What consumers ask of the prompts store, whatever the database; on SQLite
+    `storage.sqlite.prompts.SQLitePromptStore`."""
 
+    async def add(self, new: NewPrompt, now: datetime, expires_at: datetime) -> Prompt: ...
 
-class PromptStore:
-    def __init__(self, db: SQLiteDatabase) -> None:
-        self.db = db
+    async def by_message(self, chat_id: int, message_id: int) -> Prompt | None: ...
 
-    async def add(self, new: NewPrompt, now: datetime, expires_at: datetime) -> Prompt:
-        row = await self.db.fetchone(
-            "INSERT INTO official_prompts (chat_id, message_id, appeal_id, action, outcome, "
-            "official_id, official_name, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (chat_id, message_id) DO NOTHING "
-            f"RETURNING {COLUMNS}",
-            (
-                new.chat_id,
-                new.message_id,
-                new.appeal_id,
-                new.action,
-                new.outcome,
-                new.official_id,
-                new.official_name,
-                _ts(now),
-                _ts(expires_at),
-            ),
-        )
-        if row is None:  # the same message recorded before (a redelivered update)
-            existing = await self.by_message(new.chat_id, new.message_id)
-            assert existing is not None
-            return existing
-        return _prompt(row)
-
-    async def by_message(self, chat_id: int, message_id: int) -> Prompt | None:
-        row = await self.db.fetchone(
-            f"SELECT {COLUMNS} FROM official_prompts WHERE chat_id = ? AND message_id = ?",
-            (chat_id, message_id),
-        )
-        return _prompt(row) if row else None
-
-    async def get(self, prompt_id: int) -> Prompt | None:
-        row = await self.db.fetchone(
-            f"SELECT {COLUMNS} FROM official_prompts WHERE id = ?", (prompt_id,)
-        )
-        return _prompt(row) if row else None
+    async def get(self, prompt_id: int) -> Prompt | None: ...
 
     async def set_draft(
         self, prompt_id: int, text: str, file_id: str | None, expires_at: datetime
     ) -> bool:
         """A (new) reply to a live prompt: it becomes the draft under preview; an earlier
         preview of the same prompt is superseded (its message id is forgotten)."""
-        changed = await self.db.execute(
-            "UPDATE official_prompts SET state = 'preview', draft_text = ?, draft_file_id = ?, "
-            f"preview_message_id = NULL, expires_at = ? WHERE id = ? AND {LIVE_SQL}",
-            (text, file_id, _ts(expires_at), prompt_id),
-        )
-        return changed == 1
 
-    async def set_preview_message(self, prompt_id: int, message_id: int) -> None:
-        await self.db.execute(
-            "UPDATE official_prompts SET preview_message_id = ? WHERE id = ? AND state = 'preview'",
-            (message_id, prompt_id),
-        )
+    async def set_preview_message(self, prompt_id: int, message_id: int) -> None: ...
 
     async def finish(
         self,
@@ -142,53 +92,12 @@ class PromptStore:
     ) -> bool:
         """Move a prompt to a final state if it is still in one of `from_states`; the draft
         goes (what was sent is kept with the appeal)."""
-        marks = ", ".join("?" for _ in from_states)
-        changed = await self.db.execute(
-            "UPDATE official_prompts SET state = ?, draft_text = NULL, draft_file_id = NULL "
-            f"WHERE id = ? AND state IN ({marks})",
-            (state, prompt_id, *from_states),
-        )
-        return changed == 1
 
     async def void_for_appeal(self, appeal_id: int) -> list[Prompt]:
         """The appeal is closed to officials (the citizen withdrew it): its live prompts
         end, and come back with their preview messages, which then lose their buttons."""
-        rows = await self.db.fetchall(
-            f"UPDATE official_prompts SET state = 'void', draft_text = NULL, "
-            f"draft_file_id = NULL WHERE appeal_id = ? AND {LIVE_SQL} RETURNING {COLUMNS}",
-            (appeal_id,),
-        )
-        return [_prompt(row) for row in rows]
 
     async def expire_due(self, now: datetime, limit: int = 100) -> list[Prompt]:
-        """Live prompts past their time, now expired; returned as they were (for the notice
-        that says so)."""
-        rows = await self.db.fetchall(
-            f"SELECT {COLUMNS} FROM official_prompts INDEXED BY official_prompts_live "
-            f"WHERE {LIVE_SQL} AND expires_at <= ? ORDER BY expires_at LIMIT ?",
-            (_ts(now), limit),
-        )
-        expired = []
-        for row in rows:
-            prompt = _prompt(row)
-            if await self.finish(prompt.id, PromptState.EXPIRED):
-                expired.append(prompt)
-        return expired
-
-
-def _prompt(row: sqlite3.Row) -> Prompt:
-    return Prompt(
-        id=int(row["id"]),
-        chat_id=int(row["chat_id"]),
-        message_id=int(row["message_id"]),
-        appeal_id=int(row["appeal_id"]),
-        action=PromptAction(row["action"]),
-        outcome=row["outcome"],
-        official_id=int(row["official_id"]),
-        official_name=row["official_name"],
-        state=PromptState(row["state"]),
-        draft_text=row["draft_text"],
-        draft_file_id=row["draft_file_id"],
-        preview_message_id=row["preview_message_id"],
-        expires_at=_parse(row["expires_at"]),
-    )
+        """Live prompts past their time, now expired (and their drafts gone), earliest first:
+        their chats and messages, for the notice that says so. A prompt a press finishes at
+        the same moment is either expired here or finished there, never both."""

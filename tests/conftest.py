@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from bot.app import App, create_app
 from bot.domain.catalog import Catalog, load_catalog
 from bot.settings import Settings
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.repository import SQLiteRepository
 from tests.fakeapi import Call, FakeTelegram
 
 TOKEN = "123456789:AAFakeTokenForTests_0123456789abc"

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-import storage.outbox
+import storage.sqlite.outbox
 from bot.__main__ import main
 from storage.outbox import NewMessage
 
@@ -17,14 +17,14 @@ CRASHED = 137  # what a shell reports for SIGKILL
 
 
 def arm(prefix: str) -> None:
-    real = storage.outbox._insert
+    real = storage.sqlite.outbox._insert
 
     async def insert(conn: Any, chat_id: int, message: NewMessage, *rest: Any) -> int:
         if (message.dedupe_key or "").startswith(prefix):
             os._exit(CRASHED)  # no rollback, no cleanup: the process is simply gone
         return await real(conn, chat_id, message, *rest)
 
-    storage.outbox._insert = insert  # type: ignore[assignment]
+    storage.sqlite.outbox._insert = insert  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

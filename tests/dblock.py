@@ -41,7 +41,7 @@ class LockSeen(logging.Handler):
     @contextmanager
     def attached(cls) -> Iterator[LockSeen]:
         handler = cls()
-        logger = logging.getLogger("storage.sqlite")
+        logger = logging.getLogger("storage.sqlite.database")
         level = logger.level
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING)

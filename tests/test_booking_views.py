@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.bookings import DayChoice
+from bot.domain.receptions import DayChoice
 from bot.views import booking as view
 from i18n.core import PoI18n
 

@@ -1,7 +1,7 @@
-"""BookingStore: places never oversold, one place per citizen and session, idempotent
+"""SQLiteBookingStore: places never oversold, one place per citizen and session, idempotent
 confirmation, atomic moves, cancelling, sessions called off, the waitlist.
 
-Everything goes through BookingStore only (bar the /forget and schema checks at the end), so
+Everything goes through SQLiteBookingStore only (bar the /forget and schema checks at the end), so
 the same tests can run against another backend."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from bot.services.erasure import redact
-from storage.bookings import BookingStore, BookResult
-from storage.erasure import ErasureStore
-from storage.sqlite import SQLiteRepository
+from storage.bookings import BookResult
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY
 
 WED = date(2026, 11, 25)
@@ -30,12 +31,12 @@ def slot(hh: int, mm: int = 0, day: date = WED) -> datetime:
 
 
 @pytest.fixture
-def store(repo: SQLiteRepository) -> BookingStore:
-    return BookingStore(repo.db)
+def store(repo: SQLiteRepository) -> SQLiteBookingStore:
+    return SQLiteBookingStore(repo.db)
 
 
 async def book(
-    store: BookingStore,
+    store: SQLiteBookingStore,
     citizen: int | None,
     start: datetime,
     *,
@@ -62,14 +63,14 @@ async def book(
     )
 
 
-async def booked(store: BookingStore, start: datetime, reception: str = "deputy") -> int:
+async def booked(store: SQLiteBookingStore, start: datetime, reception: str = "deputy") -> int:
     return (await store.booked_counts(reception, [start]))[start]
 
 
 # --- taking a place ---------------------------------------------------------------------------
 
 
-async def test_a_booking_round_trips(store: BookingStore) -> None:
+async def test_a_booking_round_trips(store: SQLiteBookingStore) -> None:
     result = await book(store, 1, slot(10))
     assert result.reason == "ok" and result.ok
     b = result.booking
@@ -83,7 +84,7 @@ async def test_a_booking_round_trips(store: BookingStore) -> None:
     assert await store.get(b.id + 100) is None
 
 
-async def test_twenty_citizens_race_for_the_last_three_places(store: BookingStore) -> None:
+async def test_twenty_citizens_race_for_the_last_three_places(store: SQLiteBookingStore) -> None:
     capacity = 5
     for citizen in (1, 2):
         assert (await book(store, citizen, slot(10), capacity=capacity)).ok
@@ -97,7 +98,9 @@ async def test_twenty_citizens_race_for_the_last_three_places(store: BookingStor
     assert len(await store.session_bookings("deputy", WED)) == capacity
 
 
-async def test_counts_are_per_reception_and_keyed_by_the_slots_given(store: BookingStore) -> None:
+async def test_counts_are_per_reception_and_keyed_by_the_slots_given(
+    store: SQLiteBookingStore,
+) -> None:
     await book(store, 1, slot(10))
     await book(store, 2, slot(10))
     await book(store, 3, slot(10, 20))
@@ -111,7 +114,7 @@ async def test_counts_are_per_reception_and_keyed_by_the_slots_given(store: Book
     assert (await book(store, 5, slot(10))).reason == "full"
 
 
-async def test_one_place_per_citizen_and_session(store: BookingStore) -> None:
+async def test_one_place_per_citizen_and_session(store: SQLiteBookingStore) -> None:
     first = await book(store, 1, slot(10))
     again = await book(store, 1, slot(11))
     assert again.reason == "already_booked_in_session"
@@ -126,7 +129,7 @@ async def test_one_place_per_citizen_and_session(store: BookingStore) -> None:
     assert (await book(store, 1, slot(11))).ok
 
 
-async def test_the_same_confirmation_twice_books_once(store: BookingStore) -> None:
+async def test_the_same_confirmation_twice_books_once(store: SQLiteBookingStore) -> None:
     first = await book(store, 1, slot(10), draft_key="d-1")
     second = await book(store, 1, slot(10), draft_key="d-1")
     assert second.reason == "duplicate"
@@ -145,7 +148,7 @@ async def test_the_same_confirmation_twice_books_once(store: BookingStore) -> No
 # --- moving -----------------------------------------------------------------------------------
 
 
-async def test_a_move_to_a_full_slot_keeps_the_old_booking(store: BookingStore) -> None:
+async def test_a_move_to_a_full_slot_keeps_the_old_booking(store: SQLiteBookingStore) -> None:
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     await book(store, 2, slot(11), capacity=1)
@@ -155,7 +158,7 @@ async def test_a_move_to_a_full_slot_keeps_the_old_booking(store: BookingStore) 
     assert await booked(store, slot(10)) == 1 and await booked(store, slot(11)) == 1
 
 
-async def test_a_move_frees_the_old_place(store: BookingStore) -> None:
+async def test_a_move_frees_the_old_place(store: SQLiteBookingStore) -> None:
     mine = (await book(store, 1, slot(10), capacity=1)).booking
     assert mine is not None
     # Within the same session: the one-place-per-session rule does not block it.
@@ -178,7 +181,7 @@ async def test_a_move_frees_the_old_place(store: BookingStore) -> None:
     ]
 
 
-async def test_only_the_owner_moves_and_not_into_a_second_place(store: BookingStore) -> None:
+async def test_only_the_owner_moves_and_not_into_a_second_place(store: SQLiteBookingStore) -> None:
     mine = (await book(store, 1, slot(10))).booking
     other = (await book(store, 1, slot(10, day=NEXT_WED))).booking
     assert mine is not None and other is not None
@@ -192,7 +195,7 @@ async def test_only_the_owner_moves_and_not_into_a_second_place(store: BookingSt
     assert started.reason == "not_found"
 
 
-async def test_racing_moves_and_bookings_never_oversell(store: BookingStore) -> None:
+async def test_racing_moves_and_bookings_never_oversell(store: SQLiteBookingStore) -> None:
     mine = [(await book(store, c, slot(10), capacity=10)).booking for c in range(1, 6)]
     moves = [store.move(b.id, b.citizen_id or 0, slot(11), WED, 3, NOW) for b in mine if b]
     books = [book(store, 50 + i, slot(11), capacity=3) for i in range(5)]
@@ -205,7 +208,7 @@ async def test_racing_moves_and_bookings_never_oversell(store: BookingStore) -> 
 # --- cancelling and marking ---------------------------------------------------------------
 
 
-async def test_only_the_owner_cancels(store: BookingStore) -> None:
+async def test_only_the_owner_cancels(store: SQLiteBookingStore) -> None:
     mine = (await book(store, 1, slot(10), capacity=1)).booking
     assert mine is not None
     assert await store.cancel(mine.id, 2, NOW) is None
@@ -217,7 +220,7 @@ async def test_only_the_owner_cancels(store: BookingStore) -> None:
     assert (await book(store, 2, slot(10), capacity=1)).ok  # the place is free again
 
 
-async def test_a_started_booking_is_not_cancelled_but_marked(store: BookingStore) -> None:
+async def test_a_started_booking_is_not_cancelled_but_marked(store: SQLiteBookingStore) -> None:
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     assert await store.cancel(mine.id, 1, slot(10)) is None
@@ -233,7 +236,7 @@ async def test_a_started_booking_is_not_cancelled_but_marked(store: BookingStore
     assert await store.mark(12345, "attended") is None
 
 
-async def test_upcoming_bookings_soonest_first(store: BookingStore) -> None:
+async def test_upcoming_bookings_soonest_first(store: SQLiteBookingStore) -> None:
     later = await book(store, 1, slot(10, day=NEXT_WED))
     sooner = await book(store, 1, slot(12, 40))
     dropped = (await book(store, 1, slot(11), reception="akim")).booking
@@ -248,7 +251,7 @@ async def test_upcoming_bookings_soonest_first(store: BookingStore) -> None:
 # --- sessions called off --------------------------------------------------------------------
 
 
-async def test_cancelling_a_session(store: BookingStore) -> None:
+async def test_cancelling_a_session(store: SQLiteBookingStore) -> None:
     a = (await book(store, 1, slot(10))).booking
     b = (await book(store, 2, slot(12))).booking
     c = (await book(store, 3, slot(11))).booking
@@ -275,7 +278,7 @@ async def test_cancelling_a_session(store: BookingStore) -> None:
 # --- waitlist ---------------------------------------------------------------------------------
 
 
-async def test_waitlist_order_and_offers(store: BookingStore) -> None:
+async def test_waitlist_order_and_offers(store: SQLiteBookingStore) -> None:
     hold = timedelta(hours=2)
     for citizen in (1, 2):
         assert (await book(store, citizen, slot(10), capacity=2)).ok
@@ -307,7 +310,7 @@ async def test_waitlist_order_and_offers(store: BookingStore) -> None:
     assert await store.expire_offers(NOW + 2 * hold) == []
 
 
-async def test_an_unanswered_offer_expires_and_frees_the_place(store: BookingStore) -> None:
+async def test_an_unanswered_offer_expires_and_frees_the_place(store: SQLiteBookingStore) -> None:
     hold = timedelta(minutes=30)
     await store.join_waitlist(21, "deputy", WED, NOW)
     await store.join_waitlist(22, "deputy", WED, NOW)
@@ -327,11 +330,13 @@ async def test_an_unanswered_offer_expires_and_frees_the_place(store: BookingSto
 # --- database guarantees behind the store -------------------------------------------------
 
 
-async def test_forget_erases_booking_contacts(repo: SQLiteRepository, store: BookingStore) -> None:
+async def test_forget_erases_booking_contacts(
+    repo: SQLiteRepository, store: SQLiteBookingStore
+) -> None:
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     await store.join_waitlist(1, "deputy", NEXT_WED, NOW)
-    await ErasureStore(repo.db).erase(1, NOW, redact)
+    await SQLiteErasureStore(repo.db).erase(1, NOW, redact)
     gone = await store.get(mine.id)
     assert gone is not None
     assert (gone.citizen_id, gone.contact_name, gone.contact_phone) == (None, None, None)

@@ -16,9 +16,11 @@ from bot.domain.catalog import Catalog
 from bot.domain.deadlines import DeadlinePolicy
 from bot.services.appeals import AppealService
 from bot.services.confirmations import Confirmation, Confirmations
+from bot.views.confirmations import ConfirmationMessages
 from i18n.core import PoI18n
-from storage.outbox import OutboxStore
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.repository import SQLiteRepository
 
 T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=30)
@@ -41,8 +43,8 @@ async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
 
 @pytest.fixture
 async def confirmations(db: SQLiteDatabase) -> Confirmations:
-    store = OutboxStore(db)
-    service = Confirmations(Outbox(store, lambda: T0), store, GRACE)
+    store = SQLiteOutboxStore(db)
+    service = Confirmations(Outbox(store, lambda: T0), store, GRACE, ConfirmationMessages())
     async with db.transaction() as conn:  # as the appeal's own transaction does
         await service.store_in(conn, REGISTERED)
     return service
@@ -123,13 +125,15 @@ DRAFT = {
 async def test_the_appeal_and_its_confirmation_are_stored_together_or_not_at_all(
     db: SQLiteDatabase, catalog: Catalog
 ) -> None:
-    store = OutboxStore(db)
+    store = SQLiteOutboxStore(db)
     service = AppealService(
         SQLiteRepository(db),
         catalog,
         DeadlinePolicy(catalog, ZoneInfo("Asia/Almaty")),
         lambda: T0,
-        confirmations=Confirmations(Outbox(store, lambda: T0), store, GRACE),
+        confirmations=Confirmations(
+            Outbox(store, lambda: T0), store, GRACE, ConfirmationMessages()
+        ),
     )
 
     def broken(reference: str, kind: str, due_at: datetime) -> str:
@@ -147,3 +151,34 @@ async def test_the_appeal_and_its_confirmation_are_stored_together_or_not_at_all
     again = await service.file(7, "ru", DRAFT, lambda ref, kind, due: "second")
     assert (again.created, again.appeal.id) == (False, filed.appeal.id)
     assert len(await db.fetchall("SELECT id FROM outbox")) == 1
+
+
+async def test_the_sender_is_woken_once_the_confirmation_has_committed(
+    db: SQLiteDatabase, catalog: Catalog
+) -> None:
+    store = SQLiteOutboxStore(db)
+    outbox = Outbox(store, lambda: T0)
+    service = AppealService(
+        SQLiteRepository(db),
+        catalog,
+        DeadlinePolicy(catalog, ZoneInfo("Asia/Almaty")),
+        lambda: T0,
+        confirmations=Confirmations(outbox, store, GRACE, ConfirmationMessages()),
+    )
+    woken_inside: list[bool] = []
+
+    def render(reference: str, kind: str, due_at: datetime) -> str:
+        return f"№ {reference}"
+
+    real_queue_in = outbox.queue_in
+
+    async def queue_in(conn: Any, batches: Any) -> list[int]:
+        ids = await real_queue_in(conn, batches)
+        woken_inside.append(outbox.wakeup.is_set())
+        return ids
+
+    outbox.queue_in = queue_in  # type: ignore[method-assign]
+    await service.file(7, "ru", DRAFT, render)
+    # A wake-up before the commit would have the sender read a table without the row yet.
+    assert woken_inside == [False]
+    assert outbox.wakeup.is_set()

@@ -18,21 +18,18 @@ import pytest
 from bot.delivery.scheduler import Ticker
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar
-from bot.services.digest import (
-    LIST_LIMIT,
-    DigestData,
-    DigestService,
-    DueSoonItem,
-    OverdueItem,
-    officials_chats,
-    render_digest,
-)
+from bot.domain.digest import LIST_LIMIT, DigestData, DueSoonItem, OverdueItem
+from bot.services.digest import DigestService, officials_chats
+from bot.views.digest import DigestView, render_digest
 from i18n.core import PoI18n
 from i18n.formatting import long_date
-from storage.digest import DigestQueries, local_day_bounds
+from storage.codec import encode_instant
+from storage.digest import local_day_bounds
 from storage.models import NewAppeal, Status
 from storage.outbox import NewMessage, Outgoing
-from storage.sqlite import SQLiteDatabase, SQLiteRepository, _ts
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.digest import SQLiteDigestQueries
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY, FrozenClock
 
 CHAT = -1001  # the default officials chat (OFFICIALS_CHAT_ID)
@@ -141,13 +138,12 @@ def make_service(
     lang: str = "ru",
 ) -> DigestService:
     return DigestService(
-        DigestQueries(db),
+        SQLiteDigestQueries(db),
         sender,
-        catalog,
+        DigestView(catalog, i18n, lang),
         WorkCalendar.from_catalog(catalog),
         ALMATY,
         time(9, 0),
-        i18n,
         lang,
         lambda: list(chats),
         default_chat_id=CHAT,
@@ -191,7 +187,7 @@ async def add(
     await db.execute(
         "UPDATE appeals SET officials_chat_id = ?, status = ?, answered_at = ?, rating = ?, "
         "department = ? WHERE id = ?",
-        (chat, status, answered and _ts(answered), rating, department, appeal.id),
+        (chat, status, answered and encode_instant(answered), rating, department, appeal.id),
     )
     return appeal.reference
 
@@ -264,7 +260,7 @@ async def test_day_boundaries_follow_the_local_day(db: SQLiteDatabase) -> None:
     await add(db, on(23, 23, 30))  # Monday local, 18:30 UTC Monday
     await add(db, on(24, 0, 30))  # Tuesday local, though 19:30 UTC on Monday
     start, end = local_day_bounds(DAY, ALMATY)
-    counts = await DigestQueries(db).day_counts(CHAT, start, end)
+    counts = await SQLiteDigestQueries(db).day_counts(CHAT, start, end)
     assert counts.total == 2
 
 
@@ -312,7 +308,7 @@ async def test_a_routed_chat_sees_only_its_own_appeals(
 async def test_long_lists_are_cut_in_sql_but_counted_in_full(db: SQLiteDatabase) -> None:
     for i in range(20):
         await add(db, on(1, 10), due=on(2 + i % 10, 18, 30))
-    found = await DigestQueries(db).open_due(
+    found = await SQLiteDigestQueries(db).open_due(
         CHAT, statuses={Status.REGISTERED}, before=NOW, limit=LIST_LIMIT
     )
     assert (len(found.rows), found.total) == (LIST_LIMIT, 20)
@@ -348,7 +344,7 @@ async def test_queries_search_indexes_never_scan_the_history(
     await db.execute("ANALYZE")
     recorder = PlanRecorder(db)
     service = make_service(db, Recorder(), catalog, i18n)
-    service.queries = DigestQueries(recorder)  # type: ignore[arg-type]
+    service.queries = SQLiteDigestQueries(recorder)  # type: ignore[arg-type]
     await service.collect(chat, DAY, NOW)
     # Each query reads a range of its own index: the day's, or the open ones by due time.
     expected = {

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from storage.models import NewAppeal
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import OFFICIALS
 from tests.crashpoint import CRASHED
 from tests.fakeapi import Call, FakeTelegram

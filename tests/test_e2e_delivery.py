@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import storage.outbox
+import storage.sqlite.outbox
 from storage.outbox import NewMessage
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
@@ -180,7 +180,7 @@ class FailingEnqueue:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, chat_id: int) -> None:
         self.armed = 0
-        real: Callable[..., Awaitable[int]] = storage.outbox._insert
+        real: Callable[..., Awaitable[int]] = storage.sqlite.outbox._insert
 
         async def insert(conn: Any, chat: int, message: NewMessage, *rest: Any) -> int:
             if self.armed and chat == chat_id:
@@ -188,7 +188,7 @@ class FailingEnqueue:
                 raise sqlite3.OperationalError("disk I/O error")
             return await real(conn, chat, message, *rest)
 
-        monkeypatch.setattr(storage.outbox, "_insert", insert)
+        monkeypatch.setattr(storage.sqlite.outbox, "_insert", insert)
 
 
 async def error_shown(h: Harness, since: int) -> None:

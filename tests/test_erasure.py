@@ -20,23 +20,27 @@ from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog
 from bot.services.erasure import CitizenErasure, redact
 from bot.views.card import card_keyboard, card_text
+from bot.views.erasure_notices import ErasureNotices
 from i18n.core import PoI18n
 from storage.erasure import (
     Cleanup,
     ErasedAppeal,
-    ErasureStore,
     Identifiers,
     Posted,
     card_edit_purpose,
     card_purpose,
     personal_purpose,
 )
-from storage.fsm import SQLiteStorage
-from storage.lifecycle import LifecycleStore, NewAddition
+from storage.lifecycle import NewAddition
 from storage.models import Appeal, Attachment, Status
-from storage.outbox import OutboxStore
-from storage.prompts import NewPrompt, PromptAction, PromptStore
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.prompts import NewPrompt, PromptAction
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import FrozenClock
 from tests.test_officials_service import CHAT, service
 from tests.test_storage import NOW, new_appeal
@@ -126,7 +130,7 @@ async def seed(db: SQLiteDatabase, repo: SQLiteRepository) -> dict[str, int]:
         new_appeal("unsent", CITIZEN, text=TEXT, contact_name=NAME, contact_phone=PHONE)
     )
     await repo.create_appeal(new_appeal("other", BYSTANDER, text=OTHER_TEXT))
-    lifecycle = LifecycleStore(db)
+    lifecycle = SQLiteLifecycleStore(db)
     question = await lifecycle.add_question(
         mine.id, 900, "Асқар", "Әткеншек қай жерде?", None, NOW, {Status.REGISTERED}
     )
@@ -147,14 +151,14 @@ async def seed(db: SQLiteDatabase, repo: SQLiteRepository) -> dict[str, int]:
     await repo.transition(mine.id, frozenset({Status.ANSWERED}), Status.IN_PROGRESS,
                           f"citizen:{CITIZEN}", NOW, note="not solved", solved="no")  # fmt: skip
     await repo.update_fields(mine.id, feedback=COMMENT)
-    prompts = PromptStore(db)
+    prompts = SQLitePromptStore(db)
     prompt = await prompts.add(
         NewPrompt(CHAT, 50, mine.id, PromptAction.ANSWER, 900, "Асқар"), NOW, NOW + timedelta(1)
     )
     await prompts.set_draft(prompt.id, f"Құрметті {NAME}!", None, NOW + timedelta(1))
     await prompts.set_preview_message(prompt.id, 51)
-    ids = await seed_outbox(OutboxStore(db), mine.id, unsent.id)
-    await ErasureStore(db).record_copy(mine.id, CHAT, [60, 61], NOW)
+    ids = await seed_outbox(SQLiteOutboxStore(db), mine.id, unsent.id)
+    await SQLiteErasureStore(db).record_copy(mine.id, CHAT, [60, 61], NOW)
     await SQLiteStorage(db).set_data(
         StorageKey(bot_id=7, chat_id=CITIZEN, user_id=CITIZEN), {"text": TEXT, "name": NAME}
     )
@@ -173,7 +177,7 @@ async def seed(db: SQLiteDatabase, repo: SQLiteRepository) -> dict[str, int]:
     return {"mine": mine.id, "unsent": unsent.id, **ids}
 
 
-async def seed_outbox(store: OutboxStore, mine: int, unsent: int) -> dict[str, int]:
+async def seed_outbox(store: SQLiteOutboxStore, mine: int, unsent: int) -> dict[str, int]:
     """The messages the bot sent (or has queued) about the appeals."""
 
     async def row(chat: int, method: str, payload: dict[str, Any], **kw: Any) -> int:
@@ -227,7 +231,7 @@ async def test_erase_leaves_nothing_of_the_citizen_in_any_table_or_file(
         return Cleanup(cards={row_id: {"text": "🆕 erased card"} for e in erased
                               for row_id, _chat in e.unsent_cards})  # fmt: skip
 
-    erased = await ErasureStore(db).erase(CITIZEN, NOW, redact, plan)
+    erased = await SQLiteErasureStore(db).erase(CITIZEN, NOW, redact, plan)
 
     assert [e.appeal.id for e in erased] == [ids["mine"], ids["unsent"]]
     assert [e.appeal.id for e in seen] == [ids["mine"], ids["unsent"]]
@@ -243,7 +247,7 @@ async def test_what_erase_keeps_and_reports(
 ) -> None:
     db, repo, path = files
     ids = await seed(db, repo)
-    [mine, unsent] = await ErasureStore(db).erase(
+    [mine, unsent] = await SQLiteErasureStore(db).erase(
         CITIZEN, NOW, redact,
         lambda erased: Cleanup(cards={r: {"text": "🆕 erased"} for e in erased
                                       for r, _ in e.unsent_cards}),
@@ -320,7 +324,7 @@ async def test_old_messages_get_their_purpose_from_the_migration(tmp_path: Path)
     db = await SQLiteDatabase.open(tmp_path / "old.db", migrate_to=13)
     repo = SQLiteRepository(db)
     appeal, _ = await repo.create_appeal(new_appeal("old", CITIZEN))
-    await LifecycleStore(db).add(NewAddition(appeal.id, "k", ADDED, ()), "citizen:1", NOW,
+    await SQLiteLifecycleStore(db).add(NewAddition(appeal.id, "k", ADDED, ()), "citizen:1", NOW,
                                  {Status.REGISTERED})  # fmt: skip
     a = appeal.id
     rows = [  # (dedupe_key, method, payload, purpose, message_id) as the bot wrote them then
@@ -411,12 +415,14 @@ async def test_the_chat_is_cleaned_by_deleting_what_is_recent_and_editing_what_i
 ) -> None:
     clock = FrozenClock(NOW + timedelta(hours=50))
     officials, _ = service(repo, catalog, clock, {})
-    outbox = Outbox(OutboxStore(repo.db), clock)
+    outbox = Outbox(SQLiteOutboxStore(repo.db), clock)
 
     async def no_places(citizen_id: int) -> None:
         return None
 
-    erasure = CitizenErasure(ErasureStore(repo.db), officials, outbox, no_places)
+    erasure = CitizenErasure(
+        SQLiteErasureStore(repo.db), officials, outbox, no_places, ErasureNotices(outbox)
+    )
     old, recent = NOW, NOW + timedelta(hours=49, minutes=30)
     posted = (
         Posted(CHAT, (10,), "card", old),

@@ -9,8 +9,9 @@ import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
-from storage.fsm import SQLiteStorage, update_scope
-from storage.sqlite import SQLiteDatabase
+from storage.fsm import update_scope
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.fsm import SQLiteStorage
 
 
 class Form(StatesGroup):

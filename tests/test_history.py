@@ -13,12 +13,14 @@ import pytest
 from bot.domain import history
 from bot.domain.catalog import Catalog
 from bot.services.officials import Official
-from bot.services.reports import ExportArgs, duration, parse_export
+from bot.services.reports import ExportArgs, parse_export
+from bot.views.reports import duration
 from i18n.core import PoI18n
-from storage.bookings import BookingStore
 from storage.models import Outcome, Status
-from storage.reports import ReportQueries
-from storage.sqlite import SQLiteDatabase, SQLiteRepository
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import FrozenClock
 from tests.test_bookings import WED, book, slot
 from tests.test_officials_service import CHAT, service
@@ -46,7 +48,7 @@ async def test_every_action_is_read_back_with_its_officials_name(
     dup, _ = await repo.create_appeal(new_appeal("dup"))
     await officials.mark_duplicate(dup.id, bolat, earlier.reference)
 
-    queries = ReportQueries(repo.db)
+    queries = SQLiteReportQueries(repo.db)
     current = await repo.get_appeal(appeal.id)
     assert current is not None
     found = history.events(
@@ -85,7 +87,7 @@ async def test_a_comment_belongs_to_the_latest_reopening_only(
         assert (await officials.citizen_says_solved(appeal.id, 1, "no")).done
         if answer == "Первый ответ":
             await officials.citizen_comment(appeal.id, 1, "Всё ещё темно")
-    queries = ReportQueries(repo.db)
+    queries = SQLiteReportQueries(repo.db)
     current = await repo.get_appeal(appeal.id)
     assert current is not None
     found = history.events(
@@ -98,7 +100,7 @@ async def test_forward_and_close_notes(
     repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     appeal, _ = await repo.create_appeal(new_appeal("a"))
-    queries = ReportQueries(repo.db)
+    queries = SQLiteReportQueries(repo.db)
     await repo.transition(appeal.id, frozenset({Status.REGISTERED}), Status.FORWARDED,
                           "official:5", NOW, note="to employment", actor_name="Дана")  # fmt: skip
     await repo.transition(appeal.id, frozenset({Status.FORWARDED}), Status.ANSWERED,
@@ -197,7 +199,7 @@ def test_durations_under_an_hour_in_minutes(lang: str, value: timedelta, text: s
 
 
 async def test_booked_days_ahead(repo: SQLiteRepository) -> None:
-    store = BookingStore(repo.db)
+    store = SQLiteBookingStore(repo.db)
     await book(store, 1, slot(10))
     cancelled = await book(store, 2, slot(10, day=WED + timedelta(days=7)))
     assert cancelled.booking is not None

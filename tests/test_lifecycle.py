@@ -14,13 +14,16 @@ from bot.services.erasure import redact
 from bot.services.lifecycle import AppealLifecycle, Refused
 from bot.services.officials import Official
 from bot.views import notices
+from bot.views.lifecycle_notices import LifecycleNotices
 from bot.views.my_appeals import appeal_status_label, status_label
 from i18n.core import PoI18n
-from storage.erasure import ErasureStore
-from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition
+from storage.lifecycle import AddOutcome, NewAddition
 from storage.models import Appeal, Attachment, Outcome, Status
-from storage.prompts import NewPrompt, PromptAction, PromptState, PromptStore
-from storage.sqlite import SQLiteRepository
+from storage.prompts import NewPrompt, PromptAction, PromptState
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY, FrozenClock
 from tests.test_officials_service import CHAT, Recorder, service
 from tests.test_storage import NOW, new_appeal
@@ -38,7 +41,11 @@ def lifecycle_of(
 ) -> tuple[AppealLifecycle, Recorder]:
     officials, sent = service(repo, catalog, clock, {})
     db = repo.db
-    return AppealLifecycle(officials, LifecycleStore(db), PromptStore(db), clock), sent
+    notices = LifecycleNotices(sent.outbox, PoI18n(), "ru")
+    lifecycle = AppealLifecycle(
+        officials, SQLiteLifecycleStore(db), SQLitePromptStore(db), clock, notices=notices
+    )
+    return lifecycle, sent
 
 
 def addition(appeal_id: int, key: str, question_id: int | None = None) -> NewAddition:
@@ -133,7 +140,7 @@ async def test_a_withdrawal_between_the_check_and_the_write_wins(
     repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     """The store checks the status inside its own transaction."""
-    store = LifecycleStore(repo.db)
+    store = SQLiteLifecycleStore(repo.db)
     appeal, _ = await repo.create_appeal(new_appeal("r"))
     await repo.update_fields(appeal.id, status=Status.WITHDRAWN)
     open_now = frozenset({Status.REGISTERED})
@@ -178,7 +185,7 @@ async def test_nobody_is_asked_on_a_closed_or_forgotten_appeal(
     await repo.update_fields(closed.id, status=Status.ANSWERED)
     assert (await lifecycle.ask(closed.id, ASKER, "Вопрос?")).reason == "already"
     forgotten, _ = await repo.create_appeal(new_appeal("g", citizen_id=3))
-    await ErasureStore(repo.db).erase(3, NOW, redact)
+    await SQLiteErasureStore(repo.db).erase(3, NOW, redact)
     assert (await lifecycle.ask(forgotten.id, ASKER, "Вопрос?")).reason == "already"
     assert sent.sent == []
 
@@ -190,7 +197,7 @@ async def test_forget_erases_what_the_citizen_added_and_was_asked(
     appeal, _ = await repo.create_appeal(new_appeal("e"))
     await lifecycle.ask(appeal.id, ASKER, "Телефоныңыз дұрыс па?")
     await lifecycle.add(1, addition(appeal.id, "e1", 1))
-    await ErasureStore(repo.db).erase(1, NOW, redact)
+    await SQLiteErasureStore(repo.db).erase(1, NOW, redact)
     for table in ("appeal_additions", "appeal_questions", "attachments"):
         row = await repo.db.fetchone(f"SELECT count(*) FROM {table}")
         assert row is not None and row[0] == 0, table

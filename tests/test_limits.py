@@ -10,11 +10,14 @@ import pytest
 from bot.domain.catalog import Catalog
 from bot.domain.limits import WINDOW, DailyLimits, reopens_at
 from bot.services.lifecycle import AppealLifecycle, Refused
-from storage.lifecycle import AddOutcome, LifecycleStore
-from storage.limits import LimitStore
+from bot.views.lifecycle_notices import LifecycleNotices
+from i18n.core import PoI18n
+from storage.lifecycle import AddOutcome
 from storage.models import Status
-from storage.prompts import PromptStore
-from storage.sqlite import SQLiteRepository
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.limits import SQLiteLimitStore
+from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import FrozenClock
 from tests.test_lifecycle import ASKER, addition
 from tests.test_officials_service import CHAT, service
@@ -50,7 +53,7 @@ def clock() -> FrozenClock:
 
 
 def limits_of(repo: SQLiteRepository, clock: FrozenClock, per_day: int = 3) -> DailyLimits:
-    return DailyLimits(LimitStore(repo.db), clock, per_day, per_day)
+    return DailyLimits(SQLiteLimitStore(repo.db), clock, per_day, per_day)
 
 
 async def test_appeals_count_per_citizen_withdrawn_ones_too(
@@ -75,8 +78,9 @@ async def test_additions_count_per_citizen_and_answers_do_not(
     officials, _sent = service(repo, catalog, clock, {})
     limits = limits_of(repo, clock, per_day=2)
     lifecycle = AppealLifecycle(
-        officials, LifecycleStore(repo.db), PromptStore(repo.db), clock, limits
-    )
+        officials, SQLiteLifecycleStore(repo.db), SQLitePromptStore(repo.db), clock, limits,
+        notices=LifecycleNotices(_sent.outbox, PoI18n(), "ru"),
+    )  # fmt: skip
     mine, _ = await repo.create_appeal(new_appeal("m", citizen_id=1))
     other, _ = await repo.create_appeal(new_appeal("o", citizen_id=2))
     for appeal in (mine, other):

@@ -14,8 +14,9 @@ from bot.domain.catalog import Catalog
 from bot.services.officials import ActionResult, Official, OfficialsService
 from i18n.core import PoI18n
 from storage.models import Outcome, Status
-from storage.outbox import OutboxStore, Outgoing
-from storage.sqlite import SQLiteRepository
+from storage.outbox import Outgoing
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY, FrozenClock
 from tests.test_storage import NOW, new_appeal
 
@@ -85,7 +86,7 @@ def service(
     async def locate(purpose: str) -> tuple[int, int] | None:
         return None
 
-    recorder = Recorder(Outbox(OutboxStore(repo.db), clock))
+    recorder = Recorder(Outbox(SQLiteOutboxStore(repo.db), clock))
     return OfficialsService(
         repo, catalog, recorder, clock, PoI18n(), default_chat=CHAT, admin_ids=frozenset({7}),
         language="ru", tz=ALMATY, member_status=member_status, locate=locate,

@@ -19,8 +19,9 @@ from aiogram.types import (
 )
 
 from bot.delivery.outbox import TEXT_LIMIT, Outbox, split_text
-from storage.outbox import NewMessage, OutboxStore, Outgoing
-from storage.sqlite import SQLiteDatabase
+from storage.outbox import NewMessage, Outgoing
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.outbox import SQLiteOutboxStore
 
 T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -43,8 +44,8 @@ async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
 
 
 @pytest.fixture
-def store(db: SQLiteDatabase) -> OutboxStore:
-    return OutboxStore(db)
+def store(db: SQLiteDatabase) -> SQLiteOutboxStore:
+    return SQLiteOutboxStore(db)
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def outbox(store: OutboxStore, clock: Clock) -> Outbox:
+def outbox(store: SQLiteOutboxStore, clock: Clock) -> Outbox:
     return Outbox(store, clock)
 
 
@@ -160,7 +161,7 @@ async def test_send_text_splits_into_rows_with_keyboard_on_last(
     assert outbox.wakeup.is_set()
 
 
-async def test_dedupe_key_makes_one_row(outbox: Outbox, store: OutboxStore) -> None:
+async def test_dedupe_key_makes_one_row(outbox: Outbox, store: SQLiteOutboxStore) -> None:
     first = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:1")
     again = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:1")
     other = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:2")
@@ -172,7 +173,7 @@ async def test_dedupe_key_makes_one_row(outbox: Outbox, store: OutboxStore) -> N
     assert await store.pending_count() == 3
 
 
-async def test_split_text_rows_dedupe_as_a_whole(outbox: Outbox, store: OutboxStore) -> None:
+async def test_split_text_rows_dedupe_as_a_whole(outbox: Outbox, store: SQLiteOutboxStore) -> None:
     text = long_text()
     assert await outbox.send_text(5, text, dedupe_key="long") == await outbox.send_text(
         5, text, dedupe_key="long"
@@ -222,7 +223,9 @@ async def test_reply_goes_on_first_part_only(outbox: Outbox, db: SQLiteDatabase)
     assert ["reply_parameters" in p for p in payloads] == [True, False, False]
 
 
-async def test_send_rejects_what_cannot_be_sent_later(outbox: Outbox, store: OutboxStore) -> None:
+async def test_send_rejects_what_cannot_be_sent_later(
+    outbox: Outbox, store: SQLiteOutboxStore
+) -> None:
     with pytest.raises(ValueError, match="unknown Bot API method"):
         await outbox.send(1, "sendTelegram", {})
     with pytest.raises(TypeError, match="file_id or URL"):
@@ -234,10 +237,10 @@ async def test_send_rejects_what_cannot_be_sent_later(outbox: Outbox, store: Out
     assert await store.pending_count() == 0
 
 
-# --------------------------------------------------------------------------- OutboxStore
+# --------------------------------------------------------------------------- SQLiteOutboxStore
 
 
-async def test_due_keeps_each_chats_order(store: OutboxStore) -> None:
+async def test_due_keeps_each_chats_order(store: SQLiteOutboxStore) -> None:
     a1 = await store.add(1, "sendMessage", {"text": "a1"}, now=T0)
     b1 = await store.add(2, "sendMessage", {"text": "b1"}, now=T0)
     a2 = await store.add(1, "sendMessage", {"text": "a2"}, now=T0)
@@ -267,7 +270,7 @@ async def test_due_keeps_each_chats_order(store: OutboxStore) -> None:
     assert [r.id for r in await store.due(T0 + timedelta(days=2), 10)] == [a2, later]
 
 
-async def test_due_uses_the_partial_index(store: OutboxStore, db: SQLiteDatabase) -> None:
+async def test_due_uses_the_partial_index(store: SQLiteOutboxStore, db: SQLiteDatabase) -> None:
     # INDEXED BY makes SQLite refuse the query outright if the index cannot serve it.
     await store.due(T0, 10)
     await store.earliest_pending(after=T0)
@@ -280,7 +283,7 @@ async def test_due_uses_the_partial_index(store: OutboxStore, db: SQLiteDatabase
     assert any("outbox_pending" in str(tuple(r)) for r in plan)
 
 
-async def test_drop_chat_and_unreachable(store: OutboxStore, db: SQLiteDatabase) -> None:
+async def test_drop_chat_and_unreachable(store: SQLiteOutboxStore, db: SQLiteDatabase) -> None:
     await db.execute("INSERT INTO citizens (id, created_at) VALUES (?, ?)", (5, T0.isoformat()))
     for text in ("a", "b", "c"):
         await store.add(5, "sendMessage", {"text": text}, now=T0)
@@ -295,7 +298,7 @@ async def test_drop_chat_and_unreachable(store: OutboxStore, db: SQLiteDatabase)
     assert errors == ["Forbidden: bot was blocked by the user"] * 3 + ["bad"]
 
 
-async def test_migrate_chat_moves_pending_rows_and_future_ones(store: OutboxStore) -> None:
+async def test_migrate_chat_moves_pending_rows_and_future_ones(store: SQLiteOutboxStore) -> None:
     sent = await store.add(-100, "sendMessage", {"text": "old"}, now=T0)
     await store.mark_sent(sent, 1, T0)
     pending = await store.add(-100, "sendMessage", {"text": "pending"}, now=T0)
@@ -310,7 +313,7 @@ async def test_migrate_chat_moves_pending_rows_and_future_ones(store: OutboxStor
     assert sent_row is not None and sent_row["chat_id"] == -100  # history stays where it was
 
 
-async def test_message_id_for_purpose(store: OutboxStore) -> None:
+async def test_message_id_for_purpose(store: SQLiteOutboxStore) -> None:
     assert await store.message_id_for("card:1") is None
     first = await store.add(-5, "sendMessage", {"text": "v1"}, now=T0, purpose="card:1")
     assert await store.message_id_for("card:1") is None  # not sent yet
@@ -320,7 +323,7 @@ async def test_message_id_for_purpose(store: OutboxStore) -> None:
     assert await store.message_id_for("card:1") == (-5, 20)
 
 
-async def test_add_many_is_one_transaction(store: OutboxStore) -> None:
+async def test_add_many_is_one_transaction(store: SQLiteOutboxStore) -> None:
     with pytest.raises(TypeError):
         await store.add_many(
             1,
@@ -330,7 +333,7 @@ async def test_add_many_is_one_transaction(store: OutboxStore) -> None:
     assert await store.pending_count() == 0
 
 
-async def test_a_row_scheduled_later_blocks_nothing_due_before_it(store: OutboxStore) -> None:
+async def test_a_row_scheduled_later_blocks_nothing_due_before_it(store: SQLiteOutboxStore) -> None:
     second = timedelta(seconds=1)
     reminder = await store.add(1, "sendMessage", {"text": "⏰"}, now=T0, not_before=T0 + WEEK)
     status = await store.add(1, "sendMessage", {"text": "taken"}, now=T0 + second)
@@ -350,7 +353,9 @@ async def test_a_row_scheduled_later_blocks_nothing_due_before_it(store: OutboxS
     assert [r.id for r in await store.due(T0 + WEEK, 10)] == [reminder]
 
 
-async def test_a_row_that_falls_due_queues_behind_what_was_due_before(store: OutboxStore) -> None:
+async def test_a_row_that_falls_due_queues_behind_what_was_due_before(
+    store: SQLiteOutboxStore,
+) -> None:
     reminder = await store.add(2, "sendMessage", {"text": "⏰"}, now=T0, not_before=T0 + MINUTE)
     part1 = await store.add(2, "sendMessage", {"text": "part 1"}, now=T0 + timedelta(seconds=5))
     part2 = await store.add(2, "sendMessage", {"text": "part 2"}, now=T0 + timedelta(seconds=5))
@@ -366,7 +371,7 @@ async def test_a_row_that_falls_due_queues_behind_what_was_due_before(store: Out
 
 
 async def test_a_refusing_group_is_parked_until_it_is_back(
-    store: OutboxStore, db: SQLiteDatabase
+    store: SQLiteOutboxStore, db: SQLiteDatabase
 ) -> None:
     later = T0 + WEEK
     first = await store.add(-5, "sendMessage", {"text": "card 1"}, now=T0)

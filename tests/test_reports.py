@@ -13,25 +13,17 @@ from xml.etree import ElementTree
 import pytest
 
 from bot.domain.catalog import Catalog
+from bot.domain.reports import ExportPeriod
 from bot.services import reports as reports_module
-from bot.services.reports import (
-    ExportPeriod,
-    appeal_columns,
-    booking_columns,
-    compute_stats,
-    export_xlsx,
-    inert,
-    parse_days,
-    period_appeals,
-    period_export,
-    render_stats,
-)
+from bot.services.reports import compute_stats, parse_days, period_appeals, period_export
 from bot.views.card import initials
 from bot.views.my_appeals import status_label
+from bot.views.reports import appeal_columns, booking_columns, export_xlsx, inert, render_stats
+from handlers import official_commands as commands_module
 from i18n.core import PoI18n
 from storage.models import Status
-from storage.reports import ReportQueries
-from storage.sqlite import SQLiteRepository
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY, OFFICIALS, Harness
 from tests.test_e2e_appeal import NAME, name_phone_address, onboard
 from tests.test_storage import NOW, new_appeal
@@ -67,7 +59,7 @@ async def seed(repo: SQLiteRepository) -> None:
 
 async def test_stats_for_a_period(repo: SQLiteRepository, catalog: Catalog) -> None:
     await seed(repo)
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     stats = compute_stats(rows, 30)
     assert stats.total == 4  # the 40-day-old one is outside
     assert dict(stats.by_category) == {"roads": 3, "health": 1}
@@ -102,7 +94,7 @@ async def test_export_is_a_spreadsheet_with_every_appeal(
     repo: SQLiteRepository, catalog: Catalog
 ) -> None:
     await seed(repo)
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
         content = export_xlsx(rows, catalog, "ru", ALMATY, PERIOD)
@@ -122,14 +114,15 @@ async def test_stats_and_export_in_the_officials_chat(
     h = harness
     # At a city's volume both are seconds of Python: they must not run on the event loop.
     threads: dict[str, str] = {}
-    for name in ("compute_stats", "export_xlsx"):
-        real = getattr(reports_module, name)
+    # The service computes the figures; the handler hands it the view that writes the file.
+    for module, name in ((reports_module, "compute_stats"), (commands_module, "export_xlsx")):
+        real = getattr(module, name)
 
         def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
             threads[_name] = threading.current_thread().name
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(reports_module, name, spy)
+        monkeypatch.setattr(module, name, spy)
     await h.app.repo.create_appeal(new_appeal("e1", created_at=datetime.now(UTC)))
     h.app.dp["appeals"].clock = lambda: datetime.now(UTC) + timedelta(minutes=1)
     since = h.fake.mark()
@@ -231,7 +224,7 @@ async def test_export_writes_every_typed_value_as_inert_text(
         answer_text="-1+A1", answered_by_name="@Official", taken_by_name="+Taker",
     )  # fmt: skip
     await repo.update_fields(1, feedback="=IMPORTXML(1)", extension_reason="=WEBSERVICE(1)")
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     booking = {
         "reception": "akim", "session_day": "2026-11-25",
         "slot_start": "2026-11-25T05:00:00+00:00", "status": "booked",
@@ -321,7 +314,7 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     with i18n.context(), i18n.use_locale("ru"):
         _count, content = await period_export(
             h.app.dp["reports"], h.app.catalog, "ru", h.app.settings.tz, 7,
-            h.app.dp["appeals"].clock(), full_contacts_for=official,
+            h.app.dp["appeals"].clock(), workbook=export_xlsx, full_contacts_for=official,
         )  # fmt: skip
     cells = sheet_cells(content)
     assert [c for c in cells.values() if c.formula is not None] == []
@@ -338,7 +331,7 @@ async def test_a_forward_to_another_body_is_labelled_as_the_card_labels_it(
     from dataclasses import replace
 
     from bot.domain.catalog import Department
-    from bot.services.reports import appeal_cells
+    from bot.views.reports import appeal_cells
 
     own = Department("employment", "Жұмыспен қамту бөлімі", "Отдел занятости", -1)
     body = Department("prosecutor", "Облыстық прокуратура", "Прокуратура области", -2, True)
@@ -347,7 +340,7 @@ async def test_a_forward_to_another_body_is_labelled_as_the_card_labels_it(
         appeal, _ = await repo.create_appeal(new_appeal(key))
         await repo.transition(appeal.id, frozenset({Status.REGISTERED}), Status.FORWARDED,
                               "official:9", NOW, department=code)  # fmt: skip
-    rows = await period_appeals(ReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
         labels = [appeal_cells(r, with_both, "ru", ALMATY, full=False)["status"] for r in rows]

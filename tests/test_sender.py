@@ -24,8 +24,8 @@ import bot.delivery.sender as sender_module
 from bot.delivery.outbox import Outbox
 from bot.delivery.sender import OutboxSender, SlidingWindow, backoff_delay
 from bot.telegram.session import IgnoreNotModified
-from storage.outbox import OutboxStore
-from storage.sqlite import SQLiteDatabase
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.outbox import SQLiteOutboxStore
 from tests.fakeapi import Call, FakeTelegram
 
 BLOCKED = "Forbidden: bot was blocked by the user"
@@ -40,7 +40,7 @@ class Env:
     fake: FakeTelegram
     path: Path
     db: SQLiteDatabase
-    store: OutboxStore
+    store: SQLiteOutboxStore
     outbox: Outbox
     bot: Bot
     senders: list[OutboxSender] = field(default_factory=list)
@@ -56,7 +56,7 @@ class Env:
         """A fresh connection to the same file, as a restarted process would have."""
         await self.db.close()
         self.db = await SQLiteDatabase.open(self.path)
-        self.store = OutboxStore(self.db)
+        self.store = SQLiteOutboxStore(self.db)
         self.outbox = Outbox(self.store, utc_now)
 
     async def add_citizen(self, user_id: int) -> None:
@@ -82,7 +82,7 @@ class Env:
 async def env(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[Env]:
     path = tmp_path / "x.db"
     db = await SQLiteDatabase.open(path)
-    store = OutboxStore(db)
+    store = SQLiteOutboxStore(db)
     bot = fake.make_bot()
     environment = Env(fake, path, db, store, Outbox(store, utc_now), bot)
     yield environment

@@ -10,10 +10,11 @@ from pathlib import Path
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.services.erasure import redact
-from storage.erasure import ErasureStore
-from storage.fsm import SQLiteStorage
 from storage.models import Attachment, NewAppeal
-from storage.sqlite import SQLiteDatabase, SQLiteRepository, migration_files
+from storage.sqlite.database import SQLiteDatabase, migration_files
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.repository import SQLiteRepository
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 
@@ -115,7 +116,7 @@ async def test_forget_keeps_anonymous_statistics(repo: SQLiteRepository, tmp_pat
     )
     assert (appeal.contact_address, appeal.contact_address_kind) == ("aigul@mail.kz", "email")
     await repo.create_appeal(new_appeal("other", citizen_id=2))
-    assert len(await ErasureStore(repo.db).erase(1, NOW, redact)) == 1
+    assert len(await SQLiteErasureStore(repo.db).erase(1, NOW, redact)) == 1
     assert await repo.get_citizen(1) is None
     kept = await repo.get_appeal(appeal.id)
     assert kept is not None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage.base import DatabaseBusy
-from storage.sqlite import SQLiteDatabase, is_locked
+from storage.sqlite.database import SQLiteDatabase, is_locked
 from tests.dblock import LockSeen, WriteLock
 
 BUSY_TIMEOUT = 0.05  # SQLite's own wait, kept short so the retries are what is tested

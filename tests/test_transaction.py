@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.sqlite import SQLiteDatabase
+from storage.sqlite.database import SQLiteDatabase
 
 
 @pytest.fixture

@@ -1,9 +1,13 @@
-"""The one way the bot sends anything: enqueue a row, let
-`bot.delivery.sender.OutboxSender` deliver it.
+"""How the bot sends what must arrive: enqueue a row, let `bot.delivery.sender.OutboxSender`
+deliver it.
 
-Handlers never call `bot.send_message` directly. A row in the database survives a crash, a
-restart and Telegram's bad moods (429, 5xx, network); the sender retries it until Telegram takes
-it or says it never will (blocked by the user, chat gone).
+Everything that must reach someone other than the person whose update is being handled (a
+card in the officials' chat, an answer or a notice to a citizen, a reminder, the digest), or
+must survive a crash (a registration number), is a row here. A row in the database survives a
+crash, a restart and Telegram's bad moods (429, 5xx, network); the sender retries it until
+Telegram takes it or says it never will (blocked by the user, chat gone). Handlers answer the
+update in hand directly (an edited screen, an alert, the next step's prompt): if that reply is
+lost, the saved step is where the next message carries on (handlers/errors.py).
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from aiogram.types import InputFile
 from pydantic import BaseModel
 
 from bot.domain.validation import utf16_len
-from storage.outbox import NewMessage, OutboxStore, Outgoing, write
-from storage.transaction import Transaction
+from storage.base import InTransaction
+from storage.outbox import NewMessage, OutboxStore, Outgoing
 
 TEXT_LIMIT = 4096  # Bot API: 1-4096 characters per message text
 # Reply-to and the like belong to the first part only; a keyboard to the last.
@@ -147,10 +151,10 @@ class Outbox:
         self.poke()
         return ids
 
-    async def queue_in(self, conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
+    async def queue_in(self, conn: InTransaction, batches: Sequence[Outgoing]) -> list[int]:
         """Write rows inside the caller's transaction on the shared connection, so they commit
         with the change that causes them; call `poke` once it has committed."""
-        return await write(conn, batches)
+        return await self.store.write_in(conn, batches)
 
     def poke(self) -> None:
         """Rows were committed: the sender looks now instead of at its next wake-up."""

@@ -1,5 +1,5 @@
 """The periodic tick behind digests. The scheduler only ticks; the database decides what is due
-and claims it, so restarts and several instances never send anything twice (DESIGN.md →
+and claims it, so restarts and several instances never send anything twice (docs/architecture.md →
 Reliability rules)."""
 
 from __future__ import annotations

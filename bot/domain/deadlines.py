@@ -13,7 +13,8 @@ from bot.domain.catalog import Catalog, Kind
 
 
 @lru_cache(maxsize=64)
-def _public_holidays(year: int) -> frozenset[date]:
+def public_holidays(year: int) -> frozenset[date]:
+    """Kazakhstan's public holidays in `year`; the receptions' calendar asks it too."""
     return frozenset(holidays.country_holidays("KZ", years=year).keys())
 
 
@@ -32,7 +33,7 @@ class WorkCalendar:
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_working_days:
             return True
-        if day in self.extra_days_off or day in _public_holidays(day.year):
+        if day in self.extra_days_off or day in public_holidays(day.year):
             return False
         return day.weekday() < 5
 

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog, CatalogError
-from bot.domain.deadlines import WorkCalendar, _public_holidays
+from bot.domain.deadlines import WorkCalendar, public_holidays
 
 
 class ReceptionError(CatalogError, ValueError):
@@ -100,6 +100,21 @@ class Slot:
     reception: str
     start: datetime  # timezone-aware, local
     end: datetime
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    slot: Slot
+    free: int
+
+
+@dataclass(frozen=True)
+class DayChoice:
+    """A session day as the citizen choosing it sees it."""
+
+    day: date
+    free: int  # places they could take (0: full, the waiting list)
+    held: datetime | None = None  # the local time of their own place in this session
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -335,7 +350,7 @@ class SlotPlanner:
         return (
             day.weekday() >= 5
             and day not in self.calendar.extra_days_off
-            and day not in _public_holidays(day.year)
+            and day not in public_holidays(day.year)
         )
 
     def session_days(

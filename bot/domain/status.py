@@ -1,4 +1,4 @@
-"""Appeal status rules (see DESIGN.md → Domain). Overdue is derived, never stored."""
+"""Appeal status rules (docs/architecture.md → Statuses). Overdue is derived, never stored."""
 
 from __future__ import annotations
 

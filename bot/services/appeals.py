@@ -12,7 +12,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.deadlines import DeadlinePolicy
 from bot.domain.limits import DailyLimits
 from bot.services.confirmations import Confirmation, Confirmations
-from storage.base import DatabaseBusy, Repository
+from storage.base import DatabaseBusy, InTransaction, Repository
 from storage.models import Appeal, Attachment, NewAppeal
 
 Clock = Callable[[], datetime]
@@ -135,7 +135,7 @@ class AppealService:
         now = self.clock()
         deadline = self.policy.deadline(kind, now)
 
-        async def confirm(conn: Any, reference: str) -> None:
+        async def confirm(conn: InTransaction, reference: str) -> None:
             if confirmation is None or self.confirmations is None:
                 return
             await self.confirmations.store_in(
@@ -165,6 +165,8 @@ class AppealService:
             ),
             also=confirm,
         )
+        if confirmation is not None and self.confirmations is not None:
+            self.confirmations.committed()
         return Filed(appeal, created)
 
     def local_today(self) -> date:

@@ -3,43 +3,21 @@ follow a booking (outbox rows due later, withdrawn when the booking goes)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
-
 from bot.delivery.outbox import Outbox
-from bot.domain.receptions import Reception, ReceptionCatalog, Slot, SlotPlanner
+from bot.domain.receptions import DayChoice, FreeSlot, Reception, ReceptionCatalog, SlotPlanner
 from bot.services.confirmations import Confirmation, Confirmations
-from bot.telegram.callbacks import BookingCb
-from bot.views.common import html
-from i18n.core import PoI18n
-from i18n.formatting import long_date
+from bot.services.notifiers import BookingNotices
+from storage.base import InTransaction
 from storage.bookings import Booking, BookingStore, BookResult
 from storage.outbox import OutboxStore
-from storage.transaction import Transaction
 
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class FreeSlot:
-    slot: Slot
-    free: int
-
-
-@dataclass(frozen=True)
-class DayChoice:
-    """A session day as the citizen choosing it sees it."""
-
-    day: date
-    free: int  # places they could take (0: full, the waiting list)
-    held: datetime | None = None  # the local time of their own place in this session
 
 
 class BookingService:
@@ -51,7 +29,8 @@ class BookingService:
         outbox: Outbox,
         outbox_store: OutboxStore,
         clock: Clock,
-        i18n: PoI18n,
+        notices: BookingNotices,
+        default_language: str,
         tz: ZoneInfo,
         confirmations: Confirmations | None = None,
     ) -> None:
@@ -62,7 +41,8 @@ class BookingService:
         self.outbox = outbox
         self.outbox_store = outbox_store
         self.clock = clock
-        self.i18n = i18n
+        self.notices = notices  # what the citizens read (bot.views.booking_notices)
+        self.default_language = default_language  # for a citizen the bot has no language of
         self.tz = tz
 
     # --- what is free -------------------------------------------------------------------
@@ -159,7 +139,7 @@ class BookingService:
         held = bool(draft.get("offer_id"))
         capacity = reception.capacity if start in offered or held else 0
 
-        async def confirm(conn: Transaction, booking: Booking) -> None:
+        async def confirm(conn: InTransaction, booking: Booking) -> None:
             if confirmation is not None and self.confirmations is not None:
                 await self.confirmations.store_in(conn, booked(citizen_id, booking, confirmation))
 
@@ -180,6 +160,8 @@ class BookingService:
             now=self.clock(),
             also=confirm,
         )
+        if confirmation is not None and self.confirmations is not None:
+            self.confirmations.committed()
         if result.reason == "ok" and result.booking is not None:
             await self.schedule_reminders(result.booking, reception)
         return result
@@ -233,23 +215,9 @@ class BookingService:
         if offer is None:
             return
         citizen = await self.citizen_language(offer.citizen_id)
-        with self.speaking(citizen):
-            start = offer.slot_start.astimezone(self.tz)
-            text = _(
-                "🎉 A place has freed up: {name}, {date}, {time}. It is held for you until "
-                "{until}. Take it?"
-            ).format(
-                name=html(reception.name(citizen)),
-                date=long_date(start.date(), citizen),
-                time=f"{start:%H:%M}",
-                until=f"{offer.expires_at.astimezone(self.tz):%H:%M}",
-            )
-            markup = InlineKeyboardMarkup(
-                inline_keyboard=[[InlineKeyboardButton(
-                    text=_("✅ Take the place"),
-                    callback_data=BookingCb(action="take", value=str(offer.id)).pack(),
-                )]]
-            )  # fmt: skip
+        start = offer.slot_start.astimezone(self.tz)
+        until = offer.expires_at.astimezone(self.tz)
+        text, markup = self.notices.offer(reception, start, until, offer.id, citizen)
         await self.outbox.send_text(
             offer.citizen_id, text, reply_markup=markup, dedupe_key=f"offer:{offer.id}:{start}"
         )
@@ -271,7 +239,7 @@ class BookingService:
 
     async def citizen_language(self, citizen_id: int) -> str:
         language = await self.store.citizen_language(citizen_id)
-        return language or self.i18n.default_locale
+        return language or self.default_language
 
     async def tick(self, now: datetime) -> None:
         await self.expire_offers()
@@ -309,10 +277,7 @@ class BookingService:
             )
             if booking.citizen_id is None:
                 continue
-            with self.speaking(booking.language):
-                heading = _("❌ The reception is cancelled. We apologise.")
-                text = self.describe(booking, reception, booking.language, heading)
-                text += "\n\n" + _("/book shows other free times.")
+            text, _markup = self.notices.session_cancelled(booking, reception, booking.language)
             await self.outbox.send_text(
                 booking.citizen_id, text, dedupe_key=f"session-cancelled:{booking.id}"
             )
@@ -323,25 +288,19 @@ class BookingService:
         sessions = await self.sessions_on(today)
         if not sessions:
             return None
-        with self.speaking(lang):
-            lines = ["<b>" + _("🗓 Receptions today") + "</b>"]
-            for reception, bookings in sessions:
-                capacity = reception.capacity * len(self.planner.slots(reception, today))
-                lines.append(
-                    f"{reception.start:%H:%M}–{reception.end:%H:%M} · "
-                    f"{html(reception.name(lang))} · {len(bookings)}/{capacity}"
+        return self.notices.today(
+            [
+                (
+                    reception,
+                    bookings,
+                    reception.capacity * len(self.planner.slots(reception, today)),
                 )
-                needs = access_summary(bookings)
-                if needs:
-                    lines.append(_("To prepare: {needs}").format(needs=needs))
-        return "\n".join(lines)
+                for reception, bookings in sessions
+            ],
+            lang,
+        )
 
     # --- reminders ----------------------------------------------------------------------
-
-    @contextmanager
-    def speaking(self, lang: str) -> Iterator[None]:
-        with self.i18n.context(), self.i18n.use_locale(lang):
-            yield
 
     def reminder_times(self, booking: Booking) -> list[tuple[str, datetime]]:
         rules = self.receptions.rules
@@ -357,9 +316,7 @@ class BookingService:
         if booking.citizen_id is None:
             return
         for kind, at in self.reminder_times(booking):
-            with self.speaking(booking.language):
-                text = self.describe(booking, reception, booking.language, heading=_("⏰ Reminder"))
-                markup = cancel_keyboard(booking.id)
+            text, markup = self.notices.reminder(booking, reception, booking.language)
             await self.outbox.send_text(
                 booking.citizen_id,
                 text,
@@ -370,64 +327,10 @@ class BookingService:
             )
 
     def describe(self, booking: Booking, reception: Reception, lang: str, heading: str) -> str:
-        start = booking.slot_start.astimezone(self.tz)
-        return "\n".join(
-            [
-                f"<b>{heading}</b>",
-                html(reception.name(lang)),
-                _("When: {date}, {time}").format(
-                    date=long_date(start.date(), lang), time=start.strftime("%H:%M")
-                ),
-                _("Address: {value}").format(value=html(reception.address(lang))),
-                _("Receives: {value}").format(value=html(reception.panel_text(lang))),
-            ]
-        )
+        """The booking under `heading` as the citizen reads it (current locale)."""
+        return self.notices.describe(booking, reception, lang, heading)
 
 
 def booked(chat_id: int, booking: Booking, render: Callable[[Booking], str]) -> Confirmation:
     """What tells the citizen their place is booked, keyed by the booking."""
     return Confirmation(chat_id, f"booking:{booking.id}", render(booking))
-
-
-def access_summary(bookings: list[Booking]) -> str:
-    """E.g. "wheelchair: 2, interpreter: 1": what the reception place must have ready."""
-    counts: dict[str, int] = {}
-    for booking in bookings:
-        for need in booking.access:
-            counts[need] = counts.get(need, 0) + 1
-        if booking.access_other:
-            counts["other"] = counts.get("other", 0) + 1
-    # "label: n" needs no number agreement, in Russian or in Kazakh.
-    return ", ".join(f"{need_label(code)}: {n}" for code, n in counts.items())
-
-
-def need_label(code: str) -> str:
-    """An access need as the staff preparing the place read it (the citizen's button says
-    it in the first person)."""
-    labels = {
-        "wheelchair": _("wheelchair"),
-        "sign_language": _("sign-language interpreter"),
-        "companion": _("with a companion"),
-        "other": _("other needs"),
-    }
-    return labels.get(code, code)
-
-
-def cancel_keyboard(booking_id: int, *, movable: bool = False) -> InlineKeyboardMarkup:
-    """Under a reminder, and (movable) under the booking in /my; the value tells the
-    cancel question which of the two to put back when the citizen keeps the booking."""
-    origin = "my" if movable else ""
-    row = [
-        InlineKeyboardButton(
-            text=_("✖️ Cancel the booking"),
-            callback_data=BookingCb(action="drop", value=origin, booking=booking_id).pack(),
-        )
-    ]
-    if movable:
-        row.append(
-            InlineKeyboardButton(
-                text=_("🔁 Another time"),
-                callback_data=BookingCb(action="move", booking=booking_id).pack(),
-            )
-        )
-    return InlineKeyboardMarkup(inline_keyboard=[row])

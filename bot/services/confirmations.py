@@ -16,7 +16,8 @@ The direct calls come first because the outbox keeps Telegram's overall pace for
 behind a backlog of notifications the row could take minutes, the direct edit takes one
 round trip. A confirm pressed again (a double tap, an old review card, a redelivered update)
 edits the card into the confirmation again, so the number reaches the citizen even when the
-alert that answers the press cannot be shown.
+alert that answers the press cannot be shown. The handlers' half (the edit, the menu) is in
+`bot.telegram.confirmations`; the payloads come from `bot.views.confirmations`.
 """
 
 from __future__ import annotations
@@ -24,17 +25,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
-
-from bot.delivery.outbox import Outbox, build_method, to_json
-from bot.telegram.menu import main_menu
-from storage.base import DatabaseBusy
-from storage.outbox import NewMessage, OutboxStore, add_in
-from storage.transaction import Transaction
+from bot.delivery.outbox import Outbox
+from bot.services.notifiers import ConfirmationMessages
+from storage.base import DatabaseBusy, InTransaction
+from storage.outbox import OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +47,36 @@ class Confirmation:
 
 
 class Confirmations:
-    def __init__(self, outbox: Outbox, store: OutboxStore, grace: timedelta) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        store: OutboxStore,
+        grace: timedelta,
+        messages: ConfirmationMessages,
+    ) -> None:
         self.outbox = outbox
         self.store = store
         self.grace = grace
+        self.messages = messages  # the payloads, with the main menu (bot.views.confirmations)
 
-    async def store_in(self, conn: Transaction, confirmation: Confirmation) -> None:
-        """Inside the transaction that stores what is confirmed."""
-        payload = {
-            "text": confirmation.text,
-            "parse_mode": "HTML",
-            "reply_markup": to_json(main_menu()),
-        }
-        build_method("sendMessage", confirmation.chat_id, payload)  # fail here, not in the sender
-        message = NewMessage("sendMessage", payload, confirmation.purpose, confirmation.purpose)
-        now = self.outbox.clock()
-        await add_in(conn, confirmation.chat_id, message, now=now, not_before=now + self.grace)
-        # The sender may be asleep until a later row: it reads the table once this commits.
-        self.outbox.wakeup.set()
+    async def store_in(self, conn: InTransaction, confirmation: Confirmation) -> None:
+        """Inside the transaction that stores what is confirmed; call `committed` after it
+        has committed."""
+        row = self.outbox.message(
+            confirmation.chat_id,
+            "sendMessage",
+            self.messages.confirmation(confirmation.text),
+            dedupe_key=confirmation.purpose,
+            purpose=confirmation.purpose,
+            not_before=self.outbox.clock() + self.grace,
+        )
+        await self.outbox.queue_in(conn, [row])
+
+    def committed(self) -> None:
+        """The transaction holding a confirmation has committed: the sender, perhaps asleep
+        until a later row, reads the table now (a wake-up before the commit would find
+        nothing)."""
+        self.outbox.poke()
 
     async def shown(self, confirmation: Confirmation) -> None:
         """The citizen sees the confirmation and has the main menu: the row is not needed."""
@@ -80,19 +88,14 @@ class Confirmations:
 
     async def menu_only(self, confirmation: Confirmation) -> None:
         """The citizen sees the confirmation but not the main menu: the row brings it now."""
-        payload = {
-            "text": _("You are back in the main menu."),
-            "parse_mode": "HTML",
-            "reply_markup": to_json(main_menu()),
-        }
-        await self._bring_forward(confirmation, payload)
+        await self._bring_forward(confirmation, dict(self.messages.back_in_menu()))
 
     async def not_shown(self, confirmation: Confirmation) -> None:
         """The card could not be edited: the row goes out now, as it is."""
         await self._bring_forward(confirmation, None)
 
     async def _bring_forward(
-        self, confirmation: Confirmation, payload: dict[str, object] | None
+        self, confirmation: Confirmation, payload: dict[str, Any] | None
     ) -> None:
         try:
             changed = await self.store.bring_forward(
@@ -102,42 +105,4 @@ class Confirmations:
             log.warning("confirmation %s left for its due time: database locked", confirmation.key)
             return
         if changed:
-            self.outbox.wakeup.set()
-
-
-async def show(
-    message: Message,
-    confirmation: Confirmation,
-    confirmations: Confirmations,
-    *,
-    again: bool = False,
-) -> None:
-    """Edit the review card into the confirmation and bring the main menu back; what
-    Telegram refuses, the outbox sends. `again`: a confirm pressed again, where the menu
-    came already, unless the row still waits to bring it."""
-    try:
-        await message.edit_text(confirmation.text, reply_markup=None)
-    except TelegramAPIError as exc:
-        log.warning("confirmation %s goes by the outbox: %r", confirmation.key, exc)
-        await confirmations.not_shown(confirmation)
-        return
-    if again:
-        await confirmations.menu_only(confirmation)
-        return
-    try:
-        await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
-    except TelegramAPIError as exc:
-        log.warning("main menu after %s goes by the outbox: %r", confirmation.key, exc)
-        await confirmations.menu_only(confirmation)
-        return
-    await confirmations.shown(confirmation)
-
-
-async def forget_draft(state: FSMContext) -> None:
-    """Leave the dialog once its confirm is stored. If the database refuses now, the dialog
-    stays at its review, whose confirm gives the stored appeal or booking back (the draft's
-    key): worth a log line, not a failed step."""
-    try:
-        await state.clear()
-    except DatabaseBusy:
-        log.warning("draft kept after a confirm: database locked")
+            self.outbox.poke()

@@ -19,11 +19,10 @@ import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.delivery.outbox import Outbox
+from bot.services.notifiers import ErasureNotices
 from bot.services.officials import OfficialsService
-from bot.views import erasure as view
 from storage.erasure import (
     Cleanup,
     ErasedAppeal,
@@ -79,7 +78,9 @@ class CitizenErasure:
         officials: OfficialsService,
         outbox: Outbox,
         give_back_places: Callable[[int], Awaitable[None]],
+        notices: ErasureNotices,
     ) -> None:
+        self.notices = notices  # the rows that clean a chat (bot.views.erasure_notices)
         self.store = store
         self.officials = officials
         self.outbox = outbox
@@ -117,12 +118,7 @@ class CitizenErasure:
         for chat, posted in by_chat.items():
             cleanup.rows += self._clean_chat(erased, chat, posted, now)
         for preview in erased.previews:
-            # The preview's «Send» would only say the appeal is gone.
-            cleanup.rows.append(
-                self.outbox.message(
-                    preview.chat_id, "editMessageReplyMarkup", {"message_id": preview.message_id}
-                )
-            )
+            cleanup.rows.append(self.notices.retire_preview(preview.chat_id, preview.message_id))
 
     def _clean_chat(
         self, erased: ErasedAppeal, chat: int, posted: list[Posted], now: datetime
@@ -137,28 +133,19 @@ class CitizenErasure:
                  for i in p.message_ids]  # fmt: skip
         for start in range(0, len(fresh), DELETE_MANY):
             ids = fresh[start : start + DELETE_MANY]
-            rows.append(self.outbox.message(chat, "deleteMessages", {"message_ids": ids}))
+            rows.append(self.notices.delete(chat, ids))
         stale = [p for p in posted if p.kind != "card" and now - p.sent_at >= DELETABLE_FOR]
         left = 0
         for old in stale:
             for message_id in old.message_ids:
                 if old.kind == "text":
-                    text = view.tombstone(appeal.reference)
-                    payload = {"message_id": message_id, "text": text, "parse_mode": "HTML"}
-                    rows.append(self.outbox.message(chat, "editMessageText", payload))
+                    rows.append(self.notices.tombstone(chat, message_id, appeal.reference))
                 elif old.kind == "media":
-                    caption = view.file_tombstone(appeal.reference)
-                    payload = {"message_id": message_id, "caption": caption, "parse_mode": "HTML"}
-                    rows.append(self.outbox.message(chat, "editMessageCaption", payload))
+                    rows.append(self.notices.file_tombstone(chat, message_id, appeal.reference))
                     left += 1
                 else:
                     left += 1  # a map pin can be neither edited nor deleted any more
         if left:
             card = next((p.message_ids[0] for p in posted if p.kind == "card"), None)
-            extra: dict[str, Any] = (
-                {"reply_parameters": {"message_id": card, "allow_sending_without_reply": True}}
-                if card is not None
-                else {}
-            )
-            rows.append(self.outbox.text(chat, view.left_behind(appeal.reference, left), **extra))
+            rows.append(self.notices.left_behind(chat, appeal.reference, left, card))
         return rows

@@ -20,17 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
-
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 
 from bot.domain.limits import DailyLimits
 from bot.domain.status import OPEN_STATUSES, sources_of
+from bot.services.notifiers import LifecycleNotices
 from bot.services.officials import ActionResult, Official, OfficialsService
-from bot.telegram.callbacks import QuestionCb
-from bot.views import lifecycle as view
-from bot.views import notices
 from storage.erasure import personal_purpose
 from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition, Question
 from storage.models import Appeal, Attachment, Status
@@ -78,8 +72,11 @@ class AppealLifecycle:
         prompts: PromptStore,
         clock: Clock,
         limits: DailyLimits | None = None,
+        *,
+        notices: LifecycleNotices,
     ) -> None:
         self.officials = officials
+        self.notices = notices  # texts, keyboards and rows (bot.views.lifecycle_notices)
         self.repo = officials.repo
         self.outbox = officials.outbox
         self.store = store
@@ -132,8 +129,7 @@ class AppealLifecycle:
             return ActionResult(await self.repo.get_appeal(appeal_id), False, "already")
         await self._end_prompts(appeal_id)
         await self.officials.card_shows(withdrawn)
-        with self.officials.speaking(self.officials.language):
-            text = view.withdrawn_for_officials(withdrawn.reference)
+        text = self.notices.withdrawn(withdrawn)
         await self._under_card(withdrawn, text, f"withdrawn:{appeal_id}")
         return ActionResult(withdrawn, True)
 
@@ -183,19 +179,8 @@ class AppealLifecycle:
         )
         if question is None:
             return ActionResult(await self.repo.get_appeal(appeal_id) or appeal, False, "already")
-        with self.officials.speaking(appeal.language):
-            notice = notices.question_notice(appeal.reference, question.text)
-            markup = answer_keyboard(question.id)
-        if question.file_id:
-            await self.outbox.send(
-                appeal.citizen_id,
-                "sendDocument",
-                {"document": question.file_id, "caption": f"№ {appeal.reference}"},
-                dedupe_key=f"question-file:{question.id}",
-            )
-        await self.outbox.send_text(
-            appeal.citizen_id, notice, reply_markup=markup, dedupe_key=f"question:{question.id}"
-        )
+        # The question's file and its text in one transaction, the file first.
+        await self.outbox.queue(self.notices.question(appeal, question))
         return ActionResult(appeal, True)
 
     # --- delivery -----------------------------------------------------------------------
@@ -205,18 +190,15 @@ class AppealLifecycle:
         loses its «Send» (pressed anyway, it says the appeal is no longer open)."""
         for prompt in await self.prompts.void_for_appeal(appeal_id):
             if prompt.preview_message_id is not None:
-                await self.outbox.send(
-                    prompt.chat_id,
-                    "editMessageReplyMarkup",
-                    {"message_id": prompt.preview_message_id},
-                    dedupe_key=f"prompt-retired:{prompt.id}",
+                retire = self.notices.retire_preview(
+                    prompt.chat_id, prompt.preview_message_id, prompt.id
                 )
+                await self.outbox.queue([retire])
 
     async def _post_addition(
         self, appeal: Appeal, addition_id: int, new: NewAddition, question: Question | None
     ) -> None:
-        with self.officials.speaking(self.officials.language):
-            text = view.addition_for_officials(appeal.reference, new.text, len(new.files), question)
+        text = self.notices.addition(appeal, new.text, len(new.files), question)
         await self._under_card(
             appeal, text, f"addition:{addition_id}", new.files, personal_purpose(appeal.id)
         )
@@ -237,42 +219,9 @@ class AppealLifecycle:
         if chat is None:
             log.warning("no officials chat for appeal %s: set OFFICIALS_CHAT_ID", appeal.reference)
             return
-        # Without the card's message (not delivered yet) the text still names the appeal.
-        reply = {"message_id": card[1], "allow_sending_without_reply": True} if card else None
-        extra: dict[str, Any] = {"reply_parameters": reply} if reply else {}
-        rows = [self.outbox.text(chat, text, dedupe_key=key, purpose=purpose, **extra)]
-        caption = f"№ {appeal.reference}"
-        photos = [f for f in files if f.kind == "photo"]
-        documents = [f for f in files if f.kind != "photo"]
-        if len(photos) > 1:
-            media: list[dict[str, str]] = [{"type": "photo", "media": f.file_id} for f in photos]
-            media[0]["caption"] = caption
-            rows.append(self.outbox.message(
-                chat, "sendMediaGroup", {"media": media, **extra}, dedupe_key=f"{key}:photos",
-                purpose=purpose,
-            ))  # fmt: skip
-        elif photos:
-            rows.append(self.outbox.message(
-                chat, "sendPhoto", {"photo": photos[0].file_id, "caption": caption, **extra},
-                dedupe_key=f"{key}:photos", purpose=purpose,
-            ))  # fmt: skip
-        for number, doc in enumerate(documents):
-            rows.append(self.outbox.message(
-                chat, "sendDocument", {"document": doc.file_id, "caption": caption, **extra},
-                dedupe_key=f"{key}:doc:{number}", purpose=purpose,
-            ))  # fmt: skip
+        rows = self.notices.under_card(
+            appeal, chat, card[1] if card else None, text, key, files, purpose
+        )
         # One transaction: the text never goes out without its files. The keys make a second
         # posting of the same thing (a repeated «Done» mending a failed one) write nothing.
         await self.outbox.queue(rows)
-
-
-def answer_keyboard(question_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("✍️ Answer"), callback_data=QuestionCb(question=question_id).pack()
-                )
-            ]
-        ]
-    )

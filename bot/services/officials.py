@@ -26,7 +26,7 @@ from bot.views import card as card_view
 from bot.views import notices
 from bot.views.common import html
 from i18n.core import PoI18n
-from storage.base import Repository
+from storage.base import InTransaction, Repository
 from storage.erasure import card_edit_purpose, card_purpose, personal_purpose
 from storage.models import Appeal, Outcome, Status
 from storage.outbox import Outgoing
@@ -346,7 +346,7 @@ class OfficialsService:
         between them leaves neither, so the next try does both (a citizen is never left
         without the answer an official was told was sent)."""
 
-        async def enqueue(conn: Any, changed: Appeal) -> None:
+        async def enqueue(conn: InTransaction, changed: Appeal) -> None:
             await self.outbox.queue_in(conn, notices(changed))
 
         changed = await self.repo.transition(

@@ -17,9 +17,9 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.domain.prompts import PROMPT_TTL, Draft, Refusal
 from bot.domain.status import is_open
 from bot.services.officials import ActionResult, Official, OfficialsService
 from storage.models import Appeal, Outcome
@@ -30,38 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-PROMPT_TTL = timedelta(minutes=30)
 MIN_ANSWER_LENGTH = 2
 MAX_REASON_LENGTH = 500
-
-
-class Refusal(StrEnum):
-    """Why a reply or a press did nothing."""
-
-    NOT_PENDING = "not_pending"  # the prompt was sent, cancelled or replaced
-    EXPIRED = "expired"
-    NOT_YOURS = "not_yours"
-    NOT_ALLOWED = "not_allowed"  # no longer a member, or the appeal moved to another chat
-    OUTDATED = "outdated"  # a preview superseded by a newer reply
-    CLOSED = "closed"  # the appeal is no longer open
-    NO_TEXT = "no_text"
-    BAD_DATE = "bad_date"
-    NOT_LATER = "not_later"
-    TOO_LATE = "too_late"
-    NO_ORIGINAL = "no_original"
-    NO_QUESTION = "no_question"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What «Send» would do, parsed from the official's reply."""
-
-    action: PromptAction
-    text: str = ""  # the answer, the extension's reason, or the question
-    file_id: str | None = None
-    outcome: Outcome | None = None
-    new_due: date | None = None
-    original: Appeal | None = None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
-from bot.domain.receptions import Reception
+from bot.domain.receptions import DayChoice, FreeSlot, Reception
 from bot.domain.validation import display_phone
-from bot.services.bookings import DayChoice, FreeSlot
 from bot.telegram.callbacks import BookingCb
 from bot.views.common import html, shorten
 from i18n.core import ngettext

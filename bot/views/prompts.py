@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.prompts import PROMPT_TTL, Draft, Refusal
+from bot.domain.prompts import PROMPT_TTL, Draft, Refusal
 from bot.telegram.callbacks import PromptCb
 from bot.views import notices
 from bot.views.common import html

@@ -64,6 +64,16 @@ def run_statement(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> 
         cur.close()
 
 
+def read_one(sql: str, params: Sequence[Any], conn: sqlite3.Connection) -> sqlite3.Row | None:
+    """Run on the database thread: execute and read the first row."""
+    cur = conn.execute(sql, params)
+    try:
+        row: sqlite3.Row | None = cur.fetchone()
+        return row
+    finally:
+        cur.close()
+
+
 def _executemany(sql: str, rows: list[Sequence[Any]], conn: sqlite3.Connection) -> Done:
     cur = conn.executemany(sql, rows)
     try:

@@ -1,0 +1,42 @@
+"""What an official's reply to a prompt became, and why one did nothing, as plain values:
+`bot.services.prompts` decides them, `bot.views.prompts` renders them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from storage.models import Appeal, Outcome
+from storage.prompts import PromptAction
+
+PROMPT_TTL = timedelta(minutes=30)
+
+
+class Refusal(StrEnum):
+    """Why a reply or a press did nothing."""
+
+    NOT_PENDING = "not_pending"  # the prompt was sent, cancelled or replaced
+    EXPIRED = "expired"
+    NOT_YOURS = "not_yours"
+    NOT_ALLOWED = "not_allowed"  # no longer a member, or the appeal moved to another chat
+    OUTDATED = "outdated"  # a preview superseded by a newer reply
+    CLOSED = "closed"  # the appeal is no longer open
+    NO_TEXT = "no_text"
+    BAD_DATE = "bad_date"
+    NOT_LATER = "not_later"
+    TOO_LATE = "too_late"
+    NO_ORIGINAL = "no_original"
+    NO_QUESTION = "no_question"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What «Send» would do, parsed from the official's reply."""
+
+    action: PromptAction
+    text: str = ""  # the answer, the extension's reason, or the question
+    file_id: str | None = None
+    outcome: Outcome | None = None
+    new_due: date | None = None
+    original: Appeal | None = None

@@ -1,0 +1,147 @@
+"""The ports through which services have citizens and officials told something, without
+speaking Telegram themselves (Shvatka's `OrgNotifier`, cosmicpython's `AbstractNotifications`).
+
+A service decides what happened, to whom, under which outbox key and in which transaction;
+the implementation in `bot.views` (handed in by `bot.app`, the composition root) decides
+how it reads: the text in the right language, the keyboard, the Bot API payload. Renderers
+return plain text, a message (`Rendered`) or outbox rows (`Outgoing`), never write them: the
+service queues what they built, in its own transaction where the change needs one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.domain.catalog import Catalog
+from bot.domain.digest import DigestData
+from bot.domain.receptions import Reception, ReceptionCatalog
+from bot.domain.reports import ExportPeriod
+from storage.bookings import Booking
+from storage.lifecycle import Question
+from storage.models import Appeal, Attachment
+from storage.outbox import Outgoing
+from storage.reports import PeriodAppeal
+
+# One message as a view made it: the text (Telegram HTML) and the keyboard (None for none),
+# which the outbox stores as JSON; the service gives the row its keys.
+Rendered = tuple[str, Any]
+
+
+class ConfirmationMessages(Protocol):
+    """What a citizen's confirmation row carries (`bot.services.confirmations`), rendered in
+    the current locale (the citizen's)."""
+
+    def confirmation(self, text: str) -> Mapping[str, Any]:
+        """The sendMessage payload of the confirmation `text` with the main menu."""
+        ...
+
+    def back_in_menu(self) -> Mapping[str, Any]:
+        """The sendMessage payload that brings the main menu alone."""
+        ...
+
+
+class BookingNotices(Protocol):
+    """What the citizens who book (and the officials' digest) read about bookings."""
+
+    def offer(
+        self, reception: Reception, start: datetime, until: datetime, offer_id: int, lang: str
+    ) -> Rendered:
+        """A freed place held for the first in line until `until`, with «Take the place»."""
+        ...
+
+    def session_cancelled(self, booking: Booking, reception: Reception, lang: str) -> Rendered: ...
+
+    def reminder(self, booking: Booking, reception: Reception, lang: str) -> Rendered:
+        """A booking's reminder, with the button that cancels it."""
+        ...
+
+    def describe(self, booking: Booking, reception: Reception, lang: str, heading: str) -> str:
+        """A booking under `heading`, in the current locale; `lang` picks names and dates."""
+        ...
+
+    def today(self, sessions: Sequence[tuple[Reception, Sequence[Booking], int]], lang: str) -> str:
+        """Today's receptions (each with its bookings and places) for the morning digest."""
+        ...
+
+
+class LifecycleNotices(Protocol):
+    """What withdrawing, adding to and asking about an appeal tell (`AppealLifecycle`)."""
+
+    def question(self, appeal: Appeal, question: Question) -> list[Outgoing]:
+        """The officials' question to the citizen, in the appeal's language, with «Answer»
+        (its file first, when it has one)."""
+        ...
+
+    def withdrawn(self, appeal: Appeal) -> str:
+        """The officials' chat reads that the citizen withdrew the appeal."""
+        ...
+
+    def addition(self, appeal: Appeal, text: str, files: int, question: Question | None) -> str:
+        """The officials' chat reads what the citizen added, or answered to `question`."""
+        ...
+
+    def under_card(
+        self,
+        appeal: Appeal,
+        chat_id: int,
+        card_message_id: int | None,
+        text: str,
+        key: str,
+        files: Sequence[Attachment] = (),
+        purpose: str | None = None,
+    ) -> list[Outgoing]:
+        """`text` and `files` as replies to the appeal's card; keys derived from `key`."""
+        ...
+
+    def retire_preview(self, chat_id: int, message_id: int, prompt_id: int) -> Outgoing:
+        """A prompt's preview loses its «Send»."""
+        ...
+
+
+class ErasureNotices(Protocol):
+    """What cleans an officials' chat after /forget (`CitizenErasure`); called in the
+    officials' locale."""
+
+    def delete(self, chat_id: int, message_ids: Sequence[int]) -> Outgoing: ...
+
+    def tombstone(self, chat_id: int, message_id: int, reference: str) -> Outgoing:
+        """A text the bot can no longer delete, edited into a note that the data is gone."""
+        ...
+
+    def file_tombstone(self, chat_id: int, message_id: int, reference: str) -> Outgoing:
+        """A file the bot can no longer delete: its caption asks the officials to."""
+        ...
+
+    def left_behind(
+        self, chat_id: int, reference: str, count: int, card_message_id: int | None
+    ) -> Outgoing:
+        """Told under the card: what stays in the chat for the officials to delete."""
+        ...
+
+    def retire_preview(self, chat_id: int, message_id: int) -> Outgoing: ...
+
+
+class DigestRenderer(Protocol):
+    """The officials' digest as Telegram HTML, in the officials' language."""
+
+    def __call__(self, data: DigestData, today: str | None = None) -> str: ...
+
+
+class WorkbookRenderer(Protocol):
+    """/export's workbook (xlsx bytes), in the current locale."""
+
+    def __call__(
+        self,
+        appeals: list[PeriodAppeal],
+        catalog: Catalog,
+        lang: str,
+        tz: ZoneInfo,
+        period: ExportPeriod,
+        bookings: list[dict[str, Any]] | None = None,
+        *,
+        receptions: ReceptionCatalog | None = None,
+        full: bool = False,
+    ) -> bytes: ...

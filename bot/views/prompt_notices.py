@@ -1,0 +1,41 @@
+"""Tells an officials' chat that a prompt expired (`OfficialPrompts.tick`): rendered in the
+officials' language and queued in the outbox, because it happens on the scheduler's tick,
+outside any update. The `on_expired` notifier `bot.app` hands `OfficialPrompts`."""
+
+from __future__ import annotations
+
+from bot.delivery.outbox import Outbox
+from bot.views import prompts as view
+from bot.views.lifecycle_notices import retire_preview
+from i18n.core import PoI18n
+from storage.models import Appeal
+from storage.prompts import Prompt
+
+
+class PromptExpiryNotice:
+    def __init__(self, outbox: Outbox, i18n: PoI18n, officials_language: str) -> None:
+        self.outbox = outbox
+        self.i18n = i18n
+        self.officials_language = officials_language
+
+    async def __call__(self, prompt: Prompt, appeal: Appeal | None) -> None:
+        with self.i18n.context(), self.i18n.use_locale(self.officials_language):
+            text = view.expired_text(appeal.reference if appeal else "—")
+        rows = [
+            self.outbox.text(
+                prompt.chat_id,
+                text,
+                reply_parameters={
+                    "message_id": prompt.message_id,
+                    "allow_sending_without_reply": True,
+                },
+                dedupe_key=f"prompt-expired:{prompt.id}",
+            )
+        ]
+        if prompt.preview_message_id is not None:
+            # The preview's «Send» would only say "expired" now; take the buttons away.
+            rows.append(
+                retire_preview(self.outbox, prompt.chat_id, prompt.preview_message_id, prompt.id)
+            )
+        # One write: the notice and the preview's retirement go together.
+        await self.outbox.queue(rows)

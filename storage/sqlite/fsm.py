@@ -1,0 +1,90 @@
+"""aiogram FSM storage in the bot's SQLite database, so a restart mid-dialog loses nothing.
+Within one update each row is read once (`storage.fsm.update_scope`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+
+from storage.codec import decode_json, encode_instant, encode_json
+from storage.fsm import Rows, scope_rows
+from storage.sqlite.database import SQLiteDatabase
+
+
+def _key(key: StorageKey) -> str:
+    return ":".join(
+        str(part)
+        for part in (
+            key.bot_id,
+            key.chat_id,
+            key.user_id,
+            key.thread_id or "",
+            key.business_connection_id or "",
+            key.destiny,
+        )
+    )
+
+
+class SQLiteStorage(BaseStorage):
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def _row(self, key: str) -> tuple[str | None, str]:
+        rows = scope_rows()
+        if rows is not None and key in rows:
+            return rows[key]
+        found = await self.db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (key,))
+        row = (found["state"], found["data"]) if found else (None, "{}")
+        if rows is not None:
+            rows[key] = row
+        return row
+
+    @staticmethod
+    def _cached(key: str) -> Rows | None:
+        rows = scope_rows()
+        return rows if rows is not None and key in rows else None
+
+    def _remember_state(self, key: str, state: str | None) -> None:
+        if (rows := self._cached(key)) is not None:
+            rows[key] = (state, rows[key][1])
+
+    def _remember_data(self, key: str, data: str) -> None:
+        if (rows := self._cached(key)) is not None:
+            rows[key] = (rows[key][0], data)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        k = _key(key)
+        await self.db.execute(
+            "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
+            "updated_at = excluded.updated_at",
+            (k, key.user_id, value, encode_instant(datetime.now(UTC))),
+        )
+        self._remember_state(k, value)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        return (await self._row(_key(key)))[0]
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        k = _key(key)
+        text = encode_json(dict(data))
+        await self.db.execute(
+            "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+            "updated_at = excluded.updated_at",
+            (k, key.user_id, text, encode_instant(datetime.now(UTC))),
+        )
+        self._remember_data(k, text)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        data: dict[str, Any] = decode_json((await self._row(_key(key)))[1])
+        return data
+
+    async def close(self) -> None:
+        # The database belongs to the application, which closes it after the dispatcher.
+        return None

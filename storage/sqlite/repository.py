@@ -1,0 +1,354 @@
+"""`Repository` on SQLite: citizens, appeals, their history, and the updates handled."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from storage.base import AlsoWrite, Repository
+from storage.codec import decode_instant, decode_optional_instant, encode_instant
+from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.transaction import Transaction, read_one
+
+
+class SQLiteRepository(Repository):
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # citizens
+    async def get_citizen(self, user_id: int) -> Citizen | None:
+        return _citizen(await self.db.fetchone(CITIZEN_SQL, (user_id,)))
+
+    async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
+        def work(conn: sqlite3.Connection) -> tuple[bool, sqlite3.Row | None]:
+            seen = read_one(UPDATE_SEEN_SQL, (update_id,), conn) is not None
+            if seen or user_id is None:
+                return seen, None
+            return False, read_one(CITIZEN_SQL, (user_id,), conn)
+
+        seen, row = await self.db.run(work)
+        return seen, _citizen(row)
+
+    async def set_reachable(self, user_id: int) -> None:
+        await self.db.execute("UPDATE citizens SET unreachable = 0 WHERE id = ?", (user_id,))
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self.db.execute(
+            "INSERT INTO citizens (id, language, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET language = excluded.language",
+            (user_id, language, encode_instant(datetime.now().astimezone())),
+        )
+
+    async def set_consent(self, user_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO citizens (id, consent_at, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET consent_at = excluded.consent_at",
+            (user_id, encode_instant(at), encode_instant(at)),
+        )
+
+    # appeals
+    async def create_appeal(
+        self, new: NewAppeal, also: AlsoWrite | None = None
+    ) -> tuple[Appeal, bool]:
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id FROM appeals WHERE draft_key = ?", (new.draft_key,)
+            ) as cur:
+                existing = await cur.fetchone()
+            if existing is None:
+                reference = await self._next_reference(conn, new.registered_on)
+                appeal_id = await self._insert_appeal(conn, new, reference)
+                if also is not None:
+                    await also(conn, reference)
+        if existing is not None:
+            appeal = await self.get_appeal(existing["id"])
+            assert appeal is not None
+            return appeal, False
+        appeal = await self.get_appeal(appeal_id)
+        assert appeal is not None
+        return appeal, True
+
+    @staticmethod
+    async def _next_reference(conn: Transaction, registered_on: date) -> str:
+        name = f"appeal:{registered_on.year}"
+        async with conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return f"{registered_on.year}-{row[0]:05d}"
+
+    @staticmethod
+    async def _insert_appeal(conn: Transaction, new: NewAppeal, reference: str) -> int:
+        await conn.execute(
+            "INSERT INTO citizens (id, language, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            (new.citizen_id, new.language, encode_instant(new.created_at)),
+        )
+        cur = await conn.execute(
+            "INSERT INTO appeals (reference, draft_key, citizen_id, kind, category, region, "
+            "district, text, latitude, longitude, contact_name, contact_phone, contact_address, "
+            "contact_address_kind, language, status, created_at, registered_on, due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                reference,
+                new.draft_key,
+                new.citizen_id,
+                new.kind,
+                new.category,
+                new.region,
+                new.district,
+                new.text,
+                new.latitude,
+                new.longitude,
+                new.contact_name,
+                new.contact_phone,
+                new.contact_address,
+                new.contact_address_kind,
+                new.language,
+                Status.REGISTERED,
+                encode_instant(new.created_at),
+                new.registered_on.isoformat(),
+                encode_instant(new.due_at),
+            ),
+        )
+        appeal_id = int(cur.lastrowid or 0)
+        await conn.executemany(
+            "INSERT INTO attachments (appeal_id, kind, file_id, file_name) VALUES (?, ?, ?, ?)",
+            [(appeal_id, a.kind, a.file_id, a.file_name) for a in new.attachments],
+        )
+        await conn.execute(
+            "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at) "
+            "VALUES (?, NULL, ?, ?, ?)",
+            (
+                appeal_id,
+                Status.REGISTERED,
+                f"citizen:{new.citizen_id}",
+                encode_instant(new.created_at),
+            ),
+        )
+        await conn.execute(
+            "UPDATE citizens SET full_name = ?, phone = ? WHERE id = ?",
+            (new.contact_name, new.contact_phone, new.citizen_id),
+        )
+        return appeal_id
+
+    async def appeal_by_draft(self, draft_key: str) -> Appeal | None:
+        row = await self.db.fetchone("SELECT * FROM appeals WHERE draft_key = ?", (draft_key,))
+        return await self._with_attachments(row)
+
+    async def get_appeal(self, appeal_id: int) -> Appeal | None:
+        row = await self.db.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
+        return await self._with_attachments(row)
+
+    async def _with_attachments(self, row: aiosqlite.Row | None) -> Appeal | None:
+        if row is None:
+            return None
+        appeal = _appeal_row(row)
+        rows = await self.db.fetchall(
+            "SELECT kind, file_id, file_name FROM attachments WHERE appeal_id = ? ORDER BY id",
+            (appeal.id,),
+        )
+        appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in rows]
+        return appeal
+
+    async def citizen_appeals(self, citizen_id: int, limit: int, offset: int) -> list[Appeal]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM appeals WHERE citizen_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+            (citizen_id, limit, offset),
+        )
+        return [_appeal_row(r) for r in rows]
+
+    async def count_citizen_appeals(self, citizen_id: int) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM appeals WHERE citizen_id = ?", (citizen_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def status_history(self, appeal_id: int) -> list[tuple[Status, str, datetime]]:
+        rows = await self.db.fetchall(
+            "SELECT new_status, actor, at FROM status_history WHERE appeal_id = ? ORDER BY id",
+            (appeal_id,),
+        )
+        return [(Status(r["new_status"]), r["actor"], decode_instant(r["at"])) for r in rows]
+
+    async def appeal_by_reference(self, reference: str) -> Appeal | None:
+        row = await self.db.fetchone("SELECT * FROM appeals WHERE reference = ?", (reference,))
+        return await self._with_attachments(row)
+
+    async def unpublished_appeals(self, limit: int) -> list[Appeal]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM appeals WHERE officials_chat_id IS NULL AND status = ? "
+            "ORDER BY id LIMIT ?",
+            (Status.REGISTERED, limit),
+        )
+        return [a for a in [await self._with_attachments(r) for r in rows] if a is not None]
+
+    async def set_officials_chat(self, appeal_id: int, chat_id: int) -> None:
+        await self.db.execute(
+            "UPDATE appeals SET officials_chat_id = ? WHERE id = ?", (chat_id, appeal_id)
+        )
+
+    async def transition(
+        self,
+        appeal_id: int,
+        allowed_from: frozenset[Status],
+        new: Status,
+        actor: str,
+        at: datetime,
+        note: str | None = None,
+        *,
+        actor_name: str | None = None,
+        then: Callable[[Transaction, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """Move an appeal to `new` only if it is still in one of `allowed_from`; the check and
+        the change are one statement, so of two officials clicking at once one wins. `then`
+        gets the changed appeal inside the same transaction: what the change causes (the
+        citizen's notice in the outbox) commits with it or not at all."""
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        values = [_column_value(v) for v in fields.values()]
+        marks = ", ".join("?" for _ in allowed_from)
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT status FROM appeals WHERE id = ?", (appeal_id,)) as cur:
+                row = await cur.fetchone()
+            cur = await conn.execute(
+                f"UPDATE appeals SET status = ?{', ' if fields else ''}{assignments} "
+                f"WHERE id = ? AND status IN ({marks})",
+                (new, *values, appeal_id, *allowed_from),
+            )
+            if cur.rowcount == 0 or row is None:
+                return None
+            await conn.execute(
+                "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note, "
+                "actor_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (appeal_id, row["status"], new, actor, encode_instant(at), note, actor_name),
+            )
+            changed = await appeal_in(conn, appeal_id)
+            if then is not None:
+                await then(conn, changed)
+        return changed
+
+    async def update_fields(self, appeal_id: int, **fields: Any) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        await self.db.execute(
+            f"UPDATE appeals SET {assignments} WHERE id = ?",
+            (*(_column_value(v) for v in fields.values()), appeal_id),
+        )
+
+    async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO contact_views (appeal_id, official_id, at) VALUES (?, ?, ?)",
+            (appeal_id, official_id, encode_instant(at)),
+        )
+
+    async def contact_views(self, appeal_id: int) -> list[tuple[int, datetime]]:
+        rows = await self.db.fetchall(
+            "SELECT official_id, at FROM contact_views WHERE appeal_id = ? ORDER BY rowid",
+            (appeal_id,),
+        )
+        return [(r["official_id"], decode_instant(r["at"])) for r in rows]
+
+    # updates
+    async def update_seen(self, update_id: int) -> bool:
+        return await self.db.fetchone(UPDATE_SEEN_SQL, (update_id,)) is not None
+
+    async def mark_update(self, update_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
+            (update_id, encode_instant(at)),
+        )
+
+    async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
+        return await self.db.execute(
+            "DELETE FROM processed_updates WHERE at < ?", (encode_instant(now - older_than),)
+        )
+
+
+async def appeal_in(conn: Transaction, appeal_id: int) -> Appeal:
+    """The appeal as the open transaction sees it (the database lock is held: no `get_appeal`)."""
+    async with conn.execute("SELECT * FROM appeals WHERE id = ?", (appeal_id,)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    appeal = _appeal_row(row)
+    async with conn.execute(
+        "SELECT kind, file_id, file_name FROM attachments WHERE appeal_id = ? ORDER BY id",
+        (appeal_id,),
+    ) as cur:
+        rows = await cur.fetchall()
+    appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in rows]
+    return appeal
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return encode_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+CITIZEN_SQL = (
+    "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = ?"
+)
+UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = ?"
+
+
+def _citizen(row: sqlite3.Row | None) -> Citizen | None:
+    if row is None:
+        return None
+    return Citizen(
+        row["id"],
+        row["language"],
+        decode_optional_instant(row["consent_at"]),
+        row["full_name"],
+        row["phone"],
+        bool(row["unreachable"]),
+    )
+
+
+def _appeal_row(row: aiosqlite.Row) -> Appeal:
+    return Appeal(
+        id=row["id"],
+        reference=row["reference"],
+        citizen_id=row["citizen_id"],
+        kind=row["kind"],
+        category=row["category"],
+        region=row["region"],
+        district=row["district"],
+        text=row["text"],
+        language=row["language"],
+        status=Status(row["status"]),
+        created_at=decode_instant(row["created_at"]),
+        registered_on=date.fromisoformat(row["registered_on"]),
+        due_at=decode_instant(row["due_at"]),
+        contact_name=row["contact_name"],
+        contact_phone=row["contact_phone"],
+        contact_address=row["contact_address"],
+        contact_address_kind=row["contact_address_kind"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        answer_text=row["answer_text"],
+        answered_at=decode_optional_instant(row["answered_at"]),
+        answer_outcome=row["answer_outcome"],
+        answer_file_id=row["answer_file_id"],
+        officials_chat_id=row["officials_chat_id"],
+        department=row["department"],
+        taken_by=row["taken_by"],
+        taken_by_name=row["taken_by_name"],
+        answered_by_name=row["answered_by_name"],
+        extension_reason=row["extension_reason"],
+        duplicate_of=row["duplicate_of"],
+        solved=row["solved"],
+        rating=row["rating"],
+    )

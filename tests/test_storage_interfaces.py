@@ -1,0 +1,65 @@
+"""Each SQLite store implements the interface its consumers are typed against, so a second
+backend (PostgreSQL) has one list to implement: the Protocols in storage/*.py.
+
+mypy checks the assignments below signature by signature (argument and return types);
+the isinstance checks catch, at run time, a method removed or renamed on either side."""
+
+from __future__ import annotations
+
+from aiogram.fsm.storage.base import BaseStorage
+
+from storage.base import Repository
+from storage.bookings import BookingStore
+from storage.digest import DigestQueries
+from storage.erasure import ErasureStore
+from storage.lifecycle import LifecycleStore
+from storage.limits import LimitStore
+from storage.outbox import OutboxStore
+from storage.prompts import PromptStore
+from storage.reports import ReportQueries
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.digest import SQLiteDigestQueries
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.limits import SQLiteLimitStore
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
+
+
+async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepository) -> None:
+    db = repo.db
+    # Typed assignments: mypy fails here when a signature drifts from the Protocol's.
+    repository: Repository = repo
+    bookings: BookingStore = SQLiteBookingStore(db)
+    digest: DigestQueries = SQLiteDigestQueries(db)
+    erasure: ErasureStore = SQLiteErasureStore(db)
+    lifecycle: LifecycleStore = SQLiteLifecycleStore(db)
+    limits: LimitStore = SQLiteLimitStore(db)
+    outbox: OutboxStore = SQLiteOutboxStore(db)
+    prompts: PromptStore = SQLitePromptStore(db)
+    reports: ReportQueries = SQLiteReportQueries(db)
+    fsm: BaseStorage = SQLiteStorage(db)
+
+    assert isinstance(repository, Repository)
+    assert isinstance(bookings, BookingStore)
+    assert isinstance(digest, DigestQueries)
+    assert isinstance(erasure, ErasureStore)
+    assert isinstance(lifecycle, LifecycleStore)
+    assert isinstance(limits, LimitStore)
+    assert isinstance(outbox, OutboxStore)
+    assert isinstance(prompts, PromptStore)
+    assert isinstance(reports, ReportQueries)
+    assert isinstance(fsm, BaseStorage)
+
+
+def test_an_object_missing_a_method_is_not_a_store() -> None:
+    """The run-time check is not vacuous: a class lacking one method of the interface fails."""
+
+    class Partial:
+        async def latest_appeals(self, citizen_id: int, count: int) -> list[object]:
+            return []
+
+    assert not isinstance(Partial(), LimitStore)
