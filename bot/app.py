@@ -47,6 +47,7 @@ from bot.telegram.middlewares import (
     InFlightMiddleware,
     RequestContextMiddleware,
 )
+from bot.telegram.officials_notifier import BotOfficialsNotifier
 from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.telegram.throttle import BurstGuard
 from bot.views.booking_notices import BookingNotices
@@ -224,6 +225,9 @@ async def create_app(
         tz=settings.tz,
         member_status=member_status,
         locate=outbox_store.message_id_for,
+        notifier=BotOfficialsNotifier(
+            outbox, i18n, catalog, language=settings.officials_language, tz=settings.tz
+        ),
     )
     prompt_store = SQLitePromptStore(db)
     limits = DailyLimits(

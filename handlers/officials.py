@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.catalog import Catalog
 from bot.domain.prompts import Draft, Refusal
-from bot.domain.status import is_open
+from bot.domain.status import allows, is_open
 from bot.services.erasure import CitizenErasure
 from bot.services.officials import ActionResult, Official, OfficialsService
 from bot.services.prompts import OfficialPrompts
@@ -76,14 +76,26 @@ async def card_pressed(
             )
             return
         official = official_of(query.from_user)
+        # What the press would do, checked against the status table (a stale card or picker
+        # may offer what the appeal's status no longer allows).
+        action = card_view.CALLBACK_ACTIONS.get(callback_data.action)
         match callback_data.action:
             case "take":
                 result = await officials.take(appeal.id, official)
                 await after_action(query, result, officials, _("Taken."))
-            case "answer" | "extend" | "dup" | "forward" | "outcome" if not is_open(appeal.status):
+            case "fwd" if action is not None and not allows(appeal.status, action):
+                await query.answer(refused_text(appeal, catalog), show_alert=True)
+                await message.delete()
+                await refresh(
+                    officials, ActionResult(appeal, False), await officials.card_message(appeal)
+                )
+            case _ if action is not None and not is_open(appeal.status):
                 await after_action(query, ActionResult(appeal, False, "already"), officials, "")
-            case "ask" if not is_open(appeal.status) or appeal.citizen_id is None:
-                # Closed, or the citizen erased their data (/forget): nobody to ask.
+            case _ if action is not None and not allows(appeal.status, action):
+                await query.answer(card_view.not_allowed_alert(appeal, catalog), show_alert=True)
+                await officials.refresh_card(appeal, chat, message.message_id)
+            case "ask" if appeal.citizen_id is None:
+                # The citizen erased their data (/forget): nobody to ask.
                 await after_action(query, ActionResult(appeal, False, "already"), officials, "")
             case "answer":
                 await query.answer()
@@ -134,7 +146,11 @@ async def card_pressed(
             case "fwd":
                 card = await officials.card_message(appeal)
                 result = await officials.forward(appeal.id, official, callback_data.arg)
-                await query.answer(_("Forwarded.") if result.done else "")
+                if result.done:
+                    await query.answer(_("Forwarded."))
+                else:  # someone else moved it meanwhile
+                    changed = result.appeal or appeal
+                    await query.answer(refused_text(changed, catalog), show_alert=True)
                 await message.delete()
                 await refresh(officials, result, card)
             case "drop":
@@ -148,6 +164,14 @@ async def card_pressed(
                 await erasure.copy_posted(appeal.id, chat, [m.message_id for m in sent])
             case _:
                 await query.answer(_("This button is no longer active."), show_alert=True)
+
+
+def refused_text(appeal: Appeal, catalog: Catalog) -> str:
+    """Why a forbidden press did nothing: who finished the appeal, or that its status does
+    not allow it."""
+    if is_open(appeal.status):
+        return card_view.not_allowed_alert(appeal, catalog)
+    return already_text(appeal)
 
 
 async def refresh(
@@ -165,17 +189,18 @@ async def after_action(
     if result.done:
         await query.answer(done_text)
     else:
-        # A second click, or a click on a finished appeal: say who got there first (a name
-        # cut to 64 units leaves the status room in the alert's 200).
-        who = appeal.answered_by_name or appeal.taken_by_name or "—"
-        await query.answer(
-            _("Already done by {name}. Status: {status}.").format(
-                name=shorten(who, 64), status=status_label(appeal.status)
-            ),
-            show_alert=True,
-        )
+        await query.answer(already_text(appeal), show_alert=True)
     if isinstance(query.message, Message):
         await officials.refresh_card(appeal, query.message.chat.id, query.message.message_id)
+
+
+def already_text(appeal: Appeal) -> str:
+    # A second click, or a click on a finished appeal: say who got there first (a name cut
+    # to 64 units leaves the status room in the alert's 200).
+    who = appeal.answered_by_name or appeal.taken_by_name or "—"
+    return _("Already done by {name}. Status: {status}.").format(
+        name=shorten(who, 64), status=status_label(appeal.status)
+    )
 
 
 async def outcome_chosen(

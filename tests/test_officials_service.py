@@ -12,6 +12,7 @@ import pytest
 from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog
 from bot.services.officials import ActionResult, Official, OfficialsService
+from bot.telegram.officials_notifier import BotOfficialsNotifier
 from i18n.core import PoI18n
 from storage.models import Outcome, Status
 from storage.outbox import Outgoing
@@ -90,6 +91,7 @@ def service(
     return OfficialsService(
         repo, catalog, recorder, clock, PoI18n(), default_chat=CHAT, admin_ids=frozenset({7}),
         language="ru", tz=ALMATY, member_status=member_status, locate=locate,
+        notifier=BotOfficialsNotifier(recorder, PoI18n(), catalog, language="ru", tz=ALMATY),
     ), recorder  # fmt: skip
 
 
