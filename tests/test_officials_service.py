@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+import bot.services.notifiers as notifiers_module
 import bot.services.officials as officials_module
-import bot.services.ports as ports_module
 from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog
 from bot.services.officials import ActionResult, Official, OfficialsService
-from bot.telegram.officials_notifier import BotOfficialsNotifier
+from bot.views.officials_notices import OfficialsNotices
 from i18n.core import PoI18n
 from storage.models import Outcome, Status
 from storage.outbox import Outgoing
@@ -96,7 +96,7 @@ def service(
     return OfficialsService(
         repo, catalog, recorder, clock, PoI18n(), default_chat=CHAT, admin_ids=frozenset({7}),
         language="ru", tz=ALMATY, member_status=member_status, locate=locate,
-        notifier=BotOfficialsNotifier(recorder, PoI18n(), catalog, language="ru", tz=ALMATY),
+        notifier=OfficialsNotices(recorder.outbox, PoI18n(), catalog, language="ru", tz=ALMATY),
     ), recorder  # fmt: skip
 
 
@@ -268,7 +268,7 @@ async def test_a_status_change_and_its_notice_commit_together(
     assert "Готово" in answer
 
 
-@pytest.mark.parametrize("module", [officials_module, ports_module])
+@pytest.mark.parametrize("module", [officials_module, notifiers_module])
 def test_the_service_speaks_no_telegram(module: ModuleType) -> None:
     """Texts, keyboards and Bot API payloads are the notifier's (bot/telegram, bot/views):
     the service imports neither them nor aiogram, and translates nothing itself."""

@@ -1,7 +1,7 @@
 """The officials' side of an appeal: where its card goes, who may act on it, and what each
 action changes. Which status allows which action is the table's (bot.domain.status); what
-an action tells people is rendered by the `OfficialsNotifier` the composition root hands in
-(bot.services.ports), and queued here in the transaction of the change. Telegram-free apart
+an action tells people is rendered by the `OfficialsNotices` the composition root hands in
+(bot.services.notifiers), and queued here in the transaction of the change. Telegram-free apart
 from the membership lookup, which is handed in too."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar
 from bot.domain.status import Action, allows, sources_for, verdict_sources
 from bot.services.digest import TextSender, officials_chats
-from bot.services.ports import OfficialsNotifier
+from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
 from storage.base import InTransaction, Repository
 from storage.models import Appeal, Outcome, Status
@@ -106,7 +106,7 @@ class OfficialsService:
         tz: ZoneInfo,
         member_status: MemberLookup,
         locate: MessageLocator,
-        notifier: OfficialsNotifier,
+        notifier: OfficialsNotices,
     ) -> None:
         self.repo = repo
         self.catalog = catalog

@@ -1,7 +1,8 @@
-"""The officials' side rendered for Telegram (`bot.services.ports.OfficialsNotifier`): texts
-from bot/views in the right language, keyboards, Bot API payloads, built into outbox rows
-that the service queues. The dedupe keys and purposes are the ones the outbox and /forget
-rely on: one card per appeal and chat, one answer per answering, and so on."""
+"""The officials' side of an appeal as outbox rows (`OfficialsService`):
+`bot.services.notifiers.OfficialsNotices` for Telegram. Cards and notes to the officials'
+chats read the officials' language, what reaches the citizen the appeal's. The dedupe keys
+and purposes are the ones the outbox and /forget rely on: one card per appeal and chat, one
+answer per answering, and so on."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog
 from bot.views import card as card_view
 from bot.views import notices
@@ -24,35 +25,11 @@ from storage.models import Appeal
 from storage.outbox import Outgoing
 
 
-class RowBuilder(Protocol):
-    """The row-building half of bot.delivery.outbox.Outbox: nothing is written here."""
-
-    def text(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        reply_markup: Any = None,
-        dedupe_key: str | None = None,
-        purpose: str | None = None,
-    ) -> Outgoing: ...
-
-    def message(
-        self,
-        chat_id: int,
-        method: str,
-        payload: dict[str, Any],
-        *,
-        dedupe_key: str | None = None,
-        purpose: str | None = None,
-    ) -> Outgoing: ...
-
-
-class BotOfficialsNotifier:
+class OfficialsNotices:
     def __init__(
-        self, rows: RowBuilder, i18n: PoI18n, catalog: Catalog, *, language: str, tz: ZoneInfo
+        self, rows: Outbox, i18n: PoI18n, catalog: Catalog, *, language: str, tz: ZoneInfo
     ) -> None:
-        self.rows = rows
+        self.rows = rows  # builds the rows; the service queues them
         self.i18n = i18n
         self.catalog = catalog
         self.language = language  # the officials' language: cards and notes to their chats
