@@ -398,6 +398,51 @@ async def test_a_stale_forward_on_a_forwarded_card_is_answered_and_changes_nothi
     assert [tuple(r) for r in rows(h, "SELECT * FROM appeals")] == before
 
 
+@pytest.fixture
+async def forwarding_here(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """The bundled catalog plus one department without a chat of its own: its appeals stay
+    in the officials' chat."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        BUNDLED_CATALOG.read_text(encoding="utf-8")
+        + '\n[[departments]]\ncode = "employment"\nkk = "Жұмыспен қамту бөлімі"\n'
+        'ru = "Отдел занятости"\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", catalog_path=catalog)
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
+
+
+async def test_a_duplicate_prompt_is_refused_once_the_appeal_is_forwarded(
+    forwarding_here: Harness,
+) -> None:
+    """A «Duplicate of…» prompt opened before the forward: the reply to it is refused at
+    once (the table forbids FORWARDED → DUPLICATE), not turned into a preview to send."""
+    h = forwarding_here
+    await file_and_card(h, CITIZEN)
+    card = await file_and_card(h, CITIZEN + 1)
+    prompt = await open_prompt(h, card, "🔁")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "↪️"), first_name="Official900")
+    picker = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and "Отдел занятости" in str(c.params),
+        since=since,
+    )
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, picker, h.fake.find_button(picker, "Отдел занятости"))
+    await h.reply(CITIZEN + 1, since, expect="2026-00002")  # told of the forward
+    refused = await reply_to(h, prompt, "2026-00001")
+    assert "pr:send" not in str(refused.params.get("reply_markup"))
+    assert "Передано в профильный отдел" in (refused.text or ""), refused.text
+    [second] = rows(h, "SELECT status, duplicate_of FROM appeals WHERE reference = '2026-00002'")
+    assert tuple(second) == ("forwarded", None)
+
+
 async def test_a_card_lost_to_a_crash_is_posted_at_start_up(harness: Harness) -> None:
     """An appeal stored just before a crash, its card never queued, is published on restart."""
     h = harness
