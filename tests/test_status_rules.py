@@ -25,7 +25,7 @@ from bot.telegram.callbacks import CardCb
 from bot.views.card import CALLBACK_ACTIONS, card_keyboard
 from i18n.core import PoI18n
 from storage.models import Appeal, Status
-from storage.sqlite import SQLiteRepository
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import FrozenClock
 from tests.test_officials_service import CHAT, service
 from tests.test_storage import NOW, new_appeal
