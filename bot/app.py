@@ -54,6 +54,7 @@ from bot.views.confirmations import ConfirmationMessages
 from bot.views.digest import DigestView
 from bot.views.erasure_notices import ErasureNotices
 from bot.views.lifecycle_notices import LifecycleNotices
+from bot.views.officials_notices import OfficialsNotices
 from bot.views.prompt_notices import PromptExpiryNotice
 from bot.views.refusals import refusal_alerts
 from handlers import setup_routers
@@ -224,6 +225,9 @@ async def create_app(
         tz=settings.tz,
         member_status=member_status,
         locate=outbox_store.message_id_for,
+        notifier=OfficialsNotices(
+            outbox, i18n, catalog, language=settings.officials_language, tz=settings.tz
+        ),
     )
     prompt_store = SQLitePromptStore(db)
     limits = DailyLimits(

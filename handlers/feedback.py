@@ -9,9 +9,10 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.officials import OfficialsService, rating_keyboard
+from bot.services.officials import OfficialsService
 from bot.telegram.callbacks import FeedbackCb
 from bot.telegram.filters import Has, PrivateChat
+from bot.views.feedback import rating_keyboard
 
 
 class FeedbackForm(StatesGroup):

@@ -27,7 +27,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.catalog import Catalog
 from bot.domain.prompts import Draft, Refusal
-from bot.domain.status import is_open
+from bot.domain.status import Action, allows, is_open
 from bot.services.erasure import CitizenErasure
 from bot.services.officials import ActionResult, Official, OfficialsService
 from bot.services.prompts import OfficialPrompts, SendResult
@@ -125,6 +125,35 @@ async def already(query: CallbackQuery, appeal: Appeal, officials: OfficialsServ
     await after_action(query, ActionResult(appeal, False, "already"), officials, "")
 
 
+async def refused(
+    query: CallbackQuery,
+    appeal: Appeal,
+    action: Action,
+    where: Message,
+    officials: OfficialsService,
+    catalog: Catalog,
+) -> bool:
+    """True when the status table does not allow `action` on the appeal now (a stale card or
+    picker offered it), and the official was told why: who finished a closed appeal, or
+    that its status does not allow this. The card is redrawn with what is allowed."""
+    if allows(appeal.status, action):
+        return False
+    if not is_open(appeal.status):
+        await already(query, appeal, officials)
+    else:
+        await query.answer(card_view.not_allowed_alert(appeal, catalog), show_alert=True)
+        await officials.refresh_card(appeal, where.chat.id, where.message_id)
+    return True
+
+
+def refused_text(appeal: Appeal, catalog: Catalog) -> str:
+    """Why a forbidden press did nothing: who finished the appeal, or that its status does
+    not allow it."""
+    if is_open(appeal.status):
+        return card_view.not_allowed_alert(appeal, catalog)
+    return already_text(appeal)
+
+
 # --- a card's buttons ----------------------------------------------------------------------
 
 
@@ -135,11 +164,14 @@ async def take_pressed(query: CallbackQuery, appeal: Appeal, officials: Official
 
 
 async def answer_pressed(
-    query: CallbackQuery, appeal: Appeal, where: Message, officials: OfficialsService
+    query: CallbackQuery,
+    appeal: Appeal,
+    where: Message,
+    officials: OfficialsService,
+    catalog: Catalog,
 ) -> None:
     with officials_locale(officials):
-        if not is_open(appeal.status):
-            await already(query, appeal, officials)
+        if await refused(query, appeal, Action.ANSWER, where, officials, catalog):
             return
         await query.answer()
         await where.answer(
@@ -160,8 +192,7 @@ async def outcome_chosen(
     catalog: Catalog,
 ) -> None:
     with officials_locale(officials):
-        if not is_open(appeal.status):
-            await already(query, appeal, officials)
+        if await refused(query, appeal, Action.ANSWER, where, officials, catalog):
             return
         try:
             outcome = Outcome(callback_data.arg)
@@ -210,10 +241,10 @@ async def extend_pressed(
     where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
+    catalog: Catalog,
 ) -> None:
     with officials_locale(officials):
-        if not is_open(appeal.status):
-            await already(query, appeal, officials)
+        if await refused(query, appeal, Action.EXTEND, where, officials, catalog):
             return
         await query.answer()
         official = official_of(query.from_user)
@@ -231,10 +262,10 @@ async def duplicate_pressed(
     where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
+    catalog: Catalog,
 ) -> None:
     with officials_locale(officials):
-        if not is_open(appeal.status):
-            await already(query, appeal, officials)
+        if await refused(query, appeal, Action.DUPLICATE, where, officials, catalog):
             return
         await query.answer()
         official = official_of(query.from_user)
@@ -251,10 +282,13 @@ async def ask_pressed(
     where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
+    catalog: Catalog,
 ) -> None:
     with officials_locale(officials):
-        if not is_open(appeal.status) or appeal.citizen_id is None:
-            # Closed, or the citizen erased their data (/forget): nobody to ask.
+        if await refused(query, appeal, Action.ASK, where, officials, catalog):
+            return
+        if appeal.citizen_id is None:
+            # The citizen erased their data (/forget): nobody to ask.
             await already(query, appeal, officials)
             return
         await query.answer()
@@ -274,8 +308,7 @@ async def forward_pressed(
     catalog: Catalog,
 ) -> None:
     with officials_locale(officials):
-        if not is_open(appeal.status):
-            await already(query, appeal, officials)
+        if await refused(query, appeal, Action.FORWARD, where, officials, catalog):
             return
         await query.answer()
         await where.answer(
@@ -290,11 +323,21 @@ async def department_chosen(
     appeal: Appeal,
     where: Message,
     officials: OfficialsService,
+    catalog: Catalog,
 ) -> None:
     with officials_locale(officials):
         card = await officials.card_message(appeal)
+        if not allows(appeal.status, Action.FORWARD):
+            # A stale department list: the appeal moved on since it was shown.
+            await query.answer(refused_text(appeal, catalog), show_alert=True)
+            await where.delete()
+            await refresh(officials, ActionResult(appeal, False), card)
+            return
         result = await officials.forward(appeal.id, official_of(query.from_user), callback_data.arg)
-        await query.answer(_("Forwarded.") if result.done else "")
+        if result.done:
+            await query.answer(_("Forwarded."))
+        else:  # someone else moved it meanwhile
+            await query.answer(refused_text(result.appeal or appeal, catalog), show_alert=True)
         await where.delete()
         await refresh(officials, result, card)
 
@@ -351,17 +394,18 @@ async def after_action(
     if result.done:
         await query.answer(done_text)
     else:
-        # A second click, or a click on a finished appeal: say who got there first (a name
-        # cut to 64 units leaves the status room in the alert's 200).
-        who = appeal.answered_by_name or appeal.taken_by_name or "—"
-        await query.answer(
-            _("Already done by {name}. Status: {status}.").format(
-                name=shorten(who, 64), status=status_label(appeal.status)
-            ),
-            show_alert=True,
-        )
+        await query.answer(already_text(appeal), show_alert=True)
     if isinstance(query.message, Message):
         await officials.refresh_card(appeal, query.message.chat.id, query.message.message_id)
+
+
+def already_text(appeal: Appeal) -> str:
+    # A second click, or a click on a finished appeal: say who got there first (a name cut
+    # to 64 units leaves the status room in the alert's 200).
+    who = appeal.answered_by_name or appeal.taken_by_name or "—"
+    return _("Already done by {name}. Status: {status}.").format(
+        name=shorten(who, 64), status=status_label(appeal.status)
+    )
 
 
 async def open_prompt(

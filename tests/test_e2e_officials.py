@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.domain.catalog import BUNDLED_CATALOG
+from bot.telegram.callbacks import CardCb
 from tests.conftest import (
     OFFICIALS,
     FrozenClock,
@@ -343,6 +344,103 @@ async def test_forward_moves_the_card_to_the_department(forwarding: Harness) -> 
     # A member of the department's chat can answer it there.
     taken = await group_alert(h, 950, moved, "✍️")
     assert taken == ""
+
+
+async def forward_to_department(h: Harness) -> Call:
+    """File an appeal and forward it to the department; its new card there."""
+    card = await file_and_card(h, CITIZEN)
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "↪️"), first_name="Official900")
+    picker = await h.fake.wait_for(
+        lambda c: (
+            c.method == "sendMessage" and "Отдел занятости" in str(c.params.get("reply_markup"))
+        ),
+        since=since,
+    )
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, picker, h.fake.find_button(picker, "Отдел занятости"))
+    moved = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == DEPARTMENT_CHAT, since=since
+    )
+    await h.reply(CITIZEN, since, expect="2026-00001")  # the citizen is told where it went
+    await h.quiet()
+    return moved
+
+
+async def test_a_stale_forward_on_a_forwarded_card_is_answered_and_changes_nothing(
+    forwarding: Harness,
+) -> None:
+    """The table forbids FORWARDED → FORWARDED and FORWARDED → DUPLICATE: the card no longer
+    offers them, and a press of such a button left on an older card (or a forged one) gets an
+    alert instead of silence, with no department picker or prompt behind it."""
+    h = forwarding
+    moved = await forward_to_department(h)
+    labels = [b for b, _ in h.fake.buttons(moved)]
+    assert not any("↪️" in b or "🔁" in b for b in labels), labels
+    assert any("▶️" in b for b in labels) and any("✍️" in b for b in labels)
+    before = [tuple(r) for r in rows(h, "SELECT * FROM appeals")]
+    for action in ("forward", "dup", "fwd"):
+        since = h.fake.mark()
+        data = CardCb(action=action, appeal=1, arg="employment" if action == "fwd" else "").pack()
+        h.fake.press(950, moved, data, first_name="Official950")
+        alert = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+        assert alert.params.get("show_alert") is True, (action, alert.params)
+        assert "недоступно" in str(alert.params.get("text")), alert.params
+        assert "Передано в профильный отдел" in str(alert.params.get("text"))
+        # The card is put right (still without the stale button); nothing else is sent.
+        edit = await h.fake.wait_for(
+            lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == DEPARTMENT_CHAT,
+            since=since,
+        )
+        assert not any("↪️" in b for b, _ in h.fake.buttons(edit))
+        await h.quiet()
+        assert not [c for c in h.fake.calls[since:] if c.method == "sendMessage"], action
+    assert [tuple(r) for r in rows(h, "SELECT * FROM appeals")] == before
+
+
+@pytest.fixture
+async def forwarding_here(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """The bundled catalog plus one department without a chat of its own: its appeals stay
+    in the officials' chat."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        BUNDLED_CATALOG.read_text(encoding="utf-8")
+        + '\n[[departments]]\ncode = "employment"\nkk = "Жұмыспен қамту бөлімі"\n'
+        'ru = "Отдел занятости"\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", catalog_path=catalog)
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
+
+
+async def test_a_duplicate_prompt_is_refused_once_the_appeal_is_forwarded(
+    forwarding_here: Harness,
+) -> None:
+    """A «Duplicate of…» prompt opened before the forward: the reply to it is refused at
+    once (the table forbids FORWARDED → DUPLICATE), not turned into a preview to send."""
+    h = forwarding_here
+    await file_and_card(h, CITIZEN)
+    card = await file_and_card(h, CITIZEN + 1)
+    prompt = await open_prompt(h, card, "🔁")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "↪️"), first_name="Official900")
+    picker = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and "Отдел занятости" in str(c.params),
+        since=since,
+    )
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, picker, h.fake.find_button(picker, "Отдел занятости"))
+    await h.reply(CITIZEN + 1, since, expect="2026-00002")  # told of the forward
+    refused = await reply_to(h, prompt, "2026-00001")
+    assert "pr:send" not in str(refused.params.get("reply_markup"))
+    assert "Передано в профильный отдел" in (refused.text or ""), refused.text
+    [second] = rows(h, "SELECT status, duplicate_of FROM appeals WHERE reference = '2026-00002'")
+    assert tuple(second) == ("forwarded", None)
 
 
 async def test_a_card_lost_to_a_crash_is_posted_at_start_up(harness: Harness) -> None:

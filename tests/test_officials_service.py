@@ -3,15 +3,21 @@ it tells the citizen and the officials."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
+import bot.services.notifiers as notifiers_module
+import bot.services.officials as officials_module
 from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog
 from bot.services.officials import ActionResult, Official, OfficialsService
+from bot.views.officials_notices import OfficialsNotices
 from i18n.core import PoI18n
 from storage.models import Outcome, Status
 from storage.outbox import Outgoing
@@ -90,6 +96,7 @@ def service(
     return OfficialsService(
         repo, catalog, recorder, clock, PoI18n(), default_chat=CHAT, admin_ids=frozenset({7}),
         language="ru", tz=ALMATY, member_status=member_status, locate=locate,
+        notifier=OfficialsNotices(recorder.outbox, PoI18n(), catalog, language="ru", tz=ALMATY),
     ), recorder  # fmt: skip
 
 
@@ -259,3 +266,16 @@ async def test_a_status_change_and_its_notice_commit_together(
     [status, extended, answer] = sent.to(1)
     assert "на рассмотрении" in status.lower() and "20 января 2027" in extended
     assert "Готово" in answer
+
+
+@pytest.mark.parametrize("module", [officials_module, notifiers_module])
+def test_the_service_speaks_no_telegram(module: ModuleType) -> None:
+    """Texts, keyboards and Bot API payloads are the notifier's (bot/telegram, bot/views):
+    the service imports neither them nor aiogram, and translates nothing itself."""
+    tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    telegram = ("aiogram", "bot.views", "bot.telegram")
+    assert not [m for m in imported if m.split(".")[0] == "aiogram" or m.startswith(telegram)]
+    calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    assert not [f for f in calls if isinstance(f, ast.Name) and f.id in {"_", "gettext"}]

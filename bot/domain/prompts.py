@@ -7,10 +7,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from bot.domain.status import Action
 from storage.models import Appeal, Outcome
 from storage.prompts import PromptAction
 
 PROMPT_TTL = timedelta(minutes=30)
+
+# The status table's action each prompt leads to: a reply is taken only while the appeal's
+# status still allows it (bot.domain.status.allows).
+PROMPT_RULES: dict[PromptAction, Action] = {
+    PromptAction.ANSWER: Action.ANSWER,
+    PromptAction.EXTEND: Action.EXTEND,
+    PromptAction.DUPLICATE: Action.DUPLICATE,
+    PromptAction.ASK: Action.ASK,
+}
 
 
 class Refusal(StrEnum):
@@ -21,7 +31,7 @@ class Refusal(StrEnum):
     NOT_YOURS = "not_yours"
     NOT_ALLOWED = "not_allowed"  # no longer a member, or the appeal moved to another chat
     OUTDATED = "outdated"  # a preview superseded by a newer reply
-    CLOSED = "closed"  # the appeal is no longer open
+    CLOSED = "closed"  # the appeal's status no longer allows it (closed, or forwarded meanwhile)
     NO_TEXT = "no_text"
     BAD_DATE = "bad_date"
     NOT_LATER = "not_later"

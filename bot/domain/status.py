@@ -1,6 +1,9 @@
-"""Appeal status rules (docs/architecture.md → Statuses). Overdue is derived, never stored."""
+"""Appeal status rules (docs/architecture.md → Statuses): the one table every service, view
+and handler asks. Overdue is derived, never stored."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from storage.models import Status
 
@@ -11,6 +14,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.IN_PROGRESS: frozenset(
         {Status.ANSWERED, Status.FORWARDED, Status.WITHDRAWN, Status.DUPLICATE}
     ),
+    # A forwarded appeal is worked on where it went (taken, answered); it is neither
+    # forwarded on from there nor marked a duplicate: a repeat is caught by the chat it
+    # reached first, before it is forwarded.
     Status.FORWARDED: frozenset({Status.IN_PROGRESS, Status.ANSWERED, Status.WITHDRAWN}),
     # A citizen who says "not solved" re-opens the appeal.
     Status.ANSWERED: frozenset({Status.CLOSED, Status.IN_PROGRESS}),
@@ -20,6 +26,30 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 OPEN_STATUSES = frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED})
+
+
+class Action(StrEnum):
+    """What an official can do to an appeal (the buttons of its card). The values are the
+    card's callback actions."""
+
+    TAKE = "take"
+    ANSWER = "answer"
+    FORWARD = "forward"
+    DUPLICATE = "dup"
+    EXTEND = "extend"
+    ASK = "ask"
+
+
+# Where each action moves the appeal; extending the deadline and asking the citizen a
+# question move it nowhere.
+TARGETS: dict[Action, Status | None] = {
+    Action.TAKE: Status.IN_PROGRESS,
+    Action.ANSWER: Status.ANSWERED,
+    Action.FORWARD: Status.FORWARDED,
+    Action.DUPLICATE: Status.DUPLICATE,
+    Action.EXTEND: None,
+    Action.ASK: None,
+}
 
 
 def can_transition(old: Status, new: Status) -> bool:
@@ -35,3 +65,31 @@ def sources_of(new: Status) -> frozenset[Status]:
     """The statuses an appeal may be in to move to `new`: a service's conditional update
     takes them from the table instead of repeating it."""
     return frozenset(old for old, targets in TRANSITIONS.items() if new in targets)
+
+
+def allows(status: Status, action: Action) -> bool:
+    """May an official do `action` to an appeal in `status`? Officials act on open appeals
+    only (once answered, the next move is the citizen's: solved or not), and an action that
+    moves the status needs the table's edge."""
+    if not is_open(status):
+        return False
+    target = TARGETS[action]
+    return target is None or can_transition(status, target)
+
+
+def actions_for(status: Status) -> frozenset[Action]:
+    """Everything an official may do to an appeal in `status`: what its card offers."""
+    return frozenset(action for action in Action if allows(status, action))
+
+
+def sources_for(action: Action) -> frozenset[Status]:
+    """The statuses in which an official may do `action`: the `allowed_from` of its
+    conditional update, so two officials pressing at once still get one change."""
+    return frozenset(status for status in Status if allows(status, action))
+
+
+def verdict_sources(solved: bool) -> frozenset[Status]:
+    """Where the citizen's word on an answer moves the appeal from: the statuses the table
+    lets close (the answered one); «not solved» only those that may also go back to work."""
+    closing = sources_of(Status.CLOSED)
+    return closing if solved else closing & sources_of(Status.IN_PROGRESS)

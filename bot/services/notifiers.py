@@ -11,7 +11,7 @@ service queues what they built, in its own transaction where the change needs on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -98,6 +98,54 @@ class LifecycleNotices(Protocol):
 
     def retire_preview(self, chat_id: int, message_id: int, prompt_id: int) -> Outgoing:
         """A prompt's preview loses its «Send»."""
+        ...
+
+
+class OfficialsNotices(Protocol):
+    """The officials' side of an appeal (`OfficialsService`): its card, and what each action
+    tells the citizen and the officials' chat, as outbox rows the service queues (in the
+    transaction of the status change where there is one). `forward_overdue` is the
+    service's rule (APPK Art. 65), shown on the card."""
+
+    def card_text(self, appeal: Appeal, *, full: bool, forward_overdue: bool) -> str:
+        """The card's text in the current locale (a caller that is not in an update sets
+        it)."""
+        ...
+
+    def card(self, appeal: Appeal, chat_id: int, *, forward_overdue: bool) -> list[Outgoing]:
+        """A new card in `chat_id`, then its photos, documents and map pin."""
+        ...
+
+    def card_edit(
+        self, appeal: Appeal, chat_id: int, message_id: int, *, forward_overdue: bool
+    ) -> Outgoing:
+        """The card's message edited to the appeal as it is now."""
+        ...
+
+    def status_changed(self, appeal: Appeal) -> list[Outgoing]:
+        """The citizen hears of the appeal's new status (a forward: where to)."""
+        ...
+
+    def answered(self, appeal: Appeal) -> list[Outgoing]:
+        """The official's answer (and its file) for the citizen, asking whether it solved
+        the problem."""
+        ...
+
+    def extended(self, appeal: Appeal, new_due: date, reason: str) -> list[Outgoing]:
+        """The citizen hears of the new deadline and why."""
+        ...
+
+    def duplicate(self, appeal: Appeal, original_reference: str) -> list[Outgoing]:
+        """The citizen hears that the appeal repeats an earlier one."""
+        ...
+
+    def citizen_verdict(self, appeal: Appeal) -> list[Outgoing]:
+        """The officials' chat hears what the citizen said of the answer: solved or not,
+        or the rating."""
+        ...
+
+    def citizen_comment(self, appeal: Appeal, comment: str) -> list[Outgoing]:
+        """The officials' chat gets the citizen's comment on an unsolved answer."""
         ...
 
 

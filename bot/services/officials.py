@@ -1,12 +1,14 @@
 """The officials' side of an appeal: where its card goes, who may act on it, and what each
-action changes and tells the citizen. Telegram-free apart from the membership lookup."""
+action changes. Which status allows which action is the table's (bot.domain.status); what
+an action tells people is rendered by the `OfficialsNotices` the composition root hands in
+(bot.services.notifiers), and queued here in the transaction of the change. Telegram-free apart
+from the membership lookup, which is handed in too."""
 
 from __future__ import annotations
 
 import calendar
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,20 +16,13 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
-
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar
-from bot.domain.status import is_open
+from bot.domain.status import Action, allows, sources_for, verdict_sources
 from bot.services.digest import TextSender, officials_chats
-from bot.telegram.callbacks import FeedbackCb
-from bot.views import card as card_view
-from bot.views import notices
-from bot.views.common import html
+from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
 from storage.base import InTransaction, Repository
-from storage.erasure import card_edit_purpose, card_purpose, personal_purpose
 from storage.models import Appeal, Outcome, Status
 from storage.outbox import Outgoing
 from storage.reports import ReportScope
@@ -111,6 +106,7 @@ class OfficialsService:
         tz: ZoneInfo,
         member_status: MemberLookup,
         locate: MessageLocator,
+        notifier: OfficialsNotices,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
@@ -124,6 +120,7 @@ class OfficialsService:
         self.calendar = WorkCalendar.from_catalog(catalog)
         self._member_status = member_status
         self._locate = locate
+        self.notifier = notifier
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
 
     @contextmanager
@@ -142,10 +139,10 @@ class OfficialsService:
         return self.calendar.working_days_between(appeal.registered_on, today) > 3
 
     def render_card(self, appeal: Appeal, *, full: bool = False) -> str:
-        return card_view.card_text(
-            appeal, self.catalog, self.language, full=full,
-            forward_overdue=self.forward_overdue(appeal),
-        )  # fmt: skip
+        """The card's text in the current locale."""
+        return self.notifier.card_text(
+            appeal, full=full, forward_overdue=self.forward_overdue(appeal)
+        )
 
     def chat_for(self, appeal: Appeal) -> int | None:
         routed = self.catalog.routed_chat(appeal.district, appeal.category)
@@ -171,17 +168,7 @@ class OfficialsService:
     def card_rows(self, appeal: Appeal, chat: int) -> list[Outgoing]:
         """The card and its files for one chat. One card per appeal and chat (a forwarded
         appeal gets a new one in the new chat); the purpose finds the latest wherever it is."""
-        with self.speaking(self.language):
-            text = "🆕 " + self.render_card(appeal)
-            markup = card_view.card_keyboard(appeal, self.catalog, chat)
-        card = self.outbox.text(
-            chat,
-            text,
-            reply_markup=markup,
-            dedupe_key=f"card:{appeal.id}:{chat}",
-            purpose=card_purpose(appeal.id),
-        )
-        return [card, *self._file_rows(chat, appeal)]
+        return self.notifier.card(appeal, chat, forward_overdue=self.forward_overdue(appeal))
 
     def new_card_payload(self, appeal: Appeal, chat: int) -> dict[str, Any]:
         """The sendMessage parameters of the card as `card_rows` posts it (for a card still
@@ -198,58 +185,6 @@ class OfficialsService:
             await self.publish(appeal)
         return len(pending)
 
-    def _file_rows(self, chat: int, appeal: Appeal) -> list[Outgoing]:
-        """Under the card: its photos, documents and map pin (`personal_purpose`: /forget
-        finds and deletes them)."""
-        caption = f"№ {appeal.reference}"
-        purpose = personal_purpose(appeal.id)
-        photos = [a for a in appeal.attachments if a.kind == "photo"]
-        documents = [a for a in appeal.attachments if a.kind != "photo"]
-        rows: list[Outgoing] = []
-        if len(photos) > 1:
-            media = [{"type": "photo", "media": a.file_id} for a in photos]
-            media[0]["caption"] = caption
-            rows.append(
-                self.outbox.message(
-                    chat,
-                    "sendMediaGroup",
-                    {"media": media},
-                    dedupe_key=f"photos:{appeal.id}:{chat}",
-                    purpose=purpose,
-                )
-            )
-        elif photos:
-            rows.append(
-                self.outbox.message(
-                    chat,
-                    "sendPhoto",
-                    {"photo": photos[0].file_id, "caption": caption},
-                    dedupe_key=f"photos:{appeal.id}:{chat}",
-                    purpose=purpose,
-                )
-            )
-        for i, doc in enumerate(documents):
-            rows.append(
-                self.outbox.message(
-                    chat,
-                    "sendDocument",
-                    {"document": doc.file_id, "caption": caption},
-                    dedupe_key=f"doc:{appeal.id}:{i}:{chat}",
-                    purpose=purpose,
-                )
-            )
-        if appeal.latitude is not None and appeal.longitude is not None:
-            rows.append(
-                self.outbox.message(
-                    chat,
-                    "sendLocation",
-                    {"latitude": appeal.latitude, "longitude": appeal.longitude},
-                    dedupe_key=f"pin:{appeal.id}:{chat}",
-                    purpose=purpose,
-                )
-            )
-        return rows
-
     async def card_message(self, appeal: Appeal) -> tuple[int, int] | None:
         return await self._locate(f"card:{appeal.id}")
 
@@ -264,19 +199,8 @@ class OfficialsService:
 
     def card_edit(self, appeal: Appeal, chat_id: int, message_id: int) -> Outgoing:
         """The card's message edited to the appeal as it is now."""
-        with self.speaking(self.language):
-            text = self.render_card(appeal)
-            markup = card_view.card_keyboard(appeal, self.catalog, chat_id)
-        return self.outbox.message(
-            chat_id,
-            "editMessageText",
-            {
-                "message_id": message_id,
-                "text": text,
-                "parse_mode": "HTML",
-                "reply_markup": markup.model_dump(mode="json", exclude_none=True),
-            },
-            purpose=card_edit_purpose(appeal.id),
+        return self.notifier.card_edit(
+            appeal, chat_id, message_id, forward_overdue=self.forward_overdue(appeal)
         )
 
     # --- who may act ------------------------------------------------------------------
@@ -363,10 +287,10 @@ class OfficialsService:
             return ActionResult(None, False, "missing")
         taken = await self._change(
             appeal_id,
-            frozenset({Status.REGISTERED}),
+            sources_for(Action.TAKE),
             Status.IN_PROGRESS,
             f"official:{official.id}",
-            self.status_notice,
+            self.notifier.status_changed,
             actor_name=official.name,
             taken_by=official.id,
             taken_by_name=official.name,
@@ -389,10 +313,10 @@ class OfficialsService:
         now = self.clock()
         answered = await self._change(
             appeal_id,
-            frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
+            sources_for(Action.ANSWER),
             Status.ANSWERED,
             f"official:{official.id}",
-            self.answer_rows,
+            self.notifier.answered,
             actor_name=official.name,
             note=outcome.value,
             answer_text=text,
@@ -407,46 +331,6 @@ class OfficialsService:
             return ActionResult(appeal, False, "already")
         return ActionResult(answered, True)
 
-    def answer_rows(self, appeal: Appeal) -> list[Outgoing]:
-        """The answer goes to the citizen in the language of the appeal, as the law asks."""
-        if appeal.citizen_id is None:
-            return []
-        with self.speaking(appeal.language):
-            text = notices.answer_notice(
-                appeal.reference, appeal.answer_outcome, appeal.answer_text or ""
-            )
-            markup = solved_keyboard(appeal.id)
-        rows: list[Outgoing] = []
-        if appeal.answer_file_id:
-            rows.append(
-                self.outbox.message(
-                    appeal.citizen_id,
-                    "sendDocument",
-                    {"document": appeal.answer_file_id, "caption": f"№ {appeal.reference}"},
-                    dedupe_key=f"answer-file:{appeal.id}:{appeal.answered_at}",
-                )
-            )
-        rows.append(
-            self.outbox.text(
-                appeal.citizen_id,
-                text,
-                reply_markup=markup,
-                dedupe_key=f"answer:{appeal.id}:{appeal.answered_at}",
-            )
-        )
-        return rows
-
-    def status_notice(self, appeal: Appeal) -> list[Outgoing]:
-        if appeal.citizen_id is None:
-            return []
-        with self.speaking(appeal.language):
-            text = notices.status_notice(appeal, self.catalog, self.tz)
-        return [
-            self.outbox.text(
-                appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
-            )
-        ]
-
     def latest_extension(self, appeal: Appeal) -> date:
         """APPK Art. 76(3): at most two months (the catalog's figure) from registration."""
         months = self.catalog.extension_max_months
@@ -459,7 +343,7 @@ class OfficialsService:
     def extension_problem(self, appeal: Appeal, new_due: date) -> str:
         """Why this new deadline cannot be set ("" if it can): "already" (the appeal is not
         open), "not_later", or "too_late" (past the two months of APPK Art. 76(3))."""
-        if not is_open(appeal.status):
+        if not allows(appeal.status, Action.EXTEND):
             return "already"
         if new_due <= appeal.due_at.astimezone(self.tz).date():
             return "not_later"
@@ -484,20 +368,11 @@ class OfficialsService:
         due_at = datetime.combine(new_due, self.catalog.working_time.end, tzinfo=self.tz)
 
         def notice(extended: Appeal) -> list[Outgoing]:
-            if extended.citizen_id is None:
-                return []
-            with self.speaking(extended.language):
-                text = notices.extension_notice(
-                    extended.reference, new_due, reason, extended.language
-                )
-            return [
-                self.outbox.text(
-                    extended.citizen_id, text, dedupe_key=f"extended:{appeal_id}:{new_due}"
-                )
-            ]
+            return self.notifier.extended(extended, new_due, reason)
 
         # The status stays; as a "change" to itself it still goes into the history, only if
-        # nobody closed the appeal meanwhile, and commits with the citizen's notice.
+        # nobody moved the appeal meanwhile (the table allowed extending it in this status,
+        # see extension_problem), and commits with the citizen's notice.
         extended = await self._change(
             appeal_id,
             frozenset({appeal.status}),
@@ -526,11 +401,11 @@ class OfficialsService:
 
         def card_and_notice(forwarded: Appeal) -> list[Outgoing]:
             cards = self.card_rows(forwarded, chat) if chat is not None else []
-            return [*cards, *self.status_notice(forwarded)]
+            return [*cards, *self.notifier.status_changed(forwarded)]
 
         forwarded = await self._change(
             appeal_id,
-            frozenset({Status.REGISTERED, Status.IN_PROGRESS}),
+            sources_for(Action.FORWARD),
             Status.FORWARDED,
             f"official:{official.id}",
             card_and_notice,
@@ -541,7 +416,8 @@ class OfficialsService:
             forwarded_at=now,
         )
         if forwarded is None:
-            return ActionResult(appeal, False, "already")
+            # Someone moved it meanwhile: the appeal as it is now says how.
+            return ActionResult(await self.repo.get_appeal(appeal_id) or appeal, False, "already")
         return ActionResult(forwarded, True)
 
     async def mark_duplicate(
@@ -555,17 +431,11 @@ class OfficialsService:
             return ActionResult(appeal, False, "no_original")
 
         def notice(duplicate: Appeal) -> list[Outgoing]:
-            if duplicate.citizen_id is None:
-                return []
-            with self.speaking(duplicate.language):
-                text = notices.duplicate_notice(duplicate.reference, original.reference)
-            return [
-                self.outbox.text(duplicate.citizen_id, text, dedupe_key=f"duplicate:{appeal_id}")
-            ]
+            return self.notifier.duplicate(duplicate, original.reference)
 
         duplicate = await self._change(
             appeal_id,
-            frozenset({Status.REGISTERED, Status.IN_PROGRESS, Status.FORWARDED}),
+            sources_for(Action.DUPLICATE),
             Status.DUPLICATE,
             f"official:{official.id}",
             notice,
@@ -589,16 +459,16 @@ class OfficialsService:
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None or appeal.citizen_id != citizen_id:
             return ActionResult(None, False, "missing")
-        if appeal.status != Status.ANSWERED or appeal.solved:
+        if appeal.status not in verdict_sources(solved=solved != "no") or appeal.solved:
             return ActionResult(appeal, False, "already")
         if solved == "no":
             # Not solved: the appeal goes back to work and the officials hear of it.
             changed = await self._change(
                 appeal_id,
-                frozenset({Status.ANSWERED}),
+                verdict_sources(solved=False),
                 Status.IN_PROGRESS,
                 f"citizen:{citizen_id}",
-                self._officials_note,
+                self.notifier.citizen_verdict,
                 note="not solved",
                 solved="no",
                 feedback=None,  # the comment that follows is this reopening's, not an older one's
@@ -606,10 +476,10 @@ class OfficialsService:
         else:
             changed = await self._change(
                 appeal_id,
-                frozenset({Status.ANSWERED}),
+                verdict_sources(solved=True),
                 Status.CLOSED,
                 f"citizen:{citizen_id}",
-                self._officials_note,
+                self.notifier.citizen_verdict,
                 note=f"solved: {solved}",
                 solved=solved,
             )
@@ -637,61 +507,10 @@ class OfficialsService:
         if appeal is None or appeal.citizen_id != citizen_id or appeal.solved != "no":
             return False
         await self.repo.update_fields(appeal_id, feedback=comment)
-        if appeal.officials_chat_id is not None:
-            with self.speaking(self.language):
-                text = _("💬 The citizen's comment on № {reference}:").format(
-                    reference=html(appeal.reference)
-                )
-            # A key of its own: a long comment goes in parts, and /forget finds the earlier
-            # parts by it (only the last part carries the purpose).
-            await self.outbox.send_text(
-                appeal.officials_chat_id,
-                f"{text}\n{html(comment)}",
-                dedupe_key=f"comment:{appeal.id}:{uuid.uuid4().hex}",
-                purpose=personal_purpose(appeal.id),
-            )
+        rows = self.notifier.citizen_comment(appeal, comment)
+        if rows:
+            await self.outbox.queue(rows)
         return True
 
     async def _tell_officials(self, appeal: Appeal) -> None:
-        await self.outbox.queue(self._officials_note(appeal))
-
-    def _officials_note(self, appeal: Appeal) -> list[Outgoing]:
-        chat = appeal.officials_chat_id
-        if chat is None:
-            return []
-        with self.speaking(self.language):
-            lines = [f"<b>№ {html(appeal.reference)}</b>"]
-            if appeal.rating:
-                lines.append(_("Rating: {value} of 5").format(value=appeal.rating))
-            elif appeal.solved == "no":
-                lines.append(_("⚠️ The citizen says the problem is not solved; reopened."))
-            elif appeal.solved:
-                lines.append(
-                    _("Citizen: {value}").format(value=card_view.solved_label(appeal.solved))
-                )
-        return [self.outbox.text(chat, "\n".join(lines))]
-
-
-def solved_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
-    def button(text: str, solved: str) -> InlineKeyboardButton:
-        data = FeedbackCb(appeal=appeal_id, solved=solved).pack()
-        return InlineKeyboardButton(text=text, callback_data=data)
-
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(_("Yes"), "yes"), button(_("Partly"), "partly"), button(_("No"), "no")]
-        ]
-    )
-
-
-def rating_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=f"{n} ⭐", callback_data=FeedbackCb(appeal=appeal_id, rating=n).pack()
-                )
-                for n in range(1, 6)
-            ]
-        ]
-    )
+        await self.outbox.queue(self.notifier.citizen_verdict(appeal))

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.domain.prompts import PROMPT_TTL, Draft, Refusal
-from bot.domain.status import is_open
+from bot.domain.prompts import PROMPT_RULES, PROMPT_TTL, Draft, Refusal
+from bot.domain.status import allows
 from bot.services.officials import ActionResult, Official, OfficialsService
 from storage.models import Appeal, Outcome
 from storage.prompts import NewPrompt, Prompt, PromptAction, PromptState, PromptStore
@@ -127,7 +127,7 @@ class OfficialPrompts:
         if refusal is not None:
             return ReplyResult(prompt, refusal=refusal)
         appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
-        if appeal is None or not is_open(appeal.status):
+        if appeal is None or not allows(appeal.status, PROMPT_RULES[prompt.action]):
             await self.store.finish(prompt.id, PromptState.VOID)
             return ReplyResult(prompt, appeal, refusal=Refusal.CLOSED)
         if not await self.officials.may_act(prompt.chat_id, official.id, appeal):

@@ -6,7 +6,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.catalog import Catalog
-from bot.domain.status import is_open
+from bot.domain.status import Action, actions_for
 from bot.telegram.callbacks import CardCb
 from bot.views.common import ALERT_LIMIT, html, shorten, utf16_len
 from bot.views.erasure import erased_line
@@ -142,38 +142,62 @@ def solved_label(solved: str) -> str:
     )
 
 
+# The card's callback actions that stand for a rule's action: a press is checked against
+# the status table before it does anything (a stale card may still show the button).
+CALLBACK_ACTIONS: dict[str, Action] = {
+    **{action.value: action for action in Action},
+    "outcome": Action.ANSWER,  # the outcome picker under «Answer»
+    "fwd": Action.FORWARD,  # the department picker under «Forward»
+}
+
+
 def card_keyboard(appeal: Appeal, catalog: Catalog, chat_id: int) -> InlineKeyboardMarkup:
-    """Actions for an open appeal, on the card in the chat that now holds it (or an
-    administrator's private chat); a card left behind by a forward keeps no buttons, since
-    that chat no longer acts on the appeal or sees the citizen's contact."""
+    """The actions the status table allows (bot.domain.status.actions_for), on the card in
+    the chat that now holds the appeal (or an administrator's private chat); a card left
+    behind by a forward keeps no buttons, since that chat no longer acts on the appeal or
+    sees the citizen's contact."""
 
     def button(text: str, action: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
             text=text, callback_data=CardCb(action=action, appeal=appeal.id).pack()
         )
 
-    rows: list[list[InlineKeyboardButton]] = []
     here = chat_id > 0 or appeal.officials_chat_id in (None, chat_id)
     if not here:
         return InlineKeyboardMarkup(inline_keyboard=[])
-    if is_open(appeal.status):
-        first = [button(_("✍️ Answer"), "answer")]
-        if appeal.status == Status.REGISTERED:
-            first.insert(0, button(_("▶️ Take"), "take"))
-        rows.append(first)
-        second = [button(_("⏳ Extend"), "extend"), button(_("🔁 Duplicate of…"), "dup")]
-        if catalog.departments:
-            second.insert(0, button(_("↪️ Forward"), "forward"))
-        rows.append(second)
-    # Not after /forget: there is no contact to show, nobody left to ask.
-    last = [] if appeal.erased else [button(_("👤 Show contact"), "contact")]
-    if is_open(appeal.status) and not appeal.erased:
-        last.insert(0, button(_("❓ Ask the citizen"), "ask"))
-    if last:
-        rows.append(last)
+    allowed = actions_for(appeal.status)
+    if not catalog.departments:
+        allowed -= {Action.FORWARD}  # nowhere to forward to
+    if appeal.erased:
+        allowed -= {Action.ASK}  # not after /forget: nobody left to ask
+    labels = {
+        Action.TAKE: _("▶️ Take"),
+        Action.ANSWER: _("✍️ Answer"),
+        Action.FORWARD: _("↪️ Forward"),
+        Action.EXTEND: _("⏳ Extend"),
+        Action.DUPLICATE: _("🔁 Duplicate of…"),
+        Action.ASK: _("❓ Ask the citizen"),
+    }
+    layout = [
+        [Action.TAKE, Action.ANSWER],
+        [Action.FORWARD, Action.EXTEND, Action.DUPLICATE],
+        [Action.ASK],
+    ]
+    rows = [[button(labels[a], a.value) for a in row if a in allowed] for row in layout]
+    # Not after /forget: there is no contact to show.
+    if not appeal.erased:
+        rows[-1].append(button(_("👤 Show contact"), "contact"))
     if appeal.text and utf16_len(appeal.text.strip()) > CARD_TEXT_LIMIT:
         rows.append([button(_("📄 Show all"), "full")])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
+
+
+def not_allowed_alert(appeal: Appeal, catalog: Catalog) -> str:
+    """A press the status table forbids on an open appeal (a card or picker posted before
+    the status changed): said, not silently ignored."""
+    return _("This action is not available for this appeal now. Status: {status}.").format(
+        status=appeal_status_label(appeal, catalog)
+    )
 
 
 def departments_keyboard(appeal_id: int, catalog: Catalog, lang: str) -> InlineKeyboardMarkup:

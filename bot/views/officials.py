@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.views.card import solved_label
+from bot.views.common import html
+from storage.models import Appeal
+
 
 def anonymous_text() -> str:
     """For a message nobody can be named for: an anonymous group admin, a channel."""
@@ -11,3 +15,19 @@ def anonymous_text() -> str:
         "You are writing anonymously on behalf of the group, so I cannot tell which official "
         "it is. Turn off «Remain anonymous» in your administrator rights and send it again."
     )
+
+
+def citizen_comment_heading(reference: str) -> str:
+    return _("💬 The citizen's comment on № {reference}:").format(reference=html(reference))
+
+
+def citizen_verdict_text(appeal: Appeal) -> str:
+    """What the citizen said of the answer, for the officials' chat."""
+    lines = [f"<b>№ {html(appeal.reference)}</b>"]
+    if appeal.rating:
+        lines.append(_("Rating: {value} of 5").format(value=appeal.rating))
+    elif appeal.solved == "no":
+        lines.append(_("⚠️ The citizen says the problem is not solved; reopened."))
+    elif appeal.solved:
+        lines.append(_("Citizen: {value}").format(value=solved_label(appeal.solved)))
+    return "\n".join(lines)
