@@ -11,6 +11,7 @@ from aiogram.utils.i18n.context import get_i18n
 
 from bot.domain.catalog import Catalog
 from bot.domain.dialogs import dialog_of
+from bot.services.citizens import CitizenService
 from bot.services.lifecycle import AppealLifecycle
 from bot.telegram import menu
 from bot.telegram.callbacks import LangCb
@@ -22,7 +23,6 @@ from bot.views.dialogs import cancelled_text
 from bot.views.help import greeting_text, help_text
 from handlers.additions import Compose, cancel_compose
 from i18n.core import PoI18n
-from storage.base import Repository
 from storage.models import Citizen
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский"}
@@ -65,7 +65,7 @@ async def change_language(message: Message, citizen: Citizen | None, i18n: PoI18
 async def language_chosen(
     query: CallbackQuery,
     callback_data: LangCb,
-    repo: Repository,
+    citizens: CitizenService,
     i18n: PoI18n,
     citizen: Citizen | None,
     catalog: Catalog,
@@ -74,7 +74,7 @@ async def language_chosen(
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     first_time = citizen is None or citizen.language is None
-    await repo.set_language(query.from_user.id, callback_data.code)
+    await citizens.choose_language(query.from_user.id, callback_data.code)
     i18n.current_locale = callback_data.code
     await query.answer()
     if not isinstance(query.message, Message):
