@@ -247,3 +247,40 @@ async def test_the_officials_locale_is_set_once_per_update(
         await middleware(handler, event, data)
         assert get_i18n().current_locale == "kk"  # only for the update's handler
     assert seen == [expected]
+
+
+async def test_a_button_finds_only_the_citizens_own_booked_place(
+    repo: SQLiteRepository, catalog: Catalog
+) -> None:
+    bookings = bookings_service(repo, catalog, FrozenClock(NOW))
+    store = bookings.store
+    mine = (await book(store, 1, AT_TEN, reception="deputy_akim", draft_key="k1")).booking
+    retired = (await book(store, 1, AT_TEN, reception="retired", draft_key="k2")).booking
+    gone = (await book(store, 2, AT_TEN, reception="deputy_akim", draft_key="k3")).booking
+    assert mine is not None and retired is not None and gone is not None
+    assert await store.cancel(gone.id, 2, NOW) is not None
+
+    found = await bookings.own_booking(mine.id, 1)
+    assert found is not None and found[0].id == mine.id and found[1].code == "deputy_akim"
+    assert await bookings.own_booking(mine.id, 2) is None  # someone else's
+    assert await bookings.own_booking(gone.id, 2) is None  # cancelled
+    assert await bookings.own_booking(retired.id, 1) is None  # its reception left the catalog
+    assert await bookings.own_booking(9999, 1) is None
+    again = await bookings.booked_from("k1", 1)
+    assert again is not None and again[0].id == mine.id
+    assert await bookings.booked_from("k1", 2) is None
+    assert await bookings.booked_from("k3", 2) is None
+    assert await bookings.booked_from("", 1) is None
+
+
+async def test_the_open_appeals_a_booking_may_be_about(
+    repo: SQLiteRepository, catalog: Catalog
+) -> None:
+    appeals = appeals_service(repo, catalog)
+    older, _ = await repo.create_appeal(new_appeal("older", created_at=NOW))
+    closed, _ = await repo.create_appeal(new_appeal("closed", created_at=NOW + timedelta(hours=1)))
+    newer, _ = await repo.create_appeal(new_appeal("newer", created_at=NOW + timedelta(hours=2)))
+    await repo.create_appeal(new_appeal("not mine", citizen_id=2))
+    await repo.db.execute("UPDATE appeals SET status = 'withdrawn' WHERE id = ?", (closed.id,))
+    assert [a.id for a in await appeals.open_appeals_of(1)] == [newer.id, older.id]
+    assert [a.id for a in await appeals.open_appeals_of(1, newest=1)] == [newer.id]

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import DeadlinePolicy
 from bot.domain.limits import DailyLimits
+from bot.domain.status import is_open
 from bot.services.confirmations import Confirmation, Confirmations
 from storage.base import DatabaseBusy, InTransaction, Repository
 from storage.models import Appeal, Attachment, NewAppeal
@@ -214,3 +215,9 @@ class AppealService:
     def appeals_per_day(self) -> int | None:
         """The daily limit of new appeals per citizen; None without limits."""
         return self.limits.appeals_per_day if self.limits is not None else None
+
+    async def open_appeals_of(self, citizen_id: int, newest: int = 20) -> list[Appeal]:
+        """The citizen's open appeals among their `newest`, newest first (a booking may be
+        about one)."""
+        appeals = await self.repo.citizen_appeals(citizen_id, limit=newest, offset=0)
+        return [a for a in appeals if is_open(a.status)]

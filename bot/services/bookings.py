@@ -358,6 +358,25 @@ class BookingService:
         session = await self.store.session_bookings(reception.code, marked.session_day)
         return Marked(marked, reception, [b for b in session if b.status != "cancelled"])
 
+    async def own_booking(
+        self, booking_id: int, citizen_id: int
+    ) -> tuple[Booking, Reception] | None:
+        """The citizen's place that a button carries, with its reception, while it is still
+        booked; None for anyone else's, a cancelled or attended one, or an unknown one."""
+        return self._own(await self.store.get(booking_id), citizen_id)
+
+    async def booked_from(
+        self, draft_key: str, citizen_id: int
+    ) -> tuple[Booking, Reception] | None:
+        """The place a confirmed draft of this citizen's took, for a confirm pressed again."""
+        return self._own(await self.store.by_draft(draft_key) if draft_key else None, citizen_id)
+
+    def _own(self, booking: Booking | None, citizen_id: int) -> tuple[Booking, Reception] | None:
+        if booking is None or booking.citizen_id != citizen_id or booking.status != "booked":
+            return None
+        reception = self.receptions.get(booking.reception)
+        return (booking, reception) if reception is not None else None
+
 
 def booked(chat_id: int, booking: Booking, render: Callable[[Booking], str]) -> Confirmation:
     """What tells the citizen their place is booked, keyed by the booking."""
