@@ -22,7 +22,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.prompts import Draft, Refusal
 from bot.domain.status import is_open
 from bot.services.erasure import CitizenErasure
-from bot.services.officials import ActionResult, Official, OfficialsService
+from bot.services.officials import Access, ActionResult, Official, OfficialsService
 from bot.services.prompts import OfficialPrompts
 from bot.telegram.callbacks import CardCb, PromptCb
 from bot.telegram.filters import author
@@ -53,101 +53,100 @@ async def card_pressed(
     prompts: OfficialPrompts,
     catalog: Catalog,
     erasure: CitizenErasure,
+    officials_language: str,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
         await query.answer()
         return
-    with officials.i18n.use_locale(officials.language):
-        chat = message.chat.id
-        if not await officials.may_act(chat, query.from_user.id):
-            await query.answer(
-                _("Only officials of this chat can act on appeals."), show_alert=True
+    chat = message.chat.id
+    access = await officials.appeal_for(chat, query.from_user.id, callback_data.appeal)
+    if access.refused == Access.NOT_OFFICIAL:
+        await query.answer(_("Only officials of this chat can act on appeals."), show_alert=True)
+        return
+    if access.refused == Access.MISSING:
+        await query.answer(_("Appeal not found."), show_alert=True)
+        return
+    if access.refused == Access.OTHER_CHAT or access.appeal is None:
+        await query.answer(
+            _("Only officials of the chat that holds the appeal can act on it."),
+            show_alert=True,
+        )
+        return
+    appeal = access.appeal
+    official = official_of(query.from_user)
+    match callback_data.action:
+        case "take":
+            result = await officials.take(appeal.id, official)
+            await after_action(query, result, officials, _("Taken."))
+        case "answer" | "extend" | "dup" | "forward" | "outcome" if not is_open(appeal.status):
+            await after_action(query, ActionResult(appeal, False, "already"), officials, "")
+        case "ask" if not is_open(appeal.status) or appeal.citizen_id is None:
+            # Closed, or the citizen erased their data (/forget): nobody to ask.
+            await after_action(query, ActionResult(appeal, False, "already"), officials, "")
+        case "answer":
+            await query.answer()
+            await message.answer(
+                _("{name}, how is appeal № {reference} resolved?").format(
+                    name=html(official.name), reference=html(appeal.reference)
+                ),
+                reply_markup=card_view.outcome_keyboard(appeal.id),
             )
-            return
-        appeal = await officials.repo.get_appeal(callback_data.appeal)
-        if appeal is None:
-            await query.answer(_("Appeal not found."), show_alert=True)
-            return
-        if not await officials.may_act(chat, query.from_user.id, appeal):
-            await query.answer(
-                _("Only officials of the chat that holds the appeal can act on it."),
-                show_alert=True,
+        case "outcome":
+            await outcome_chosen(
+                query, message, callback_data, appeal, prompts, catalog, officials_language
             )
-            return
-        official = official_of(query.from_user)
-        match callback_data.action:
-            case "take":
-                result = await officials.take(appeal.id, official)
-                await after_action(query, result, officials, _("Taken."))
-            case "answer" | "extend" | "dup" | "forward" | "outcome" if not is_open(appeal.status):
-                await after_action(query, ActionResult(appeal, False, "already"), officials, "")
-            case "ask" if not is_open(appeal.status) or appeal.citizen_id is None:
-                # Closed, or the citizen erased their data (/forget): nobody to ask.
-                await after_action(query, ActionResult(appeal, False, "already"), officials, "")
-            case "answer":
-                await query.answer()
-                await message.answer(
-                    _("{name}, how is appeal № {reference} resolved?").format(
-                        name=html(official.name), reference=html(appeal.reference)
-                    ),
-                    reply_markup=card_view.outcome_keyboard(appeal.id),
-                )
-            case "outcome":
-                await outcome_chosen(query, message, callback_data, appeal, prompts, catalog)
-            case "tpl":
-                template = catalog.template(callback_data.arg)
-                await query.answer()
-                if template is not None:
-                    # <code> text is copied with one tap; the official edits and replies.
-                    await message.answer(f"<code>{html(template.text(appeal.language))}</code>")
-            case "extend":
-                await query.answer()
-                latest = long_date(officials.latest_extension(appeal), officials.language)
-                who = view.mention(official.id, official.name)
-                await open_prompt(
-                    message, prompts, appeal, official, PromptAction.EXTEND,
-                    view.extension_prompt(appeal.reference, who, latest),
-                )  # fmt: skip
-            case "dup":
-                await query.answer()
-                who = view.mention(official.id, official.name)
-                await open_prompt(
-                    message, prompts, appeal, official, PromptAction.DUPLICATE,
-                    view.duplicate_prompt(appeal.reference, who),
-                )  # fmt: skip
-            case "ask":
-                await query.answer()
-                who = view.mention(official.id, official.name)
-                await open_prompt(
-                    message, prompts, appeal, official, PromptAction.ASK,
-                    view.ask_prompt(appeal.reference, who, view.language_of(appeal)),
-                )  # fmt: skip
-            case "forward":
-                await query.answer()
-                await message.answer(
-                    _("Forward appeal № {reference} to:").format(reference=html(appeal.reference)),
-                    reply_markup=card_view.departments_keyboard(
-                        appeal.id, catalog, officials.language
-                    ),
-                )
-            case "fwd":
-                card = await officials.card_message(appeal)
-                result = await officials.forward(appeal.id, official, callback_data.arg)
-                await query.answer(_("Forwarded.") if result.done else "")
-                await message.delete()
-                await refresh(officials, result, card)
-            case "drop":
-                await query.answer(_("Cancelled."))
-                await message.delete()
-            case "contact":
-                await show_contact(query, appeal, officials)
-            case "full":
-                await query.answer()
-                sent = await send_in_parts(message, officials.render_card(appeal, full=True))
-                await erasure.copy_posted(appeal.id, chat, [m.message_id for m in sent])
-            case _:
-                await query.answer(_("This button is no longer active."), show_alert=True)
+        case "tpl":
+            template = catalog.template(callback_data.arg)
+            await query.answer()
+            if template is not None:
+                # <code> text is copied with one tap; the official edits and replies.
+                await message.answer(f"<code>{html(template.text(appeal.language))}</code>")
+        case "extend":
+            await query.answer()
+            latest = long_date(officials.latest_extension(appeal), officials_language)
+            who = view.mention(official.id, official.name)
+            await open_prompt(
+                message, prompts, appeal, official, PromptAction.EXTEND,
+                view.extension_prompt(appeal.reference, who, latest),
+            )  # fmt: skip
+        case "dup":
+            await query.answer()
+            who = view.mention(official.id, official.name)
+            await open_prompt(
+                message, prompts, appeal, official, PromptAction.DUPLICATE,
+                view.duplicate_prompt(appeal.reference, who),
+            )  # fmt: skip
+        case "ask":
+            await query.answer()
+            who = view.mention(official.id, official.name)
+            await open_prompt(
+                message, prompts, appeal, official, PromptAction.ASK,
+                view.ask_prompt(appeal.reference, who, view.language_of(appeal)),
+            )  # fmt: skip
+        case "forward":
+            await query.answer()
+            await message.answer(
+                _("Forward appeal № {reference} to:").format(reference=html(appeal.reference)),
+                reply_markup=card_view.departments_keyboard(appeal.id, catalog, officials_language),
+            )
+        case "fwd":
+            card = await officials.card_message(appeal)
+            result = await officials.forward(appeal.id, official, callback_data.arg)
+            await query.answer(_("Forwarded.") if result.done else "")
+            await message.delete()
+            await refresh(officials, result, card)
+        case "drop":
+            await query.answer(_("Cancelled."))
+            await message.delete()
+        case "contact":
+            await show_contact(query, appeal, officials)
+        case "full":
+            await query.answer()
+            sent = await send_in_parts(message, officials.render_card(appeal, full=True))
+            await erasure.copy_posted(appeal.id, chat, [m.message_id for m in sent])
+        case _:
+            await query.answer(_("This button is no longer active."), show_alert=True)
 
 
 async def refresh(
@@ -185,6 +184,7 @@ async def outcome_chosen(
     appeal: Appeal,
     prompts: OfficialPrompts,
     catalog: Catalog,
+    lang: str,
 ) -> None:
     try:
         outcome = Outcome(callback_data.arg)
@@ -205,8 +205,7 @@ async def outcome_chosen(
         message, prompts, appeal, official, PromptAction.ANSWER,
         view.answer_prompt(appeal.reference, who), outcome,
     )  # fmt: skip
-    officials = prompts.officials
-    templates = card_view.templates_keyboard(appeal.id, catalog, officials.language)
+    templates = card_view.templates_keyboard(appeal.id, catalog, lang)
     if templates is not None:
         await message.answer(_("Templates in the language of the appeal:"), reply_markup=templates)
 
@@ -231,31 +230,39 @@ async def open_prompt(
 
 
 async def prompt_replied(
-    message: Message, prompt: Prompt, officials: OfficialsService, prompts: OfficialPrompts
+    message: Message,
+    prompt: Prompt,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+    officials_language: str,
 ) -> None:
     """The official's reply to a prompt becomes a draft, shown back as a preview; nothing
     reaches the citizen before «Send»."""
-    with officials.i18n.use_locale(officials.language):
-        person = author(message)
-        if person is None:
-            await message.reply(officials_view.anonymous_text())
-            return
-        text = message.text or message.caption or ""
-        if message.photo or message.video or message.sticker or message.voice:
-            text = ""  # only a text or a document reaches the citizen: say so, not drop it
-        file_id = message.document.file_id if message.document else None
-        result = await prompts.reply(prompt, official_of(person), text, file_id)
-        appeal = result.appeal
-        if result.refusal is not None or result.draft is None or appeal is None:
-            await message.reply(refusal(result.refusal or Refusal.CLOSED, prompt, appeal, prompts))
-            return
-        await show_preview(message, prompts, prompt, appeal, result.draft)
+    person = author(message)
+    if person is None:
+        await message.reply(officials_view.anonymous_text())
+        return
+    text = message.text or message.caption or ""
+    if message.photo or message.video or message.sticker or message.voice:
+        text = ""  # only a text or a document reaches the citizen: say so, not drop it
+    file_id = message.document.file_id if message.document else None
+    result = await prompts.reply(prompt, official_of(person), text, file_id)
+    appeal = result.appeal
+    if result.refusal is not None or result.draft is None or appeal is None:
+        reason = result.refusal or Refusal.CLOSED
+        await message.reply(refusal(reason, prompt, appeal, officials, officials_language))
+        return
+    await show_preview(message, officials, prompts, prompt, appeal, result.draft)
 
 
 async def show_preview(
-    message: Message, prompts: OfficialPrompts, prompt: Prompt, appeal: Appeal, draft: Draft
+    message: Message,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+    prompt: Prompt,
+    appeal: Appeal,
+    draft: Draft,
 ) -> None:
-    officials = prompts.officials
     with officials.speaking(appeal.language):
         for_citizen = view.citizen_text(draft, appeal, appeal.language)
     text = view.preview_text(appeal, draft, for_citizen)
@@ -266,10 +273,9 @@ async def show_preview(
 
 
 def refusal(
-    reason: Refusal, prompt: Prompt, appeal: Appeal | None, prompts: OfficialPrompts
+    reason: Refusal, prompt: Prompt, appeal: Appeal | None, officials: OfficialsService, lang: str
 ) -> str:
-    officials = prompts.officials
-    latest = long_date(officials.latest_extension(appeal), officials.language) if appeal else "—"
+    latest = long_date(officials.latest_extension(appeal), lang) if appeal else "—"
     return view.refusal_text(reason, prompt, appeal, latest)
 
 
@@ -278,56 +284,57 @@ async def prompt_pressed(
     callback_data: PromptCb,
     officials: OfficialsService,
     prompts: OfficialPrompts,
+    officials_language: str,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
         await query.answer()
         return
     official = official_of(query.from_user)
-    with officials.i18n.use_locale(officials.language):
-        match callback_data.action:
-            case "send":
-                result = await prompts.send(callback_data.prompt, message.message_id, official)
-            case "edit":
-                result = await prompts.edit(callback_data.prompt, message.message_id, official)
-            case "cancel":
-                result = await prompts.cancel(callback_data.prompt, message.message_id, official)
-            case _:
-                await query.answer(_("This button is no longer active."), show_alert=True)
-                return
-        prompt, appeal = result.prompt, result.appeal
-        if prompt is None or result.refusal is not None:
-            if prompt is None:
-                await query.answer(_("This button is no longer active."), show_alert=True)
-                return
-            text = refusal(result.refusal or Refusal.NOT_PENDING, prompt, appeal, prompts)
-            await query.answer(plain(text), show_alert=True)
-            if result.refusal in (
-                Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED
-            ):  # fmt: skip
-                await retire(message)
+    match callback_data.action:
+        case "send":
+            result = await prompts.send(callback_data.prompt, message.message_id, official)
+        case "edit":
+            result = await prompts.edit(callback_data.prompt, message.message_id, official)
+        case "cancel":
+            result = await prompts.cancel(callback_data.prompt, message.message_id, official)
+        case _:
+            await query.answer(_("This button is no longer active."), show_alert=True)
             return
-        await query.answer()
-        await retire(message)
-        assert appeal is not None
-        match callback_data.action:
-            case "send":
-                acted = result.action
-                assert acted is not None
-                if acted.done:
-                    await message.reply(view.done_text(prompt.action, appeal.reference))
-                    await refresh(officials, acted, await officials.card_message(appeal))
-                else:
-                    await message.reply(view.not_done_text(appeal))
-            case "edit":
-                who = view.mention(official.id, official.name)
-                outcome = Outcome(prompt.outcome) if prompt.outcome else None
-                await open_prompt(
-                    message, prompts, appeal, official, prompt.action,
-                    view.corrected_prompt(appeal.reference, who), outcome,
-                )  # fmt: skip
-            case _:
-                await message.reply(view.cancelled_text(appeal.reference))
+    prompt, appeal = result.prompt, result.appeal
+    if prompt is None or result.refusal is not None:
+        if prompt is None:
+            await query.answer(_("This button is no longer active."), show_alert=True)
+            return
+        reason = result.refusal or Refusal.NOT_PENDING
+        text = refusal(reason, prompt, appeal, officials, officials_language)
+        await query.answer(plain(text), show_alert=True)
+        if result.refusal in (
+            Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED
+        ):  # fmt: skip
+            await retire(message)
+        return
+    await query.answer()
+    await retire(message)
+    assert appeal is not None
+    match callback_data.action:
+        case "send":
+            acted = result.action
+            assert acted is not None
+            if acted.done:
+                await message.reply(view.done_text(prompt.action, appeal.reference))
+                await refresh(officials, acted, await officials.card_message(appeal))
+            else:
+                await message.reply(view.not_done_text(appeal))
+        case "edit":
+            who = view.mention(official.id, official.name)
+            outcome = Outcome(prompt.outcome) if prompt.outcome else None
+            await open_prompt(
+                message, prompts, appeal, official, prompt.action,
+                view.corrected_prompt(appeal.reference, who), outcome,
+            )  # fmt: skip
+        case _:
+            await message.reply(view.cancelled_text(appeal.reference))
 
 
 async def retire(message: Message) -> None:
