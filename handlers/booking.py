@@ -17,8 +17,8 @@ from aiogram.utils.i18n.context import get_i18n
 
 from bot.domain.dialogs import BOOKING
 from bot.domain.receptions import Reception
-from bot.domain.status import is_open
 from bot.domain.validation import kazakhstan_phone
+from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService, booked
 from bot.services.confirmations import Confirmations
 from bot.telegram.callbacks import BookingCb
@@ -34,7 +34,6 @@ from bot.views.consent import ask_consent
 from bot.views.dialogs import cancelled_text
 from bot.views.my_appeals import status_label
 from i18n.formatting import long_date
-from storage.base import Repository
 from storage.bookings import Booking
 from storage.models import Citizen
 
@@ -68,13 +67,8 @@ async def draft_of(state: FSMContext) -> tuple[dict[str, Any], dict[str, Any]]:
     return data, data.setdefault("booking", {})
 
 
-async def open_appeals(repo: Repository, citizen_id: int) -> list[Any]:
-    appeals = await repo.citizen_appeals(citizen_id, limit=20, offset=0)
-    return [a for a in appeals if is_open(a.status)]
-
-
 async def show(
-    step: str, message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    step: str, message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     """Enter `step` and send its prompt."""
     _data, draft = await draft_of(state)
@@ -93,7 +87,7 @@ async def show(
             text, markup = view.slots_screen(await bookings.free_slots(reception, day), day, lang())
         case "question":
             assert message.chat is not None
-            text, markup = view.question_screen(await open_appeals(repo, message.chat.id))
+            text, markup = view.question_screen(await appeals.open_appeals_of(message.chat.id))
         case "access":
             text, markup = view.access_screen(draft.get("access", []), draft.get("access_other"))
         case "contact":
@@ -109,7 +103,7 @@ async def show(
             await message.answer(_("Almost done."), reply_markup=ReplyKeyboardRemove())
             appeal_ref = None
             if draft.get("appeal_id"):
-                appeal = await repo.get_appeal(int(draft["appeal_id"]))
+                appeal = await appeals.own_appeal(int(draft["appeal_id"]), message.chat.id)
                 appeal_ref = appeal.reference if appeal else None
             text, markup = view.review_screen(draft, reception, lang(), appeal_ref)
     await message.answer(text, reply_markup=markup)
@@ -131,14 +125,14 @@ async def start_booking(
     message: Message,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
     citizen: Citizen | None,
 ) -> None:
     current = await state.get_state()
     if current and current.startswith("BookingForm:"):
         await message.answer(_("You have an unfinished booking, let us continue."))
         step = current.split(":")[1]
-        await show("access" if step == "access_other" else step, message, state, bookings, repo)
+        await show("access" if step == "access_other" else step, message, state, bookings, appeals)
         return
     if not bookings.receptions.receptions:
         await message.answer(_("No receptions are scheduled at the moment."))
@@ -151,9 +145,9 @@ async def start_booking(
     if len(receptions) == 1:
         await state.update_data(booking={"draft_key": uuid.uuid4().hex,
                                          "reception": receptions[0].code})  # fmt: skip
-        await show("day", message, state, bookings, repo)
+        await show("day", message, state, bookings, appeals)
         return
-    await show("reception", message, state, bookings, repo)
+    await show("reception", message, state, bookings, appeals)
 
 
 async def stale(query: CallbackQuery) -> None:
@@ -165,7 +159,7 @@ async def pressed(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
     """Every button of the dialog; each one is valid only at its own step."""
     message = query.message
@@ -204,7 +198,7 @@ async def pressed(
                 await state.clear()
                 await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
                 return
-            await show(previous, message, state, bookings, repo)
+            await show(previous, message, state, bookings, appeals)
             return
         case "rec":
             reception = bookings.receptions.get(value)
@@ -252,12 +246,16 @@ async def pressed(
             draft["slot"] = local.isoformat()
             label = f"{local:%H:%M}"
         case "about":
-            text, markup = view.appeals_screen(await open_appeals(repo, query.from_user.id))
+            text, markup = view.appeals_screen(await appeals.open_appeals_of(query.from_user.id))
             await message.edit_text(text, reply_markup=markup)
             return
         case "appeal":
-            appeal = await repo.get_appeal(int(value)) if value.isdigit() else None
-            if appeal is None or appeal.citizen_id != query.from_user.id:
+            appeal = (
+                await appeals.own_appeal(int(value), query.from_user.id)
+                if value.isdigit()
+                else None
+            )
+            if appeal is None:
                 await stale(query)
                 return
             draft["appeal_id"], draft["topic"] = appeal.id, None
@@ -277,11 +275,11 @@ async def pressed(
             label = _("Access needs: {value}").format(value=view.needs_text(draft))
     await state.set_data(data)
     await message.edit_text(f"✔️ {label}", reply_markup=None)
-    await show(next_step(step), message, state, bookings, repo)
+    await show(next_step(step), message, state, bookings, appeals)
 
 
 async def question_typed(
-    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     text = (message.text or "").strip()
     if not 10 <= len(text) <= 1000:
@@ -290,20 +288,20 @@ async def question_typed(
     data, draft = await draft_of(state)
     draft["topic"], draft["appeal_id"] = text, None
     await state.set_data(data)
-    await show("access", message, state, bookings, repo)
+    await show("access", message, state, bookings, appeals)
 
 
 async def other_need_typed(
-    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     data, draft = await draft_of(state)
     draft["access_other"] = (message.text or "").strip()[:300] or None
     await state.set_data(data)
-    await show("access", message, state, bookings, repo)
+    await show("access", message, state, bookings, appeals)
 
 
 async def contact_given(
-    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     assert message.from_user is not None
     if message.contact is not None:
@@ -319,7 +317,7 @@ async def contact_given(
             await message.answer(cancelled_text(BOOKING), reply_markup=main_menu())
             return
         if text in in_every_language("⬅️ Back"):
-            await show("access", message, state, bookings, repo)
+            await show("access", message, state, bookings, appeals)
             return
         found = kazakhstan_phone(text)
         if found is None:
@@ -331,12 +329,12 @@ async def contact_given(
     data, draft = await draft_of(state)
     draft["contact_name"], draft["contact_phone"] = name[:200], phone
     await state.set_data(data)
-    await show("review", message, state, bookings, repo)
+    await show("review", message, state, bookings, appeals)
 
 
 async def confirm(
     query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService,
-    repo: Repository, confirmations: Confirmations,
+    appeals: AppealService, confirmations: Confirmations,
 ) -> None:  # fmt: skip
     message = query.message
     if not isinstance(message, Message):
@@ -363,7 +361,7 @@ async def confirm(
     await query.answer(_("That time was just taken. Please choose another."), show_alert=True)
     draft.pop("slot", None)
     await state.set_data(data)
-    await show("day", message, state, bookings, repo)
+    await show("day", message, state, bookings, appeals)
 
 
 def booked_text(bookings: BookingService) -> Callable[[Booking], str]:
@@ -388,13 +386,11 @@ async def booked_or_stale(
     confirmations: Confirmations,
 ) -> None:
     """Confirm pressed again: the booking it made is shown again; any other is stale."""
-    booking = await bookings.store.by_draft(draft_key) if draft_key else None
-    if (
-        booking is None or booking.citizen_id != query.from_user.id or booking.status != "booked"
-        or bookings.receptions.get(booking.reception) is None
-    ):  # fmt: skip
+    found = await bookings.booked_from(draft_key, query.from_user.id)
+    if found is None:
         await stale(query)
         return
+    booking, _reception = found
     await query.answer(_("You already have a place at this session."), show_alert=True)
     # An alert to a query that is too old never shows: the card says it in any case.
     confirmation = booked(query.from_user.id, booking, booked_text(bookings))
@@ -441,15 +437,11 @@ async def own_booking(
     """The message, the booking a button carries and its reception, if the booking is the
     presser's and still booked; otherwise they are told it is no longer active."""
     message = query.message
-    booking = await bookings.store.get(booking_id)
-    reception = bookings.receptions.get(booking.reception) if booking else None
-    if (
-        not isinstance(message, Message) or booking is None or reception is None
-        or booking.citizen_id != query.from_user.id or booking.status != "booked"
-    ):  # fmt: skip
+    found = await bookings.own_booking(booking_id, query.from_user.id)
+    if not isinstance(message, Message) or found is None:
         await query.answer(_("This booking is no longer active."), show_alert=True)
         return None
-    return message, booking, reception
+    return message, *found
 
 
 def booking_card(
@@ -553,7 +545,7 @@ async def take_offer(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
     """«Take the place» from a waitlist offer: the dialog resumes with the place held."""
     message = query.message
@@ -570,7 +562,7 @@ async def take_offer(
         "day": start.date().isoformat(), "slot": start.isoformat(), "offer_id": offer_id,
     }  # fmt: skip
     await state.set_data({"booking": draft})
-    await show("question", message, state, bookings, repo)
+    await show("question", message, state, bookings, appeals)
 
 
 def create_router() -> Router:

@@ -8,12 +8,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.catalog import Catalog
+from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService
 from bot.services.citizens import CitizenService
 from bot.telegram.callbacks import ConsentCb
 from handlers.appeal import start_wizard
 from handlers.booking import start_booking
-from storage.base import Repository
 from storage.models import Citizen
 
 
@@ -21,7 +21,7 @@ async def consent_answered(
     query: CallbackQuery,
     callback_data: ConsentCb,
     citizens: CitizenService,
-    repo: Repository,
+    appeals: AppealService,
     citizen: Citizen | None,
     state: FSMContext,
     catalog: Catalog,
@@ -47,7 +47,7 @@ async def consent_answered(
     if callback_data.then == "book" and bookings is not None and await state.get_state() is None:
         await query.message.edit_text(_("Thank you."))
         citizen = await citizens.get(query.from_user.id)
-        await start_booking(query.message, state, bookings, repo, citizen)
+        await start_booking(query.message, state, bookings, appeals, citizen)
         return
     await query.message.edit_text(
         _("Thank you. You can now send an appeal: press «📝 New appeal» or /new.")

@@ -30,7 +30,6 @@ from bot.telegram.filters import CallbackPrefix, PrivateChat
 from bot.telegram.menu import menu_key
 from bot.views import dialogs as view
 from handlers import appeal, booking
-from storage.base import Repository
 from storage.models import Citizen
 
 
@@ -72,7 +71,6 @@ async def switch_pressed(
     state: FSMContext,
     catalog: Catalog,
     bookings: BookingService,
-    repo: Repository,
     citizen: Citizen | None,
     appeals: AppealService,
 ) -> None:
@@ -99,7 +97,7 @@ async def switch_pressed(
     if following == APPEAL:
         await appeal.new_appeal(message, state, catalog, citizen, appeals)
     else:
-        await booking.start_booking(message, state, bookings, repo, citizen)
+        await booking.start_booking(message, state, bookings, appeals, citizen)
 
 
 def create_router() -> Router:
