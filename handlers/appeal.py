@@ -8,6 +8,7 @@ import logging
 import uuid
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -168,6 +169,7 @@ async def new_appeal(
     catalog: Catalog,
     citizen: Citizen | None,
     appeals: AppealService,
+    tz: ZoneInfo,
 ) -> None:
     current = await state.get_state()
     if current is not None and current.startswith("AppealForm:"):
@@ -178,27 +180,27 @@ async def new_appeal(
     if citizen is None or citizen.consent_at is None:
         await ask_consent(message, then="new")
         return
-    if await over_daily_limit(message, appeals):
+    if await over_daily_limit(message, appeals, tz):
         return
     await start_wizard(message, state, catalog)
 
 
-async def over_daily_limit(message: Message, appeals: AppealService) -> bool:
+async def over_daily_limit(message: Message, appeals: AppealService, tz: ZoneInfo) -> bool:
     """Tell the citizen when they may file again, if they have filed as many appeals as a
     day allows. `message` is in their private chat (the bot's own, under a button, too)."""
     reopens_at = await appeals.next_filing_at(message.chat.id)
     if reopens_at is None:
         return False
-    await tell_daily_limit(message, appeals, reopens_at)
+    await tell_daily_limit(message, appeals, reopens_at, tz)
     return True
 
 
 async def tell_daily_limit(
-    message: Message, appeals: AppealService, reopens_at: datetime, lead: str = ""
+    message: Message, appeals: AppealService, reopens_at: datetime, tz: ZoneInfo, lead: str = ""
 ) -> None:
-    assert appeals.limits is not None  # it was reached
-    per_day = appeals.limits.appeals_per_day
-    text = limits_view.appeals_limit(per_day, reopens_at, appeals.policy.tz, current_lang())
+    per_day = appeals.appeals_per_day()
+    assert per_day is not None  # it was reached
+    text = limits_view.appeals_limit(per_day, reopens_at, tz, current_lang())
     await message.answer(f"{text}\n\n{lead}" if lead else text)
 
 
@@ -651,6 +653,7 @@ async def confirm(
     appeals: AppealService,
     catalog: Catalog,
     confirmations: Confirmations,
+    tz: ZoneInfo,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
@@ -659,16 +662,18 @@ async def confirm(
     draft = data.get("draft", {})
     in_review = await state.get_state() == AppealForm.review.state
     if not in_review or draft.get("draft_key") != callback_data.value:
-        await already_filed_or_stale(query, callback_data.value, appeals, catalog, confirmations)
+        await already_filed_or_stale(
+            query, callback_data.value, appeals, catalog, confirmations, tz
+        )
         return
-    render = registration_text(catalog, appeals)
+    render = registration_text(catalog, tz)
     try:
         filed = await appeals.file(query.from_user.id, current_lang(), draft, render)
     except DailyLimitReached as reached:
         # The draft stays, in review with its buttons, for when the day's limit allows.
         await query.answer()
         await tell_daily_limit(
-            query.message, appeals, reached.reopens_at, lead=limits_view.draft_kept()
+            query.message, appeals, reached.reopens_at, tz, lead=limits_view.draft_kept()
         )
         return
     except IncompleteDraft as exc:
@@ -688,7 +693,7 @@ async def confirm(
     await show_confirmation(query.message, registered, confirmations, again=not filed.created)
 
 
-def registration_text(catalog: Catalog, appeals: AppealService) -> Render:
+def registration_text(catalog: Catalog, tz: ZoneInfo) -> Render:
     lang = current_lang()
 
     def render(reference: str, kind_code: str, due_at: datetime) -> str:
@@ -702,7 +707,7 @@ def registration_text(catalog: Catalog, appeals: AppealService) -> Render:
             "You will get the answer here. /my shows the status."
         ).format(
             reference=reference,
-            due=long_date(due_at.astimezone(appeals.policy.tz).date(), lang),
+            due=long_date(due_at.astimezone(tz).date(), lang),
             period=period,
         )
 
@@ -723,8 +728,9 @@ async def already_filed_or_stale(
     appeals: AppealService,
     catalog: Catalog,
     confirmations: Confirmations,
+    tz: ZoneInfo,
 ) -> None:
-    appeal = await appeals.repo.appeal_by_draft(draft_key) if draft_key else None
+    appeal = await appeals.filed_from(draft_key)
     if appeal is None or appeal.citizen_id != query.from_user.id:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -734,7 +740,7 @@ async def already_filed_or_stale(
     )
     # An alert to a query that is too old never shows: the card says it in any case.
     if isinstance(query.message, Message):
-        render = registration_text(catalog, appeals)
+        render = registration_text(catalog, tz)
         registered = registration(
             query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
         )
