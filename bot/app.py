@@ -39,10 +39,10 @@ from bot.services.officials import OfficialsService
 from bot.services.officials_reports import OfficialsReports
 from bot.services.prompts import OfficialPrompts
 from bot.settings import Settings, check_officials_chat
-from bot.telegram import menu as bot_menu
 from bot.telegram.commands import register_commands
 from bot.telegram.dispatcher import UpdateScopedDispatcher
 from bot.telegram.isolation import ChatIsolation
+from bot.telegram.menu import MainMenu
 from bot.telegram.middlewares import (
     BurstGate,
     BurstNotice,
@@ -199,13 +199,17 @@ async def create_app(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
     )
+    receptions = load_receptions(catalog)
+    # Without receptions in the catalog there is nothing to book: no 🗓 in the menu.
+    menu = MainMenu(booking=bool(receptions.receptions))
+    dp["menu"] = menu
     # The views that render what the services tell are handed in here, so no service
     # imports a view (services speak no Telegram; views import no service).
     confirmations = Confirmations(
         outbox,
         outbox_store,
         timedelta(seconds=settings.confirmation_grace),
-        ConfirmationMessages(),
+        ConfirmationMessages(menu),
     )
     dp["confirmations"] = confirmations
 
@@ -247,8 +251,6 @@ async def create_app(
         on_expired=PromptExpiryNotice(outbox, i18n, settings.officials_language),
         lifecycle=lifecycle,
     )
-    receptions = load_receptions(catalog)
-    bot_menu.booking_enabled = bool(receptions.receptions)
     bookings = BookingService(
         SQLiteBookingStore(db),
         SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),

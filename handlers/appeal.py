@@ -47,7 +47,7 @@ from bot.telegram.callbacks import WizardCb
 from bot.telegram.confirmations import forget_draft
 from bot.telegram.confirmations import show as show_confirmation
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.telegram.menu import MenuButton, main_menu
+from bot.telegram.menu import MainMenu, MenuButton
 from bot.views import appeal as view
 from bot.views import limits as limits_view
 from bot.views.common import html, in_every_language
@@ -216,7 +216,9 @@ async def noop(query: CallbackQuery) -> None:
 # --- navigation -------------------------------------------------------------------------
 
 
-async def cancel_button(query: CallbackQuery, callback_data: WizardCb, state: FSMContext) -> None:
+async def cancel_button(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, menu: MainMenu
+) -> None:
     step = (await state.get_state() or "").split(":")[-1]
     if callback_data.value != step:
         # A Cancel left on an earlier prompt must not throw away the draft in hand.
@@ -228,24 +230,30 @@ async def cancel_button(query: CallbackQuery, callback_data: WizardCb, state: FS
         await query.message.edit_reply_markup(reply_markup=None)
         await query.message.answer(
             _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
-            reply_markup=main_menu(),
+            reply_markup=menu.keyboard(),
         )
 
 
-async def go_back(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
+async def go_back(
+    step: str, message: Message, state: FSMContext, catalog: Catalog, menu: MainMenu
+) -> None:
     data, draft = await draft_of(state)
     data["editing"] = False
     await state.set_data(data)
     previous = previous_step(step, draft, catalog)
     if previous is None:
         await state.clear()
-        await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
+        await message.answer(_("You are back in the main menu."), reply_markup=menu.keyboard())
         return
     await show(previous, message, state, catalog)
 
 
 async def back_button(
-    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+    query: CallbackQuery,
+    callback_data: WizardCb,
+    state: FSMContext,
+    catalog: Catalog,
+    menu: MainMenu,
 ) -> None:
     step = (await state.get_state() or "").split(":")[-1]
     if callback_data.value != step:
@@ -254,7 +262,7 @@ async def back_button(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await go_back(step, query.message, state, catalog)
+        await go_back(step, query.message, state, catalog, menu)
 
 
 # --- kind and category ------------------------------------------------------------------
@@ -485,7 +493,9 @@ def reply_labels(message_id: str) -> frozenset[str]:
     return in_every_language(message_id)
 
 
-async def reply_navigation(message: Message, state: FSMContext, catalog: Catalog) -> None:
+async def reply_navigation(
+    message: Message, state: FSMContext, catalog: Catalog, menu: MainMenu
+) -> None:
     """Text at a step drawn with a reply keyboard: its Back and Cancel, or the step's input."""
     step = (await state.get_state() or "").split(":")[-1]
     text = message.text or ""
@@ -493,10 +503,10 @@ async def reply_navigation(message: Message, state: FSMContext, catalog: Catalog
         await state.clear()
         await message.answer(
             _("Cancelled. Your draft was discarded and nothing was sent. /new starts again."),
-            reply_markup=main_menu(),
+            reply_markup=menu.keyboard(),
         )
     elif text in reply_labels("⬅️ Back"):
-        await go_back(step, message, state, catalog)
+        await go_back(step, message, state, catalog, menu)
     elif step == "location" and text in reply_labels("Skip"):
         data, draft = await draft_of(state)
         draft.pop("latitude", None)
@@ -654,6 +664,7 @@ async def confirm(
     catalog: Catalog,
     confirmations: Confirmations,
     tz: ZoneInfo,
+    menu: MainMenu,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
@@ -663,7 +674,7 @@ async def confirm(
     in_review = await state.get_state() == AppealForm.review.state
     if not in_review or draft.get("draft_key") != callback_data.value:
         await already_filed_or_stale(
-            query, callback_data.value, appeals, catalog, confirmations, tz
+            query, callback_data.value, appeals, catalog, confirmations, tz, menu
         )
         return
     render = registration_text(catalog, tz)
@@ -690,7 +701,8 @@ async def confirm(
     registered = registration(
         query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
     )
-    await show_confirmation(query.message, registered, confirmations, again=not filed.created)
+    again = not filed.created
+    await show_confirmation(query.message, registered, confirmations, menu=menu, again=again)
 
 
 def registration_text(catalog: Catalog, tz: ZoneInfo) -> Render:
@@ -729,6 +741,7 @@ async def already_filed_or_stale(
     catalog: Catalog,
     confirmations: Confirmations,
     tz: ZoneInfo,
+    menu: MainMenu,
 ) -> None:
     appeal = await appeals.filed_from(draft_key)
     if appeal is None or appeal.citizen_id != query.from_user.id:
@@ -744,7 +757,7 @@ async def already_filed_or_stale(
         registered = registration(
             query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
         )
-        await show_confirmation(query.message, registered, confirmations, again=True)
+        await show_confirmation(query.message, registered, confirmations, menu=menu, again=True)
 
 
 # --- albums: one answer per album, not one per photo ------------------------------------

@@ -25,7 +25,7 @@ from bot.telegram.callbacks import BookingCb
 from bot.telegram.confirmations import forget_draft
 from bot.telegram.confirmations import show as show_confirmation
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.telegram.menu import MenuButton, main_menu
+from bot.telegram.menu import MainMenu, MenuButton
 from bot.views import appeal as appeal_view
 from bot.views import booking as view
 from bot.views.booking_notices import cancel_keyboard
@@ -160,6 +160,7 @@ async def pressed(
     state: FSMContext,
     bookings: BookingService,
     appeals: AppealService,
+    menu: MainMenu,
 ) -> None:
     """Every button of the dialog; each one is valid only at its own step."""
     message = query.message
@@ -189,14 +190,16 @@ async def pressed(
         case "cancel":
             await state.clear()
             await message.edit_reply_markup(reply_markup=None)
-            await message.answer(cancelled_text(BOOKING), reply_markup=main_menu())
+            await message.answer(cancelled_text(BOOKING), reply_markup=menu.keyboard())
             return
         case "back":
             await message.edit_reply_markup(reply_markup=None)
             previous = previous_step(step, bookings)
             if previous is None:
                 await state.clear()
-                await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
+                await message.answer(
+                    _("You are back in the main menu."), reply_markup=menu.keyboard()
+                )
                 return
             await show(previous, message, state, bookings, appeals)
             return
@@ -235,7 +238,7 @@ async def pressed(
                 ).format(date=long_date(day, lang()))
             else:
                 text = _("You are already on the waiting list or booked for that day.")
-            await message.answer(text, reply_markup=main_menu())
+            await message.answer(text, reply_markup=menu.keyboard())
             return
         case "slot":
             start = view.slot_from_key(value)
@@ -301,7 +304,11 @@ async def other_need_typed(
 
 
 async def contact_given(
-    message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
+    message: Message,
+    state: FSMContext,
+    bookings: BookingService,
+    appeals: AppealService,
+    menu: MainMenu,
 ) -> None:
     assert message.from_user is not None
     if message.contact is not None:
@@ -314,7 +321,7 @@ async def contact_given(
         text = message.text or ""
         if text in in_every_language("✖️ Cancel"):
             await state.clear()
-            await message.answer(cancelled_text(BOOKING), reply_markup=main_menu())
+            await message.answer(cancelled_text(BOOKING), reply_markup=menu.keyboard())
             return
         if text in in_every_language("⬅️ Back"):
             await show("access", message, state, bookings, appeals)
@@ -334,7 +341,7 @@ async def contact_given(
 
 async def confirm(
     query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService,
-    appeals: AppealService, confirmations: Confirmations,
+    appeals: AppealService, confirmations: Confirmations, menu: MainMenu,
 ) -> None:  # fmt: skip
     message = query.message
     if not isinstance(message, Message):
@@ -342,7 +349,7 @@ async def confirm(
         return
     data, draft = await draft_of(state)
     if await current_step(state) != "review" or draft.get("draft_key") != callback_data.value:
-        await booked_or_stale(query, message, callback_data.value, bookings, confirmations)
+        await booked_or_stale(query, message, callback_data.value, bookings, confirmations, menu)
         return
     render = booked_text(bookings)
     result = await bookings.book(query.from_user.id, lang(), draft, render)
@@ -352,7 +359,7 @@ async def confirm(
         await forget_draft(state)
         confirmation = booked(query.from_user.id, booking, render)
         again = result.reason == "duplicate"  # the same draft booked before
-        await show_confirmation(message, confirmation, confirmations, again=again)
+        await show_confirmation(message, confirmation, confirmations, menu=menu, again=again)
         return
     if result.reason == "already_booked_in_session":
         await query.answer(_("You already have a place at this session."), show_alert=True)
@@ -384,6 +391,7 @@ async def booked_or_stale(
     draft_key: str,
     bookings: BookingService,
     confirmations: Confirmations,
+    menu: MainMenu,
 ) -> None:
     """Confirm pressed again: the booking it made is shown again; any other is stale."""
     found = await bookings.booked_from(draft_key, query.from_user.id)
@@ -394,7 +402,7 @@ async def booked_or_stale(
     await query.answer(_("You already have a place at this session."), show_alert=True)
     # An alert to a query that is too old never shows: the card says it in any case.
     confirmation = booked(query.from_user.id, booking, booked_text(bookings))
-    await show_confirmation(message, confirmation, confirmations, again=True)
+    await show_confirmation(message, confirmation, confirmations, menu=menu, again=True)
 
 
 async def typed_at_button_step(message: Message) -> None:
@@ -485,7 +493,7 @@ async def booking_cancel_pressed(
 
 
 async def move_pressed(
-    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService, menu: MainMenu
 ) -> None:
     """Moving needs no dialog state: every button carries the booking it moves. The booking's
     message in /my turns into the days, then the times; Back and Cancel lead back."""
@@ -505,7 +513,7 @@ async def move_pressed(
             return
     await query.answer(_("Nothing changed.") if action == "mstop" else None)
     if action == "mslot":
-        await move_to(message, booking, reception, bookings, view.slot_from_key(value))
+        await move_to(message, booking, reception, bookings, view.slot_from_key(value), menu)
         return
     if action == "mday":
         slots = await bookings.free_slots(reception, day, excluding=booking.slot_start)
@@ -524,6 +532,7 @@ async def move_to(
     reception: Reception,
     bookings: BookingService,
     start: datetime | None,
+    menu: MainMenu,
 ) -> None:
     # The time it holds now is never offered; a button for it is an old or a forged one.
     if start is None or start == booking.slot_start:
@@ -537,7 +546,7 @@ async def move_to(
     await message.edit_text(f"✔️ {start.astimezone(bookings.tz):%H:%M}", reply_markup=None)
     heading = _("🔁 Your booking is moved.")
     text = bookings.describe(result.booking, reception, lang(), heading)
-    await message.answer(text, reply_markup=main_menu())
+    await message.answer(text, reply_markup=menu.keyboard())
 
 
 async def take_offer(
