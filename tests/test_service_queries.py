@@ -21,9 +21,9 @@ from bot.services.officials import Access
 from bot.telegram.middlewares import OfficialsLocale
 from bot.views.booking_notices import BookingNotices
 from i18n.core import PoI18n
-from storage.bookings import BookingStore
-from storage.outbox import OutboxStore
-from storage.sqlite import SQLiteRepository
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY, FrozenClock
 from tests.test_bookings import book
 from tests.test_officials_service import CHAT, service
@@ -35,15 +35,17 @@ AT_TEN = datetime(2026, 11, 25, 10, 0, tzinfo=ALMATY)
 
 def bookings_service(
     repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
-) -> BookingService:
+) -> tuple[BookingService, SQLiteBookingStore]:
+    """The service, and its store for the test to book places in directly."""
     receptions = load_receptions(catalog)
-    store = OutboxStore(repo.db)
+    store = SQLiteOutboxStore(repo.db)
+    places = SQLiteBookingStore(repo.db)
     return BookingService(
-        BookingStore(repo.db),
+        places,
         SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), ALMATY),
         receptions, Outbox(store, clock), store, clock, BookingNotices(PoI18n(), ALMATY), "kk",
         ALMATY,
-    )  # fmt: skip
+    ), places  # fmt: skip
 
 
 def appeals_service(repo: SQLiteRepository, catalog: Catalog) -> AppealService:
@@ -56,8 +58,7 @@ def appeals_service(repo: SQLiteRepository, catalog: Catalog) -> AppealService:
 async def test_attendance_is_marked_and_the_session_listed_again(
     repo: SQLiteRepository, catalog: Catalog
 ) -> None:
-    bookings = bookings_service(repo, catalog, FrozenClock(NOW))
-    store = bookings.store
+    bookings, store = bookings_service(repo, catalog, FrozenClock(NOW))
     first = (await book(store, 1, AT_TEN, reception="deputy_akim")).booking
     second = await book(store, 2, AT_TEN + timedelta(minutes=20), reception="deputy_akim")
     gone = await book(store, 3, AT_TEN + timedelta(minutes=40), reception="deputy_akim")
@@ -82,8 +83,8 @@ async def test_attendance_is_marked_and_the_session_listed_again(
 async def test_a_mark_for_a_reception_gone_from_the_catalog_lists_nothing(
     repo: SQLiteRepository, catalog: Catalog
 ) -> None:
-    bookings = bookings_service(repo, catalog, FrozenClock(NOW))
-    old = (await book(bookings.store, 1, AT_TEN, reception="retired")).booking
+    bookings, store = bookings_service(repo, catalog, FrozenClock(NOW))
+    old = (await book(store, 1, AT_TEN, reception="retired")).booking
     assert old is not None
     marked = await bookings.mark_attendance(old.id, "attended")
     assert marked is not None and marked.booking.status == "attended"
@@ -93,10 +94,10 @@ async def test_a_mark_for_a_reception_gone_from_the_catalog_lists_nothing(
 async def test_a_citizens_upcoming_places_come_with_their_receptions(
     repo: SQLiteRepository, catalog: Catalog
 ) -> None:
-    bookings = bookings_service(repo, catalog, FrozenClock(NOW))
-    mine = (await book(bookings.store, 1, AT_TEN, reception="deputy_akim")).booking
-    await book(bookings.store, 1, AT_TEN + timedelta(days=7), reception="retired")
-    await book(bookings.store, 2, AT_TEN + timedelta(minutes=20), reception="deputy_akim")
+    bookings, store = bookings_service(repo, catalog, FrozenClock(NOW))
+    mine = (await book(store, 1, AT_TEN, reception="deputy_akim")).booking
+    await book(store, 1, AT_TEN + timedelta(days=7), reception="retired")
+    await book(store, 2, AT_TEN + timedelta(minutes=20), reception="deputy_akim")
     upcoming = await bookings.upcoming_for(1)
     assert mine is not None
     assert [(b.id, r.code) for b, r in upcoming] == [(mine.id, "deputy_akim")]
@@ -106,7 +107,8 @@ async def test_a_citizens_upcoming_places_come_with_their_receptions(
 def test_today_is_the_local_day(repo: SQLiteRepository, catalog: Catalog) -> None:
     # 19:30 UTC on the 23rd is past midnight in Almaty (UTC+5): the receptions' day is the 24th.
     utc_evening = FrozenClock(datetime.fromisoformat("2026-11-23T19:30:00+00:00"))
-    assert bookings_service(repo, catalog, utc_evening).today() == date(2026, 11, 24)
+    bookings, _store = bookings_service(repo, catalog, utc_evening)
+    assert bookings.today() == date(2026, 11, 24)
 
 
 # --- a citizen's appeals -----------------------------------------------------------------------
@@ -252,8 +254,7 @@ async def test_the_officials_locale_is_set_once_per_update(
 async def test_a_button_finds_only_the_citizens_own_booked_place(
     repo: SQLiteRepository, catalog: Catalog
 ) -> None:
-    bookings = bookings_service(repo, catalog, FrozenClock(NOW))
-    store = bookings.store
+    bookings, store = bookings_service(repo, catalog, FrozenClock(NOW))
     mine = (await book(store, 1, AT_TEN, reception="deputy_akim", draft_key="k1")).booking
     retired = (await book(store, 1, AT_TEN, reception="retired", draft_key="k2")).booking
     gone = (await book(store, 2, AT_TEN, reception="deputy_akim", draft_key="k3")).booking
