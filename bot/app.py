@@ -30,21 +30,24 @@ from bot.domain.limits import DailyLimits
 from bot.domain.receptions import SlotPlanner, load_receptions
 from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService
+from bot.services.citizens import CitizenService
 from bot.services.confirmations import Confirmations
 from bot.services.digest import DigestService
 from bot.services.erasure import CitizenErasure
 from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
+from bot.services.officials_reports import OfficialsReports
 from bot.services.prompts import OfficialPrompts
 from bot.settings import Settings, check_officials_chat
-from bot.telegram import menu as bot_menu
 from bot.telegram.commands import register_commands
 from bot.telegram.dispatcher import UpdateScopedDispatcher
 from bot.telegram.isolation import ChatIsolation
+from bot.telegram.menu import MainMenu
 from bot.telegram.middlewares import (
     BurstGate,
     BurstNotice,
     InFlightMiddleware,
+    OfficialsLocale,
     RequestContextMiddleware,
 )
 from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
@@ -197,13 +200,17 @@ async def create_app(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
     )
+    receptions = load_receptions(catalog)
+    # Without receptions in the catalog there is nothing to book: no 🗓 in the menu.
+    menu = MainMenu(booking=bool(receptions.receptions))
+    dp["menu"] = menu
     # The views that render what the services tell are handed in here, so no service
     # imports a view (services speak no Telegram; views import no service).
     confirmations = Confirmations(
         outbox,
         outbox_store,
         timedelta(seconds=settings.confirmation_grace),
-        ConfirmationMessages(),
+        ConfirmationMessages(menu),
     )
     dp["confirmations"] = confirmations
 
@@ -248,8 +255,6 @@ async def create_app(
         on_expired=PromptExpiryNotice(outbox, i18n, settings.officials_language),
         lifecycle=lifecycle,
     )
-    receptions = load_receptions(catalog)
-    bot_menu.booking_enabled = bool(receptions.receptions)
     bookings = BookingService(
         SQLiteBookingStore(db),
         SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),
@@ -317,6 +322,19 @@ async def create_app(
     dp["lifecycle"] = lifecycle
     dp["outbox"] = outbox
     dp["digests"] = digests
-    dp["reports"] = SQLiteReportQueries(db)
-    setup_routers(dp)
+    dp["reports"] = OfficialsReports(
+        SQLiteReportQueries(db), catalog, receptions, settings.tz, clock
+    )
+    # Consent is stamped in real time, as it always was, whatever the business clock says.
+    dp["citizens"] = CitizenService(repo, system_clock)
+    # Plain values the handlers use, handed in rather than read off a service.
+    dp["officials_language"] = settings.officials_language
+    dp["tz"] = settings.tz
+    dp["receptions"] = receptions
+    setup_routers(
+        dp,
+        officials_locale=OfficialsLocale(
+            settings.officials_language, frozenset(settings.admin_ids)
+        ),
+    )
     return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)

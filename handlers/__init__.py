@@ -5,7 +5,7 @@ never share one."""
 
 from __future__ import annotations
 
-from aiogram import Dispatcher
+from aiogram import BaseMiddleware, Dispatcher
 
 from handlers import (
     additions,
@@ -26,13 +26,23 @@ from handlers import (
 )
 
 
-def setup_routers(dp: Dispatcher) -> None:
+def setup_routers(dp: Dispatcher, officials_locale: BaseMiddleware) -> None:
+    """`officials_locale` sets the officials' language on the routers that speak to them."""
+    for_officials = [
+        official_commands.create_router(),
+        official_receptions.create_router(),
+        officials.create_router(),
+    ]
+    for router in for_officials:
+        router.message.middleware(officials_locale)
+        router.callback_query.middleware(officials_locale)
+    commands, receptions, cards = for_officials
     dp.include_routers(
         errors.create_router(),
         chat_member.create_router(),
         common.create_router(),
-        official_commands.create_router(),
-        official_receptions.create_router(),
+        commands,
+        receptions,
         consent.create_router(),
         forget.create_router(),
         my_appeals.create_router(),
@@ -40,7 +50,7 @@ def setup_routers(dp: Dispatcher) -> None:
         switch.create_router(),  # before the dialogs: /book inside an appeal is no step input
         appeal.create_router(),
         booking.create_router(),
-        officials.create_router(),
+        cards,
         feedback.create_router(),
         fallback.create_router(),  # last: whatever nothing else understood
     )

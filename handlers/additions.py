@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
@@ -46,25 +47,24 @@ async def add_pressed(
     state: FSMContext,
     lifecycle: AppealLifecycle,
     catalog: Catalog,
+    tz: ZoneInfo,
 ) -> None:
     target = await lifecycle.own_open_appeal(callback_data.arg, query.from_user.id)
     if target.refused is None and isinstance(query.message, Message):
         reopens_at = await lifecycle.next_addition_at(query.from_user.id)
         if reopens_at is not None:
             await query.answer()
-            await query.message.answer(daily_limit_text(lifecycle, reopens_at))
+            await query.message.answer(daily_limit_text(lifecycle, reopens_at, tz))
             return
     await begin(query, target, state, catalog)
 
 
-def daily_limit_text(lifecycle: AppealLifecycle, reopens_at: datetime, lead: str = "") -> str:
-    assert lifecycle.limits is not None  # a limit was reached
-    text = limits_view.additions_limit(
-        lifecycle.limits.additions_per_day,
-        reopens_at,
-        lifecycle.officials.tz,
-        get_i18n().current_locale,
-    )
+def daily_limit_text(
+    lifecycle: AppealLifecycle, reopens_at: datetime, tz: ZoneInfo, lead: str = ""
+) -> str:
+    per_day = lifecycle.additions_per_day()
+    assert per_day is not None  # a limit was reached
+    text = limits_view.additions_limit(per_day, reopens_at, tz, get_i18n().current_locale)
     return f"{text}\n\n{lead}" if lead else text
 
 
@@ -205,6 +205,7 @@ async def done_pressed(
     state: FSMContext,
     lifecycle: AppealLifecycle,
     catalog: Catalog,
+    tz: ZoneInfo,
 ) -> None:
     data = await state.get_data()
     compose = await current(query, callback_data, state, data)
@@ -225,7 +226,8 @@ async def done_pressed(
         # Nothing was sent; what was collected stays for a «Done» when the limit allows.
         await query.answer()
         if isinstance(query.message, Message):
-            text = daily_limit_text(lifecycle, added.reopens_at, lead=limits_view.addition_kept())
+            lead = limits_view.addition_kept()
+            text = daily_limit_text(lifecycle, added.reopens_at, tz, lead=lead)
             await query.message.answer(text)
         return
     await leave(state, data)
@@ -252,9 +254,9 @@ async def drop_pressed(
         return
     await leave(state, data)
     await query.answer()
-    appeal = await lifecycle.repo.get_appeal(callback_data.arg)
-    if isinstance(query.message, Message) and appeal is not None:
-        await query.message.edit_text(view.nothing_added(appeal.reference), reply_markup=None)
+    reference = await lifecycle.reference_of(callback_data.arg)
+    if isinstance(query.message, Message) and reference is not None:
+        await query.message.edit_text(view.nothing_added(reference), reply_markup=None)
 
 
 async def current(
@@ -277,8 +279,8 @@ async def cancel_compose(message: Message, state: FSMContext, lifecycle: AppealL
     data = await state.get_data()
     appeal_id = int(data[KEY]["appeal"])
     await leave(state, data)
-    appeal = await lifecycle.repo.get_appeal(appeal_id)
-    await message.answer(view.nothing_added(appeal.reference if appeal else "—"))
+    reference = await lifecycle.reference_of(appeal_id)
+    await message.answer(view.nothing_added(reference or "—"))
 
 
 async def leave(state: FSMContext, data: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ import logging
 import uuid
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
@@ -44,7 +45,7 @@ from bot.telegram.callbacks import WizardCb
 from bot.telegram.confirmations import forget_draft
 from bot.telegram.confirmations import show as show_confirmation
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.telegram.menu import MenuButton
+from bot.telegram.menu import MainMenu, MenuButton
 from bot.views import appeal as view
 from bot.views import limits as limits_view
 from bot.views.common import html
@@ -174,6 +175,7 @@ async def new_appeal(
     catalog: Catalog,
     citizen: Citizen | None,
     appeals: AppealService,
+    tz: ZoneInfo,
 ) -> None:
     if dialog_of(await state.get_state()) == APPEAL:
         # A draft in hand is the citizen's to finish; confirm checks the day's limit.
@@ -183,58 +185,66 @@ async def new_appeal(
     if citizen is None or citizen.consent_at is None:
         await ask_consent(message, then="new")
         return
-    if await over_daily_limit(message, appeals):
+    if await over_daily_limit(message, appeals, tz):
         return
     await start_wizard(message, state, catalog)
 
 
-async def over_daily_limit(message: Message, appeals: AppealService) -> bool:
+async def over_daily_limit(message: Message, appeals: AppealService, tz: ZoneInfo) -> bool:
     """Tell the citizen when they may file again, if they have filed as many appeals as a
     day allows. `message` is in their private chat (the bot's own, under a button, too)."""
     reopens_at = await appeals.next_filing_at(message.chat.id)
     if reopens_at is None:
         return False
-    await tell_daily_limit(message, appeals, reopens_at)
+    await tell_daily_limit(message, appeals, reopens_at, tz)
     return True
 
 
 async def tell_daily_limit(
-    message: Message, appeals: AppealService, reopens_at: datetime, lead: str = ""
+    message: Message, appeals: AppealService, reopens_at: datetime, tz: ZoneInfo, lead: str = ""
 ) -> None:
-    assert appeals.limits is not None  # it was reached
-    per_day = appeals.limits.appeals_per_day
-    text = limits_view.appeals_limit(per_day, reopens_at, appeals.policy.tz, current_lang())
+    per_day = appeals.appeals_per_day()
+    assert per_day is not None  # it was reached
+    text = limits_view.appeals_limit(per_day, reopens_at, tz, current_lang())
     await message.answer(f"{text}\n\n{lead}" if lead else text)
 
 
 # --- navigation -------------------------------------------------------------------------
 
 
-async def cancel_button(query: CallbackQuery, callback_data: WizardCb, state: FSMContext) -> None:
+async def cancel_button(
+    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, menu: MainMenu
+) -> None:
     if callback_data.value != await step_of(state):
         # A Cancel left on an earlier prompt must not throw away the draft in hand.
         await stale(query)
         return
     await query.answer()
     if isinstance(query.message, Message):
-        await cancelled(query.message, state, APPEAL, retire=True)
+        await cancelled(query.message, state, APPEAL, menu, retire=True)
     else:
         await state.clear()
 
 
-async def go_back(step: str, message: Message, state: FSMContext, catalog: Catalog) -> None:
+async def go_back(
+    step: str, message: Message, state: FSMContext, catalog: Catalog, menu: MainMenu
+) -> None:
     data, draft = await draft_of(state)
     data["editing"] = False
     await state.set_data(data)
     previous = previous_step(step, draft, catalog)
     if previous is None:
-        await back_to_menu(message, state)
+        await back_to_menu(message, state, menu)
         return
     await show(previous, message, state, catalog)
 
 
 async def back_button(
-    query: CallbackQuery, callback_data: WizardCb, state: FSMContext, catalog: Catalog
+    query: CallbackQuery,
+    callback_data: WizardCb,
+    state: FSMContext,
+    catalog: Catalog,
+    menu: MainMenu,
 ) -> None:
     step = await step_of(state)
     if callback_data.value != step:
@@ -243,7 +253,7 @@ async def back_button(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await go_back(step, query.message, state, catalog)
+        await go_back(step, query.message, state, catalog, menu)
 
 
 # --- kind and category ------------------------------------------------------------------
@@ -448,14 +458,16 @@ async def attachment_expected(message: Message, state: FSMContext, catalog: Cata
 # --- reply-keyboard navigation for the location and contact steps -----------------------
 
 
-async def reply_navigation(message: Message, state: FSMContext, catalog: Catalog) -> None:
+async def reply_navigation(
+    message: Message, state: FSMContext, catalog: Catalog, menu: MainMenu
+) -> None:
     """Text at a step drawn with a reply keyboard: its Back and Cancel, or the step's input."""
     step = await step_of(state)
     text = message.text or ""
     if text in reply_labels("✖️ Cancel"):
-        await cancelled(message, state, APPEAL)
+        await cancelled(message, state, APPEAL, menu)
     elif text in reply_labels("⬅️ Back"):
-        await go_back(step, message, state, catalog)
+        await go_back(step, message, state, catalog, menu)
     elif step == "location" and text in reply_labels("Skip"):
         data, draft = await draft_of(state)
         draft.pop("latitude", None)
@@ -604,6 +616,8 @@ async def confirm(
     appeals: AppealService,
     catalog: Catalog,
     confirmations: Confirmations,
+    tz: ZoneInfo,
+    menu: MainMenu,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
@@ -612,16 +626,18 @@ async def confirm(
     draft = data.get("draft", {})
     in_review = await state.get_state() == AppealForm.review.state
     if not in_review or draft.get("draft_key") != callback_data.value:
-        await already_filed_or_stale(query, callback_data.value, appeals, catalog, confirmations)
+        await already_filed_or_stale(
+            query, callback_data.value, appeals, catalog, confirmations, tz, menu
+        )
         return
-    render = registration_text(catalog, appeals)
+    render = registration_text(catalog, tz)
     try:
         filed = await appeals.file(query.from_user.id, current_lang(), draft, render)
     except DailyLimitReached as reached:
         # The draft stays, in review with its buttons, for when the day's limit allows.
         await query.answer()
         await tell_daily_limit(
-            query.message, appeals, reached.reopens_at, lead=limits_view.draft_kept()
+            query.message, appeals, reached.reopens_at, tz, lead=limits_view.draft_kept()
         )
         return
     except IncompleteDraft as exc:
@@ -638,10 +654,11 @@ async def confirm(
     registered = registration(
         query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
     )
-    await show_confirmation(query.message, registered, confirmations, again=not filed.created)
+    again = not filed.created
+    await show_confirmation(query.message, registered, confirmations, menu=menu, again=again)
 
 
-def registration_text(catalog: Catalog, appeals: AppealService) -> Render:
+def registration_text(catalog: Catalog, tz: ZoneInfo) -> Render:
     lang = current_lang()
 
     def render(reference: str, kind_code: str, due_at: datetime) -> str:
@@ -655,7 +672,7 @@ def registration_text(catalog: Catalog, appeals: AppealService) -> Render:
             "You will get the answer here. /my shows the status."
         ).format(
             reference=reference,
-            due=long_date(due_at.astimezone(appeals.policy.tz).date(), lang),
+            due=long_date(due_at.astimezone(tz).date(), lang),
             period=period,
         )
 
@@ -676,8 +693,10 @@ async def already_filed_or_stale(
     appeals: AppealService,
     catalog: Catalog,
     confirmations: Confirmations,
+    tz: ZoneInfo,
+    menu: MainMenu,
 ) -> None:
-    appeal = await appeals.repo.appeal_by_draft(draft_key) if draft_key else None
+    appeal = await appeals.filed_from(draft_key)
     if appeal is None or appeal.citizen_id != query.from_user.id:
         await stale(query)
         return
@@ -687,11 +706,11 @@ async def already_filed_or_stale(
     )
     # An alert to a query that is too old never shows: the card says it in any case.
     if isinstance(query.message, Message):
-        render = registration_text(catalog, appeals)
+        render = registration_text(catalog, tz)
         registered = registration(
             query.from_user.id, appeal.reference, appeal.kind, appeal.due_at, render
         )
-        await show_confirmation(query.message, registered, confirmations, again=True)
+        await show_confirmation(query.message, registered, confirmations, menu=menu, again=True)
 
 
 def create_router() -> Router:

@@ -27,14 +27,14 @@ from bot.domain.booking_steps import (
 )
 from bot.domain.dialogs import BOOKING, dialog_of
 from bot.domain.receptions import Reception
-from bot.domain.status import is_open
+from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService, booked
 from bot.services.confirmations import Confirmations
 from bot.telegram.callbacks import BookingCb
 from bot.telegram.confirmations import forget_draft
 from bot.telegram.confirmations import show as show_confirmation
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
-from bot.telegram.menu import MenuButton, main_menu
+from bot.telegram.menu import MainMenu, MenuButton
 from bot.views import appeal as appeal_view
 from bot.views import booking as view
 from bot.views.booking_notices import cancel_keyboard
@@ -58,7 +58,6 @@ from handlers.dialog import (
 from handlers.dialog import current_lang as lang
 from handlers.dialog import draft_of as dialog_draft
 from i18n.formatting import long_date
-from storage.base import Repository
 from storage.bookings import Booking
 from storage.models import Citizen
 
@@ -83,21 +82,16 @@ async def draft_of(state: FSMContext) -> tuple[dict[str, Any], dict[str, Any]]:
     return await dialog_draft(state, DRAFT)
 
 
-async def open_appeals(repo: Repository, citizen_id: int) -> list[Any]:
-    appeals = await repo.citizen_appeals(citizen_id, limit=20, offset=0)
-    return [a for a in appeals if is_open(a.status)]
-
-
 async def show(
-    step: str, message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    step: str, message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     """Enter `step` and send its prompt."""
     _data, draft = await draft_of(state)
     await state.set_state(STATE_OF[step])
-    reception = bookings.receptions.get(draft.get("reception", ""))
+    reception = bookings.reception(draft.get("reception", ""))
     match step:
         case "reception":
-            text, markup = view.receptions_screen(bookings.receptions.receptions, lang())
+            text, markup = view.receptions_screen(bookings.offered(), lang())
         case "day":
             assert reception is not None
             choices = await bookings.day_choices(reception, message.chat.id)
@@ -108,7 +102,7 @@ async def show(
             text, markup = view.slots_screen(await bookings.free_slots(reception, day), day, lang())
         case "question":
             assert message.chat is not None
-            text, markup = view.question_screen(await open_appeals(repo, message.chat.id))
+            text, markup = view.question_screen(await appeals.open_appeals_of(message.chat.id))
         case "access":
             text, markup = view.access_screen(draft.get("access", []), draft.get("access_other"))
         case "contact":
@@ -124,7 +118,7 @@ async def show(
             await message.answer(_("Almost done."), reply_markup=ReplyKeyboardRemove())
             appeal_ref = None
             if draft.get("appeal_id"):
-                appeal = await repo.get_appeal(int(draft["appeal_id"]))
+                appeal = await appeals.own_appeal(int(draft["appeal_id"]), message.chat.id)
                 appeal_ref = appeal.reference if appeal else None
             text, markup = view.review_screen(draft, reception, lang(), appeal_ref)
     await message.answer(text, reply_markup=markup)
@@ -134,15 +128,15 @@ async def start_booking(
     message: Message,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
     citizen: Citizen | None,
 ) -> None:
     current = await state.get_state()
     if dialog_of(current) == BOOKING:
         await message.answer(_("You have an unfinished booking, let us continue."))
-        await show(resume_step(await step_of(state)), message, state, bookings, repo)
+        await show(resume_step(await step_of(state)), message, state, bookings, appeals)
         return
-    receptions = bookings.receptions.receptions
+    receptions = bookings.offered()
     if not receptions:
         await message.answer(_("No receptions are scheduled at the moment."))
         return
@@ -154,18 +148,20 @@ async def start_booking(
     if step != "reception":  # one reception: it is chosen already
         draft["reception"] = receptions[0].code
     await state.set_data({DRAFT: draft})
-    await show(step, message, state, bookings, repo)
+    await show(step, message, state, bookings, appeals)
 
 
 # --- Back and Cancel: valid at the step they carry ------------------------------------------
 
 
-async def cancel_pressed(query: CallbackQuery, callback_data: BookingCb, state: FSMContext) -> None:
+async def cancel_pressed(
+    query: CallbackQuery, callback_data: BookingCb, state: FSMContext, menu: MainMenu
+) -> None:
     if callback_data.value != await step_of(state) or not isinstance(query.message, Message):
         await stale(query)
         return
     await query.answer()
-    await cancelled(query.message, state, BOOKING, retire=True)
+    await cancelled(query.message, state, BOOKING, menu, retire=True)
 
 
 async def back_pressed(
@@ -173,7 +169,8 @@ async def back_pressed(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
+    menu: MainMenu,
 ) -> None:
     step = await step_of(state)
     if callback_data.value != step or not isinstance(query.message, Message):
@@ -181,11 +178,11 @@ async def back_pressed(
         return
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
-    previous = previous_step(step, len(bookings.receptions.receptions))
+    previous = previous_step(step, len(bookings.offered()))
     if previous is None:
-        await back_to_menu(query.message, state)
+        await back_to_menu(query.message, state, menu)
         return
-    await show(previous, query.message, state, bookings, repo)
+    await show(previous, query.message, state, bookings, appeals)
 
 
 # --- a choice made with a button: kept in the chat, then the next step ------------------------
@@ -198,7 +195,7 @@ async def chosen(
     choice: dict[str, Any],
     label: str,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
     """`choice` goes into the draft, `label` (HTML) stays in the chat, the next step shows."""
     assert isinstance(query.message, Message)  # MessageGone answered the others
@@ -206,7 +203,7 @@ async def chosen(
     draft.update(choice)
     await state.set_data(data)
     await confirm_choice(query, label)
-    await show(next_step(step), query.message, state, bookings, repo)
+    await show(next_step(step), query.message, state, bookings, appeals)
 
 
 async def reception_chosen(
@@ -214,14 +211,14 @@ async def reception_chosen(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
-    reception = bookings.receptions.get(callback_data.value)
+    reception = bookings.reception(callback_data.value)
     if reception is None:
         await stale(query)
         return
     label = html(reception.name(lang()))
-    await chosen(query, state, "reception", {"reception": reception.code}, label, bookings, repo)
+    await chosen(query, state, "reception", {"reception": reception.code}, label, bookings, appeals)
 
 
 def day_of(value: str) -> date | None:
@@ -236,14 +233,14 @@ async def day_chosen(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
     day = day_of(callback_data.value)
     if day is None:
         await stale(query)
         return
     label = long_date(day, lang())
-    await chosen(query, state, "day", {"day": day.isoformat()}, label, bookings, repo)
+    await chosen(query, state, "day", {"day": day.isoformat()}, label, bookings, appeals)
 
 
 async def day_held(
@@ -254,11 +251,15 @@ async def day_held(
 
 
 async def waitlist_joined(
-    query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService
+    query: CallbackQuery,
+    callback_data: BookingCb,
+    state: FSMContext,
+    bookings: BookingService,
+    menu: MainMenu,
 ) -> None:
     """A full day: the citizen waits for a place on it, and the dialog ends."""
     _data, draft = await draft_of(state)
-    reception = bookings.receptions.get(draft.get("reception", ""))
+    reception = bookings.reception(draft.get("reception", ""))
     day = day_of(callback_data.value)
     if reception is None or day is None or not isinstance(query.message, Message):
         await stale(query)
@@ -274,7 +275,7 @@ async def waitlist_joined(
         ).format(date=long_date(day, lang()))
     else:
         text = _("You are already on the waiting list or booked for that day.")
-    await query.message.answer(text, reply_markup=main_menu())
+    await query.message.answer(text, reply_markup=menu.keyboard())
 
 
 async def slot_chosen(
@@ -282,22 +283,22 @@ async def slot_chosen(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
     start = view.slot_from_key(callback_data.value)
     if start is None:
         await stale(query)
         return
-    local = start.astimezone(bookings.tz)
+    local = bookings.local(start)
     label = f"{local:%H:%M}"
-    await chosen(query, state, "slot", {"slot": local.isoformat()}, label, bookings, repo)
+    await chosen(query, state, "slot", {"slot": local.isoformat()}, label, bookings, appeals)
 
 
-async def about_appeal(query: CallbackQuery, repo: Repository) -> None:
+async def about_appeal(query: CallbackQuery, appeals: AppealService) -> None:
     """«It is about my appeal…»: the question step lists the citizen's open appeals."""
     assert isinstance(query.message, Message)  # MessageGone answered the others
     await query.answer()
-    text, markup = view.appeals_screen(await open_appeals(repo, query.from_user.id))
+    text, markup = view.appeals_screen(await appeals.open_appeals_of(query.from_user.id))
     await query.message.edit_text(text, reply_markup=markup)
 
 
@@ -306,16 +307,16 @@ async def appeal_chosen(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
     value = callback_data.value
-    appeal = await repo.get_appeal(int(value)) if value.isdigit() else None
-    if appeal is None or appeal.citizen_id != query.from_user.id:
+    appeal = await appeals.own_appeal(int(value), query.from_user.id) if value.isdigit() else None
+    if appeal is None:
         await stale(query)
         return
     label = f"№ {appeal.reference} · {status_label(appeal.status)}"
     choice = {"appeal_id": appeal.id, "topic": None}
-    await chosen(query, state, "question", choice, label, bookings, repo)
+    await chosen(query, state, "question", choice, label, bookings, appeals)
 
 
 async def need_toggled(query: CallbackQuery, callback_data: BookingCb, state: FSMContext) -> None:
@@ -339,18 +340,18 @@ async def other_need_asked(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def needs_done(
-    query: CallbackQuery, state: FSMContext, bookings: BookingService, repo: Repository
+    query: CallbackQuery, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     _data, draft = await draft_of(state)
     label = _("Access needs: {value}").format(value=view.needs_text(draft))
-    await chosen(query, state, "access", {}, label, bookings, repo)
+    await chosen(query, state, "access", {}, label, bookings, appeals)
 
 
 # --- what the citizen types ----------------------------------------------------------------
 
 
 async def question_typed(
-    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     text = (message.text or "").strip()
     if not 10 <= len(text) <= 1000:
@@ -359,60 +360,64 @@ async def question_typed(
     data, draft = await draft_of(state)
     draft["topic"], draft["appeal_id"] = text, None
     await state.set_data(data)
-    await show(next_step("question"), message, state, bookings, repo)
+    await show(next_step("question"), message, state, bookings, appeals)
 
 
 async def other_need_typed(
-    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     data, draft = await draft_of(state)
     draft["access_other"] = (message.text or "").strip()[:300] or None
     await state.set_data(data)
-    await show(resume_step("access_other"), message, state, bookings, repo)
+    await show(resume_step("access_other"), message, state, bookings, appeals)
 
 
 async def contact_shared(
-    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
     phone = await shared_phone(message)
     if phone is None:
         return
     assert message.contact is not None
     name = " ".join(p for p in (message.contact.first_name, message.contact.last_name) if p)
-    await save_contact(message, state, bookings, repo, name, phone)
+    await save_contact(message, state, bookings, appeals, name, phone)
 
 
 async def contact_typed(
-    message: Message, state: FSMContext, bookings: BookingService, repo: Repository
+    message: Message,
+    state: FSMContext,
+    bookings: BookingService,
+    appeals: AppealService,
+    menu: MainMenu,
 ) -> None:
     """The contact step's reply keyboard (Back, Cancel), or a number typed."""
     assert message.from_user is not None
     text = message.text or ""
     if text in reply_labels("✖️ Cancel"):
-        await cancelled(message, state, BOOKING)
+        await cancelled(message, state, BOOKING, menu)
         return
     if text in reply_labels("⬅️ Back"):
-        previous = previous_step("contact", len(bookings.receptions.receptions))
+        previous = previous_step("contact", len(bookings.offered()))
         assert previous is not None
-        await show(previous, message, state, bookings, repo)
+        await show(previous, message, state, bookings, appeals)
         return
     phone = await typed_phone(message, text)
     if phone is not None:
-        await save_contact(message, state, bookings, repo, message.from_user.full_name, phone)
+        await save_contact(message, state, bookings, appeals, message.from_user.full_name, phone)
 
 
 async def save_contact(
     message: Message,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
     name: str,
     phone: str,
 ) -> None:
     data, draft = await draft_of(state)
     draft["contact_name"], draft["contact_phone"] = name[:200], phone
     await state.set_data(data)
-    await show(next_step("contact"), message, state, bookings, repo)
+    await show(next_step("contact"), message, state, bookings, appeals)
 
 
 # --- the review -------------------------------------------------------------------------------
@@ -420,7 +425,7 @@ async def save_contact(
 
 async def confirm(
     query: CallbackQuery, callback_data: BookingCb, state: FSMContext, bookings: BookingService,
-    repo: Repository, confirmations: Confirmations,
+    appeals: AppealService, confirmations: Confirmations, menu: MainMenu,
 ) -> None:  # fmt: skip
     message = query.message
     if not isinstance(message, Message):
@@ -428,7 +433,7 @@ async def confirm(
         return
     data, draft = await draft_of(state)
     if await step_of(state) != "review" or draft.get("draft_key") != callback_data.value:
-        await booked_or_stale(query, message, callback_data.value, bookings, confirmations)
+        await booked_or_stale(query, message, callback_data.value, bookings, confirmations, menu)
         return
     render = booked_text(bookings)
     result = await bookings.book(query.from_user.id, lang(), draft, render)
@@ -438,7 +443,7 @@ async def confirm(
         await forget_draft(state)
         confirmation = booked(query.from_user.id, booking, render)
         again = result.reason == "duplicate"  # the same draft booked before
-        await show_confirmation(message, confirmation, confirmations, again=again)
+        await show_confirmation(message, confirmation, confirmations, menu=menu, again=again)
         return
     if result.reason == "already_booked_in_session":
         await query.answer(_("You already have a place at this session."), show_alert=True)
@@ -447,14 +452,14 @@ async def confirm(
     await query.answer(_("That time was just taken. Please choose another."), show_alert=True)
     draft.pop("slot", None)
     await state.set_data(data)
-    await show("day", message, state, bookings, repo)
+    await show("day", message, state, bookings, appeals)
 
 
 def booked_text(bookings: BookingService) -> Callable[[Booking], str]:
     language = lang()
 
     def render(booking: Booking) -> str:
-        reception = bookings.receptions.get(booking.reception)
+        reception = bookings.reception(booking.reception)
         assert reception is not None
         heading = _("✅ You are booked for a reception.")
         text = bookings.describe(booking, reception, language, heading)
@@ -470,19 +475,18 @@ async def booked_or_stale(
     draft_key: str,
     bookings: BookingService,
     confirmations: Confirmations,
+    menu: MainMenu,
 ) -> None:
     """Confirm pressed again: the booking it made is shown again; any other is stale."""
-    booking = await bookings.store.by_draft(draft_key) if draft_key else None
-    if (
-        booking is None or booking.citizen_id != query.from_user.id or booking.status != "booked"
-        or bookings.receptions.get(booking.reception) is None
-    ):  # fmt: skip
+    found = await bookings.booked_from(draft_key, query.from_user.id)
+    if found is None:
         await stale(query)
         return
+    booking, _reception = found
     await query.answer(_("You already have a place at this session."), show_alert=True)
     # An alert to a query that is too old never shows: the card says it in any case.
     confirmation = booked(query.from_user.id, booking, booked_text(bookings))
-    await show_confirmation(message, confirmation, confirmations, again=True)
+    await show_confirmation(message, confirmation, confirmations, menu=menu, again=True)
 
 
 async def already_held(
@@ -490,7 +494,7 @@ async def already_held(
 ) -> None:
     """A day on which the citizen holds a place already: one place per session, so the day
     says so, and pressing it tells where to change that place."""
-    reception = bookings.receptions.get(reception_code)
+    reception = bookings.reception(reception_code)
     try:
         day = date.fromisoformat(day_value)
     except ValueError:
@@ -501,7 +505,7 @@ async def already_held(
     if held is None:
         await stale(query)
         return
-    start = held.slot_start.astimezone(bookings.tz)
+    start = bookings.local(held.slot_start)
     await query.answer(
         _(
             "You already have a place at this session: {date}, {time}. /my shows it, with "
@@ -517,15 +521,11 @@ async def own_booking(
     """The message, the booking a button carries and its reception, if the booking is the
     presser's and still booked; otherwise they are told it is no longer active."""
     message = query.message
-    booking = await bookings.store.get(booking_id)
-    reception = bookings.receptions.get(booking.reception) if booking else None
-    if (
-        not isinstance(message, Message) or booking is None or reception is None
-        or booking.citizen_id != query.from_user.id or booking.status != "booked"
-    ):  # fmt: skip
+    found = await bookings.own_booking(booking_id, query.from_user.id)
+    if not isinstance(message, Message) or found is None:
         await query.answer(_("This booking is no longer active."), show_alert=True)
         return None
-    return message, booking, reception
+    return message, *found
 
 
 def booking_card(
@@ -659,7 +659,7 @@ async def move_day_held(
 
 
 async def move_slot_chosen(
-    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService
+    query: CallbackQuery, callback_data: BookingCb, bookings: BookingService, menu: MainMenu
 ) -> None:
     owned = await own_booking(query, callback_data.booking, bookings)
     if owned is None:
@@ -667,7 +667,7 @@ async def move_slot_chosen(
     message, booking, reception = owned
     await query.answer()
     start = view.slot_from_key(callback_data.value)
-    await move_to(message, booking, reception, bookings, start)
+    await move_to(message, booking, reception, bookings, start, menu)
 
 
 async def move_to(
@@ -676,6 +676,7 @@ async def move_to(
     reception: Reception,
     bookings: BookingService,
     start: datetime | None,
+    menu: MainMenu,
 ) -> None:
     # The time it holds now is never offered; a button for it is an old or a forged one.
     if start is None or start == booking.slot_start:
@@ -686,10 +687,10 @@ async def move_to(
         await message.answer(_("That time was just taken. Please choose another."))
         return
     # The time chosen stays in the chat, as at every step of the dialog.
-    await message.edit_text(f"✔️ {start.astimezone(bookings.tz):%H:%M}", reply_markup=None)
+    await message.edit_text(f"✔️ {bookings.local(start):%H:%M}", reply_markup=None)
     heading = _("🔁 Your booking is moved.")
     text = bookings.describe(result.booking, reception, lang(), heading)
-    await message.answer(text, reply_markup=main_menu())
+    await message.answer(text, reply_markup=menu.keyboard())
 
 
 async def take_offer(
@@ -697,7 +698,7 @@ async def take_offer(
     callback_data: BookingCb,
     state: FSMContext,
     bookings: BookingService,
-    repo: Repository,
+    appeals: AppealService,
 ) -> None:
     """«Take the place» from a waitlist offer: the dialog resumes with the place held."""
     message = query.message
@@ -714,7 +715,7 @@ async def take_offer(
         "day": start.date().isoformat(), "slot": start.isoformat(), "offer_id": offer_id,
     }  # fmt: skip
     await state.set_data({DRAFT: draft})
-    await show(next_step("slot"), message, state, bookings, repo)
+    await show(next_step("slot"), message, state, bookings, appeals)
 
 
 def on_button(router: Router, action: str, handler: Callable[..., Any]) -> None:

@@ -11,18 +11,17 @@ from aiogram.utils.i18n.context import get_i18n
 
 from bot.domain.catalog import Catalog
 from bot.domain.dialogs import dialog_of
+from bot.services.citizens import CitizenService
 from bot.services.lifecycle import AppealLifecycle
-from bot.telegram import menu
 from bot.telegram.callbacks import LangCb
 from bot.telegram.filters import PrivateChat
-from bot.telegram.menu import MenuButton, main_menu
+from bot.telegram.menu import MainMenu, MenuButton
 from bot.telegram.middlewares import proposed_language
 from bot.views.consent import ask_consent
 from bot.views.dialogs import cancelled_text
 from bot.views.help import greeting_text, help_text
 from handlers.additions import Compose, cancel_compose
 from i18n.core import PoI18n
-from storage.base import Repository
 from storage.models import Citizen
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский"}
@@ -43,16 +42,20 @@ async def ask_language(message: Message, first: str) -> None:
     await message.answer("Тілді таңдаңыз · Выберите язык", reply_markup=language_keyboard(first))
 
 
-async def start(message: Message, citizen: Citizen | None, i18n: PoI18n, catalog: Catalog) -> None:
+async def start(
+    message: Message, citizen: Citizen | None, i18n: PoI18n, catalog: Catalog, menu: MainMenu
+) -> None:
     if citizen is None or citizen.language is None:
         await ask_language(message, proposed_language(message.from_user, i18n.default_locale))
         return
-    await greet(message, citizen, catalog)
+    await greet(message, citizen, catalog, menu)
 
 
-async def greet(message: Message, citizen: Citizen | None, catalog: Catalog) -> None:
-    text = greeting_text(catalog, get_i18n().current_locale, booking=menu.booking_enabled)
-    await message.answer(text, reply_markup=main_menu())
+async def greet(
+    message: Message, citizen: Citizen | None, catalog: Catalog, menu: MainMenu
+) -> None:
+    text = greeting_text(catalog, get_i18n().current_locale, booking=menu.booking)
+    await message.answer(text, reply_markup=menu.keyboard())
     if citizen is None or citizen.consent_at is None:
         await ask_consent(message)
 
@@ -65,16 +68,17 @@ async def change_language(message: Message, citizen: Citizen | None, i18n: PoI18
 async def language_chosen(
     query: CallbackQuery,
     callback_data: LangCb,
-    repo: Repository,
+    citizens: CitizenService,
     i18n: PoI18n,
     citizen: Citizen | None,
     catalog: Catalog,
+    menu: MainMenu,
 ) -> None:
     if callback_data.code not in LANGUAGE_NAMES:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
     first_time = citizen is None or citizen.language is None
-    await repo.set_language(query.from_user.id, callback_data.code)
+    await citizens.choose_language(query.from_user.id, callback_data.code)
     i18n.current_locale = callback_data.code
     await query.answer()
     if not isinstance(query.message, Message):
@@ -83,14 +87,15 @@ async def language_chosen(
         _("Language: Қазақша") if callback_data.code == "kk" else _("Language: Русский")
     )
     if first_time:
-        await greet(query.message, citizen, catalog)
+        await greet(query.message, citizen, catalog, menu)
     else:
-        await query.message.answer(_("Done. I will speak this language."), reply_markup=main_menu())
+        done = _("Done. I will speak this language.")
+        await query.message.answer(done, reply_markup=menu.keyboard())
 
 
-async def help_(message: Message, catalog: Catalog) -> None:
-    text = help_text(catalog, get_i18n().current_locale, booking=menu.booking_enabled)
-    await message.answer(text, reply_markup=main_menu())
+async def help_(message: Message, catalog: Catalog, menu: MainMenu) -> None:
+    text = help_text(catalog, get_i18n().current_locale, booking=menu.booking)
+    await message.answer(text, reply_markup=menu.keyboard())
 
 
 async def privacy(message: Message) -> None:
@@ -123,17 +128,19 @@ async def privacy(message: Message) -> None:
     )
 
 
-async def cancel(message: Message, state: FSMContext, lifecycle: AppealLifecycle) -> None:
+async def cancel(
+    message: Message, state: FSMContext, lifecycle: AppealLifecycle, menu: MainMenu
+) -> None:
     current = await state.get_state()
     if current is None:
-        await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
+        await message.answer(_("There is nothing to cancel."), reply_markup=menu.keyboard())
         return
     if current == Compose.collecting.state:
         await cancel_compose(message, state, lifecycle)
         return
     dialog = dialog_of(current)
     await state.clear()
-    await message.answer(cancelled_text(dialog), reply_markup=main_menu())
+    await message.answer(cancelled_text(dialog), reply_markup=menu.keyboard())
 
 
 def create_router() -> Router:

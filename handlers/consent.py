@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.catalog import Catalog
+from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService
+from bot.services.citizens import CitizenService
 from bot.telegram.callbacks import ConsentCb
 from handlers.appeal import start_wizard
 from handlers.booking import start_booking
-from storage.base import Repository
 from storage.models import Citizen
 
 
 async def consent_answered(
     query: CallbackQuery,
     callback_data: ConsentCb,
-    repo: Repository,
+    citizens: CitizenService,
+    appeals: AppealService,
     citizen: Citizen | None,
     state: FSMContext,
     catalog: Catalog,
@@ -39,15 +39,15 @@ async def consent_answered(
         )
         return
     if citizen is None or citizen.consent_at is None:
-        await repo.set_consent(query.from_user.id, datetime.now(UTC))
+        await citizens.give_consent(query.from_user.id)
     if callback_data.then == "new" and await state.get_state() is None:
         await query.message.edit_text(_("Thank you."))
         await start_wizard(query.message, state, catalog)
         return
     if callback_data.then == "book" and bookings is not None and await state.get_state() is None:
         await query.message.edit_text(_("Thank you."))
-        citizen = await repo.get_citizen(query.from_user.id)
-        await start_booking(query.message, state, bookings, repo, citizen)
+        citizen = await citizens.get(query.from_user.id)
+        await start_booking(query.message, state, bookings, appeals, citizen)
         return
     await query.message.edit_text(
         _("Thank you. You can now send an appeal: press «📝 New appeal» or /new.")

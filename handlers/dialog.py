@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
 from bot.domain.validation import check_document, kazakhstan_phone
-from bot.telegram.menu import main_menu
+from bot.telegram.menu import MainMenu
 from bot.views import limits as limits_view
 from bot.views.common import in_every_language
 from bot.views.dialogs import cancelled_text
@@ -78,20 +78,20 @@ async def confirm_choice(query: CallbackQuery, label: str) -> None:
 
 
 async def cancelled(
-    message: Message, state: FSMContext, dialog: str, *, retire: bool = False
+    message: Message, state: FSMContext, dialog: str, menu: MainMenu, *, retire: bool = False
 ) -> None:
     """Cancel inside `dialog`: the draft goes, the main menu comes back; `retire` takes the
     buttons off `message` (the bot's prompt whose Cancel was pressed)."""
     await state.clear()
     if retire:
         await message.edit_reply_markup(reply_markup=None)
-    await message.answer(cancelled_text(dialog), reply_markup=main_menu())
+    await message.answer(cancelled_text(dialog), reply_markup=menu.keyboard())
 
 
-async def back_to_menu(message: Message, state: FSMContext) -> None:
+async def back_to_menu(message: Message, state: FSMContext, menu: MainMenu) -> None:
     """Back from a dialog's first step."""
     await state.clear()
-    await message.answer(_("You are back in the main menu."), reply_markup=main_menu())
+    await message.answer(_("You are back in the main menu."), reply_markup=menu.keyboard())
 
 
 def reply_labels(message_id: str) -> frozenset[str]:

@@ -19,15 +19,16 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.citizens import CitizenService
 from bot.telegram.middlewares import proposed_language
 from i18n.core import PoI18n
-from storage.base import DatabaseBusy, Repository
+from storage.base import DatabaseBusy
 
 log = logging.getLogger(__name__)
 TELEGRAM_DOWN = (TelegramNetworkError, TelegramServerError, TelegramRetryAfter)
 
 
-async def on_error(event: ErrorEvent, bot: Bot, i18n: PoI18n, repo: Repository) -> bool:
+async def on_error(event: ErrorEvent, bot: Bot, i18n: PoI18n, citizens: CitizenService) -> bool:
     update = event.update
     if isinstance(event.exception, TELEGRAM_DOWN):
         reason = event.exception
@@ -46,8 +47,8 @@ async def on_error(event: ErrorEvent, bot: Bot, i18n: PoI18n, repo: Repository) 
     try:
         # Errors are handled outside the per-update middleware, so the language is looked up
         # again here.
-        citizen = await repo.get_citizen(user.id)
-        locale = (citizen and citizen.language) or proposed_language(user, i18n.default_locale)
+        chosen = await citizens.language_of(user.id)
+        locale = chosen or proposed_language(user, i18n.default_locale)
         with i18n.context(), i18n.use_locale(locale):
             text = explanation(event.exception, update)
         await bot.send_message(message.chat.id, text)

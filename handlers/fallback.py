@@ -8,11 +8,11 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.telegram.filters import PrivateChat
-from bot.telegram.menu import main_menu
+from bot.telegram.menu import MainMenu
 from handlers.dialog import album_already_answered
 
 
-async def not_understood(message: Message, state: FSMContext) -> None:
+async def not_understood(message: Message, state: FSMContext, menu: MainMenu) -> None:
     if message.text and message.text.startswith("/"):
         await message.answer(_("Unknown command. /help lists what I can do."))
         return
@@ -20,7 +20,7 @@ async def not_understood(message: Message, state: FSMContext) -> None:
         return
     await message.answer(
         _("Please use the menu buttons below. To send an appeal, press «📝 New appeal»."),
-        reply_markup=main_menu(),
+        reply_markup=menu.keyboard(),
     )
 
 

@@ -31,16 +31,15 @@ from bot.views.my_appeals import (
 async def render_page(
     user_id: int, page: int, appeals: AppealService, catalog: Catalog
 ) -> tuple[str, object] | None:
-    total = await appeals.repo.count_citizen_appeals(user_id)
-    if total == 0:
+    found = await appeals.page_of(user_id, page, PAGE_SIZE)
+    if found is None:
         return None
-    pages = -(-total // PAGE_SIZE)
-    page = min(max(page, 0), pages - 1)
-    rows = await appeals.repo.citizen_appeals(user_id, PAGE_SIZE, page * PAGE_SIZE)
     lang = get_i18n().current_locale
-    header = _("<b>Your appeals</b> ({page} of {pages})").format(page=page + 1, pages=pages)
-    entries = [appeal_entry(a, catalog, lang, appeals.days_left(a)) for a in rows]
-    return "\n\n".join([header, *entries]), list_keyboard(rows, page, pages)
+    header = _("<b>Your appeals</b> ({page} of {pages})").format(
+        page=found.page + 1, pages=found.pages
+    )
+    entries = [appeal_entry(a, catalog, lang, appeals.days_left(a)) for a in found.appeals]
+    return "\n\n".join([header, *entries]), list_keyboard(found.appeals, found.page, found.pages)
 
 
 async def my_appeals(
@@ -48,17 +47,14 @@ async def my_appeals(
 ) -> None:
     assert message.from_user is not None
     rendered = await render_page(message.from_user.id, 0, appeals, catalog)
-    upcoming = await bookings.store.citizen_upcoming(message.from_user.id, bookings.clock())
+    upcoming = await bookings.upcoming_for(message.from_user.id)
     if rendered is None and not upcoming:
         await message.answer(_("You have no appeals yet. /new sends one."))
         return
     if rendered is not None:
         text, markup = rendered
         await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
-    for booking in upcoming:
-        reception = bookings.receptions.get(booking.reception)
-        if reception is None:
-            continue
+    for booking, reception in upcoming:
         lang = get_i18n().current_locale
         text = bookings.describe(booking, reception, lang, _("🗓 Your booking"))
         await message.answer(text, reply_markup=cancel_keyboard(booking.id, movable=True))
@@ -78,9 +74,9 @@ async def my_page(
 async def my_appeal(
     query: CallbackQuery, callback_data: MyCb, appeals: AppealService, catalog: Catalog
 ) -> None:
-    appeal = await appeals.repo.get_appeal(callback_data.arg)
+    appeal = await appeals.own_appeal(callback_data.arg, query.from_user.id)
     # A forged id and someone else's appeal get the same answer: nothing to see.
-    if appeal is None or appeal.citizen_id != query.from_user.id:
+    if appeal is None:
         await query.answer(_("Appeal not found."), show_alert=True)
         return
     await query.answer()
@@ -144,8 +140,8 @@ async def withdraw_confirmed(
 async def withdraw_declined(
     query: CallbackQuery, callback_data: MyCb, appeals: AppealService
 ) -> None:
-    appeal = await appeals.repo.get_appeal(callback_data.arg)
-    if appeal is None or appeal.citizen_id != query.from_user.id:
+    appeal = await appeals.own_appeal(callback_data.arg, query.from_user.id)
+    if appeal is None:
         await query.answer(_("Appeal not found."), show_alert=True)
         return
     await query.answer()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -11,8 +12,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import split_text
-from bot.domain.receptions import Reception
-from bot.services.bookings import BookingService
+from bot.domain.receptions import Reception, ReceptionCatalog
+from bot.services.bookings import BookingService, Marked
 from bot.services.officials import OfficialsService
 from bot.telegram.callbacks import ReceptionCb
 from bot.telegram.replies import answer_in_parts
@@ -129,21 +130,14 @@ async def session_view(
     reception: Reception,
     day: date,
     booked: list[Booking],
+    lang: str,
+    tz: ZoneInfo,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """One session as /receptions shows it in `chat_id`: the list and its buttons."""
     full_names = officials.scope_of(chat_id).bookings
-    references = {}
-    for booking in booked:
-        if booking.appeal_id is None:
-            continue
-        appeal = await officials.repo.get_appeal(booking.appeal_id)
-        if appeal is not None:
-            references[appeal.id] = appeal.reference
-    today = bookings.clock().astimezone(bookings.tz).date()
-    text = session_text(
-        reception, booked, day, officials.language, bookings.tz, references, full_names
-    )
-    return text, session_keyboard(reception, booked, day, today, bookings.tz, full_names)
+    references = await officials.references(b.appeal_id for b in booked if b.appeal_id)
+    text = session_text(reception, booked, day, lang, tz, references, full_names)
+    return text, session_keyboard(reception, booked, day, bookings.today(), tz, full_names)
 
 
 async def receptions_command(
@@ -151,44 +145,51 @@ async def receptions_command(
     command: CommandObject,
     officials: OfficialsService,
     bookings: BookingService,
+    receptions: ReceptionCatalog,
+    officials_language: str,
+    tz: ZoneInfo,
 ) -> None:
     if not await allowed(message, officials):
         return
-    with officials.speaking(officials.language):
-        today = bookings.clock().astimezone(bookings.tz).date()
-        if (command.args or "").strip().startswith("add"):
-            await add_session(message, command.args or "", today, officials, bookings)
-            return
-        if not (command.args or "").strip():
-            await upcoming(message, today, officials, bookings)
-            return
-        day = parse_day(command.args, today)
-        if day is None:
-            await message.answer(
-                _("Usage: /receptions (today and the next days with bookings) or "
-                  "/receptions 25.11.2026.")
-            )  # fmt: skip
-            return
-        sessions = await bookings.sessions_on(day)
-        if not sessions:
-            await message.answer(
-                _("No receptions on {date}.").format(date=long_date(day, officials.language))
-            )
-            return
-        for reception, booked in sessions:
-            text, markup = await session_view(
-                officials, bookings, message.chat.id, reception, day, booked
-            )
-            await answer_in_parts(message, text, reply_markup=markup)
+    today = bookings.today()
+    lang = officials_language
+    if (command.args or "").strip().startswith("add"):
+        await add_session(message, command.args or "", today, bookings, receptions, lang)
+        return
+    if not (command.args or "").strip():
+        await upcoming(message, today, officials, bookings, receptions, lang, tz)
+        return
+    day = parse_day(command.args, today)
+    if day is None:
+        await message.answer(
+            _("Usage: /receptions (today and the next days with bookings) or "
+              "/receptions 25.11.2026.")
+        )  # fmt: skip
+        return
+    sessions = await bookings.sessions_on(day)
+    if not sessions:
+        await message.answer(_("No receptions on {date}.").format(date=long_date(day, lang)))
+        return
+    for reception, booked in sessions:
+        text, markup = await session_view(
+            officials, bookings, message.chat.id, reception, day, booked, lang, tz
+        )
+        await answer_in_parts(message, text, reply_markup=markup)
 
 
 async def upcoming(
-    message: Message, today: date, officials: OfficialsService, bookings: BookingService
+    message: Message,
+    today: date,
+    officials: OfficialsService,
+    bookings: BookingService,
+    receptions: ReceptionCatalog,
+    lang: str,
+    tz: ZoneInfo,
 ) -> None:
     """`/receptions` alone: today's sessions and the booked ones ahead, each its own list."""
     sessions = await bookings.sessions_ahead(today)
     if not sessions:
-        days = bookings.receptions.rules.horizon_days
+        days = receptions.rules.horizon_days
         await message.answer(
             ngettext(
                 "No receptions today, and nobody has booked one for the next {n} day.",
@@ -201,21 +202,26 @@ async def upcoming(
         await message.answer(_("No receptions today. Booked sessions ahead:"))
     for day, reception, booked in sessions:
         text, markup = await session_view(
-            officials, bookings, message.chat.id, reception, day, booked
+            officials, bookings, message.chat.id, reception, day, booked, lang, tz
         )
         await answer_in_parts(message, text, reply_markup=markup)
 
 
 async def add_session(
-    message: Message, args: str, today: date, officials: OfficialsService, bookings: BookingService
+    message: Message,
+    args: str,
+    today: date,
+    bookings: BookingService,
+    receptions: ReceptionCatalog,
+    lang: str,
 ) -> None:
     """/receptions add <code> DD.MM.YYYY: a one-off session at the reception's usual hours."""
     assert message.from_user is not None
     parts = args.split()
-    reception = bookings.receptions.get(parts[1]) if len(parts) == 3 else None
+    reception = receptions.get(parts[1]) if len(parts) == 3 else None
     day = parse_day(parts[2], today) if len(parts) == 3 else None
     if reception is None or day is None or day < today:
-        codes = ", ".join(r.code for r in bookings.receptions.receptions)
+        codes = ", ".join(r.code for r in receptions.receptions)
         await message.answer(
             _("Usage: /receptions add CODE 28.11.2026 — codes: {codes}.").format(codes=html(codes))
         )
@@ -223,8 +229,8 @@ async def add_session(
     await bookings.add_session(reception, day, message.from_user.id)
     await message.answer(
         _("Added: «{name}» on {date}, {start}–{end}. Citizens can book it now.").format(
-            name=html(reception.name(officials.language)),
-            date=long_date(day, officials.language),
+            name=html(reception.name(lang)),
+            date=long_date(day, lang),
             start=f"{reception.start:%H:%M}",
             end=f"{reception.end:%H:%M}",
         )
@@ -236,86 +242,87 @@ async def reception_pressed(
     callback_data: ReceptionCb,
     officials: OfficialsService,
     bookings: BookingService,
+    receptions: ReceptionCatalog,
+    officials_language: str,
+    tz: ZoneInfo,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
         await query.answer()
         return
-    with officials.speaking(officials.language):
-        if not await officials.may_act(message.chat.id, query.from_user.id):
-            await query.answer(
-                _("Only officials of this chat can act on appeals."), show_alert=True
-            )
-            return
-        action = callback_data.action
-        if action in ("attended", "no_show"):
-            marked = await bookings.store.mark(callback_data.booking, action)
-            await query.answer(_("Noted.") if marked else _("This booking is no longer active."))
-            if marked is not None:
-                await show_marked(message, marked, officials, bookings)
-            return
-        reception = bookings.receptions.get(callback_data.reception)
-        try:
-            day = datetime.strptime(callback_data.day, "%Y%m%d").date()
-        except ValueError:
-            day = None
-        if reception is None or day is None:
-            await query.answer(_("This button is no longer active."), show_alert=True)
-            return
-        if action == "ask_cancel":
-            await query.answer()
-            confirm = ReceptionCb(action="cancel", reception=reception.code, day=day_key(day))
-            await message.answer(
-                _("Call off «{name}» on {date}? Everyone booked will be told.").format(
-                    name=html(reception.name(officials.language)),
-                    date=long_date(day, officials.language),
-                ),
-                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
-                    InlineKeyboardButton(text=_("Yes, call it off"), callback_data=confirm.pack()),
-                    InlineKeyboardButton(text=_("No, keep it"), callback_data=ReceptionCb(
-                        action="keep", reception=reception.code, day=day_key(day)).pack()),
-                ]]),
-            )  # fmt: skip
-            return
-        if action == "keep":
-            await query.answer()
-            await message.edit_text(
-                _("Not called off: «{name}», {date}, goes ahead.").format(
-                    name=html(reception.name(officials.language)),
-                    date=long_date(day, officials.language),
-                )
-            )
-            return
-        if action == "cancel":
-            told = await bookings.cancel_session(reception, day)
-            await query.answer()
-            await message.edit_text(
-                ngettext(
-                    "The session is called off; {n} citizen is told.",
-                    "The session is called off; {n} citizens are told.",
-                    told,
-                ).format(n=told)
-            )
-            return
+    lang = officials_language
+    if not await officials.may_act(message.chat.id, query.from_user.id):
+        await query.answer(_("Only officials of this chat can act on appeals."), show_alert=True)
+        return
+    action = callback_data.action
+    if action in ("attended", "no_show"):
+        marked = await bookings.mark_attendance(callback_data.booking, action)
+        await query.answer(_("Noted.") if marked else _("This booking is no longer active."))
+        if marked is not None:
+            await show_marked(message, marked, officials, bookings, lang, tz)
+        return
+    reception = receptions.get(callback_data.reception)
+    try:
+        day = datetime.strptime(callback_data.day, "%Y%m%d").date()
+    except ValueError:
+        day = None
+    if reception is None or day is None:
         await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    if action == "ask_cancel":
+        await query.answer()
+        confirm = ReceptionCb(action="cancel", reception=reception.code, day=day_key(day))
+        await message.answer(
+            _("Call off «{name}» on {date}? Everyone booked will be told.").format(
+                name=html(reception.name(lang)),
+                date=long_date(day, lang),
+            ),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+                InlineKeyboardButton(text=_("Yes, call it off"), callback_data=confirm.pack()),
+                InlineKeyboardButton(text=_("No, keep it"), callback_data=ReceptionCb(
+                    action="keep", reception=reception.code, day=day_key(day)).pack()),
+            ]]),
+        )  # fmt: skip
+        return
+    if action == "keep":
+        await query.answer()
+        await message.edit_text(
+            _("Not called off: «{name}», {date}, goes ahead.").format(
+                name=html(reception.name(lang)),
+                date=long_date(day, lang),
+            )
+        )
+        return
+    if action == "cancel":
+        told = await bookings.cancel_session(reception, day)
+        await query.answer()
+        await message.edit_text(
+            ngettext(
+                "The session is called off; {n} citizen is told.",
+                "The session is called off; {n} citizens are told.",
+                told,
+            ).format(n=told)
+        )
+        return
+    await query.answer(_("This button is no longer active."), show_alert=True)
 
 
 async def show_marked(
-    message: Message, marked: Booking, officials: OfficialsService, bookings: BookingService
+    message: Message,
+    marked: Marked,
+    officials: OfficialsService,
+    bookings: BookingService,
+    lang: str,
+    tz: ZoneInfo,
 ) -> None:
     """The list shows the mark and drops that citizen's buttons. A list long enough to come
     in parts (the buttons ride on the last) keeps its text and gets the new buttons only."""
-    reception = bookings.receptions.get(marked.reception)
-    if reception is None:
+    if marked.reception is None:
         return
-    booked = [
-        b
-        for b in await bookings.store.session_bookings(reception.code, marked.session_day)
-        if b.status != "cancelled"
-    ]
     text, markup = await session_view(
-        officials, bookings, message.chat.id, reception, marked.session_day, booked
-    )
+        officials, bookings, message.chat.id, marked.reception,
+        marked.booking.session_day, marked.session, lang, tz,
+    )  # fmt: skip
     if len(split_text(text)) == 1:
         await message.edit_text(text, reply_markup=markup)
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from html import unescape
 from typing import Any, Literal
 
@@ -29,7 +28,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.prompts import Draft, Refusal
 from bot.domain.status import Action, allows, is_open
 from bot.services.erasure import CitizenErasure
-from bot.services.officials import ActionResult, Official, OfficialsService
+from bot.services.officials import Access, ActionResult, Official, OfficialsService
 from bot.services.prompts import OfficialPrompts, SendResult
 from bot.telegram.callbacks import CardCb, PromptCb
 from bot.telegram.filters import author
@@ -47,11 +46,6 @@ from storage.prompts import Prompt, PromptAction
 
 def official_of(user: User) -> Official:
     return Official(user.id, user.full_name)
-
-
-def officials_locale(officials: OfficialsService) -> AbstractContextManager[Any]:
-    """Everything said in an officials' chat is in the officials' language."""
-    return officials.i18n.use_locale(officials.language)
 
 
 def plain(text: str) -> str:
@@ -75,15 +69,14 @@ async def card_access(
     message = query.message
     if not isinstance(message, Message):
         return "gone"
-    chat = message.chat.id
-    if not await officials.may_act(chat, query.from_user.id):
+    access = await officials.appeal_for(message.chat.id, query.from_user.id, appeal_id)
+    if access.refused == Access.NOT_OFFICIAL:
         return "chat"
-    appeal = await officials.repo.get_appeal(appeal_id)
-    if appeal is None:
+    if access.refused == Access.MISSING:
         return "missing"
-    if not await officials.may_act(chat, query.from_user.id, appeal):
+    if access.refused or access.appeal is None:
         return "holder"
-    return appeal
+    return access.appeal
 
 
 class OnCard(Filter):
@@ -104,20 +97,19 @@ async def card_refused(
 ) -> None:
     """A card button that `OnCard` turned down, or one no handler knows. The checks run
     again here (membership is cached), so the accepted presses, nearly all, run them once."""
-    with officials_locale(officials):
-        match await card_access(query, callback_data.appeal, officials):
-            case "gone":
-                await query.answer()
-            case "chat":
-                text = _("Only officials of this chat can act on appeals.")
-                await query.answer(text, show_alert=True)
-            case "missing":
-                await query.answer(_("Appeal not found."), show_alert=True)
-            case "holder":
-                text = _("Only officials of the chat that holds the appeal can act on it.")
-                await query.answer(text, show_alert=True)
-            case _:
-                await query.answer(_("This button is no longer active."), show_alert=True)
+    match await card_access(query, callback_data.appeal, officials):
+        case "gone":
+            await query.answer()
+        case "chat":
+            text = _("Only officials of this chat can act on appeals.")
+            await query.answer(text, show_alert=True)
+        case "missing":
+            await query.answer(_("Appeal not found."), show_alert=True)
+        case "holder":
+            text = _("Only officials of the chat that holds the appeal can act on it.")
+            await query.answer(text, show_alert=True)
+        case _:
+            await query.answer(_("This button is no longer active."), show_alert=True)
 
 
 async def already(query: CallbackQuery, appeal: Appeal, officials: OfficialsService) -> None:
@@ -158,9 +150,8 @@ def refused_text(appeal: Appeal, catalog: Catalog) -> str:
 
 
 async def take_pressed(query: CallbackQuery, appeal: Appeal, officials: OfficialsService) -> None:
-    with officials_locale(officials):
-        result = await officials.take(appeal.id, official_of(query.from_user))
-        await after_action(query, result, officials, _("Taken."))
+    result = await officials.take(appeal.id, official_of(query.from_user))
+    await after_action(query, result, officials, _("Taken."))
 
 
 async def answer_pressed(
@@ -170,16 +161,15 @@ async def answer_pressed(
     officials: OfficialsService,
     catalog: Catalog,
 ) -> None:
-    with officials_locale(officials):
-        if await refused(query, appeal, Action.ANSWER, where, officials, catalog):
-            return
-        await query.answer()
-        await where.answer(
-            _("{name}, how is appeal № {reference} resolved?").format(
-                name=html(query.from_user.full_name), reference=html(appeal.reference)
-            ),
-            reply_markup=card_view.outcome_keyboard(appeal.id),
-        )
+    if await refused(query, appeal, Action.ANSWER, where, officials, catalog):
+        return
+    await query.answer()
+    await where.answer(
+        _("{name}, how is appeal № {reference} resolved?").format(
+            name=html(query.from_user.full_name), reference=html(appeal.reference)
+        ),
+        reply_markup=card_view.outcome_keyboard(appeal.id),
+    )
 
 
 async def outcome_chosen(
@@ -190,34 +180,32 @@ async def outcome_chosen(
     officials: OfficialsService,
     prompts: OfficialPrompts,
     catalog: Catalog,
+    officials_language: str,
 ) -> None:
-    with officials_locale(officials):
-        if await refused(query, appeal, Action.ANSWER, where, officials, catalog):
-            return
-        try:
-            outcome = Outcome(callback_data.arg)
-        except ValueError:
-            await query.answer(_("This button is no longer active."), show_alert=True)
-            return
-        await query.answer()
-        official = official_of(query.from_user)
-        await where.edit_text(
-            _("{name}: answer to № {reference} — {outcome}.").format(
-                name=html(official.name),
-                reference=html(appeal.reference),
-                outcome=card_view.outcome_label(outcome),
-            )
+    if await refused(query, appeal, Action.ANSWER, where, officials, catalog):
+        return
+    try:
+        outcome = Outcome(callback_data.arg)
+    except ValueError:
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    official = official_of(query.from_user)
+    await where.edit_text(
+        _("{name}: answer to № {reference} — {outcome}.").format(
+            name=html(official.name),
+            reference=html(appeal.reference),
+            outcome=card_view.outcome_label(outcome),
         )
-        who = view.mention(official.id, official.name)
-        await open_prompt(
-            where, prompts, appeal, official, PromptAction.ANSWER,
-            view.answer_prompt(appeal.reference, who), outcome,
-        )  # fmt: skip
-        templates = card_view.templates_keyboard(appeal.id, catalog, officials.language)
-        if templates is not None:
-            await where.answer(
-                _("Templates in the language of the appeal:"), reply_markup=templates
-            )
+    )
+    who = view.mention(official.id, official.name)
+    await open_prompt(
+        where, prompts, appeal, official, PromptAction.ANSWER,
+        view.answer_prompt(appeal.reference, who), outcome,
+    )  # fmt: skip
+    templates = card_view.templates_keyboard(appeal.id, catalog, officials_language)
+    if templates is not None:
+        await where.answer(_("Templates in the language of the appeal:"), reply_markup=templates)
 
 
 async def template_pressed(
@@ -225,7 +213,6 @@ async def template_pressed(
     callback_data: CardCb,
     appeal: Appeal,
     where: Message,
-    officials: OfficialsService,
     catalog: Catalog,
 ) -> None:
     template = catalog.template(callback_data.arg)
@@ -242,18 +229,18 @@ async def extend_pressed(
     officials: OfficialsService,
     prompts: OfficialPrompts,
     catalog: Catalog,
+    officials_language: str,
 ) -> None:
-    with officials_locale(officials):
-        if await refused(query, appeal, Action.EXTEND, where, officials, catalog):
-            return
-        await query.answer()
-        official = official_of(query.from_user)
-        latest = long_date(officials.latest_extension(appeal), officials.language)
-        who = view.mention(official.id, official.name)
-        await open_prompt(
-            where, prompts, appeal, official, PromptAction.EXTEND,
-            view.extension_prompt(appeal.reference, who, latest),
-        )  # fmt: skip
+    if await refused(query, appeal, Action.EXTEND, where, officials, catalog):
+        return
+    await query.answer()
+    official = official_of(query.from_user)
+    latest = long_date(officials.latest_extension(appeal), officials_language)
+    who = view.mention(official.id, official.name)
+    await open_prompt(
+        where, prompts, appeal, official, PromptAction.EXTEND,
+        view.extension_prompt(appeal.reference, who, latest),
+    )  # fmt: skip
 
 
 async def duplicate_pressed(
@@ -264,16 +251,15 @@ async def duplicate_pressed(
     prompts: OfficialPrompts,
     catalog: Catalog,
 ) -> None:
-    with officials_locale(officials):
-        if await refused(query, appeal, Action.DUPLICATE, where, officials, catalog):
-            return
-        await query.answer()
-        official = official_of(query.from_user)
-        who = view.mention(official.id, official.name)
-        await open_prompt(
-            where, prompts, appeal, official, PromptAction.DUPLICATE,
-            view.duplicate_prompt(appeal.reference, who),
-        )  # fmt: skip
+    if await refused(query, appeal, Action.DUPLICATE, where, officials, catalog):
+        return
+    await query.answer()
+    official = official_of(query.from_user)
+    who = view.mention(official.id, official.name)
+    await open_prompt(
+        where, prompts, appeal, official, PromptAction.DUPLICATE,
+        view.duplicate_prompt(appeal.reference, who),
+    )  # fmt: skip
 
 
 async def ask_pressed(
@@ -284,20 +270,19 @@ async def ask_pressed(
     prompts: OfficialPrompts,
     catalog: Catalog,
 ) -> None:
-    with officials_locale(officials):
-        if await refused(query, appeal, Action.ASK, where, officials, catalog):
-            return
-        if appeal.citizen_id is None:
-            # The citizen erased their data (/forget): nobody to ask.
-            await already(query, appeal, officials)
-            return
-        await query.answer()
-        official = official_of(query.from_user)
-        who = view.mention(official.id, official.name)
-        await open_prompt(
-            where, prompts, appeal, official, PromptAction.ASK,
-            view.ask_prompt(appeal.reference, who, view.language_of(appeal)),
-        )  # fmt: skip
+    if await refused(query, appeal, Action.ASK, where, officials, catalog):
+        return
+    if appeal.citizen_id is None:
+        # The citizen erased their data (/forget): nobody to ask.
+        await already(query, appeal, officials)
+        return
+    await query.answer()
+    official = official_of(query.from_user)
+    who = view.mention(official.id, official.name)
+    await open_prompt(
+        where, prompts, appeal, official, PromptAction.ASK,
+        view.ask_prompt(appeal.reference, who, view.language_of(appeal)),
+    )  # fmt: skip
 
 
 async def forward_pressed(
@@ -306,15 +291,15 @@ async def forward_pressed(
     where: Message,
     officials: OfficialsService,
     catalog: Catalog,
+    officials_language: str,
 ) -> None:
-    with officials_locale(officials):
-        if await refused(query, appeal, Action.FORWARD, where, officials, catalog):
-            return
-        await query.answer()
-        await where.answer(
-            _("Forward appeal № {reference} to:").format(reference=html(appeal.reference)),
-            reply_markup=card_view.departments_keyboard(appeal.id, catalog, officials.language),
-        )
+    if await refused(query, appeal, Action.FORWARD, where, officials, catalog):
+        return
+    await query.answer()
+    await where.answer(
+        _("Forward appeal № {reference} to:").format(reference=html(appeal.reference)),
+        reply_markup=card_view.departments_keyboard(appeal.id, catalog, officials_language),
+    )
 
 
 async def department_chosen(
@@ -325,45 +310,40 @@ async def department_chosen(
     officials: OfficialsService,
     catalog: Catalog,
 ) -> None:
-    with officials_locale(officials):
-        card = await officials.card_message(appeal)
-        if not allows(appeal.status, Action.FORWARD):
-            # A stale department list: the appeal moved on since it was shown.
-            await query.answer(refused_text(appeal, catalog), show_alert=True)
-            await where.delete()
-            await refresh(officials, ActionResult(appeal, False), card)
-            return
-        result = await officials.forward(appeal.id, official_of(query.from_user), callback_data.arg)
-        if result.done:
-            await query.answer(_("Forwarded."))
-        else:  # someone else moved it meanwhile
-            await query.answer(refused_text(result.appeal or appeal, catalog), show_alert=True)
+    card = await officials.card_message(appeal)
+    if not allows(appeal.status, Action.FORWARD):
+        # A stale department list: the appeal moved on since it was shown.
+        await query.answer(refused_text(appeal, catalog), show_alert=True)
         await where.delete()
-        await refresh(officials, result, card)
+        await refresh(officials, ActionResult(appeal, False), card)
+        return
+    result = await officials.forward(appeal.id, official_of(query.from_user), callback_data.arg)
+    if result.done:
+        await query.answer(_("Forwarded."))
+    else:  # someone else moved it meanwhile
+        await query.answer(refused_text(result.appeal or appeal, catalog), show_alert=True)
+    await where.delete()
+    await refresh(officials, result, card)
 
 
-async def dropped(query: CallbackQuery, where: Message, officials: OfficialsService) -> None:
+async def dropped(query: CallbackQuery, where: Message) -> None:
     """Cancel under the outcome question or the departments: the question goes."""
-    with officials_locale(officials):
-        await query.answer(_("Cancelled."))
-        await where.delete()
+    await query.answer(_("Cancelled."))
+    await where.delete()
 
 
 async def contact_pressed(
     query: CallbackQuery, appeal: Appeal, officials: OfficialsService
 ) -> None:
-    with officials_locale(officials):
-        if appeal.contact_phone is None:
-            await query.answer(_("The citizen has erased their personal data."), show_alert=True)
-            return
-        await officials.contact_viewed(appeal.id, query.from_user.id)
-        # An alert is seen by the official who pressed, not by the whole chat.
-        await query.answer(
-            card_view.contact_alert(
-                appeal.contact_name, appeal.contact_phone, appeal.contact_address
-            ),
-            show_alert=True,
-        )
+    if appeal.contact_phone is None:
+        await query.answer(_("The citizen has erased their personal data."), show_alert=True)
+        return
+    await officials.contact_viewed(appeal.id, query.from_user.id)
+    # An alert is seen by the official who pressed, not by the whole chat.
+    await query.answer(
+        card_view.contact_alert(appeal.contact_name, appeal.contact_phone, appeal.contact_address),
+        show_alert=True,
+    )
 
 
 async def full_text_pressed(
@@ -373,10 +353,9 @@ async def full_text_pressed(
     officials: OfficialsService,
     erasure: CitizenErasure,
 ) -> None:
-    with officials_locale(officials):
-        await query.answer()
-        sent = await send_in_parts(where, officials.render_card(appeal, full=True))
-        await erasure.copy_posted(appeal.id, where.chat.id, [m.message_id for m in sent])
+    await query.answer()
+    sent = await send_in_parts(where, officials.render_card(appeal, full=True))
+    await erasure.copy_posted(appeal.id, where.chat.id, [m.message_id for m in sent])
 
 
 async def refresh(
@@ -428,31 +407,39 @@ async def open_prompt(
 
 
 async def prompt_replied(
-    message: Message, prompt: Prompt, officials: OfficialsService, prompts: OfficialPrompts
+    message: Message,
+    prompt: Prompt,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+    officials_language: str,
 ) -> None:
     """The official's reply to a prompt becomes a draft, shown back as a preview; nothing
     reaches the citizen before «Send»."""
-    with officials_locale(officials):
-        person = author(message)
-        if person is None:
-            await message.reply(officials_view.anonymous_text())
-            return
-        text = message.text or message.caption or ""
-        if message.photo or message.video or message.sticker or message.voice:
-            text = ""  # only a text or a document reaches the citizen: say so, not drop it
-        file_id = message.document.file_id if message.document else None
-        result = await prompts.reply(prompt, official_of(person), text, file_id)
-        appeal = result.appeal
-        if result.refusal is not None or result.draft is None or appeal is None:
-            await message.reply(refusal(result.refusal or Refusal.CLOSED, prompt, appeal, prompts))
-            return
-        await show_preview(message, prompts, prompt, appeal, result.draft)
+    person = author(message)
+    if person is None:
+        await message.reply(officials_view.anonymous_text())
+        return
+    text = message.text or message.caption or ""
+    if message.photo or message.video or message.sticker or message.voice:
+        text = ""  # only a text or a document reaches the citizen: say so, not drop it
+    file_id = message.document.file_id if message.document else None
+    result = await prompts.reply(prompt, official_of(person), text, file_id)
+    appeal = result.appeal
+    if result.refusal is not None or result.draft is None or appeal is None:
+        reason = result.refusal or Refusal.CLOSED
+        await message.reply(refusal(reason, prompt, appeal, officials, officials_language))
+        return
+    await show_preview(message, officials, prompts, prompt, appeal, result.draft)
 
 
 async def show_preview(
-    message: Message, prompts: OfficialPrompts, prompt: Prompt, appeal: Appeal, draft: Draft
+    message: Message,
+    officials: OfficialsService,
+    prompts: OfficialPrompts,
+    prompt: Prompt,
+    appeal: Appeal,
+    draft: Draft,
 ) -> None:
-    officials = prompts.officials
     with officials.speaking(appeal.language):
         for_citizen = view.citizen_text(draft, appeal, appeal.language)
     text = view.preview_text(appeal, draft, for_citizen)
@@ -463,10 +450,9 @@ async def show_preview(
 
 
 def refusal(
-    reason: Refusal, prompt: Prompt, appeal: Appeal | None, prompts: OfficialPrompts
+    reason: Refusal, prompt: Prompt, appeal: Appeal | None, officials: OfficialsService, lang: str
 ) -> str:
-    officials = prompts.officials
-    latest = long_date(officials.latest_extension(appeal), officials.language) if appeal else "—"
+    latest = long_date(officials.latest_extension(appeal), lang) if appeal else "—"
     return view.refusal_text(reason, prompt, appeal, latest)
 
 
@@ -479,20 +465,20 @@ async def preview_sent(
     where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
+    officials_language: str,
 ) -> None:
-    with officials_locale(officials):
-        official = official_of(query.from_user)
-        result = await prompts.send(callback_data.prompt, where.message_id, official)
-        if not await settled(query, where, result, prompts):
-            return
-        assert result.prompt is not None and result.appeal is not None
-        acted, appeal = result.action, result.appeal
-        assert acted is not None
-        if acted.done:
-            await where.reply(view.done_text(result.prompt.action, appeal.reference))
-            await refresh(officials, acted, await officials.card_message(appeal))
-        else:
-            await where.reply(view.not_done_text(appeal))
+    official = official_of(query.from_user)
+    result = await prompts.send(callback_data.prompt, where.message_id, official)
+    if not await settled(query, where, result, officials, officials_language):
+        return
+    assert result.prompt is not None and result.appeal is not None
+    acted, appeal = result.action, result.appeal
+    assert acted is not None
+    if acted.done:
+        await where.reply(view.done_text(result.prompt.action, appeal.reference))
+        await refresh(officials, acted, await officials.card_message(appeal))
+    else:
+        await where.reply(view.not_done_text(appeal))
 
 
 async def preview_edited(
@@ -501,21 +487,21 @@ async def preview_edited(
     where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
+    officials_language: str,
 ) -> None:
     """«Edit»: a new prompt takes the place of this one; the corrected reply goes to it."""
-    with officials_locale(officials):
-        official = official_of(query.from_user)
-        result = await prompts.edit(callback_data.prompt, where.message_id, official)
-        if not await settled(query, where, result, prompts):
-            return
-        prompt, appeal = result.prompt, result.appeal
-        assert prompt is not None and appeal is not None
-        who = view.mention(official.id, official.name)
-        outcome = Outcome(prompt.outcome) if prompt.outcome else None
-        await open_prompt(
-            where, prompts, appeal, official, prompt.action,
-            view.corrected_prompt(appeal.reference, who), outcome,
-        )  # fmt: skip
+    official = official_of(query.from_user)
+    result = await prompts.edit(callback_data.prompt, where.message_id, official)
+    if not await settled(query, where, result, officials, officials_language):
+        return
+    prompt, appeal = result.prompt, result.appeal
+    assert prompt is not None and appeal is not None
+    who = view.mention(official.id, official.name)
+    outcome = Outcome(prompt.outcome) if prompt.outcome else None
+    await open_prompt(
+        where, prompts, appeal, official, prompt.action,
+        view.corrected_prompt(appeal.reference, who), outcome,
+    )  # fmt: skip
 
 
 async def preview_cancelled(
@@ -524,18 +510,22 @@ async def preview_cancelled(
     where: Message,
     officials: OfficialsService,
     prompts: OfficialPrompts,
+    officials_language: str,
 ) -> None:
-    with officials_locale(officials):
-        official = official_of(query.from_user)
-        result = await prompts.cancel(callback_data.prompt, where.message_id, official)
-        if not await settled(query, where, result, prompts):
-            return
-        assert result.appeal is not None
-        await where.reply(view.cancelled_text(result.appeal.reference))
+    official = official_of(query.from_user)
+    result = await prompts.cancel(callback_data.prompt, where.message_id, official)
+    if not await settled(query, where, result, officials, officials_language):
+        return
+    assert result.appeal is not None
+    await where.reply(view.cancelled_text(result.appeal.reference))
 
 
 async def settled(
-    query: CallbackQuery, where: Message, result: SendResult, prompts: OfficialPrompts
+    query: CallbackQuery,
+    where: Message,
+    result: SendResult,
+    officials: OfficialsService,
+    officials_language: str,
 ) -> bool:
     """Answer the press. True when the service did what was asked (the preview, done with,
     loses its buttons); False when it refused, and the official was told why."""
@@ -544,7 +534,7 @@ async def settled(
         await query.answer(_("This button is no longer active."), show_alert=True)
         return False
     if result.refusal is not None:
-        text = refusal(result.refusal, prompt, appeal, prompts)
+        text = refusal(result.refusal, prompt, appeal, officials, officials_language)
         await query.answer(plain(text), show_alert=True)
         if result.refusal in (
             Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED
@@ -556,10 +546,9 @@ async def settled(
     return True
 
 
-async def preview_stale(query: CallbackQuery, officials: OfficialsService) -> None:
+async def preview_stale(query: CallbackQuery) -> None:
     """A preview button no handler knows: a forged one."""
-    with officials_locale(officials):
-        await query.answer(_("This button is no longer active."), show_alert=True)
+    await query.answer(_("This button is no longer active."), show_alert=True)
 
 
 async def retire(message: Message) -> None:

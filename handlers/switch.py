@@ -6,6 +6,7 @@ draft and go."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Router
 from aiogram.filters import Filter
@@ -23,6 +24,7 @@ from bot.domain.dialogs import (
     draft_key,
     in_the_way,
 )
+from bot.domain.receptions import ReceptionCatalog
 from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService
 from bot.telegram.callbacks import SwitchCb
@@ -30,7 +32,6 @@ from bot.telegram.filters import CallbackPrefix, PrivateChat
 from bot.telegram.menu import menu_key
 from bot.views import dialogs as view
 from handlers import appeal, booking
-from storage.base import Repository
 from storage.models import Citizen
 
 
@@ -52,14 +53,15 @@ async def busy(
     wanted: str,
     current: str,
     state: FSMContext,
-    bookings: BookingService,
+    receptions: ReceptionCatalog,
     appeals: AppealService,
+    tz: ZoneInfo,
 ) -> None:
-    if wanted == BOOKING and not bookings.receptions.receptions:
+    if wanted == BOOKING and not receptions.receptions:
         # Nothing to book: the appeal goes on undisturbed.
         await message.answer(_("No receptions are scheduled at the moment."))
         return
-    if wanted == APPEAL and await appeal.over_daily_limit(message, appeals):
+    if wanted == APPEAL and await appeal.over_daily_limit(message, appeals, tz):
         # No appeal can be filed today: the booking goes on undisturbed.
         return
     text, markup = view.busy_screen(current, wanted, draft_key(current, await state.get_data()))
@@ -72,9 +74,9 @@ async def switch_pressed(
     state: FSMContext,
     catalog: Catalog,
     bookings: BookingService,
-    repo: Repository,
     citizen: Citizen | None,
     appeals: AppealService,
+    tz: ZoneInfo,
 ) -> None:
     message = query.message
     current = dialog_of(await state.get_state())
@@ -97,9 +99,9 @@ async def switch_pressed(
     # Both entries continue a dialog in progress and start one otherwise (asking consent first
     # if it was never given).
     if following == APPEAL:
-        await appeal.new_appeal(message, state, catalog, citizen, appeals)
+        await appeal.new_appeal(message, state, catalog, citizen, appeals, tz)
     else:
-        await booking.start_booking(message, state, bookings, repo, citizen)
+        await booking.start_booking(message, state, bookings, appeals, citizen)
 
 
 def create_router() -> Router:

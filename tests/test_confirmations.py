@@ -16,6 +16,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.deadlines import DeadlinePolicy
 from bot.services.appeals import AppealService
 from bot.services.confirmations import Confirmation, Confirmations
+from bot.telegram.menu import MainMenu
 from bot.views.confirmations import ConfirmationMessages
 from i18n.core import PoI18n
 from storage.sqlite.database import SQLiteDatabase
@@ -24,6 +25,7 @@ from storage.sqlite.repository import SQLiteRepository
 
 T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=30)
+MESSAGES = ConfirmationMessages(MainMenu(booking=True))
 REGISTERED = Confirmation(7, "appeal:2026-00001", "✅ Регистрационный номер: <b>2026-00001</b>")
 
 
@@ -44,7 +46,7 @@ async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
 @pytest.fixture
 async def confirmations(db: SQLiteDatabase) -> Confirmations:
     store = SQLiteOutboxStore(db)
-    service = Confirmations(Outbox(store, lambda: T0), store, GRACE, ConfirmationMessages())
+    service = Confirmations(Outbox(store, lambda: T0), store, GRACE, MESSAGES)
     async with db.transaction() as conn:  # as the appeal's own transaction does
         await service.store_in(conn, REGISTERED)
     return service
@@ -131,9 +133,7 @@ async def test_the_appeal_and_its_confirmation_are_stored_together_or_not_at_all
         catalog,
         DeadlinePolicy(catalog, ZoneInfo("Asia/Almaty")),
         lambda: T0,
-        confirmations=Confirmations(
-            Outbox(store, lambda: T0), store, GRACE, ConfirmationMessages()
-        ),
+        confirmations=Confirmations(Outbox(store, lambda: T0), store, GRACE, MESSAGES),
     )
 
     def broken(reference: str, kind: str, due_at: datetime) -> str:
@@ -163,7 +163,7 @@ async def test_the_sender_is_woken_once_the_confirmation_has_committed(
         catalog,
         DeadlinePolicy(catalog, ZoneInfo("Asia/Almaty")),
         lambda: T0,
-        confirmations=Confirmations(outbox, store, GRACE, ConfirmationMessages()),
+        confirmations=Confirmations(outbox, store, GRACE, MESSAGES),
     )
     woken_inside: list[bool] = []
 

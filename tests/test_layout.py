@@ -74,3 +74,35 @@ def test_a_room_does_not_reach_up(package: str, forbidden: tuple[str, ...]) -> N
 def test_the_rooms_are_where_the_docs_say() -> None:
     flat = sorted(p.name for p in (ROOT / "bot").glob("*.py"))
     assert flat == ["__init__.py", "__main__.py", "app.py", "settings.py"]
+
+
+# The names the dispatcher hands services to handlers under (bot/app.py).
+SERVICES = frozenset(
+    {
+        "appeals", "bookings", "citizens", "confirmations", "digests", "erasure", "lifecycle",
+        "officials", "prompts", "reports",
+    }
+)  # fmt: skip
+
+
+def test_handlers_call_services_and_never_reach_into_them() -> None:
+    """`officials.take(...)`, not `officials.repo.get_appeal(...)` or `bookings.tz`."""
+    found = []
+    for name, path in modules("handlers"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in SERVICES
+                and id(node) not in called
+            ):
+                found.append(f"{name}:{node.lineno} {node.value.id}.{node.attr}")
+    assert found == []
+
+
+def test_handlers_do_not_reach_the_database() -> None:
+    """Through a service only (storage.base's DatabaseBusy is an error they tell about)."""
+    forbidden = ("storage.sqlite", "aiosqlite", "storage.base.Repository")
+    assert offenders("handlers", forbidden) == []

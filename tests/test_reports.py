@@ -15,13 +15,14 @@ import pytest
 from bot.domain.catalog import Catalog
 from bot.domain.reports import ExportPeriod
 from bot.services import reports as reports_module
-from bot.services.reports import compute_stats, parse_days, period_appeals, period_export
+from bot.services.reports import compute_stats, parse_days, period_appeals
 from bot.views.card import initials
 from bot.views.my_appeals import status_label
 from bot.views.reports import appeal_columns, booking_columns, export_xlsx, inert, render_stats
 from handlers import official_commands as commands_module
 from i18n.core import PoI18n
 from storage.models import Status
+from storage.reports import EVERYTHING
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
 from tests.conftest import ALMATY, OFFICIALS, Harness
@@ -124,7 +125,7 @@ async def test_stats_and_export_in_the_officials_chat(
 
         monkeypatch.setattr(module, name, spy)
     await h.app.repo.create_appeal(new_appeal("e1", created_at=datetime.now(UTC)))
-    h.app.dp["appeals"].clock = lambda: datetime.now(UTC) + timedelta(minutes=1)
+    h.app.dp["reports"].clock = lambda: datetime.now(UTC) + timedelta(minutes=1)
     since = h.fake.mark()
     h.fake.group_message(OFFICIALS, 900, "/stats 7")
     stats = await h.fake.wait_for(
@@ -295,7 +296,7 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     since = h.fake.mark()
     h.fake.press(official, card, h.fake.find_button(card, "▶️"), first_name="@SUM(1)")
     await h.fake.wait_for(lambda c: c.method == "editMessageText", since=since)
-    h.app.dp["appeals"].clock = lambda: h.clock() + timedelta(minutes=1)
+    h.app.dp["reports"].clock = lambda: h.clock() + timedelta(minutes=1)
 
     since = h.fake.mark()
     h.fake.group_message(OFFICIALS, official, "/export 7")
@@ -312,10 +313,10 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
     # Whole, as an administrator's `/export full` has them: the typed address stays inert.
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
-        _count, content = await period_export(
-            h.app.dp["reports"], h.app.catalog, "ru", h.app.settings.tz, 7,
-            h.app.dp["appeals"].clock(), workbook=export_xlsx, full_contacts_for=official,
-        )  # fmt: skip
+        exported = await h.app.dp["reports"].export(
+            7, EVERYTHING, "ru", workbook=export_xlsx, full_contacts_for=official
+        )
+        content = exported.content
     cells = sheet_cells(content)
     assert [c for c in cells.values() if c.formula is not None] == []
     assert cells[f"{column_of(cells, names['contact_address'])}3"].value == "'=cmd|' /C calc'!A0"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiogram import Dispatcher, Router
 from aiogram.dispatcher.event.handler import CallableObject
 
+from bot.telegram.middlewares import OfficialsLocale
 from handlers import setup_routers
 
 
@@ -30,7 +31,7 @@ def callables(router: Router) -> list[tuple[str, CallableObject]]:
 
 def test_no_filter_or_handler_runs_in_a_worker_thread() -> None:
     dp = Dispatcher()
-    setup_routers(dp)
+    setup_routers(dp, officials_locale=OfficialsLocale("ru", frozenset()))
     found = callables(dp)
     assert len(found) > 100  # the walk reached the handlers' own filters
     synchronous = [label for label, obj in found if not obj.awaitable]

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import DeadlinePolicy
 from bot.domain.limits import DailyLimits
+from bot.domain.status import is_open
 from bot.services.confirmations import Confirmation, Confirmations
 from storage.base import DatabaseBusy, InTransaction, Repository
 from storage.models import Appeal, Attachment, NewAppeal
@@ -54,6 +55,15 @@ class DailyLimitReached(Exception):
 class Filed:
     appeal: Appeal
     created: bool  # False when this draft had been filed already (a repeated confirm)
+
+
+@dataclass(frozen=True)
+class AppealsPage:
+    """One page of a citizen's appeals, newest first; `page` counts from 0."""
+
+    appeals: list[Appeal]
+    page: int
+    pages: int
 
 
 class AppealService:
@@ -175,3 +185,39 @@ class AppealService:
     def days_left(self, appeal: Appeal) -> int:
         """Calendar days until the due date (negative when overdue), as citizens count."""
         return (appeal.due_at.astimezone(self.policy.tz).date() - self.local_today()).days
+
+    # --- what the citizen's screens read ---------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def page_of(self, citizen_id: int, page: int, size: int) -> AppealsPage | None:
+        """The citizen's appeals on `page` (a page out of range shows the nearest one, as an
+        old «next» button may point past the end); None when they have none."""
+        total = await self.repo.count_citizen_appeals(citizen_id)
+        if total == 0:
+            return None
+        pages = -(-total // size)
+        page = min(max(page, 0), pages - 1)
+        rows = await self.repo.citizen_appeals(citizen_id, size, page * size)
+        return AppealsPage(rows, page, pages)
+
+    async def own_appeal(self, appeal_id: int, citizen_id: int) -> Appeal | None:
+        """The appeal if it is this citizen's: a forged id and someone else's appeal are
+        both None, so neither says whether it exists."""
+        appeal = await self.repo.get_appeal(appeal_id)
+        return appeal if appeal is not None and appeal.citizen_id == citizen_id else None
+
+    async def filed_from(self, draft_key: str) -> Appeal | None:
+        """The appeal a confirmed draft made, for a confirm pressed again."""
+        return await self.repo.appeal_by_draft(draft_key) if draft_key else None
+
+    def appeals_per_day(self) -> int | None:
+        """The daily limit of new appeals per citizen; None without limits."""
+        return self.limits.appeals_per_day if self.limits is not None else None
+
+    async def open_appeals_of(self, citizen_id: int, newest: int = 20) -> list[Appeal]:
+        """The citizen's open appeals among their `newest`, newest first (a booking may be
+        about one)."""
+        appeals = await self.repo.citizen_appeals(citizen_id, limit=newest, offset=0)
+        return [a for a in appeals if is_open(a.status)]

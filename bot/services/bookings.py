@@ -4,7 +4,7 @@ follow a booking (outbox rows due later, withdrawn when the booking goes)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -330,7 +330,76 @@ class BookingService:
         """The booking under `heading` as the citizen reads it (current locale)."""
         return self.notices.describe(booking, reception, lang, heading)
 
+    # --- what the citizen's and the officials' screens read ----------------------------------
+
+    def offered(self) -> tuple[Reception, ...]:
+        """The receptions a citizen may book, in the catalog's order."""
+        return self.receptions.receptions
+
+    def reception(self, code: str) -> Reception | None:
+        """The reception with this code, if the catalog still has it."""
+        return self.receptions.get(code)
+
+    def local(self, moment: datetime) -> datetime:
+        """`moment` on the clock of the place where receptions are held."""
+        return moment.astimezone(self.tz)
+
+    def today(self) -> date:
+        """The local day, as receptions are held."""
+        return self.clock().astimezone(self.tz).date()
+
+    async def upcoming_for(self, citizen_id: int) -> list[tuple[Booking, Reception]]:
+        """The citizen's places still ahead, with their receptions; a booking whose reception
+        left the catalog is not shown (there is nothing to describe it by)."""
+        found = []
+        for booking in await self.store.citizen_upcoming(citizen_id, self.clock()):
+            reception = self.receptions.get(booking.reception)
+            if reception is not None:
+                found.append((booking, reception))
+        return found
+
+    async def mark_attendance(self, booking_id: int, status: str) -> Marked | None:
+        """Officials mark who came (`attended` / `no_show`); the marked booking and its
+        session as the list shows it then. None for a cancelled or unknown booking."""
+        marked = await self.store.mark(booking_id, status)
+        if marked is None:
+            return None
+        reception = self.receptions.get(marked.reception)
+        if reception is None:  # marked, but the reception left the catalog: no list to show
+            return Marked(marked, None, [])
+        session = await self.store.session_bookings(reception.code, marked.session_day)
+        return Marked(marked, reception, [b for b in session if b.status != "cancelled"])
+
+    async def own_booking(
+        self, booking_id: int, citizen_id: int
+    ) -> tuple[Booking, Reception] | None:
+        """The citizen's place that a button carries, with its reception, while it is still
+        booked; None for anyone else's, a cancelled or attended one, or an unknown one."""
+        return self._own(await self.store.get(booking_id), citizen_id)
+
+    async def booked_from(
+        self, draft_key: str, citizen_id: int
+    ) -> tuple[Booking, Reception] | None:
+        """The place a confirmed draft of this citizen's took, for a confirm pressed again."""
+        return self._own(await self.store.by_draft(draft_key) if draft_key else None, citizen_id)
+
+    def _own(self, booking: Booking | None, citizen_id: int) -> tuple[Booking, Reception] | None:
+        if booking is None or booking.citizen_id != citizen_id or booking.status != "booked":
+            return None
+        reception = self.receptions.get(booking.reception)
+        return (booking, reception) if reception is not None else None
+
 
 def booked(chat_id: int, booking: Booking, render: Callable[[Booking], str]) -> Confirmation:
     """What tells the citizen their place is booked, keyed by the booking."""
     return Confirmation(chat_id, f"booking:{booking.id}", render(booking))
+
+
+@dataclass(frozen=True)
+class Marked:
+    """An attendance mark: the booking, and its session's list (without cancelled places)
+    to show again; `reception` is None when it is no longer in the catalog."""
+
+    booking: Booking
+    reception: Reception | None
+    session: list[Booking]

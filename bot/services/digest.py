@@ -209,3 +209,8 @@ class DigestService:
         self.sender.poke()
         log.info("digest for chat %s, day %s queued", chat_id, day)
         return True
+
+    async def send_copy(self, recipient: int, chat_id: int, now: datetime) -> list[int]:
+        """/digest in private: an administrator reads `chat_id`'s digest where they asked."""
+        text = await self.build(chat_id, self.report_day(now), now)
+        return await self.sender.send_text(recipient, text)

@@ -225,3 +225,14 @@ class AppealLifecycle:
         # One transaction: the text never goes out without its files. The keys make a second
         # posting of the same thing (a repeated «Done» mending a failed one) write nothing.
         await self.outbox.queue(rows)
+
+    # --- what the citizen's screens read ---------------------------------------------------
+
+    async def reference_of(self, appeal_id: int) -> str | None:
+        """The appeal's registration number, for a screen that names it; None if it is gone."""
+        appeal = await self.repo.get_appeal(appeal_id)
+        return appeal.reference if appeal is not None else None
+
+    def additions_per_day(self) -> int | None:
+        """The daily limit of additions per citizen; None without limits."""
+        return self.limits.additions_per_day if self.limits is not None else None

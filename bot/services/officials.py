@@ -9,11 +9,11 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog
@@ -514,3 +514,51 @@ class OfficialsService:
 
     async def _tell_officials(self, appeal: Appeal) -> None:
         await self.outbox.queue(self.notifier.citizen_verdict(appeal))
+
+    # --- what the officials' commands read ---------------------------------------------------
+
+    def main_chat(self) -> int | None:
+        """The chat whose digest an administrator reads in private: the default one, or the
+        first the catalog routes to."""
+        return self.default_chat or next(iter(self.officials_chats()), None)
+
+    async def find_for(self, chat_id: int, user_id: int, reference: str) -> Appeal | None:
+        """/find: the appeal with this number if this person may see it in this chat;
+        another chat's appeal is None, so not even whether it exists is told."""
+        appeal = await self.repo.appeal_by_reference(reference)
+        if appeal is None or not await self.may_act(chat_id, user_id, appeal):
+            return None
+        return appeal
+
+    async def appeal_for(self, chat_id: int, user_id: int, appeal_id: int) -> Access:
+        """A card's button: the appeal, or why this person may not act on it here."""
+        if not await self.may_act(chat_id, user_id):
+            return Access(None, Access.NOT_OFFICIAL)
+        appeal = await self.repo.get_appeal(appeal_id)
+        if appeal is None:
+            return Access(None, Access.MISSING)
+        if not await self.may_act(chat_id, user_id, appeal):
+            return Access(appeal, Access.OTHER_CHAT)
+        return Access(appeal)
+
+    async def references(self, appeal_ids: Iterable[int]) -> dict[int, str]:
+        """Registration numbers by appeal id (a booking about an appeal names it); an appeal
+        that is gone is left out."""
+        found: dict[int, str] = {}
+        for appeal_id in appeal_ids:
+            appeal = await self.repo.get_appeal(appeal_id)
+            if appeal is not None:
+                found[appeal.id] = appeal.reference
+        return found
+
+
+@dataclass(frozen=True)
+class Access:
+    """Whether an official may act on an appeal from this chat; `refused` says why not."""
+
+    NOT_OFFICIAL: ClassVar[str] = "not_official"  # not an official of this chat
+    MISSING: ClassVar[str] = "missing"
+    OTHER_CHAT: ClassVar[str] = "other_chat"  # the appeal belongs to another chat
+
+    appeal: Appeal | None
+    refused: str = ""

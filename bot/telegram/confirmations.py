@@ -10,7 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot.services.confirmations import Confirmation, Confirmations
-from bot.telegram.menu import main_menu
+from bot.telegram.menu import MainMenu
 from bot.views.confirmations import back_in_menu_text
 from storage.base import DatabaseBusy
 
@@ -22,6 +22,7 @@ async def show(
     confirmation: Confirmation,
     confirmations: Confirmations,
     *,
+    menu: MainMenu,
     again: bool = False,
 ) -> None:
     """Edit the review card into the confirmation and bring the main menu back; what
@@ -37,7 +38,7 @@ async def show(
         await confirmations.menu_only(confirmation)
         return
     try:
-        await message.answer(back_in_menu_text(), reply_markup=main_menu())
+        await message.answer(back_in_menu_text(), reply_markup=menu.keyboard())
     except TelegramAPIError as exc:
         log.warning("main menu after %s goes by the outbox: %r", confirmation.key, exc)
         await confirmations.menu_only(confirmation)

@@ -3,6 +3,7 @@ drawn before a language switch keeps working."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram.filters import Filter
@@ -23,21 +24,26 @@ def _labels() -> dict[str, str]:
     }
 
 
-# Set once at start-up: without receptions in the catalog there is nothing to book.
-booking_enabled = False
+@dataclass(frozen=True)
+class MainMenu:
+    """The main menu as this bot draws it. `booking`: whether it offers 🗓 (without
+    receptions in the catalog there is nothing to book). Made once by the composition root
+    and handed in: to handlers as workflow data (`menu`), to the confirmations' outbox rows."""
 
+    booking: bool
 
-def main_menu() -> ReplyKeyboardMarkup:
-    labels = _labels()
-    rows = [[KeyboardButton(text=labels["new"]), KeyboardButton(text=labels["my"])]]
-    if booking_enabled:
-        rows.append([KeyboardButton(text=labels["book"])])
-    rows.append([KeyboardButton(text=labels["lang"]), KeyboardButton(text=labels["help"])])
-    return ReplyKeyboardMarkup(
-        keyboard=rows,
-        resize_keyboard=True,
-        is_persistent=True,
-    )
+    def keyboard(self) -> ReplyKeyboardMarkup:
+        """In the current language."""
+        labels = _labels()
+        rows = [[KeyboardButton(text=labels["new"]), KeyboardButton(text=labels["my"])]]
+        if self.booking:
+            rows.append([KeyboardButton(text=labels["book"])])
+        rows.append([KeyboardButton(text=labels["lang"]), KeyboardButton(text=labels["help"])])
+        return ReplyKeyboardMarkup(
+            keyboard=rows,
+            resize_keyboard=True,
+            is_persistent=True,
+        )
 
 
 _by_text: dict[str, str] | None = None

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types import Chat, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
 from bot.telegram.throttle import BurstGuard, Verdict
@@ -150,3 +150,30 @@ class BurstNotice(BaseMiddleware):
             # A notice that cannot be delivered is no reason for «something went wrong».
             log.warning("burst notice not delivered: %s", exc)
         return None
+
+
+class OfficialsLocale(BaseMiddleware):
+    """The officials read the bot in OFFICIALS_LANGUAGE, whatever language they chose as
+    citizens: set here once per update on the officials' routers (an inner middleware, so it
+    runs only for an update one of their handlers takes). Every button there is an
+    officials' button, every group an officials' chat (a stranger's group is refused in the
+    same language); in private only an administrator is an official, and a citizen who
+    types an officials' command is refused in their own language."""
+
+    def __init__(self, language: str, admin_ids: frozenset[int]) -> None:
+        self.language = language
+        self.admin_ids = admin_ids
+
+    def is_officials(self, event: TelegramObject, data: dict[str, Any]) -> bool:
+        chat: Chat | None = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        if not isinstance(event, Message) or chat is None or chat.type != "private":
+            return True
+        return user is not None and user.id in self.admin_ids
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not self.is_officials(event, data):
+            return await handler(event, data)
+        i18n: PoI18n = data["i18n"]
+        with i18n.use_locale(self.language):
+            return await handler(event, data)

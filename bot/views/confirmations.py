@@ -9,7 +9,7 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import to_json
-from bot.telegram.menu import main_menu
+from bot.telegram.menu import MainMenu
 
 
 def back_in_menu_text() -> str:
@@ -19,8 +19,11 @@ def back_in_menu_text() -> str:
 class ConfirmationMessages:
     """`bot.services.notifiers.ConfirmationMessages` for Telegram."""
 
+    def __init__(self, menu: MainMenu) -> None:
+        self.menu = menu
+
     def confirmation(self, text: str) -> Mapping[str, Any]:
-        return {"text": text, "parse_mode": "HTML", "reply_markup": to_json(main_menu())}
+        return {"text": text, "parse_mode": "HTML", "reply_markup": to_json(self.menu.keyboard())}
 
     def back_in_menu(self) -> Mapping[str, Any]:
         return self.confirmation(back_in_menu_text())
