@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        if value.startswith(("postgresql://", "postgres://")):
+            # storage/postgres/ has only some of the stores so far: a bot on it would fail
+            # on the first booking or /export rather than at start-up.
+            raise ValueError(
+                "PostgreSQL support is not available in this version; use sqlite:///path"
+            )
         if not value.startswith("sqlite:///"):
             raise ValueError("only sqlite:///path is supported in this release")
         return value

@@ -65,6 +65,16 @@ def test_bad_settings_name_the_setting(env: dict[str, str], named: str) -> None:
     assert TOKEN not in str(error.value)
 
 
+@pytest.mark.parametrize("url", ["postgresql://bot@db/bot", "postgres://bot@db/bot"])
+def test_postgresql_is_refused_with_one_clear_line(url: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None, bot_token=TOKEN, database_url=url)
+    assert str(error.value) == (
+        "Configuration error: DATABASE_URL PostgreSQL support is not available in this "
+        "version; use sqlite:///path"
+    )
+
+
 def run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN"}}
     return subprocess.run(
