@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Protocol
 
 # key -> (state, data as JSON text); text, so a caller mutating what get_data returned
 # cannot change what the next get_data sees.
@@ -32,3 +33,36 @@ def update_scope() -> Iterator[None]:
 def scope_rows() -> Rows | None:
     """The open update's cache, None outside an update."""
     return _rows.get()
+
+
+class StorageKey(Protocol):
+    """aiogram's StorageKey as far as the row key needs it (storage itself imports no aiogram;
+    the FSM storages that implement aiogram's interface do)."""
+
+    @property
+    def bot_id(self) -> int: ...
+    @property
+    def chat_id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def thread_id(self) -> int | None: ...
+    @property
+    def business_connection_id(self) -> str | None: ...
+    @property
+    def destiny(self) -> str: ...
+
+
+def storage_key(key: StorageKey) -> str:
+    """The row key of a dialog: every part of aiogram's key, so no two dialogs share one."""
+    return ":".join(
+        str(part)
+        for part in (
+            key.bot_id,
+            key.chat_id,
+            key.user_id,
+            key.thread_id or "",
+            key.business_connection_id or "",
+            key.destiny,
+        )
+    )

@@ -11,13 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiogram.fsm.storage.base import BaseStorage
 from pydantic import SecretStr
 
 from bot.app import App, create_app
 from bot.domain.catalog import Catalog, load_catalog
 from bot.settings import Settings
-from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.repository import SQLiteRepository
+from storage.base import Repository
+from tests import backends
 from tests.fakeapi import Call, FakeTelegram
 
 TOKEN = "123456789:AAFakeTokenForTests_0123456789abc"
@@ -38,12 +39,43 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked every_backend run on each storage backend (tests/backends.py)."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "every_backend"
+    ):
+        metafunc.parametrize("backend", backends.NAMES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_missing() -> str | None:
+    return backends.postgres_missing()
+
+
 @pytest.fixture
-async def repo(tmp_path: Path) -> AsyncIterator[SQLiteRepository]:
-    db = await SQLiteDatabase.open(tmp_path / "test.db")
-    repository = SQLiteRepository(db)
+async def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_missing: str | None
+) -> AsyncIterator[backends.Backend]:
+    """SQLite unless the test is marked every_backend (then each of them in turn)."""
+    name = getattr(request, "param", "sqlite")
+    if name == "postgres" and postgres_missing:
+        pytest.skip(postgres_missing)
+    async with backends.backend_for(name, tmp_path) as chosen:
+        yield chosen
+
+
+@pytest.fixture
+async def repo(backend: backends.Backend) -> AsyncIterator[Repository]:
+    """The repository on a fresh database; a SQLiteRepository (with its `db`, for the other
+    SQLite stores) in tests not marked every_backend."""
+    repository = backend.repository(await backend.open())
     yield repository
     await repository.close()
+
+
+@pytest.fixture
+async def fsm_storage(backend: backends.Backend) -> BaseStorage:
+    return backend.fsm(await backend.open())
 
 
 def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:

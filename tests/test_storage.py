@@ -1,20 +1,24 @@
-"""The SQLite repository: migrations, idempotent filing, references, forgetting, FSM."""
+"""The repository on each backend (idempotent filing, references, history, handled updates,
+FSM), and what is SQLite's own: its migrations, forgetting, its text timestamps."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.services.erasure import redact
-from storage.models import Attachment, NewAppeal
+from storage.base import Repository
+from storage.models import Appeal, Attachment, NewAppeal, Status
 from storage.sqlite.database import SQLiteDatabase, migration_files
 from storage.sqlite.erasure import SQLiteErasureStore
-from storage.sqlite.fsm import SQLiteStorage
 from storage.sqlite.repository import SQLiteRepository
+from tests.backends import Backend
 
 NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 
@@ -77,7 +81,8 @@ async def test_old_database_is_upgraded_in_place(tmp_path: Path) -> None:
     await upgraded.close()
 
 
-async def test_filing_the_same_draft_twice_stores_one_appeal(repo: SQLiteRepository) -> None:
+@pytest.mark.every_backend
+async def test_filing_the_same_draft_twice_stores_one_appeal(repo: Repository) -> None:
     first, created = await repo.create_appeal(new_appeal("same"))
     again, created_again = await repo.create_appeal(new_appeal("same"))
     assert created and not created_again
@@ -86,20 +91,23 @@ async def test_filing_the_same_draft_twice_stores_one_appeal(repo: SQLiteReposit
     assert [a.file_id for a in first.attachments] == ["p1"]
 
 
-async def test_references_are_unique_under_concurrency(repo: SQLiteRepository) -> None:
+@pytest.mark.every_backend
+async def test_references_are_unique_under_concurrency(repo: Repository) -> None:
     results = await asyncio.gather(*(repo.create_appeal(new_appeal(f"k{i}")) for i in range(40)))
     references = [appeal.reference for appeal, _ in results]
     assert len(set(references)) == 40
     assert sorted(references)[0] == "2026-00001" and sorted(references)[-1] == "2026-00040"
 
 
-async def test_references_restart_each_year(repo: SQLiteRepository) -> None:
+@pytest.mark.every_backend
+async def test_references_restart_each_year(repo: Repository) -> None:
     await repo.create_appeal(new_appeal("a"))
     next_year, _ = await repo.create_appeal(new_appeal("b", registered_on=date(2027, 1, 4)))
     assert next_year.reference == "2027-00001"
 
 
-async def test_citizen_sees_own_appeals_newest_first(repo: SQLiteRepository) -> None:
+@pytest.mark.every_backend
+async def test_citizen_sees_own_appeals_newest_first(repo: Repository) -> None:
     for i in range(3):
         await repo.create_appeal(new_appeal(f"mine{i}"))
     await repo.create_appeal(new_appeal("theirs", citizen_id=2))
@@ -131,16 +139,17 @@ async def test_forget_keeps_anonymous_statistics(repo: SQLiteRepository, tmp_pat
     assert other[0].text is not None
 
 
-async def test_fsm_state_survives_reopening_the_database(tmp_path: Path) -> None:
+@pytest.mark.every_backend
+async def test_fsm_state_survives_reopening_the_database(backend: Backend) -> None:
     key = StorageKey(bot_id=7, chat_id=42, user_id=42)
-    db = await SQLiteDatabase.open(tmp_path / "fsm.db")
-    storage = SQLiteStorage(db)
+    db = await backend.open()
+    storage = backend.fsm(db)
     await storage.set_state(key, "AppealForm:text")
     await storage.set_data(key, {"draft": {"kind": "complaint", "text": "Қазақша мәтін"}})
     await db.close()
 
-    db = await SQLiteDatabase.open(tmp_path / "fsm.db")
-    storage = SQLiteStorage(db)
+    db = await backend.open()
+    storage = backend.fsm(db)
     assert await storage.get_state(key) == "AppealForm:text"
     assert (await storage.get_data(key))["draft"]["text"] == "Қазақша мәтін"
     assert await storage.get_state(StorageKey(bot_id=7, chat_id=43, user_id=43)) is None
@@ -157,9 +166,117 @@ async def test_timestamps_are_stored_in_utc(repo: SQLiteRepository, tmp_path: Pa
     assert created_at.endswith("+00:00") and due_at.endswith("+00:00")
 
 
-async def test_old_handled_update_ids_are_pruned(repo: SQLiteRepository) -> None:
+@pytest.mark.every_backend
+async def test_old_handled_update_ids_are_pruned(repo: Repository) -> None:
     await repo.mark_update(1, NOW - timedelta(days=8))
     await repo.mark_update(2, NOW - timedelta(hours=1))
     assert await repo.prune_updates(timedelta(days=7), NOW) == 1
     assert not await repo.update_seen(1)
     assert await repo.update_seen(2)
+
+
+@pytest.mark.every_backend
+async def test_the_same_draft_filed_at_once_is_one_appeal_and_one_number(repo: Repository) -> None:
+    results = await asyncio.gather(*(repo.create_appeal(new_appeal("twice")) for _ in range(5)))
+    assert [created for _, created in results].count(True) == 1
+    assert {appeal.id for appeal, _ in results} == {results[0][0].id}
+    # No number was drawn for the filings that found the appeal: the next one follows on.
+    following, _ = await repo.create_appeal(new_appeal("next"))
+    assert following.reference == "2026-00002"
+
+
+@pytest.mark.every_backend
+async def test_an_appeal_reads_back_as_filed(repo: Repository) -> None:
+    filed, _ = await repo.create_appeal(new_appeal("full", attachments=[
+        Attachment("photo", "p1"), Attachment("document", "d1", "plan.pdf")]))  # fmt: skip
+    for found in (
+        await repo.get_appeal(filed.id),
+        await repo.appeal_by_draft("full"),
+        await repo.appeal_by_reference(filed.reference),
+    ):
+        assert found == filed
+    assert filed.created_at == NOW and filed.due_at == NOW + timedelta(days=29)
+    assert filed.registered_on == date(2026, 11, 23)
+    assert filed.attachments[1] == Attachment("document", "d1", "plan.pdf")
+    assert (filed.latitude, filed.longitude) == (49.8, 73.1)
+    assert await repo.get_appeal(filed.id + 100) is None
+    assert await repo.unpublished_appeals(10) == [filed]
+    await repo.set_officials_chat(filed.id, -100123)
+    assert await repo.unpublished_appeals(10) == []
+
+
+@pytest.mark.every_backend
+async def test_citizens_language_consent_and_reachability(repo: Repository) -> None:
+    assert await repo.get_citizen(5) is None
+    await repo.set_language(5, "ru")
+    await repo.set_consent(5, NOW)
+    citizen = await repo.get_citizen(5)
+    assert citizen is not None
+    assert (citizen.language, citizen.consent_at, citizen.unreachable) == ("ru", NOW, False)
+    await repo.set_language(5, "kk")
+    await repo.set_reachable(5)
+    assert (await repo.get_citizen(5)) == replace(citizen, language="kk")
+    # Filing keeps the contact on the citizen too.
+    await repo.create_appeal(new_appeal("c", citizen_id=5))
+    again = await repo.get_citizen(5)
+    assert again is not None and (again.full_name, again.phone) == ("Айгүл", "+77012345678")
+
+
+@pytest.mark.every_backend
+async def test_a_transition_happens_only_from_an_allowed_status(repo: Repository) -> None:
+    appeal, _ = await repo.create_appeal(new_appeal("t"))
+    later = NOW + timedelta(hours=1)
+    seen: list[Status] = []
+
+    async def then(conn: object, changed: Appeal) -> None:
+        seen.append(changed.status)
+
+    taking = [
+        repo.transition(appeal.id, frozenset({Status.REGISTERED}), Status.IN_PROGRESS,
+                        f"official:{n}", later, actor_name=f"Official {n}", then=then,
+                        taken_by=n, taken_by_name=f"Official {n}")
+        for n in (7, 8)
+    ]  # fmt: skip
+    results = await asyncio.gather(*taking)
+    taken = [r for r in results if r is not None]
+    assert len(taken) == 1 and seen == [Status.IN_PROGRESS]
+    assert taken[0].taken_by_name == f"Official {taken[0].taken_by}"
+    answered = await repo.transition(
+        appeal.id, frozenset({Status.IN_PROGRESS}), Status.ANSWERED, "official:7", later,
+        answer_text="Done", answered_at=later,
+    )  # fmt: skip
+    assert answered is not None and answered.answered_at == later
+    assert await repo.transition(
+        appeal.id, frozenset({Status.REGISTERED}), Status.CLOSED, "official:7", later
+    ) is None  # fmt: skip
+    assert await repo.transition(
+        appeal.id + 1, frozenset({Status.REGISTERED}), Status.CLOSED, "official:7", later
+    ) is None  # fmt: skip
+    history = await repo.status_history(appeal.id)
+    assert [(s, at) for s, _, at in history] == [
+        (Status.REGISTERED, NOW), (Status.IN_PROGRESS, later), (Status.ANSWERED, later)
+    ]  # fmt: skip
+    await repo.update_fields(appeal.id, rating=5, solved="yes")
+    rated = await repo.get_appeal(appeal.id)
+    assert rated is not None and (rated.rating, rated.solved) == (5, "yes")
+
+
+@pytest.mark.every_backend
+async def test_contact_views_in_the_order_they_happened(repo: Repository) -> None:
+    appeal, _ = await repo.create_appeal(new_appeal("v"))
+    for minutes, official in ((1, 7), (2, 8), (3, 7)):
+        await repo.record_contact_view(appeal.id, official, NOW + timedelta(minutes=minutes))
+    views = await repo.contact_views(appeal.id)
+    assert views == [(o, NOW + timedelta(minutes=m)) for m, o in ((1, 7), (2, 8), (3, 7))]
+
+
+@pytest.mark.every_backend
+async def test_an_update_is_seen_once_marked_and_its_sender_read_with_it(repo: Repository) -> None:
+    await repo.set_language(5, "kk")
+    seen, citizen = await repo.open_update(100, 5)
+    assert not seen and citizen is not None and citizen.language == "kk"
+    assert await repo.open_update(100, None) == (False, None)
+    assert await repo.open_update(100, 6) == (False, None)
+    await repo.mark_update(100, NOW)
+    await repo.mark_update(100, NOW)  # a redelivery marks again: no error
+    assert await repo.open_update(100, 5) == (True, None)

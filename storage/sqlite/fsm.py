@@ -11,22 +11,8 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from storage.codec import decode_json, encode_instant, encode_json
-from storage.fsm import Rows, scope_rows
+from storage.fsm import Rows, scope_rows, storage_key
 from storage.sqlite.database import SQLiteDatabase
-
-
-def _key(key: StorageKey) -> str:
-    return ":".join(
-        str(part)
-        for part in (
-            key.bot_id,
-            key.chat_id,
-            key.user_id,
-            key.thread_id or "",
-            key.business_connection_id or "",
-            key.destiny,
-        )
-    )
 
 
 class SQLiteStorage(BaseStorage):
@@ -58,7 +44,7 @@ class SQLiteStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        k = _key(key)
+        k = storage_key(key)
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
@@ -68,10 +54,10 @@ class SQLiteStorage(BaseStorage):
         self._remember_state(k, value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return (await self._row(_key(key)))[0]
+        return (await self._row(storage_key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        k = _key(key)
+        k = storage_key(key)
         text = encode_json(dict(data))
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
@@ -82,7 +68,7 @@ class SQLiteStorage(BaseStorage):
         self._remember_data(k, text)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        data: dict[str, Any] = decode_json((await self._row(_key(key)))[1])
+        data: dict[str, Any] = decode_json((await self._row(storage_key(key)))[1])
         return data
 
     async def close(self) -> None:

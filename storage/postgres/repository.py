@@ -1,0 +1,378 @@
+"""`Repository` on PostgreSQL: citizens, appeals, their history, and the updates handled.
+
+The SQL mirrors storage/sqlite/repository.py; where SQLite relied on being the only writer,
+the statement itself says what must not interleave (see storage/postgres/database.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from storage.base import AlsoWrite, Repository
+from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
+from storage.postgres.database import Connection, PostgresDatabase
+
+# The first key of the advisory locks on draft keys (the second is the key's hash).
+DRAFT_LOCK = 0x4C53
+# Columns `transition` and `update_fields` may set: names go into the SQL text, so only these.
+_FIELD = re.compile(r"[a-z_]+")
+
+
+class PostgresRepository(Repository):
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # citizens
+    async def get_citizen(self, user_id: int) -> Citizen | None:
+        return _citizen(await self.db.fetchone(CITIZEN_SQL, user_id))
+
+    async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
+        # One round trip: the citizen row (if any) beside whether the update was handled.
+        row = await self.db.fetchone(
+            "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = $1) AS seen, c.* "
+            "FROM (SELECT 1) one LEFT JOIN ("
+            f"{CITIZEN_SQL.replace('$1', '$2')}) c ON true",
+            update_id,
+            user_id,
+        )
+        assert row is not None
+        if row["seen"]:
+            return True, None
+        return False, _citizen(row) if row["id"] is not None else None
+
+    async def set_reachable(self, user_id: int) -> None:
+        await self.db.execute("UPDATE citizens SET unreachable = false WHERE id = $1", user_id)
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self.db.execute(
+            "INSERT INTO citizens (id, language, created_at) VALUES ($1, $2, now()) "
+            "ON CONFLICT (id) DO UPDATE SET language = excluded.language",
+            user_id,
+            language,
+        )
+
+    async def set_consent(self, user_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO citizens (id, consent_at, created_at) VALUES ($1, $2, $2) "
+            "ON CONFLICT (id) DO UPDATE SET consent_at = excluded.consent_at",
+            user_id,
+            at,
+        )
+
+    # appeals
+    async def create_appeal(
+        self, new: NewAppeal, also: AlsoWrite | None = None
+    ) -> tuple[Appeal, bool]:
+        """Two instances may file the same draft at once (a redelivered confirm): a
+        transaction-scoped advisory lock on the draft key makes the second wait for the
+        first's commit and then find its appeal, so no reference number is drawn for
+        nothing. Different drafts do not wait for each other; their numbers come from the
+        counter's row, locked by the upsert until commit."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", DRAFT_LOCK, new.draft_key
+            )
+            appeal_id: int | None = None
+            existing_id = await conn.fetchval(
+                "SELECT id FROM appeals WHERE draft_key = $1", new.draft_key
+            )
+            if existing_id is None:
+                reference = await _next_reference(conn, new.registered_on.year)
+                appeal_id = await _insert_appeal(conn, new, reference)
+                if also is not None:
+                    await also(conn, reference)
+        if appeal_id is None:
+            existing = await self.appeal_by_draft(new.draft_key)
+            assert existing is not None
+            return existing, False
+        appeal = await self.get_appeal(appeal_id)
+        assert appeal is not None
+        return appeal, True
+
+    async def appeal_by_draft(self, draft_key: str) -> Appeal | None:
+        return await self._appeal_where("draft_key = $1", draft_key)
+
+    async def get_appeal(self, appeal_id: int) -> Appeal | None:
+        return await self._appeal_where("id = $1", appeal_id)
+
+    async def appeal_by_reference(self, reference: str) -> Appeal | None:
+        return await self._appeal_where("reference = $1", reference)
+
+    async def _appeal_where(self, condition: str, value: Any) -> Appeal | None:
+        async with self.db.connection() as conn:
+            return await _appeal_in(conn, condition, value)
+
+    async def citizen_appeals(self, citizen_id: int, limit: int, offset: int) -> list[Appeal]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM appeals WHERE citizen_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+            citizen_id,
+            limit,
+            offset,
+        )
+        return [_appeal_row(r) for r in rows]
+
+    async def count_citizen_appeals(self, citizen_id: int) -> int:
+        return int(
+            await self.db.fetchval("SELECT count(*) FROM appeals WHERE citizen_id = $1", citizen_id)
+        )
+
+    async def status_history(self, appeal_id: int) -> list[tuple[Status, str, datetime]]:
+        rows = await self.db.fetchall(
+            "SELECT new_status, actor, at FROM status_history WHERE appeal_id = $1 ORDER BY id",
+            appeal_id,
+        )
+        return [(Status(r["new_status"]), r["actor"], r["at"]) for r in rows]
+
+    async def unpublished_appeals(self, limit: int) -> list[Appeal]:
+        async with self.db.connection() as conn:
+            ids = await conn.fetch(
+                "SELECT id FROM appeals WHERE officials_chat_id IS NULL AND status = $1 "
+                "ORDER BY id LIMIT $2",
+                Status.REGISTERED.value,
+                limit,
+            )
+            found = [await _appeal_in(conn, "id = $1", r["id"]) for r in ids]
+        return [a for a in found if a is not None]
+
+    async def set_officials_chat(self, appeal_id: int, chat_id: int) -> None:
+        await self.db.execute(
+            "UPDATE appeals SET officials_chat_id = $1 WHERE id = $2", chat_id, appeal_id
+        )
+
+    async def transition(
+        self,
+        appeal_id: int,
+        allowed_from: frozenset[Status],
+        new: Status,
+        actor: str,
+        at: datetime,
+        note: str | None = None,
+        *,
+        actor_name: str | None = None,
+        then: Callable[[Connection, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """Move an appeal to `new` only if it is still in one of `allowed_from`. The row is
+        read FOR UPDATE: of two officials clicking at once, the second waits for the first's
+        commit, then sees the status it left and changes nothing."""
+        assignments = "".join(f", {name} = ${i}" for i, name in enumerate(_names(fields), 3))
+        async with self.db.transaction() as conn:
+            old = await conn.fetchval(
+                "SELECT status FROM appeals WHERE id = $1 FOR UPDATE", appeal_id
+            )
+            if old is None or Status(old) not in allowed_from:
+                return None
+            await conn.execute(
+                f"UPDATE appeals SET status = $2{assignments} WHERE id = $1",
+                appeal_id,
+                new.value,
+                *fields.values(),
+            )
+            await conn.execute(
+                "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, note, "
+                "actor_name) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                appeal_id,
+                old,
+                new.value,
+                actor,
+                at,
+                note,
+                actor_name,
+            )
+            changed = await _appeal_in(conn, "id = $1", appeal_id)
+            assert changed is not None
+            if then is not None:
+                await then(conn, changed)
+        return changed
+
+    async def update_fields(self, appeal_id: int, **fields: Any) -> None:
+        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_names(fields), 2))
+        await self.db.execute(
+            f"UPDATE appeals SET {assignments} WHERE id = $1", appeal_id, *fields.values()
+        )
+
+    async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO contact_views (appeal_id, official_id, at) VALUES ($1, $2, $3)",
+            appeal_id,
+            official_id,
+            at,
+        )
+
+    async def contact_views(self, appeal_id: int) -> list[tuple[int, datetime]]:
+        # No rowid here: in time order, which is the order they were recorded in.
+        rows = await self.db.fetchall(
+            "SELECT official_id, at FROM contact_views WHERE appeal_id = $1 ORDER BY at, ctid",
+            appeal_id,
+        )
+        return [(r["official_id"], r["at"]) for r in rows]
+
+    # updates
+    async def update_seen(self, update_id: int) -> bool:
+        return await self.db.fetchone(UPDATE_SEEN_SQL, update_id) is not None
+
+    async def mark_update(self, update_id: int, at: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO processed_updates (update_id, at) VALUES ($1, $2) "
+            "ON CONFLICT (update_id) DO NOTHING",
+            update_id,
+            at,
+        )
+
+    async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
+        return await self.db.execute(
+            "DELETE FROM processed_updates WHERE at < $1", now - older_than
+        )
+
+
+async def _next_reference(conn: Connection, year: int) -> str:
+    """The year's next number. The upsert locks the counter's row until the transaction ends,
+    so two appeals filed at once get consecutive numbers, never the same one."""
+    value = await conn.fetchval(
+        "INSERT INTO counters (name, value) VALUES ($1, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        f"appeal:{year}",
+    )
+    return f"{year}-{int(value):05d}"
+
+
+async def _insert_appeal(conn: Connection, new: NewAppeal, reference: str) -> int:
+    """The appeal, its files, its first history row; the citizen (and their contact)."""
+    await conn.execute(
+        "INSERT INTO citizens (id, language, created_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (id) DO NOTHING",
+        new.citizen_id,
+        new.language,
+        new.created_at,
+    )
+    appeal_id = int(
+        await conn.fetchval(
+            "INSERT INTO appeals (reference, draft_key, citizen_id, kind, category, region, "
+            "district, text, latitude, longitude, contact_name, contact_phone, "
+            "contact_address, contact_address_kind, language, status, created_at, "
+            "registered_on, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+            "$12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
+            reference,
+            new.draft_key,
+            new.citizen_id,
+            new.kind,
+            new.category,
+            new.region,
+            new.district,
+            new.text,
+            new.latitude,
+            new.longitude,
+            new.contact_name,
+            new.contact_phone,
+            new.contact_address,
+            new.contact_address_kind,
+            new.language,
+            Status.REGISTERED.value,
+            new.created_at,
+            new.registered_on,
+            new.due_at,
+        )
+    )
+    await conn.executemany(
+        "INSERT INTO attachments (appeal_id, kind, file_id, file_name) VALUES ($1, $2, $3, $4)",
+        [(appeal_id, a.kind, a.file_id, a.file_name) for a in new.attachments],
+    )
+    await conn.execute(
+        "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at) "
+        "VALUES ($1, NULL, $2, $3, $4)",
+        appeal_id,
+        Status.REGISTERED.value,
+        f"citizen:{new.citizen_id}",
+        new.created_at,
+    )
+    await conn.execute(
+        "UPDATE citizens SET full_name = $1, phone = $2 WHERE id = $3",
+        new.contact_name,
+        new.contact_phone,
+        new.citizen_id,
+    )
+    return appeal_id
+
+
+async def _appeal_in(conn: Connection, condition: str, value: Any) -> Appeal | None:
+    """One appeal with its attachments, as `conn` (maybe an open transaction) sees it."""
+    row = await conn.fetchrow(f"SELECT * FROM appeals WHERE {condition}", value)
+    if row is None:
+        return None
+    appeal = _appeal_row(row)
+    files = await conn.fetch(
+        "SELECT kind, file_id, file_name FROM attachments WHERE appeal_id = $1 ORDER BY id",
+        appeal.id,
+    )
+    appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in files]
+    return appeal
+
+
+def _names(fields: dict[str, Any]) -> list[str]:
+    for name in fields:
+        if not _FIELD.fullmatch(name):
+            raise ValueError(f"not a column name: {name!r}")
+    return list(fields)
+
+
+CITIZEN_SQL = (
+    "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = $1"
+)
+UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = $1"
+
+
+def _citizen(row: asyncpg.Record | None) -> Citizen | None:
+    if row is None:
+        return None
+    return Citizen(
+        row["id"],
+        row["language"],
+        row["consent_at"],
+        row["full_name"],
+        row["phone"],
+        row["unreachable"],
+    )
+
+
+def _appeal_row(row: asyncpg.Record) -> Appeal:
+    return Appeal(
+        id=row["id"],
+        reference=row["reference"],
+        citizen_id=row["citizen_id"],
+        kind=row["kind"],
+        category=row["category"],
+        region=row["region"],
+        district=row["district"],
+        text=row["text"],
+        language=row["language"],
+        status=Status(row["status"]),
+        created_at=row["created_at"],
+        registered_on=row["registered_on"],
+        due_at=row["due_at"],
+        contact_name=row["contact_name"],
+        contact_phone=row["contact_phone"],
+        contact_address=row["contact_address"],
+        contact_address_kind=row["contact_address_kind"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        answer_text=row["answer_text"],
+        answered_at=row["answered_at"],
+        answer_outcome=row["answer_outcome"],
+        answer_file_id=row["answer_file_id"],
+        officials_chat_id=row["officials_chat_id"],
+        department=row["department"],
+        taken_by=row["taken_by"],
+        taken_by_name=row["taken_by_name"],
+        answered_by_name=row["answered_by_name"],
+        extension_reason=row["extension_reason"],
+        duplicate_of=row["duplicate_of"],
+        solved=row["solved"],
+        rating=row["rating"],
+    )
