@@ -21,6 +21,7 @@ from bot.services.officials import Access
 from bot.telegram.middlewares import OfficialsLocale
 from bot.views.booking_notices import BookingNotices
 from i18n.core import PoI18n
+from storage.base import Repository
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.repository import SQLiteRepository
@@ -48,7 +49,7 @@ def bookings_service(
     ), places  # fmt: skip
 
 
-def appeals_service(repo: SQLiteRepository, catalog: Catalog) -> AppealService:
+def appeals_service(repo: Repository, catalog: Catalog) -> AppealService:
     return AppealService(repo, catalog, DeadlinePolicy(catalog, ALMATY), FrozenClock(NOW))
 
 
@@ -114,7 +115,8 @@ def test_today_is_the_local_day(repo: SQLiteRepository, catalog: Catalog) -> Non
 # --- a citizen's appeals -----------------------------------------------------------------------
 
 
-async def test_pages_of_a_citizens_appeals(repo: SQLiteRepository, catalog: Catalog) -> None:
+@pytest.mark.every_backend
+async def test_pages_of_a_citizens_appeals(repo: Repository, catalog: Catalog) -> None:
     appeals = appeals_service(repo, catalog)
     assert await appeals.page_of(1, 0, 5) is None
     for n in range(7):
@@ -131,9 +133,8 @@ async def test_pages_of_a_citizens_appeals(repo: SQLiteRepository, catalog: Cata
     assert len(shown) == 7
 
 
-async def test_only_the_citizens_own_appeal_is_found(
-    repo: SQLiteRepository, catalog: Catalog
-) -> None:
+@pytest.mark.every_backend
+async def test_only_the_citizens_own_appeal_is_found(repo: Repository, catalog: Catalog) -> None:
     appeals = appeals_service(repo, catalog)
     appeal, _ = await repo.create_appeal(new_appeal("mine", citizen_id=1))
     assert (await appeals.own_appeal(appeal.id, 1)) == appeal
@@ -143,7 +144,8 @@ async def test_only_the_citizens_own_appeal_is_found(
     assert await appeals.filed_from("") is None
 
 
-async def test_a_citizens_language_and_consent(repo: SQLiteRepository) -> None:
+@pytest.mark.every_backend
+async def test_a_citizens_language_and_consent(repo: Repository) -> None:
     citizens = CitizenService(repo, FrozenClock(NOW))
     assert await citizens.language_of(5) is None
     await citizens.choose_language(5, "kk")
