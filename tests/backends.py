@@ -27,9 +27,11 @@ from aiogram.fsm.storage.base import BaseStorage
 from storage.base import Repository
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.fsm import PostgresStorage
+from storage.postgres.outbox import PostgresOutboxStore
 from storage.postgres.repository import PostgresRepository
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.repository import SQLiteRepository
 
 NAMES = ("sqlite", "postgres")
@@ -56,6 +58,9 @@ class Backend:
 
     def fsm(self, db: Any) -> BaseStorage:
         return SQLiteStorage(db) if self.name == "sqlite" else PostgresStorage(db)
+
+    def outbox(self, db: Any) -> SQLiteOutboxStore | PostgresOutboxStore:
+        return SQLiteOutboxStore(db) if self.name == "sqlite" else PostgresOutboxStore(db)
 
     async def close_all(self) -> None:
         for db in self._opened:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram.types import (
@@ -20,8 +20,10 @@ from aiogram.types import (
 
 from bot.delivery.outbox import TEXT_LIMIT, Outbox, split_text
 from storage.outbox import NewMessage, Outgoing
+from storage.postgres.outbox import PostgresOutboxStore
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.outbox import SQLiteOutboxStore
+from tests.backends import Backend
 
 T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -36,16 +38,19 @@ class Clock:
         return self.at
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
-    database = await SQLiteDatabase.open(tmp_path / "x.db")
-    yield database
-    await database.close()
+# Every test of the store and of the Outbox over it runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.every_backend
+Store = SQLiteOutboxStore | PostgresOutboxStore
 
 
 @pytest.fixture
-def store(db: SQLiteDatabase) -> SQLiteOutboxStore:
-    return SQLiteOutboxStore(db)
+async def db(backend: Backend) -> Any:
+    return await backend.open()
+
+
+@pytest.fixture
+def store(backend: Backend, db: Any) -> Store:
+    return backend.outbox(db)
 
 
 @pytest.fixture
@@ -54,7 +59,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def outbox(store: SQLiteOutboxStore, clock: Clock) -> Outbox:
+def outbox(store: Store, clock: Clock) -> Outbox:
     return Outbox(store, clock)
 
 
@@ -69,7 +74,7 @@ def long_text(chars: int = 10_000) -> str:
     return "\n".join(lines)[:chars]
 
 
-async def rows(db: SQLiteDatabase) -> list[dict[str, object]]:
+async def rows(db: Any) -> list[dict[str, object]]:
     return [dict(r) for r in await db.fetchall("SELECT * FROM outbox ORDER BY id")]
 
 
@@ -138,9 +143,7 @@ def test_plain_text_ignores_angle_brackets() -> None:
 # --------------------------------------------------------------------------- Outbox
 
 
-async def test_send_text_splits_into_rows_with_keyboard_on_last(
-    outbox: Outbox, db: SQLiteDatabase
-) -> None:
+async def test_send_text_splits_into_rows_with_keyboard_on_last(outbox: Outbox, db: Any) -> None:
     text = long_text()
     ids = await outbox.send_text(
         42, text, reply_markup=keyboard(), dedupe_key="ack:7", purpose="card:7"
@@ -161,7 +164,7 @@ async def test_send_text_splits_into_rows_with_keyboard_on_last(
     assert outbox.wakeup.is_set()
 
 
-async def test_dedupe_key_makes_one_row(outbox: Outbox, store: SQLiteOutboxStore) -> None:
+async def test_dedupe_key_makes_one_row(outbox: Outbox, store: Store) -> None:
     first = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:1")
     again = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:1")
     other = await outbox.send_text(5, "Your appeal is registered", dedupe_key="reg:2")
@@ -173,7 +176,7 @@ async def test_dedupe_key_makes_one_row(outbox: Outbox, store: SQLiteOutboxStore
     assert await store.pending_count() == 3
 
 
-async def test_split_text_rows_dedupe_as_a_whole(outbox: Outbox, store: SQLiteOutboxStore) -> None:
+async def test_split_text_rows_dedupe_as_a_whole(outbox: Outbox, store: Store) -> None:
     text = long_text()
     assert await outbox.send_text(5, text, dedupe_key="long") == await outbox.send_text(
         5, text, dedupe_key="long"
@@ -181,7 +184,7 @@ async def test_split_text_rows_dedupe_as_a_whole(outbox: Outbox, store: SQLiteOu
     assert await store.pending_count() == 3
 
 
-async def test_payload_objects_are_serialised(outbox: Outbox, db: SQLiteDatabase) -> None:
+async def test_payload_objects_are_serialised(outbox: Outbox, db: Any) -> None:
     await outbox.send_text(
         7,
         "hi",
@@ -217,15 +220,13 @@ async def test_payload_objects_are_serialised(outbox: Outbox, db: SQLiteDatabase
     assert json.loads(str((await rows(db))[-1]["payload"])) == plain
 
 
-async def test_reply_goes_on_first_part_only(outbox: Outbox, db: SQLiteDatabase) -> None:
+async def test_reply_goes_on_first_part_only(outbox: Outbox, db: Any) -> None:
     await outbox.send_text(7, long_text(), reply_parameters=ReplyParameters(message_id=9))
     payloads = [json.loads(str(r["payload"])) for r in await rows(db)]
     assert ["reply_parameters" in p for p in payloads] == [True, False, False]
 
 
-async def test_send_rejects_what_cannot_be_sent_later(
-    outbox: Outbox, store: SQLiteOutboxStore
-) -> None:
+async def test_send_rejects_what_cannot_be_sent_later(outbox: Outbox, store: Store) -> None:
     with pytest.raises(ValueError, match="unknown Bot API method"):
         await outbox.send(1, "sendTelegram", {})
     with pytest.raises(TypeError, match="file_id or URL"):
@@ -237,10 +238,10 @@ async def test_send_rejects_what_cannot_be_sent_later(
     assert await store.pending_count() == 0
 
 
-# --------------------------------------------------------------------------- SQLiteOutboxStore
+# --------------------------------------------------------------------------- OutboxStore
 
 
-async def test_due_keeps_each_chats_order(store: SQLiteOutboxStore) -> None:
+async def test_due_keeps_each_chats_order(store: Store) -> None:
     a1 = await store.add(1, "sendMessage", {"text": "a1"}, now=T0)
     b1 = await store.add(2, "sendMessage", {"text": "b1"}, now=T0)
     a2 = await store.add(1, "sendMessage", {"text": "a2"}, now=T0)
@@ -270,8 +271,10 @@ async def test_due_keeps_each_chats_order(store: SQLiteOutboxStore) -> None:
     assert [r.id for r in await store.due(T0 + timedelta(days=2), 10)] == [a2, later]
 
 
-async def test_due_uses_the_partial_index(store: SQLiteOutboxStore, db: SQLiteDatabase) -> None:
-    # INDEXED BY makes SQLite refuse the query outright if the index cannot serve it.
+async def test_due_uses_the_partial_index(tmp_path: Path) -> None:
+    # SQLite's own: INDEXED BY makes it refuse the query outright if the index cannot serve it.
+    db = await SQLiteDatabase.open(tmp_path / "plan.db")
+    store = SQLiteOutboxStore(db)
     await store.due(T0, 10)
     await store.earliest_pending(after=T0)
     await store.message_id_for("x")
@@ -280,11 +283,12 @@ async def test_due_uses_the_partial_index(store: SQLiteOutboxStore, db: SQLiteDa
         "WHERE o.sent_at IS NULL AND o.dropped_at IS NULL AND o.not_before <= ? ORDER BY o.id",
         ("x",),
     )
+    await db.close()
     assert any("outbox_pending" in str(tuple(r)) for r in plan)
 
 
-async def test_drop_chat_and_unreachable(store: SQLiteOutboxStore, db: SQLiteDatabase) -> None:
-    await db.execute("INSERT INTO citizens (id, created_at) VALUES (?, ?)", (5, T0.isoformat()))
+async def test_drop_chat_and_unreachable(store: Store, db: Any, backend: Backend) -> None:
+    await backend.repository(db).set_consent(5, T0)
     for text in ("a", "b", "c"):
         await store.add(5, "sendMessage", {"text": text}, now=T0)
     keep = await store.add(6, "sendMessage", {"text": "d"}, now=T0)
@@ -292,13 +296,13 @@ async def test_drop_chat_and_unreachable(store: SQLiteOutboxStore, db: SQLiteDat
     assert await store.drop_chat(5, "Forbidden: bot was blocked by the user", T0) == 3
     await store.mark_unreachable(5)
     assert await store.pending_count() == 0
-    citizen = await db.fetchone("SELECT unreachable FROM citizens WHERE id = 5")
-    assert citizen is not None and citizen[0] == 1
+    citizen = await backend.repository(db).get_citizen(5)
+    assert citizen is not None and citizen.unreachable
     errors = [r["last_error"] for r in await rows(db)]
     assert errors == ["Forbidden: bot was blocked by the user"] * 3 + ["bad"]
 
 
-async def test_migrate_chat_moves_pending_rows_and_future_ones(store: SQLiteOutboxStore) -> None:
+async def test_migrate_chat_moves_pending_rows_and_future_ones(store: Store) -> None:
     sent = await store.add(-100, "sendMessage", {"text": "old"}, now=T0)
     await store.mark_sent(sent, 1, T0)
     pending = await store.add(-100, "sendMessage", {"text": "pending"}, now=T0)
@@ -313,7 +317,7 @@ async def test_migrate_chat_moves_pending_rows_and_future_ones(store: SQLiteOutb
     assert sent_row is not None and sent_row["chat_id"] == -100  # history stays where it was
 
 
-async def test_message_id_for_purpose(store: SQLiteOutboxStore) -> None:
+async def test_message_id_for_purpose(store: Store) -> None:
     assert await store.message_id_for("card:1") is None
     first = await store.add(-5, "sendMessage", {"text": "v1"}, now=T0, purpose="card:1")
     assert await store.message_id_for("card:1") is None  # not sent yet
@@ -323,7 +327,7 @@ async def test_message_id_for_purpose(store: SQLiteOutboxStore) -> None:
     assert await store.message_id_for("card:1") == (-5, 20)
 
 
-async def test_add_many_is_one_transaction(store: SQLiteOutboxStore) -> None:
+async def test_add_many_is_one_transaction(store: Store) -> None:
     with pytest.raises(TypeError):
         await store.add_many(
             1,
@@ -333,7 +337,7 @@ async def test_add_many_is_one_transaction(store: SQLiteOutboxStore) -> None:
     assert await store.pending_count() == 0
 
 
-async def test_a_row_scheduled_later_blocks_nothing_due_before_it(store: SQLiteOutboxStore) -> None:
+async def test_a_row_scheduled_later_blocks_nothing_due_before_it(store: Store) -> None:
     second = timedelta(seconds=1)
     reminder = await store.add(1, "sendMessage", {"text": "⏰"}, now=T0, not_before=T0 + WEEK)
     status = await store.add(1, "sendMessage", {"text": "taken"}, now=T0 + second)
@@ -354,7 +358,7 @@ async def test_a_row_scheduled_later_blocks_nothing_due_before_it(store: SQLiteO
 
 
 async def test_a_row_that_falls_due_queues_behind_what_was_due_before(
-    store: SQLiteOutboxStore,
+    store: Store,
 ) -> None:
     reminder = await store.add(2, "sendMessage", {"text": "⏰"}, now=T0, not_before=T0 + MINUTE)
     part1 = await store.add(2, "sendMessage", {"text": "part 1"}, now=T0 + timedelta(seconds=5))
@@ -370,9 +374,7 @@ async def test_a_row_that_falls_due_queues_behind_what_was_due_before(
     assert order == [part1, part2, reminder]
 
 
-async def test_a_refusing_group_is_parked_until_it_is_back(
-    store: SQLiteOutboxStore, db: SQLiteDatabase
-) -> None:
+async def test_a_refusing_group_is_parked_until_it_is_back(store: Store, db: Any) -> None:
     later = T0 + WEEK
     first = await store.add(-5, "sendMessage", {"text": "card 1"}, now=T0)
     second = await store.add(-5, "sendMessage", {"text": "card 2"}, now=T0)
