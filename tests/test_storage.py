@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
@@ -15,6 +16,7 @@ from aiogram.fsm.storage.base import StorageKey
 from bot.services.erasure import redact
 from storage.base import Repository
 from storage.models import Appeal, Attachment, NewAppeal, Status
+from storage.outbox import NewMessage, Outgoing
 from storage.sqlite.database import SQLiteDatabase, migration_files
 from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.repository import SQLiteRepository
@@ -280,3 +282,29 @@ async def test_an_update_is_seen_once_marked_and_its_sender_read_with_it(repo: R
     await repo.mark_update(100, NOW)
     await repo.mark_update(100, NOW)  # a redelivery marks again: no error
     assert await repo.open_update(100, 5) == (True, None)
+
+
+@pytest.mark.every_backend
+async def test_what_a_filing_causes_commits_with_it_or_not_at_all(
+    backend: Backend, repo: Repository
+) -> None:
+    """`also` writes in the appeal's own transaction (the citizen's confirmation in the
+    outbox): a failure there leaves neither the appeal nor its number nor the message."""
+    outbox = backend.outbox(repo.db)  # type: ignore[attr-defined]
+
+    async def confirm(conn: Any, reference: str) -> None:
+        message = NewMessage("sendMessage", {"text": f"№ {reference}"}, f"ack:{reference}")
+        await outbox.write_in(conn, [Outgoing(1, [message], NOW)])
+
+    async def confirm_then_fail(conn: Any, reference: str) -> None:
+        await confirm(conn, reference)
+        raise RuntimeError("the process died here")
+
+    with pytest.raises(RuntimeError):
+        await repo.create_appeal(new_appeal("a"), also=confirm_then_fail)
+    assert await repo.appeal_by_draft("a") is None
+    assert await outbox.pending_count() == 0
+    appeal, _ = await repo.create_appeal(new_appeal("a"), also=confirm)
+    assert appeal.reference == "2026-00001"
+    [row] = await outbox.due(NOW, 10)
+    assert row.payload == {"text": "№ 2026-00001"}
