@@ -3,9 +3,9 @@
 Every decision about a place (is it free, does this citizen already hold one in the session,
 was this confirmation seen before) is read and written in one transaction that no other
 writer can interleave with, so two citizens pressing the last place at once — in one process
-or several — cannot both get it. SQLite gets that from BEGIN IMMEDIATE; a PostgreSQL port
-must lock the slot (e.g. an advisory lock on reception and slot_start) before counting,
-since a plain read under READ COMMITTED would not.
+or several — cannot both get it. SQLite gets that from BEGIN IMMEDIATE; PostgreSQL from an
+advisory lock on the reception taken before counting (storage/postgres/bookings.py), since a
+plain read under READ COMMITTED would not.
 """
 
 from __future__ import annotations

@@ -25,10 +25,12 @@ import asyncpg
 from aiogram.fsm.storage.base import BaseStorage
 
 from storage.base import Repository
+from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.fsm import PostgresStorage
 from storage.postgres.outbox import PostgresOutboxStore
 from storage.postgres.repository import PostgresRepository
+from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.fsm import SQLiteStorage
 from storage.sqlite.outbox import SQLiteOutboxStore
@@ -58,6 +60,9 @@ class Backend:
 
     def fsm(self, db: Any) -> BaseStorage:
         return SQLiteStorage(db) if self.name == "sqlite" else PostgresStorage(db)
+
+    def bookings(self, db: Any) -> SQLiteBookingStore | PostgresBookingStore:
+        return SQLiteBookingStore(db) if self.name == "sqlite" else PostgresBookingStore(db)
 
     def outbox(self, db: Any) -> SQLiteOutboxStore | PostgresOutboxStore:
         return SQLiteOutboxStore(db) if self.name == "sqlite" else PostgresOutboxStore(db)

@@ -1,8 +1,8 @@
-"""SQLiteBookingStore: places never oversold, one place per citizen and session, idempotent
-confirmation, atomic moves, cancelling, sessions called off, the waitlist.
+"""The bookings store on each backend: places never oversold, one place per citizen and
+session, idempotent confirmation, atomic moves, cancelling, sessions called off, the waitlist.
 
-Everything goes through SQLiteBookingStore only (bar the /forget and schema checks at the end), so
-the same tests can run against another backend."""
+Everything goes through the store only (bar the /forget and schema checks at the end, which are
+SQLite's), so the same tests run on both backends."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from bot.services.erasure import redact
+from storage.base import Repository
 from storage.bookings import BookResult
+from storage.postgres.bookings import PostgresBookingStore
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.repository import SQLiteRepository
+from tests.backends import Backend
 from tests.conftest import ALMATY
 
 WED = date(2026, 11, 25)
@@ -30,13 +33,18 @@ def slot(hh: int, mm: int = 0, day: date = WED) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=ALMATY)
 
 
+# Every test runs on SQLite and on PostgreSQL, but for the SQLite checks at the end.
+pytestmark = pytest.mark.every_backend
+Store = SQLiteBookingStore | PostgresBookingStore
+
+
 @pytest.fixture
-def store(repo: SQLiteRepository) -> SQLiteBookingStore:
-    return SQLiteBookingStore(repo.db)
+def store(backend: Backend, repo: Repository) -> Store:
+    return backend.bookings(repo.db)  # type: ignore[attr-defined]
 
 
 async def book(
-    store: SQLiteBookingStore,
+    store: Store,
     citizen: int | None,
     start: datetime,
     *,
@@ -63,14 +71,14 @@ async def book(
     )
 
 
-async def booked(store: SQLiteBookingStore, start: datetime, reception: str = "deputy") -> int:
+async def booked(store: Store, start: datetime, reception: str = "deputy") -> int:
     return (await store.booked_counts(reception, [start]))[start]
 
 
 # --- taking a place ---------------------------------------------------------------------------
 
 
-async def test_a_booking_round_trips(store: SQLiteBookingStore) -> None:
+async def test_a_booking_round_trips(store: Store) -> None:
     result = await book(store, 1, slot(10))
     assert result.reason == "ok" and result.ok
     b = result.booking
@@ -84,7 +92,7 @@ async def test_a_booking_round_trips(store: SQLiteBookingStore) -> None:
     assert await store.get(b.id + 100) is None
 
 
-async def test_twenty_citizens_race_for_the_last_three_places(store: SQLiteBookingStore) -> None:
+async def test_twenty_citizens_race_for_the_last_three_places(store: Store) -> None:
     capacity = 5
     for citizen in (1, 2):
         assert (await book(store, citizen, slot(10), capacity=capacity)).ok
@@ -99,7 +107,7 @@ async def test_twenty_citizens_race_for_the_last_three_places(store: SQLiteBooki
 
 
 async def test_counts_are_per_reception_and_keyed_by_the_slots_given(
-    store: SQLiteBookingStore,
+    store: Store,
 ) -> None:
     await book(store, 1, slot(10))
     await book(store, 2, slot(10))
@@ -114,7 +122,7 @@ async def test_counts_are_per_reception_and_keyed_by_the_slots_given(
     assert (await book(store, 5, slot(10))).reason == "full"
 
 
-async def test_one_place_per_citizen_and_session(store: SQLiteBookingStore) -> None:
+async def test_one_place_per_citizen_and_session(store: Store) -> None:
     first = await book(store, 1, slot(10))
     again = await book(store, 1, slot(11))
     assert again.reason == "already_booked_in_session"
@@ -129,7 +137,7 @@ async def test_one_place_per_citizen_and_session(store: SQLiteBookingStore) -> N
     assert (await book(store, 1, slot(11))).ok
 
 
-async def test_the_same_confirmation_twice_books_once(store: SQLiteBookingStore) -> None:
+async def test_the_same_confirmation_twice_books_once(store: Store) -> None:
     first = await book(store, 1, slot(10), draft_key="d-1")
     second = await book(store, 1, slot(10), draft_key="d-1")
     assert second.reason == "duplicate"
@@ -148,7 +156,7 @@ async def test_the_same_confirmation_twice_books_once(store: SQLiteBookingStore)
 # --- moving -----------------------------------------------------------------------------------
 
 
-async def test_a_move_to_a_full_slot_keeps_the_old_booking(store: SQLiteBookingStore) -> None:
+async def test_a_move_to_a_full_slot_keeps_the_old_booking(store: Store) -> None:
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     await book(store, 2, slot(11), capacity=1)
@@ -158,7 +166,7 @@ async def test_a_move_to_a_full_slot_keeps_the_old_booking(store: SQLiteBookingS
     assert await booked(store, slot(10)) == 1 and await booked(store, slot(11)) == 1
 
 
-async def test_a_move_frees_the_old_place(store: SQLiteBookingStore) -> None:
+async def test_a_move_frees_the_old_place(store: Store) -> None:
     mine = (await book(store, 1, slot(10), capacity=1)).booking
     assert mine is not None
     # Within the same session: the one-place-per-session rule does not block it.
@@ -181,7 +189,7 @@ async def test_a_move_frees_the_old_place(store: SQLiteBookingStore) -> None:
     ]
 
 
-async def test_only_the_owner_moves_and_not_into_a_second_place(store: SQLiteBookingStore) -> None:
+async def test_only_the_owner_moves_and_not_into_a_second_place(store: Store) -> None:
     mine = (await book(store, 1, slot(10))).booking
     other = (await book(store, 1, slot(10, day=NEXT_WED))).booking
     assert mine is not None and other is not None
@@ -195,7 +203,7 @@ async def test_only_the_owner_moves_and_not_into_a_second_place(store: SQLiteBoo
     assert started.reason == "not_found"
 
 
-async def test_racing_moves_and_bookings_never_oversell(store: SQLiteBookingStore) -> None:
+async def test_racing_moves_and_bookings_never_oversell(store: Store) -> None:
     mine = [(await book(store, c, slot(10), capacity=10)).booking for c in range(1, 6)]
     moves = [store.move(b.id, b.citizen_id or 0, slot(11), WED, 3, NOW) for b in mine if b]
     books = [book(store, 50 + i, slot(11), capacity=3) for i in range(5)]
@@ -208,7 +216,7 @@ async def test_racing_moves_and_bookings_never_oversell(store: SQLiteBookingStor
 # --- cancelling and marking ---------------------------------------------------------------
 
 
-async def test_only_the_owner_cancels(store: SQLiteBookingStore) -> None:
+async def test_only_the_owner_cancels(store: Store) -> None:
     mine = (await book(store, 1, slot(10), capacity=1)).booking
     assert mine is not None
     assert await store.cancel(mine.id, 2, NOW) is None
@@ -220,7 +228,7 @@ async def test_only_the_owner_cancels(store: SQLiteBookingStore) -> None:
     assert (await book(store, 2, slot(10), capacity=1)).ok  # the place is free again
 
 
-async def test_a_started_booking_is_not_cancelled_but_marked(store: SQLiteBookingStore) -> None:
+async def test_a_started_booking_is_not_cancelled_but_marked(store: Store) -> None:
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     assert await store.cancel(mine.id, 1, slot(10)) is None
@@ -236,7 +244,7 @@ async def test_a_started_booking_is_not_cancelled_but_marked(store: SQLiteBookin
     assert await store.mark(12345, "attended") is None
 
 
-async def test_upcoming_bookings_soonest_first(store: SQLiteBookingStore) -> None:
+async def test_upcoming_bookings_soonest_first(store: Store) -> None:
     later = await book(store, 1, slot(10, day=NEXT_WED))
     sooner = await book(store, 1, slot(12, 40))
     dropped = (await book(store, 1, slot(11), reception="akim")).booking
@@ -251,7 +259,7 @@ async def test_upcoming_bookings_soonest_first(store: SQLiteBookingStore) -> Non
 # --- sessions called off --------------------------------------------------------------------
 
 
-async def test_cancelling_a_session(store: SQLiteBookingStore) -> None:
+async def test_cancelling_a_session(store: Store) -> None:
     a = (await book(store, 1, slot(10))).booking
     b = (await book(store, 2, slot(12))).booking
     c = (await book(store, 3, slot(11))).booking
@@ -278,7 +286,7 @@ async def test_cancelling_a_session(store: SQLiteBookingStore) -> None:
 # --- waitlist ---------------------------------------------------------------------------------
 
 
-async def test_waitlist_order_and_offers(store: SQLiteBookingStore) -> None:
+async def test_waitlist_order_and_offers(store: Store) -> None:
     hold = timedelta(hours=2)
     for citizen in (1, 2):
         assert (await book(store, citizen, slot(10), capacity=2)).ok
@@ -310,7 +318,7 @@ async def test_waitlist_order_and_offers(store: SQLiteBookingStore) -> None:
     assert await store.expire_offers(NOW + 2 * hold) == []
 
 
-async def test_an_unanswered_offer_expires_and_frees_the_place(store: SQLiteBookingStore) -> None:
+async def test_an_unanswered_offer_expires_and_frees_the_place(store: Store) -> None:
     hold = timedelta(minutes=30)
     await store.join_waitlist(21, "deputy", WED, NOW)
     await store.join_waitlist(22, "deputy", WED, NOW)
@@ -330,9 +338,8 @@ async def test_an_unanswered_offer_expires_and_frees_the_place(store: SQLiteBook
 # --- database guarantees behind the store -------------------------------------------------
 
 
-async def test_forget_erases_booking_contacts(
-    repo: SQLiteRepository, store: SQLiteBookingStore
-) -> None:
+@pytest.mark.sqlite_only  # the erasure store is not on PostgreSQL yet
+async def test_forget_erases_booking_contacts(repo: SQLiteRepository, store: Store) -> None:
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     await store.join_waitlist(1, "deputy", NEXT_WED, NOW)
@@ -346,6 +353,7 @@ async def test_forget_erases_booking_contacts(
     assert await store.waiting_citizens("deputy", NEXT_WED) == []
 
 
+@pytest.mark.sqlite_only
 async def test_the_schema_refuses_a_second_place_in_a_session(repo: SQLiteRepository) -> None:
     row = (1, "deputy", "2026-11-25T05:00:00+00:00", "2026-11-25", "kk", "x")
     sql = (

@@ -17,6 +17,7 @@ from storage.erasure import ErasureStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
+from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.fsm import PostgresStorage
 from storage.postgres.outbox import PostgresOutboxStore
@@ -66,10 +67,12 @@ def test_every_postgres_store_implements_its_interface() -> None:
     others are still to do, and bot/settings.py refuses PostgreSQL until they are."""
     db = cast(PostgresDatabase, object())  # the constructors only keep it
     repository: Repository = PostgresRepository(db)
+    bookings: BookingStore = PostgresBookingStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
     fsm: BaseStorage = PostgresStorage(db)
 
     assert isinstance(repository, Repository)
+    assert isinstance(bookings, BookingStore)
     assert isinstance(outbox, OutboxStore)
     assert isinstance(fsm, BaseStorage)
 
