@@ -28,12 +28,18 @@ from storage.base import Repository
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.fsm import PostgresStorage
+from storage.postgres.lifecycle import PostgresLifecycleStore
+from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
+from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.repository import PostgresRepository
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.repository import SQLiteRepository
 
 NAMES = ("sqlite", "postgres")
@@ -56,20 +62,44 @@ class Backend:
         return db
 
     def repository(self, db: Any) -> Repository:
-        return SQLiteRepository(db) if self.name == "sqlite" else PostgresRepository(db)
+        return store("repository", db)  # type: ignore[no-any-return]
 
     def fsm(self, db: Any) -> BaseStorage:
-        return SQLiteStorage(db) if self.name == "sqlite" else PostgresStorage(db)
+        return store("fsm", db)  # type: ignore[no-any-return]
 
     def bookings(self, db: Any) -> SQLiteBookingStore | PostgresBookingStore:
-        return SQLiteBookingStore(db) if self.name == "sqlite" else PostgresBookingStore(db)
+        return store("bookings", db)  # type: ignore[no-any-return]
 
     def outbox(self, db: Any) -> SQLiteOutboxStore | PostgresOutboxStore:
-        return SQLiteOutboxStore(db) if self.name == "sqlite" else PostgresOutboxStore(db)
+        return store("outbox", db)  # type: ignore[no-any-return]
 
     async def close_all(self) -> None:
         for db in self._opened:
             await db.close()
+
+
+# Each store on each backend: (SQLite's class, PostgreSQL's class).
+STORES: dict[str, tuple[type, type]] = {
+    "repository": (SQLiteRepository, PostgresRepository),
+    "fsm": (SQLiteStorage, PostgresStorage),
+    "bookings": (SQLiteBookingStore, PostgresBookingStore),
+    "lifecycle": (SQLiteLifecycleStore, PostgresLifecycleStore),
+    "limits": (SQLiteLimitStore, PostgresLimitStore),
+    "outbox": (SQLiteOutboxStore, PostgresOutboxStore),
+    "prompts": (SQLitePromptStore, PostgresPromptStore),
+}
+
+
+def store(kind: str, db: Any) -> Any:
+    """The `kind` store on whichever database `db` is, so a test helper handed a repository
+    builds the other stores on the same database (`store("outbox", repo.db)`)."""
+    sqlite, postgres = STORES[kind]
+    return postgres(db) if isinstance(db, PostgresDatabase) else sqlite(db)
+
+
+def beside(kind: str, repo: Repository) -> Any:
+    """The `kind` store on the database of `repo` (either backend's repository has a `db`)."""
+    return store(kind, repo.db)  # type: ignore[attr-defined]
 
 
 def postgres_missing() -> str | None:

@@ -12,12 +12,10 @@ from bot.domain.limits import WINDOW, DailyLimits, reopens_at
 from bot.services.lifecycle import AppealLifecycle, Refused
 from bot.views.lifecycle_notices import LifecycleNotices
 from i18n.core import PoI18n
+from storage.base import Repository
 from storage.lifecycle import AddOutcome
 from storage.models import Status
-from storage.sqlite.lifecycle import SQLiteLifecycleStore
-from storage.sqlite.limits import SQLiteLimitStore
-from storage.sqlite.prompts import SQLitePromptStore
-from storage.sqlite.repository import SQLiteRepository
+from tests.backends import beside
 from tests.conftest import FrozenClock
 from tests.test_lifecycle import ASKER, addition
 from tests.test_officials_service import CHAT, service
@@ -52,12 +50,16 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
-def limits_of(repo: SQLiteRepository, clock: FrozenClock, per_day: int = 3) -> DailyLimits:
-    return DailyLimits(SQLiteLimitStore(repo.db), clock, per_day, per_day)
+# The limits over each backend's stores.
+pytestmark = pytest.mark.every_backend
+
+
+def limits_of(repo: Repository, clock: FrozenClock, per_day: int = 3) -> DailyLimits:
+    return DailyLimits(beside("limits", repo), clock, per_day, per_day)
 
 
 async def test_appeals_count_per_citizen_withdrawn_ones_too(
-    repo: SQLiteRepository, clock: FrozenClock
+    repo: Repository, clock: FrozenClock
 ) -> None:
     limits = limits_of(repo, clock)
     times = [NOW - 30 * HOUR, NOW - 5 * HOUR, NOW - 2 * HOUR]
@@ -73,12 +75,12 @@ async def test_appeals_count_per_citizen_withdrawn_ones_too(
 
 
 async def test_additions_count_per_citizen_and_answers_do_not(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, _sent = service(repo, catalog, clock, {})
     limits = limits_of(repo, clock, per_day=2)
     lifecycle = AppealLifecycle(
-        officials, SQLiteLifecycleStore(repo.db), SQLitePromptStore(repo.db), clock, limits,
+        officials, beside("lifecycle", repo), beside("prompts", repo), clock, limits,
         notices=LifecycleNotices(_sent.outbox, PoI18n(), "ru"),
     )  # fmt: skip
     mine, _ = await repo.create_appeal(new_appeal("m", citizen_id=1))

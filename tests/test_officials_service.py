@@ -19,10 +19,10 @@ from bot.domain.catalog import Catalog
 from bot.services.officials import ActionResult, Official, OfficialsService
 from bot.views.officials_notices import OfficialsNotices
 from i18n.core import PoI18n
+from storage.base import Repository
 from storage.models import Outcome, Status
 from storage.outbox import Outgoing
-from storage.sqlite.outbox import SQLiteOutboxStore
-from storage.sqlite.repository import SQLiteRepository
+from tests.backends import beside
 from tests.conftest import ALMATY, FrozenClock
 from tests.test_storage import NOW, new_appeal
 
@@ -83,8 +83,12 @@ class Recorder:
         return [text for chat, text, _ in self.sent if chat == chat_id]
 
 
+# The service over each backend's repository and outbox.
+pytestmark = pytest.mark.every_backend
+
+
 def service(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock, statuses: dict[int, str]
+    repo: Repository, catalog: Catalog, clock: FrozenClock, statuses: dict[int, str]
 ) -> tuple[OfficialsService, Recorder]:
     async def member_status(chat_id: int, user_id: int) -> str | None:
         return statuses.get(user_id)
@@ -92,7 +96,7 @@ def service(
     async def locate(purpose: str) -> tuple[int, int] | None:
         return None
 
-    recorder = Recorder(Outbox(SQLiteOutboxStore(repo.db), clock))
+    recorder = Recorder(Outbox(beside("outbox", repo), clock))
     return OfficialsService(
         repo, catalog, recorder, clock, PoI18n(), default_chat=CHAT, admin_ids=frozenset({7}),
         language="ru", tz=ALMATY, member_status=member_status, locate=locate,
@@ -105,7 +109,7 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
-async def test_who_may_act(repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock) -> None:
+async def test_who_may_act(repo: Repository, catalog: Catalog, clock: FrozenClock) -> None:
     officials, _ = service(repo, catalog, clock, {1: "member", 2: "administrator", 3: "left",
                                                   4: "kicked", 5: "restricted"})  # fmt: skip
     assert await officials.may_act(CHAT, 1)
@@ -122,7 +126,7 @@ async def test_who_may_act(repo: SQLiteRepository, catalog: Catalog, clock: Froz
 
 
 async def test_a_chat_acts_only_on_the_appeals_routed_to_it(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, _ = service(repo, catalog, clock, {1: "member"})
     here, _ = await repo.create_appeal(new_appeal("here"))
@@ -138,7 +142,7 @@ async def test_a_chat_acts_only_on_the_appeals_routed_to_it(
 
 
 async def test_a_membership_change_is_asked_again_at_once(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     statuses = {1: "member"}
     officials, _ = service(repo, catalog, clock, statuses)
@@ -150,7 +154,7 @@ async def test_a_membership_change_is_asked_again_at_once(
 
 
 async def test_take_once_then_answer_reaches_the_citizen_in_their_language(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, sent = service(repo, catalog, clock, {})
     appeal, _ = await repo.create_appeal(new_appeal("a", language="kk"))
@@ -170,7 +174,7 @@ async def test_take_once_then_answer_reaches_the_citizen_in_their_language(
 
 
 async def test_not_solved_reopens_and_the_comment_reaches_the_officials(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, sent = service(repo, catalog, clock, {})
     appeal, _ = await repo.create_appeal(new_appeal("b", language="ru"))
@@ -187,7 +191,7 @@ async def test_not_solved_reopens_and_the_comment_reaches_the_officials(
 
 
 async def test_extension_limit_and_notice(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, sent = service(repo, catalog, clock, {})
     appeal, _ = await repo.create_appeal(new_appeal("c", language="ru"))
@@ -210,7 +214,7 @@ def test_two_months_from_the_end_of_a_month(catalog: Catalog) -> None:
 
 
 async def test_forward_deadline_warning(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, _ = service(repo, catalog, clock, {})
     appeal, _ = await repo.create_appeal(new_appeal("d"))  # registered Monday 23.11.2026
@@ -225,7 +229,7 @@ async def test_forward_deadline_warning(
 
 
 async def test_duplicate_needs_a_real_earlier_appeal(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, sent = service(repo, catalog, clock, {})
     first, _ = await repo.create_appeal(new_appeal("e1"))
@@ -242,11 +246,11 @@ async def test_duplicate_needs_a_real_earlier_appeal(
 
 
 async def test_a_status_change_and_its_notice_commit_together(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     officials, sent = service(repo, catalog, clock, {})
     appeal, _ = await repo.create_appeal(new_appeal("f", language="ru"))
-    pending = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND dropped_at IS NULL"
+    outbox = beside("outbox", repo)
     actions: list[Callable[[], Awaitable[ActionResult]]] = [
         lambda: officials.take(appeal.id, Official(10, "Асель")),
         lambda: officials.extend(appeal.id, Official(10, "Асель"), date(2027, 1, 20), "экспертиза"),
@@ -260,9 +264,9 @@ async def test_a_status_change_and_its_notice_commit_together(
             await act()
         assert await repo.get_appeal(appeal.id) == before
         assert await repo.status_history(appeal.id) == history
-        assert (await repo.db.fetchone(pending) or [0])[0] == number - 1
+        assert await outbox.pending_count() == number - 1
         assert (await act()).done  # tried again, both happen
-        assert (await repo.db.fetchone(pending) or [0])[0] == number
+        assert await outbox.pending_count() == number
     [status, extended, answer] = sent.to(1)
     assert "на рассмотрении" in status.lower() and "20 января 2027" in extended
     assert "Готово" in answer

@@ -1,21 +1,28 @@
-"""Prompts past their time expire in one statement: only live ones, earliest first, at most
-`limit` a call, each once."""
+"""The officials' prompts on each backend: recorded once per message, each change of state once,
+and prompts past their time expire in one statement (only live ones, earliest first, at most
+`limit` a call, each once)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from storage.prompts import NewPrompt, PromptAction, PromptState
-from storage.sqlite.prompts import SQLitePromptStore
-from storage.sqlite.repository import SQLiteRepository
+import pytest
+
+from storage.base import Repository
+from storage.prompts import NewPrompt, PromptAction, PromptState, PromptStore
+from tests.backends import beside
 from tests.test_storage import NOW, new_appeal
 
 CHAT = -500
 MINUTE = timedelta(minutes=1)
 
 
-async def test_expire_due_ends_the_live_prompts_past_their_time(repo: SQLiteRepository) -> None:
-    store = SQLitePromptStore(repo.db)
+pytestmark = pytest.mark.every_backend
+
+
+async def test_expire_due_ends_the_live_prompts_past_their_time(repo: Repository) -> None:
+    store: PromptStore = beside("prompts", repo)
     appeal, _ = await repo.create_appeal(new_appeal("p"))
 
     async def prompt(message_id: int, expires_in: timedelta) -> int:
@@ -48,3 +55,28 @@ async def test_expire_due_ends_the_live_prompts_past_their_time(repo: SQLiteRepo
     }
     expired = await store.get(previewed)
     assert expired is not None and expired.draft_text is None  # the draft goes with it
+
+
+async def test_a_prompt_is_recorded_once_and_finished_once(repo: Repository) -> None:
+    store: PromptStore = beside("prompts", repo)
+    appeal, _ = await repo.create_appeal(new_appeal("p"))
+    new = NewPrompt(CHAT, 7, appeal.id, PromptAction.ANSWER, 10, "Асқар", outcome="satisfied")
+    first = await store.add(new, NOW, NOW + MINUTE)
+    assert await store.add(new, NOW, NOW + 2 * MINUTE) == first  # a redelivered update
+    assert first.live and first.outcome == "satisfied" and first.expires_at == NOW + MINUTE
+    assert await store.by_message(CHAT, 7) == first
+    assert await store.by_message(CHAT, 8) is None
+    # Two presses of «Send» (or two instances) at once: one of them finishes it.
+    results = await asyncio.gather(*(store.finish(first.id, PromptState.DONE) for _ in range(4)))
+    assert sorted(results) == [False, False, False, True]
+    assert not await store.set_draft(first.id, "late", None, NOW)
+    replaced = await store.add(
+        NewPrompt(CHAT, 9, appeal.id, PromptAction.EXTEND, 10, "Асқар"), NOW, NOW + MINUTE
+    )
+    assert await store.set_draft(replaced.id, "draft", "file-1", NOW + 2 * MINUTE)
+    assert await store.finish(
+        replaced.id, PromptState.REPLACED, from_states=(PromptState.PREVIEW,)
+    )  # fmt: skip
+    gone = await store.get(replaced.id)
+    assert gone is not None and gone.state == PromptState.REPLACED and gone.draft_text is None
+    assert await store.void_for_appeal(appeal.id) == []  # nothing live is left

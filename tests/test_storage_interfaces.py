@@ -20,7 +20,10 @@ from storage.outbox import OutboxStore
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.fsm import PostgresStorage
+from storage.postgres.lifecycle import PostgresLifecycleStore
+from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
+from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.repository import PostgresRepository
 from storage.prompts import PromptStore
 from storage.reports import ReportQueries
@@ -68,12 +71,18 @@ def test_every_postgres_store_implements_its_interface() -> None:
     db = cast(PostgresDatabase, object())  # the constructors only keep it
     repository: Repository = PostgresRepository(db)
     bookings: BookingStore = PostgresBookingStore(db)
+    lifecycle: LifecycleStore = PostgresLifecycleStore(db)
+    limits: LimitStore = PostgresLimitStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
+    prompts: PromptStore = PostgresPromptStore(db)
     fsm: BaseStorage = PostgresStorage(db)
 
     assert isinstance(repository, Repository)
     assert isinstance(bookings, BookingStore)
+    assert isinstance(lifecycle, LifecycleStore)
+    assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
+    assert isinstance(prompts, PromptStore)
     assert isinstance(fsm, BaseStorage)
 
 
