@@ -27,6 +27,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from storage.base import Repository
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
+from storage.postgres.digest import PostgresDigestQueries
 from storage.postgres.fsm import PostgresStorage
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
@@ -35,6 +36,7 @@ from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.repository import PostgresRepository
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.digest import SQLiteDigestQueries
 from storage.sqlite.fsm import SQLiteStorage
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
@@ -83,6 +85,7 @@ STORES: dict[str, tuple[type, type]] = {
     "repository": (SQLiteRepository, PostgresRepository),
     "fsm": (SQLiteStorage, PostgresStorage),
     "bookings": (SQLiteBookingStore, PostgresBookingStore),
+    "digest": (SQLiteDigestQueries, PostgresDigestQueries),
     "lifecycle": (SQLiteLifecycleStore, PostgresLifecycleStore),
     "limits": (SQLiteLimitStore, PostgresLimitStore),
     "outbox": (SQLiteOutboxStore, PostgresOutboxStore),

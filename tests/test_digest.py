@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +22,13 @@ from bot.services.digest import DigestService, officials_chats
 from bot.views.digest import DigestView, render_digest
 from i18n.core import PoI18n
 from i18n.formatting import long_date
-from storage.codec import encode_instant
+from storage.base import Repository
 from storage.digest import local_day_bounds
 from storage.models import NewAppeal, Status
 from storage.outbox import NewMessage, Outgoing
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
-from storage.sqlite.repository import SQLiteRepository
+from tests.backends import Backend, store
 from tests.conftest import ALMATY, FrozenClock
 
 CHAT = -1001  # the default officials chat (OFFICIALS_CHAT_ID)
@@ -116,20 +115,17 @@ def i18n() -> PoI18n:
     return PoI18n()
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "digest.db"
+# The numbers and the once-a-day claim on each backend; SQLite's query plans on SQLite.
+pytestmark = pytest.mark.every_backend
 
 
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[SQLiteDatabase]:
-    database = await SQLiteDatabase.open(db_path)
-    yield database
-    await database.close()
+async def db(backend: Backend) -> Any:
+    return await backend.open()
 
 
 def make_service(
-    db: SQLiteDatabase,
+    db: Any,
     sender: Recorder,
     catalog: Catalog,
     i18n: PoI18n,
@@ -138,7 +134,7 @@ def make_service(
     lang: str = "ru",
 ) -> DigestService:
     return DigestService(
-        SQLiteDigestQueries(db),
+        store("digest", db),
         sender,
         DigestView(catalog, i18n, lang),
         WorkCalendar.from_catalog(catalog),
@@ -154,7 +150,7 @@ _seq = iter(range(1, 1_000_000))
 
 
 async def add(
-    db: SQLiteDatabase,
+    db: Any,
     created: datetime,
     *,
     category: str = "roads",
@@ -167,7 +163,8 @@ async def add(
     department: str | None = None,
 ) -> str:
     """An appeal as the wizard files it, then moved by SQL to where the test needs it."""
-    appeal, _created = await SQLiteRepository(db).create_appeal(
+    repo: Repository = store("repository", db)
+    appeal, _created = await repo.create_appeal(
         NewAppeal(
             draft_key=f"d{next(_seq)}",
             citizen_id=1,
@@ -184,15 +181,14 @@ async def add(
             due_at=due or created + timedelta(days=30),
         )
     )
-    await db.execute(
-        "UPDATE appeals SET officials_chat_id = ?, status = ?, answered_at = ?, rating = ?, "
-        "department = ? WHERE id = ?",
-        (chat, status, answered and encode_instant(answered), rating, department, appeal.id),
-    )
+    await repo.update_fields(
+        appeal.id, officials_chat_id=chat, status=status, answered_at=answered, rating=rating,
+        department=department,
+    )  # fmt: skip
     return appeal.reference
 
 
-async def dataset(db: SQLiteDatabase) -> dict[str, str]:
+async def dataset(db: Any) -> dict[str, str]:
     """Monday 23 November 2026 in Almaty (UTC+5), seen on Tuesday at 09:00."""
     refs: dict[str, str] = {}
     # Yesterday's new appeals. Local midnight is 19:00 UTC the day before, and 23:30 local is
@@ -254,19 +250,17 @@ def test_local_day_is_converted_to_a_utc_range() -> None:
     assert end.astimezone(UTC) == datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 
 
-async def test_day_boundaries_follow_the_local_day(db: SQLiteDatabase) -> None:
+async def test_day_boundaries_follow_the_local_day(db: Any) -> None:
     await add(db, on(22, 23, 59))  # Sunday local, 18:59 UTC Sunday
     await add(db, on(23, 0, 0))  # Monday local, though 19:00 UTC on Sunday
     await add(db, on(23, 23, 30))  # Monday local, 18:30 UTC Monday
     await add(db, on(24, 0, 30))  # Tuesday local, though 19:30 UTC on Monday
     start, end = local_day_bounds(DAY, ALMATY)
-    counts = await SQLiteDigestQueries(db).day_counts(CHAT, start, end)
+    counts = await store("digest", db).day_counts(CHAT, start, end)
     assert counts.total == 2
 
 
-async def test_digest_numbers_for_the_default_chat(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n
-) -> None:
+async def test_digest_numbers_for_the_default_chat(db: Any, catalog: Catalog, i18n: PoI18n) -> None:
     refs = await dataset(db)
     data = await make_service(db, Recorder(), catalog, i18n).collect(CHAT, DAY, NOW)
 
@@ -295,7 +289,7 @@ async def test_digest_numbers_for_the_default_chat(
 
 
 async def test_a_routed_chat_sees_only_its_own_appeals(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n
+    db: Any, catalog: Catalog, i18n: PoI18n
 ) -> None:
     refs = await dataset(db)
     data = await make_service(db, Recorder(), catalog, i18n).collect(OTHER, DAY, NOW)
@@ -305,10 +299,10 @@ async def test_a_routed_chat_sees_only_its_own_appeals(
     assert data.rating_average is None and data.on_time_rate is None
 
 
-async def test_long_lists_are_cut_in_sql_but_counted_in_full(db: SQLiteDatabase) -> None:
+async def test_long_lists_are_cut_in_sql_but_counted_in_full(db: Any) -> None:
     for i in range(20):
         await add(db, on(1, 10), due=on(2 + i % 10, 18, 30))
-    found = await SQLiteDigestQueries(db).open_due(
+    found = await store("digest", db).open_due(
         CHAT, statuses={Status.REGISTERED}, before=NOW, limit=LIST_LIMIT
     )
     assert (len(found.rows), found.total) == (LIST_LIMIT, 20)
@@ -336,9 +330,10 @@ class PlanRecorder:
         return await self.db.fetchone(sql, params)
 
 
+@pytest.mark.sqlite_only  # SQLite's query plans
 @pytest.mark.parametrize("chat", [CHAT, OTHER])
 async def test_queries_search_indexes_never_scan_the_history(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n, chat: int
+    db: Any, catalog: Catalog, i18n: PoI18n, chat: int
 ) -> None:
     await dataset(db)
     await db.execute("ANALYZE")
@@ -378,7 +373,7 @@ def visible_lines(text: str) -> list[str]:
     ],
 )
 async def test_rendered_digest(
-    db: SQLiteDatabase,
+    db: Any,
     catalog: Catalog,
     i18n: PoI18n,
     lang: str,
@@ -456,7 +451,7 @@ def test_an_empty_day_is_one_line(catalog: Catalog, i18n: PoI18n) -> None:
 
 
 async def test_a_day_without_new_appeals_still_lists_what_is_overdue(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n
+    db: Any, catalog: Catalog, i18n: PoI18n
 ) -> None:
     ref = await add(db, on(1, 10), due=on(20, 18, 30))
     text = await make_service(db, Recorder(), catalog, i18n).build(CHAT, DAY, NOW)
@@ -469,9 +464,7 @@ async def test_a_day_without_new_appeals_still_lists_what_is_overdue(
 # exactly once
 
 
-async def test_the_daily_digest_goes_out_once(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n
-) -> None:
+async def test_the_daily_digest_goes_out_once(db: Any, catalog: Catalog, i18n: PoI18n) -> None:
     await dataset(db)
     sender = Recorder()
     service = make_service(db, sender, catalog, i18n)
@@ -490,7 +483,7 @@ async def test_the_daily_digest_goes_out_once(
     assert await service.queries.claimed(CHAT, DAY)
 
 
-async def test_each_chat_gets_its_own(db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n) -> None:
+async def test_each_chat_gets_its_own(db: Any, catalog: Catalog, i18n: PoI18n) -> None:
     sender = Recorder()
     service = make_service(db, sender, catalog, i18n, chats=[CHAT, OTHER, CHAT])
     assert await service.tick(on(24, 9, 0)) == [CHAT, OTHER]
@@ -501,9 +494,7 @@ async def test_each_chat_gets_its_own(db: SQLiteDatabase, catalog: Catalog, i18n
     ]
 
 
-async def test_a_bot_started_late_catches_up(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n
-) -> None:
+async def test_a_bot_started_late_catches_up(db: Any, catalog: Catalog, i18n: PoI18n) -> None:
     sender = Recorder()
     service = make_service(db, sender, catalog, i18n)
     assert await service.tick(on(24, 11, 0)) == [CHAT]
@@ -511,7 +502,7 @@ async def test_a_bot_started_late_catches_up(
 
 
 async def test_a_missed_day_is_not_sent_the_morning_after(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n
+    db: Any, catalog: Catalog, i18n: PoI18n
 ) -> None:
     sender = Recorder()
     service = make_service(db, sender, catalog, i18n)
@@ -524,10 +515,10 @@ async def test_a_missed_day_is_not_sent_the_morning_after(
 
 
 async def test_concurrent_instances_send_one(
-    db: SQLiteDatabase, db_path: Path, catalog: Catalog, i18n: PoI18n
+    db: Any, backend: Backend, catalog: Catalog, i18n: PoI18n
 ) -> None:
     await dataset(db)
-    second = await SQLiteDatabase.open(db_path)  # another process's own connection
+    second = await backend.open()  # another process's own connection
     try:
         sender = Recorder()
         services = [
@@ -543,7 +534,7 @@ async def test_concurrent_instances_send_one(
 
 
 async def test_a_failed_send_is_retried_on_the_next_tick(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n, caplog: pytest.LogCaptureFixture
+    db: Any, catalog: Catalog, i18n: PoI18n, caplog: pytest.LogCaptureFixture
 ) -> None:
     sender = Recorder(fail=1)
     service = make_service(db, sender, catalog, i18n)
@@ -555,7 +546,7 @@ async def test_a_failed_send_is_retried_on_the_next_tick(
     assert len(sender.sent) == 1
 
 
-async def test_send_now_does_not_claim(db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n) -> None:
+async def test_send_now_does_not_claim(db: Any, catalog: Catalog, i18n: PoI18n) -> None:
     await dataset(db)
     sender = Recorder()
     service = make_service(db, sender, catalog, i18n)
@@ -648,7 +639,7 @@ async def test_ticker_stop_lets_the_running_tick_finish() -> None:
 
 
 async def test_ticker_drives_the_digest_exactly_once(
-    db: SQLiteDatabase, catalog: Catalog, i18n: PoI18n
+    db: Any, catalog: Catalog, i18n: PoI18n
 ) -> None:
     sender = Recorder()
     service = make_service(db, sender, catalog, i18n)

@@ -19,6 +19,7 @@ from storage.limits import LimitStore
 from storage.outbox import OutboxStore
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
+from storage.postgres.digest import PostgresDigestQueries
 from storage.postgres.fsm import PostgresStorage
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
@@ -71,6 +72,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     db = cast(PostgresDatabase, object())  # the constructors only keep it
     repository: Repository = PostgresRepository(db)
     bookings: BookingStore = PostgresBookingStore(db)
+    digest: DigestQueries = PostgresDigestQueries(db)
     lifecycle: LifecycleStore = PostgresLifecycleStore(db)
     limits: LimitStore = PostgresLimitStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
@@ -79,6 +81,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
 
     assert isinstance(repository, Repository)
     assert isinstance(bookings, BookingStore)
+    assert isinstance(digest, DigestQueries)
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
