@@ -28,6 +28,7 @@ from storage.base import Repository
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
+from storage.postgres.erasure import PostgresErasureStore
 from storage.postgres.fsm import PostgresStorage
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
@@ -38,6 +39,7 @@ from storage.postgres.repository import PostgresRepository
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
+from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.fsm import SQLiteStorage
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
@@ -88,6 +90,7 @@ STORES: dict[str, tuple[type, type]] = {
     "fsm": (SQLiteStorage, PostgresStorage),
     "bookings": (SQLiteBookingStore, PostgresBookingStore),
     "digest": (SQLiteDigestQueries, PostgresDigestQueries),
+    "erasure": (SQLiteErasureStore, PostgresErasureStore),
     "lifecycle": (SQLiteLifecycleStore, PostgresLifecycleStore),
     "limits": (SQLiteLimitStore, PostgresLimitStore),
     "outbox": (SQLiteOutboxStore, PostgresOutboxStore),

@@ -1,8 +1,8 @@
 """The bookings store on each backend: places never oversold, one place per citizen and
 session, idempotent confirmation, atomic moves, cancelling, sessions called off, the waitlist.
 
-Everything goes through the store only (bar the /forget and schema checks at the end, which are
-SQLite's), so the same tests run on both backends."""
+Everything goes through the stores only (bar the schema check at the end, which is SQLite's), so
+the same tests run on both backends."""
 
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ from storage.base import Repository
 from storage.bookings import BookResult
 from storage.postgres.bookings import PostgresBookingStore
 from storage.sqlite.bookings import SQLiteBookingStore
-from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.repository import SQLiteRepository
-from tests.backends import Backend
+from tests.backends import Backend, beside
 from tests.conftest import ALMATY
 
 WED = date(2026, 11, 25)
@@ -33,7 +32,7 @@ def slot(hh: int, mm: int = 0, day: date = WED) -> datetime:
     return datetime.combine(day, time(hh, mm), tzinfo=ALMATY)
 
 
-# Every test runs on SQLite and on PostgreSQL, but for the SQLite checks at the end.
+# Every test runs on SQLite and on PostgreSQL, but for the SQLite check at the end.
 pytestmark = pytest.mark.every_backend
 Store = SQLiteBookingStore | PostgresBookingStore
 
@@ -338,12 +337,11 @@ async def test_an_unanswered_offer_expires_and_frees_the_place(store: Store) -> 
 # --- database guarantees behind the store -------------------------------------------------
 
 
-@pytest.mark.sqlite_only  # the erasure store is not on PostgreSQL yet
-async def test_forget_erases_booking_contacts(repo: SQLiteRepository, store: Store) -> None:
+async def test_forget_erases_booking_contacts(repo: Repository, store: Store) -> None:
     mine = (await book(store, 1, slot(10))).booking
     assert mine is not None
     await store.join_waitlist(1, "deputy", NEXT_WED, NOW)
-    await SQLiteErasureStore(repo.db).erase(1, NOW, redact)
+    await beside("erasure", repo).erase(1, NOW, redact)
     gone = await store.get(mine.id)
     assert gone is not None
     assert (gone.citizen_id, gone.contact_name, gone.contact_phone) == (None, None, None)
@@ -353,7 +351,7 @@ async def test_forget_erases_booking_contacts(repo: SQLiteRepository, store: Sto
     assert await store.waiting_citizens("deputy", NEXT_WED) == []
 
 
-@pytest.mark.sqlite_only
+@pytest.mark.sqlite_only  # PostgreSQL's index: tests/test_schema_equivalence.py
 async def test_the_schema_refuses_a_second_place_in_a_session(repo: SQLiteRepository) -> None:
     row = (1, "deputy", "2026-11-25T05:00:00+00:00", "2026-11-25", "kk", "x")
     sql = (

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
-from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from bot.services.erasure import CitizenErasure, redact
 from bot.views.card import card_keyboard, card_text
 from bot.views.erasure_notices import ErasureNotices
 from i18n.core import PoI18n
+from storage.base import Repository
 from storage.erasure import (
     Cleanup,
     ErasedAppeal,
@@ -33,14 +34,12 @@ from storage.erasure import (
 )
 from storage.lifecycle import NewAddition
 from storage.models import Appeal, Attachment, Status
+from storage.postgres.database import PostgresDatabase
 from storage.prompts import NewPrompt, PromptAction
 from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.erasure import SQLiteErasureStore
-from storage.sqlite.fsm import SQLiteStorage
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
-from storage.sqlite.outbox import SQLiteOutboxStore
-from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.repository import SQLiteRepository
+from tests.backends import Backend, beside, store
 from tests.conftest import FrozenClock
 from tests.test_officials_service import CHAT, service
 from tests.test_storage import NOW, new_appeal
@@ -117,7 +116,7 @@ def raw_leftovers(path: Path, texts: Iterable[str], floats: Iterable[float] = ()
 # --- the database ---------------------------------------------------------------------------
 
 
-async def seed(db: SQLiteDatabase, repo: SQLiteRepository) -> dict[str, int]:
+async def seed(db: Any, repo: Repository) -> dict[str, int]:
     """A citizen with everything the bot can know of them, and a bystander."""
     await repo.set_language(CITIZEN, "kk")
     await repo.set_consent(CITIZEN, NOW)
@@ -130,7 +129,7 @@ async def seed(db: SQLiteDatabase, repo: SQLiteRepository) -> dict[str, int]:
         new_appeal("unsent", CITIZEN, text=TEXT, contact_name=NAME, contact_phone=PHONE)
     )
     await repo.create_appeal(new_appeal("other", BYSTANDER, text=OTHER_TEXT))
-    lifecycle = SQLiteLifecycleStore(db)
+    lifecycle = store("lifecycle", db)
     question = await lifecycle.add_question(
         mine.id, 900, "Асқар", "Әткеншек қай жерде?", None, NOW, {Status.REGISTERED}
     )
@@ -151,37 +150,34 @@ async def seed(db: SQLiteDatabase, repo: SQLiteRepository) -> dict[str, int]:
     await repo.transition(mine.id, frozenset({Status.ANSWERED}), Status.IN_PROGRESS,
                           f"citizen:{CITIZEN}", NOW, note="not solved", solved="no")  # fmt: skip
     await repo.update_fields(mine.id, feedback=COMMENT)
-    prompts = SQLitePromptStore(db)
+    prompts = store("prompts", db)
     prompt = await prompts.add(
         NewPrompt(CHAT, 50, mine.id, PromptAction.ANSWER, 900, "Асқар"), NOW, NOW + timedelta(1)
     )
     await prompts.set_draft(prompt.id, f"Құрметті {NAME}!", None, NOW + timedelta(1))
     await prompts.set_preview_message(prompt.id, 51)
-    ids = await seed_outbox(SQLiteOutboxStore(db), mine.id, unsent.id)
-    await SQLiteErasureStore(db).record_copy(mine.id, CHAT, [60, 61], NOW)
-    await SQLiteStorage(db).set_data(
+    ids = await seed_outbox(store("outbox", db), mine.id, unsent.id)
+    await store("erasure", db).record_copy(mine.id, CHAT, [60, 61], NOW)
+    await store("fsm", db).set_data(
         StorageKey(bot_id=7, chat_id=CITIZEN, user_id=CITIZEN), {"text": TEXT, "name": NAME}
     )
-    await db.execute(
-        "INSERT INTO bookings (citizen_id, reception, slot_start, session_day, topic, access, "
-        "access_other, contact_name, contact_phone, language, created_at, appeal_id) "
-        "VALUES (?, 'deputy', '2026-11-25T05:00:00+00:00', '2026-11-25', ?, '[\"wheelchair\"]', "
-        "'Көмекші ит', ?, ?, 'kk', ?, ?)",
-        (CITIZEN, TOPIC, NAME, PHONE, NOW.isoformat(), mine.id),
-    )
-    await db.execute(
-        "INSERT INTO waitlist (citizen_id, reception, session_day, joined_at) "
-        "VALUES (?, 'deputy', '2026-12-02', ?)",
-        (CITIZEN, NOW.isoformat()),
-    )
+    places = store("bookings", db)
+    booked = await places.book(
+        draft_key="b1", citizen_id=CITIZEN, reception="deputy",
+        slot_start=datetime(2026, 11, 25, 5, tzinfo=UTC), session_day=date(2026, 11, 25),
+        capacity=5, topic=TOPIC, appeal_id=mine.id, access=["wheelchair"],
+        access_other="Көмекші ит", contact_name=NAME, contact_phone=PHONE, language="kk", now=NOW,
+    )  # fmt: skip
+    assert booked.ok
+    assert await places.join_waitlist(CITIZEN, "deputy", date(2026, 12, 2), NOW)
     return {"mine": mine.id, "unsent": unsent.id, **ids}
 
 
-async def seed_outbox(store: SQLiteOutboxStore, mine: int, unsent: int) -> dict[str, int]:
+async def seed_outbox(outbox: Any, mine: int, unsent: int) -> dict[str, int]:
     """The messages the bot sent (or has queued) about the appeals."""
 
     async def row(chat: int, method: str, payload: dict[str, Any], **kw: Any) -> int:
-        return await store.add(chat, method, payload, now=NOW, **kw)
+        return int(await outbox.add(chat, method, payload, now=NOW, **kw))
 
     card = await row(CHAT, "sendMessage", {"text": f"🆕 {TEXT}"}, purpose=card_purpose(mine))
     photo = await row(CHAT, "sendPhoto", {"photo": FILE}, purpose=personal_purpose(mine))
@@ -199,30 +195,57 @@ async def seed_outbox(store: SQLiteOutboxStore, mine: int, unsent: int) -> dict[
                              purpose=card_purpose(unsent))  # fmt: skip
     to_citizen = await row(CITIZEN, "sendMessage", {"text": f"Құрметті {NAME}"})
     await row(CITIZEN, "sendMessage", {"text": "Еске салу"}, purpose="booking:1")
-    await store.mark_sent(card, 10, NOW)
-    await store.mark_sent(photo, 11, NOW)
-    await store.mark_sent(album, 12, NOW, [12, 13])
-    await store.mark_sent(edit, 10, NOW)
-    await store.mark_sent(part1, 14, NOW)
-    await store.mark_sent(part2, 15, NOW)
-    await store.mark_sent(to_citizen, 3, NOW)
+    await outbox.mark_sent(card, 10, NOW)
+    await outbox.mark_sent(photo, 11, NOW)
+    await outbox.mark_sent(album, 12, NOW, [12, 13])
+    await outbox.mark_sent(edit, 10, NOW)
+    await outbox.mark_sent(part1, 14, NOW)
+    await outbox.mark_sent(part2, 15, NOW)
+    await outbox.mark_sent(to_citizen, 3, NOW)
     return {"pin": pin, "pending_card": pending_card, "card": card}
 
 
+# /forget on each backend; the checks of SQLite's own files and pragmas on SQLite.
+pytestmark = pytest.mark.every_backend
+
+
 @pytest.fixture
-async def files(tmp_path: Path) -> AsyncIterator[tuple[SQLiteDatabase, SQLiteRepository, Path]]:
-    path = tmp_path / "bot.db"
-    db = await SQLiteDatabase.open(path)
-    yield db, SQLiteRepository(db), path
-    await db.close()
+async def files(backend: Backend, tmp_path: Path) -> tuple[Any, Repository, Path]:
+    """The database, its repository, and (on SQLite) its file."""
+    db = await backend.open()
+    return db, backend.repository(db), tmp_path / "test.db"
+
+
+async def table_leftovers(
+    db: Any, texts: Iterable[str], numbers: Iterable[int] = (), floats: Iterable[float] = ()
+) -> list[str]:
+    """`leftovers` through the database's own connection, on either backend: every cell of
+    every table the schema has (not listed by hand)."""
+    texts, numbers, floats = list(texts), list(numbers), list(floats)
+    if isinstance(db, PostgresDatabase):
+        listed = await db.fetchall(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+    else:
+        listed = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    tables = [r[0] for r in listed]
+    assert "appeals" in tables and "outbox" in tables
+    found: list[str] = []
+    for table in tables:
+        for row in await db.fetchall(f'SELECT * FROM "{table}"'):
+            for column, value in zip(row.keys(), row, strict=True):
+                if _holds(value, texts, numbers, floats):
+                    found.append(f"{table}.{column} = {str(value)[:120]!r}")
+    return found
 
 
 async def test_erase_leaves_nothing_of_the_citizen_in_any_table_or_file(
-    files: tuple[SQLiteDatabase, SQLiteRepository, Path],
+    files: tuple[Any, Repository, Path],
 ) -> None:
     db, repo, path = files
     ids = await seed(db, repo)
-    assert leftovers(path, SECRETS, [CITIZEN], [LAT])  # the scan does see them before
+    assert await table_leftovers(db, SECRETS, [CITIZEN], [LAT])  # the scan sees them before
 
     seen: list[ErasedAppeal] = []
 
@@ -231,23 +254,26 @@ async def test_erase_leaves_nothing_of_the_citizen_in_any_table_or_file(
         return Cleanup(cards={row_id: {"text": "🆕 erased card"} for e in erased
                               for row_id, _chat in e.unsent_cards})  # fmt: skip
 
-    erased = await SQLiteErasureStore(db).erase(CITIZEN, NOW, redact, plan)
+    erased = await store("erasure", db).erase(CITIZEN, NOW, redact, plan)
 
     assert [e.appeal.id for e in erased] == [ids["mine"], ids["unsent"]]
     assert [e.appeal.id for e in seen] == [ids["mine"], ids["unsent"]]
-    assert leftovers(path, SECRETS, [CITIZEN], [LAT, LON]) == []
-    # Nothing readable in the files either: deleted cells are zeroed, the WAL truncated.
-    assert raw_leftovers(path, (*SECRETS, repr(LAT), repr(LON)), [LAT, LON]) == []
+    assert await table_leftovers(db, SECRETS, [CITIZEN], [LAT, LON]) == []
+    if isinstance(db, SQLiteDatabase):
+        assert leftovers(path, SECRETS, [CITIZEN], [LAT, LON]) == []
+        # Nothing readable in the files either: deleted cells are zeroed, the WAL truncated.
+        # (On PostgreSQL the erasure vacuums the tables; the server's files are not ours.)
+        assert raw_leftovers(path, (*SECRETS, repr(LAT), repr(LON)), [LAT, LON]) == []
     # The bystander keeps everything.
-    assert leftovers(path, [OTHER_TEXT], [BYSTANDER])
+    assert await table_leftovers(db, [OTHER_TEXT], [BYSTANDER])
 
 
 async def test_what_erase_keeps_and_reports(
-    files: tuple[SQLiteDatabase, SQLiteRepository, Path],
+    files: tuple[Any, Repository, Path],
 ) -> None:
-    db, repo, path = files
+    db, repo, _path = files
     ids = await seed(db, repo)
-    [mine, unsent] = await SQLiteErasureStore(db).erase(
+    [mine, unsent] = await store("erasure", db).erase(
         CITIZEN, NOW, redact,
         lambda erased: Cleanup(cards={r: {"text": "🆕 erased"} for e in erased
                                       for r, _ in e.unsent_cards}),
@@ -269,22 +295,18 @@ async def test_what_erase_keeps_and_reports(
         "complaint", "354800000", Status.IN_PROGRESS, "no")  # fmt: skip
     assert appeal.answer_text == "Құрметті *** ***! Сізге *** арқылы хабарластық. Жөнделеді."
     assert appeal.extension_reason == "*** ханымның үйін тексеру керек (тел. ***)"
-    conn = sqlite3.connect(path)
-    try:
-        actors = {r[0] for r in conn.execute("SELECT actor FROM status_history")}
-        assert actors == {"citizen", "official:900", f"citizen:{BYSTANDER}"}
-        states = "SELECT id, payload, sent_at IS NOT NULL, dropped_at IS NOT NULL FROM outbox"
-        outbox = {r[0]: r[1:] for r in conn.execute(states)}
-        assert outbox[ids["card"]] == ("{}", 1, 0)  # sent: the record stays, its text not
-        assert outbox[ids["pin"]] == ("{}", 0, 1)  # never sent: dropped, nothing in it
-        assert json.loads(outbox[ids["pending_card"]][0]) == {"text": "🆕 erased"}
-        assert outbox[ids["pending_card"]][1:] == (0, 0)  # still goes out, erased
-        prompts = conn.execute("SELECT state, draft_text FROM official_prompts").fetchall()
-        assert prompts == [("void", None)]
-        booking = conn.execute("SELECT citizen_id, access, appeal_id FROM bookings").fetchone()
-        assert booking == (None, '["wheelchair"]', ids["mine"])
-    finally:
-        conn.close()
+    actors = {r[0] for r in await db.fetchall("SELECT actor FROM status_history")}
+    assert actors == {"citizen", "official:900", f"citizen:{BYSTANDER}"}
+    states = "SELECT id, payload, sent_at IS NOT NULL, dropped_at IS NOT NULL FROM outbox"
+    outbox = {r[0]: tuple(r)[1:] for r in await db.fetchall(states)}
+    assert outbox[ids["card"]] == ("{}", 1, 0)  # sent: the record stays, its text not
+    assert outbox[ids["pin"]] == ("{}", 0, 1)  # never sent: dropped, nothing in it
+    assert json.loads(outbox[ids["pending_card"]][0]) == {"text": "🆕 erased"}
+    assert outbox[ids["pending_card"]][1:] == (0, 0)  # still goes out, erased
+    prompts = await db.fetchall("SELECT state, draft_text FROM official_prompts")
+    assert [tuple(r) for r in prompts] == [("void", None)]
+    [booking] = await db.fetchall("SELECT citizen_id, access, appeal_id FROM bookings")
+    assert tuple(booking) == (None, '["wheelchair"]', ids["mine"])
 
 
 async def test_secure_delete_is_set_on_every_connection(tmp_path: Path) -> None:
@@ -411,17 +433,17 @@ def test_the_erased_card_has_no_applicant_text_or_contact(catalog: Catalog) -> N
 
 
 async def test_the_chat_is_cleaned_by_deleting_what_is_recent_and_editing_what_is_not(
-    repo: SQLiteRepository, catalog: Catalog
+    repo: Repository, catalog: Catalog
 ) -> None:
     clock = FrozenClock(NOW + timedelta(hours=50))
     officials, _ = service(repo, catalog, clock, {})
-    outbox = Outbox(SQLiteOutboxStore(repo.db), clock)
+    outbox = Outbox(beside("outbox", repo), clock)
 
     async def no_places(citizen_id: int) -> None:
         return None
 
     erasure = CitizenErasure(
-        SQLiteErasureStore(repo.db), officials, outbox, no_places, ErasureNotices(outbox)
+        beside("erasure", repo), officials, outbox, no_places, ErasureNotices(outbox)
     )
     old, recent = NOW, NOW + timedelta(hours=49, minutes=30)
     posted = (

@@ -21,8 +21,6 @@ from storage.base import Repository
 from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition
 from storage.models import Appeal, Attachment, Outcome, Status
 from storage.prompts import NewPrompt, PromptAction, PromptState
-from storage.sqlite.erasure import SQLiteErasureStore
-from storage.sqlite.repository import SQLiteRepository
 from tests.backends import beside
 from tests.conftest import ALMATY, FrozenClock
 from tests.test_officials_service import CHAT, Recorder, service
@@ -182,31 +180,29 @@ async def test_a_question_is_answered_once_and_a_second_one_leaves_the_first_ope
     assert (await lifecycle.question_to_answer(first, 1)).refused is Refused.CLOSED
 
 
-@pytest.mark.sqlite_only  # the erasure store is not on PostgreSQL yet
 async def test_nobody_is_asked_on_a_closed_or_forgotten_appeal(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     lifecycle, sent = lifecycle_of(repo, catalog, clock)
     closed, _ = await repo.create_appeal(new_appeal("c"))
     await repo.update_fields(closed.id, status=Status.ANSWERED)
     assert (await lifecycle.ask(closed.id, ASKER, "Вопрос?")).reason == "already"
     forgotten, _ = await repo.create_appeal(new_appeal("g", citizen_id=3))
-    await SQLiteErasureStore(repo.db).erase(3, NOW, redact)
+    await beside("erasure", repo).erase(3, NOW, redact)
     assert (await lifecycle.ask(forgotten.id, ASKER, "Вопрос?")).reason == "already"
     assert sent.sent == []
 
 
-@pytest.mark.sqlite_only  # the erasure store is not on PostgreSQL yet
 async def test_forget_erases_what_the_citizen_added_and_was_asked(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
+    repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
     lifecycle, _ = lifecycle_of(repo, catalog, clock)
     appeal, _ = await repo.create_appeal(new_appeal("e"))
     await lifecycle.ask(appeal.id, ASKER, "Телефоныңыз дұрыс па?")
     await lifecycle.add(1, addition(appeal.id, "e1", 1))
-    await SQLiteErasureStore(repo.db).erase(1, NOW, redact)
+    await beside("erasure", repo).erase(1, NOW, redact)
     for table in ("appeal_additions", "appeal_questions", "attachments"):
-        row = await repo.db.fetchone(f"SELECT count(*) FROM {table}")
+        row = await repo.db.fetchone(f"SELECT count(*) FROM {table}")  # type: ignore[attr-defined]
         assert row is not None and row[0] == 0, table
 
 

@@ -20,6 +20,7 @@ from storage.outbox import OutboxStore
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
+from storage.postgres.erasure import PostgresErasureStore
 from storage.postgres.fsm import PostgresStorage
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
@@ -68,12 +69,12 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
 
 
 def test_every_postgres_store_implements_its_interface() -> None:
-    """The stores built on PostgreSQL so far (storage/postgres/__init__.py lists them); the
-    others are still to do, and bot/settings.py refuses PostgreSQL until they are."""
+    """The same list on PostgreSQL."""
     db = cast(PostgresDatabase, object())  # the constructors only keep it
     repository: Repository = PostgresRepository(db)
     bookings: BookingStore = PostgresBookingStore(db)
     digest: DigestQueries = PostgresDigestQueries(db)
+    erasure: ErasureStore = PostgresErasureStore(db)
     lifecycle: LifecycleStore = PostgresLifecycleStore(db)
     limits: LimitStore = PostgresLimitStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
@@ -84,6 +85,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     assert isinstance(repository, Repository)
     assert isinstance(bookings, BookingStore)
     assert isinstance(digest, DigestQueries)
+    assert isinstance(erasure, ErasureStore)
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)

@@ -3,5 +3,6 @@ database and its migrations (`database`, `storage/migrations/postgres`), and one
 store implementing the interface of the same name one level up, as storage/sqlite/ does.
 All PostgreSQL-specific SQL lives in this package.
 
-Implemented so far: every store but erasure (`storage.erasure.ErasureStore`, /forget), so
+Every store has its PostgreSQL implementation here (tests/test_storage_interfaces.py), tested
+with the same tests as SQLite's. The composition root does not build them yet, so
 bot/settings.py still refuses a postgresql:// DATABASE_URL."""

@@ -315,6 +315,13 @@ async def _appeal_in(conn: Connection, condition: str, value: Any) -> Appeal | N
     return appeal
 
 
+async def appeal_in(conn: Connection, appeal_id: int) -> Appeal:
+    """The appeal as the open transaction `conn` sees it (for the other stores)."""
+    appeal = await _appeal_in(conn, "id = $1", appeal_id)
+    assert appeal is not None
+    return appeal
+
+
 def _names(fields: dict[str, Any]) -> list[str]:
     for name in fields:
         if not _FIELD.fullmatch(name):
