@@ -6,8 +6,10 @@ the isinstance checks catch, at run time, a method removed or renamed on either 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
+import pytest
 from aiogram.fsm.storage.base import BaseStorage
 
 from storage.base import Repository
@@ -31,6 +33,7 @@ from storage.postgres.repository import PostgresRepository
 from storage.prompts import PromptStore
 from storage.reports import ReportQueries
 from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
 from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.fsm import SQLiteStorage
@@ -40,6 +43,8 @@ from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
+from storage.stores import Stores, open_stores
+from tests.backends import NAMES, fresh_schema
 
 
 async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepository) -> None:
@@ -102,3 +107,46 @@ def test_an_object_missing_a_method_is_not_a_store() -> None:
             return []
 
     assert not isinstance(Partial(), LimitStore)
+
+
+@pytest.mark.parametrize("backend_name", NAMES)
+async def test_the_database_url_opens_every_store_on_its_backend(
+    backend_name: str, tmp_path: Path, postgres_missing: str | None
+) -> None:
+    if backend_name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'bot.db'}"
+        stores = await open_stores(url)
+        await check_stores(stores, SQLiteDatabase, SQLiteRepository)
+        return
+    if postgres_missing:
+        pytest.skip(postgres_missing)
+    async with fresh_schema() as url:
+        stores = await open_stores(url, locked_retry=2)
+        await check_stores(stores, PostgresDatabase, PostgresRepository)
+
+
+async def check_stores(stores: Stores, database: type, repository: type) -> None:
+    try:
+        assert isinstance(stores.database, database)
+        assert isinstance(stores.repository, repository)
+        for name, interface in INTERFACES.items():
+            assert isinstance(getattr(stores, name), interface), name
+            assert getattr(stores, name).db is stores.database, name  # one database for all
+        await stores.repository.set_language(1, "kk")
+        citizen = await stores.repository.get_citizen(1)
+        assert citizen is not None and citizen.language == "kk"
+    finally:
+        await stores.database.close()
+
+
+async def test_anything_else_is_refused_without_echoing_the_url() -> None:
+    with pytest.raises(ValueError, match="must start with") as refused:
+        await open_stores("mysql://root:secret@db/bot")
+    assert "secret" not in str(refused.value)
+
+
+INTERFACES: dict[str, type] = {
+    "fsm": BaseStorage, "bookings": BookingStore, "digest": DigestQueries,
+    "erasure": ErasureStore, "lifecycle": LifecycleStore, "limits": LimitStore,
+    "outbox": OutboxStore, "prompts": PromptStore, "reports": ReportQueries,
+}  # fmt: skip

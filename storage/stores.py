@@ -1,0 +1,101 @@
+"""Every store of one database, chosen by DATABASE_URL: what the composition root opens at
+start-up and hands to the services, typed by the interfaces (storage/<store>.py), whichever
+backend is behind them.
+
+`sqlite:///path` opens the embedded database (storage/sqlite/), `postgresql://…` (or
+`postgres://…`) a pool on the server (storage/postgres/); each applies its own numbered
+migrations first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiogram.fsm.storage.base import BaseStorage
+
+from storage.base import Repository
+from storage.bookings import BookingStore
+from storage.digest import DigestQueries
+from storage.erasure import ErasureStore
+from storage.lifecycle import LifecycleStore
+from storage.limits import LimitStore
+from storage.outbox import OutboxStore
+from storage.postgres.bookings import PostgresBookingStore
+from storage.postgres.database import PostgresDatabase
+from storage.postgres.digest import PostgresDigestQueries
+from storage.postgres.erasure import PostgresErasureStore
+from storage.postgres.fsm import PostgresStorage
+from storage.postgres.lifecycle import PostgresLifecycleStore
+from storage.postgres.limits import PostgresLimitStore
+from storage.postgres.outbox import PostgresOutboxStore
+from storage.postgres.prompts import PostgresPromptStore
+from storage.postgres.reports import PostgresReportQueries
+from storage.postgres.repository import PostgresRepository
+from storage.prompts import PromptStore
+from storage.reports import ReportQueries
+from storage.sqlite.bookings import SQLiteBookingStore
+from storage.sqlite.database import BUSY_TIMEOUT, LOCKED_RETRY, SQLiteDatabase
+from storage.sqlite.digest import SQLiteDigestQueries
+from storage.sqlite.erasure import SQLiteErasureStore
+from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lifecycle import SQLiteLifecycleStore
+from storage.sqlite.limits import SQLiteLimitStore
+from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.prompts import SQLitePromptStore
+from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.repository import SQLiteRepository
+
+SQLITE = "sqlite:///"
+POSTGRES = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True)
+class Stores:
+    database: SQLiteDatabase | PostgresDatabase  # closed last, by whoever opened it
+    repository: Repository
+    fsm: BaseStorage
+    bookings: BookingStore
+    digest: DigestQueries
+    erasure: ErasureStore
+    lifecycle: LifecycleStore
+    limits: LimitStore
+    outbox: OutboxStore
+    prompts: PromptStore
+    reports: ReportQueries
+
+
+async def open_stores(
+    database_url: str,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT,
+    locked_retry: float = LOCKED_RETRY,
+) -> Stores:
+    """Open the database at `database_url`, migrated, with every store on it.
+
+    `locked_retry` bounds, on either backend, how long a write waits for a lock another
+    connection holds before the caller hears DatabaseBusy (on PostgreSQL: lock_timeout, and
+    the wait for a free connection of the pool); `busy_timeout` is SQLite's own."""
+    if database_url.startswith(SQLITE):
+        lite = await SQLiteDatabase.open(
+            Path(database_url.removeprefix(SQLITE)),
+            busy_timeout=busy_timeout,
+            locked_retry=locked_retry,
+        )
+        return Stores(
+            lite, SQLiteRepository(lite), SQLiteStorage(lite), SQLiteBookingStore(lite),
+            SQLiteDigestQueries(lite), SQLiteErasureStore(lite), SQLiteLifecycleStore(lite),
+            SQLiteLimitStore(lite), SQLiteOutboxStore(lite), SQLitePromptStore(lite),
+            SQLiteReportQueries(lite),
+        )  # fmt: skip
+    if database_url.startswith(POSTGRES):
+        pg = await PostgresDatabase.open(
+            database_url, lock_timeout=locked_retry, acquire_timeout=locked_retry
+        )
+        return Stores(
+            pg, PostgresRepository(pg), PostgresStorage(pg), PostgresBookingStore(pg),
+            PostgresDigestQueries(pg), PostgresErasureStore(pg), PostgresLifecycleStore(pg),
+            PostgresLimitStore(pg), PostgresOutboxStore(pg), PostgresPromptStore(pg),
+            PostgresReportQueries(pg),
+        )  # fmt: skip
+    raise ValueError(f"DATABASE_URL must start with {SQLITE} or {POSTGRES[0]}")
