@@ -22,7 +22,7 @@ COMPATIBLE = {
     "REAL": {"double precision"},
 }
 # Bookkeeping of each side's migration runner, not the bot's data.
-OWN = {"sqlite": {"sqlite_sequence"}, "postgres": {"schema_migrations"}}
+OWN = {"sqlite": {"sqlite_sequence"}, "postgres": {"schema_migrations", "port_runs"}}
 
 # table -> column -> (type, nullable)
 Columns = dict[str, dict[str, tuple[str, bool]]]

@@ -1,0 +1,204 @@
+"""The port from SQLite to PostgreSQL (storage/port.py): a database with a few thousand rows of
+every kind is copied whole and verified; what the bot reads afterwards is what it read before;
+numbers and ids continue; a target with data of its own is refused, one an earlier port filled
+is filled again from a newer copy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+
+from storage.lifecycle import NewAddition
+from storage.models import Attachment, Status
+from storage.outbox import NewMessage, Outgoing
+from storage.port import TABLES, PortRefused, main, port
+from storage.postgres.database import PostgresDatabase
+from storage.postgres.repository import PostgresRepository
+from storage.prompts import NewPrompt, PromptAction
+from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.repository import SQLiteRepository
+from tests.backends import fresh_schema, store
+from tests.test_storage import NOW, new_appeal
+
+APPEALS = 400  # with their files, history, questions, additions, outbox rows: thousands of rows
+CHAT = -1001
+
+
+@pytest.fixture
+async def target(postgres_missing: str | None) -> AsyncIterator[str]:
+    if postgres_missing:
+        pytest.skip(postgres_missing)
+    async with fresh_schema() as url:
+        yield url
+
+
+async def fill(path: Path, first: int, count: int) -> None:
+    """Appeals `first` … of citizens 1-50 and everything that hangs off them, plus one row of
+    every other kind."""
+    db = await SQLiteDatabase.open(path)
+    try:
+        repo = SQLiteRepository(db)
+        outbox, lifecycle = store("outbox", db), store("lifecycle", db)
+        prompts, places = store("prompts", db), store("bookings", db)
+        for n in range(first, first + count):
+            citizen = 1 + n % 50
+            at = NOW - timedelta(hours=n)
+            appeal, _ = await repo.create_appeal(new_appeal(
+                f"d{n}", citizen, created_at=at, text=f"Өтініш {n}: жол жөндеу керек",
+                attachments=[Attachment("photo", f"p{n}"),
+                             Attachment("document", f"f{n}", "a.pdf")],
+            ))  # fmt: skip
+            await repo.set_officials_chat(appeal.id, CHAT)
+            ids = await outbox.add_outgoing([Outgoing(CHAT, [
+                NewMessage("sendMessage", {"text": f"🆕 {n}"}, f"card:{n}", f"card:{appeal.id}"),
+                NewMessage("sendPhoto", {"photo": f"p{n}"}, f"photos:{n}", f"appeal:{appeal.id}"),
+            ], at)])  # fmt: skip
+            await outbox.mark_sent(ids[0], 1000 + n, at, [1000 + n])
+            if n % 4 == 0:
+                await repo.transition(appeal.id, frozenset({Status.REGISTERED}),
+                                      Status.IN_PROGRESS, "official:9", at, actor_name="Асқар",
+                                      taken_by=9, taken_by_name="Асқар")  # fmt: skip
+                question = await lifecycle.add_question(appeal.id, 9, "Асқар", "Қай үй?", None,
+                                                        at, {Status.IN_PROGRESS})  # fmt: skip
+                assert question is not None
+                await lifecycle.add(NewAddition(appeal.id, f"a{n}", "№ 5", (), question.id),
+                                    f"citizen:{citizen}", at, {Status.IN_PROGRESS})  # fmt: skip
+                await prompts.add(NewPrompt(CHAT, 5000 + n, appeal.id, PromptAction.ANSWER, 9,
+                                            "Асқар"), at, at + timedelta(hours=1))  # fmt: skip
+                await repo.record_contact_view(appeal.id, 9, at)
+            if n % 10 == 0:
+                day = date(2026, 12, 2) + timedelta(days=7 * (n // 10 % 8))
+                await places.book(
+                    draft_key=f"b{n}", citizen_id=citizen, reception="deputy",
+                    slot_start=datetime.combine(day, datetime.min.time(), UTC)
+                    + timedelta(hours=5, minutes=n % 60),
+                    session_day=day, capacity=10, topic="Сұрақ", appeal_id=appeal.id,
+                    access=["wheelchair"], access_other=None, contact_name="Айгүл",
+                    contact_phone="+77011112233", language="kk", now=at,
+                )  # fmt: skip
+                await places.join_waitlist(1 + (n + 1) % 50, "deputy", day, at)
+            await repo.mark_update(10_000 + n, at)
+            await store("fsm", db).set_data(
+                StorageKey(bot_id=1, chat_id=citizen, user_id=citizen), {"draft": {"n": n}}
+            )
+        if first == 0:
+            await repo.set_consent(1, NOW)
+            await store("reports", db).record_contact_export(7, NOW, (NOW, NOW), [1, 2], 1)
+            await store("erasure", db).record_copy(1, CHAT, [77], NOW)
+            await store("digest", db).claim(CHAT, date(2026, 11, 22), NOW)
+            await outbox.migrate_chat(-500, -1000500, NOW)
+            await outbox.park_chat(-600, "Forbidden: bot was kicked", NOW)
+            await places.cancel_session("deputy", date(2027, 3, 3), NOW)
+            await places.add_session("deputy", date(2027, 3, 4), 7, NOW)
+    finally:
+        await db.close()
+
+
+async def counts_in_sqlite(path: Path) -> dict[str, int]:
+    db = await SQLiteDatabase.open(path)
+    try:
+        return {t: int((await db.fetchall(f"SELECT count(*) FROM {t}"))[0][0]) for t in TABLES}
+    finally:
+        await db.close()
+
+
+async def test_every_table_is_copied_verified_and_read_back_the_same(
+    tmp_path: Path, target: str
+) -> None:
+    source = tmp_path / "bot.db"
+    await fill(source, 0, APPEALS)
+    expected = await counts_in_sqlite(source)
+    assert all(expected.values()), expected  # a row of every kind
+    assert sum(expected.values()) > 3000
+
+    reports = await port(source, target)
+    assert {r.table: r.rows for r in reports} == expected
+
+    lite = SQLiteRepository(await SQLiteDatabase.open(source))
+    pg = PostgresRepository(await PostgresDatabase.open(target))
+    try:
+        # What /my shows, and what an official's /find shows, is the same on both.
+        for citizen in (1, 2, 50):
+            count = await lite.count_citizen_appeals(citizen)
+            assert count == await pg.count_citizen_appeals(citizen) == APPEALS // 50
+            assert await pg.citizen_appeals(citizen, 5, 0) == await lite.citizen_appeals(
+                citizen, 5, 0
+            )
+        for appeal_id in (1, 4, APPEALS):
+            assert await pg.get_appeal(appeal_id) == await lite.get_appeal(appeal_id)
+            assert await pg.status_history(appeal_id) == await lite.status_history(appeal_id)
+        assert await pg.get_citizen(1) == await lite.get_citizen(1)
+        assert await pg.update_seen(10_000)
+        assert await store("outbox", pg.db).resolve_chat(-500) == -1000500
+        # The numbers and ids continue where SQLite's ended.
+        appeal, created = await pg.create_appeal(new_appeal("after the port", 1))
+        assert created and appeal.id == APPEALS + 1
+        assert appeal.reference == f"2026-{APPEALS + 1:05d}"
+        assert (
+            await store("outbox", pg.db).add(1, "sendMessage", {"text": "x"}, now=NOW)
+            > (expected["outbox"])
+        )
+    finally:
+        await lite.close()
+        await pg.close()
+
+
+async def test_a_newer_copy_is_ported_again_but_never_over_the_bots_own_data(
+    tmp_path: Path, target: str
+) -> None:
+    source = tmp_path / "bot.db"
+    await fill(source, 0, 20)
+    await port(source, target)
+    await fill(source, 20, 10)  # the bot ran on SQLite meanwhile
+    reports = await port(source, target)
+    assert {r.table: r.rows for r in reports} == await counts_in_sqlite(source)
+
+    pg = PostgresRepository(await PostgresDatabase.open(target))
+    try:
+        await pg.create_appeal(new_appeal("written on PostgreSQL", 1))  # the bot switched
+    finally:
+        await pg.close()
+    await fill(source, 30, 1)
+    with pytest.raises(PortRefused, match="no earlier port wrote"):
+        await port(source, target)
+    pg = PostgresRepository(await PostgresDatabase.open(target))
+    try:  # nothing of the refused port was written
+        assert await pg.appeal_by_draft("written on PostgreSQL") is not None
+        assert await pg.appeal_by_draft("d30") is None
+    finally:
+        await pg.close()
+
+
+async def test_a_value_that_does_not_fit_writes_nothing(
+    tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bot.db"
+    await fill(source, 0, 3)
+    db = await SQLiteDatabase.open(source)
+    await db.execute("UPDATE appeals SET due_at = 'next week' WHERE id = 2")
+    await db.close()
+    assert await _run_main(source, target) == 1
+    assert "appeals.due_at (row 2): 'next week' is not a timestamp" in capsys.readouterr().err
+    pg = await PostgresDatabase.open(target)
+    try:
+        assert await pg.fetchval("SELECT count(*) FROM citizens") == 0
+    finally:
+        await pg.close()
+
+
+async def _run_main(source: Path, target: str) -> int:
+    """The command line, on a thread: it runs its own event loop."""
+    return await asyncio.to_thread(main, ["--from", f"sqlite:///{source}", "--to", target])
+
+
+def test_the_command_line_takes_only_sqlite_to_postgresql(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--from", "postgresql://a/b", "--to", "sqlite:///x.db"])
+    assert "--from takes sqlite:///path" in capsys.readouterr().err
