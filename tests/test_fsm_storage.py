@@ -83,3 +83,22 @@ async def test_outside_a_scope_every_read_goes_to_the_database(storage: SQLiteSt
     assert reads(storage) == before + 2
     with update_scope():
         assert await storage.get_state(KEY) == Form.text.state
+
+
+async def test_rows_written_before_key_parts_were_escaped_are_still_read(
+    storage: SQLiteStorage,
+) -> None:
+    """Escaping ':' in the business connection id and destiny left every key without one
+    as it was, so a dialog saved by an older version continues after the upgrade."""
+    await storage.db.execute(
+        "INSERT INTO fsm (key, user_id, state, data, updated_at) VALUES (?, ?, ?, ?, ?)",
+        ("1:42:42:::default", 42, "AppealForm:text", '{"draft":{}}', "2026-11-01T00:00:00+00:00"),
+    )
+    assert await storage.get_state(KEY) == "AppealForm:text"
+    assert await storage.get_data(KEY) == {"draft": {}}
+    business = StorageKey(bot_id=1, chat_id=42, user_id=42, business_connection_id="bc")
+    await storage.db.execute(
+        "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?)",
+        ("1:42:42::bc:default", 42, "BookingForm:day", "2026-11-01T00:00:00+00:00"),
+    )
+    assert await storage.get_state(business) == "BookingForm:day"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
@@ -15,16 +16,21 @@ from storage.fsm import Rows, scope_rows
 from storage.sqlite.database import SQLiteDatabase
 
 
+def _part(text: str) -> str:
+    """A key part that cannot contain the separator, so two keys never join to one text.
+    Parts without '%' or ':' (every key written before this escape) are unchanged."""
+    return text.replace("%", "%25").replace(":", "%3A")
+
+
 def _key(key: StorageKey) -> str:
     return ":".join(
-        str(part)
-        for part in (
-            key.bot_id,
-            key.chat_id,
-            key.user_id,
-            key.thread_id or "",
-            key.business_connection_id or "",
-            key.destiny,
+        (
+            str(key.bot_id),
+            str(key.chat_id),
+            str(key.user_id),
+            str(key.thread_id or ""),
+            _part(key.business_connection_id or ""),
+            _part(key.destiny),
         )
     )
 
@@ -71,8 +77,13 @@ class SQLiteStorage(BaseStorage):
         return (await self._row(_key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        # aiogram's own storages refuse anything but a dict; `dict(data)` would have taken
+        # `()` or a list of pairs silently and stored a dialog nobody meant.
+        if not isinstance(data, dict):
+            msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
+            raise DataNotDictLikeError(msg)
         k = _key(key)
-        text = encode_json(dict(data))
+        text = encode_json(data)
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
