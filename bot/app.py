@@ -15,6 +15,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -182,16 +183,21 @@ class App:
                         f" on: {exc.strerror or exc}"
                     ) from None
                 log.info("webhook: listening on %s:%s%s", host, port, settings.webhook_path)
-                with own_retries():
-                    # Only once we listen: Telegram starts posting as soon as it is set.
-                    await until_telegram_answers(
-                        lambda: self.bot.set_webhook(
-                            settings.webhook_url or "",
-                            secret_token=receiver_secret,
-                            allowed_updates=self.dp.resolve_used_update_types(),
-                            drop_pending_updates=False,
+                try:
+                    with own_retries():
+                        # Only once we listen: Telegram starts posting as soon as it is set.
+                        await until_telegram_answers(
+                            lambda: self.bot.set_webhook(
+                                settings.webhook_url or "",
+                                secret_token=receiver_secret,
+                                allowed_updates=self.dp.resolve_used_update_types(),
+                                drop_pending_updates=False,
+                            )
                         )
-                    )
+                except TelegramBadRequest as exc:  # e.g. a URL Telegram cannot post to
+                    raise ConfigError(
+                        f"Configuration error: WEBHOOK_URL refused by Telegram: {exc.message}"
+                    ) from None
                 for signum in signals:
                     loop.add_signal_handler(signum, stop.set)
                 await stop.wait()

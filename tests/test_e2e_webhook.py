@@ -201,6 +201,18 @@ async def test_a_webhook_url_without_a_secret_is_refused_at_start_up(
     assert "setWebhook" not in fake.methods()
 
 
+async def test_a_webhook_url_telegram_refuses_stops_start_up_with_one_line(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: HTTPS url must be provided")
+    bot = RealBot(fake, tmp_path, **webhook_env(free_port()))
+    await bot.start(wait=False)
+    assert await bot.exited() == 2
+    log = bot.log.read_text()
+    assert "Configuration error: WEBHOOK_URL refused by Telegram: Bad Request: bad webhook" in log
+    assert "Traceback" not in log
+
+
 # --------------------------------------------------------------------- in process
 
 
