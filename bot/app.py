@@ -172,6 +172,10 @@ class App:
             with own_retries():
                 await until_telegram_answers(self._register_commands)
             await self.dp.emit_startup(bot=self.bot, **workflow)
+            # From here SIGTERM is a graceful stop, even while Telegram is being waited for:
+            # a webhook left set by the last run has Telegram posting as soon as we listen.
+            for signum in signals:
+                loop.add_signal_handler(signum, stop.set)
             try:
                 await runner.setup()
                 host, port = settings.webhook_address
@@ -183,24 +187,19 @@ class App:
                         f" on: {exc.strerror or exc}"
                     ) from None
                 log.info("webhook: listening on %s:%s%s", host, port, settings.webhook_path)
+                with own_retries():  # the task inherits it
+                    # Only once we listen: Telegram starts posting as soon as it is set.
+                    setting = asyncio.create_task(self._set_webhook(receiver_secret))
+                stopping = asyncio.create_task(stop.wait())
                 try:
-                    with own_retries():
-                        # Only once we listen: Telegram starts posting as soon as it is set.
-                        await until_telegram_answers(
-                            lambda: self.bot.set_webhook(
-                                settings.webhook_url or "",
-                                secret_token=receiver_secret,
-                                allowed_updates=self.dp.resolve_used_update_types(),
-                                drop_pending_updates=False,
-                            )
-                        )
-                except TelegramBadRequest as exc:  # e.g. a URL Telegram cannot post to
-                    raise ConfigError(
-                        f"Configuration error: WEBHOOK_URL refused by Telegram: {exc.message}"
-                    ) from None
-                for signum in signals:
-                    loop.add_signal_handler(signum, stop.set)
-                await stop.wait()
+                    await asyncio.wait({setting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if setting.done():
+                        setting.result()  # a URL Telegram refuses stops here
+                        await stopping
+                finally:
+                    setting.cancel()  # stopped while Telegram did not answer
+                    stopping.cancel()
+                    await asyncio.gather(setting, stopping, return_exceptions=True)
                 # No deleteWebhook: another instance may be serving it.
                 log.info("webhook: stopping; the webhook stays set")
             finally:
@@ -210,6 +209,21 @@ class App:
                 await self.dp.emit_shutdown(bot=self.bot, **workflow)
         finally:
             await self.close()
+
+    async def _set_webhook(self, secret: str) -> None:
+        try:
+            await until_telegram_answers(
+                lambda: self.bot.set_webhook(
+                    self.settings.webhook_url or "",
+                    secret_token=secret,
+                    allowed_updates=self.dp.resolve_used_update_types(),
+                    drop_pending_updates=False,
+                )
+            )
+        except TelegramBadRequest as exc:  # e.g. a URL Telegram cannot post to
+            raise ConfigError(
+                f"Configuration error: WEBHOOK_URL refused by Telegram: {exc.message}"
+            ) from None
 
     async def close(self) -> None:
         await self.in_flight.wait_idle(seconds=10)

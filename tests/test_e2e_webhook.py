@@ -213,6 +213,19 @@ async def test_a_webhook_url_telegram_refuses_stops_start_up_with_one_line(
     assert "Traceback" not in log
 
 
+async def test_sigterm_while_telegram_does_not_answer_set_webhook_stops_cleanly(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    for _ in range(20):
+        fake.fail_next("setWebhook", 502, "Bad Gateway")
+    bot = RealBot(fake, tmp_path, **webhook_env(free_port()))
+    since = fake.mark()
+    await bot.start(wait=False)
+    await fake.wait_for(lambda c: c.method == "setWebhook" and c.failed, since=since, timeout=30)
+    assert await bot.stop() == 0, bot.log.read_text()
+    assert "trying again" in bot.log.read_text()
+
+
 # --------------------------------------------------------------------- in process
 
 
