@@ -669,12 +669,12 @@ class Services:
         day, today = self.dataset.session_day, self.now.astimezone(TZ).date()
         shown = 0
         with self.i18n.context(), self.i18n.use_locale(LANG):
-            for reception, booked in await self.bookings.sessions_on(day):
-                references = {}
-                for booking in booked:
-                    appeal = await self.repo.get_appeal(booking.appeal_id or 0)
-                    if appeal is not None:
-                        references[appeal.id] = appeal.reference
+            sessions = await self.bookings.sessions_on(day)
+            # As references_in there: one read for every appeal the listed places name.
+            references = await self.repo.appeal_references(
+                {b.appeal_id for _, booked in sessions for b in booked if b.appeal_id}
+            )
+            for reception, booked in sessions:
                 session_text(reception, booked, day, LANG, TZ, references)
                 session_keyboard(reception, booked, day, today, TZ)
                 shown += len(booked)

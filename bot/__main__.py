@@ -1,4 +1,5 @@
-"""`python -m bot`: validate settings, then long-poll until SIGINT/SIGTERM."""
+"""`python -m bot`: validate settings, then long-poll (or, with WEBHOOK_URL, serve the
+webhook) until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -34,9 +35,15 @@ def main() -> int:
         gc.collect()
         gc.freeze()
         logging.getLogger("bot").info(
-            "starting: Bot API %s, database %s", settings.telegram_api_base, settings.database_url
+            "starting: Bot API %s, database %s, %s",
+            settings.telegram_api_base,
+            settings.database_url,
+            f"webhook {settings.webhook_url}" if settings.webhook_url else "long polling",
         )
-        await app.run_polling()
+        if settings.webhook_url:
+            await app.run_webhook()
+        else:
+            await app.run_polling()
 
     try:
         eventloop.run(run(), settings.event_loop)

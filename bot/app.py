@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,12 +15,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiohttp import web
 
 from bot.delivery.outbox import Outbox
 from bot.delivery.scheduler import Ticker, Ticks
@@ -38,7 +41,7 @@ from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
 from bot.services.officials_reports import OfficialsReports
 from bot.services.prompts import OfficialPrompts
-from bot.settings import Settings, check_officials_chat
+from bot.settings import ConfigError, Settings, check_officials_chat
 from bot.telegram.commands import register_commands
 from bot.telegram.dispatcher import UpdateScopedDispatcher
 from bot.telegram.isolation import ChatIsolation
@@ -52,6 +55,7 @@ from bot.telegram.middlewares import (
 )
 from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.telegram.throttle import BurstGuard
+from bot.telegram.webhook import ANSWER_WITHIN, WebhookReceiver
 from bot.views.booking_notices import BookingNotices
 from bot.views.confirmations import ConfirmationMessages
 from bot.views.digest import DigestView
@@ -111,21 +115,24 @@ class App:
     sender: OutboxSender
     digests: DigestService
 
+    async def _register_commands(self) -> None:
+        await register_commands(
+            self.bot,
+            self.dp["i18n"],
+            officials_chats=self.dp["officials"].officials_chats(),
+            admin_ids=self.settings.admin_ids,
+            officials_language=self.settings.officials_language,
+        )
+
     async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
         try:
             with own_retries():  # until_telegram_answers waits for Telegram itself
+                # Telegram refuses getUpdates while a webhook is set (a webhook-mode run
+                # before this one leaves it set on purpose).
                 await until_telegram_answers(
                     lambda: self.bot.delete_webhook(drop_pending_updates=False)
                 )
-                await until_telegram_answers(
-                    lambda: register_commands(
-                        self.bot,
-                        self.dp["i18n"],
-                        officials_chats=self.dp["officials"].officials_chats(),
-                        admin_ids=self.settings.admin_ids,
-                        officials_language=self.settings.officials_language,
-                    )
-                )
+                await until_telegram_answers(self._register_commands)
             await self.dp.start_polling(
                 self.bot,
                 handle_signals=handle_signals,
@@ -134,6 +141,89 @@ class App:
             )
         finally:
             await self.close()
+
+    async def run_webhook(
+        self, stop: asyncio.Event | None = None, *, answer_within: float = ANSWER_WITHIN
+    ) -> None:
+        """Serve Telegram's webhook requests on WEBHOOK_LISTEN until SIGTERM or SIGINT (or
+        `stop`, in tests). The shutdown is polling's: stop taking requests and let the ones
+        in hand finish, then the dispatcher's shutdown hooks (the updates in hand, then the
+        outbox sender, which drains), then `close` (the Bot session, the database)."""
+        settings = self.settings
+        assert settings.webhook_url and settings.webhook_secret  # checked by Settings
+        receiver_secret = settings.webhook_secret.get_secret_value()
+        handle_signals = stop is None
+        stop = stop or asyncio.Event()
+        receiver = WebhookReceiver(
+            self.dp,
+            self.bot,
+            receiver_secret,
+            self.db.ping,
+            answer_within=answer_within,
+        )
+        # Requests in hand get as long to finish as polling gives the updates in hand.
+        runner = web.AppRunner(
+            receiver.application(settings.webhook_path), access_log=None, shutdown_timeout=10
+        )
+        workflow = {"dispatcher": self.dp, "bots": [self.bot], **self.dp.workflow_data}
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        loop = asyncio.get_running_loop()
+        try:
+            with own_retries():
+                await until_telegram_answers(self._register_commands)
+            await self.dp.emit_startup(bot=self.bot, **workflow)
+            # From here SIGTERM is a graceful stop, even while Telegram is being waited for:
+            # a webhook left set by the last run has Telegram posting as soon as we listen.
+            for signum in signals:
+                loop.add_signal_handler(signum, stop.set)
+            try:
+                await runner.setup()
+                host, port = settings.webhook_address
+                try:
+                    await web.TCPSite(runner, host, port).start()
+                except OSError as exc:
+                    raise ConfigError(
+                        f"Configuration error: WEBHOOK_LISTEN {host}:{port} cannot be listened"
+                        f" on: {exc.strerror or exc}"
+                    ) from None
+                log.info("webhook: listening on %s:%s%s", host, port, settings.webhook_path)
+                with own_retries():  # the task inherits it
+                    # Only once we listen: Telegram starts posting as soon as it is set.
+                    setting = asyncio.create_task(self._set_webhook(receiver_secret))
+                stopping = asyncio.create_task(stop.wait())
+                try:
+                    await asyncio.wait({setting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if setting.done():
+                        setting.result()  # a URL Telegram refuses stops here
+                        await stopping
+                finally:
+                    setting.cancel()  # stopped while Telegram did not answer
+                    stopping.cancel()
+                    await asyncio.gather(setting, stopping, return_exceptions=True)
+                # No deleteWebhook: another instance may be serving it.
+                log.info("webhook: stopping; the webhook stays set")
+            finally:
+                for signum in signals:
+                    loop.remove_signal_handler(signum)
+                await runner.cleanup()  # no new requests; the requests in hand finish
+                await self.dp.emit_shutdown(bot=self.bot, **workflow)
+        finally:
+            await self.close()
+
+    async def _set_webhook(self, secret: str) -> None:
+        try:
+            await until_telegram_answers(
+                lambda: self.bot.set_webhook(
+                    self.settings.webhook_url or "",
+                    secret_token=secret,
+                    allowed_updates=self.dp.resolve_used_update_types(),
+                    drop_pending_updates=False,
+                )
+            )
+        except TelegramBadRequest as exc:  # e.g. a URL Telegram cannot post to
+            raise ConfigError(
+                f"Configuration error: WEBHOOK_URL refused by Telegram: {exc.message}"
+            ) from None
 
     async def close(self) -> None:
         await self.in_flight.wait_idle(seconds=10)

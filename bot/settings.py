@@ -6,15 +6,18 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.catalog import Catalog
 
 PUBLIC_BOT_API = "https://api.telegram.org"
 _TOKEN_SHAPE = re.compile(r"^\d+:[\w-]{20,}$")
+# What Telegram accepts as setWebhook's secret_token.
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,11 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr
     telegram_api_base: str = PUBLIC_BOT_API
+    # Webhook mode (bot.telegram.webhook) when WEBHOOK_URL is set, long polling otherwise.
+    # Declared after TELEGRAM_API_BASE, which the URL's check reads.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_listen: str = "127.0.0.1:8080"
     database_url: str = "sqlite:///data/bot.db"
     officials_chat_id: int | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -68,12 +76,52 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object, info: ValidationInfo) -> object:
+        if value is None or not str(value).strip():
+            return None
+        url = urlsplit(str(value).strip())
+        # Telegram delivers to HTTPS only; a local Bot API server (and the tests' fake) to
+        # plain HTTP too.
+        public = info.data.get("telegram_api_base", PUBLIC_BOT_API) == PUBLIC_BOT_API
+        schemes = ("https",) if public else ("https", "http")
+        if url.scheme not in schemes or not url.hostname:
+            raise ValueError(
+                "must be the public https:// address Telegram posts updates to"
+                " (e.g. https://bot.example.kz/telegram)"
+            )
+        return str(value).strip()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object, info: ValidationInfo) -> object:
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        secret = str(secret or "").strip()
+        if not secret:
+            # Without it anyone who finds the address could post updates as any citizen.
+            if info.data.get("webhook_url"):
+                raise ValueError("is required when WEBHOOK_URL is set (1-256 of A-Z a-z 0-9 _ -)")
+            return None
+        if not _SECRET_SHAPE.match(secret):
+            raise ValueError("must be 1-256 characters, only A-Z a-z 0-9 _ -")
+        return SecretStr(secret)
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        host, _, port = value.strip().rpartition(":")
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
         if value.startswith(("postgresql://", "postgres://")):
-            # storage/postgres/ has only some of the stores so far: a bot on it would fail
-            # on the first booking or /export rather than at start-up.
+            # Every store has a PostgreSQL implementation (storage/postgres/), but bot/app.py
+            # does not build them yet (storage.stores.open_stores is the way in): refused here
+            # rather than silently running on SQLite.
             raise ValueError(
                 "PostgreSQL support is not available in this version; use sqlite:///path"
             )
@@ -117,6 +165,17 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        """Where the webhook server listens (WEBHOOK_LISTEN): host and port."""
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL: the reverse proxy passes it through unchanged."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @property
     def sqlite_path(self) -> Path:

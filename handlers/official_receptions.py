@@ -132,12 +132,21 @@ async def session_view(
     booked: list[Booking],
     lang: str,
     tz: ZoneInfo,
+    references: dict[int, str],
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """One session as /receptions shows it in `chat_id`: the list and its buttons."""
+    """One session as /receptions shows it in `chat_id`: the list and its buttons.
+    `references` (from `references_in`) holds the registration numbers its places name."""
     full_names = officials.scope_of(chat_id).bookings
-    references = await officials.references(b.appeal_id for b in booked if b.appeal_id)
     text = session_text(reception, booked, day, lang, tz, references, full_names)
     return text, session_keyboard(reception, booked, day, bookings.today(), tz, full_names)
+
+
+async def references_in(officials: OfficialsService, *lists: list[Booking]) -> dict[int, str]:
+    """The registration numbers of every appeal the listed places are about, in one read for
+    all the sessions a command shows, however many places they hold."""
+    return await officials.references(
+        b.appeal_id for booked in lists for b in booked if b.appeal_id
+    )
 
 
 async def receptions_command(
@@ -170,9 +179,10 @@ async def receptions_command(
     if not sessions:
         await message.answer(_("No receptions on {date}.").format(date=long_date(day, lang)))
         return
+    references = await references_in(officials, *(booked for _, booked in sessions))
     for reception, booked in sessions:
         text, markup = await session_view(
-            officials, bookings, message.chat.id, reception, day, booked, lang, tz
+            officials, bookings, message.chat.id, reception, day, booked, lang, tz, references
         )
         await answer_in_parts(message, text, reply_markup=markup)
 
@@ -200,9 +210,10 @@ async def upcoming(
         return
     if sessions[0][0] != today:
         await message.answer(_("No receptions today. Booked sessions ahead:"))
+    references = await references_in(officials, *(booked for _, _, booked in sessions))
     for day, reception, booked in sessions:
         text, markup = await session_view(
-            officials, bookings, message.chat.id, reception, day, booked, lang, tz
+            officials, bookings, message.chat.id, reception, day, booked, lang, tz, references
         )
         await answer_in_parts(message, text, reply_markup=markup)
 
@@ -322,6 +333,7 @@ async def show_marked(
     text, markup = await session_view(
         officials, bookings, message.chat.id, marked.reception,
         marked.booking.session_day, marked.session, lang, tz,
+        await references_in(officials, marked.session),
     )  # fmt: skip
     if len(split_text(text)) == 1:
         await message.edit_text(text, reply_markup=markup)

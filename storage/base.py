@@ -5,7 +5,7 @@ SQLite implementations are in storage/sqlite/."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +58,11 @@ class Repository(ABC):
 
     @abstractmethod
     async def get_appeal(self, appeal_id: int) -> Appeal | None: ...
+
+    @abstractmethod
+    async def appeal_references(self, appeal_ids: Collection[int]) -> dict[int, str]:
+        """Registration numbers by appeal id, in one read whatever the number of ids; an id
+        without an appeal is left out."""
 
     @abstractmethod
     async def citizen_appeals(self, citizen_id: int, limit: int, offset: int) -> list[Appeal]:

@@ -148,8 +148,10 @@ class BookingStore(Protocol):
     ) -> list[Booking]:
         """Bookings of one session in slot order, every status unless `statuses` narrows it."""
 
-    async def booked_days(self, first: date, last: date) -> list[date]:
-        """Local days from `first` to `last` with a place taken (booked or already marked)."""
+    async def places_between(self, first: date, last: date) -> list[Booking]:
+        """The places taken in every session from `first` to `last` (local days), all
+        receptions at once: every status but cancelled, in slot order. One read, whatever
+        the number of sessions and bookings (/receptions lists them)."""
 
     async def cancel_session(
         self, reception: str, session_day: date, now: datetime
@@ -164,6 +166,12 @@ class BookingStore(Protocol):
     async def extra_days(self, reception: str) -> frozenset[date]: ...
 
     async def cancelled_days(self, reception: str) -> frozenset[date]: ...
+
+    async def extra_days_by_reception(self) -> dict[str, frozenset[date]]:
+        """`extra_days` of every reception in one read (a reception without any is absent)."""
+
+    async def cancelled_days_by_reception(self) -> dict[str, frozenset[date]]:
+        """`cancelled_days` of every reception in one read (one without any is absent)."""
 
     async def join_waitlist(
         self, citizen_id: int, reception: str, session_day: date, now: datetime

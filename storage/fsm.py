@@ -53,16 +53,21 @@ class StorageKey(Protocol):
     def destiny(self) -> str: ...
 
 
+def _part(text: str) -> str:
+    """A key part that cannot contain the separator, so two keys never join to one text.
+    Parts without '%' or ':' (every key written before this escape) are unchanged."""
+    return text.replace("%", "%25").replace(":", "%3A")
+
+
 def storage_key(key: StorageKey) -> str:
-    """The row key of a dialog: every part of aiogram's key, so no two dialogs share one."""
+    """The row key of a dialog, the same on every backend: every part of aiogram's key."""
     return ":".join(
-        str(part)
-        for part in (
-            key.bot_id,
-            key.chat_id,
-            key.user_id,
-            key.thread_id or "",
-            key.business_connection_id or "",
-            key.destiny,
+        (
+            str(key.bot_id),
+            str(key.chat_id),
+            str(key.user_id),
+            str(key.thread_id or ""),
+            _part(key.business_connection_id or ""),
+            _part(key.destiny),
         )
     )

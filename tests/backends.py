@@ -11,6 +11,7 @@ with the reason, and REQUIRE_ALL_TESTS (CI) turns that skip into a failure.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import uuid
@@ -111,6 +112,7 @@ def beside(kind: str, repo: Repository) -> Any:
     return store(kind, repo.db)  # type: ignore[attr-defined]
 
 
+@functools.cache
 def postgres_missing() -> str | None:
     """Why the PostgreSQL tests cannot run here, or None. Probed on a thread of its own: its
     event loop must not replace the one pytest-asyncio runs the tests on."""

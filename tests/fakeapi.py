@@ -9,6 +9,7 @@ recorded calls (``calls``, ``sent``, ``wait_for``...).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -24,7 +25,7 @@ from aiogram import Bot, types
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import TelegramObject
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 JsonDict = dict[str, Any]
 Handler = Callable[[JsonDict], Coroutine[Any, Any, Any]]
@@ -141,6 +142,22 @@ class _Pending:
     update: JsonDict
     # Forced updates (push_raw) bypass the offset filter so redeliveries can be simulated.
     forced: bool = False
+
+
+@dataclass
+class WebhookAttempt:
+    """One POST of an update to the bot's webhook, as Telegram would make it."""
+
+    update_id: int
+    # The bot's HTTP status; None when the connection failed or timed out.
+    status: int | None
+    ts: float
+
+
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 
 
 class ApiError(Exception):
@@ -516,6 +533,16 @@ class FakeTelegram:
         self._ids = itertools.count(1)
         self._update_event = asyncio.Event()
         self._call_event = asyncio.Event()
+        # Webhook mode: what setWebhook was given (url, secret_token, allowed_updates), each
+        # POST made, and the chats whose update is in a POST not answered yet.
+        self.webhook: JsonDict | None = None
+        self.webhook_attempts: list[WebhookAttempt] = []
+        # Seconds before an update the bot did not take is posted again (Telegram backs off
+        # for longer; the tests would only wait).
+        self.webhook_retry = 0.3
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_posts: set[asyncio.Task[None]] = set()
+        self._webhook_busy: set[object] = set()
         self._handlers: dict[str, Handler] = self._build_handlers()
 
     # ----------------------------------------------------------------- lifecycle
@@ -542,6 +569,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing = True
         self._wake_pollers()
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -903,6 +931,128 @@ class FakeTelegram:
             "new_chat_member": {**_member_defaults(new), "status": new, "user": bot},
         }
         return self.push_update({"my_chat_member": update})
+
+    # ----------------------------------------------------------------- webhook delivery
+
+    async def post_webhook(self, update: JsonDict, secret: str | None = None) -> int:
+        """POST one update to the bot's webhook now, with `secret` as the secret header
+        (none when None), outside the delivery queue: for requests Telegram would not make."""
+        assert self.webhook is not None, "the bot has not called setWebhook"
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with (
+            ClientSession() as http,
+            http.post(self.webhook["url"], json=update, headers=headers) as response,
+        ):
+            return response.status
+
+    def webhook_statuses(self, update_id: int) -> list[int | None]:
+        """The bot's answers to each POST of this update, in order."""
+        return [a.status for a in self.webhook_attempts if a.update_id == update_id]
+
+    async def wait_answered(
+        self,
+        update_id: int,
+        status: int = 200,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a plain number reads best in test code
+    ) -> list[int | None]:
+        """Wait until a POST of this update was answered with `status`; all its answers."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while status not in self.webhook_statuses(update_id):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"update {update_id} not answered {status} within {timeout}s: "
+                    f"{self.webhook_statuses(update_id)}"
+                )
+            event = self._call_event
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+        return self.webhook_statuses(update_id)
+
+    async def _set_webhook(self, params: JsonDict) -> Any:
+        allowed = params.get("allowed_updates")
+        self.webhook = {
+            "url": params["url"],
+            "secret_token": params.get("secret_token"),
+            "allowed_updates": allowed if isinstance(allowed, list) else None,
+        }
+        if self._webhook_task is None:
+            self._webhook_task = asyncio.create_task(self._deliver_by_webhook())
+        self._wake_pollers()
+        return True
+
+    async def _delete_webhook(self, params: JsonDict) -> Any:
+        await self._stop_webhook()
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        return True
+
+    async def _stop_webhook(self) -> None:
+        self.webhook = None
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _deliver_by_webhook(self) -> None:
+        """As Telegram delivers to a webhook: updates in order, several chats at once, but a
+        chat's next update only after the bot answered the previous one with a 2xx; an
+        update not taken is posted again later, before that chat's later ones."""
+        async with ClientSession(timeout=ClientTimeout(total=60)) as http:
+            try:
+                while self.webhook is not None and not self._closing:
+                    event = self._update_event
+                    blocked: set[object] = set(self._webhook_busy)
+                    for pending in list(self._pending):
+                        key = _chat_key(pending.update)
+                        if key in blocked:
+                            blocked.add(key)  # and keep its later updates behind it
+                            continue
+                        blocked.add(key)
+                        self._pending.remove(pending)
+                        if not self._wanted(pending.update):
+                            continue
+                        self._webhook_busy.add(key)
+                        post = asyncio.create_task(self._post_update(http, pending, key))
+                        self._webhook_posts.add(post)
+                        post.add_done_callback(self._webhook_posts.discard)
+                    await event.wait()
+            finally:
+                for post in list(self._webhook_posts):
+                    post.cancel()
+                await asyncio.gather(*self._webhook_posts, return_exceptions=True)
+                self._webhook_busy.clear()
+
+    def _wanted(self, update: JsonDict) -> bool:
+        allowed = self.webhook["allowed_updates"] if self.webhook else None
+        kind = next(k for k in update if k != "update_id")
+        return not allowed or kind in allowed
+
+    async def _post_update(self, http: ClientSession, pending: _Pending, key: object) -> None:
+        assert self.webhook is not None
+        secret = self.webhook["secret_token"]
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        status: int | None = None
+        try:
+            async with http.post(
+                self.webhook["url"], json=pending.update, headers=headers
+            ) as response:
+                status = response.status
+        except (ClientError, TimeoutError):
+            status = None
+        self.webhook_attempts.append(
+            WebhookAttempt(pending.update["update_id"], status, time.time())
+        )
+        try:
+            if status is None or not 200 <= status < 300:
+                await asyncio.sleep(self.webhook_retry)
+                self._pending.appendleft(pending)  # before the chat's later updates
+        finally:
+            self._webhook_busy.discard(key)
+            self._wake_pollers()
+            self._wake_waiters()
 
     # ----------------------------------------------------------------- pushing updates
 
@@ -1272,7 +1422,9 @@ class FakeTelegram:
             "getfile": self._get_file,
             "answercallbackquery": self._answer_callback_query,
         }
-        for name in ("deletewebhook", "close", "logout", "sendchataction"):
+        handlers["setwebhook"] = self._set_webhook
+        handlers["deletewebhook"] = self._delete_webhook
+        for name in ("close", "logout", "sendchataction"):
             handlers[name] = _return_true
         return handlers
 
@@ -1297,6 +1449,8 @@ class FakeTelegram:
         return dict(BOT_ME)
 
     async def _get_updates(self, params: JsonDict) -> Any:
+        if self.webhook is not None:
+            raise ApiError(409, WEBHOOK_CONFLICT)
         offset = params.get("offset")
         limit = max(1, min(100, int(params.get("limit") or 100)))
         timeout = float(params.get("timeout") or 0)
@@ -1306,7 +1460,8 @@ class FakeTelegram:
         return self._deliver(limit)
 
     async def _get_webhook_info(self, params: JsonDict) -> Any:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        url = self.webhook["url"] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
 
     async def _set_my_commands(self, params: JsonDict) -> Any:
         key = _commands_key(params.get("scope"), params.get("language_code") or "")
@@ -1534,6 +1689,20 @@ class FakeTelegram:
 
 async def _return_true(params: JsonDict) -> Any:
     return True
+
+
+def _chat_key(update: JsonDict) -> object:
+    """What Telegram keeps in order for webhook delivery: the chat, else the sender."""
+    body = next((v for k, v in update.items() if k != "update_id"), None)
+    if isinstance(body, dict):
+        message = body.get("message") if "data" in body or "chat_instance" in body else body
+        chat = (message or {}).get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict) and "id" in chat:
+            return ("chat", chat["id"])
+        sender = body.get("from")
+        if isinstance(sender, dict) and "id" in sender:
+            return ("chat", sender["id"])
+    return ("update", update.get("update_id"))
 
 
 def _is_visible(method: str) -> bool:

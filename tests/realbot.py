@@ -26,7 +26,7 @@ class RealBot:
 
     async def start(self, module: str = "bot", *, wait: bool = True, **extra: str) -> None:
         """Start `python -m module` (bot, or a test's wrapper of it) and wait for its first
-        getUpdates unless told not to."""
+        getUpdates (in webhook mode: its setWebhook) unless told not to."""
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
             "PYTHONPATH": str(ROOT),
@@ -41,8 +41,9 @@ class RealBot:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", module, cwd=self.workdir, env=env, stdout=log, stderr=log
             )
+        ready = "setWebhook" if env.get("WEBHOOK_URL") else "getUpdates"
         if wait:
-            await self.fake.wait_for(lambda c: c.method == "getUpdates", since=since, timeout=30)
+            await self.fake.wait_for(lambda c: c.method == ready, since=since, timeout=30)
 
     async def stop(self) -> int:
         assert self.proc is not None

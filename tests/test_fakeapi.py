@@ -10,6 +10,7 @@ import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import (
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -23,6 +24,7 @@ from aiogram.types import (
     InputMediaPhoto,
     Message,
 )
+from aiohttp import web
 
 from tests.fakeapi import BOT_ID, FakeTelegram, buttons, find_button
 
@@ -264,3 +266,59 @@ async def test_texts_over_telegrams_limits_are_refused(fake: FakeTelegram, bot: 
         await bot.answer_callback_query(pressed, text="🙂" * 101, show_alert=True)
     # Refused for its length, the query is still unanswered and may be answered.
     await bot.answer_callback_query(pressed, text="🙂" * 100, show_alert=True)
+
+
+async def test_webhook_delivery_keeps_each_chat_in_order(fake: FakeTelegram, bot: Bot) -> None:
+    """As Telegram: a chat's next update is posted only once the previous one was answered
+    with a 2xx (one answered otherwise is posted again first); other chats do not wait;
+    getUpdates is refused while the webhook is set."""
+    arrived: list[tuple[int, int]] = []
+    release_first = asyncio.Event()
+    refused_once: set[int] = set()
+
+    async def receive(request: web.Request) -> web.Response:
+        assert request.headers["X-Telegram-Bot-Api-Secret-Token"] == "sekret"
+        update = await request.json()
+        chat = update["message"]["chat"]["id"]
+        arrived.append((chat, update["update_id"]))
+        if update["message"]["text"] == "first":
+            await release_first.wait()
+        if update["message"]["text"] == "refused" and update["update_id"] not in refused_once:
+            refused_once.add(update["update_id"])
+            return web.Response(status=500)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    fake.webhook_retry = 0.05
+    try:
+        await bot.set_webhook(
+            f"http://127.0.0.1:{port}/hook", secret_token="sekret", allowed_updates=["message"]
+        )
+        first = fake.user_message(CITIZEN, "first")
+        second = fake.user_message(CITIZEN, "second")
+        other = fake.user_message(CITIZEN + 1, "other")
+        card = {"message_id": 1, "chat": {"id": CITIZEN + 1, "type": "private"}, "date": 0}
+        pressed = fake.press(CITIZEN + 1, card, "x")  # not in allowed_updates: never posted
+        await fake.wait_answered(other["update_id"])
+        assert (CITIZEN, second["update_id"]) not in arrived  # waits for "first"'s answer
+        release_first.set()
+        await fake.wait_answered(second["update_id"])
+        refused = fake.user_message(CITIZEN, "refused")
+        after = fake.user_message(CITIZEN, "after")
+        await fake.wait_answered(after["update_id"])
+        assert fake.webhook_statuses(refused["update_id"]) == [500, 200]
+        assert [u for c, u in arrived if c == CITIZEN] == [
+            first["update_id"], second["update_id"], refused["update_id"],
+            refused["update_id"], after["update_id"],
+        ]  # fmt: skip
+        assert pressed["update_id"] not in [u for _, u in arrived]
+        with pytest.raises(TelegramConflictError, match="webhook is active"):
+            await bot.get_updates()
+    finally:
+        await runner.cleanup()

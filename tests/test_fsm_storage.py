@@ -1,12 +1,11 @@
-"""Each FSM storage keeps aiogram's BaseStorage contract (as aiogram's own storage tests
-define it), reads a row once per update and never serves what another scope wrote."""
+"""Each FSM storage (SQLite, PostgreSQL) reads a row once per update and never serves what
+another scope wrote; aiogram's BaseStorage contract is tests/test_fsm_contract.py's."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
@@ -89,54 +88,23 @@ async def test_outside_a_scope_every_read_goes_to_the_database(storage: Counted)
         assert await storage.storage.get_state(KEY) == Form.text.state
 
 
-# aiogram's own storage tests (tests/test_fsm/storage/test_storages.py), on our storages.
-OTHER = StorageKey(bot_id=1, chat_id=43, user_id=43, thread_id=5)
-
-
-async def test_state_is_set_and_cleared(fsm_storage: BaseStorage) -> None:
-    assert await fsm_storage.get_state(KEY) is None
-    await fsm_storage.set_state(KEY, "state")
-    assert await fsm_storage.get_state(KEY) == "state"
-    await fsm_storage.set_state(KEY, Form.files)
-    assert await fsm_storage.get_state(KEY) == Form.files.state
-    assert await fsm_storage.get_state(OTHER) is None
-    await fsm_storage.set_state(KEY, None)
-    assert await fsm_storage.get_state(KEY) is None
-
-
-async def test_data_is_set_read_with_defaults_and_cleared(fsm_storage: BaseStorage) -> None:
-    assert await fsm_storage.get_data(KEY) == {}
-    assert await fsm_storage.get_value(KEY, "foo") is None
-    assert await fsm_storage.get_value(KEY, "foo", "default") == "default"
-    await fsm_storage.set_data(KEY, {"foo": "bar", "nested": {"list": [1, "ә"]}})
-    assert await fsm_storage.get_data(KEY) == {"foo": "bar", "nested": {"list": [1, "ә"]}}
-    assert await fsm_storage.get_value(KEY, "foo") == "bar"
-    assert await fsm_storage.get_value(KEY, "missing", "default") == "default"
-    assert await fsm_storage.get_data(OTHER) == {}
-    await fsm_storage.set_data(KEY, {})
-    assert await fsm_storage.get_data(KEY) == {}
-
-
-async def test_data_is_updated_and_merged(fsm_storage: BaseStorage) -> None:
-    assert await fsm_storage.update_data(KEY, {"foo": "bar"}) == {"foo": "bar"}
-    assert await fsm_storage.update_data(KEY, {"baz": "spam"}) == {"foo": "bar", "baz": "spam"}
-    assert await fsm_storage.update_data(KEY, {"foo": "eggs"}) == {"foo": "eggs", "baz": "spam"}
-    assert await fsm_storage.get_data(KEY) == {"foo": "eggs", "baz": "spam"}
-
-
-async def test_state_and_data_are_kept_apart(fsm_storage: BaseStorage) -> None:
-    await fsm_storage.set_data(KEY, {"a": 1})
-    await fsm_storage.set_state(KEY, "state")
-    await fsm_storage.set_state(KEY, None)
-    assert await fsm_storage.get_data(KEY) == {"a": 1}
-    await fsm_storage.set_data(KEY, {})
-    await fsm_storage.set_state(KEY, "state")
-    assert await fsm_storage.get_state(KEY) == "state"
-
-
-@pytest.mark.parametrize("data", [(), [("a", 1)], "text", 1, None])
-async def test_data_that_is_not_a_mapping_is_refused(fsm_storage: BaseStorage, data: Any) -> None:
-    # Until this, SQLite's storage took () and [("a", 1)] as {} and {"a": 1} without a word.
-    with pytest.raises(DataNotDictLikeError):
-        await fsm_storage.set_data(KEY, data)
-    assert await fsm_storage.get_data(KEY) == {}
+@pytest.mark.sqlite_only  # rows an older version wrote: on SQLite, the only backend it had
+async def test_rows_written_before_key_parts_were_escaped_are_still_read(
+    storage: Counted,
+) -> None:
+    """Escaping ':' in the business connection id and destiny left every key without one
+    as it was, so a dialog saved by an older version continues after the upgrade."""
+    fsm = storage.storage
+    db = fsm.db  # type: ignore[attr-defined]
+    await db.execute(
+        "INSERT INTO fsm (key, user_id, state, data, updated_at) VALUES (?, ?, ?, ?, ?)",
+        ("1:42:42:::default", 42, "AppealForm:text", '{"draft":{}}', "2026-11-01T00:00:00+00:00"),
+    )
+    assert await fsm.get_state(KEY) == "AppealForm:text"
+    assert await fsm.get_data(KEY) == {"draft": {}}
+    business = StorageKey(bot_id=1, chat_id=42, user_id=42, business_connection_id="bc")
+    await db.execute(
+        "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?)",
+        ("1:42:42::bc:default", 42, "BookingForm:day", "2026-11-01T00:00:00+00:00"),
+    )
+    assert await fsm.get_state(business) == "BookingForm:day"

@@ -198,14 +198,16 @@ def test_durations_under_an_hour_in_minutes(lang: str, value: timedelta, text: s
         assert duration(value) == text
 
 
-async def test_booked_days_ahead(repo: SQLiteRepository) -> None:
+async def test_places_taken_in_the_sessions_ahead(repo: SQLiteRepository) -> None:
     store = SQLiteBookingStore(repo.db)
-    await book(store, 1, slot(10))
+    later = await book(store, 3, slot(11))
+    taken = await book(store, 1, slot(10))
     cancelled = await book(store, 2, slot(10, day=WED + timedelta(days=7)))
-    assert cancelled.booking is not None
+    assert cancelled.booking is not None and taken.booking and later.booking
     await store.cancel(cancelled.booking.id, 2, NOW)
-    assert await store.booked_days(WED - timedelta(days=2), WED + timedelta(days=28)) == [WED]
-    assert await store.booked_days(WED + timedelta(days=1), WED + timedelta(days=28)) == []
+    places = await store.places_between(WED - timedelta(days=2), WED + timedelta(days=28))
+    assert [b.id for b in places] == [taken.booking.id, later.booking.id]  # in slot order
+    assert await store.places_between(WED + timedelta(days=1), WED + timedelta(days=28)) == []
 
 
 def test_lines_that_keep_the_status_are_read_by_their_note() -> None:

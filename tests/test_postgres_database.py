@@ -78,3 +78,12 @@ async def test_a_transaction_that_raises_leaves_nothing(url: str) -> None:
         assert await db.fetchval("SELECT value FROM counters WHERE name = 'y'") == 1
     finally:
         await db.close()
+
+
+async def test_ping_answers_while_the_server_does(url: str) -> None:
+    """What /healthz asks (as of SQLite's `ping`): a read of the schema, or an error."""
+    db = await PostgresDatabase.open(url, max_size=1)
+    await db.ping()
+    await db.close()
+    with pytest.raises(Exception):  # noqa: B017 - the pool's own "closed" error
+        await db.ping()

@@ -22,9 +22,8 @@ from bot.telegram.middlewares import OfficialsLocale
 from bot.views.booking_notices import BookingNotices
 from i18n.core import PoI18n
 from storage.base import Repository
-from storage.sqlite.bookings import SQLiteBookingStore
-from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.repository import SQLiteRepository
+from tests.backends import beside
 from tests.conftest import ALMATY, FrozenClock
 from tests.test_bookings import book
 from tests.test_officials_service import CHAT, service
@@ -35,12 +34,12 @@ AT_TEN = datetime(2026, 11, 25, 10, 0, tzinfo=ALMATY)
 
 
 def bookings_service(
-    repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
-) -> tuple[BookingService, SQLiteBookingStore]:
+    repo: Repository, catalog: Catalog, clock: FrozenClock
+) -> tuple[BookingService, Any]:
     """The service, and its store for the test to book places in directly."""
     receptions = load_receptions(catalog)
-    store = SQLiteOutboxStore(repo.db)
-    places = SQLiteBookingStore(repo.db)
+    store = beside("outbox", repo)
+    places = beside("bookings", repo)
     return BookingService(
         places,
         SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), ALMATY),
@@ -56,8 +55,9 @@ def appeals_service(repo: Repository, catalog: Catalog) -> AppealService:
 # --- bookings ----------------------------------------------------------------------------------
 
 
+@pytest.mark.every_backend
 async def test_attendance_is_marked_and_the_session_listed_again(
-    repo: SQLiteRepository, catalog: Catalog
+    repo: Repository, catalog: Catalog
 ) -> None:
     bookings, store = bookings_service(repo, catalog, FrozenClock(NOW))
     first = (await book(store, 1, AT_TEN, reception="deputy_akim")).booking
@@ -81,8 +81,9 @@ async def test_attendance_is_marked_and_the_session_listed_again(
     assert await bookings.mark_attendance(9999, "attended") is None
 
 
+@pytest.mark.every_backend
 async def test_a_mark_for_a_reception_gone_from_the_catalog_lists_nothing(
-    repo: SQLiteRepository, catalog: Catalog
+    repo: Repository, catalog: Catalog
 ) -> None:
     bookings, store = bookings_service(repo, catalog, FrozenClock(NOW))
     old = (await book(store, 1, AT_TEN, reception="retired")).booking
@@ -92,8 +93,9 @@ async def test_a_mark_for_a_reception_gone_from_the_catalog_lists_nothing(
     assert (marked.reception, marked.session) == (None, [])
 
 
+@pytest.mark.every_backend
 async def test_a_citizens_upcoming_places_come_with_their_receptions(
-    repo: SQLiteRepository, catalog: Catalog
+    repo: Repository, catalog: Catalog
 ) -> None:
     bookings, store = bookings_service(repo, catalog, FrozenClock(NOW))
     mine = (await book(store, 1, AT_TEN, reception="deputy_akim")).booking

@@ -33,6 +33,49 @@ def test_limits_are_read_as_whole_numbers() -> None:
     assert (settings.appeals_per_day, settings.throttle_burst) == (3, 1000)
 
 
+def test_webhook_mode_is_off_unless_a_url_is_set() -> None:
+    settings = load_settings(_env_file=None, bot_token=TOKEN, webhook_url="", webhook_secret="")
+    assert settings.webhook_url is None and settings.webhook_secret is None
+    assert settings.webhook_address == ("127.0.0.1", 8080)
+
+
+def test_webhook_settings_are_read() -> None:
+    settings = load_settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        webhook_url=" https://bot.example.kz/telegram/updates ",
+        webhook_secret="A-z_09",
+        webhook_listen="0.0.0.0:8443",
+    )
+    assert settings.webhook_url == "https://bot.example.kz/telegram/updates"
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == "A-z_09"
+    assert settings.webhook_path == "/telegram/updates"
+    assert settings.webhook_address == ("0.0.0.0", 8443)
+    # Telegram posts to HTTPS only; a local Bot API server (or the tests' fake) to HTTP too.
+    local = load_settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        telegram_api_base="http://127.0.0.1:8081",
+        webhook_url="http://127.0.0.1:8080",
+        webhook_secret="s",
+        webhook_listen="[::1]:8080",
+    )
+    assert local.webhook_path == "/"
+    assert local.webhook_address == ("::1", 8080)
+
+
+def test_the_webhook_secret_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(
+            _env_file=None,
+            bot_token=TOKEN,
+            webhook_url="https://b.kz/",
+            webhook_secret="almost-right but-not",
+        )
+    assert "almost-right" not in str(error.value)
+
+
 def test_admin_ids_accept_a_comma_list() -> None:
     settings = load_settings(_env_file=None, bot_token=TOKEN, admin_ids="1, 2,3")
     assert settings.admin_ids == [1, 2, 3]
@@ -54,6 +97,23 @@ def test_admin_ids_accept_a_comma_list() -> None:
         ({"bot_token": TOKEN, "additions_per_day": "-1"}, "ADDITIONS_PER_DAY"),
         ({"bot_token": TOKEN, "throttle_burst": "2.5"}, "THROTTLE_BURST"),
         ({"bot_token": TOKEN, "throttle_burst": ""}, "THROTTLE_BURST"),
+        ({"bot_token": TOKEN, "webhook_url": "https://bot.example.kz/tg"}, "WEBHOOK_SECRET"),
+        (
+            {"bot_token": TOKEN, "webhook_url": "http://bot.example.kz/tg", "webhook_secret": "s"},
+            "WEBHOOK_URL",
+        ),
+        (
+            {"bot_token": TOKEN, "webhook_url": "bot.example.kz", "webhook_secret": "s"},
+            "WEBHOOK_URL",
+        ),
+        (
+            {"bot_token": TOKEN, "webhook_url": "https://b.kz/", "webhook_secret": "has space"},
+            "WEBHOOK_SECRET",
+        ),
+        ({"bot_token": TOKEN, "webhook_secret": "x" * 257}, "WEBHOOK_SECRET"),
+        ({"bot_token": TOKEN, "webhook_listen": "8080"}, "WEBHOOK_LISTEN"),
+        ({"bot_token": TOKEN, "webhook_listen": "0.0.0.0:http"}, "WEBHOOK_LISTEN"),
+        ({"bot_token": TOKEN, "webhook_listen": "127.0.0.1:70000"}, "WEBHOOK_LISTEN"),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], named: str) -> None:

@@ -248,25 +248,38 @@ class BookingService:
 
     async def sessions_on(self, day: date) -> list[tuple[Reception, list[Booking]]]:
         """Each reception held on `day` with its bookings (booked, attended, no-show)."""
-        held = []
-        for listed in self.receptions.receptions:
-            reception = await self.scheduled(listed)
-            if not self.planner.sits_on(reception, day):
-                continue
-            if day in await self.store.cancelled_days(reception.code):
-                continue
-            bookings = await self.store.session_bookings(reception.code, day)
-            held.append((reception, [b for b in bookings if b.status != "cancelled"]))
-        return held
+        return [(reception, booked) for _, reception, booked in await self._held(day, day)]
 
     async def sessions_ahead(self, today: date) -> list[tuple[date, Reception, list[Booking]]]:
         """What `/receptions` shows without a date: today's sessions, then each later session
         within the booking horizon that someone has booked."""
-        found = [(today, r, b) for r, b in await self.sessions_on(today)]
         last = today + timedelta(days=self.receptions.rules.horizon_days)
-        for day in await self.store.booked_days(today + timedelta(days=1), last):
-            found += [(day, r, b) for r, b in await self.sessions_on(day) if b]
-        return found
+        return [s for s in await self._held(today, last) if s[0] == today or s[2]]
+
+    async def _held(self, first: date, last: date) -> list[tuple[date, Reception, list[Booking]]]:
+        """Every session held from `first` to `last`, by day and in the catalog's order, with
+        its places (cancelled ones left out). Three reads, whatever the number of days,
+        receptions and bookings: the added days, the called-off days, the places."""
+        extra = await self.store.extra_days_by_reception()
+        called_off = await self.store.cancelled_days_by_reception()
+        places: dict[tuple[str, date], list[Booking]] = {}
+        for booking in await self.store.places_between(first, last):
+            places.setdefault((booking.reception, booking.session_day), []).append(booking)
+        # Each reception as `scheduled` gives it: the catalog's dates and the added ones.
+        receptions = [
+            replace(r, dates=tuple(sorted({*r.dates, *extra.get(r.code, ())})))
+            for r in self.receptions.receptions
+        ]
+        held = []
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            for reception in receptions:
+                if not self.planner.sits_on(reception, day):
+                    continue
+                if day in called_off.get(reception.code, frozenset()):
+                    continue
+                held.append((day, reception, places.get((reception.code, day), [])))
+        return held
 
     async def cancel_session(self, reception: Reception, day: date) -> int:
         """Officials call a session off: every booked citizen hears it in their language."""

@@ -92,6 +92,14 @@ class PostgresDatabase:
     async def close(self) -> None:
         await self.pool.close()
 
+    async def ping(self) -> None:
+        """Raise unless the server answers a read of the schema now: for /healthz. Bounded by
+        the pool's wait for a connection and the statement's own `timeout`, never retried."""
+        async with self.connection() as conn:
+            await conn.fetchval(
+                "SELECT count(*) FROM schema_migrations", timeout=self.acquire_timeout
+            )
+
     async def schema_version(self) -> int:
         exists = await self.pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
         if not exists:

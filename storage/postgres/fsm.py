@@ -59,13 +59,12 @@ class PostgresStorage(BaseStorage):
         return (await self._row(storage_key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        if not isinstance(data, Mapping):
-            # aiogram's contract (its MemoryStorage and RedisStorage): not silently dict(…).
-            raise DataNotDictLikeError(
-                f"Data must be a dict or dict-like object, got {type(data).__name__}"
-            )
+        # aiogram's own storages refuse anything but a dict, as SQLite's does.
+        if not isinstance(data, dict):
+            msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
+            raise DataNotDictLikeError(msg)
         k = storage_key(key)
-        text = encode_json(dict(data))
+        text = encode_json(data)
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES ($1, $2, $3, now()) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "

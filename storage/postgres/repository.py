@@ -6,7 +6,7 @@ the statement itself says what must not interleave (see storage/postgres/databas
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -101,6 +101,16 @@ class PostgresRepository(Repository):
 
     async def get_appeal(self, appeal_id: int) -> Appeal | None:
         return await self._appeal_where("id = $1", appeal_id)
+
+    async def appeal_references(self, appeal_ids: Collection[int]) -> dict[int, str]:
+        if not appeal_ids:
+            return {}
+        # One statement for any number of ids: the list is one array parameter.
+        rows = await self.db.fetchall(
+            "SELECT id, reference FROM appeals WHERE id = ANY($1::bigint[])",
+            sorted(set(appeal_ids)),
+        )
+        return {int(r["id"]): str(r["reference"]) for r in rows}
 
     async def appeal_by_reference(self, reference: str) -> Appeal | None:
         return await self._appeal_where("reference = $1", reference)

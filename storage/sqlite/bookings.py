@@ -242,13 +242,13 @@ class SQLiteBookingStore:
         bookings = [_booking(r) for r in rows]
         return [b for b in bookings if statuses is None or b.status in statuses]
 
-    async def booked_days(self, first: date, last: date) -> list[date]:
+    async def places_between(self, first: date, last: date) -> list[Booking]:
         rows = await self.db.fetchall(
-            "SELECT DISTINCT session_day FROM bookings WHERE session_day BETWEEN ? AND ? "
-            "AND status != ? ORDER BY session_day",
+            "SELECT * FROM bookings WHERE session_day BETWEEN ? AND ? AND status != ? "
+            "ORDER BY slot_start, id",
             (first.isoformat(), last.isoformat(), CANCELLED),
         )
-        return [date.fromisoformat(r["session_day"]) for r in rows]
+        return [_booking(r) for r in rows]
 
     # --- sessions called off --------------------------------------------------------------
 
@@ -310,6 +310,20 @@ class SQLiteBookingStore:
             "SELECT session_day FROM reception_cancellations WHERE reception = ?", (reception,)
         )
         return frozenset(date.fromisoformat(r["session_day"]) for r in rows)
+
+    async def extra_days_by_reception(self) -> dict[str, frozenset[date]]:
+        return await self._days_by_reception("reception_extra_days")
+
+    async def cancelled_days_by_reception(self) -> dict[str, frozenset[date]]:
+        return await self._days_by_reception("reception_cancellations")
+
+    async def _days_by_reception(self, table: str) -> dict[str, frozenset[date]]:
+        # A few rows a month (officials add or call off a session by hand): read them all.
+        rows = await self.db.fetchall(f"SELECT reception, session_day FROM {table}")
+        days: dict[str, set[date]] = {}
+        for row in rows:
+            days.setdefault(row["reception"], set()).add(date.fromisoformat(row["session_day"]))
+        return {code: frozenset(found) for code, found in days.items()}
 
     # --- waitlist -------------------------------------------------------------------------
 

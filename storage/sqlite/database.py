@@ -127,6 +127,23 @@ class SQLiteDatabase:
         async with self.lock:
             return await self._call(work)
 
+    async def ping(self) -> None:
+        """Raise unless the database answers a read of the file now: for /healthz. It reads
+        the schema (a page of the file, not just the connection) and never waits for another
+        process's lock or retries: a probe answers in time or says what is wrong. The caller
+        bounds the wait for this process's own statements ahead of it."""
+        busy_ms = round(self.busy_timeout * 1000)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+
+        async with self.lock:
+            await self._call(work)
+
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
 from storage.base import AlsoWrite, Repository
-from storage.codec import decode_instant, decode_optional_instant, encode_instant
+from storage.codec import decode_instant, decode_optional_instant, encode_instant, encode_json
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.transaction import Transaction, read_one
@@ -150,6 +150,17 @@ class SQLiteRepository(Repository):
     async def get_appeal(self, appeal_id: int) -> Appeal | None:
         row = await self.db.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
         return await self._with_attachments(row)
+
+    async def appeal_references(self, appeal_ids: Collection[int]) -> dict[int, str]:
+        if not appeal_ids:
+            return {}
+        # One statement for any number of ids: the list travels as one JSON parameter, so
+        # neither the SQL text nor SQLite's limit on bound variables depends on its length.
+        rows = await self.db.fetchall(
+            "SELECT id, reference FROM appeals WHERE id IN (SELECT value FROM json_each(?))",
+            (encode_json(sorted(set(appeal_ids))),),
+        )
+        return {int(r["id"]): str(r["reference"]) for r in rows}
 
     async def _with_attachments(self, row: aiosqlite.Row | None) -> Appeal | None:
         if row is None:
