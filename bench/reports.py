@@ -114,8 +114,9 @@ async def run(args: argparse.Namespace) -> None:
     reports = OfficialsReports(
         queries, catalog, receptions, TZ, lambda: now,
         reader=SQLiteReportReader(path.resolve()),
-        # A job's process imports this script again as its __main__: preloaded, that is free.
-        worker=ReportWorker(preload=(*REPORT_MODULES, "bench.storage", "bench.reports")),
+        # A job's process imports this script again as its __main__ (multiprocessing does
+        # that): with what it imports preloaded, that costs milliseconds.
+        worker=ReportWorker(preload=(*REPORT_MODULES, "bench.storage")),
     )  # fmt: skip
 
     async def stats_in_process() -> None:
