@@ -41,6 +41,7 @@ from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
 from bot.services.officials_reports import OfficialsReports
 from bot.services.prompts import OfficialPrompts
+from bot.services.report_worker import ReportWorker
 from bot.settings import ConfigError, Settings, check_officials_chat
 from bot.telegram.commands import register_commands
 from bot.telegram.dispatcher import UpdateScopedDispatcher
@@ -75,10 +76,14 @@ from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.prompts import SQLitePromptStore
-from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
 from storage.sqlite.repository import SQLiteRepository
 
 log = logging.getLogger(__name__)
+
+
+# What a report job imports, loaded once by the worker's fork server (bot.services.report_worker).
+REPORT_MODULES = ("bot.services.report_jobs", "bot.views.reports", "storage.sqlite.reports")
 
 
 def system_clock() -> datetime:
@@ -412,9 +417,15 @@ async def create_app(
     dp["lifecycle"] = lifecycle
     dp["outbox"] = outbox
     dp["digests"] = digests
-    dp["reports"] = OfficialsReports(
-        SQLiteReportQueries(db), catalog, receptions, settings.tz, clock
-    )
+    reports = OfficialsReports(
+        SQLiteReportQueries(db), catalog, receptions, settings.tz, clock,
+        # /stats and /export read the file in a process of their own (its working directory
+        # may differ: the path is made absolute here).
+        reader=SQLiteReportReader(settings.sqlite_path.resolve(), settings.database_busy_timeout),
+        worker=ReportWorker(preload=REPORT_MODULES),
+    )  # fmt: skip
+    dp.shutdown.register(reports.close)
+    dp["reports"] = reports
     # Consent is stamped in real time, as it always was, whatever the business clock says.
     dp["citizens"] = CitizenService(repo, system_clock)
     # Plain values the handlers use, handed in rather than read off a service.

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from zoneinfo import ZoneInfo
 
 from aiogram import Router
+from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.catalog import Catalog
+from bot.domain.reports import Stats
 from bot.services.appeals import AppealService
 from bot.services.digest import DigestService
 from bot.services.erasure import CitizenErasure
 from bot.services.officials import OfficialsService
-from bot.services.officials_reports import OfficialsReports
-from bot.services.reports import parse_days, parse_export
+from bot.services.officials_reports import Export, OfficialsReports, ReportBusy, ReportFailed
+from bot.services.reports import ExportArgs, parse_days, parse_export
 from bot.telegram.filters import IsCommand, author
+from bot.telegram.progress import Progress, in_background
 from bot.telegram.replies import send_in_parts
 from bot.views import card as card_view
 from bot.views import history as history_view
@@ -24,6 +29,8 @@ from bot.views import officials as officials_view
 from bot.views.common import html, shorten
 from bot.views.reports import export_xlsx, render_stats
 from i18n.core import ngettext
+
+log = logging.getLogger(__name__)
 
 
 async def allowed(message: Message, officials: OfficialsService) -> bool:
@@ -105,8 +112,30 @@ async def stats(
     if days is None:
         await message.answer(_("Usage: /stats or /stats 7 (days, 1 to 366)."))
         return
-    computed = await reports.stats(days, officials.scope_of(message.chat.id))
-    await message.answer(render_stats(computed, catalog, officials_language))
+    try:
+        job = reports.start_stats(message.chat.id, days, officials.scope_of(message.chat.id))
+    except ReportBusy:
+        await message.answer(_("The figures for this chat are already being counted: they "
+                               "will come here in a moment."))  # fmt: skip
+        return
+    # The figures are counted in the report worker; the chat's next update need not wait.
+    in_background(send_stats(message, job, catalog, officials_language))
+
+
+async def send_stats(
+    message: Message, job: Awaitable[Stats], catalog: Catalog, officials_language: str
+) -> None:
+    progress = Progress(message, _("Counting the figures…"), ChatAction.TYPING)
+    try:
+        computed = await progress.wait(job)
+    except Exception as exc:  # the worker's own failures are logged where they are caught
+        if not isinstance(exc, ReportFailed):
+            log.exception("/stats failed")
+        await message.answer(_("The figures could not be counted. Please try again later; "
+                               "the error is in the bot's log."))  # fmt: skip
+    else:
+        await message.answer(render_stats(computed, catalog, officials_language))
+    await progress.done()
 
 
 async def export(
@@ -132,11 +161,32 @@ async def export(
               "the bot. /export gives the file with masked names and phones.")
         )  # fmt: skip
         return
-    # The service gathers the rows; the view handed in here writes the file.
-    exported = await reports.export(
-        request.days, officials.scope_of(message.chat.id), officials_language,
-        workbook=export_xlsx, full_contacts_for=user if request.full else None,
-    )  # fmt: skip
+    # The service gathers the rows; the view handed in here writes the file (in the report
+    # worker's process, so the function goes there by name).
+    try:
+        job = reports.start_export(
+            message.chat.id, request.days, officials.scope_of(message.chat.id),
+            officials_language, workbook=export_xlsx,
+            full_contacts_for=user if request.full else None,
+        )  # fmt: skip
+    except ReportBusy:
+        await message.answer(_("An export for this chat is already being prepared: the file "
+                               "will come here when it is ready."))  # fmt: skip
+        return
+    in_background(send_export(message, job, request))
+
+
+async def send_export(message: Message, job: Awaitable[Export], request: ExportArgs) -> None:
+    progress = Progress(message, _("Preparing the export…"), ChatAction.UPLOAD_DOCUMENT)
+    try:
+        exported = await progress.wait(job)
+    except Exception as exc:  # the worker's own failures are logged where they are caught
+        if not isinstance(exc, ReportFailed):
+            log.exception("/export failed")
+        await message.answer(_("The export could not be prepared. Please try again later; "
+                               "the error is in the bot's log."))  # fmt: skip
+        await progress.done()
+        return
     local, count = exported.made_at, exported.count
     name = f"appeals-{local:%Y-%m-%d}-{request.days}d{'-full' if request.full else ''}.xlsx"
     caption = ngettext("{n} appeal", "{n} appeals", count).format(n=count)
@@ -151,6 +201,7 @@ async def export(
     await message.answer_document(
         BufferedInputFile(exported.content, filename=name), caption=f"{caption}\n{note}"
     )
+    await progress.done()
 
 
 def create_router() -> Router:

@@ -50,6 +50,30 @@ class HistoryRow:
     note: str | None
 
 
+@dataclass(frozen=True)
+class PeriodRows:
+    """What /stats or /export read of one period, in one snapshot of the database."""
+
+    appeals: list[PeriodAppeal]
+    bookings: list[dict[str, Any]] | None  # None: not asked for
+
+
+class PeriodReader(Protocol):
+    """The reads of /stats and /export, made in a worker process: the object is pickled to
+    it (it holds where the database is, never a connection) and reads there, off the bot's
+    event loop. On SQLite `storage.sqlite.reports.SQLiteReportReader`."""
+
+    def read(
+        self,
+        since: datetime,
+        until: datetime,
+        scope: ReportScope,
+        booking_days: tuple[str, str] | None = None,
+    ) -> PeriodRows:
+        """`ReportQueries.period` and, with `booking_days`, `ReportQueries.bookings`, in
+        one read transaction."""
+
+
 @runtime_checkable
 class ReportQueries(Protocol):
     """What consumers ask of the reports store, whatever the database; on SQLite

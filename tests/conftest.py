@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,9 +15,10 @@ import pytest
 from aiogram.fsm.storage.base import BaseStorage
 from pydantic import SecretStr
 
-from bot.app import App, create_app
+from bot.app import REPORT_MODULES, App, create_app
 from bot.domain.catalog import Catalog, load_catalog
 from bot.settings import Settings
+from bot.telegram import progress
 from storage.base import Repository
 from tests import backends
 from tests.fakeapi import Call, FakeTelegram
@@ -239,8 +241,28 @@ async def stop_bot(app: App, task: asyncio.Task[None]) -> None:
     await asyncio.wait_for(task, 10)
 
 
+@pytest.fixture(scope="session")
+def report_server() -> None:
+    """The report worker's fork server, started once for the session (its imports take
+    seconds): a test's first /export then takes the time every later one in the bot does."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(REPORT_MODULES))
+    process = context.Process(target=os.getpid)
+    process.start()
+    process.join()
+
+
+@pytest.fixture(autouse=True)
+def no_progress_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a report takes longer than a second depends on the machine: a test sees its
+    progress message only when it asks for one (tests/test_report_worker.py)."""
+    monkeypatch.setattr(progress, "PROGRESS_AFTER", 120.0)
+
+
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
+async def fake(report_server: None) -> AsyncIterator[FakeTelegram]:
     server = FakeTelegram(detect_not_modified=True)
     await server.start()
     yield server

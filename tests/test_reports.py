@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-import threading
+import os
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -15,18 +16,18 @@ import pytest
 
 from bot.domain.catalog import Catalog
 from bot.domain.reports import ExportPeriod
-from bot.services import reports as reports_module
+from bot.services.report_jobs import build_export, build_stats
 from bot.services.reports import compute_stats, parse_days, period_appeals
 from bot.views.card import initials
 from bot.views.my_appeals import status_label
 from bot.views.reports import appeal_columns, booking_columns, export_xlsx, inert, render_stats
-from handlers import official_commands as commands_module
 from i18n.core import PoI18n
 from storage.base import Repository
 from storage.models import Status
 from storage.reports import EVERYTHING, PeriodAppeal
 from tests.backends import NAMES, backend_for, beside
 from tests.conftest import ALMATY, OFFICIALS, Harness
+from tests.report_hooks import recorded
 from tests.test_bookings import book
 from tests.test_e2e_appeal import NAME, name_phone_address, onboard
 from tests.test_storage import NOW, new_appeal
@@ -114,23 +115,15 @@ async def test_export_is_a_spreadsheet_with_every_appeal(
     assert sheet.count("<row ") == 6  # title + header + 4 appeals
 
 
-async def test_stats_and_export_in_the_officials_chat(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_stats_and_export_in_the_officials_chat(harness: Harness, tmp_path: Path) -> None:
     h = harness
-    # At a city's volume both are seconds of Python: they must not run on the event loop.
-    threads: dict[str, str] = {}
-    # The service computes the figures; the handler hands it the view that writes the file.
-    for module, name in ((reports_module, "compute_stats"), (commands_module, "export_xlsx")):
-        real = getattr(module, name)
-
-        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
-            threads[_name] = threading.current_thread().name
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, spy)
+    # At a city's volume both are seconds of Python: they run in another process, never on
+    # the event loop (nor in a thread of the bot, which still held the GIL).
+    reports = h.app.dp["reports"]
+    reports.stats_job = partial(recorded, tmp_path, build_stats)
+    reports.export_job = partial(recorded, tmp_path, build_export)
     await h.app.repo.create_appeal(new_appeal("e1", created_at=datetime.now(UTC)))
-    h.app.dp["reports"].clock = lambda: datetime.now(UTC) + timedelta(minutes=1)
+    reports.clock = lambda: datetime.now(UTC) + timedelta(minutes=1)
     since = h.fake.mark()
     h.fake.group_message(OFFICIALS, 900, "/stats 7")
     stats = await h.fake.wait_for(
@@ -147,9 +140,10 @@ async def test_stats_and_export_in_the_officials_chat(
     document = await h.fake.wait_for(lambda c: c.method == "sendDocument", since=since)
     assert document.params["document"]["filename"].endswith("-7d.xlsx")
     assert document.params["document"]["size"] > 1000
-    main = threading.main_thread().name
-    assert set(threads) == {"compute_stats", "export_xlsx"}
-    assert main not in threads.values()
+    workers = {
+        int((tmp_path / f"{name}.pid").read_text()) for name in ("build_stats", "build_export")
+    }
+    assert os.getpid() not in workers
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,15 @@
 """/stats and /export: figures for a period and the spreadsheet officials report from. The
-figures are computed here; `bot.views.reports` renders them and writes the workbook."""
+figures are computed here (in the report worker: `bot.services.report_jobs`);
+`bot.views.reports` renders them and writes the workbook."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from statistics import median
-from zoneinfo import ZoneInfo
 
-from bot.domain.catalog import Catalog
-from bot.domain.receptions import ReceptionCatalog
-from bot.domain.reports import ExportPeriod, Stats
-from bot.services.notifiers import WorkbookRenderer
+from bot.domain.reports import Stats
 from storage.models import Status
 from storage.reports import EVERYTHING, PeriodAppeal, ReportQueries, ReportScope
 
@@ -83,61 +78,12 @@ def median_duration(durations: list[timedelta]) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
+def period_bounds(days: int, now: datetime) -> tuple[datetime, datetime]:
+    """[since, until) of `/stats days` and `/export days`: the last `days`, now included."""
+    return now - timedelta(days=days), now + timedelta(seconds=1)
+
+
 async def period_appeals(
     queries: ReportQueries, days: int, now: datetime, scope: ReportScope = EVERYTHING
 ) -> list[PeriodAppeal]:
-    return await queries.period(now - timedelta(days=days), now + timedelta(seconds=1), scope)
-
-
-async def period_stats(
-    queries: ReportQueries, days: int, now: datetime, scope: ReportScope = EVERYTHING
-) -> Stats:
-    rows = await period_appeals(queries, days, now, scope)
-    # Off the event loop: at a big city's volume this is seconds of Python.
-    return await asyncio.to_thread(compute_stats, rows, days)
-
-
-async def period_export(
-    queries: ReportQueries,
-    catalog: Catalog,
-    lang: str,
-    tz: ZoneInfo,
-    days: int,
-    now: datetime,
-    scope: ReportScope = EVERYTHING,
-    *,
-    workbook: WorkbookRenderer,
-    receptions: ReceptionCatalog | None = None,
-    full_contacts_for: int | None = None,
-) -> tuple[int, bytes]:
-    """The workbook of `/export days` within `scope`: its appeals, and the bookings of the
-    sessions from the period's start to a month ahead (where the scope has bookings).
-    Contacts are masked; with `full_contacts_for` (an administrator's id, whom the caller
-    has let see them) they are whole, and the export is recorded as that person's contact
-    view of every appeal it lists before the file leaves. Returns the number of appeals and
-    the file. `workbook` writes it (`bot.views.reports.export_xlsx`)."""
-    since, until = now - timedelta(days=days), now + timedelta(seconds=1)
-    rows = await queries.period(since, until, scope)
-    today = now.astimezone(tz).date()
-    period = ExportPeriod(
-        appeals=(since.astimezone(tz).date(), today),
-        bookings=(today - timedelta(days=days), today + timedelta(days=31)),
-    )
-    booked = (
-        await queries.bookings(period.bookings[0].isoformat(), period.bookings[1].isoformat())
-        if scope.bookings
-        else None  # no bookings sheet: receptions belong to no department
-    )
-    full = full_contacts_for is not None
-    # Seconds of Python for a year of a city's appeals: in a thread, so the citizens' dialogs
-    # go on meanwhile (to_thread keeps the caller's language context).
-    content = await asyncio.to_thread(
-        partial(workbook, receptions=receptions, full=full),
-        rows, catalog, lang, tz, period, booked,
-    )  # fmt: skip
-    if full_contacts_for is not None:
-        await queries.record_contact_export(
-            full_contacts_for, now, (since, until),
-            [int(a.row["id"]) for a in rows], len(booked or []),
-        )  # fmt: skip
-    return len(rows), content
+    return await queries.period(*period_bounds(days, now), scope)

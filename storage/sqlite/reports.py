@@ -4,13 +4,15 @@ export stays one query."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from storage.codec import decode_instant, decode_utc_instant, encode_instant
 from storage.models import Status
-from storage.reports import EVERYTHING, HistoryRow, PeriodAppeal, ReportScope
-from storage.sqlite.database import SQLiteDatabase
+from storage.reports import EVERYTHING, HistoryRow, PeriodAppeal, PeriodRows, ReportScope
+from storage.sqlite.database import BUSY_TIMEOUT, SQLiteDatabase
 
 
 class SQLiteReportQueries:
@@ -23,36 +25,12 @@ class SQLiteReportQueries:
         self, since: datetime, until: datetime, scope: ReportScope = EVERYTHING
     ) -> list[PeriodAppeal]:
         """Appeals registered in [since, until) within `scope`, oldest first, with their
-        history times. The history is aggregated per appeal in SQL so the export stays one
-        query."""
-        chat, chat_params = _scope_filter(scope)
-        sql = (
-            "SELECT a.*, "
-            " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
-            "   AND h.actor LIKE 'official:%') AS first_action_at, "
-            " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
-            "   AND h.new_status = 'answered') AS first_answer_at, "
-            " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
-            "   AND h.new_status = 'closed') AS closed_at, "
-            # An akimat files the number it can look up, not our internal id.
-            " (SELECT d.reference FROM appeals d WHERE d.id = a.duplicate_of) "
-            "   AS duplicate_of_reference "
-            f"FROM appeals a WHERE a.created_at >= ? AND a.created_at < ?{chat} ORDER BY a.id"
-        )
-        params = (
-            encode_instant(since),
-            encode_instant(until),
-            *chat_params,
-        )
+        history times (`period_sql`)."""
+        sql, params = period_sql(since, until, scope)
         return await self.db.fetchall_as(sql, params, _period_appeal)
 
     async def bookings(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT b.*, a.reference AS appeal_reference FROM bookings b "
-            "LEFT JOIN appeals a ON a.id = b.appeal_id "
-            "WHERE b.session_day BETWEEN ? AND ? ORDER BY b.slot_start, b.id",
-            (first_day, last_day),
-        )
+        rows = await self.db.fetchall(BOOKINGS_SQL, (first_day, last_day))
         return [dict(r) for r in rows]
 
     async def history(self, appeal_id: int) -> list[HistoryRow]:
@@ -94,6 +72,67 @@ class SQLiteReportQueries:
                     bookings,
                 ),
             )
+
+
+BOOKINGS_SQL = (
+    "SELECT b.*, a.reference AS appeal_reference FROM bookings b "
+    "LEFT JOIN appeals a ON a.id = b.appeal_id "
+    "WHERE b.session_day BETWEEN ? AND ? ORDER BY b.slot_start, b.id"
+)
+
+
+def period_sql(since: datetime, until: datetime, scope: ReportScope) -> tuple[str, tuple[Any, ...]]:
+    """The period's appeals within `scope`, oldest first. The history is aggregated per
+    appeal in SQL so the export stays one query."""
+    chat, chat_params = _scope_filter(scope)
+    sql = (
+        "SELECT a.*, "
+        " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+        "   AND h.actor LIKE 'official:%') AS first_action_at, "
+        " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+        "   AND h.new_status = 'answered') AS first_answer_at, "
+        " (SELECT MIN(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+        "   AND h.new_status = 'closed') AS closed_at, "
+        # An akimat files the number it can look up, not our internal id.
+        " (SELECT d.reference FROM appeals d WHERE d.id = a.duplicate_of) "
+        "   AS duplicate_of_reference "
+        f"FROM appeals a WHERE a.created_at >= ? AND a.created_at < ?{chat} ORDER BY a.id"
+    )
+    return sql, (encode_instant(since), encode_instant(until), *chat_params)
+
+
+@dataclass(frozen=True)
+class SQLiteReportReader:
+    """`PeriodReader` on SQLite: its own read-only connection to the bot's database file,
+    opened in the process that reads (WAL lets it read while the bot writes), closed after."""
+
+    path: Path
+    busy_timeout: float = BUSY_TIMEOUT
+
+    def read(
+        self,
+        since: datetime,
+        until: datetime,
+        scope: ReportScope,
+        booking_days: tuple[str, str] | None = None,
+    ) -> PeriodRows:
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={round(self.busy_timeout * 1000)}")
+            conn.execute("BEGIN")  # one snapshot: the bookings of the same moment
+            sql, params = period_sql(since, until, scope)
+            appeals = [_period_appeal(row) for row in conn.execute(sql, params)]
+            bookings = (
+                [dict(row) for row in conn.execute(BOOKINGS_SQL, booking_days)]
+                if booking_days is not None
+                else None
+            )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return PeriodRows(appeals, bookings)
 
 
 def _scope_filter(scope: ReportScope) -> tuple[str, tuple[Any, ...]]:
