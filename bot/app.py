@@ -67,23 +67,19 @@ from bot.views.prompt_notices import PromptExpiryNotice
 from bot.views.refusals import refusal_alerts
 from handlers import setup_routers
 from i18n.core import PoI18n
-from storage.sqlite.bookings import SQLiteBookingStore
-from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.digest import SQLiteDigestQueries
-from storage.sqlite.erasure import SQLiteErasureStore
-from storage.sqlite.fsm import SQLiteStorage
-from storage.sqlite.lifecycle import SQLiteLifecycleStore
-from storage.sqlite.limits import SQLiteLimitStore
-from storage.sqlite.outbox import SQLiteOutboxStore
-from storage.sqlite.prompts import SQLitePromptStore
-from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
-from storage.sqlite.repository import SQLiteRepository
+from storage.base import Repository
+from storage.stores import Database, open_stores
 
 log = logging.getLogger(__name__)
 
 
 # What a report job imports, loaded once by the worker's fork server (bot.services.report_worker).
-REPORT_MODULES = ("bot.services.report_jobs", "bot.views.reports", "storage.sqlite.reports")
+REPORT_MODULES = (
+    "bot.services.report_jobs",
+    "bot.views.reports",
+    "storage.sqlite.reports",
+    "storage.postgres.reports",
+)
 
 
 def system_clock() -> datetime:
@@ -112,8 +108,8 @@ class App:
     settings: Settings
     bot: Bot
     dp: Dispatcher
-    db: SQLiteDatabase
-    repo: SQLiteRepository
+    db: Database
+    repo: Repository
     catalog: Catalog
     in_flight: InFlightMiddleware
     outbox: Outbox
@@ -246,12 +242,13 @@ async def create_app(
     when an outbox row is due. They differ only in tests that move time by hand."""
     catalog = load_catalog(settings.catalog_path)
     check_officials_chat(settings, catalog)
-    db = await SQLiteDatabase.open(
-        settings.sqlite_path,
+    # DATABASE_URL chooses the backend (storage/stores.py); nothing below names one.
+    stores = await open_stores(
+        settings.database_url,
         busy_timeout=settings.database_busy_timeout,
         locked_retry=settings.database_locked_retry,
     )
-    repo = SQLiteRepository(db)
+    db, repo = stores.database, stores.repository
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
@@ -263,7 +260,7 @@ async def create_app(
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
     dp = UpdateScopedDispatcher(
-        storage=SQLiteStorage(db),
+        storage=stores.fsm,
         events_isolation=ChatIsolation(),
         key_builder=DefaultKeyBuilder(),
     )
@@ -284,7 +281,7 @@ async def create_app(
     policy = DeadlinePolicy(catalog, settings.tz)
     # Delivery runs on real time whatever the business clock says: a retry is due in real
     # seconds.
-    outbox_store = SQLiteOutboxStore(db)
+    outbox_store = stores.outbox
     outbox = Outbox(outbox_store, delivery_clock)
     sender = OutboxSender(
         bot,
@@ -331,13 +328,11 @@ async def create_app(
             outbox, i18n, catalog, language=settings.officials_language, tz=settings.tz
         ),
     )
-    prompt_store = SQLitePromptStore(db)
-    limits = DailyLimits(
-        SQLiteLimitStore(db), clock, settings.appeals_per_day, settings.additions_per_day
-    )
+    prompt_store = stores.prompts
+    limits = DailyLimits(stores.limits, clock, settings.appeals_per_day, settings.additions_per_day)
     lifecycle = AppealLifecycle(
         officials,
-        SQLiteLifecycleStore(db),
+        stores.lifecycle,
         prompt_store,
         clock,
         limits,
@@ -351,7 +346,7 @@ async def create_app(
         lifecycle=lifecycle,
     )
     bookings = BookingService(
-        SQLiteBookingStore(db),
+        stores.bookings,
         SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), settings.tz),
         receptions,
         outbox,
@@ -364,14 +359,14 @@ async def create_app(
     )
     dp["bookings"] = bookings
     dp["erasure"] = CitizenErasure(
-        SQLiteErasureStore(db),
+        stores.erasure,
         officials,
         outbox,
         give_back_places=bookings.give_back_places,
         notices=ErasureNotices(outbox),
     )
     digests = DigestService(
-        SQLiteDigestQueries(db),
+        stores.digest,
         outbox,
         DigestView(catalog, i18n, settings.officials_language),
         WorkCalendar.from_catalog(catalog),
@@ -418,10 +413,10 @@ async def create_app(
     dp["outbox"] = outbox
     dp["digests"] = digests
     reports = OfficialsReports(
-        SQLiteReportQueries(db), catalog, receptions, settings.tz, clock,
-        # /stats and /export read the file in a process of their own (its working directory
-        # may differ: the path is made absolute here).
-        reader=SQLiteReportReader(settings.sqlite_path.resolve(), settings.database_busy_timeout),
+        stores.reports, catalog, receptions, settings.tz, clock,
+        # /stats and /export read the period in a process of their own, through a
+        # connection it opens itself.
+        reader=stores.period_reader,
         worker=ReportWorker(preload=REPORT_MODULES),
     )  # fmt: skip
     dp.shutdown.register(reports.close)

@@ -118,16 +118,28 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        # storage.stores.open_stores opens either; checked here so a typo stops start-up with
+        # one line rather than a driver's traceback.
+        value = value.strip()
+        if value.startswith("sqlite:///"):
+            if not value.removeprefix("sqlite:///"):
+                raise ValueError("must name the database file: sqlite:///data/bot.db")
+            return value
         if value.startswith(("postgresql://", "postgres://")):
-            # Every store has a PostgreSQL implementation (storage/postgres/), but bot/app.py
-            # does not build them yet (storage.stores.open_stores is the way in): refused here
-            # rather than silently running on SQLite.
-            raise ValueError(
-                "PostgreSQL support is not available in this version; use sqlite:///path"
-            )
-        if not value.startswith("sqlite:///"):
-            raise ValueError("only sqlite:///path is supported in this release")
-        return value
+            try:
+                url = urlsplit(value)
+                url.port  # noqa: B018 - raises on a port that is not a number
+            except ValueError:
+                url = None
+            if url is None or not url.hostname or not url.path.strip("/"):
+                raise ValueError(
+                    "must name the server and the database: postgresql://user:password@host"
+                    ":5432/database"
+                )
+            return value
+        raise ValueError(
+            "must be sqlite:///path/to/bot.db or postgresql://user:password@host:5432/database"
+        )
 
     @field_validator("officials_chat_id", mode="before")
     @classmethod
@@ -176,10 +188,6 @@ class Settings(BaseSettings):
     def webhook_path(self) -> str:
         """The path of WEBHOOK_URL: the reverse proxy passes it through unchanged."""
         return urlsplit(self.webhook_url or "").path or "/"
-
-    @property
-    def sqlite_path(self) -> Path:
-        return Path(self.database_url.removeprefix("sqlite:///"))
 
 
 class ConfigError(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from aiogram.fsm.storage.base import BaseStorage
 
@@ -30,10 +31,10 @@ from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
 from storage.postgres.prompts import PostgresPromptStore
-from storage.postgres.reports import PostgresReportQueries
+from storage.postgres.reports import PostgresReportQueries, PostgresReportReader
 from storage.postgres.repository import PostgresRepository
 from storage.prompts import PromptStore
-from storage.reports import ReportQueries
+from storage.reports import PeriodReader, ReportQueries
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import BUSY_TIMEOUT, LOCKED_RETRY, SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
@@ -43,11 +44,20 @@ from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.prompts import SQLitePromptStore
-from storage.sqlite.reports import SQLiteReportQueries
+from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
 from storage.sqlite.repository import SQLiteRepository
 
 SQLITE = "sqlite:///"
 POSTGRES = ("postgresql://", "postgres://")
+
+
+class Database(Protocol):
+    """What the composition root itself asks of the database, whichever it is."""
+
+    async def ping(self) -> None:
+        """Raise unless the database answers now (/healthz)."""
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,9 @@ class Stores:
     outbox: OutboxStore
     prompts: PromptStore
     reports: ReportQueries
+    # /stats and /export's reads, pickled to the report worker's process: where the database
+    # is, never a connection.
+    period_reader: PeriodReader
 
 
 async def open_stores(
@@ -77,8 +90,9 @@ async def open_stores(
     connection holds before the caller hears DatabaseBusy (on PostgreSQL: lock_timeout, and
     the wait for a free connection of the pool); `busy_timeout` is SQLite's own."""
     if database_url.startswith(SQLITE):
+        path = Path(database_url.removeprefix(SQLITE))
         lite = await SQLiteDatabase.open(
-            Path(database_url.removeprefix(SQLITE)),
+            path,
             busy_timeout=busy_timeout,
             locked_retry=locked_retry,
         )
@@ -87,6 +101,8 @@ async def open_stores(
             SQLiteDigestQueries(lite), SQLiteErasureStore(lite), SQLiteLifecycleStore(lite),
             SQLiteLimitStore(lite), SQLiteOutboxStore(lite), SQLitePromptStore(lite),
             SQLiteReportQueries(lite),
+            # The worker's working directory may differ: the path is made absolute here.
+            SQLiteReportReader(path.resolve(), busy_timeout),  # noqa: ASYNC240 - once, at start
         )  # fmt: skip
     if database_url.startswith(POSTGRES):
         pg = await PostgresDatabase.open(
@@ -96,6 +112,6 @@ async def open_stores(
             pg, PostgresRepository(pg), PostgresStorage(pg), PostgresBookingStore(pg),
             PostgresDigestQueries(pg), PostgresErasureStore(pg), PostgresLifecycleStore(pg),
             PostgresLimitStore(pg), PostgresOutboxStore(pg), PostgresPromptStore(pg),
-            PostgresReportQueries(pg),
+            PostgresReportQueries(pg), PostgresReportReader(database_url, locked_retry),
         )  # fmt: skip
     raise ValueError(f"DATABASE_URL must start with {SQLITE} or {POSTGRES[0]}")

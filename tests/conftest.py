@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from bot.domain.catalog import Catalog, load_catalog
 from bot.settings import Settings
 from bot.telegram import progress
 from storage.base import Repository
-from tests import backends
+from tests import backends, e2edb
 from tests.fakeapi import Call, FakeTelegram
 
 TOKEN = "123456789:AAFakeTokenForTests_0123456789abc"
@@ -85,7 +85,8 @@ def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:
         _env_file=None,  # type: ignore[call-arg]
         bot_token=SecretStr(TOKEN),
         telegram_api_base=base_url,
-        database_url=f"sqlite:///{db_path}",
+        # SQLite at db_path, or (E2E_DATABASE=postgres) a PostgreSQL schema of its own.
+        database_url=e2edb.database_url(db_path),
         **{"officials_chat_id": OFFICIALS, **extra},
     )
 
@@ -281,6 +282,24 @@ async def harness(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> Asy
     h = Harness(fake, app, task, clock)
     yield h
     await stop_bot(h.app, h.task)
+
+
+@pytest.fixture(autouse=True)
+def drop_e2e_schemas() -> Iterator[None]:
+    """The PostgreSQL schemas a test's bot ran on (tests/e2edb.py) go when it ends."""
+    yield
+    e2edb.drop_created()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With E2E_DATABASE=postgres the e2e tests that check SQLite itself (its locks, its
+    file) are left out, not skipped: they have nothing to check there."""
+    if not e2edb.POSTGRES:
+        return
+    kept = [i for i in items if not i.get_closest_marker("sqlite_only")]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 @pytest.hookimpl(hookwrapper=True)

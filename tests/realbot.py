@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tests import e2edb
 from tests.conftest import TOKEN
 from tests.fakeapi import FakeTelegram
 
@@ -32,7 +33,8 @@ class RealBot:
             "PYTHONPATH": str(ROOT),
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": self.fake.base_url,
-            "DATABASE_URL": "sqlite:///data/bot.db",
+            # data/bot.db under its working directory, or its own PostgreSQL schema.
+            "DATABASE_URL": e2edb.database_url(self.database, relative="sqlite:///data/bot.db"),
             **self.settings,
             **extra,
         }

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from storage.models import Attachment, NewAppeal
 from tests.conftest import FrozenClock, Harness
+from tests.e2edb import query
 from tests.test_e2e_appeal import onboard, reach_review, rows
 
 pytestmark = pytest.mark.e2e
@@ -94,6 +94,4 @@ async def test_restart_keeps_the_review_card_working(harness: Harness) -> None:
     review = await reach_review(h, user)
     await h.restart()
     await h.confirm(user, review, "✅", expect="2026-00001")
-    conn = sqlite3.connect(h.app.settings.sqlite_path)
-    assert conn.execute("SELECT COUNT(*) FROM appeals").fetchone() == (1,)
-    conn.close()
+    assert query(h.app.settings.database_url, "SELECT COUNT(*) FROM appeals") == [(1,)]

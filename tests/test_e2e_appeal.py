@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from typing import Any
 
 import pytest
 
 from tests.conftest import OFFICIALS, Harness
+from tests.e2edb import query, records
 from tests.fakeapi import Call
 
 pytestmark = pytest.mark.e2e
@@ -19,13 +20,9 @@ NAME = "Иванов Иван Иванович"
 POSTAL = "100000, г. Караганда, ул. Бухар жырау, 47, кв. 12"
 
 
-def rows(harness: Harness, sql: str, *params: object) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(harness.app.settings.sqlite_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+def rows(harness: Harness, sql: str, *params: object) -> list[Any]:
+    """Rows (read by column name) of the bot's database, whichever backend it runs on."""
+    return records(harness.app.settings.database_url, sql, *params)
 
 
 async def onboard(h: Harness, user: int, lang: str) -> None:
@@ -327,13 +324,11 @@ async def test_a_draft_from_before_the_name_step_asks_for_the_name(harness: Harn
     h = harness
     user = 504
     review = await reach_review(h, user)
-    conn = sqlite3.connect(h.app.settings.sqlite_path)
-    [(data,)] = conn.execute("SELECT data FROM fsm WHERE user_id = ?", (user,)).fetchall()
+    database = h.app.settings.database_url
+    [(data,)] = query(database, "SELECT data FROM fsm WHERE user_id = ?", user)
     old = json.loads(data)
     del old["draft"]["contact_name"], old["draft"]["profile_name"]
-    conn.execute("UPDATE fsm SET data = ? WHERE user_id = ?", (json.dumps(old), user))
-    conn.commit()
-    conn.close()
+    query(database, "UPDATE fsm SET data = ? WHERE user_id = ?", json.dumps(old), user)
     await h.restart()  # the FSM row is read afresh
     since = h.fake.mark()
     h.fake.press(user, review, h.fake.find_button(review, "✅"))

@@ -4,13 +4,13 @@ shown, and a process killed between storing the appeal and telling the citizen."
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import FrozenClock, Harness, make_settings, start_bot, stop_bot
+from tests.e2edb import query
 from tests.fakeapi import QUERY_TOO_OLD, Call, FakeTelegram
 from tests.test_e2e_appeal import onboard, reach_review, rows
 from tests.test_e2e_bad_input import SORRY, texts_since
@@ -222,8 +222,4 @@ async def process_review(fake: FakeTelegram) -> Call:
 
 
 def appeals_in(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [r[0] for r in conn.execute("SELECT reference FROM appeals")]
-    finally:
-        conn.close()
+    return [r[0] for r in query(db, "SELECT reference FROM appeals")]

@@ -3,15 +3,14 @@ Telegram, and crashes between two writes that must commit together."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from storage.models import NewAppeal
-from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.repository import SQLiteRepository
+from storage.stores import open_stores
+from tests import e2edb
 from tests.conftest import OFFICIALS
 from tests.crashpoint import CRASHED
 from tests.fakeapi import Call, FakeTelegram
@@ -25,7 +24,8 @@ OFFICIAL = 900
 async def seed_appeal(database: Path) -> None:
     """An appeal filed before the process starts; its card is posted at start-up."""
     database.parent.mkdir(parents=True, exist_ok=True)
-    repo = SQLiteRepository(await SQLiteDatabase.open(database))
+    stores = await open_stores(e2edb.database_url(database))
+    repo = stores.repository
     now = datetime.now(UTC)
     await repo.create_appeal(
         NewAppeal(
@@ -36,15 +36,11 @@ async def seed_appeal(database: Path) -> None:
             attachments=[],
         )
     )  # fmt: skip
-    await repo.close()
+    await stores.database.close()
 
 
 def query(database: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(database)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    return e2edb.query(database, sql)
 
 
 def is_card(fake: FakeTelegram, call: Call) -> bool:

@@ -24,7 +24,8 @@ from tests.test_e2e_bad_input import (
     to_text_step,
 )
 
-pytestmark = pytest.mark.e2e
+# SQLite's own write lock, held by another connection: nothing of it applies to PostgreSQL.
+pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_only]
 USER = 1301
 NOTHING_SAVED_RU = "Извините, сейчас не получилось сохранить, поэтому ничего не сохранено."
 SEND_AGAIN_RU = "Пожалуйста, отправьте это ещё раз."
@@ -79,7 +80,7 @@ async def test_a_short_lock_goes_unnoticed(
 ) -> None:
     async with bot_with(30.0) as h:  # type: ignore[attr-defined]
         await to_text_step(h, USER)
-        locks.append(WriteLock(h.app.settings.sqlite_path))
+        locks.append(WriteLock(Path(h.app.settings.database_url.removeprefix("sqlite:///"))))
         since = h.fake.mark()
         h.fake.user_message(USER, TEXT)
         # The step's write met the lock past SQLite's busy timeout; then the lock goes.
@@ -97,7 +98,7 @@ async def test_a_long_lock_saves_nothing_and_says_so(
     async with bot_with(0.5) as h:  # type: ignore[attr-defined]
         await to_text_step(h, USER)
         before = fsm(h, USER)
-        locks.append(WriteLock(h.app.settings.sqlite_path))
+        locks.append(WriteLock(Path(h.app.settings.database_url.removeprefix("sqlite:///"))))
         told = await h.say(USER, TEXT, expect=NOTHING_SAVED_RU)
         assert told.text == f"{NOTHING_SAVED_RU} {SEND_AGAIN_RU}"
         assert fsm(h, USER) == before  # still at the text step, nothing of the text kept
@@ -111,7 +112,7 @@ async def test_a_confirm_under_a_long_lock_files_nothing_until_pressed_again(
 ) -> None:
     async with bot_with(0.5) as h:  # type: ignore[attr-defined]
         review = await reach_review(h, USER)
-        locks.append(WriteLock(h.app.settings.sqlite_path))
+        locks.append(WriteLock(Path(h.app.settings.database_url.removeprefix("sqlite:///"))))
         told = await h.click(USER, review, "✅", expect=NOTHING_SAVED_RU)
         assert told.text == f"{NOTHING_SAVED_RU} {PRESS_AGAIN_RU}"
         assert rows(h, "SELECT id FROM appeals") == []
@@ -127,7 +128,7 @@ async def test_the_citizen_hears_it_in_kazakh(
     async with bot_with(0.5) as h:  # type: ignore[attr-defined]
         await onboard(h, USER, "kk")
         kinds = await h.say(USER, "/new", lang="kk", expect=KIND_PROMPT_KK)
-        locks.append(WriteLock(h.app.settings.sqlite_path))
+        locks.append(WriteLock(Path(h.app.settings.database_url.removeprefix("sqlite:///"))))
         told = await h.click(USER, kinds, "Шағым", lang="kk", expect=NOTHING_SAVED_KK)
         assert told.text == f"{NOTHING_SAVED_KK} {PRESS_AGAIN_KK}"
         state, data = fsm(h, USER)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import OFFICIALS, TOKEN
+from tests.e2edb import query
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import VALID_TEXT
 
@@ -124,9 +124,9 @@ async def test_restart_mid_dialog_continues_where_the_citizen_was(
     assert "-0000" in (registered.text or "")
     assert await bot.stop() == 0
 
-    conn = sqlite3.connect(tmp_path / "data" / "bot.db")
-    appeals = conn.execute("SELECT kind, category, region, district, text FROM appeals").fetchall()
-    conn.close()
+    appeals = query(
+        tmp_path / "data" / "bot.db", "SELECT kind, category, region, district, text FROM appeals"
+    )
     assert appeals == [("proposal", "landscaping", "790000000", "T77215757", VALID_TEXT)]
     log = bot.log.read_text()
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
@@ -162,9 +162,9 @@ async def test_sigterm_lets_the_update_in_hand_finish(fake: FakeTelegram, tmp_pa
     assert await bot.stop() == 0
     edit = await fake.wait_for(lambda c: c.method == "editMessageText", since=since, timeout=1)
     assert "Қазақша" in (edit.text or "")
-    conn = sqlite3.connect(tmp_path / "data" / "bot.db")
-    [(language,)] = conn.execute("SELECT language FROM citizens WHERE id = ?", (USER,)).fetchall()
-    conn.close()
+    [(language,)] = query(
+        tmp_path / "data" / "bot.db", "SELECT language FROM citizens WHERE id = ?", USER
+    )
     assert language == "kk"
 
 

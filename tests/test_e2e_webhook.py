@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,8 +16,10 @@ import aiohttp
 import pytest
 
 from bot.app import App, create_app
-from storage.sqlite.repository import SQLiteRepository
+from storage.postgres.database import PostgresDatabase
+from storage.sqlite.database import SQLiteDatabase
 from tests.conftest import OFFICIALS, FrozenClock, make_settings
+from tests.e2edb import query
 from tests.fakeapi import WEBHOOK_CONFLICT, FakeTelegram
 from tests.realbot import RealBot
 from tests.test_e2e_appeal import VALID_TEXT
@@ -51,11 +52,7 @@ async def http_get(url: str) -> int:
 
 
 def rows(database: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(database)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    return query(database, sql, *params)
 
 
 # --------------------------------------------------------------------- the real process
@@ -259,13 +256,13 @@ async def test_an_update_that_fails_is_answered_200_and_not_delivered_again(
     """The error handler tells the citizen; a 500 would have Telegram deliver the update
     again (it is not marked handled), and the citizen would hear "something went wrong"
     once per redelivery while their next messages wait."""
-    async with webhook_bot(fake, tmp_path, clock):
+    async with webhook_bot(fake, tmp_path, clock) as (app, _base):
         choose = await say(fake, "/start")
 
-        async def broken(self: SQLiteRepository, user_id: int, language: str) -> None:
+        async def broken(self: object, user_id: int, language: str) -> None:
             raise RuntimeError("a bug in the language step")
 
-        monkeypatch.setattr(SQLiteRepository, "set_language", broken)
+        monkeypatch.setattr(type(app.repo), "set_language", broken)
         since = fake.mark()
         pressed = fake.press(USER, choose, fake.find_button(choose, "Русский"))
         sorry = await fake.wait_sent(USER, method="sendMessage", since=since, timeout=10)
@@ -306,13 +303,24 @@ async def test_healthz_is_503_when_the_database_does_not_answer(
 ) -> None:
     async with webhook_bot(fake, tmp_path, clock) as (app, base):
         assert await http_get(f"{base}/healthz") == 200
-        # Another statement holds the database (e.g. a long report) for longer than the
-        # probe may wait.
-        async with app.db.lock:
-            assert await http_get(f"{base}/healthz") == 503
-        assert await http_get(f"{base}/healthz") == 200
-        # The connection is gone.
-        await app.db.conn.close()
+        db = app.db
+        if isinstance(db, SQLiteDatabase):
+            # Another statement holds the database (e.g. a long report) for longer than the
+            # probe may wait.
+            async with db.lock:
+                assert await http_get(f"{base}/healthz") == 503
+            assert await http_get(f"{base}/healthz") == 200
+            # The connection is gone.
+            await db.conn.close()
+        else:
+            assert isinstance(db, PostgresDatabase)
+            # Another transaction holds the table the probe reads for longer than it waits.
+            async with db.transaction() as conn:
+                await conn.execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+                assert await http_get(f"{base}/healthz") == 503
+            assert await http_get(f"{base}/healthz") == 200
+            # The server is gone (as far as this instance can tell).
+            await db.pool.close()
         assert await http_get(f"{base}/healthz") == 503
 
 

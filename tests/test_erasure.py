@@ -39,6 +39,7 @@ from storage.prompts import NewPrompt, PromptAction
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.repository import SQLiteRepository
+from tests import e2edb
 from tests.backends import Backend, beside, store
 from tests.conftest import FrozenClock
 from tests.test_officials_service import CHAT, service
@@ -65,25 +66,22 @@ OTHER_TEXT = "Бөгде адамның өтініші: жол жөндеуді 
 
 
 def leftovers(
-    path: Path, texts: Iterable[str], numbers: Iterable[int] = (), floats: Iterable[float] = ()
+    where: Path | str,
+    texts: Iterable[str],
+    numbers: Iterable[int] = (),
+    floats: Iterable[float] = (),
 ) -> list[str]:
-    """Every cell of every table (found in sqlite_master, not listed by hand) that still holds
-    one of `texts`, one of `numbers` (an id: as a value, or inside a text) or `floats`."""
+    """Every cell of every table (found in the database's catalog, not listed by hand) that
+    still holds one of `texts`, one of `numbers` (an id: as a value, or inside a text) or
+    `floats`. `where`: a SQLite file, or the bot's DATABASE_URL (either backend)."""
     texts, numbers, floats = list(texts), list(numbers), list(floats)
-    conn = sqlite3.connect(path)
-    found: list[str] = []
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        assert "appeals" in tables and "outbox" in tables
-        for table in tables:
-            columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')]
-            for row in conn.execute(f'SELECT * FROM "{table}"'):
-                for column, value in zip(columns, row, strict=True):
-                    if _holds(value, texts, numbers, floats):
-                        found.append(f"{table}.{column} = {str(value)[:120]!r}")
-    finally:
-        conn.close()
-    return found
+    cells = e2edb.every_cell(where if isinstance(where, str) else f"sqlite:///{where}")
+    assert {"appeals", "outbox"} <= {table for table, _column, _value in cells}
+    return [
+        f"{table}.{column} = {str(value)[:120]!r}"
+        for table, column, value in cells
+        if _holds(value, texts, numbers, floats)
+    ]
 
 
 def _holds(value: Any, texts: list[str], numbers: list[int], floats: list[float]) -> bool:

@@ -125,14 +125,36 @@ def test_bad_settings_name_the_setting(env: dict[str, str], named: str) -> None:
     assert TOKEN not in str(error.value)
 
 
-@pytest.mark.parametrize("url", ["postgresql://bot@db/bot", "postgres://bot@db/bot"])
-def test_postgresql_is_refused_with_one_clear_line(url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///data/bot.db",
+        "postgresql://bot@db/bot",
+        "postgres://bot:secret@db.internal:5433/bot?sslmode=require",
+    ],
+)
+def test_a_database_url_of_either_backend_is_taken(url: str) -> None:
+    settings = load_settings(_env_file=None, bot_token=TOKEN, database_url=url)
+    assert settings.database_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bot@db",  # no database
+        "postgresql:///bot",  # no server
+        "postgresql://bot:pw@db:port/bot",  # a port that is not a number
+        "sqlite:///",  # no file
+        "mysql://bot@db/bot",
+        "data/bot.db",
+    ],
+)
+def test_a_bad_database_url_is_one_clear_line_without_the_password(url: str) -> None:
     with pytest.raises(ConfigError) as error:
         load_settings(_env_file=None, bot_token=TOKEN, database_url=url)
-    assert str(error.value) == (
-        "Configuration error: DATABASE_URL PostgreSQL support is not available in this "
-        "version; use sqlite:///path"
-    )
+    [line] = str(error.value).splitlines()
+    assert line.startswith("Configuration error: DATABASE_URL must ")
+    assert "pw" not in line
 
 
 def run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,8 @@ and one change for both backends."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ import asyncpg
 from storage.codec import encode_instant
 from storage.models import Status
 from storage.postgres.database import PostgresDatabase
-from storage.reports import EVERYTHING, HistoryRow, PeriodAppeal, ReportScope
+from storage.reports import EVERYTHING, HistoryRow, PeriodAppeal, PeriodRows, ReportScope
 
 
 class PostgresReportQueries:
@@ -28,36 +30,11 @@ class PostgresReportQueries:
     async def period(
         self, since: datetime, until: datetime, scope: ReportScope = EVERYTHING
     ) -> list[PeriodAppeal]:
-        chat, chat_params = _scope_filter(scope)
-        rows = await self.db.fetchall(
-            "SELECT a.*, "
-            " (SELECT min(h.at) FROM status_history h WHERE h.appeal_id = a.id "
-            "   AND h.actor LIKE 'official:%') AS first_action_at, "
-            " (SELECT min(h.at) FROM status_history h WHERE h.appeal_id = a.id "
-            "   AND h.new_status = 'answered') AS first_answer_at, "
-            " (SELECT min(h.at) FROM status_history h WHERE h.appeal_id = a.id "
-            "   AND h.new_status = 'closed') AS closed_at, "
-            # An akimat files the number it can look up, not our internal id.
-            " (SELECT d.reference FROM appeals d WHERE d.id = a.duplicate_of) "
-            "   AS duplicate_of_reference "
-            f"FROM appeals a WHERE a.created_at >= $1 AND a.created_at < $2{chat} ORDER BY a.id",
-            since,
-            until,
-            *chat_params,
-        )
-        return [
-            PeriodAppeal(as_stored(r), r["first_action_at"], r["first_answer_at"], r["closed_at"])
-            for r in rows
-        ]
+        sql, params = period_sql(since, until, scope)
+        return [_period_appeal(r) for r in await self.db.fetchall(sql, *params)]
 
     async def bookings(self, first_day: str, last_day: str) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall(
-            "SELECT b.*, a.reference AS appeal_reference FROM bookings b "
-            "LEFT JOIN appeals a ON a.id = b.appeal_id "
-            "WHERE b.session_day BETWEEN $1 AND $2 ORDER BY b.slot_start, b.id",
-            date.fromisoformat(first_day),
-            date.fromisoformat(last_day),
-        )
+        rows = await self.db.fetchall(BOOKINGS_SQL, *_days(first_day, last_day))
         return [as_stored(r) for r in rows]
 
     async def history(self, appeal_id: int) -> list[HistoryRow]:
@@ -108,6 +85,83 @@ class PostgresReportQueries:
                 len(appeal_ids),
                 bookings,
             )
+
+
+BOOKINGS_SQL = (
+    "SELECT b.*, a.reference AS appeal_reference FROM bookings b "
+    "LEFT JOIN appeals a ON a.id = b.appeal_id "
+    "WHERE b.session_day BETWEEN $1 AND $2 ORDER BY b.slot_start, b.id"
+)
+
+
+def period_sql(since: datetime, until: datetime, scope: ReportScope) -> tuple[str, tuple[Any, ...]]:
+    """The period's appeals within `scope`, oldest first, with their history times."""
+    chat, chat_params = _scope_filter(scope)
+    sql = (
+        "SELECT a.*, "
+        " (SELECT min(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+        "   AND h.actor LIKE 'official:%') AS first_action_at, "
+        " (SELECT min(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+        "   AND h.new_status = 'answered') AS first_answer_at, "
+        " (SELECT min(h.at) FROM status_history h WHERE h.appeal_id = a.id "
+        "   AND h.new_status = 'closed') AS closed_at, "
+        # An akimat files the number it can look up, not our internal id.
+        " (SELECT d.reference FROM appeals d WHERE d.id = a.duplicate_of) "
+        "   AS duplicate_of_reference "
+        f"FROM appeals a WHERE a.created_at >= $1 AND a.created_at < $2{chat} ORDER BY a.id"
+    )
+    return sql, (since, until, *chat_params)
+
+
+@dataclass(frozen=True)
+class PostgresReportReader:
+    """`PeriodReader` on PostgreSQL: a connection of its own from the URL, opened in the
+    process that reads and closed after; the period and its bookings are read in one
+    REPEATABLE READ READ ONLY transaction, so both are of the same moment."""
+
+    dsn: str
+    timeout: float = 10.0  # seconds to connect
+
+    def read(
+        self,
+        since: datetime,
+        until: datetime,
+        scope: ReportScope,
+        booking_days: tuple[str, str] | None = None,
+    ) -> PeriodRows:
+        # The worker's process has no event loop of its own: one for this read.
+        return asyncio.run(self._read(since, until, scope, booking_days))
+
+    async def _read(
+        self,
+        since: datetime,
+        until: datetime,
+        scope: ReportScope,
+        booking_days: tuple[str, str] | None,
+    ) -> PeriodRows:
+        conn = await asyncpg.connect(
+            self.dsn, timeout=self.timeout, server_settings={"TimeZone": "UTC"}
+        )
+        try:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                sql, params = period_sql(since, until, scope)
+                appeals = [_period_appeal(r) for r in await conn.fetch(sql, *params)]
+                bookings = (
+                    [as_stored(r) for r in await conn.fetch(BOOKINGS_SQL, *_days(*booking_days))]
+                    if booking_days is not None
+                    else None
+                )
+        finally:
+            await conn.close()
+        return PeriodRows(appeals, bookings)
+
+
+def _days(first_day: str, last_day: str) -> tuple[date, date]:
+    return date.fromisoformat(first_day), date.fromisoformat(last_day)
+
+
+def _period_appeal(r: asyncpg.Record) -> PeriodAppeal:
+    return PeriodAppeal(as_stored(r), r["first_action_at"], r["first_answer_at"], r["closed_at"])
 
 
 def _scope_filter(scope: ReportScope) -> tuple[str, tuple[Any, ...]]:
