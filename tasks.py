@@ -2,7 +2,8 @@
 """Two commands for a fresh machine with Python 3.11+ and nothing else:
 
     python3 tasks.py run     install into .venv, then start the bot (SQLite)
-    python3 tasks.py test    install into .venv, then lint, type-check and run the whole test suite
+    python3 tasks.py test    install into .venv, then lint, type-check and run the whole test suite,
+                             then the end-to-end tests again with the bot on PostgreSQL
 
 Only the standard library is used here, since nothing is installed yet when it runs.
 """
@@ -70,7 +71,17 @@ def run_tests(args: list[str]) -> int:
         if code != 0:
             print(failure, file=sys.stderr)
             return code
-    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+    code = subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+    if code != 0:
+        return code
+    # The end-to-end suite once more with the bot on PostgreSQL (TEST_POSTGRES_URL; each test
+    # on a schema of its own, tests/e2edb.py): the same tests, the other backend.
+    print("End-to-end tests again, on PostgreSQL (E2E_DATABASE=postgres) …", flush=True)
+    return subprocess.call(
+        [str(PYTHON), "-m", "pytest", "-m", "e2e", *args],
+        cwd=ROOT,
+        env={**os.environ, "E2E_DATABASE": "postgres"},
+    )
 
 
 def main() -> int:

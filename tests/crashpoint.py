@@ -9,6 +9,7 @@ import os
 import sys
 from typing import Any
 
+import storage.postgres.outbox
 import storage.sqlite.outbox
 from bot.__main__ import main
 from storage.outbox import NewMessage
@@ -17,14 +18,21 @@ CRASHED = 137  # what a shell reports for SIGKILL
 
 
 def arm(prefix: str) -> None:
-    real = storage.sqlite.outbox._insert
+    # Both backends' row writers: whichever DATABASE_URL chose is the one that runs.
+    for module in (storage.sqlite.outbox, storage.postgres.outbox):
+        _arm(module, prefix)
+
+
+def _arm(module: Any, prefix: str) -> None:
+    real = module._insert
 
     async def insert(conn: Any, chat_id: int, message: NewMessage, *rest: Any) -> int:
         if (message.dedupe_key or "").startswith(prefix):
             os._exit(CRASHED)  # no rollback, no cleanup: the process is simply gone
-        return await real(conn, chat_id, message, *rest)
+        result: int = await real(conn, chat_id, message, *rest)
+        return result
 
-    storage.sqlite.outbox._insert = insert  # type: ignore[assignment]
+    module._insert = insert
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+from storage.postgres.reports import as_stored
 from tests import backends
 
 POSTGRES = os.environ.get("E2E_DATABASE", "sqlite") == "postgres"
@@ -95,6 +96,28 @@ def drop_created() -> None:
     on_thread(drop)
 
 
+class Row(tuple[Any, ...]):
+    """A PostgreSQL row as the tests read SQLite's: by position or column name, its values
+    in SQLite's stored form (instants as UTC ISO text, dates as ISO text, flags 0/1), so
+    one assertion holds on both backends."""
+
+    names: dict[str, int]
+
+    def __new__(cls, record: asyncpg.Record) -> Row:
+        stored = as_stored(record)
+        row = super().__new__(cls, stored.values())
+        row.names = {name: i for i, name in enumerate(stored)}
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self.names[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
 def every_cell(url: str) -> list[tuple[str, str, Any]]:
     """(table, column, value) of every cell of every table of the database at `url` (the
     tables found in its catalog, not listed by hand); a table without rows still appears,
@@ -156,7 +179,7 @@ def records(where: Path | str, sql: str, *params: Any) -> list[Any]:
     async def fetch() -> list[Any]:
         conn = await asyncpg.connect(url, server_settings={"TimeZone": "UTC"})
         try:
-            return list(await conn.fetch(pg_sql, *params))
+            return [Row(r) for r in await conn.fetch(pg_sql, *params)]
         finally:
             await conn.close()
 

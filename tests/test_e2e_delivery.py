@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
+import storage.postgres.outbox
 import storage.sqlite.outbox
 from storage.outbox import NewMessage
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
@@ -180,15 +182,27 @@ class FailingEnqueue:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, chat_id: int) -> None:
         self.armed = 0
-        real: Callable[..., Awaitable[int]] = storage.sqlite.outbox._insert
+        # Each backend's row writer, failing as its driver would; the one DATABASE_URL chose
+        # runs.
+        faults: list[tuple[Any, Exception]] = [
+            (storage.sqlite.outbox, sqlite3.OperationalError("disk I/O error")),
+            (storage.postgres.outbox, asyncpg.exceptions.DiskFullError("could not extend file")),
+        ]
+        for module, error in faults:
+            self._arm(monkeypatch, module, error, chat_id)
+
+    def _arm(
+        self, monkeypatch: pytest.MonkeyPatch, module: Any, error: Exception, chat_id: int
+    ) -> None:
+        real: Callable[..., Awaitable[int]] = module._insert
 
         async def insert(conn: Any, chat: int, message: NewMessage, *rest: Any) -> int:
             if self.armed and chat == chat_id:
                 self.armed -= 1
-                raise sqlite3.OperationalError("disk I/O error")
+                raise error
             return await real(conn, chat, message, *rest)
 
-        monkeypatch.setattr(storage.sqlite.outbox, "_insert", insert)
+        monkeypatch.setattr(module, "_insert", insert)
 
 
 async def error_shown(h: Harness, since: int) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests import e2edb
 from tests.conftest import OFFICIALS, TOKEN
 from tests.e2edb import query
 from tests.fakeapi import Call, FakeTelegram
@@ -38,7 +39,9 @@ class BotProcess:
             "PYTHONPATH": str(ROOT),
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": self.fake.base_url,
-            "DATABASE_URL": "sqlite:///data/bot.db",
+            "DATABASE_URL": e2edb.database_url(
+                self.workdir / "data" / "bot.db", relative="sqlite:///data/bot.db"
+            ),
             "OFFICIALS_CHAT_ID": str(OFFICIALS),
             **self.env,
         }
