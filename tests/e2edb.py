@@ -170,7 +170,9 @@ def records(where: Path | str, sql: str, *params: Any) -> list[Any]:
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
         conn.row_factory = sqlite3.Row
         try:
-            return conn.execute(sql, params).fetchall()
+            found = conn.execute(sql, params).fetchall()
+            conn.commit()  # what a test writes (an old draft put back) must stay
+            return found
         finally:
             conn.close()
     numbered = iter(range(1, sql.count("?") + 1))
