@@ -16,6 +16,7 @@ from storage.base import Repository
 from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.erasure import ErasureStore
+from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
@@ -37,6 +38,7 @@ from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
 from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
@@ -54,6 +56,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     bookings: BookingStore = SQLiteBookingStore(db)
     digest: DigestQueries = SQLiteDigestQueries(db)
     erasure: ErasureStore = SQLiteErasureStore(db)
+    lease: LeaseStore = SQLiteLeaseStore(db)
     lifecycle: LifecycleStore = SQLiteLifecycleStore(db)
     limits: LimitStore = SQLiteLimitStore(db)
     outbox: OutboxStore = SQLiteOutboxStore(db)
@@ -65,6 +68,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     assert isinstance(bookings, BookingStore)
     assert isinstance(digest, DigestQueries)
     assert isinstance(erasure, ErasureStore)
+    assert isinstance(lease, LeaseStore)
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
