@@ -101,10 +101,17 @@ class SenderLease:
         loop = asyncio.get_running_loop()
         while True:
             mono = loop.time()
-            if self.state.try_due(mono):
-                await self._try()
-            elif self.state.holds(mono):
-                self.sender.outbox.wakeup.set()
+            try:
+                if self.state.try_due(mono):
+                    await self._try()
+                elif self.state.holds(mono):
+                    self.sender.outbox.wakeup.set()
+            except Exception:
+                # Past the take (retrying the refused groups, stopping the sender): this task
+                # must outlive it, or the lease would silently never be renewed or taken.
+                log.exception("outbox: sending lease keeper failed; trying again")
+                self.state.failed(mono)
+                await self._stop_sending()
             mono = loop.time()
             pause = self.state.next_try() - mono
             if self.state.holds(mono):
