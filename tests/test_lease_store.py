@@ -1,43 +1,43 @@
-"""The lease row on SQLite (storage/sqlite/lease.py): take, renew, expiry, release, and two
-instances racing for it through two connections to one database file."""
+"""The lease row on both backends (storage/sqlite/lease.py, storage/postgres/lease.py): take,
+renew, expiry, release, and two instances racing for it through two connections to one
+database."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from storage.lease import LeaseStore
-from storage.sqlite.database import SQLiteDatabase
+from storage.postgres.lease import PostgresLeaseStore
 from storage.sqlite.lease import SQLiteLeaseStore
+from tests.backends import Backend, store
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=15)
 NAME = "outbox-sender"
 
 
+Stores = tuple[SQLiteLeaseStore | PostgresLeaseStore, SQLiteLeaseStore | PostgresLeaseStore]
+pytestmark = pytest.mark.every_backend
+
+
 @pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[SQLiteLeaseStore, SQLiteLeaseStore]]:
-    """Two connections to one file: what two processes on one database have."""
-    first = await SQLiteDatabase.open(tmp_path / "bot.db")
-    second = await SQLiteDatabase.open(tmp_path / "bot.db")
-    yield SQLiteLeaseStore(first), SQLiteLeaseStore(second)
-    await first.close()
-    await second.close()
+async def two(backend: Backend) -> Stores:
+    """Two connections to one database (on PostgreSQL, two pools): what two processes have."""
+    return store("lease", await backend.open()), store("lease", await backend.open())
 
 
 async def test_the_store_implements_its_interface(
-    two: tuple[SQLiteLeaseStore, SQLiteLeaseStore],
+    two: Stores,
 ) -> None:
     store: LeaseStore = two[0]
     assert isinstance(store, LeaseStore)
 
 
 async def test_a_free_lease_is_taken_and_renewed_by_its_holder(
-    two: tuple[SQLiteLeaseStore, SQLiteLeaseStore],
+    two: Stores,
 ) -> None:
     a, _ = two
     assert await a.current(NAME) is None
@@ -52,7 +52,7 @@ async def test_a_free_lease_is_taken_and_renewed_by_its_holder(
 
 
 async def test_another_instance_takes_it_only_after_it_expired(
-    two: tuple[SQLiteLeaseStore, SQLiteLeaseStore],
+    two: Stores,
 ) -> None:
     a, b = two
     assert await a.take(NAME, "A", T0, T0 + LEASE)
@@ -70,7 +70,7 @@ async def test_another_instance_takes_it_only_after_it_expired(
 
 
 async def test_a_holder_known_dead_is_replaced_before_the_expiry(
-    two: tuple[SQLiteLeaseStore, SQLiteLeaseStore],
+    two: Stores,
 ) -> None:
     a, b = two
     assert await a.take(NAME, "A", T0, T0 + LEASE)
@@ -81,7 +81,7 @@ async def test_a_holder_known_dead_is_replaced_before_the_expiry(
 
 
 async def test_release_lets_another_take_it_at_once_and_only_the_holder_releases(
-    two: tuple[SQLiteLeaseStore, SQLiteLeaseStore],
+    two: Stores,
 ) -> None:
     a, b = two
     assert await a.take(NAME, "A", T0, T0 + LEASE)
@@ -95,7 +95,7 @@ async def test_release_lets_another_take_it_at_once_and_only_the_holder_releases
 
 
 async def test_two_instances_racing_never_both_hold_it(
-    two: tuple[SQLiteLeaseStore, SQLiteLeaseStore],
+    two: Stores,
 ) -> None:
     """Both try at the same moment, over and over, on a free lease and on an expired one:
     exactly one is granted each time."""

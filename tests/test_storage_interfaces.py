@@ -25,6 +25,7 @@ from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
 from storage.postgres.erasure import PostgresErasureStore
 from storage.postgres.fsm import PostgresStorage
+from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
@@ -84,6 +85,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     bookings: BookingStore = PostgresBookingStore(db)
     digest: DigestQueries = PostgresDigestQueries(db)
     erasure: ErasureStore = PostgresErasureStore(db)
+    lease: LeaseStore = PostgresLeaseStore(db)
     lifecycle: LifecycleStore = PostgresLifecycleStore(db)
     limits: LimitStore = PostgresLimitStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
@@ -95,6 +97,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     assert isinstance(bookings, BookingStore)
     assert isinstance(digest, DigestQueries)
     assert isinstance(erasure, ErasureStore)
+    assert isinstance(lease, LeaseStore)
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
@@ -151,6 +154,6 @@ async def test_anything_else_is_refused_without_echoing_the_url() -> None:
 
 INTERFACES: dict[str, type] = {
     "fsm": BaseStorage, "bookings": BookingStore, "digest": DigestQueries,
-    "erasure": ErasureStore, "lifecycle": LifecycleStore, "limits": LimitStore,
+    "erasure": ErasureStore, "lease": LeaseStore, "lifecycle": LifecycleStore, "limits": LimitStore,
     "outbox": OutboxStore, "prompts": PromptStore, "reports": ReportQueries,
 }  # fmt: skip
