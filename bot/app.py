@@ -24,6 +24,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiohttp import web
 
+from bot.delivery.lease import SenderLease
 from bot.delivery.outbox import Outbox
 from bot.delivery.scheduler import Ticker, Ticks
 from bot.delivery.sender import OutboxSender
@@ -292,6 +293,9 @@ async def create_app(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
     )
+    # Of several instances on one database only the lease's holder sends (real time: the
+    # lease is about processes, not the business day).
+    lease = SenderLease(stores.lease, sender, system_clock)
     receptions = load_receptions(catalog)
     # Without receptions in the catalog there is nothing to book: no 🗓 in the menu.
     menu = MainMenu(booking=bool(receptions.receptions))
@@ -381,16 +385,17 @@ async def create_app(
 
     async def start_background() -> None:
         await officials.publish_pending()
-        await sender.retry_refused()
         # The sender's task, and each send it starts, inherit this: the outbox reschedules
-        # its rows in the database and must see every 429 and 5xx itself.
+        # its rows in the database and must see every 429 and 5xx itself. The lease starts
+        # the sender (after retrying the groups that refused the bot) as soon as it holds it:
+        # at once unless another instance sends.
         with own_retries():
-            sender.start()
+            await lease.start()
         ticker.start()
 
     async def stop_background() -> None:
         await ticker.stop()
-        await sender.stop()
+        await lease.stop()  # the sender drains, then the lease is released
 
     dp.startup.register(start_background)
     dp.shutdown.register(stop_background)  # after the updates in hand have finished

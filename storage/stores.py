@@ -19,6 +19,7 @@ from storage.base import Repository
 from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.erasure import ErasureStore
+from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
@@ -27,6 +28,7 @@ from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
 from storage.postgres.erasure import PostgresErasureStore
 from storage.postgres.fsm import PostgresStorage
+from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
@@ -40,6 +42,7 @@ from storage.sqlite.database import BUSY_TIMEOUT, LOCKED_RETRY, SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
 from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
@@ -73,6 +76,7 @@ class Stores:
     outbox: OutboxStore
     prompts: PromptStore
     reports: ReportQueries
+    lease: LeaseStore
     # /stats and /export's reads, pickled to the report worker's process: where the database
     # is, never a connection.
     period_reader: PeriodReader
@@ -100,7 +104,7 @@ async def open_stores(
             lite, SQLiteRepository(lite), SQLiteStorage(lite), SQLiteBookingStore(lite),
             SQLiteDigestQueries(lite), SQLiteErasureStore(lite), SQLiteLifecycleStore(lite),
             SQLiteLimitStore(lite), SQLiteOutboxStore(lite), SQLitePromptStore(lite),
-            SQLiteReportQueries(lite),
+            SQLiteReportQueries(lite), SQLiteLeaseStore(lite),
             # The worker's working directory may differ: the path is made absolute here.
             SQLiteReportReader(path.resolve(), busy_timeout),  # noqa: ASYNC240 - once, at start
         )  # fmt: skip
@@ -112,6 +116,7 @@ async def open_stores(
             pg, PostgresRepository(pg), PostgresStorage(pg), PostgresBookingStore(pg),
             PostgresDigestQueries(pg), PostgresErasureStore(pg), PostgresLifecycleStore(pg),
             PostgresLimitStore(pg), PostgresOutboxStore(pg), PostgresPromptStore(pg),
-            PostgresReportQueries(pg), PostgresReportReader(database_url, locked_retry),
+            PostgresReportQueries(pg), PostgresLeaseStore(pg),
+            PostgresReportReader(database_url, locked_retry),
         )  # fmt: skip
     raise ValueError(f"DATABASE_URL must start with {SQLITE} or {POSTGRES[0]}")

@@ -31,6 +31,7 @@ from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
 from storage.postgres.erasure import PostgresErasureStore
 from storage.postgres.fsm import PostgresStorage
+from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
@@ -42,6 +43,7 @@ from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
 from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
@@ -92,6 +94,7 @@ STORES: dict[str, tuple[type, type]] = {
     "bookings": (SQLiteBookingStore, PostgresBookingStore),
     "digest": (SQLiteDigestQueries, PostgresDigestQueries),
     "erasure": (SQLiteErasureStore, PostgresErasureStore),
+    "lease": (SQLiteLeaseStore, PostgresLeaseStore),
     "lifecycle": (SQLiteLifecycleStore, PostgresLifecycleStore),
     "limits": (SQLiteLimitStore, PostgresLimitStore),
     "outbox": (SQLiteOutboxStore, PostgresOutboxStore),

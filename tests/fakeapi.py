@@ -104,6 +104,9 @@ class Call:
     failed: bool = False
     error: JsonDict | None = None
     token: str = ""
+    # The first path segment of a base URL given as `base_url/<client>` (tests with several
+    # bot processes: which one made the call); "" for the plain base URL.
+    client: str = ""
     # The connection was closed before the answer went back: the bot saw a network error
     # whether or not the call took effect (``failed`` says whether it did).
     dropped: bool = False
@@ -553,6 +556,9 @@ class FakeTelegram:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.+}", self._handle_file)
+        # The same API under a prefix naming the client (see Call.client).
+        app.router.add_route("*", "/{client}/bot{token}/{method}", self._handle)
+        app.router.add_route("*", "/{client}/file/bot{token}/{path:.+}", self._handle_file)
         # handler_cancellation: a bot that stops polling must not leave a long-poll hanging.
         runner = web.AppRunner(
             app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
@@ -595,7 +601,13 @@ class FakeTelegram:
         method = request.match_info["method"]
         self.tokens.add(token)
         params = await read_params(request, self.uploads)
-        call = Call(method=method, params=params, ts=time.time(), token=token)
+        call = Call(
+            method=method,
+            params=params,
+            ts=time.time(),
+            token=token,
+            client=request.match_info.get("client", ""),
+        )
         # A long poll is recorded when it arrives, so a test sees at once that the bot polls.
         early = method.lower() == "getupdates"
         if early:

@@ -16,6 +16,7 @@ from storage.base import Repository
 from storage.bookings import BookingStore
 from storage.digest import DigestQueries
 from storage.erasure import ErasureStore
+from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
@@ -24,6 +25,7 @@ from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
 from storage.postgres.erasure import PostgresErasureStore
 from storage.postgres.fsm import PostgresStorage
+from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
@@ -37,6 +39,7 @@ from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
 from storage.sqlite.erasure import SQLiteErasureStore
 from storage.sqlite.fsm import SQLiteStorage
+from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
@@ -54,6 +57,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     bookings: BookingStore = SQLiteBookingStore(db)
     digest: DigestQueries = SQLiteDigestQueries(db)
     erasure: ErasureStore = SQLiteErasureStore(db)
+    lease: LeaseStore = SQLiteLeaseStore(db)
     lifecycle: LifecycleStore = SQLiteLifecycleStore(db)
     limits: LimitStore = SQLiteLimitStore(db)
     outbox: OutboxStore = SQLiteOutboxStore(db)
@@ -65,6 +69,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     assert isinstance(bookings, BookingStore)
     assert isinstance(digest, DigestQueries)
     assert isinstance(erasure, ErasureStore)
+    assert isinstance(lease, LeaseStore)
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
@@ -80,6 +85,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     bookings: BookingStore = PostgresBookingStore(db)
     digest: DigestQueries = PostgresDigestQueries(db)
     erasure: ErasureStore = PostgresErasureStore(db)
+    lease: LeaseStore = PostgresLeaseStore(db)
     lifecycle: LifecycleStore = PostgresLifecycleStore(db)
     limits: LimitStore = PostgresLimitStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
@@ -91,6 +97,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     assert isinstance(bookings, BookingStore)
     assert isinstance(digest, DigestQueries)
     assert isinstance(erasure, ErasureStore)
+    assert isinstance(lease, LeaseStore)
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
@@ -147,6 +154,6 @@ async def test_anything_else_is_refused_without_echoing_the_url() -> None:
 
 INTERFACES: dict[str, type] = {
     "fsm": BaseStorage, "bookings": BookingStore, "digest": DigestQueries,
-    "erasure": ErasureStore, "lifecycle": LifecycleStore, "limits": LimitStore,
+    "erasure": ErasureStore, "lease": LeaseStore, "lifecycle": LifecycleStore, "limits": LimitStore,
     "outbox": OutboxStore, "prompts": PromptStore, "reports": ReportQueries,
 }  # fmt: skip

@@ -62,6 +62,10 @@ def no_alerts(chat_id: int, error: str) -> Sequence[Outgoing]:
     return ()
 
 
+def always() -> bool:
+    return True
+
+
 class SlidingWindow:
     """At most `count` events in any `period` seconds (monotonic time), optionally at least
     `min_gap` apart: a burst sent at once reaches Telegram unevenly and can overflow its
@@ -191,6 +195,9 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._progress = asyncio.Event()
+        # Asked before each row is started: with several instances, whether this one still
+        # holds the sending lease (bot/delivery/lease.py). One process alone always may.
+        self.may_send: Callable[[], bool] = always
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -283,6 +290,8 @@ class OutboxSender:
         next_free = math.inf
         started = 0
         for row in rows:
+            if not self.may_send():
+                break  # the lease may have run out: another instance may be sending
             if len(self._in_flight) >= self.max_in_flight:
                 break  # a finishing send wakes us
             if row.id in self._in_flight or row.chat_id in self._busy_chats:
