@@ -1,5 +1,6 @@
 """`python -m bot`: validate settings, then long-poll (or, with WEBHOOK_URL, serve the
-webhook) until SIGINT/SIGTERM."""
+webhook) until SIGINT/SIGTERM. `python -m bot port --from sqlite:///… --to postgresql://…`
+copies the database to PostgreSQL instead (storage/port.py) and needs no other setting."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from bot.settings import ConfigError, load_settings
 from bot.telegram import eventloop
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["port"]:
+        # Imported here: the port needs asyncpg, the bot on SQLite does not load it.
+        from storage.port import main as port
+
+        return port(args[1:])
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

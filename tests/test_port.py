@@ -6,6 +6,8 @@ is filled again from a newer copy."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,8 @@ from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.repository import SQLiteRepository
 from tests.backends import fresh_schema, store
 from tests.test_storage import NOW, new_appeal
+
+ROOT = Path(__file__).resolve().parent.parent
 
 APPEALS = 400  # with their files, history, questions, additions, outbox rows: thousands of rows
 CHAT = -1001
@@ -202,3 +206,24 @@ def test_the_command_line_takes_only_sqlite_to_postgresql(
     with pytest.raises(SystemExit):
         main(["--from", "postgresql://a/b", "--to", "sqlite:///x.db"])
     assert "--from takes sqlite:///path" in capsys.readouterr().err
+
+
+async def test_python_m_bot_port_copies_the_database(tmp_path: Path, target: str) -> None:
+    """The operator's command, as a process: `python -m bot port --from … --to …`, with no
+    BOT_TOKEN or other setting around."""
+    source = tmp_path / "bot.db"
+    await fill(source, 0, 5)
+    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "port", "--from", f"sqlite:///{source}", "--to", target,
+        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert "Copied and verified." in out.decode()
+    pg = await PostgresDatabase.open(target)
+    try:
+        assert await pg.fetchval("SELECT count(*) FROM appeals") == 5
+    finally:
+        await pg.close()
