@@ -39,8 +39,11 @@ def no_sorry(h: Harness, since: int = 0) -> None:
 async def short_grace(
     fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
 ) -> AsyncIterator[Harness]:
-    """The outbox row behind a confirmation is due 0.2 s after the confirm."""
-    settings = make_settings(fake.base_url, tmp_path / "bot.db", confirmation_grace=0.2)
+    """The outbox row behind a confirmation is due 1 s after the confirm: short enough that
+    the drain below would send it if it were still pending, long enough that a busy machine
+    edits the card and withdraws the row first (at 0.2 s a loaded CI run lost that race, so
+    the test failed although the bot did what it promises)."""
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", confirmation_grace=1.0)
     app, task = await start_bot(fake, settings, clock)
     h = Harness(fake, app, task, clock)
     yield h
