@@ -3,6 +3,7 @@ official takes and answers it, the citizen reads the answer in their language an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,16 @@ async def open_prompt(h: Harness, card: Call, button: str, official: int = OFFIC
         )
         since = h.fake.mark()
         h.fake.press(official, outcomes, h.fake.buttons(outcomes)[0][1] or "")
-    return await h.fake.wait_for(lambda c: is_prompt(h, c), since=since)
+    prompt = await h.fake.wait_for(lambda c: is_prompt(h, c), since=since)
+    # The bot stores the prompt once Telegram has taken its message; a reply pushed before
+    # that row is committed (a test is faster than any official) would find no prompt.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    chat, message_id = prompt.params["chat_id"], prompt.result["message_id"]
+    while await h.app.dp["prompts"].prompt_at(chat, message_id) is None:
+        assert loop.time() < deadline, "the prompt was never stored"
+        await asyncio.sleep(0.01)
+    return prompt
 
 
 async def reply_to(
