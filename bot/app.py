@@ -401,7 +401,6 @@ async def create_app(
     dp.shutdown.register(stop_background)  # after the updates in hand have finished
     dp["settings"] = settings
     dp["catalog"] = catalog
-    dp["repo"] = repo
     dp["i18n"] = i18n
     dp["appeals"] = AppealService(
         repo,

@@ -495,10 +495,7 @@ async def already_held(
     """A day on which the citizen holds a place already: one place per session, so the day
     says so, and pressing it tells where to change that place."""
     reception = bookings.reception(reception_code)
-    try:
-        day = date.fromisoformat(day_value)
-    except ValueError:
-        day = None
+    day = day_of(day_value)
     held = None
     if reception is not None and day is not None:
         held = await bookings.held_in_session(query.from_user.id, reception, day)
