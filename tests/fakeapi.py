@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from html import unescape as html_unescape
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot, types
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -152,9 +153,12 @@ class WebhookAttempt:
     """One POST of an update to the bot's webhook, as Telegram would make it."""
 
     update_id: int
-    # The bot's HTTP status; None when the connection failed or timed out.
+    # The bot's HTTP status; None when the connection failed or timed out. Behind the
+    # proxy (FakeTelegram.webhook_upstreams): the proxy's, 502 when the upstream failed.
     status: int | None
     ts: float
+    # The instance the proxy passed the POST to ("" without a proxy).
+    upstream: str = ""
 
 
 WEBHOOK_CONFLICT = (
@@ -546,6 +550,19 @@ class FakeTelegram:
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_posts: set[asyncio.Task[None]] = set()
         self._webhook_busy: set[object] = set()
+        # A reverse proxy in front of several instances: their base URLs (http://host:port).
+        # Set, each POST goes to the next of them in turn (round robin) with the path of the
+        # URL the bot gave setWebhook, as nginx's proxy_pass to an upstream group would pass
+        # it. An upstream that refuses the connection, drops it before answering or does not
+        # answer in time is the proxy's 502 to Telegram, which posts the update again later
+        # (to whichever instance is next), and is passed over for `webhook_upstream_rest`
+        # seconds (nginx's max_fails=1 fail_timeout) unless every upstream is resting.
+        self.webhook_upstreams: list[str] = []
+        self.webhook_upstream_rest = 2.0
+        self._upstream_turn = itertools.count()
+        self._upstream_resting: dict[str, float] = {}
+        # Behind the proxy: the updates posted and not answered yet, and the upstream of each.
+        self.webhook_in_flight: dict[int, str] = {}
         self._handlers: dict[str, Handler] = self._build_handlers()
 
     # ----------------------------------------------------------------- lifecycle
@@ -615,7 +632,9 @@ class FakeTelegram:
         else:
             self.arrivals.append(call)
             self._wake_waiters()
-        delays = self._delays.get(method.lower())
+        delays = self._delays.get(f"{call.client}/{method.lower()}") or self._delays.get(
+            method.lower()
+        )
         if delays:
             await asyncio.sleep(delays.popleft())
         try:
@@ -705,9 +724,13 @@ class FakeTelegram:
         self._delays.clear()
         self._drops.clear()
 
-    def slow_next(self, method: str, seconds: float, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` answer only after ``seconds`` (slow Telegram)."""
-        self._delays.setdefault(method.lower(), deque()).extend([seconds] * times)
+    def slow_next(
+        self, method: str, seconds: float, times: int = 1, *, client: str | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer only after ``seconds`` (slow Telegram);
+        with ``client``, only those that client makes (see Call.client)."""
+        key = method.lower() if client is None else f"{client}/{method.lower()}"
+        self._delays.setdefault(key, deque()).extend([seconds] * times)
 
     def fail_chat(
         self,
@@ -1046,17 +1069,22 @@ class FakeTelegram:
         assert self.webhook is not None
         secret = self.webhook["secret_token"]
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        url, upstream = self._webhook_target(self.webhook["url"])
         status: int | None = None
+        update_id = pending.update["update_id"]
+        if upstream:
+            self.webhook_in_flight[update_id] = upstream
         try:
-            async with http.post(
-                self.webhook["url"], json=pending.update, headers=headers
-            ) as response:
+            async with http.post(url, json=pending.update, headers=headers) as response:
                 status = response.status
         except (ClientError, TimeoutError):
             status = None
-        self.webhook_attempts.append(
-            WebhookAttempt(pending.update["update_id"], status, time.time())
-        )
+            if upstream:  # the proxy answers Telegram itself, and rests the upstream
+                status = 502
+                self._upstream_resting[upstream] = time.monotonic() + self.webhook_upstream_rest
+        finally:
+            self.webhook_in_flight.pop(update_id, None)
+        self.webhook_attempts.append(WebhookAttempt(update_id, status, time.time(), upstream))
         try:
             if status is None or not 200 <= status < 300:
                 await asyncio.sleep(self.webhook_retry)
@@ -1065,6 +1093,25 @@ class FakeTelegram:
             self._webhook_busy.discard(key)
             self._wake_pollers()
             self._wake_waiters()
+
+    def _webhook_target(self, url: str) -> tuple[str, str]:
+        """Where a POST goes: the webhook's URL itself, or (behind the proxy) the next
+        upstream that is not resting, with the URL's path and query; and that upstream."""
+        if not self.webhook_upstreams:
+            return url, ""
+        now = time.monotonic()
+        count = len(self.webhook_upstreams)
+        turn = next(self._upstream_turn)
+        order = [self.webhook_upstreams[(turn + i) % count] for i in range(count)]
+        ready = [u for u in order if self._upstream_resting.get(u, 0.0) <= now]
+        upstream = (ready or order)[0].rstrip("/")
+        parsed = urlsplit(url)
+        path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+        return upstream + path, upstream
+
+    def webhook_upstream_of(self, update_id: int) -> list[str]:
+        """Behind the proxy: the upstream each POST of this update went to, in order."""
+        return [a.upstream for a in self.webhook_attempts if a.update_id == update_id]
 
     # ----------------------------------------------------------------- pushing updates
 

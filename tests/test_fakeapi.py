@@ -322,3 +322,106 @@ async def test_webhook_delivery_keeps_each_chat_in_order(fake: FakeTelegram, bot
             await bot.get_updates()
     finally:
         await runner.cleanup()
+
+
+async def test_webhook_behind_a_proxy_alternates_instances_and_retries_a_failed_one(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    """With `webhook_upstreams` the fake posts as a reverse proxy in front of several
+    instances would pass Telegram's requests on: each POST to the next instance in turn, with
+    the webhook URL's path. A chat's next update still waits for the previous answer,
+    whichever instance gave it. An instance that drops the connection mid-request, or
+    refuses it, is the proxy's 502: Telegram posts the update again, and it reaches another
+    instance (the failed one rests a while)."""
+    arrived: list[tuple[str, int, str]] = []
+    release = asyncio.Event()
+    runners: list[web.AppRunner] = []
+    dropped_once: list[str] = []
+
+    def instance(name: str) -> web.Application:
+        async def receive(request: web.Request) -> web.Response:
+            assert request.headers["X-Telegram-Bot-Api-Secret-Token"] == "sekret"
+            update = await request.json()
+            text = update["message"]["text"]
+            arrived.append((name, update["update_id"], text))
+            if text == "slow":
+                await release.wait()
+            if text == "dropped" and request.transport is not None and not dropped_once:
+                dropped_once.append(name)
+                request.transport.close()  # dies mid-request: no answer goes back
+            return web.json_response({})
+
+        app = web.Application()
+        app.router.add_post("/telegram/updates", receive)
+        return app
+
+    upstreams = []
+    for name in ("a", "b"):
+        runner = web.AppRunner(instance(name))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        upstreams.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
+    fake.webhook_upstreams = upstreams
+    fake.webhook_retry = 0.05
+    fake.webhook_upstream_rest = 1.0  # longer than the retry: the retry goes elsewhere
+    try:
+        # The public URL: only its path reaches the instances.
+        await bot.set_webhook("https://bot.example.kz/telegram/updates", secret_token="sekret")
+
+        # Round robin: consecutive posts alternate between the instances.
+        sent = [fake.user_message(CITIZEN + i, f"hello {i}") for i in range(4)]
+        for update in sent:
+            await fake.wait_answered(update["update_id"])
+        names = [name for name, _, text in arrived if text.startswith("hello")]
+        assert sorted(names) == ["a", "a", "b", "b"]
+        assert {fake.webhook_upstream_of(u["update_id"])[0] for u in sent} == set(upstreams)
+
+        # One chat: its next update waits for the answer to the previous one, though the
+        # next instance in turn is free.
+        fake.user_message(CITIZEN, "slow")
+        after = fake.user_message(CITIZEN, "after slow")
+        for _ in range(100):
+            if any(t == "slow" for _, _, t in arrived):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert not any(t == "after slow" for _, _, t in arrived)
+        release.set()
+        await fake.wait_answered(after["update_id"])
+        slow_at = next(n for n, _, t in arrived if t == "slow")
+        after_at = next(n for n, _, t in arrived if t == "after slow")
+        assert slow_at != after_at  # the chat moved to the other instance, in order
+
+        # An instance dies mid-request: the proxy answers 502, the update is posted again,
+        # to the other instance, before the chat's next update.
+        dropped = fake.user_message(CITIZEN, "dropped")
+        then = fake.user_message(CITIZEN, "then")
+        await fake.wait_answered(then["update_id"])
+        statuses = fake.webhook_statuses(dropped["update_id"])
+        assert statuses[0] == 502 and statuses[-1] == 200, statuses
+        [first, *rest] = fake.webhook_upstream_of(dropped["update_id"])
+        assert rest and all(u != first for u in rest)  # the failed instance rests
+        chat = [t for _, _, t in arrived if t in {"dropped", "then"}]
+        assert chat[-1] == "then" and chat.index("then") > chat.index("dropped")
+
+        # An instance that is gone (connection refused): every update still arrives, at the
+        # one left; the first posted to the gone one was answered 502 by the proxy.
+        await asyncio.sleep(fake.webhook_upstream_rest)  # nobody rests any more
+        gone = runners.pop(0)
+        gone_url = upstreams[0]
+        await gone.cleanup()
+        later = [fake.user_message(CITIZEN + 10 + i, f"later {i}") for i in range(4)]
+        for update in later:
+            await fake.wait_answered(update["update_id"])
+        ids = {u["update_id"] for u in later}
+        attempts = [a for a in fake.webhook_attempts if a.update_id in ids]
+        assert {a.status for a in attempts if a.upstream == gone_url} == {502}
+        assert any(a.upstream == gone_url for a in attempts)
+        assert [a.upstream for a in attempts if a.status == 200] == [upstreams[1]] * 4
+        assert sorted(t for n, _, t in arrived if t.startswith("later")) == [
+            f"later {i}" for i in range(4)
+        ]
+    finally:
+        for runner in runners:
+            await runner.cleanup()
