@@ -138,8 +138,9 @@ class AnnouncementStore(Protocol):
 
     async def get(self, announcement_id: int) -> Announcement | None: ...
 
-    async def sending(self) -> list[Announcement]:
-        """Announcements still going out, oldest first."""
+    async def sending(self, stopped_since: datetime) -> list[Announcement]:
+        """Announcements still going out, and those stopped after `stopped_since` (what was
+        on its way to Telegram at «Stop» may still land), oldest first."""
 
     async def progress(self, announcement: Announcement) -> Progress: ...
 

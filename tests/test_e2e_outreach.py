@@ -7,10 +7,10 @@ with its progress shown, survives a restart of the process mid-way and sends not
 from __future__ import annotations
 
 import time
-from html import escape
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -256,6 +256,9 @@ async def test_stop_drops_what_is_not_sent_yet(many: Harness) -> None:
     pending = rows(h, "SELECT COUNT(*) AS n FROM outbox WHERE purpose = 'announce:1' "
                       "AND sent_at IS NULL AND dropped_at IS NULL")[0]["n"]  # fmt: skip
     assert sum(counts.values()) == sent < SUBSCRIBERS and pending == 0
+    # The progress message ends with what went out, those on their way at «Stop» included.
+    await group_reply(h.fake, since, f"Отправлено: {sent} из {SUBSCRIBERS}", "Остановлено",
+                      method="editMessageText")  # fmt: skip
     # A second «Stop» is told it is over.
     alert = await h.alert(OFFICIAL, progress, h.fake.find_button(progress, "⏹"))
     assert "уже не отправляется" in alert

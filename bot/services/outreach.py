@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.delivery.outbox import Outbox
 from bot.domain.announcements import KINDS, all_districts
@@ -36,6 +36,9 @@ from storage.outreach import (
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# How long after «Stop» the progress message still follows the rows that were already on their
+# way to Telegram (the sender's sends time out well within it).
+STOPPED_SETTLES = timedelta(minutes=2)
 
 
 class SubscriptionService:
@@ -132,28 +135,28 @@ class AnnouncementService:
 
     async def stop(self, announcement_id: int) -> tuple[Announcement, Progress] | None:
         """Drop what is not sent yet; None if it was not sending any more. The progress
-        message gets its final state."""
+        message says so at once, and is corrected by the next ticks for what was already on
+        its way to Telegram."""
         stopped = await self.store.stop(announcement_id, self.clock())
         if stopped is None:
             return None
         log.info("announcement %s stopped", announcement_id)
-        progress = await self.show(stopped, finished=True)
+        progress = await self.show(stopped, force=True)
         return stopped, progress
 
     async def tick(self, now: datetime) -> None:
-        """Bring every progress message still going up to date from the database."""
-        for announcement in await self.store.sending():
-            await self.show(announcement, finished=None)
+        """Bring every progress message still moving up to date from the database."""
+        for announcement in await self.store.sending(self.clock() - STOPPED_SETTLES):
+            await self.show(announcement)
 
-    async def show(self, announcement: Announcement, finished: bool | None) -> Progress:
-        """Edit the progress message if what it shows changed. `finished` None: finished
-        when nothing is pending any more."""
+    async def show(self, announcement: Announcement, *, force: bool = False) -> Progress:
+        """Edit the progress message if what it shows changed (or `force`); once nothing is
+        pending, the announcement is done and the last edit says so."""
         progress = await self.store.progress(announcement)
-        done = progress.pending == 0 if finished is None else finished
-        if progress.key == announcement.shown and not done:
+        finishing = announcement.status == SENDING and progress.pending == 0
+        if not force and not finishing and progress.key == announcement.shown:
             return progress
-        if done and announcement.status == SENDING and finished is None:
-            # The last edit says it is over: render it as done.
+        if finishing:
             announcement = replace(announcement, status=DONE)
         edit = self.messages.progress(announcement, progress)
         if edit is not None:
@@ -162,5 +165,5 @@ class AnnouncementService:
                 progress_purpose(announcement.id), "superseded", self.clock()
             )
             await self.outbox.queue([edit])
-        await self.store.record_shown(announcement.id, progress.key, done, self.clock())
+        await self.store.record_shown(announcement.id, progress.key, finishing, self.clock())
         return progress

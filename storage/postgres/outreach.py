@@ -125,9 +125,13 @@ class PostgresAnnouncementStore:
         )
         return _announcement(row) if row else None
 
-    async def sending(self) -> list[Announcement]:
+    async def sending(self, stopped_since: datetime) -> list[Announcement]:
         rows = await self.db.fetchall(
-            f"SELECT {COLUMNS} FROM announcements WHERE status = $1 ORDER BY id", SENDING
+            f"SELECT {COLUMNS} FROM announcements WHERE status = $1 "
+            "OR (status = $2 AND finished_at > $3) ORDER BY id",
+            SENDING,
+            STOPPED,
+            stopped_since,
         )
         return [_announcement(r) for r in rows]
 

@@ -134,9 +134,11 @@ class SQLiteAnnouncementStore:
         )
         return _announcement(row) if row else None
 
-    async def sending(self) -> list[Announcement]:
+    async def sending(self, stopped_since: datetime) -> list[Announcement]:
         rows = await self.db.fetchall(
-            f"SELECT {COLUMNS} FROM announcements WHERE status = ? ORDER BY id", (SENDING,)
+            f"SELECT {COLUMNS} FROM announcements WHERE status = ? "
+            "OR (status = ? AND finished_at > ?) ORDER BY id",
+            (SENDING, STOPPED, encode_instant(stopped_since)),
         )
         return [_announcement(r) for r in rows]
 
