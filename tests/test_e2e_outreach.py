@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.catalog import BUNDLED_CATALOG
 from storage.stores import open_stores
 from tests import e2edb
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
@@ -298,3 +299,37 @@ async def test_a_broadcast_to_hundreds_survives_a_restart_and_sends_nothing_twic
     assert e2edb.query(url, "SELECT status, total FROM announcements") == [("done", SUBSCRIBERS)]
     print(f"\nbroadcast: {SUBSCRIBERS} messages in {elapsed:.1f}s with a restart "
           f"({SUBSCRIBERS / elapsed:.1f}/s)")  # fmt: skip
+
+
+# --- an akimat of one district ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def one_district(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    catalog = tmp_path / "catalog.toml"
+    bundled = BUNDLED_CATALOG.read_text(encoding="utf-8")
+    assert "\ndistricts = []\n" in bundled
+    catalog.write_text(
+        bundled.replace("\ndistricts = []\n", f'\ndistricts = ["{SEMEY}"]\n'), encoding="utf-8"
+    )
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", catalog_path=catalog)
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
+
+
+async def test_one_district_is_never_asked_for(one_district: Harness) -> None:
+    h = one_district
+    await onboard(h, ANNA, "ru")
+    screen = await h.say(ANNA, "/subscribe")
+    done = await h.click(ANNA, screen, "➕", method="editMessageText")
+    assert "✅ Вы подписаны на объявления: г. Семей." in (done.text or "")
+
+    kinds = await say_in_group(h.fake, "/announce", "Новое объявление")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, kinds, h.fake.find_button(kinds, "📄"), first_name="Асқар")
+    await group_reply(h.fake, since, "казахском")
+    assert not [c for c in h.fake.calls[since:] if "В какие районы" in (c.text or "")]
