@@ -10,7 +10,7 @@ a territory with one region or one district skips that step.
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
@@ -19,7 +19,8 @@ from bot.domain.catalog import Catalog
 from bot.services.outreach import SubscriptionService
 from bot.telegram.callbacks import SubCb
 from bot.telegram.filters import CallbackPrefix, PrivateChat
-from bot.telegram.menu import MainMenu, MenuButton
+from bot.telegram.menu import MenuButton
+from bot.telegram.middlewares import proposed_language
 from bot.views import outreach as view
 from bot.views.common import ALERT_LIMIT, shorten
 from handlers.common import ask_language
@@ -38,11 +39,10 @@ async def subscriptions(
     subscriptions: SubscriptionService,
     catalog: Catalog,
     i18n: PoI18n,
-    menu: MainMenu,
 ) -> None:
     if citizen is None or citizen.language is None or message.from_user is None:
         # A subscription belongs to a citizen who chose the language announcements come in.
-        await ask_language(message, i18n.default_locale)
+        await ask_language(message, proposed_language(message.from_user, i18n.default_locale))
         return
     codes = await subscriptions.districts_of(message.from_user.id)
     text, markup = view.subscriptions_screen(codes, catalog.territory, lang())
@@ -127,6 +127,14 @@ async def district_chosen(
     await subscribe_to(query, callback_data.value, subscriptions, catalog)
 
 
+class KnownCitizen(Filter):
+    """Subscribing needs the citizen's row (their language): a screen left over from before
+    /forget is stale."""
+
+    async def __call__(self, query: CallbackQuery, citizen: Citizen | None = None) -> bool:
+        return citizen is not None and citizen.language is not None
+
+
 async def subscribe_to(
     query: CallbackQuery, district: str, subscriptions: SubscriptionService, catalog: Catalog
 ) -> None:
@@ -185,10 +193,10 @@ def create_router() -> Router:
     router.callback_query.register(preview_only, ~PrivateChat())
     on = router.callback_query.register
     on(listed, SubCb.filter(F.action == "list"))
-    on(add, SubCb.filter(F.action == "add"))
-    on(region_chosen, SubCb.filter(F.action == "reg"))
+    on(add, SubCb.filter(F.action == "add"), KnownCitizen())
+    on(region_chosen, SubCb.filter(F.action == "reg"), KnownCitizen())
     on(page, SubCb.filter(F.action == "page"))
-    on(district_chosen, SubCb.filter(F.action == "dist"))
+    on(district_chosen, SubCb.filter(F.action == "dist"), KnownCitizen())
     on(removed, SubCb.filter(F.action == "del"))
     on(off, SubCb.filter(F.action == "off"))
     on(off_all, SubCb.filter(F.action == "offall"))

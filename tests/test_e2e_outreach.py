@@ -333,3 +333,19 @@ async def test_one_district_is_never_asked_for(one_district: Harness) -> None:
     h.fake.press(OFFICIAL, kinds, h.fake.find_button(kinds, "📄"), first_name="Асқар")
     await group_reply(h.fake, since, "казахском")
     assert not [c for c in h.fake.calls[since:] if "В какие районы" in (c.text or "")]
+
+
+async def test_forget_erases_the_subscriptions(harness: Harness) -> None:
+    h = harness
+    await onboard(h, ANNA, "ru")
+    done = await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+    assert rows(h, "SELECT COUNT(*) AS n FROM subscriptions")[0]["n"] == 1
+    privacy = await h.say(ANNA, "/privacy")
+    assert "/subscribe" in (privacy.text or "") and "Отписаться" in (privacy.text or "")
+    question = await h.say(ANNA, "/forget")
+    await h.press(ANNA, question, h.fake.buttons(question)[0][1] or "", method="editMessageText")
+    assert rows(h, "SELECT COUNT(*) AS n FROM subscriptions")[0]["n"] == 0
+    # A screen left from before subscribes nobody now.
+    alert = await h.alert(ANNA, done, h.fake.find_button(done, "➕"))
+    assert "больше не действует" in alert
+    assert rows(h, "SELECT COUNT(*) AS n FROM subscriptions")[0]["n"] == 0
