@@ -392,6 +392,7 @@ async def create_app(
         outbox_store,
         delivery_clock,
         AnnouncementNotices(outbox, i18n, catalog, settings.officials_language),
+        sending_here=lambda: sender.running,
     )
     dp["announcements"] = announcements
     # Progress messages follow the outbox: edited from what the database says, so they

@@ -91,7 +91,11 @@ class AnnouncementService:
         outbox_store: OutboxStore,
         clock: Clock,
         messages: AnnouncementMessages,
+        sending_here: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`sending_here`: whether this process runs the outbox sender (holds its lease);
+        only that one edits the progress messages, so several instances do not all edit."""
+        self.sending_here = sending_here
         self.store = store
         self.subscriptions = subscriptions
         self.outbox = outbox
@@ -146,6 +150,8 @@ class AnnouncementService:
 
     async def tick(self, now: datetime) -> None:
         """Bring every progress message still moving up to date from the database."""
+        if not self.sending_here():
+            return
         for announcement in await self.store.sending(self.clock() - STOPPED_SETTLES):
             await self.show(announcement)
 
