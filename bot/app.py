@@ -41,6 +41,7 @@ from bot.services.erasure import CitizenErasure
 from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
 from bot.services.officials_reports import OfficialsReports
+from bot.services.outreach import AnnouncementService, SubscriptionService
 from bot.services.prompts import OfficialPrompts
 from bot.services.report_worker import ReportWorker
 from bot.settings import ConfigError, Settings, check_officials_chat
@@ -64,6 +65,7 @@ from bot.views.digest import DigestView
 from bot.views.erasure_notices import ErasureNotices
 from bot.views.lifecycle_notices import LifecycleNotices
 from bot.views.officials_notices import OfficialsNotices
+from bot.views.outreach import AnnouncementNotices
 from bot.views.prompt_notices import PromptExpiryNotice
 from bot.views.refusals import refusal_alerts
 from handlers import setup_routers
@@ -382,6 +384,22 @@ async def create_app(
         today_section=bookings.digest_section,
     )
     ticker = Ticker(Ticks(digests, bookings, prompts), clock, settings.tz)
+    dp["subscriptions"] = SubscriptionService(stores.subscriptions, catalog, system_clock)
+    announcements = AnnouncementService(
+        stores.announcements,
+        stores.subscriptions,
+        outbox,
+        outbox_store,
+        delivery_clock,
+        AnnouncementNotices(outbox, i18n, catalog, settings.officials_language),
+        sending_here=lambda: sender.running,
+    )
+    dp["announcements"] = announcements
+    # Progress messages follow the outbox: edited from what the database says, so they
+    # carry on after a restart.
+    progress_ticker = Ticker(
+        announcements, delivery_clock, settings.tz, interval=settings.broadcast_progress_interval
+    )
 
     async def start_background() -> None:
         await officials.publish_pending()
@@ -392,9 +410,11 @@ async def create_app(
         with own_retries():
             await lease.start()
         ticker.start()
+        progress_ticker.start()
 
     async def stop_background() -> None:
         await ticker.stop()
+        await progress_ticker.stop()
         await lease.stop()  # the sender drains, then the lease is released
 
     dp.startup.register(start_background)

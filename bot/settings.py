@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     appeals_per_day: int = 5
     additions_per_day: int = 5
     throttle_burst: int = 5
+    # Seconds between edits of an announcement's progress message in the officials' chat
+    # (Telegram allows a group about 20 messages a minute, edits included).
+    broadcast_progress_interval: float = Field(default=5.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod

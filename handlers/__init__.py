@@ -9,6 +9,7 @@ from aiogram import BaseMiddleware, Dispatcher
 
 from handlers import (
     additions,
+    announce,
     appeal,
     booking,
     chat_member,
@@ -22,6 +23,7 @@ from handlers import (
     official_commands,
     official_receptions,
     officials,
+    subscriptions,
     switch,
 )
 
@@ -30,22 +32,25 @@ def setup_routers(dp: Dispatcher, officials_locale: BaseMiddleware) -> None:
     """`officials_locale` sets the officials' language on the routers that speak to them."""
     for_officials = [
         official_commands.create_router(),
+        announce.create_router(),
         official_receptions.create_router(),
         officials.create_router(),
     ]
     for router in for_officials:
         router.message.middleware(officials_locale)
         router.callback_query.middleware(officials_locale)
-    commands, receptions, cards = for_officials
+    commands, announcements, receptions, cards = for_officials
     dp.include_routers(
         errors.create_router(),
         chat_member.create_router(),
         common.create_router(),
         commands,
+        announcements,
         receptions,
         consent.create_router(),
         forget.create_router(),
         my_appeals.create_router(),
+        subscriptions.create_router(),
         additions.create_router(),  # before the dialogs: its state may interrupt theirs
         switch.create_router(),  # before the dialogs: /book inside an appeal is no step input
         appeal.create_router(),

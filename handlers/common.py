@@ -112,6 +112,12 @@ async def privacy(message: Message) -> None:
         "Telegram lets the bot delete a message only within 48 hours, so older files are left "
         "to the officials to delete."
     )
+    subscriptions = _(
+        "If you subscribe to announcements (/subscribe), the districts or cities you chose are "
+        "kept with your Telegram id, only to send you the akimat's announcements for them. "
+        "Announcements come only to those who subscribed; «Unsubscribe» under any of them, or "
+        "/forget, ends that."
+    )
     await message.answer(
         _(
             "<b>What is stored and why</b>\n"
@@ -124,7 +130,7 @@ async def privacy(message: Message) -> None:
             "/forget erases your personal data; anonymous figures (how many appeals of which "
             "kind, where and when) stay for statistics."
         )
-        + f"\n\n{address}\n\n{kept}"
+        + f"\n\n{address}\n\n{subscriptions}\n\n{kept}"
     )
 
 

@@ -23,6 +23,7 @@ from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
+from storage.outreach import AnnouncementStore, SubscriptionStore
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
@@ -32,6 +33,7 @@ from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
+from storage.postgres.outreach import PostgresAnnouncementStore, PostgresSubscriptionStore
 from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.reports import PostgresReportQueries, PostgresReportReader
 from storage.postgres.repository import PostgresRepository
@@ -46,6 +48,7 @@ from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.outreach import SQLiteAnnouncementStore, SQLiteSubscriptionStore
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
 from storage.sqlite.repository import SQLiteRepository
@@ -80,6 +83,8 @@ class Stores:
     # /stats and /export's reads, pickled to the report worker's process: where the database
     # is, never a connection.
     period_reader: PeriodReader
+    subscriptions: SubscriptionStore
+    announcements: AnnouncementStore
 
 
 async def open_stores(
@@ -107,6 +112,7 @@ async def open_stores(
             SQLiteReportQueries(lite), SQLiteLeaseStore(lite),
             # The worker's working directory may differ: the path is made absolute here.
             SQLiteReportReader(path.resolve(), busy_timeout),  # noqa: ASYNC240 - once, at start
+            SQLiteSubscriptionStore(lite), SQLiteAnnouncementStore(lite),
         )  # fmt: skip
     if database_url.startswith(POSTGRES):
         pg = await PostgresDatabase.open(
@@ -118,5 +124,6 @@ async def open_stores(
             PostgresLimitStore(pg), PostgresOutboxStore(pg), PostgresPromptStore(pg),
             PostgresReportQueries(pg), PostgresLeaseStore(pg),
             PostgresReportReader(database_url, locked_retry),
+            PostgresSubscriptionStore(pg), PostgresAnnouncementStore(pg),
         )  # fmt: skip
     raise ValueError(f"DATABASE_URL must start with {SQLITE} or {POSTGRES[0]}")

@@ -35,6 +35,7 @@ from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
+from storage.postgres.outreach import PostgresAnnouncementStore, PostgresSubscriptionStore
 from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
@@ -47,6 +48,7 @@ from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.outreach import SQLiteAnnouncementStore, SQLiteSubscriptionStore
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
@@ -100,6 +102,8 @@ STORES: dict[str, tuple[type, type]] = {
     "outbox": (SQLiteOutboxStore, PostgresOutboxStore),
     "prompts": (SQLitePromptStore, PostgresPromptStore),
     "reports": (SQLiteReportQueries, PostgresReportQueries),
+    "subscriptions": (SQLiteSubscriptionStore, PostgresSubscriptionStore),
+    "announcements": (SQLiteAnnouncementStore, PostgresAnnouncementStore),
 }
 
 

@@ -146,7 +146,7 @@ async def test_commands_are_registered_in_both_languages(
     ru = {c["command"]: c["description"] for c in fake.commands(scope, "ru")}
     default = {c["command"]: c["description"] for c in fake.commands(scope, "")}
     assert set(kk) == set(ru) == {
-        "start", "new", "book", "my", "lang", "cancel", "help", "privacy", "forget",
+        "start", "new", "book", "my", "subscribe", "lang", "cancel", "help", "privacy", "forget",
     }  # fmt: skip
     assert "өтініш" in kk["new"].lower()
     assert "обращени" in ru["new"].lower()

@@ -127,6 +127,11 @@ async def seed(db: Any, repo: Repository) -> dict[str, int]:
         new_appeal("unsent", CITIZEN, text=TEXT, contact_name=NAME, contact_phone=PHONE)
     )
     await repo.create_appeal(new_appeal("other", BYSTANDER, text=OTHER_TEXT))
+    # Subscribed to announcements for two places (#13); the bystander to one.
+    subscriptions = store("subscriptions", db)
+    await subscriptions.subscribe(CITIZEN, "351010000", NOW)
+    await subscriptions.subscribe(CITIZEN, "351610000", NOW)
+    await subscriptions.subscribe(BYSTANDER, "351010000", NOW)
     lifecycle = store("lifecycle", db)
     question = await lifecycle.add_question(
         mine.id, 900, "Асқар", "Әткеншек қай жерде?", None, NOW, {Status.REGISTERED}
@@ -262,8 +267,10 @@ async def test_erase_leaves_nothing_of_the_citizen_in_any_table_or_file(
         # Nothing readable in the files either: deleted cells are zeroed, the WAL truncated.
         # (On PostgreSQL the erasure vacuums the tables; the server's files are not ours.)
         assert raw_leftovers(path, (*SECRETS, repr(LAT), repr(LON)), [LAT, LON]) == []
-    # The bystander keeps everything.
+    # The bystander keeps everything, their subscription included.
     assert await table_leftovers(db, [OTHER_TEXT], [BYSTANDER])
+    assert await store("subscriptions", db).districts_of(BYSTANDER) == ["351010000"]
+    assert await store("subscriptions", db).districts_of(CITIZEN) == []
 
 
 async def test_what_erase_keeps_and_reports(

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
@@ -18,6 +19,7 @@ from aiogram.fsm.storage.base import StorageKey
 from storage.lifecycle import NewAddition
 from storage.models import Attachment, Status
 from storage.outbox import NewMessage, Outgoing
+from storage.outreach import Announcement, NewAnnouncement, Subscriber, announcement_purpose
 from storage.port import TABLES, PortRefused, main, port
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.repository import PostgresRepository
@@ -99,8 +101,32 @@ async def fill(path: Path, first: int, count: int) -> None:
             await outbox.park_chat(-600, "Forbidden: bot was kicked", NOW)
             await places.cancel_session("deputy", date(2027, 3, 3), NOW)
             await places.add_session("deputy", date(2027, 3, 4), 7, NOW)
+            await announce_to_subscribers(db, min(50, count))
     finally:
         await db.close()
+
+
+async def announce_to_subscribers(db: SQLiteDatabase, citizens: int) -> None:
+    """The citizens subscribed to a district or two, and an announcement queued to them."""
+    subscriptions, outbox = store("subscriptions", db), store("outbox", db)
+    for citizen in range(1, citizens + 1):
+        await subscriptions.subscribe(citizen, "351010000", NOW)
+        if citizen % 5 == 0:
+            await subscriptions.subscribe(citizen, "351610000", NOW)
+
+    async def write(conn: Any, announcement: Announcement, who: Sequence[Subscriber]) -> int:
+        rows = [
+            Outgoing(s.citizen_id, [NewMessage("sendMessage", {"text": "Хабарландыру"},
+                     f"announce:{announcement.id}:{s.citizen_id}",
+                     announcement_purpose(announcement.id))], NOW)
+            for s in who
+        ]  # fmt: skip
+        return len(await outbox.write_in(conn, rows))
+
+    new = NewAnnouncement("port", "notice", ("351010000", "351610000"), "Жиналыс ертең.",
+                          "Собрание завтра.", CHAT, 77, 9, "Асқар", NOW)  # fmt: skip
+    announcement, created = await store("announcements", db).create(new, write)
+    assert created and announcement.total == citizens
 
 
 async def counts_in_sqlite(path: Path) -> dict[str, int]:
@@ -137,6 +163,12 @@ async def test_every_table_is_copied_verified_and_read_back_the_same(
             assert await pg.get_appeal(appeal_id) == await lite.get_appeal(appeal_id)
             assert await pg.status_history(appeal_id) == await lite.status_history(appeal_id)
         assert await pg.get_citizen(1) == await lite.get_citizen(1)
+        for kind in ("subscriptions", "announcements"):
+            assert type(store(kind, pg.db)).__name__.startswith("Postgres")
+        assert await store("subscriptions", pg.db).districts_of(5) == ["351010000", "351610000"]
+        ported = await store("announcements", pg.db).get(1)
+        assert ported == await store("announcements", lite.db).get(1)
+        assert ported is not None and ported.total == 50
         assert await pg.update_seen(10_000)
         assert await store("outbox", pg.db).resolve_chat(-500) == -1000500
         # The numbers and ids continue where SQLite's ended.

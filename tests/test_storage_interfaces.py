@@ -20,6 +20,7 @@ from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
+from storage.outreach import AnnouncementStore, SubscriptionStore
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
@@ -29,6 +30,7 @@ from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
+from storage.postgres.outreach import PostgresAnnouncementStore, PostgresSubscriptionStore
 from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
@@ -43,6 +45,7 @@ from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.outreach import SQLiteAnnouncementStore, SQLiteSubscriptionStore
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
@@ -61,6 +64,8 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     lifecycle: LifecycleStore = SQLiteLifecycleStore(db)
     limits: LimitStore = SQLiteLimitStore(db)
     outbox: OutboxStore = SQLiteOutboxStore(db)
+    subscriptions: SubscriptionStore = SQLiteSubscriptionStore(db)
+    announcements: AnnouncementStore = SQLiteAnnouncementStore(db)
     prompts: PromptStore = SQLitePromptStore(db)
     reports: ReportQueries = SQLiteReportQueries(db)
     fsm: BaseStorage = SQLiteStorage(db)
@@ -73,6 +78,8 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
+    assert isinstance(subscriptions, SubscriptionStore)
+    assert isinstance(announcements, AnnouncementStore)
     assert isinstance(prompts, PromptStore)
     assert isinstance(reports, ReportQueries)
     assert isinstance(fsm, BaseStorage)
@@ -89,6 +96,8 @@ def test_every_postgres_store_implements_its_interface() -> None:
     lifecycle: LifecycleStore = PostgresLifecycleStore(db)
     limits: LimitStore = PostgresLimitStore(db)
     outbox: OutboxStore = PostgresOutboxStore(db)
+    subscriptions: SubscriptionStore = PostgresSubscriptionStore(db)
+    announcements: AnnouncementStore = PostgresAnnouncementStore(db)
     prompts: PromptStore = PostgresPromptStore(db)
     reports: ReportQueries = PostgresReportQueries(db)
     fsm: BaseStorage = PostgresStorage(db)
@@ -101,6 +110,8 @@ def test_every_postgres_store_implements_its_interface() -> None:
     assert isinstance(lifecycle, LifecycleStore)
     assert isinstance(limits, LimitStore)
     assert isinstance(outbox, OutboxStore)
+    assert isinstance(subscriptions, SubscriptionStore)
+    assert isinstance(announcements, AnnouncementStore)
     assert isinstance(prompts, PromptStore)
     assert isinstance(reports, ReportQueries)
     assert isinstance(fsm, BaseStorage)
@@ -156,4 +167,5 @@ INTERFACES: dict[str, type] = {
     "fsm": BaseStorage, "bookings": BookingStore, "digest": DigestQueries,
     "erasure": ErasureStore, "lease": LeaseStore, "lifecycle": LifecycleStore, "limits": LimitStore,
     "outbox": OutboxStore, "prompts": PromptStore, "reports": ReportQueries,
+    "subscriptions": SubscriptionStore, "announcements": AnnouncementStore,
 }  # fmt: skip

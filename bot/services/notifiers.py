@@ -23,6 +23,7 @@ from storage.bookings import Booking
 from storage.lifecycle import Question
 from storage.models import Appeal, Attachment
 from storage.outbox import Outgoing
+from storage.outreach import Announcement, Progress, Subscriber
 from storage.reports import PeriodAppeal
 
 # One message as a view made it: the text (Telegram HTML) and the keyboard (None for none),
@@ -193,3 +194,17 @@ class WorkbookRenderer(Protocol):
         receptions: ReceptionCatalog | None = None,
         full: bool = False,
     ) -> bytes: ...
+
+
+class AnnouncementMessages(Protocol):
+    """What an announcement's subscribers and its officials' chat read (issue #13)."""
+
+    def to_citizen(self, announcement: Announcement, subscriber: Subscriber) -> Outgoing:
+        """The announcement in the subscriber's language, with one-tap «Unsubscribe» buttons;
+        its outbox row carries the purpose and dedupe key the service gives."""
+        ...
+
+    def progress(self, announcement: Announcement, progress: Progress) -> Outgoing | None:
+        """The edit of the progress message in the officials' chat (None when there is no
+        message to edit)."""
+        ...

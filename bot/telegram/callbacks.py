@@ -85,3 +85,20 @@ class QuestionCb(CallbackData, prefix="qa"):
     """«Answer» under an officials' question in the citizen's chat."""
 
     question: int = Field(ge=1, lt=2**63)
+
+
+class SubCb(CallbackData, prefix="sub"):
+    """A citizen's subscriptions: "add", "reg" (a region), "dist" (a district), "page"
+    ("r.<page>" of regions, "<region>.<page>" of its districts), "del" (from the list),
+    "list"; under an announcement "off" (one district) and "offall"."""
+
+    action: str
+    value: str = ""
+
+
+class AnnCb(CallbackData, prefix="an"):
+    """The officials' /announce dialog: "kind", "tog" (a district), "all", "page", "next",
+    "send", "cancel"; under the progress message "stop" (value: the announcement's id)."""
+
+    action: str
+    value: str = ""

@@ -21,6 +21,7 @@ def citizen_commands() -> list[BotCommand]:
         BotCommand(command="new", description=_("File an appeal")),
         BotCommand(command="book", description=_("Book a reception")),
         BotCommand(command="my", description=_("My appeals and bookings")),
+        BotCommand(command="subscribe", description=_("Announcements of the akimat by place")),
         BotCommand(command="lang", description=_("Change language")),
         BotCommand(command="cancel", description=_("Leave the current dialog")),
         BotCommand(command="help", description=_("Help")),
@@ -36,6 +37,7 @@ def official_commands() -> list[BotCommand]:
         BotCommand(command="stats", description=_("Figures for the last days")),
         BotCommand(command="receptions", description=_("Receptions of a day and who comes")),
         BotCommand(command="export", description=_("Spreadsheet of the last days' appeals")),
+        BotCommand(command="announce", description=_("Send an announcement to subscribers")),
     ]
 
 

@@ -19,6 +19,7 @@ def _labels() -> dict[str, str]:
         "new": _("📝 New appeal"),
         "book": _("🗓 Book a reception"),
         "my": _("📂 My appeals"),
+        "subscribe": _("🔔 Announcements"),
         "lang": _("🌐 Language"),
         "help": _("❓ Help"),
     }
@@ -36,8 +37,11 @@ class MainMenu:
         """In the current language."""
         labels = _labels()
         rows = [[KeyboardButton(text=labels["new"]), KeyboardButton(text=labels["my"])]]
+        announcements = KeyboardButton(text=labels["subscribe"])
         if self.booking:
-            rows.append([KeyboardButton(text=labels["book"])])
+            rows.append([KeyboardButton(text=labels["book"]), announcements])
+        else:
+            rows.append([announcements])
         rows.append([KeyboardButton(text=labels["lang"]), KeyboardButton(text=labels["help"])])
         return ReplyKeyboardMarkup(
             keyboard=rows,

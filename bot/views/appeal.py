@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiogram.types import (
@@ -19,6 +20,8 @@ from bot.views.common import back_cancel_row, html, shorten, wbutton
 from i18n.core import ngettext
 
 PAGE_SIZE = 10
+# (label, action, value) -> a button
+Button = Callable[[str, str, str], InlineKeyboardButton]
 Screen = tuple[str, InlineKeyboardMarkup | ReplyKeyboardMarkup]
 
 
@@ -56,23 +59,35 @@ def category_screen(catalog: Catalog, lang: str) -> Screen:
 
 
 def places_screen(
-    step: str, places: tuple[Place, ...] | list[Place], lang: str, page: int, note: str = ""
+    step: str,
+    places: tuple[Place, ...] | list[Place],
+    lang: str,
+    page: int,
+    note: str = "",
+    *,
+    button: Button = wbutton,
+    page_of: Callable[[int], str] | None = None,
+    last_row: list[InlineKeyboardButton] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The region or district step. `button(label, action, value)` makes the buttons (the
+    appeal dialog's by default; /subscribe has its own), `page_of(n)` the value of a page
+    button, `last_row` the row under them (Back and Cancel by default)."""
     action = "reg" if step == "region" else "dist"
     pages = max(1, -(-len(places) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     chunk = places[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    buttons = [wbutton(p.name(lang), action, p.code) for p in chunk]
+    buttons = [button(p.name(lang), action, p.code) for p in chunk]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if pages > 1:
+        value = page_of or (lambda n: f"{step}.{n}")
         nav = []
         if page > 0:
-            nav.append(wbutton("◀️", "page", f"{step}.{page - 1}"))
-        nav.append(wbutton(f"{page + 1}/{pages}", "noop"))
+            nav.append(button("◀️", "page", value(page - 1)))
+        nav.append(button(f"{page + 1}/{pages}", "noop", ""))
         if page < pages - 1:
-            nav.append(wbutton("▶️", "page", f"{step}.{page + 1}"))
+            nav.append(button("▶️", "page", value(page + 1)))
         rows.append(nav)
-    rows.append(back_cancel_row(step))
+    rows.append(last_row if last_row is not None else back_cancel_row(step))
     if step == "region":
         prompt = _("Choose the region, or type part of its name.")
     else:

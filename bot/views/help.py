@@ -29,6 +29,7 @@ def greeting_text(catalog: Catalog, lang: str, *, booking: bool) -> str:
         lines.append(
             _("You can also book a personal reception with officials of the akimat: /book.")
         )
+    lines.append(_("The akimat's announcements for your district or city: /subscribe."))
     return "\n\n".join(lines)
 
 
@@ -48,6 +49,7 @@ def help_text(catalog: Catalog, lang: str, *, booking: bool) -> str:
         lines.append(_("/my — your appeals and bookings, their status and answers"))
     else:
         lines.append(_("/my — your appeals, their status and answers"))
+    lines.append(_("/subscribe — the akimat's announcements for your district or city"))
     lines.append(
         _(
             "/lang — Қазақша / Русский\n"

@@ -241,6 +241,8 @@ async def _erase_citizen(conn: Connection, citizen_id: int) -> None:
         # Everything to their chat: notices, answers, reminders, confirmations, sent or not.
         "DELETE FROM outbox WHERE chat_id = $1",
         "DELETE FROM fsm WHERE user_id = $1",
+        # What they subscribed to (also ON DELETE CASCADE; said here, not left to it).
+        "DELETE FROM subscriptions WHERE citizen_id = $1",
         # The trigger bookings_forget_citizen erases a booking's contact and question first;
         # the waiting list goes with the row (ON DELETE CASCADE).
         "DELETE FROM citizens WHERE id = $1",

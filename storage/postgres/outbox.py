@@ -121,8 +121,10 @@ class PostgresOutboxStore:
         message_ids: Sequence[int] = (),
     ) -> None:
         await self.db.execute(
-            f"UPDATE outbox SET sent_at = $1, message_id = $2, message_ids = $3 "
-            f"WHERE id = $4 AND {PENDING}",
+            # Withdrawn or dropped while Telegram was taking it, it went out all the same:
+            # recorded as sent, so what was delivered is known (and /forget can delete it).
+            "UPDATE outbox SET sent_at = $1, message_id = $2, message_ids = $3 "
+            "WHERE id = $4 AND sent_at IS NULL",
             now,
             message_id,
             encode_json(list(message_ids)) if message_ids else None,

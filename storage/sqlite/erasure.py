@@ -225,6 +225,8 @@ async def _erase_citizen(conn: Transaction, citizen_id: int) -> None:
         # Everything to their chat: notices, answers, reminders, confirmations, sent or not.
         "DELETE FROM outbox WHERE chat_id = ?",
         "DELETE FROM fsm WHERE user_id = ?",
+        # What they subscribed to (also ON DELETE CASCADE; said here, not left to it).
+        "DELETE FROM subscriptions WHERE citizen_id = ?",
         # The trigger bookings_forget_citizen erases a booking's contact and question first;
         # the waiting list goes with the row (ON DELETE CASCADE).
         "DELETE FROM citizens WHERE id = ?",

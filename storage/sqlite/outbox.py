@@ -125,8 +125,10 @@ class SQLiteOutboxStore:
         message_ids: Sequence[int] = (),
     ) -> None:
         await self.db.execute(
-            f"UPDATE outbox SET sent_at = ?, message_id = ?, message_ids = ? "
-            f"WHERE id = ? AND {PENDING}",
+            # Withdrawn or dropped while Telegram was taking it, it went out all the same:
+            # recorded as sent, so what was delivered is known (and /forget can delete it).
+            "UPDATE outbox SET sent_at = ?, message_id = ?, message_ids = ? "
+            "WHERE id = ? AND sent_at IS NULL",
             (
                 encode_instant(now),
                 message_id,

@@ -1,0 +1,175 @@
+"""Subscriptions by place and announcements to the subscribers (issue #13).
+
+A citizen subscribes to districts; nothing is sent to anyone who did not. An official's
+announcement is stored with one outbox row per subscriber, in one transaction keyed by the
+dialog's draft, so a second «Send» or a restart queues nothing twice; the outbox sender
+delivers the rows within Telegram's limits. The progress message in the officials' chat is
+edited from what the database says (`tick`, on the scheduler), so it carries on after a
+restart; «Stop» drops the rows not yet sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.delivery.outbox import Outbox
+from bot.domain.announcements import KINDS, all_districts
+from bot.domain.catalog import Catalog
+from bot.services.notifiers import AnnouncementMessages
+from storage.base import InTransaction
+from storage.outbox import OutboxStore
+from storage.outreach import (
+    DONE,
+    SENDING,
+    Announcement,
+    AnnouncementStore,
+    NewAnnouncement,
+    Progress,
+    Subscriber,
+    SubscriptionStore,
+    progress_purpose,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# How long after «Stop» the progress message still follows the rows that were already on their
+# way to Telegram (the sender's sends time out well within it).
+STOPPED_SETTLES = timedelta(minutes=2)
+
+
+class SubscriptionService:
+    def __init__(self, store: SubscriptionStore, catalog: Catalog, clock: Clock) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+
+    async def subscribe(self, citizen_id: int, district: str) -> bool | None:
+        """True if new, False if the citizen already had it; None for a code that is no
+        district of the territory (a forged button)."""
+        if district not in {d.code for d in all_districts(self.catalog.territory)}:
+            return None
+        return await self.store.subscribe(citizen_id, district, self.clock())
+
+    async def unsubscribe(self, citizen_id: int, district: str) -> bool:
+        return await self.store.unsubscribe(citizen_id, district)
+
+    async def unsubscribe_all(self, citizen_id: int) -> int:
+        return await self.store.unsubscribe_all(citizen_id)
+
+    async def districts_of(self, citizen_id: int) -> list[str]:
+        return await self.store.districts_of(citizen_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the officials' dialog gathered, checked by `bot.domain.announcements`."""
+
+    key: str
+    kind: str
+    districts: tuple[str, ...]
+    text_kk: str
+    text_ru: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    announcement: Announcement
+    progress: Progress
+    created: bool  # False: this draft was sent before, nothing new was queued
+
+
+class AnnouncementService:
+    def __init__(
+        self,
+        store: AnnouncementStore,
+        subscriptions: SubscriptionStore,
+        outbox: Outbox,
+        outbox_store: OutboxStore,
+        clock: Clock,
+        messages: AnnouncementMessages,
+        sending_here: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """`sending_here`: whether this process runs the outbox sender (holds its lease);
+        only that one edits the progress messages, so several instances do not all edit."""
+        self.sending_here = sending_here
+        self.store = store
+        self.subscriptions = subscriptions
+        self.outbox = outbox
+        self.outbox_store = outbox_store
+        self.clock = clock
+        self.messages = messages
+
+    async def audience(self, districts: Sequence[str]) -> int:
+        """How many citizens it would reach if sent now."""
+        return await self.subscriptions.count_subscribers(districts)
+
+    async def send(
+        self, draft: Draft, chat_id: int, message_id: int | None, author_id: int, author: str
+    ) -> Sent:
+        if draft.kind not in KINDS or not draft.districts:
+            raise ValueError(f"not an announcement this release sends: {draft}")
+        new = NewAnnouncement(
+            draft_key=draft.key, kind=draft.kind, districts=draft.districts,
+            text_kk=draft.text_kk, text_ru=draft.text_ru, chat_id=chat_id,
+            progress_message_id=message_id, author_id=author_id, author_name=author,
+            created_at=self.clock(),
+        )  # fmt: skip
+
+        async def write(
+            conn: InTransaction, announcement: Announcement, who: Sequence[Subscriber]
+        ) -> int:
+            rows = [self.messages.to_citizen(announcement, s) for s in who]
+            return len(await self.outbox.queue_in(conn, rows))
+
+        announcement, created = await self.store.create(new, write)
+        if created:
+            self.outbox.poke()
+            log.info(
+                "announcement %s: %d messages queued by %s in %s",
+                announcement.id, announcement.total, author_id, chat_id,
+            )  # fmt: skip
+        return Sent(announcement, await self.store.progress(announcement), created)
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        return await self.store.get(announcement_id)
+
+    async def stop(self, announcement_id: int) -> tuple[Announcement, Progress] | None:
+        """Drop what is not sent yet; None if it was not sending any more. The progress
+        message says so at once, and is corrected by the next ticks for what was already on
+        its way to Telegram."""
+        stopped = await self.store.stop(announcement_id, self.clock())
+        if stopped is None:
+            return None
+        log.info("announcement %s stopped", announcement_id)
+        progress = await self.show(stopped, force=True)
+        return stopped, progress
+
+    async def tick(self, now: datetime) -> None:
+        """Bring every progress message still moving up to date from the database."""
+        if not self.sending_here():
+            return
+        for announcement in await self.store.sending(self.clock() - STOPPED_SETTLES):
+            await self.show(announcement)
+
+    async def show(self, announcement: Announcement, *, force: bool = False) -> Progress:
+        """Edit the progress message if what it shows changed (or `force`); once nothing is
+        pending, the announcement is done and the last edit says so."""
+        progress = await self.store.progress(announcement)
+        finishing = announcement.status == SENDING and progress.pending == 0
+        if not force and not finishing and progress.key == announcement.shown:
+            return progress
+        if finishing:
+            announcement = replace(announcement, status=DONE)
+        edit = self.messages.progress(announcement, progress)
+        if edit is not None:
+            # An older edit still waiting is superseded by this one.
+            await self.outbox_store.withdraw(
+                progress_purpose(announcement.id), "superseded", self.clock()
+            )
+            await self.outbox.queue([edit])
+        await self.store.record_shown(announcement.id, progress.key, finishing, self.clock())
+        return progress

@@ -1,0 +1,306 @@
+"""/announce: an official sends an announcement to the subscribers of some districts (issue
+#13), in an officials' chat or, for ADMIN_IDS, in private: kind → districts → the text in
+Kazakh → in Russian (each previewed exactly as citizens will read it) → «Send» or «Cancel».
+
+The draft lives in the FSM (per official and chat). In a group only a reply to the bot's own
+prompt is taken for a text, so a message to colleagues never becomes an announcement. «Send»
+hands the draft to `AnnouncementService`, which queues every subscriber's message in one
+transaction keyed by the draft; the review message becomes the progress message, edited as
+the outbox delivers, with «Stop».
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, Filter, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.announcements import (
+    KINDS,
+    LANGUAGES,
+    AnnouncementTextProblem,
+    check_announcement_text,
+    choose_all,
+    the_only_district,
+    toggle,
+)
+from bot.domain.catalog import Catalog
+from bot.domain.dialogs import dialog_of
+from bot.services.officials import OfficialsService
+from bot.services.outreach import AnnouncementService, Draft
+from bot.telegram.callbacks import AnnCb
+from bot.telegram.filters import CallbackPrefix, Has, author
+from bot.views import officials as officials_view
+from bot.views import outreach as view
+from handlers.dialog import stale
+from handlers.official_commands import allowed
+from i18n.core import PoI18n
+
+DRAFT = "announce"
+
+
+class AnnounceForm(StatesGroup):
+    kind = State()
+    districts = State()
+    text_kk = State()
+    text_ru = State()
+    review = State()
+
+
+TEXT_STATES = {"kk": AnnounceForm.text_kk, "ru": AnnounceForm.text_ru}
+
+
+async def draft_of(state: FSMContext) -> dict[str, Any]:
+    data = await state.get_data()
+    draft = data.get(DRAFT)
+    return draft if isinstance(draft, dict) else {}
+
+
+async def save(state: FSMContext, draft: dict[str, Any]) -> None:
+    await state.update_data({DRAFT: draft})
+
+
+async def announce(message: Message, state: FSMContext, officials: OfficialsService) -> None:
+    if not await allowed(message, officials):
+        return
+    if dialog_of(await state.get_state()) is not None:
+        # An administrator half-way through their own appeal or booking, in private.
+        await message.answer(_("Please finish or cancel the current dialog first (/cancel)."))
+        return
+    await state.set_state(AnnounceForm.kind)
+    await state.set_data({DRAFT: {"key": uuid.uuid4().hex, "districts": []}})
+    text, markup = view.kind_screen(KINDS)
+    await message.answer(text, reply_markup=markup)
+
+
+class MayAct(Filter):
+    """The presser may use officials' commands in this chat (`OfficialsService.may_act`)."""
+
+    async def __call__(self, query: CallbackQuery, officials: OfficialsService) -> bool:
+        if not isinstance(query.message, Message):
+            return False
+        return await officials.may_act(query.message.chat.id, query.from_user.id)
+
+
+async def refused(query: CallbackQuery) -> None:
+    await query.answer(_("Sorry, this command is for the akimat's officials."), show_alert=True)
+
+
+def where(query: CallbackQuery) -> Message:
+    assert isinstance(query.message, Message)  # MayAct made sure
+    return query.message
+
+
+async def kind_chosen(
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    state: FSMContext,
+    catalog: Catalog,
+    officials_language: str,
+) -> None:
+    if callback_data.value not in KINDS:
+        await stale(query)
+        return
+    draft = await draft_of(state)
+    draft["kind"] = callback_data.value
+    await query.answer()
+    only = the_only_district(catalog.territory)
+    if only is not None:
+        draft["districts"] = [only]
+        await save(state, draft)
+        await where(query).edit_text(view.kind_label(callback_data.value))
+        await ask_text("kk", where(query), state, draft)
+        return
+    await save(state, draft)
+    await state.set_state(AnnounceForm.districts)
+    text, markup = view.districts_screen_for_officials(
+        draft["districts"], catalog.territory, officials_language, 0
+    )
+    await where(query).edit_text(text, reply_markup=markup)
+
+
+async def districts_changed(
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    state: FSMContext,
+    catalog: Catalog,
+    officials_language: str,
+) -> None:
+    draft = await draft_of(state)
+    chosen: list[str] = list(draft.get("districts") or [])
+    value, _sep, page_text = callback_data.value.rpartition(".")
+    if callback_data.action == "page":
+        page_text = callback_data.value
+    elif callback_data.action == "all":
+        chosen = choose_all(chosen, catalog.territory)
+        page_text = callback_data.value
+    else:  # "tog"
+        chosen = toggle(chosen, value, catalog.territory)
+    page = int(page_text) if page_text.isascii() and page_text.isdigit() else 0
+    draft["districts"] = chosen
+    await save(state, draft)
+    await query.answer()
+    text, markup = view.districts_screen_for_officials(
+        chosen, catalog.territory, officials_language, page
+    )
+    await where(query).edit_text(text, reply_markup=markup)
+
+
+async def districts_done(
+    query: CallbackQuery, state: FSMContext, catalog: Catalog, officials_language: str
+) -> None:
+    draft = await draft_of(state)
+    if not draft.get("districts"):
+        await stale(query)
+        return
+    await query.answer()
+    names = view.district_names(draft["districts"], catalog.territory, officials_language)
+    await where(query).edit_text(view.districts_chosen_text(names))
+    await ask_text("kk", where(query), state, draft)
+
+
+async def ask_text(lang: str, message: Message, state: FSMContext, draft: dict[str, Any]) -> None:
+    text, force = view.text_prompt(lang)
+    sent = await message.answer(text, reply_markup=force)
+    draft["prompt"] = sent.message_id
+    await save(state, draft)
+    await state.set_state(TEXT_STATES[lang])
+
+
+class RepliesToPrompt(Filter):
+    """In a group, only a reply to the bot's prompt is the text: the chat goes on around the
+    dialog. In private, any message."""
+
+    async def __call__(self, message: Message, state: FSMContext) -> bool:
+        if message.chat.type == "private":
+            return True
+        replied = message.reply_to_message
+        if replied is None:
+            return False
+        return replied.message_id == (await draft_of(state)).get("prompt")
+
+
+async def text_given(
+    message: Message,
+    state: FSMContext,
+    catalog: Catalog,
+    i18n: PoI18n,
+    officials: OfficialsService,
+    announcements: AnnouncementService,
+    officials_language: str,
+) -> None:
+    person = author(message)
+    if person is None:
+        await message.reply(officials_view.anonymous_text())
+        return
+    current = await state.get_state()
+    lang = "kk" if current == AnnounceForm.text_kk.state else "ru"
+    checked = check_announcement_text(message.text)
+    if checked.problem is not None:
+        await message.reply(view.text_problem(checked.problem))
+        return
+    draft = await draft_of(state)
+    draft[f"text_{lang}"] = checked.text
+    await save(state, draft)
+    district = view.place_name(catalog.territory, draft["districts"][0], lang)
+    heading = view.preview_heading(lang)
+    with i18n.use_locale(lang):
+        preview = view.announcement_text(draft["kind"], checked.text, district)
+        keyboard = view.unsubscribe_keyboard(draft["districts"][0], district)
+    await message.reply(heading)
+    await message.answer(preview, reply_markup=keyboard)
+    following = LANGUAGES[LANGUAGES.index(lang) + 1 :]
+    if following:
+        await ask_text(following[0], message, state, draft)
+        return
+    await state.set_state(AnnounceForm.review)
+    audience = await announcements.audience(draft["districts"])
+    names = view.district_names(draft["districts"], catalog.territory, officials_language)
+    text, markup = view.review_screen(draft["kind"], names, audience)
+    await message.answer(text, reply_markup=markup)
+
+
+async def not_text(message: Message) -> None:
+    await message.reply(view.text_problem(AnnouncementTextProblem.EMPTY))
+
+
+async def send(
+    query: CallbackQuery,
+    state: FSMContext,
+    catalog: Catalog,
+    announcements: AnnouncementService,
+    officials_language: str,
+) -> None:
+    draft = await draft_of(state)
+    texts = {lang: draft.get(f"text_{lang}") for lang in LANGUAGES}
+    if not draft.get("districts") or not all(texts.values()) or draft.get("kind") not in KINDS:
+        await stale(query)
+        return
+    message = where(query)
+    sent = await announcements.send(
+        Draft(
+            key=draft["key"], kind=draft["kind"], districts=tuple(draft["districts"]),
+            text_kk=texts["kk"] or "", text_ru=texts["ru"] or "",
+        ),
+        message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name,
+    )  # fmt: skip
+    await state.clear()
+    await query.answer(_("Sending.") if sent.created else _("It was sent already."))
+    names = view.district_names(sent.announcement.districts, catalog.territory, officials_language)
+    text, markup = view.progress_screen(sent.announcement, sent.progress, names)
+    await message.edit_text(text, reply_markup=markup)
+
+
+async def cancel(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await query.answer()
+    await where(query).edit_text(view.cancelled_text())
+
+
+async def stop(
+    query: CallbackQuery, callback_data: AnnCb, announcements: AnnouncementService
+) -> None:
+    number = callback_data.value
+    announcement = (
+        await announcements.get(int(number)) if number.isascii() and number.isdigit() else None
+    )
+    if announcement is None or announcement.chat_id != where(query).chat.id:
+        await stale(query)
+        return
+    stopped = await announcements.stop(announcement.id)
+    if stopped is None:
+        await query.answer(_("It is not being sent any more."), show_alert=True)
+        return
+    await query.answer(_("Stopped: what was not sent yet will not be sent."), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name="announce")
+    router.message.register(announce, Command("announce"))
+    form = StateFilter(AnnounceForm)
+    router.message.register(
+        text_given, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt(),
+        Has("text"),
+    )  # fmt: skip
+    router.message.register(
+        not_text, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt()
+    )
+    buttons = router.callback_query
+    buttons.filter(CallbackPrefix(AnnCb))
+    buttons.register(refused, ~MayAct())
+    buttons.register(stop, AnnCb.filter(F.action == "stop"))
+    buttons.register(cancel, AnnCb.filter(F.action == "cancel"), form)
+    buttons.register(kind_chosen, AnnCb.filter(F.action == "kind"), StateFilter(AnnounceForm.kind))
+    districts = StateFilter(AnnounceForm.districts)
+    changes = AnnCb.filter(F.action.in_({"tog", "all", "page"}))
+    buttons.register(districts_changed, changes, districts)
+    buttons.register(districts_done, AnnCb.filter(F.action == "next"), districts)
+    buttons.register(send, AnnCb.filter(F.action == "send"), StateFilter(AnnounceForm.review))
+    buttons.register(stale, AnnCb.filter())
+    return router

@@ -1,0 +1,155 @@
+"""The state reaching out (issue #13): citizens' subscriptions to districts, and the
+announcements officials send to their subscribers.
+
+An announcement's messages are outbox rows with the purpose `announce:<id>` (one per
+subscriber, written in the transaction that creates the announcement), so its progress is
+counted from the outbox itself: what was sent, what Telegram refused, what was stopped, what
+is still pending. Nothing of it lives only in memory; a restart carries on where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from storage.base import InTransaction
+
+SENDING = "sending"
+DONE = "done"
+STOPPED = "stopped"
+# What a stopped row's last_error says, so the progress can count it apart from failures.
+STOPPED_ERROR = "stopped by an official"
+# How the outbox sender records a citizen who blocked the bot (bot.delivery.sender.describe).
+BLOCKED_ERROR_PREFIX = "TelegramForbiddenError"
+
+
+def announcement_purpose(announcement_id: int) -> str:
+    """The outbox purpose of every message of the announcement to a citizen."""
+    return f"announce:{announcement_id}"
+
+
+def progress_purpose(announcement_id: int) -> str:
+    """The outbox purpose of the edits of its progress message in the officials' chat."""
+    return f"announce-progress:{announcement_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A citizen to receive an announcement: in their language, named by one of their
+    subscribed districts among those the announcement is for (the lowest code)."""
+
+    citizen_id: int
+    language: str
+    district: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewAnnouncement:
+    draft_key: str
+    kind: str
+    districts: tuple[str, ...]
+    text_kk: str
+    text_ru: str
+    chat_id: int
+    progress_message_id: int | None
+    author_id: int
+    author_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    id: int
+    draft_key: str
+    kind: str
+    districts: tuple[str, ...]
+    text_kk: str
+    text_ru: str
+    chat_id: int
+    progress_message_id: int | None
+    author_id: int
+    author_name: str
+    status: str
+    total: int
+    shown: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    def text(self, lang: str) -> str:
+        return self.text_kk if lang == "kk" else self.text_ru
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """An announcement's rows by state. `total` is what was queued; a row /forget erased
+    since counts in none of the others."""
+
+    total: int
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    stopped: int = 0
+    pending: int = 0
+
+    @property
+    def key(self) -> str:
+        """One spelling per state, to tell whether the progress message needs an edit."""
+        counts = (self.total, self.sent, self.failed, self.blocked, self.stopped, self.pending)
+        return "/".join(map(str, counts))
+
+
+# Writes the citizens' rows in the creating transaction: (transaction, announcement, who).
+WriteMessages = Callable[[InTransaction, Announcement, Sequence[Subscriber]], Awaitable[int]]
+
+
+@runtime_checkable
+class SubscriptionStore(Protocol):
+    """What consumers ask of the subscriptions, whatever the database; on SQLite
+    `storage.sqlite.outreach.SQLiteSubscriptionStore`."""
+
+    async def subscribe(self, citizen_id: int, district: str, now: datetime) -> bool:
+        """True if the subscription is new. The citizen's row must exist (they chose a
+        language)."""
+
+    async def unsubscribe(self, citizen_id: int, district: str) -> bool:
+        """True if there was such a subscription."""
+
+    async def unsubscribe_all(self, citizen_id: int) -> int: ...
+
+    async def districts_of(self, citizen_id: int) -> list[str]:
+        """The citizen's subscriptions, in the order they were made."""
+
+    async def count_subscribers(self, districts: Collection[str]) -> int:
+        """How many reachable citizens an announcement to `districts` would reach now."""
+
+
+@runtime_checkable
+class AnnouncementStore(Protocol):
+    """What consumers ask of the announcements, whatever the database; on SQLite
+    `storage.sqlite.outreach.SQLiteAnnouncementStore`."""
+
+    async def create(self, new: NewAnnouncement, write: WriteMessages) -> tuple[Announcement, bool]:
+        """Store the announcement and, in the same transaction, have `write` queue one message
+        per reachable subscriber of its districts (each citizen once, however many of the
+        districts they follow). (existing, False) when `draft_key` was sent before: nothing is
+        queued twice."""
+
+    async def get(self, announcement_id: int) -> Announcement | None: ...
+
+    async def sending(self, stopped_since: datetime) -> list[Announcement]:
+        """Announcements still going out, and those stopped after `stopped_since` (what was
+        on its way to Telegram at «Stop» may still land), oldest first."""
+
+    async def progress(self, announcement: Announcement) -> Progress: ...
+
+    async def stop(self, announcement_id: int, now: datetime) -> Announcement | None:
+        """Drop the rows not yet sent and mark it stopped, in one transaction; None if it was
+        not sending any more (finished, or stopped already)."""
+
+    async def record_shown(
+        self, announcement_id: int, shown: str, finished: bool, now: datetime
+    ) -> None:
+        """The progress message now shows `shown`; `finished`: nothing is pending, it is done
+        (a stopped one stays stopped)."""

@@ -1,0 +1,218 @@
+"""`SubscriptionStore` and `AnnouncementStore` on PostgreSQL, as on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import datetime
+
+import asyncpg
+
+from storage.codec import decode_json, encode_json
+from storage.outreach import (
+    BLOCKED_ERROR_PREFIX,
+    DONE,
+    SENDING,
+    STOPPED,
+    STOPPED_ERROR,
+    Announcement,
+    NewAnnouncement,
+    Progress,
+    Subscriber,
+    WriteMessages,
+    announcement_purpose,
+)
+from storage.postgres.database import PostgresDatabase
+
+COLUMNS = (
+    "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
+    "author_id, author_name, status, total, shown, created_at, finished_at"
+)
+
+
+class PostgresSubscriptionStore:
+    """`SubscriptionStore` on PostgreSQL; what each method promises is written there."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    async def subscribe(self, citizen_id: int, district: str, now: datetime) -> bool:
+        added = await self.db.execute(
+            "INSERT INTO subscriptions (citizen_id, district, created_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (citizen_id, district) DO NOTHING",
+            citizen_id,
+            district,
+            now,
+        )
+        return added == 1
+
+    async def unsubscribe(self, citizen_id: int, district: str) -> bool:
+        removed = await self.db.execute(
+            "DELETE FROM subscriptions WHERE citizen_id = $1 AND district = $2",
+            citizen_id,
+            district,
+        )
+        return removed == 1
+
+    async def unsubscribe_all(self, citizen_id: int) -> int:
+        return await self.db.execute("DELETE FROM subscriptions WHERE citizen_id = $1", citizen_id)
+
+    async def districts_of(self, citizen_id: int) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT district FROM subscriptions WHERE citizen_id = $1 "
+            "ORDER BY created_at, district",
+            citizen_id,
+        )
+        return [r["district"] for r in rows]
+
+    async def count_subscribers(self, districts: Collection[str]) -> int:
+        if not districts:
+            return 0
+        count = await self.db.fetchval(
+            "SELECT COUNT(DISTINCT s.citizen_id) FROM subscriptions s "
+            "JOIN citizens c ON c.id = s.citizen_id "
+            "WHERE s.district = ANY($1::text[]) AND NOT c.unreachable",
+            list(districts),
+        )
+        return int(count or 0)
+
+
+class PostgresAnnouncementStore:
+    """`AnnouncementStore` on PostgreSQL; what each method promises is written there."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    async def create(self, new: NewAnnouncement, write: WriteMessages) -> tuple[Announcement, bool]:
+        async with self.db.transaction() as conn:
+            # A second «Send» of the same draft waits here for the first one's commit, then
+            # finds its row.
+            row = await conn.fetchrow(
+                "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
+                "chat_id, progress_message_id, author_id, author_name, status, total, "
+                "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11) "
+                f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
+                new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
+                new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
+                new.author_name, SENDING, new.created_at,
+            )  # fmt: skip
+            if row is None:
+                existing = await conn.fetchrow(
+                    f"SELECT {COLUMNS} FROM announcements WHERE draft_key = $1", new.draft_key
+                )
+                assert existing is not None
+                return _announcement(existing), False
+            created = _announcement(row)
+            rows = await conn.fetch(
+                "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
+                "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
+                "WHERE s.district = ANY($1::text[]) AND NOT c.unreachable "
+                "GROUP BY s.citizen_id, c.language ORDER BY s.citizen_id",
+                list(new.districts),
+            )
+            who = [
+                Subscriber(int(r["citizen_id"]), r["language"] or "", r["district"]) for r in rows
+            ]
+            total = await write(conn, created, who)
+            await conn.execute(
+                "UPDATE announcements SET total = $1 WHERE id = $2", total, created.id
+            )
+        return replace(created, total=total), True
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        row = await self.db.fetchone(
+            f"SELECT {COLUMNS} FROM announcements WHERE id = $1", announcement_id
+        )
+        return _announcement(row) if row else None
+
+    async def sending(self, stopped_since: datetime) -> list[Announcement]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM announcements WHERE status = $1 "
+            "OR (status = $2 AND finished_at > $3) ORDER BY id",
+            SENDING,
+            STOPPED,
+            stopped_since,
+        )
+        return [_announcement(r) for r in rows]
+
+    async def progress(self, announcement: Announcement) -> Progress:
+        row = await self.db.fetchone(
+            "SELECT "
+            "COUNT(*) FILTER (WHERE sent_at IS NOT NULL) AS sent, "
+            "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
+            "                 AND last_error = $1) AS stopped, "
+            "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
+            "                 AND last_error LIKE $2) AS blocked, "
+            "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL) AS dropped, "
+            "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NULL) AS pending "
+            "FROM outbox WHERE purpose = $3",
+            STOPPED_ERROR,
+            f"{BLOCKED_ERROR_PREFIX}%",
+            announcement_purpose(announcement.id),
+        )
+        assert row is not None
+        return Progress(
+            total=announcement.total,
+            sent=int(row["sent"]),
+            failed=int(row["dropped"]) - int(row["stopped"]) - int(row["blocked"]),
+            blocked=int(row["blocked"]),
+            stopped=int(row["stopped"]),
+            pending=int(row["pending"]),
+        )
+
+    async def stop(self, announcement_id: int, now: datetime) -> Announcement | None:
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE announcements SET status = $1, finished_at = $2 "
+                f"WHERE id = $3 AND status = $4 RETURNING {COLUMNS}",
+                STOPPED,
+                now,
+                announcement_id,
+                SENDING,
+            )
+            if row is None:
+                return None
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 "
+                "WHERE purpose = $3 AND sent_at IS NULL AND dropped_at IS NULL",
+                now,
+                STOPPED_ERROR,
+                announcement_purpose(announcement_id),
+            )
+        return _announcement(row)
+
+    async def record_shown(
+        self, announcement_id: int, shown: str, finished: bool, now: datetime
+    ) -> None:
+        await self.db.execute(
+            "UPDATE announcements SET shown = $1, "
+            "status = CASE WHEN $2 AND status = $3 THEN $4 ELSE status END, "
+            "finished_at = CASE WHEN $2 AND finished_at IS NULL THEN $5 ELSE finished_at END "
+            "WHERE id = $6",
+            shown,
+            finished,
+            SENDING,
+            DONE,
+            now,
+            announcement_id,
+        )
+
+
+def _announcement(row: asyncpg.Record) -> Announcement:
+    return Announcement(
+        id=int(row["id"]),
+        draft_key=row["draft_key"],
+        kind=row["kind"],
+        districts=tuple(decode_json(row["districts"])),
+        text_kk=row["text_kk"],
+        text_ru=row["text_ru"],
+        chat_id=int(row["chat_id"]),
+        progress_message_id=row["progress_message_id"],
+        author_id=int(row["author_id"]),
+        author_name=row["author_name"],
+        status=row["status"],
+        total=int(row["total"]),
+        shown=row["shown"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+    )

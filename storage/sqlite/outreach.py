@@ -1,0 +1,214 @@
+"""`SubscriptionStore` and `AnnouncementStore` on SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import datetime
+
+from storage.codec import (
+    decode_instant,
+    decode_json,
+    decode_optional_instant,
+    encode_instant,
+    encode_json,
+)
+from storage.outreach import (
+    BLOCKED_ERROR_PREFIX,
+    DONE,
+    SENDING,
+    STOPPED,
+    STOPPED_ERROR,
+    Announcement,
+    NewAnnouncement,
+    Progress,
+    Subscriber,
+    WriteMessages,
+    announcement_purpose,
+)
+from storage.sqlite.database import SQLiteDatabase
+
+COLUMNS = (
+    "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
+    "author_id, author_name, status, total, shown, created_at, finished_at"
+)
+
+
+def _marks(values: Collection[str]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+class SQLiteSubscriptionStore:
+    """`SubscriptionStore` on SQLite; what each method promises is written there."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def subscribe(self, citizen_id: int, district: str, now: datetime) -> bool:
+        added = await self.db.execute(
+            "INSERT INTO subscriptions (citizen_id, district, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (citizen_id, district) DO NOTHING",
+            (citizen_id, district, encode_instant(now)),
+        )
+        return added == 1
+
+    async def unsubscribe(self, citizen_id: int, district: str) -> bool:
+        removed = await self.db.execute(
+            "DELETE FROM subscriptions WHERE citizen_id = ? AND district = ?",
+            (citizen_id, district),
+        )
+        return removed == 1
+
+    async def unsubscribe_all(self, citizen_id: int) -> int:
+        return await self.db.execute(
+            "DELETE FROM subscriptions WHERE citizen_id = ?", (citizen_id,)
+        )
+
+    async def districts_of(self, citizen_id: int) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT district FROM subscriptions WHERE citizen_id = ? ORDER BY created_at, district",
+            (citizen_id,),
+        )
+        return [r["district"] for r in rows]
+
+    async def count_subscribers(self, districts: Collection[str]) -> int:
+        if not districts:
+            return 0
+        row = await self.db.fetchone(
+            "SELECT COUNT(DISTINCT s.citizen_id) FROM subscriptions s "
+            "JOIN citizens c ON c.id = s.citizen_id "
+            f"WHERE s.district IN ({_marks(districts)}) AND c.unreachable = 0",
+            tuple(districts),
+        )
+        return int(row[0]) if row else 0
+
+
+class SQLiteAnnouncementStore:
+    """`AnnouncementStore` on SQLite; what each method promises is written there."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def create(self, new: NewAnnouncement, write: WriteMessages) -> tuple[Announcement, bool]:
+        async with self.db.transaction() as conn:
+            values = (
+                new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
+                new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
+                new.author_name, SENDING, encode_instant(new.created_at),
+            )  # fmt: skip
+            async with conn.execute(
+                "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
+                "chat_id, progress_message_id, author_id, author_name, status, total, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
+                f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
+                values,
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                async with conn.execute(
+                    f"SELECT {COLUMNS} FROM announcements WHERE draft_key = ?", (new.draft_key,)
+                ) as cur:
+                    existing = await cur.fetchone()
+                assert existing is not None
+                return _announcement(existing), False
+            created = _announcement(row)
+            async with conn.execute(
+                "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
+                "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
+                f"WHERE s.district IN ({_marks(new.districts)}) AND c.unreachable = 0 "
+                "GROUP BY s.citizen_id, c.language ORDER BY s.citizen_id",
+                new.districts,
+            ) as cur:
+                rows = await cur.fetchall()
+            who = [Subscriber(r["citizen_id"], r["language"] or "", r["district"]) for r in rows]
+            total = await write(conn, created, who)
+            await conn.execute(
+                "UPDATE announcements SET total = ? WHERE id = ?", (total, created.id)
+            )
+        return replace(created, total=total), True
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        row = await self.db.fetchone(
+            f"SELECT {COLUMNS} FROM announcements WHERE id = ?", (announcement_id,)
+        )
+        return _announcement(row) if row else None
+
+    async def sending(self, stopped_since: datetime) -> list[Announcement]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM announcements WHERE status = ? "
+            "OR (status = ? AND finished_at > ?) ORDER BY id",
+            (SENDING, STOPPED, encode_instant(stopped_since)),
+        )
+        return [_announcement(r) for r in rows]
+
+    async def progress(self, announcement: Announcement) -> Progress:
+        row = await self.db.fetchone(
+            "SELECT "
+            "COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent, "
+            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error = ?), 0) "
+            "  AS stopped, "
+            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error LIKE ?), 0) "
+            "  AS blocked, "
+            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL), 0) AS dropped, "
+            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NULL), 0) AS pending "
+            "FROM outbox INDEXED BY outbox_by_purpose WHERE purpose = ?",
+            (STOPPED_ERROR, f"{BLOCKED_ERROR_PREFIX}%", announcement_purpose(announcement.id)),
+        )
+        assert row is not None
+        return Progress(
+            total=announcement.total,
+            sent=int(row["sent"]),
+            failed=int(row["dropped"]) - int(row["stopped"]) - int(row["blocked"]),
+            blocked=int(row["blocked"]),
+            stopped=int(row["stopped"]),
+            pending=int(row["pending"]),
+        )
+
+    async def stop(self, announcement_id: int, now: datetime) -> Announcement | None:
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "UPDATE announcements SET status = ?, finished_at = ? "
+                f"WHERE id = ? AND status = ? RETURNING {COLUMNS}",
+                (STOPPED, encode_instant(now), announcement_id, SENDING),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (encode_instant(now), STOPPED_ERROR, announcement_purpose(announcement_id)),
+            )
+        return _announcement(row)
+
+    async def record_shown(
+        self, announcement_id: int, shown: str, finished: bool, now: datetime
+    ) -> None:
+        await self.db.execute(
+            "UPDATE announcements SET shown = ?, "
+            "status = CASE WHEN ? AND status = ? THEN ? ELSE status END, "
+            "finished_at = CASE WHEN ? AND finished_at IS NULL THEN ? ELSE finished_at END "
+            "WHERE id = ?",
+            (shown, finished, SENDING, DONE, finished, encode_instant(now), announcement_id),
+        )
+
+
+def _announcement(row: sqlite3.Row) -> Announcement:
+    return Announcement(
+        id=row["id"],
+        draft_key=row["draft_key"],
+        kind=row["kind"],
+        districts=tuple(decode_json(row["districts"])),
+        text_kk=row["text_kk"],
+        text_ru=row["text_ru"],
+        chat_id=row["chat_id"],
+        progress_message_id=row["progress_message_id"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        status=row["status"],
+        total=row["total"],
+        shown=row["shown"],
+        created_at=decode_instant(row["created_at"]),
+        finished_at=decode_optional_instant(row["finished_at"]),
+    )
