@@ -1,4 +1,5 @@
-"""Two real bot processes (`python -m bot`) on one SQLite database file and one fake Bot API:
+"""Two real bot processes (`python -m bot`) on one database (a SQLite file, or with
+E2E_DATABASE=postgres one PostgreSQL schema: tests/e2edb.py) and one fake Bot API:
 only the holder of the sending lease sends; when it is SIGKILLed, or hangs (SIGSTOP), the
 other takes over, and every queued notice arrives, once.
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sqlite3
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -21,15 +21,14 @@ import pytest
 from bot.delivery.outbox import Outbox
 from bot.domain.lease import LeaseTerms
 from storage.codec import decode_instant
-from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.outbox import PENDING, SQLiteOutboxStore
+from storage.sqlite.outbox import PENDING
+from storage.stores import open_stores
+from tests import e2edb
 from tests.conftest import OFFICIALS
 from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 
-# Written against the SQLite file (queue_notices, query): left out of the PostgreSQL e2e
-# pass until they go through tests/e2edb.py.
-pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_only]
+pytestmark = pytest.mark.e2e
 NUMBER = re.compile(r"notice #(\d+)\b")
 TERMS = LeaseTerms()  # the timings the processes run with
 
@@ -44,9 +43,9 @@ async def queue_notices(
     """Citizens' notices written straight into the shared database (as another instance
     handling their updates would), one citizen each, due `spread` apart from now on. Nobody
     pokes the sender: the holder finds them on its own."""
-    db = await SQLiteDatabase.open(database)
+    stores = await open_stores(e2edb.database_url(database))
     try:
-        outbox = Outbox(SQLiteOutboxStore(db), now)
+        outbox = Outbox(stores.outbox, now)
         start = now()
         await outbox.queue(
             [
@@ -55,7 +54,7 @@ async def queue_notices(
             ]
         )
     finally:
-        await db.close()
+        await stores.database.close()
 
 
 def notices(fake: FakeTelegram) -> list[Call]:
@@ -69,11 +68,8 @@ def number(call: Call) -> int:
 
 
 def query(database: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(database)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    """On either backend, instants as SQLite stores them (UTC ISO text)."""
+    return e2edb.query(database, sql)
 
 
 async def nothing_pending(database: Path) -> None:
