@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tests import e2edb
-from tests.conftest import TOKEN
+from tests.conftest import OFFICIALS, TOKEN
 from tests.fakeapi import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,3 +62,30 @@ class RealBot:
     async def exited(self, timeout: float = 30) -> int:  # noqa: ASYNC109 - a plain bound
         assert self.proc is not None
         return await asyncio.wait_for(self.proc.wait(), timeout)
+
+
+async def start_instances(
+    fake: FakeTelegram, workdir: Path, names: tuple[str, ...] = ("a", "b")
+) -> list[RealBot]:
+    """Several bot processes on one database (workdir's data/bot.db, or its PostgreSQL
+    schema), one after another, each calling the fake under its own prefix
+    (TELEGRAM_API_BASE=…/a, …/b: Call.client names the process) and logging to its own file."""
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
+    bots = []
+    for name in names:
+        real = RealBot(
+            fake,
+            workdir,
+            OFFICIALS_CHAT_ID=str(OFFICIALS),
+            TELEGRAM_API_BASE=f"{fake.base_url}/{name}",
+        )
+        real.log = workdir / f"{name}.log"
+        since = fake.mark()
+        await real.start(wait=False)
+        await fake.wait_for(
+            lambda c, name=name: c.method == "getUpdates" and c.client == name,  # type: ignore[misc]
+            since=since,
+            timeout=30,
+        )
+        bots.append(real)
+    return bots

@@ -24,9 +24,8 @@ from storage.codec import decode_instant
 from storage.sqlite.outbox import PENDING
 from storage.stores import open_stores
 from tests import e2edb
-from tests.conftest import OFFICIALS
 from tests.fakeapi import Call, FakeTelegram
-from tests.realbot import RealBot
+from tests.realbot import RealBot, start_instances
 
 pytestmark = pytest.mark.e2e
 NUMBER = re.compile(r"notice #(\d+)\b")
@@ -87,26 +86,9 @@ async def wait_notices(fake: FakeTelegram, count: int, timeout: float) -> None: 
 
 
 async def start_two(fake: FakeTelegram, workdir: Path) -> tuple[RealBot, RealBot]:
-    """a first (it takes the lease at start-up), then b, each logging to its own file."""
-    (workdir / "data").mkdir(parents=True, exist_ok=True)
-    bots = []
-    for name in ("a", "b"):
-        real = RealBot(
-            fake,
-            workdir,
-            OFFICIALS_CHAT_ID=str(OFFICIALS),
-            TELEGRAM_API_BASE=f"{fake.base_url}/{name}",
-        )
-        real.log = workdir / f"{name}.log"
-        since = fake.mark()
-        await real.start(wait=False)
-        await fake.wait_for(
-            lambda c, name=name: c.method == "getUpdates" and c.client == name,  # type: ignore[misc]
-            since=since,
-            timeout=30,
-        )
-        bots.append(real)
-    return bots[0], bots[1]
+    """a first (it takes the lease at start-up), then b."""
+    a, b = await start_instances(fake, workdir)
+    return a, b
 
 
 async def test_one_process_sends_and_the_other_takes_over_after_a_sigkill(
