@@ -14,10 +14,13 @@ set, is the default of the benchmarks that take one database (bench.kill).
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -74,3 +77,23 @@ async def fresh(database: str, folder: Path, name: str = "bot") -> AsyncIterator
             await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     finally:
         await admin.close()
+
+
+async def fetchone(url: str, sql: str, *params: Any) -> tuple[Any, ...]:
+    """One row of `sql` (SQLite's `?` placeholders) on the database at `url`: a check after
+    a run, outside what is timed."""
+    if url.startswith(SQLITE):
+        conn = sqlite3.connect(url.removeprefix(SQLITE))
+        try:
+            return tuple(conn.execute(sql, params).fetchone())
+        finally:
+            conn.close()
+    numbered = iter(range(1, sql.count("?") + 1))
+    pg_sql = re.sub(r"\?", lambda _: f"${next(numbered)}", sql)
+    conn_pg = await asyncpg.connect(url)
+    try:
+        row = await conn_pg.fetchrow(pg_sql, *params)
+        assert row is not None
+        return tuple(row)
+    finally:
+        await conn_pg.close()
