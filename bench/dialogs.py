@@ -7,6 +7,10 @@ ours / echo.
 
     .venv/bin/python -m bench.dialogs                          # 50 citizens, both loops, 2 runs
     .venv/bin/python -m bench.dialogs --rate 100 --mode open   # plus load offered at 100/s
+    .venv/bin/python -m bench.dialogs --databases sqlite,postgres   # ours on each, one table
+
+--databases runs ours on each database named (bench/databases.py: PostgreSQL in a schema of
+its own, created and dropped for every run), interleaved with the echo bot as before.
 
 The booking goes the way of tests/test_e2e_booking.py: /book, the deputy akim's reception, a
 day, a time, the question typed, no access needs ("Continue"), the phone typed, confirm. Day
@@ -52,7 +56,6 @@ import os
 import re
 import resource
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -63,6 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from bench import databases
 from bot.telegram.eventloop import LoopChoice, resolve
 from tests.fakeapi import BOT_USER, Call, FakeTelegram, JsonDict, buttons, find_button
 
@@ -285,14 +289,18 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 async def start_process(
-    fake: BenchFake, bot: BotName, run_dir: Path, catalog: Path | None = None
+    fake: BenchFake,
+    bot: BotName,
+    run_dir: Path,
+    catalog: Path | None = None,
+    database_url: str | None = None,
 ) -> tuple[asyncio.subprocess.Process, Path]:
     token = OURS_TOKEN if bot == "ours" else ECHO_TOKEN
     env = {
         **os.environ,
         "BOT_TOKEN": token,
         "TELEGRAM_API_BASE": fake.base_url,
-        "DATABASE_URL": f"sqlite:///{run_dir / 'bot.db'}",
+        "DATABASE_URL": database_url or f"sqlite:///{run_dir / 'bot.db'}",
         "OFFICIALS_CHAT_ID": str(OFFICIALS),
         "EVENT_LOOP": LOOP[0],
         # Open loop queues a citizen's whole dialog at once, which is a burst by the bot's
@@ -365,39 +373,35 @@ def write_catalog(path: Path, capacity: int) -> Path:
     return path
 
 
-def check_appeals(db_path: Path, expected: int) -> None:
+async def check_appeals(database_url: str, expected: int) -> None:
     """Every citizen's dialog must have ended in a complete appeal, or the numbers lie."""
-    conn = sqlite3.connect(db_path)
-    try:
-        (filed,) = conn.execute(
-            "SELECT COUNT(*) FROM appeals a WHERE a.status = 'registered'"
-            " AND a.region = '350000000' AND a.district = '354800000'"
-            " AND a.latitude IS NOT NULL AND a.contact_phone = '+77012345678'"
-            f" AND a.contact_name = '{FULL_NAME}' AND a.contact_address IS NULL"
-            " AND EXISTS (SELECT 1 FROM attachments f WHERE f.appeal_id = a.id"
-            " AND f.kind = 'photo')"
-        ).fetchone()
-    finally:
-        conn.close()
+    (filed,) = await databases.fetchone(
+        database_url,
+        "SELECT COUNT(*) FROM appeals a WHERE a.status = 'registered'"
+        " AND a.region = '350000000' AND a.district = '354800000'"
+        " AND a.latitude IS NOT NULL AND a.contact_phone = '+77012345678'"
+        f" AND a.contact_name = '{FULL_NAME}' AND a.contact_address IS NULL"
+        " AND EXISTS (SELECT 1 FROM attachments f WHERE f.appeal_id = a.id"
+        " AND f.kind = 'photo')",
+    )
     if filed != expected:
-        raise RuntimeError(f"expected {expected} complete appeals in {db_path}, found {filed}")
+        raise RuntimeError(f"expected {expected} complete appeals in {database_url}, found {filed}")
 
 
-def check_bookings(db_path: Path, expected: int) -> None:
+async def check_bookings(database_url: str, expected: int) -> None:
     """Every citizen must hold one booked place, made by the dialog (topic and phone typed)."""
-    conn = sqlite3.connect(db_path)
-    try:
-        booked, citizens = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT citizen_id) FROM bookings"
-            " WHERE status = 'booked' AND reception = ? AND topic = ? AND contact_phone = ?"
-            " AND access = '[]'",
-            (BOOKED_RECEPTION, QUESTION, STORED_PHONE),
-        ).fetchone()
-    finally:
-        conn.close()
+    booked, citizens = await databases.fetchone(
+        database_url,
+        "SELECT COUNT(*), COUNT(DISTINCT citizen_id) FROM bookings"
+        " WHERE status = 'booked' AND reception = ? AND topic = ? AND contact_phone = ?"
+        " AND access = '[]'",
+        BOOKED_RECEPTION,
+        QUESTION,
+        STORED_PHONE,
+    )
     if booked != expected or citizens != expected:
         raise RuntimeError(
-            f"expected {expected} bookings of {expected} citizens in {db_path}, "
+            f"expected {expected} bookings of {expected} citizens in {database_url}, "
             f"found {booked} of {citizens}"
         )
 
@@ -584,14 +588,18 @@ async def phase(
     rate: float | None,
     uid_base: int,
     known: dict[str, str],
+    database: str = "sqlite",
 ) -> Result:
     stale = fake.drop_pending()
     if stale:
         print(f"  note: dropped {stale} unconfirmed update(s) of the previous bot", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="bench-dialogs-") as tmp:
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dialogs-"))
+        # SQLite: bot.db in the run's folder; PostgreSQL: a schema of its own, dropped after.
+        url = await stack.enter_async_context(databases.fresh(database, Path(tmp)))
         # Room for every citizen and the warm-up one in any slot (see the module docstring).
         catalog = write_catalog(Path(tmp) / "catalog.toml", count + 1)
-        proc, log_path = await start_process(fake, bot, Path(tmp), catalog)
+        proc, log_path = await start_process(fake, bot, Path(tmp), catalog, url)
         try:
             # The first dialog pays for lazy imports, caches and the first DB pages; it also
             # shows the callback data that open loop presses without waiting for a reply.
@@ -616,8 +624,8 @@ async def phase(
         finally:
             await stop_process(proc)
         if bot == "ours":
-            check_appeals(Path(tmp) / "bot.db", count + 1)  # with the warm-up citizen
-            check_bookings(Path(tmp) / "bot.db", count + 1)
+            await check_appeals(url, count + 1)  # with the warm-up citizen
+            await check_bookings(url, count + 1)
     first_push = min(c.pushed[0] or math.inf for c in citizens)
     last_reply = max(c.last_reply_at for c in citizens)
     return Result(
@@ -667,59 +675,71 @@ def median_run(results: Sequence[Result]) -> Result:
     return next(r for r in results if r.rate == rate)
 
 
-def row_label(bot: BotName, mode: Mode, rate: float | None) -> str:
+def row_label(bot: str, mode: Mode, rate: float | None) -> str:
     if mode != "rate":
         return f"{bot} {mode}"
     return f"{bot} @{rate:g}/s" + (" stag." if SCHEDULE[0] == "staggered" else "")
 
 
 def print_table(
-    results: dict[tuple[BotName, Mode], list[Result]],
+    results: dict[tuple[str, Mode], list[Result]],
+    names: Sequence[str],
     modes: Sequence[Mode],
     count: int,
     runs: int,
     rate: float | None,
 ) -> None:
+    """`names`: the runners, ours (one per database: "ours sqlite", "ours postgres" when
+    there are several) and then echo."""
+    width = max(18, *(len(row_label(name, mode, rate)) + 2 for name in names for mode in modes))
     header = (
-        f"{'':<18}{'updates':>8}{'upd/s min':>11}{'upd/s med':>11}"
+        f"{'':<{width}}{'updates':>8}{'upd/s min':>11}{'upd/s med':>11}"
         f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'CPU s':>7}{'harness CPU s':>15}"
         f"{'calls/upd':>11}"
     )
+    ours_names = [name for name in names if name != "echo"]
+    on = ", ".join(name.removeprefix("ours ") for name in ours_names)
     print(
         f"dialogs: {count} citizens x {len(DIALOG)} updates "
         f"({len(APPEAL)} appeal + {len(BOOKING)} booking), {runs} run(s); "
-        f"ours = python -m bot (SQLite), echo = bench.echo_bot, event loop: {resolve(LOOP[0])}"
+        f"ours = python -m bot ({on if len(ours_names) > 1 else 'SQLite'}), "
+        f"echo = bench.echo_bot, event loop: {resolve(LOOP[0])}"
     )
     print(header)
     for mode in modes:
-        for bot in ("ours", "echo"):
-            runs_of = results[(bot, mode)]
+        for name in names:
+            runs_of = results[(name, mode)]
             mid = median_run(runs_of)
             lat = [x * 1000 for x in mid.latencies]
             print(
-                f"{row_label(bot, mode, rate):<18}{mid.updates:>8}"
+                f"{row_label(name, mode, rate):<{width}}{mid.updates:>8}"
                 f"{min(r.rate for r in runs_of):>11.1f}"
                 f"{statistics.median(r.rate for r in runs_of):>11.1f}"
                 f"{percentile(lat, 50):>9.1f}{percentile(lat, 95):>9.1f}"
                 f"{percentile(lat, 99):>9.1f}{mid.rss_mib:>9.1f}{mid.cpu_s:>7.2f}"
                 f"{mid.harness_cpu_s:>15.2f}{mid.calls.total() / mid.updates:>11.2f}"
             )
-    ratios = []
-    for mode in modes:
-        ours = statistics.median(r.rate for r in results[("ours", mode)])
-        echo = statistics.median(r.rate for r in results[("echo", mode)])
-        ratios.append(f"{row_label('ours', mode, rate).removeprefix('ours ')} {ours / echo:.2f}")
-    print("ours / echo, updates/s (median): " + ", ".join(ratios))
-    if "rate" in modes:
-        # Below saturation both bots keep up with the offered rate; the cost shows in latency.
-        ours_p50 = percentile(median_run(results[("ours", "rate")]).latencies, 50)
-        echo_p50 = percentile(median_run(results[("echo", "rate")]).latencies, 50)
-        print(f"ours / echo, p50 latency at {rate:g}/s offered: {ours_p50 / echo_p50:.1f}")
+    for ours_name in ours_names:
+        ratios = []
+        for mode in modes:
+            ours = statistics.median(r.rate for r in results[(ours_name, mode)])
+            echo = statistics.median(r.rate for r in results[("echo", mode)])
+            label = row_label(ours_name, mode, rate).removeprefix(f"{ours_name} ")
+            ratios.append(f"{label} {ours / echo:.2f}")
+        print(f"{ours_name} / echo, updates/s (median): " + ", ".join(ratios))
+        if "rate" in modes:
+            # Below saturation both bots keep up with the offered rate; the cost shows in
+            # latency.
+            ours_p50 = percentile(median_run(results[(ours_name, "rate")]).latencies, 50)
+            echo_p50 = percentile(median_run(results[("echo", "rate")]).latencies, 50)
+            print(
+                f"{ours_name} / echo, p50 latency at {rate:g}/s offered: {ours_p50 / echo_p50:.1f}"
+            )
     print(
         "latency: push -> the bot's message that ends the step (median run); "
         "CPU s: bot process during the load; calls/upd: Bot API calls per update"
     )
-    ours_calls = median_run(results[("ours", modes[0])]).calls
+    ours_calls = median_run(results[(ours_names[0], modes[0])]).calls
     print("ours, Bot API calls: " + ", ".join(f"{m} {n}" for m, n in ours_calls.most_common()))
 
 
@@ -734,30 +754,44 @@ def uid_bases(count: int) -> Iterator[int]:
         base += count + 1
 
 
-async def run(count: int, runs: int, modes: Sequence[Mode], rate: float | None) -> None:
+async def run(
+    count: int,
+    runs: int,
+    modes: Sequence[Mode],
+    rate: float | None,
+    dbs: Sequence[str] = ("sqlite",),
+) -> None:
     fake = BenchFake()
     await fake.start(host="127.0.0.1")
     known: dict[str, str] = {}
     bases = uid_bases(count)
-    results: dict[tuple[BotName, Mode], list[Result]] = {}
+    # Ours on each database (named by it when there are several), then the echo bot.
+    runners: list[tuple[str, BotName, str]] = [
+        ("ours" if len(dbs) == 1 else f"ours {databases.label(db)}", "ours", db) for db in dbs
+    ]
+    runners.append(("echo", "echo", "sqlite"))
+    results: dict[tuple[str, Mode], list[Result]] = {}
     try:
         for n in range(runs):
             # Bots and modes interleaved, so a slow spell of the machine hits both bots alike.
             for mode in modes:
-                for bot in ("ours", "echo"):
-                    result = await phase(fake, bot, mode, count, rate, next(bases), known)
-                    results.setdefault((bot, mode), []).append(result)
+                for name, bot, db in runners:
+                    result = await phase(fake, bot, mode, count, rate, next(bases), known, db)
+                    results.setdefault((name, mode), []).append(result)
                     print(
-                        f"  run {n + 1}/{runs} {row_label(bot, mode, rate)}: "
+                        f"  run {n + 1}/{runs} {row_label(name, mode, rate)}: "
                         f"{result.rate:.1f} updates/s, {result.wall:.1f}s",
                         file=sys.stderr,
                         flush=True,
                     )
     finally:
         await fake.stop()
-    print_table(results, modes, count, runs, rate)
+    names = [name for name, _, _ in runners]
+    print_table(results, names, modes, count, runs, rate)
     last = modes[-1]
-    print_steps(median_run(results[("ours", last)]), f"ours {row_label('ours', last, rate)[5:]}")
+    for name in names[:-1]:
+        label = row_label(name, last, rate).removeprefix("ours ")
+        print_steps(median_run(results[(name, last)]), f"ours {label}")
 
 
 def positive(kind: Callable[[str], float | int]) -> Callable[[str], float | int]:
@@ -787,6 +821,13 @@ def main() -> None:
         default="lockstep",
         help="with --rate: citizens in step or arriving one after another (see SCHEDULE)",
     )
+    parser.add_argument(
+        "--databases",
+        type=databases.parse,
+        default=["sqlite"],
+        help="comma-separated: sqlite (default), postgres, or DATABASE_URLs; ours runs on "
+        "each, a fresh database (PostgreSQL: a schema of its own) every run, side by side",
+    )
     args = parser.parse_args()
     LOOP[0] = args.loop
     SCHEDULE[0] = args.schedule
@@ -794,7 +835,7 @@ def main() -> None:
     if args.rate is not None:
         modes.append("rate")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(args.citizens, args.runs, modes, args.rate))
+        asyncio.run(run(args.citizens, args.runs, modes, args.rate, args.databases))
 
 
 if __name__ == "__main__":

@@ -6,15 +6,21 @@ times Telegram took it: lost must be 0, the rest is the at-least-once cost.
 
     .venv/bin/python -m bench.kill                 # 200 kills (about 25 minutes: start-up is ~5 s)
     .venv/bin/python -m bench.kill --kills 20
+    .venv/bin/python -m bench.kill --kills 20 --database postgres
+
+The database is a new SQLite file by default; --database (or DATABASE_URL) takes any of
+bench/databases.py's: `postgres`, or a URL (a PostgreSQL run gets a schema of its own). The
+benchmark queues and counts through the stores, as the bot does, on either.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import re
-import sqlite3
 import tempfile
 import time
 from collections import Counter
@@ -23,10 +29,11 @@ from pathlib import Path
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bench import databases
 from bot.delivery.outbox import Outbox
 from storage.outbox import Outgoing
-from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.outbox import PENDING, SQLiteOutboxStore
+from storage.stores import open_stores
+from tests.conftest import OFFICIALS
 from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 
@@ -44,12 +51,12 @@ def card_keyboard(number: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
 
-async def top_up(database: Path, first: int, backlog: int) -> int:
+async def top_up(database_url: str, first: int, backlog: int) -> int:
     """Queue numbered rows until `backlog` are pending; every tenth is a card to a group.
     Returns the next number."""
-    db = await SQLiteDatabase.open(database)
+    stores = await open_stores(database_url)
     try:
-        outbox = Outbox(SQLiteOutboxStore(db), now)
+        outbox = Outbox(stores.outbox, now)
         missing = backlog - await outbox.store.pending_count()
         batches: list[Outgoing] = []
         for number in range(first, first + max(0, missing)):
@@ -63,15 +70,15 @@ async def top_up(database: Path, first: int, backlog: int) -> int:
         await outbox.queue(batches)
         return first + max(0, missing)
     finally:
-        await db.close()
+        await stores.database.close()
 
 
-def pending(database: Path) -> int:
-    conn = sqlite3.connect(database)
+async def pending(database_url: str) -> int:
+    stores = await open_stores(database_url)
     try:
-        return int(conn.execute(f"SELECT COUNT(*) FROM outbox WHERE {PENDING}").fetchone()[0])
+        return await stores.outbox.pending_count()
     finally:
-        conn.close()
+        await stores.database.close()
 
 
 def first_taken(calls: list[Call]) -> dict[int, float]:
@@ -106,19 +113,21 @@ def deliveries(calls: list[Call]) -> Counter[int]:
     return taken
 
 
-async def run(kills: int, backlog: int, window: float, seed: int) -> None:
+async def run(database: str, kills: int, backlog: int, window: float, seed: int) -> None:
     rng = random.Random(seed)
     fake = FakeTelegram(enforce_limits=True)
     await fake.start()
     started = time.perf_counter()
     doubled_by_kill: list[int] = []
     kills_at: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        bot = RealBot(fake, Path(tmp))
-        bot.database.parent.mkdir(parents=True)
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        url = await stack.enter_async_context(databases.fresh(database, tmp, "kill"))
+        bot = RealBot(fake, tmp, DATABASE_URL=url, OFFICIALS_CHAT_ID=str(OFFICIALS))
+        (tmp / "data").mkdir()
         queued = 0
         for kill in range(1, kills + 1):
-            queued = await top_up(bot.database, queued, backlog)
+            queued = await top_up(url, queued, backlog)
             before = deliveries(fake.calls)
             since = len(fake.arrivals)
             await bot.start()
@@ -138,11 +147,11 @@ async def run(kills: int, backlog: int, window: float, seed: int) -> None:
         # The last run drains everything.
         await bot.start()
         for _ in range(1200):  # at most 10 minutes
-            if not pending(bot.database):
+            if not await pending(url):
                 break
             await asyncio.sleep(0.5)
         assert await bot.stop() == 0, bot.log.read_text()[-2000:]
-        left = pending(bot.database)
+        left = await pending(url)
     await fake.stop()
     elapsed = time.perf_counter() - started
 
@@ -173,7 +182,10 @@ async def run(kills: int, backlog: int, window: float, seed: int) -> None:
         ("wall time, s", f"{elapsed:.0f}"),
     ]
     width = max(len(k) for k, _ in rows)
-    print(f"kill: {kills} SIGKILLs, up to {window:.1f} s into the sending, backlog {backlog}")
+    print(
+        f"kill: {kills} SIGKILLs, up to {window:.1f} s into the sending, backlog {backlog}, "
+        f"on {databases.label(database)}"
+    )
     for key, value in rows:
         print(f"  {key:<{width}}  {value:>8}")
 
@@ -184,8 +196,14 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=300, help="rows pending at each start")
     parser.add_argument("--window", type=float, default=2.0, help="kill within this many s")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("DATABASE_URL", "sqlite"),
+        help="sqlite (default), postgres, or a DATABASE_URL (bench/databases.py)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.kills, args.backlog, args.window, args.seed))
+    [database] = databases.parse(args.database)
+    asyncio.run(run(database, args.kills, args.backlog, args.window, args.seed))
 
 
 if __name__ == "__main__":

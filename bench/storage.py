@@ -38,6 +38,9 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
+from bench import databases
 from bot.delivery.outbox import Outbox
 from bot.domain.catalog import Catalog, Kind, load_catalog
 from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
@@ -54,9 +57,17 @@ from bot.views.reports import export_xlsx, render_stats
 from handlers.my_appeals import render_page
 from handlers.official_receptions import session_keyboard, session_text
 from i18n.core import PoI18n
-from storage.codec import encode_instant
+from storage.base import Repository
+from storage.codec import decode_instant, encode_instant
 from storage.models import NewAppeal, Outcome, Status
 from storage.outbox import Outgoing
+from storage.postgres.bookings import PostgresBookingStore
+from storage.postgres.database import PostgresDatabase
+from storage.postgres.digest import PostgresDigestQueries
+from storage.postgres.outbox import PostgresOutboxStore
+from storage.postgres.reports import PostgresReportQueries
+from storage.postgres.repository import PostgresRepository
+from storage.reports import ReportQueries
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.digest import SQLiteDigestQueries
@@ -132,9 +143,13 @@ def spread(i: int, n: int, count: int) -> bool:
 
 @dataclass
 class Dataset:
-    """What the fill made: the counts for the table, and where the operations look."""
+    """What the fill made: the counts for the table, and where the operations look: a SQLite
+    file (`path`) or a PostgreSQL schema (`url`)."""
 
-    path: Path
+    path: Path | None
+    url: str = ""
+    out: Path = Path("export.xlsx")  # where /export's file goes
+    database: str = "sqlite"
     appeals: int = 0
     history: int = 0
     bookings: int = 0
@@ -417,7 +432,14 @@ def session_day(planner: SlotPlanner, reception: Reception, today: date) -> date
     raise SystemExit(f"reception {reception.code} sits on no day of the past year")
 
 
-def fill(dataset: Dataset, n: int, now: datetime, catalog: Catalog, args: Any) -> None:
+Batch = tuple[str, tuple[str, ...], list[tuple[Any, ...]]]  # table, columns, rows
+
+
+def batches(
+    dataset: Dataset, n: int, now: datetime, catalog: Catalog, args: Any
+) -> Iterator[Batch]:
+    """The rows of the fill, table by table, CHUNK appeals (with their history) at a time; the
+    dataset's counts are set as they go."""
     filler = Filler(catalog, now, n, args)
     receptions = load_receptions(catalog)
     reception = next((r for r in receptions.receptions if r.weekdays), None)
@@ -425,6 +447,35 @@ def fill(dataset: Dataset, n: int, now: datetime, catalog: Catalog, args: Any) -
         raise SystemExit("the catalog has no weekly reception to book")
     planner = SlotPlanner(receptions, WorkCalendar.from_catalog(catalog), TZ)
     day = session_day(planner, reception, now.astimezone(TZ).date())
+    citizens = list(filler.citizen_rows())
+    dataset.citizens = len(citizens)
+    yield "citizens", ("id", "language", "created_at", "full_name", "phone"), citizens
+    for appeals, history in filler.appeal_chunks():
+        yield "appeals", APPEAL_COLUMNS, appeals
+        yield "status_history", HISTORY_COLUMNS, history
+        dataset.appeals += len(appeals)
+        dataset.history += len(history)
+        print(f"  filled {dataset.appeals:,} of {n:,} appeals", end="\r", file=sys.stderr)
+    print(file=sys.stderr)
+    # The repository numbers appeals from these counters: without them the next
+    # create_appeal would reuse 2026-00001 and hit the reference's UNIQUE index.
+    counters = [(f"appeal:{y}", v) for y, v in filler.sequences.items()]
+    yield "counters", ("name", "value"), counters
+    bookings = list(filler.booking_rows(planner, reception, day))
+    dataset.bookings = len(bookings)
+    yield "bookings", BOOKING_COLUMNS, bookings
+    dataset.dept_appeals = filler.dept_count
+    older_rate = filler.older / filler.older_span.days
+    recent_rate = filler.recent / RECENT.days
+    dataset.per_day = (
+        f"{older_rate:,.0f} · {recent_rate:,.0f}" if filler.recent else f"{older_rate:,.0f}"
+    )
+    dataset.session_day = day
+
+
+def fill(dataset: Dataset, n: int, now: datetime, catalog: Catalog, args: Any) -> None:
+    """SQLite: the rows inserted by executemany in large transactions."""
+    assert dataset.path is not None
     started = perf_counter()
     conn = sqlite3.connect(dataset.path, isolation_level=None)
     # A loader, not the bot's write path: a crash here only costs a rerun, so no fsyncs, and
@@ -432,41 +483,64 @@ def fill(dataset: Dataset, n: int, now: datetime, catalog: Catalog, args: Any) -
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-262144")
     conn.execute("PRAGMA foreign_keys=ON")
-
-    def load(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> int:
+    for table, columns, rows in batches(dataset, n, now, catalog, args):
         conn.execute("BEGIN")
-        cur = conn.executemany(insert_sql(table, columns), rows)
+        conn.executemany(insert_sql(table, columns), rows)
         conn.execute("COMMIT")
-        return cur.rowcount
-
-    citizen_columns = ("id", "language", "created_at", "full_name", "phone")
-    dataset.citizens = load("citizens", citizen_columns, filler.citizen_rows())
-    for appeals, history in filler.appeal_chunks():
-        conn.execute("BEGIN")
-        conn.executemany(insert_sql("appeals", APPEAL_COLUMNS), appeals)
-        conn.executemany(insert_sql("status_history", HISTORY_COLUMNS), history)
-        conn.execute("COMMIT")
-        dataset.appeals += len(appeals)
-        dataset.history += len(history)
-        print(f"  filled {dataset.appeals:,} of {n:,} appeals", end="\r", file=sys.stderr)
-    print(file=sys.stderr)
-    # The repository numbers appeals from these counters: without them the next
-    # create_appeal would reuse 2026-00001 and hit the reference's UNIQUE index.
-    load("counters", ("name", "value"), ((f"appeal:{y}", v) for y, v in filler.sequences.items()))
-    dataset.bookings = load(
-        "bookings", BOOKING_COLUMNS, filler.booking_rows(planner, reception, day)
-    )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     dataset.fill_seconds = perf_counter() - started
-    dataset.dept_appeals = filler.dept_count
-    older_rate = filler.older / filler.older_span.days
-    recent_rate = filler.recent / RECENT.days
-    dataset.per_day = (
-        f"{older_rate:,.0f} · {recent_rate:,.0f}" if filler.recent else f"{older_rate:,.0f}"
-    )
     dataset.size_mib = db_size(dataset.path) / 2**20
-    dataset.session_day = day
+
+
+async def fill_postgres(
+    dataset: Dataset, n: int, now: datetime, catalog: Catalog, args: Any
+) -> None:
+    """PostgreSQL: the same rows, turned from SQLite's stored forms into the column's types,
+    by COPY; then the identity counters moved past the ids given, and ANALYZE, which
+    autovacuum would run on its own soon after such a load (unlike SQLite, the server keeps
+    statistics without being asked: the plans shown are with them)."""
+    started = perf_counter()
+    conn = await asyncpg.connect(dataset.url, server_settings={"TimeZone": "UTC"})
+    try:
+        types = {
+            (r["table_name"], r["column_name"]): r["data_type"]
+            for r in await conn.fetch(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema()"
+            )
+        }
+        for table, columns, rows in batches(dataset, n, now, catalog, args):
+            convert = [CONVERT.get(types[(table, c)]) for c in columns]
+            records = [
+                tuple(
+                    v if f is None or v is None else f(v) for f, v in zip(convert, row, strict=True)
+                )
+                for row in rows
+            ]
+            await conn.copy_records_to_table(table, records=records, columns=list(columns))
+        for table in ("appeals", "status_history", "bookings"):
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+            )
+        await conn.execute("ANALYZE")
+        dataset.size_mib = await conn.fetchval(POSTGRES_SIZE) / 2**20
+    finally:
+        await conn.close()
+    dataset.fill_seconds = perf_counter() - started
+
+
+# From SQLite's stored forms (storage/codec.py) to the PostgreSQL column's type.
+CONVERT: dict[str, Callable[[Any], Any]] = {
+    "timestamp with time zone": decode_instant,
+    "date": date.fromisoformat,
+    "boolean": bool,
+}
+POSTGRES_SIZE = (
+    "SELECT COALESCE(SUM(pg_total_relation_size(format('%I.%I', schemaname, tablename))), 0) "
+    "FROM pg_tables WHERE schemaname = current_schema()"
+)
 
 
 def db_size(path: Path) -> int:
@@ -554,7 +628,49 @@ class PlanRecorder:
         return self.db.transaction()
 
 
-async def period_stats(queries: SQLiteReportQueries, days: int, now: datetime) -> Stats:
+class PostgresPlanRecorder:
+    """PlanRecorder's counterpart over PostgresDatabase (whose reads take `*args`)."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+        self.queries: list[Query] = []
+
+    async def _run(self, read: Callable[..., Awaitable[Any]], sql: str, params: Any) -> Any:
+        query = Query(sys._getframe(2).f_code.co_name, sql, tuple(params))
+        started = perf_counter()
+        result = await read(sql, *query.params)
+        query.seconds = perf_counter() - started
+        self.queries.append(query)
+        return result
+
+    async def fetchall(self, sql: str, *args: Any) -> list[Any]:
+        rows: list[Any] = await self._run(self.db.fetchall, sql, args)
+        return rows
+
+    async def fetchone(self, sql: str, *args: Any) -> Any:
+        return await self._run(self.db.fetchone, sql, args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run(self.db.fetchval, sql, args)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self.db.execute(sql, *args)
+
+    def transaction(self) -> Any:
+        return self.db.transaction()
+
+    def connection(self) -> Any:
+        return self.db.connection()
+
+    async def explain(self, sql: str, params: tuple[Any, ...]) -> list[str]:
+        rows = await self.db.fetchall(f"EXPLAIN {sql}", *params)
+        return [str(r[0]) for r in rows]
+
+
+Recorder = PlanRecorder | PostgresPlanRecorder
+
+
+async def period_stats(queries: ReportQueries, days: int, now: datetime) -> Stats:
     """/stats's reading and counting in this process: the bot does the same in its report
     worker (`python -m bench.reports` compares the two); here they are timed, and the
     recorder sees their SQL."""
@@ -563,7 +679,7 @@ async def period_stats(queries: SQLiteReportQueries, days: int, now: datetime) -
 
 
 async def period_export(
-    queries: SQLiteReportQueries, catalog: Catalog, now: datetime
+    queries: ReportQueries, catalog: Catalog, now: datetime
 ) -> tuple[int, bytes]:
     """/export's reading and writing in this process, as `period_stats`."""
     since, until = now - timedelta(days=DAYS), now + timedelta(seconds=1)
@@ -605,9 +721,20 @@ class LoopStall:
             await self._task
 
 
+# Each store the benchmark uses, on each backend: (SQLite's class, PostgreSQL's class).
+STORES: dict[str, tuple[Any, Any]] = {
+    "repository": (SQLiteRepository, PostgresRepository),
+    "outbox": (SQLiteOutboxStore, PostgresOutboxStore),
+    "bookings": (SQLiteBookingStore, PostgresBookingStore),
+    "digest": (SQLiteDigestQueries, PostgresDigestQueries),
+    "reports": (SQLiteReportQueries, PostgresReportQueries),
+}
+
+
 @dataclass
 class Services:
-    """The bot's objects as bot/app.py wires them, over `db` (the database or a recorder)."""
+    """The bot's objects as bot/app.py wires them, over `db` (the database or a recorder) of
+    the dataset's backend."""
 
     db: Any
     catalog: Catalog
@@ -615,23 +742,27 @@ class Services:
     now: datetime
     dataset: Dataset
     out: Path
-    repo: SQLiteRepository = field(init=False)
+    repo: Repository = field(init=False)
     appeals: AppealService = field(init=False)
     bookings: BookingService = field(init=False)
     digests: DigestService = field(init=False)
-    reports: SQLiteReportQueries = field(init=False)
+    reports: ReportQueries = field(init=False)
     stalls: dict[str, float] = field(default_factory=dict)  # longest loop stall per report
+
+    def store(self, kind: str) -> Any:
+        sqlite, postgres = STORES[kind]
+        return (sqlite if self.dataset.path is not None else postgres)(self.db)
 
     def __post_init__(self) -> None:
         calendar = WorkCalendar.from_catalog(self.catalog)
-        self.repo = SQLiteRepository(self.db)
+        self.repo = self.store("repository")
         self.appeals = AppealService(
             self.repo, self.catalog, DeadlinePolicy(self.catalog, TZ), self.clock
         )
         receptions = load_receptions(self.catalog)
-        outbox_store = SQLiteOutboxStore(self.db)
+        outbox_store = self.store("outbox")
         self.bookings = BookingService(
-            SQLiteBookingStore(self.db),
+            self.store("bookings"),
             SlotPlanner(receptions, calendar, TZ),
             receptions,
             Outbox(outbox_store, self.clock),
@@ -642,7 +773,7 @@ class Services:
             TZ,
         )
         self.digests = DigestService(
-            SQLiteDigestQueries(self.db),
+            self.store("digest"),
             NullSender(),
             DigestView(self.catalog, self.i18n, LANG),
             calendar,
@@ -653,7 +784,7 @@ class Services:
             default_chat_id=MAIN_CHAT,
             today_section=self.bookings.digest_section,
         )
-        self.reports = SQLiteReportQueries(self.db)
+        self.reports = self.store("reports")
 
     def clock(self) -> datetime:
         # Frozen at the fill's "now": every run of an operation reads the same rows.
@@ -767,7 +898,7 @@ def operations(services: Services) -> list[tuple[str, Callable[[], Awaitable[Any
 
 
 async def plans(
-    services: Services, recorder: PlanRecorder, counts: dict[str, int] | None = None
+    services: Services, recorder: Recorder, counts: dict[str, int] | None = None
 ) -> list[Plan]:
     """EXPLAIN QUERY PLAN of each distinct read query the operations run, under the first
     operation that ran it (/export's period query is listed under /stats). `counts` gets
@@ -785,6 +916,10 @@ async def plans(
             if sql in seen:
                 continue
             seen.add(sql)
+            if isinstance(recorder, PostgresPlanRecorder):
+                lines = await recorder.explain(sql, query.params)
+                found.append(Plan(op, caller, sql, lines))
+                continue
             rows = await recorder.db.fetchall(f"EXPLAIN QUERY PLAN {sql}", query.params)
             depth: dict[int, int] = {0: -1}
             lines = []
@@ -795,9 +930,7 @@ async def plans(
     return found
 
 
-async def digest_queries(
-    services: Services, recorder: PlanRecorder, repeat: int
-) -> dict[str, float]:
+async def digest_queries(services: Services, recorder: Recorder, repeat: int) -> dict[str, float]:
     """Median milliseconds of each of the digest's queries, for both chats: which one grows."""
     samples: dict[str, list[float]] = {}
     for chat, name in ((MAIN_CHAT, "main"), (DEPT_CHAT, "department")):
@@ -807,7 +940,8 @@ async def digest_queries(
             for query in recorder.queries:
                 label = f"{name} chat · {query.caller}"
                 if query.caller == "open_due":
-                    label += " (due soon)" if "due_at >= ?" in query.sql else " (overdue)"
+                    soon = re.search(r"due_at >= (\?|\$\d)", query.sql)
+                    label += " (due soon)" if soon else " (overdue)"
                 samples.setdefault(label, []).append(query.seconds * 1000)
     # The first run of each is the untimed warm-up, as in timed().
     return {label: median(values[1:]) for label, values in samples.items()}
@@ -815,8 +949,14 @@ async def digest_queries(
 
 def verdict(line: str, equalities: list[str]) -> str:
     detail = line.strip()
-    tables = ("appeals", "status_history", "bookings", "citizens", "a", "h", "b")
-    scanned = detail.startswith("SCAN ") and detail.split()[1] in tables
+    if "cost=" in detail:  # PostgreSQL's EXPLAIN
+        node = detail.removeprefix("->").strip()
+        if node.startswith("Seq Scan on ") and node.split()[3] in TABLES:
+            return "FULL SCAN"
+        if node.startswith("Sort "):
+            return "sort"
+        return "ok" if " Scan " in f" {node}" and "Seq Scan" not in node else ""
+    scanned = detail.startswith("SCAN ") and detail.split()[1] in TABLES
     if scanned and "USING" not in detail:
         return "FULL SCAN"
     if scanned:
@@ -830,6 +970,9 @@ def verdict(line: str, equalities: list[str]) -> str:
     if "TEMP B-TREE" in detail:
         return "sort"
     return ""
+
+
+TABLES = ("appeals", "status_history", "bookings", "citizens", "a", "h", "b")
 
 
 def equalities(sql: str) -> list[str]:
@@ -868,6 +1011,7 @@ class Result:
     # After ANALYZE (largest N only): the plans that changed, and their operations re-timed.
     analyzed: list[Plan] = field(default_factory=list)
     retimed: dict[str, float] = field(default_factory=dict)
+    database: str = "sqlite"
 
 
 def ms(value: float) -> str:
@@ -877,10 +1021,16 @@ def ms(value: float) -> str:
 async def measure(
     dataset: Dataset, now: datetime, catalog: Catalog, i18n: PoI18n, args: Any, *, last: bool
 ) -> Result:
-    db = await SQLiteDatabase.open(dataset.path)
-    out = dataset.path.with_suffix(".xlsx")
+    db: SQLiteDatabase | PostgresDatabase
+    recorder: Recorder
+    if dataset.path is not None:
+        db = await SQLiteDatabase.open(dataset.path)
+        recorder = PlanRecorder(db)
+    else:
+        db = await PostgresDatabase.open(dataset.url)
+        recorder = PostgresPlanRecorder(db)
+    out = dataset.out
     services = Services(db, catalog, i18n, now, dataset, out)
-    recorder = PlanRecorder(db)
     planned = Services(recorder, catalog, i18n, now, dataset, out)
     statements: dict[str, int] = {}
     found = await plans(planned, recorder, statements)
@@ -907,14 +1057,23 @@ async def measure(
         }
     )
     objects = []
-    if args.objects:
+    if args.objects and isinstance(db, SQLiteDatabase):
         space = await db.fetchall(
             "SELECT name, SUM(pgsize) AS size FROM dbstat GROUP BY name ORDER BY size DESC"
         )
         objects = [(r["name"], int(r["size"])) for r in space]
-    result = Result(dataset.appeals, cells, times, found, objects)
+    elif args.objects:
+        space_pg = await db.fetchall(
+            "SELECT c.relname AS name, pg_relation_size(c.oid) AS size FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 't') "
+            "ORDER BY size DESC"
+        )
+        objects = [(r["name"], int(r["size"])) for r in space_pg]
+    result = Result(dataset.appeals, cells, times, found, objects, database=dataset.database)
     result.by_query = await digest_queries(planned, recorder, args.repeat)
-    if last and args.analyze:
+    # PostgreSQL's plans were made with statistics already (fill_postgres).
+    if last and args.analyze and isinstance(db, SQLiteDatabase):
         # The tests run ANALYZE before checking plans; the bot never does. With statistics
         # SQLite may choose other indexes: show which, and what that is worth.
         await db.execute("ANALYZE")
@@ -974,8 +1133,13 @@ ROWS = (
 
 
 def report(results: list[Result], now: datetime, args: Any) -> None:
+    """One table, a column per N and database (side by side at each N); then, per database,
+    the growth from the smallest N to the largest and the plans at the largest."""
     width = max(len(label) for label, _ in ROWS)
-    cols = [max(12, *(len(r.cells.get(k, "")) + 2 for _, k in ROWS)) for r in results]
+    cols = [
+        max(12, len(r.database) + 2, *(len(r.cells.get(k, "")) + 2 for _, k in ROWS))
+        for r in results
+    ]
     print(
         f"\nstorage at scale: appeals over {SPAN.days} days up to {now:%Y-%m-%d %H:%M} UTC; "
         f"median of {args.repeat} runs (/export: {args.export_repeat})"
@@ -983,18 +1147,31 @@ def report(results: list[Result], now: datetime, args: Any) -> None:
     if args.recent_per_day:
         print(f"  the last {RECENT.days} days held at {args.recent_per_day} appeals a day")
     print(f"  {'N':<{width}}" + "".join(f"{r.n:>{c},}" for r, c in zip(results, cols, strict=True)))
+    if len({r.database for r in results}) > 1:
+        names = "".join(f"{r.database:>{c}}" for r, c in zip(results, cols, strict=True))
+        print(f"  {'database':<{width}}{names}")
     for label, key in ROWS:
         values = "".join(f"{r.cells.get(key, ''):>{c}}" for r, c in zip(results, cols, strict=True))
         print(f"  {label:<{width}}{values}")
     print("\ndigest by query, median ms")
-    for label in results[-1].by_query:
+    labels = list(dict.fromkeys(label for r in results for label in r.by_query))
+    for label in labels:
         values = "".join(
             f"{ms(r.by_query.get(label, 0.0)):>{c}}" for r, c in zip(results, cols, strict=True)
         )
         print(f"  {label:<{width}}{values}")
+    for database in dict.fromkeys(r.database for r in results):
+        report_database([r for r in results if r.database == database], args)
+
+
+def report_database(results: list[Result], args: Any) -> None:
+    database = results[-1].database
     if len(results) > 1:
         small, large = results[0], results[-1]
-        print(f"\nlargest N ({large.n:,}) against smallest ({small.n:,}); target within 1.5x")
+        print(
+            f"\n{database}: largest N ({large.n:,}) against smallest ({small.n:,}); "
+            "target within 1.5x"
+        )
         for label, key, limit in (
             ("digest, main chat", "digest", 200.0),
             ("digest, department chat", "digest dept", 200.0),
@@ -1006,11 +1183,12 @@ def report(results: list[Result], now: datetime, args: Any) -> None:
                 f"(target < {limit:.0f} ms at 1,000,000)"
             )
     largest = results[-1]
-    print(f"\nquery plans at N = {largest.n:,} (no ANALYZE, as the bot runs)")
+    analyzed = "no ANALYZE, as the bot runs" if database == "sqlite" else "after ANALYZE"
+    print(f"\n{database}: query plans at N = {largest.n:,} ({analyzed})")
     print_plans(largest.plans)
     for result in results[:-1]:
         theirs = {p.sql: p.lines for p in result.plans}
-        changed = [p.caller for p in largest.plans if theirs.get(p.sql) != p.lines]
+        changed = [p.caller for p in largest.plans if shape(theirs.get(p.sql)) != shape(p.lines)]
         note = "the same" if not changed else f"different for {', '.join(changed)}"
         print(f"  plans at N = {result.n:,}: {note}")
     tests: tuple[tuple[str, Callable[[str], bool]], ...] = (
@@ -1027,16 +1205,24 @@ def report(results: list[Result], now: datetime, args: Any) -> None:
         print(f"  {title}: {len(hits)}")
         for plan, line in hits:
             print(f"    {OP_NAMES[plan.op]} · {plan.caller}: {line.strip()}")
-    if args.analyze:
+    if args.analyze and database == "sqlite":
         print(f"\nafter ANALYZE at N = {largest.n:,}: {len(largest.analyzed)} plans change")
         print_plans(largest.analyzed)
         for key, value in largest.retimed.items():
             print(f"  {OP_NAMES[key]}: {ms(largest.times[key])} ms -> {ms(value)} ms")
     if largest.objects:
         total = sum(size for _, size in largest.objects) or 1
-        print(f"\nspace by table and index at N = {largest.n:,} (dbstat)")
+        source = "dbstat" if database == "sqlite" else "pg_relation_size"
+        print(f"\n{database}: space by table and index at N = {largest.n:,} ({source})")
         for name, size in largest.objects[:14]:
             print(f"  {name:<32}{size / 2**20:10.1f} MiB {100 * size / total:5.1f} %")
+
+
+def shape(lines: list[str] | None) -> list[str] | None:
+    """A plan's lines without PostgreSQL's estimates (cost, rows), which change with N."""
+    if lines is None:
+        return None
+    return [re.sub(r"\s*\(cost=[^)]*\)", "", line) for line in lines]
 
 
 def fresh_path(folder: Path, n: int) -> Path:
@@ -1057,15 +1243,42 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             last = n == args.sizes[-1]
-            path = fresh_path(Path(args.keep or tmp), n)
+            for database in args.databases:
+                results.append(await run_one(database, n, now, catalog, i18n, args, tmp, last))
+    report(results, now, args)
+
+
+async def run_one(
+    database: str,
+    n: int,
+    now: datetime,
+    catalog: Catalog,
+    i18n: PoI18n,
+    args: argparse.Namespace,
+    tmp: str,
+    last: bool,
+) -> Result:
+    name = databases.label(database)
+    folder = Path(args.keep or tmp)
+    if name == "sqlite":
+        path = fresh_path(folder, n) if database == "sqlite" else None
+        async with databases.fresh(database, folder, f"storage-{n}") as url:
+            path = path or Path(url.removeprefix("sqlite:///"))
             print(f"N = {n:,}: filling {path}", file=sys.stderr)
             db = await SQLiteDatabase.open(path)  # the schema, by the bot's own migrations
             await db.close()
-            dataset = Dataset(path)
+            dataset = Dataset(path, url, path.with_suffix(".xlsx"), name)
             fill(dataset, n, now, catalog, args)
             print(f"N = {n:,}: filled in {dataset.fill_seconds:.1f} s, measuring", file=sys.stderr)
-            results.append(await measure(dataset, now, catalog, i18n, args, last=last))
-    report(results, now, args)
+            return await measure(dataset, now, catalog, i18n, args, last=last)
+    async with databases.fresh(database, folder, f"storage_{n}") as url:
+        print(f"N = {n:,}: filling PostgreSQL ({url.rpartition('=')[2]})", file=sys.stderr)
+        db_pg = await PostgresDatabase.open(url)  # the schema, by the bot's own migrations
+        await db_pg.close()
+        dataset = Dataset(None, url, folder / f"storage-{n}-pg.xlsx", name)
+        await fill_postgres(dataset, n, now, catalog, args)
+        print(f"N = {n:,}: filled in {dataset.fill_seconds:.1f} s, measuring", file=sys.stderr)
+        return await measure(dataset, now, catalog, i18n, args, last=last)
 
 
 def main() -> None:
@@ -1092,6 +1305,13 @@ def main() -> None:
     )
     parser.add_argument("--stale", type=int, default=100, help="forgotten overdue appeals")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--databases",
+        type=databases.parse,
+        default=["sqlite"],
+        help="comma-separated: sqlite (default), postgres, or DATABASE_URLs, each run at every "
+        "N and shown side by side (bench/databases.py: PostgreSQL in a schema of its own)",
+    )
     parser.add_argument(
         "--no-analyze",
         dest="analyze",

@@ -146,6 +146,9 @@ class _Pending:
     update: JsonDict
     # Forced updates (push_raw) bypass the offset filter so redeliveries can be simulated.
     forced: bool = False
+    # The polling client (Call.client) this update is for, when the test routes updates
+    # (FakeTelegram.route); None: whichever polls first.
+    client: str | None = None
 
 
 @dataclass
@@ -521,6 +524,10 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self._pending: deque[_Pending] = deque()
+        # Several bot processes polling under prefixes of their own (Call.client): the test
+        # says which of them gets an update, as a load balancer in front of instances would.
+        # Each client then receives and confirms (by its offset) only its own updates.
+        self.route: Callable[[JsonDict], str] | None = None
         self._next_update_id = 1000
         self._message_ids: dict[int | str, int] = {}
         self._messages: dict[tuple[int | str, int], JsonDict] = {}
@@ -654,8 +661,11 @@ class FakeTelegram:
             drop = drops.popleft() if drops else None
             if drop is False:
                 return self._drop(request, call, failed=True)
-            handler = self._handlers.get(method.lower(), self._unknown_method(method))
-            call.result = await handler(params)
+            if early:
+                call.result = await self._get_updates(params, call.client)
+            else:
+                handler = self._handlers.get(method.lower(), self._unknown_method(method))
+                call.result = await handler(params)
             if drop:
                 return self._drop(request, call, failed=False)
         except ApiError as exc:
@@ -1121,7 +1131,7 @@ class FakeTelegram:
             update = {"update_id": self._take_update_id(), **update}
         else:
             self._bump_update_id(update["update_id"])
-        self._pending.append(_Pending(update))
+        self._pending.append(_Pending(update, client=self._route(update)))
         self._wake_pollers()
         return update
 
@@ -1131,7 +1141,7 @@ class FakeTelegram:
         Simulates Telegram redelivering the same update (e.g. after a webhook/poll hiccup).
         """
         self._bump_update_id(update["update_id"])
-        self._pending.append(_Pending(update, forced=True))
+        self._pending.append(_Pending(update, forced=True, client=self._route(update)))
         self._wake_pollers()
         return update
 
@@ -1295,7 +1305,13 @@ class FakeTelegram:
         event, self._update_event = self._update_event, asyncio.Event()
         event.set()
 
-    def _confirm(self, offset: int | None) -> None:
+    def _route(self, update: JsonDict) -> str | None:
+        return self.route(update) if self.route is not None else None
+
+    def _mine(self, pending: _Pending, client: str) -> bool:
+        return pending.client is None or pending.client == client
+
+    def _confirm(self, offset: int | None, client: str = "") -> None:
         if offset is None:
             return
         if offset < 0:
@@ -1304,19 +1320,22 @@ class FakeTelegram:
                 self._pending.popleft()
             return
         self._pending = deque(
-            p for p in self._pending if p.forced or p.update["update_id"] >= offset
+            p
+            for p in self._pending
+            if p.forced or p.update["update_id"] >= offset or not self._mine(p, client)
         )
 
-    def _deliver(self, limit: int) -> list[JsonDict]:
-        batch = list(itertools.islice(self._pending, limit))
+    def _deliver(self, limit: int, client: str = "") -> list[JsonDict]:
+        mine = (p for p in self._pending if self._mine(p, client))
+        batch = list(itertools.islice(mine, limit))
         # Forced redeliveries would be filtered by the next offset anyway; drop them now.
         forced = {id(p) for p in batch if p.forced}
         self._pending = deque(p for p in self._pending if id(p) not in forced)
         return [p.update for p in batch]
 
-    async def _wait_for_update(self, deadline: float) -> None:
+    async def _wait_for_update(self, deadline: float, client: str = "") -> None:
         loop = asyncio.get_running_loop()
-        while not self._pending and not self._closing:
+        while not any(self._mine(p, client) for p in self._pending) and not self._closing:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
@@ -1507,16 +1526,16 @@ class FakeTelegram:
     async def _get_me(self, params: JsonDict) -> Any:
         return dict(BOT_ME)
 
-    async def _get_updates(self, params: JsonDict) -> Any:
+    async def _get_updates(self, params: JsonDict, client: str = "") -> Any:
         if self.webhook is not None:
             raise ApiError(409, WEBHOOK_CONFLICT)
         offset = params.get("offset")
         limit = max(1, min(100, int(params.get("limit") or 100)))
         timeout = float(params.get("timeout") or 0)
-        self._confirm(offset if isinstance(offset, int) else None)
-        if not self._pending and timeout > 0:
-            await self._wait_for_update(asyncio.get_running_loop().time() + timeout)
-        return self._deliver(limit)
+        self._confirm(offset if isinstance(offset, int) else None, client)
+        if timeout > 0:
+            await self._wait_for_update(asyncio.get_running_loop().time() + timeout, client)
+        return self._deliver(limit, client)
 
     async def _get_webhook_info(self, params: JsonDict) -> Any:
         url = self.webhook["url"] if self.webhook else ""

@@ -7,11 +7,12 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests import e2edb
-from tests.conftest import TOKEN
-from tests.fakeapi import FakeTelegram
+from tests.conftest import OFFICIALS, TOKEN
+from tests.fakeapi import Call, FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +46,23 @@ class RealBot:
             )
         ready = "setWebhook" if env.get("WEBHOOK_URL") else "getUpdates"
         if wait:
-            await self.fake.wait_for(lambda c: c.method == ready, since=since, timeout=30)
+            await self.ready(lambda c: c.method == ready, since)
+
+    async def ready(self, predicate: Callable[[Call], bool], since: int) -> None:
+        """Wait for the process's first call matching `predicate`; a process that exits
+        first (a configuration error) fails at once, with the end of its log."""
+        assert self.proc is not None
+        called = asyncio.ensure_future(self.fake.wait_for(predicate, since=since, timeout=30))
+        exited = asyncio.ensure_future(self.proc.wait())
+        try:
+            await asyncio.wait({called, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exited.cancel()
+        if not called.done():
+            called.cancel()
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"the bot exited with {self.proc.returncode}:\n{tail}")
+        called.result()
 
     async def stop(self) -> int:
         assert self.proc is not None
@@ -62,3 +79,29 @@ class RealBot:
     async def exited(self, timeout: float = 30) -> int:  # noqa: ASYNC109 - a plain bound
         assert self.proc is not None
         return await asyncio.wait_for(self.proc.wait(), timeout)
+
+
+async def start_instances(
+    fake: FakeTelegram, workdir: Path, names: tuple[str, ...] = ("a", "b")
+) -> list[RealBot]:
+    """Several bot processes on one database (workdir's data/bot.db, or its PostgreSQL
+    schema), one after another, each calling the fake under its own prefix
+    (TELEGRAM_API_BASE=…/a, …/b: Call.client names the process) and logging to its own file."""
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
+    bots = []
+    for name in names:
+        real = RealBot(
+            fake,
+            workdir,
+            OFFICIALS_CHAT_ID=str(OFFICIALS),
+            TELEGRAM_API_BASE=f"{fake.base_url}/{name}",
+        )
+        real.log = workdir / f"{name}.log"
+        since = fake.mark()
+        await real.start(wait=False)
+        await real.ready(
+            lambda c, name=name: c.method == "getUpdates" and c.client == name,  # type: ignore[misc]
+            since,
+        )
+        bots.append(real)
+    return bots

@@ -105,6 +105,23 @@ async def test_twenty_citizens_race_for_the_last_three_places(store: Store) -> N
     assert len(await store.session_bookings("deputy", WED)) == capacity
 
 
+async def test_two_instances_race_for_the_last_places(backend: Backend, store: Store) -> None:
+    """As two bot processes would: each its own connection (SQLite) or pool (PostgreSQL) on
+    the same database, confirms coming through both at once."""
+    other = backend.bookings(await backend.open())
+    capacity = 4
+    assert (await book(store, 1, slot(10), capacity=capacity)).ok
+    results = await asyncio.gather(
+        *(book((store, other)[i % 2], 300 + i, slot(10), capacity=capacity) for i in range(24))
+    )
+    reasons = [r.reason for r in results]
+    assert reasons.count("ok") == 3 and reasons.count("full") == 21
+    for seen_by in (store, other):
+        assert await booked(seen_by, slot(10)) == capacity
+        mine = await seen_by.session_bookings("deputy", WED)
+        assert len(mine) == len({b.citizen_id for b in mine}) == capacity
+
+
 async def test_counts_are_per_reception_and_keyed_by_the_slots_given(
     store: Store,
 ) -> None:

@@ -1,4 +1,5 @@
-"""Two real bot processes (`python -m bot`) on one SQLite database file and one fake Bot API:
+"""Two real bot processes (`python -m bot`) on one database (a SQLite file, or with
+E2E_DATABASE=postgres one PostgreSQL schema: tests/e2edb.py) and one fake Bot API:
 only the holder of the sending lease sends; when it is SIGKILLed, or hangs (SIGSTOP), the
 other takes over, and every queued notice arrives, once.
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sqlite3
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -21,15 +21,13 @@ import pytest
 from bot.delivery.outbox import Outbox
 from bot.domain.lease import LeaseTerms
 from storage.codec import decode_instant
-from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.outbox import PENDING, SQLiteOutboxStore
-from tests.conftest import OFFICIALS
+from storage.sqlite.outbox import PENDING
+from storage.stores import open_stores
+from tests import e2edb
 from tests.fakeapi import Call, FakeTelegram
-from tests.realbot import RealBot
+from tests.realbot import RealBot, start_instances
 
-# Written against the SQLite file (queue_notices, query): left out of the PostgreSQL e2e
-# pass until they go through tests/e2edb.py.
-pytestmark = [pytest.mark.e2e, pytest.mark.sqlite_only]
+pytestmark = pytest.mark.e2e
 NUMBER = re.compile(r"notice #(\d+)\b")
 TERMS = LeaseTerms()  # the timings the processes run with
 
@@ -44,9 +42,9 @@ async def queue_notices(
     """Citizens' notices written straight into the shared database (as another instance
     handling their updates would), one citizen each, due `spread` apart from now on. Nobody
     pokes the sender: the holder finds them on its own."""
-    db = await SQLiteDatabase.open(database)
+    stores = await open_stores(e2edb.database_url(database))
     try:
-        outbox = Outbox(SQLiteOutboxStore(db), now)
+        outbox = Outbox(stores.outbox, now)
         start = now()
         await outbox.queue(
             [
@@ -55,7 +53,7 @@ async def queue_notices(
             ]
         )
     finally:
-        await db.close()
+        await stores.database.close()
 
 
 def notices(fake: FakeTelegram) -> list[Call]:
@@ -69,11 +67,8 @@ def number(call: Call) -> int:
 
 
 def query(database: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(database)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    """On either backend, instants as SQLite stores them (UTC ISO text)."""
+    return e2edb.query(database, sql)
 
 
 async def nothing_pending(database: Path) -> None:
@@ -91,26 +86,9 @@ async def wait_notices(fake: FakeTelegram, count: int, timeout: float) -> None: 
 
 
 async def start_two(fake: FakeTelegram, workdir: Path) -> tuple[RealBot, RealBot]:
-    """a first (it takes the lease at start-up), then b, each logging to its own file."""
-    (workdir / "data").mkdir(parents=True, exist_ok=True)
-    bots = []
-    for name in ("a", "b"):
-        real = RealBot(
-            fake,
-            workdir,
-            OFFICIALS_CHAT_ID=str(OFFICIALS),
-            TELEGRAM_API_BASE=f"{fake.base_url}/{name}",
-        )
-        real.log = workdir / f"{name}.log"
-        since = fake.mark()
-        await real.start(wait=False)
-        await fake.wait_for(
-            lambda c, name=name: c.method == "getUpdates" and c.client == name,  # type: ignore[misc]
-            since=since,
-            timeout=30,
-        )
-        bots.append(real)
-    return bots[0], bots[1]
+    """a first (it takes the lease at start-up), then b."""
+    a, b = await start_instances(fake, workdir)
+    return a, b
 
 
 async def test_one_process_sends_and_the_other_takes_over_after_a_sigkill(

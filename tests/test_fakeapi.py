@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
@@ -26,7 +27,8 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from tests.fakeapi import BOT_ID, FakeTelegram, buttons, find_button
+from tests.fakeapi import BOT_ID, FakeTelegram, LocalSession, buttons, find_button
+from tests.fakeapi import DEFAULT_TOKEN as TOKEN
 
 CITIZEN = 4242
 
@@ -105,6 +107,38 @@ async def test_push_raw_redelivers_a_confirmed_update(fake: FakeTelegram, bot: B
 
     assert [u.update_id for u in again] == [1000]
     assert await bot.get_updates(offset=1001) == []
+
+
+async def test_routed_updates_reach_only_their_client(fake: FakeTelegram) -> None:
+    """Two bot processes polling under prefixes of their own: with a route, each gets only
+    the updates routed to it, and its offset confirms only those."""
+    a, b = (
+        Bot(TOKEN, session=LocalSession(api=TelegramAPIServer.from_base(f"{fake.base_url}/{n}")))
+        for n in ("a", "b")
+    )
+    try:
+        fake.route = lambda update: "a" if update["message"]["chat"]["id"] % 2 else "b"
+        for chat in (1, 2, 3, 4):
+            fake.user_message(chat, f"to {chat}")
+        to_a = await a.get_updates(offset=0, timeout=1)
+        assert [u.message.chat.id for u in to_a if u.message] == [1, 3]
+        # a confirms past every update so far: b's are still there for b.
+        assert await a.get_updates(offset=to_a[-1].update_id + 1, timeout=0) == []
+        to_b = await b.get_updates(offset=0, timeout=1)
+        assert [u.message.chat.id for u in to_b if u.message] == [2, 4]
+        assert await b.get_updates(offset=to_b[-1].update_id + 1, timeout=0) == []
+        # A long poll of b waits for b's next update and is not woken by one of a's.
+        waiting = asyncio.ensure_future(b.get_updates(timeout=5))
+        await asyncio.sleep(0.2)
+        fake.user_message(5, "to a")
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        fake.user_message(6, "to b")
+        assert [u.message.chat.id for u in await waiting if u.message] == [6]
+        assert {c.client for c in fake.calls if c.method == "getUpdates"} == {"a", "b"}
+    finally:
+        for bot in (a, b):
+            await bot.session.close()
 
 
 async def test_fail_next_returns_errors_and_records_them(fake: FakeTelegram, bot: Bot) -> None:
