@@ -59,10 +59,13 @@ TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, Tim
 # deliver it twice.
 MARK_ATTEMPTS = 6
 MARK_PAUSE = 0.25
-# A broadcast's pace (bulk rows, storage/outbox.py): below the 29/s of all rows, so that while
-# one goes out the bot still answers citizens without Telegram's 429 (direct replies are sent
-# outside the outbox's pacing), and its cards and notices go at once.
-BULK_PER_SECOND = 25.0
+# A broadcast's pace (bulk rows, storage/outbox.py): well below the 29/s of all rows, so that
+# while one goes out the bot still answers citizens without Telegram's 429 (direct replies are
+# sent outside the outbox's pacing, and a 429 pauses every send for a second) and its cards
+# and notices go at once. `bench.outbox --broadcast 1000` with 3 direct replies and 2 other
+# rows a second: at 29/s, 45 × 429 and the broadcast down to 12/s; at 25/s, 25 × 429 and
+# 15/s; at 20/s, none and 19.6/s (5 direct replies a second: none either).
+BULK_PER_SECOND = 20.0
 # Of `max_in_flight`, these sends are never taken by bulk rows.
 IN_FLIGHT_KEPT = 4
 # Renders the private alerts to the admins when a group starts refusing the bot.
