@@ -46,6 +46,16 @@ class Subscriber:
 
 
 @dataclass(frozen=True, slots=True)
+class MeetingDetails:
+    """A meeting with residents: who meets them, where, when (an instant), its topics."""
+
+    who: str
+    place: str
+    at: datetime
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class NewAnnouncement:
     draft_key: str
     kind: str
@@ -57,6 +67,7 @@ class NewAnnouncement:
     author_id: int
     author_name: str
     created_at: datetime
+    meeting: MeetingDetails | None = None  # kind «meeting» only
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,7 @@ class Announcement:
     shown: str | None
     created_at: datetime
     finished_at: datetime | None
+    meeting: MeetingDetails | None = None
 
     def text(self, lang: str) -> str:
         return self.text_kk if lang == "kk" else self.text_ru
@@ -153,3 +165,57 @@ class AnnouncementStore(Protocol):
     ) -> None:
         """The progress message now shows `shown`; `finished`: nothing is pending, it is done
         (a stopped one stays stopped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """A citizen's «I will come» to a meeting, with the access needs they asked for."""
+
+    meeting_id: int
+    citizen_id: int
+    access: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingQuestion:
+    id: int
+    meeting_id: int
+    topic: int | None  # an index into the meeting's topics; None: another topic
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFigures:
+    """What the organisers see of a meeting: the head count, the access needs summed (code ->
+    how many asked for it) and the advance questions, oldest first."""
+
+    meeting: Announcement
+    coming: int
+    access: dict[str, int]
+    questions: tuple[MeetingQuestion, ...]
+
+
+@runtime_checkable
+class MeetingStore(Protocol):
+    """The citizens' registrations and advance questions for meetings (announcements of kind
+    «meeting»); on SQLite `storage.sqlite.outreach.SQLiteMeetingStore`."""
+
+    async def register(
+        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+    ) -> bool:
+        """True if new; False if the citizen had said they come already (nothing changes: a
+        double press counts once)."""
+
+    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
+        """True if there was such a registration."""
+
+    async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None: ...
+
+    async def ask(
+        self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
+    ) -> MeetingQuestion: ...
+
+    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+        """Meetings at or after `since`, soonest first, with their figures."""

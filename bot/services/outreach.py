@@ -13,10 +13,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
-from bot.domain.announcements import KINDS, all_districts
+from bot.domain.announcements import (
+    KINDS,
+    MEETING,
+    MeetingTime,
+    all_districts,
+    parse_meeting_time,
+)
 from bot.domain.catalog import Catalog
 from bot.services.notifiers import AnnouncementMessages
 from storage.base import InTransaction
@@ -26,6 +33,11 @@ from storage.outreach import (
     SENDING,
     Announcement,
     AnnouncementStore,
+    Attendance,
+    MeetingDetails,
+    MeetingFigures,
+    MeetingQuestion,
+    MeetingStore,
     NewAnnouncement,
     Progress,
     Subscriber,
@@ -73,6 +85,7 @@ class Draft:
     districts: tuple[str, ...]
     text_kk: str
     text_ru: str
+    meeting: MeetingDetails | None = None  # kind «meeting»: who, where, when, topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +125,13 @@ class AnnouncementService:
     ) -> Sent:
         if draft.kind not in KINDS or not draft.districts:
             raise ValueError(f"not an announcement this release sends: {draft}")
+        if (draft.kind == MEETING) != (draft.meeting is not None):
+            raise ValueError(f"a meeting, and only a meeting, has its details: {draft}")
         new = NewAnnouncement(
             draft_key=draft.key, kind=draft.kind, districts=draft.districts,
             text_kk=draft.text_kk, text_ru=draft.text_ru, chat_id=chat_id,
             progress_message_id=message_id, author_id=author_id, author_name=author,
-            created_at=self.clock(),
+            created_at=self.clock(), meeting=draft.meeting,
         )  # fmt: skip
 
         async def write(
@@ -173,3 +188,81 @@ class AnnouncementService:
             await self.outbox.queue([edit])
         await self.store.record_shown(announcement.id, progress.key, finishing, self.clock())
         return progress
+
+
+class Coming(StrEnum):
+    """What «I will come» did."""
+
+    REGISTERED = "registered"
+    ALREADY = "already"  # said so before: counted once
+    OVER = "over"  # the meeting has begun or passed
+    UNKNOWN = "unknown"  # no such meeting (a forged button)
+
+
+# How many upcoming meetings /meetings shows.
+UPCOMING = 10
+
+
+class MeetingService:
+    """Citizens' «I will come» (with access needs) and questions in advance to a meeting, and
+    the organisers' figures."""
+
+    def __init__(
+        self, store: MeetingStore, announcements: AnnouncementStore, clock: Clock, tz: tzinfo
+    ) -> None:
+        self.tz = tz
+        self.store = store
+        self.announcements = announcements
+        self.clock = clock
+
+    def when(self, raw: str | None) -> MeetingTime:
+        """When the official says the meeting is, in the akimat's time zone, checked to be
+        ahead."""
+        return parse_meeting_time(raw, self.clock().astimezone(self.tz))
+
+    async def meeting(self, meeting_id: int) -> Announcement | None:
+        """The meeting, if there is one with this id (an announcement of kind meeting)."""
+        found = await self.announcements.get(meeting_id)
+        return found if found is not None and found.meeting is not None else None
+
+    async def open_meeting(self, meeting_id: int) -> tuple[Announcement | None, bool]:
+        """(the meeting, whether it is still ahead)."""
+        meeting = await self.meeting(meeting_id)
+        ahead = (
+            meeting is not None
+            and meeting.meeting is not None
+            and (meeting.meeting.at > self.clock())
+        )
+        return meeting, ahead
+
+    async def come(self, meeting_id: int, citizen_id: int, access: tuple[str, ...]) -> Coming:
+        meeting, ahead = await self.open_meeting(meeting_id)
+        if meeting is None:
+            return Coming.UNKNOWN
+        if not ahead:
+            return Coming.OVER
+        if await self.store.register(meeting_id, citizen_id, access, self.clock()):
+            log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
+            return Coming.REGISTERED
+        return Coming.ALREADY
+
+    async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
+        return await self.store.attendance(meeting_id, citizen_id)
+
+    async def withdraw(self, meeting_id: int, citizen_id: int) -> bool:
+        """«I won't come after all»: True if they had said they would."""
+        return await self.store.unregister(meeting_id, citizen_id)
+
+    async def ask(
+        self, meeting_id: int, citizen_id: int, topic: int | None, text: str
+    ) -> MeetingQuestion | None:
+        """None when the meeting is not ahead any more (or never was)."""
+        meeting, ahead = await self.open_meeting(meeting_id)
+        if meeting is None or meeting.meeting is None or not ahead:
+            return None
+        if topic is not None and not 0 <= topic < len(meeting.meeting.topics):
+            topic = None
+        return await self.store.ask(meeting_id, citizen_id, topic, text, self.clock())
+
+    async def upcoming(self) -> list[MeetingFigures]:
+        return await self.store.upcoming(self.clock(), UPCOMING)

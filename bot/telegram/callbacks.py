@@ -102,3 +102,14 @@ class AnnCb(CallbackData, prefix="an"):
 
     action: str
     value: str = ""
+
+
+class MeetCb(CallbackData, prefix="mt"):
+    """A citizen's buttons under a meeting with residents: "come" («I will come»), "acc" (an
+    access need toggled; value: the needs chosen, as bits), "go" (confirmed; value: the
+    needs), "nocome" («I won't come after all»), "ask" («Ask a question in advance»), "topic"
+    (value: the topic's index, "-" for another), "askno" (cancel the question)."""
+
+    action: str
+    meeting: int = Field(ge=0, lt=2**63)
+    value: str = ""
