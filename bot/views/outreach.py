@@ -216,7 +216,7 @@ def registered_screen(
             _("✅ You are registered for the meeting with residents."),
             _("When: {when}").format(when=date_time(details.at.astimezone(tz), lang)),
             _("Where: {place}").format(place=html(details.place)),
-            _("Access needs: {value}").format(value=access_needs_text(attendance.access)),
+            _("Needed to attend: {value}").format(value=access_needs_text(attendance.access)),
         ]
     )
     button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
@@ -461,7 +461,7 @@ def meetings_screen(
             *meeting_lines(details, tz, lang),
             _("Districts: {names}").format(names=html(shorten(names, 500))),
             _("Coming: {count}").format(count=f.coming),
-            _("Access needs: {value}").format(value=", ".join(needs) or _("none")),
+            _("Needed to attend: {value}").format(value=", ".join(needs) or _("none")),
         ]
         if not f.questions:
             lines.append(_("Questions in advance: none"))
