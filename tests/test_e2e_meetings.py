@@ -168,3 +168,28 @@ async def test_a_citizens_meetings_is_refused(harness: Harness) -> None:
     await onboard(h, DANA, "ru")
     refusal = await h.say(DANA, "/meetings")
     assert "предназначена для должностных лиц" in (refusal.text or "")
+
+
+async def test_forget_erases_the_registration_and_the_question(harness: Harness) -> None:
+    h = harness
+    await onboard(h, ANNA, "ru")
+    await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+    review = await announce_meeting(h.fake)
+    since = h.fake.mark()
+    await press(h.fake, review, "📤", "Объявление № 1")
+    await h.fake.wait_for(lambda c: bool(meetings_to(h.fake, ANNA)), since=since, timeout=WAIT)
+    (anna,) = meetings_to(h.fake, ANNA)
+    await come(h, ANNA, "ru", anna, ["👥"])
+    await ask(h, ANNA, "ru", anna, "Дороги", "Когда отремонтируют дорогу к школе?")
+    assert rows(h, "SELECT COUNT(*) AS n FROM meeting_attendees")[0]["n"] == 1
+    assert rows(h, "SELECT COUNT(*) AS n FROM meeting_questions")[0]["n"] == 1
+    privacy = await h.say(ANNA, "/privacy")
+    assert "Всё-таки не приду" in (privacy.text or "")
+    question = await h.say(ANNA, "/forget")
+    await h.press(ANNA, question, h.fake.buttons(question)[0][1] or "", method="editMessageText")
+    assert rows(h, "SELECT COUNT(*) AS n FROM meeting_attendees")[0]["n"] == 0
+    assert rows(h, "SELECT COUNT(*) AS n FROM meeting_questions")[0]["n"] == 0
+    # The meeting's buttons left from before register nobody now.
+    alert = await h.alert(ANNA, anna, h.fake.find_button(anna, "Я приду"))
+    assert "больше не действует" in alert
+    assert rows(h, "SELECT COUNT(*) AS n FROM meeting_attendees")[0]["n"] == 0
