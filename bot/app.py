@@ -395,7 +395,11 @@ async def create_app(
         sending_here=lambda: sender.running,
     )
     dp["announcements"] = announcements
-    dp["meetings"] = MeetingService(stores.meetings, stores.announcements, clock, settings.tz)
+    dp["meetings"] = MeetingService(
+        stores.meetings, stores.announcements, clock, settings.tz, outbox, outbox_store,
+        AnnouncementNotices(outbox, i18n, catalog, settings.officials_language, settings.tz),
+        receptions.rules.reminder_day_before,
+    )  # fmt: skip
     # Progress messages follow the outbox: edited from what the database says, so they
     # carry on after a restart.
     progress_ticker = Ticker(

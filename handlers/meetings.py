@@ -78,7 +78,7 @@ async def confirmed(
     query: CallbackQuery, callback_data: MeetCb, meetings: MeetingService, tz: tzinfo
 ) -> None:
     needs = view.chosen_needs(callback_data.value)
-    result = await meetings.come(callback_data.meeting, query.from_user.id, needs)
+    result = await meetings.come(callback_data.meeting, query.from_user.id, needs, lang())
     if result == Coming.UNKNOWN:
         await stale(query)
         return

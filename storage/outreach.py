@@ -30,6 +30,12 @@ def announcement_purpose(announcement_id: int) -> str:
     return f"announce:{announcement_id}"
 
 
+def meeting_reminder_purpose(meeting_id: int, citizen_id: int) -> str:
+    """The outbox purpose of a citizen's reminder of a meeting: withdrawn when they say they
+    won't come after all."""
+    return f"meeting-reminder:{meeting_id}:{citizen_id}"
+
+
 def progress_purpose(announcement_id: int) -> str:
     """The outbox purpose of the edits of its progress message in the officials' chat."""
     return f"announce-progress:{announcement_id}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
@@ -25,7 +25,7 @@ from bot.domain.announcements import (
     parse_meeting_time,
 )
 from bot.domain.catalog import Catalog
-from bot.services.notifiers import AnnouncementMessages
+from bot.services.notifiers import AnnouncementMessages, MeetingMessages
 from storage.base import InTransaction
 from storage.outbox import OutboxStore
 from storage.outreach import (
@@ -42,6 +42,7 @@ from storage.outreach import (
     Progress,
     Subscriber,
     SubscriptionStore,
+    meeting_reminder_purpose,
     progress_purpose,
 )
 
@@ -208,8 +209,22 @@ class MeetingService:
     the organisers' figures."""
 
     def __init__(
-        self, store: MeetingStore, announcements: AnnouncementStore, clock: Clock, tz: tzinfo
+        self,
+        store: MeetingStore,
+        announcements: AnnouncementStore,
+        clock: Clock,
+        tz: tzinfo,
+        outbox: Outbox,
+        outbox_store: OutboxStore,
+        messages: MeetingMessages,
+        remind_at: time = time(18, 0),
     ) -> None:
+        """`remind_at`: the local time, on the day before, of the reminder to those who come
+        (the bookings' `reminder_day_before`)."""
+        self.outbox = outbox
+        self.outbox_store = outbox_store
+        self.messages = messages
+        self.remind_at = remind_at
         self.tz = tz
         self.store = store
         self.announcements = announcements
@@ -235,23 +250,43 @@ class MeetingService:
         )
         return meeting, ahead
 
-    async def come(self, meeting_id: int, citizen_id: int, access: tuple[str, ...]) -> Coming:
+    async def come(
+        self, meeting_id: int, citizen_id: int, access: tuple[str, ...], lang: str
+    ) -> Coming:
+        """Count the citizen in (once) and queue their reminder for the day before, in `lang`."""
         meeting, ahead = await self.open_meeting(meeting_id)
-        if meeting is None:
+        if meeting is None or meeting.meeting is None:
             return Coming.UNKNOWN
         if not ahead:
             return Coming.OVER
-        if await self.store.register(meeting_id, citizen_id, access, self.clock()):
-            log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
-            return Coming.REGISTERED
-        return Coming.ALREADY
+        now = self.clock()
+        if not await self.store.register(meeting_id, citizen_id, access, now):
+            return Coming.ALREADY
+        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
+        at = self.reminder_time(meeting.meeting.at)
+        if at is not None:
+            # Keyed by the registration: one who withdrew and came back gets a new one.
+            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{now.timestamp()}"
+            await self.outbox.queue([self.messages.reminder(meeting, citizen_id, lang, at, key)])
+        return Coming.REGISTERED
+
+    def reminder_time(self, starts: datetime) -> datetime | None:
+        """The day before the meeting at `remind_at`, local; None once that has passed (one
+        who says they come late gets no reminder)."""
+        local = starts.astimezone(self.tz)
+        at = datetime.combine(local.date() - timedelta(days=1), self.remind_at, tzinfo=self.tz)
+        return at if at > self.clock() else None
 
     async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
         return await self.store.attendance(meeting_id, citizen_id)
 
     async def withdraw(self, meeting_id: int, citizen_id: int) -> bool:
-        """«I won't come after all»: True if they had said they would."""
-        return await self.store.unregister(meeting_id, citizen_id)
+        """«I won't come after all»: True if they had said they would. Their reminder goes."""
+        was = await self.store.unregister(meeting_id, citizen_id)
+        await self.outbox_store.withdraw(
+            meeting_reminder_purpose(meeting_id, citizen_id), "not coming", self.clock()
+        )
+        return was
 
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str

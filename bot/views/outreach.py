@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from aiogram.types import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -49,6 +49,7 @@ from storage.outreach import (
     Progress,
     Subscriber,
     announcement_purpose,
+    meeting_reminder_purpose,
     progress_purpose,
 )
 
@@ -548,6 +549,29 @@ class AnnouncementNotices:
             dedupe_key=f"{announcement_purpose(announcement.id)}:{subscriber.citizen_id}",
             purpose=announcement_purpose(announcement.id),
         )
+
+    def reminder(
+        self, meeting: Announcement, citizen_id: int, lang: str, at: datetime, key: str
+    ) -> Outgoing:
+        """`MeetingMessages.reminder`."""
+        lang = lang if lang in ("kk", "ru") else "kk"
+        details = meeting.meeting
+        assert details is not None
+        with self.speaking(lang):
+            text = "\n".join(
+                [_("⏰ <b>Tomorrow: the meeting with residents</b>"),
+                 *meeting_lines(details, self.tz, lang)]
+            )  # fmt: skip
+            button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
+        return self.rows.message(
+            citizen_id,
+            "sendMessage",
+            {"text": text, "parse_mode": "HTML",
+             "reply_markup": InlineKeyboardMarkup(inline_keyboard=[[button]])},
+            dedupe_key=key,
+            purpose=meeting_reminder_purpose(meeting.id, citizen_id),
+            not_before=at,
+        )  # fmt: skip
 
     def progress(self, announcement: Announcement, progress: Progress) -> Outgoing | None:
         if announcement.progress_message_id is None:
