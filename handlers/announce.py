@@ -51,7 +51,7 @@ from bot.views import outreach as view
 from handlers.dialog import stale
 from handlers.official_commands import allowed
 from i18n.core import PoI18n
-from storage.outreach import MeetingDetails
+from storage.outreach import Announcement, MeetingDetails
 
 DRAFT = "announce"
 
@@ -402,7 +402,56 @@ async def meetings_command(
         return
     figures = await meetings.upcoming()
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
-    await answer_in_parts(message, text)
+    await answer_in_parts(message, text, view.meetings_keyboard(figures))
+
+
+async def meeting_of_button(
+    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+) -> Announcement | None:
+    """The meeting a button names, still ahead; otherwise the button is answered here."""
+    number = callback_data.value
+    if not (number.isascii() and number.isdigit()):
+        await stale(query)
+        return None
+    meeting, ahead = await meetings.open_meeting(int(number))
+    if meeting is None:
+        await stale(query)
+        return None
+    if not ahead:
+        await query.answer(view.meeting_over_text(meeting), show_alert=True)
+        return None
+    return meeting
+
+
+async def cancel_meeting_asked(
+    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+) -> None:
+    meeting = await meeting_of_button(query, callback_data, meetings)
+    if meeting is None:
+        return
+    await query.answer()
+    coming = next((f.coming for f in await meetings.upcoming() if f.meeting.id == meeting.id), 0)
+    text, markup = view.cancel_meeting_question(meeting, coming)
+    await where(query).answer(text, reply_markup=markup)
+
+
+async def cancel_meeting_confirmed(
+    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+) -> None:
+    meeting = await meeting_of_button(query, callback_data, meetings)
+    if meeting is None:
+        return
+    cancelled = await meetings.cancel(meeting.id)
+    if cancelled is None:  # called off meanwhile, by another press
+        await query.answer(view.meeting_over_text(await meetings.meeting(meeting.id)))
+        return
+    await query.answer()
+    await where(query).edit_text(view.meeting_cancelled_text(*cancelled))
+
+
+async def cancel_meeting_kept(query: CallbackQuery) -> None:
+    await query.answer()
+    await where(query).delete()
 
 
 def create_router() -> Router:
@@ -424,6 +473,9 @@ def create_router() -> Router:
     buttons.filter(CallbackPrefix(AnnCb))
     buttons.register(refused, ~MayAct())
     buttons.register(stop, AnnCb.filter(F.action == "stop"))
+    buttons.register(cancel_meeting_asked, AnnCb.filter(F.action == "mcancel"))
+    buttons.register(cancel_meeting_confirmed, AnnCb.filter(F.action == "mcancelok"))
+    buttons.register(cancel_meeting_kept, AnnCb.filter(F.action == "mcancelno"))
     buttons.register(cancel, AnnCb.filter(F.action == "cancel"), form)
     buttons.register(kind_chosen, AnnCb.filter(F.action == "kind"), StateFilter(AnnounceForm.kind))
     districts = StateFilter(AnnounceForm.districts)

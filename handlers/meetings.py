@@ -56,7 +56,7 @@ async def come(
         await stale(query)
         return
     if not ahead:
-        await query.answer(view.meeting_over_text(), show_alert=True)
+        await query.answer(view.meeting_over_text(meeting), show_alert=True)
         return
     await query.answer()
     attendance = await meetings.attendance(meeting.id, query.from_user.id)
@@ -82,11 +82,11 @@ async def confirmed(
     if result == Coming.UNKNOWN:
         await stale(query)
         return
+    meeting = await meetings.meeting(callback_data.meeting)
     if result == Coming.OVER:
-        await query.answer(view.meeting_over_text(), show_alert=True)
+        await query.answer(view.meeting_over_text(meeting), show_alert=True)
         return
     await query.answer()
-    meeting = await meetings.meeting(callback_data.meeting)
     attendance = await meetings.attendance(callback_data.meeting, query.from_user.id)
     if meeting is None or attendance is None:  # withdrawn meanwhile, on another screen
         await stale(query)
@@ -108,7 +108,7 @@ async def ask(query: CallbackQuery, callback_data: MeetCb, meetings: MeetingServ
         await stale(query)
         return
     if not ahead:
-        await query.answer(view.meeting_over_text(), show_alert=True)
+        await query.answer(view.meeting_over_text(meeting), show_alert=True)
         return
     await query.answer()
     text, markup = view.topics_screen(meeting)
@@ -125,7 +125,7 @@ async def topic_chosen(
         await stale(query)
         return
     if not ahead:
-        await query.answer(view.meeting_over_text(), show_alert=True)
+        await query.answer(view.meeting_over_text(meeting), show_alert=True)
         return
     if dialog_of(await state.get_state()) is not None:
         text = _("Please finish or cancel the current dialog first (/cancel).")
@@ -159,7 +159,10 @@ async def question_typed(message: Message, state: FSMContext, meetings: MeetingS
     asked = await meetings.ask(
         meeting, message.from_user.id, topic if isinstance(topic, int) else None, checked.text
     )
-    await message.answer(view.question_taken_text() if asked else view.meeting_over_text())
+    if asked is None:
+        await message.answer(view.meeting_over_text(await meetings.meeting(meeting)))
+        return
+    await message.answer(view.question_taken_text())
 
 
 async def not_a_question(message: Message) -> None:

@@ -59,6 +59,7 @@ class MeetingDetails:
     place: str
     at: datetime
     topics: tuple[str, ...]
+    cancelled_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,4 +225,12 @@ class MeetingStore(Protocol):
     ) -> MeetingQuestion: ...
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
-        """Meetings at or after `since`, soonest first, with their figures."""
+        """Meetings at or after `since` not called off, soonest first, with their figures."""
+
+    async def cancel(
+        self, meeting_id: int, now: datetime, write: WriteMessages
+    ) -> tuple[Announcement, list[int]] | None:
+        """Call the meeting off and, in the same transaction, have `write` queue a message to
+        each reachable citizen who said they come (`Subscriber.district` is empty). Returns
+        the meeting and everyone who said they come, reachable or not (their reminders are to
+        go); None if it is no meeting, or was called off already."""

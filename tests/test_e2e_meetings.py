@@ -162,6 +162,25 @@ async def test_a_meeting_registrations_and_questions_in_both_languages(harness: 
     assert lighting < text.index("Когда починят &lt;фонари&gt;") < other
     assert other < text.index("Аулаға ойын алаңы керек &amp; тез.")
 
+    # The meeting is called off: both who come are told, each in their language.
+    question = await press(h.fake, report, "Отменить встречу № 1", "Отменить встречу № 1?",
+                           method="sendMessage")  # fmt: skip
+    assert "(2)" in (question.text or "")
+    since = h.fake.mark()
+    await press(h.fake, question, "Да, отменить", "Встреча № 1 отменена")
+    await h.fake.wait_for(
+        lambda c: "Встреча с населением отменена" in (c.text or "")
+        and h.fake.chat_of(c) == ANNA, since=since, timeout=WAIT,
+    )  # fmt: skip
+    await h.fake.wait_for(
+        lambda c: "Халықпен кездесу өтпейді" in (c.text or "") and h.fake.chat_of(c) == AIGUL,
+        since=since, timeout=WAIT,
+    )  # fmt: skip
+    alert = await h.alert(BORIS, anna, h.fake.find_button(anna, "Я приду"))
+    assert "отменена" in alert
+    none = await say_in_group(h.fake, "/meetings", "Предстоящих встреч с населением нет")
+    assert not h.fake.buttons(none)
+
 
 async def test_a_citizens_meetings_is_refused(harness: Harness) -> None:
     h = harness

@@ -41,6 +41,12 @@ class Messages:
         purpose = meeting_reminder_purpose(meeting.id, citizen_id)
         return Outgoing(citizen_id, [NewMessage("sendMessage", {"text": lang}, key, purpose)], at)
 
+    def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
+        key = f"meeting-cancelled:{meeting.id}:{subscriber.citizen_id}"
+        text = f"cancelled {subscriber.language}"
+        message = NewMessage("sendMessage", {"text": text}, key, f"meeting-cancelled:{meeting.id}")
+        return Outgoing(subscriber.citizen_id, [message], NOW)
+
 
 class Clock:
     def __init__(self) -> None:
@@ -117,3 +123,30 @@ async def test_late_comers_get_no_reminder_and_a_past_meeting_takes_nobody(
     assert await meetings.ask(past, 1, 0, "Кеш қалған сұрақ.") is None
     asked = await meetings.ask(tomorrow, 1, 7, "Тақырыбы жоқ сұрақ.")  # no such topic
     assert asked is not None and asked.topic is None
+
+
+async def test_cancelling_tells_those_who_come_and_drops_their_reminders(
+    repo: Repository,
+) -> None:
+    for citizen, lang in ((1, "kk"), (2, "ru"), (3, "ru")):
+        await repo.set_language(citizen, lang)
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    outbox = beside("outbox", repo)
+    meeting = await meeting_at(repo, "m", datetime(2026, 11, 26, 15, 0, tzinfo=ALMATY))
+    for citizen in (1, 2, 3):
+        await meetings.come(meeting, citizen, (), "kk")
+    await meetings.withdraw(meeting, 3)  # not coming any more: not told
+    await outbox.mark_unreachable(2)  # blocked the bot: not told either
+    later = datetime(2026, 11, 30, tzinfo=ALMATY)
+    assert {r.chat_id for r in await outbox.due(later, 10)} == {1, 2}  # the reminders
+
+    cancelled = await meetings.cancel(meeting)
+    assert cancelled is not None and cancelled[1] == 1
+    assert cancelled[0].meeting is not None and cancelled[0].meeting.cancelled_at == NOW
+    [row] = await outbox.due(later, 10)  # the reminder is gone, the notice is there
+    assert row.chat_id == 1 and row.payload["text"] == "cancelled kk"
+    assert await meetings.cancel(meeting) is None  # once
+    assert await meetings.upcoming() == []
+    assert await meetings.come(meeting, 3, (), "ru") == Coming.OVER
+    assert await meetings.ask(meeting, 3, None, "Кездесу болмайды ма?") is None

@@ -220,3 +220,7 @@ class MeetingMessages(Protocol):
         row is due `at`, with the dedupe key `key` and the purpose
         `meeting_reminder_purpose`."""
         ...
+
+    def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
+        """To one who said they come: the meeting is called off, in their language."""
+        ...

@@ -246,7 +246,8 @@ class MeetingService:
         ahead = (
             meeting is not None
             and meeting.meeting is not None
-            and (meeting.meeting.at > self.clock())
+            and meeting.meeting.cancelled_at is None
+            and meeting.meeting.at > self.clock()
         )
         return meeting, ahead
 
@@ -301,3 +302,31 @@ class MeetingService:
 
     async def upcoming(self) -> list[MeetingFigures]:
         return await self.store.upcoming(self.clock(), UPCOMING)
+
+    async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
+        """Call the meeting off: those who said they come are told (in the same transaction),
+        their reminders withdrawn. (The meeting, how many are told); None if it was no
+        meeting still ahead."""
+        _meeting, ahead = await self.open_meeting(meeting_id)
+        if not ahead:
+            return None
+        told: list[int] = []
+
+        async def write(
+            conn: InTransaction, meeting: Announcement, who: Sequence[Subscriber]
+        ) -> int:
+            told.extend(s.citizen_id for s in who)
+            rows = [self.messages.cancelled(meeting, s) for s in who]
+            return len(await self.outbox.queue_in(conn, rows))
+
+        cancelled = await self.store.cancel(meeting_id, self.clock(), write)
+        if cancelled is None:
+            return None
+        meeting, coming = cancelled
+        self.outbox.poke()
+        for citizen_id in coming:
+            await self.outbox_store.withdraw(
+                meeting_reminder_purpose(meeting_id, citizen_id), "meeting cancelled", self.clock()
+            )
+        log.info("meeting %s cancelled; %d told", meeting_id, len(told))
+        return meeting, len(told)

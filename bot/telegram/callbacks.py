@@ -98,7 +98,8 @@ class SubCb(CallbackData, prefix="sub"):
 
 class AnnCb(CallbackData, prefix="an"):
     """The officials' /announce dialog: "kind", "tog" (a district), "all", "page", "next",
-    "send", "cancel"; under the progress message "stop" (value: the announcement's id)."""
+    "send", "cancel"; under the progress message "stop" (value: the announcement's id); under
+    /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the meeting's id)."""
 
     action: str
     value: str = ""

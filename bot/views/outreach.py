@@ -230,7 +230,9 @@ def withdrawn_text(was: bool) -> str:
     return _("You were not registered for this meeting.")
 
 
-def meeting_over_text() -> str:
+def meeting_over_text(meeting: Announcement | None = None) -> str:
+    if meeting is not None and meeting.meeting is not None and meeting.meeting.cancelled_at:
+        return _("This meeting has been cancelled.")
     return _("This meeting has already taken place.")
 
 
@@ -442,6 +444,33 @@ def cancelled_text() -> str:
     return _("Announcement cancelled; nothing was sent.")
 
 
+def meetings_keyboard(figures: Sequence[MeetingFigures]) -> InlineKeyboardMarkup | None:
+    """Under /meetings: call one off."""
+    rows = [
+        [abutton(_("✖️ Cancel meeting № {id}").format(id=f.meeting.id), "mcancel",
+                 str(f.meeting.id))]
+        for f in figures
+    ]  # fmt: skip
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def cancel_meeting_question(meeting: Announcement, coming: int) -> Screen:
+    text = _("Cancel the meeting № {id}? Those who said they come ({count}) will be told.").format(
+        id=meeting.id, count=coming
+    )
+    rows = [
+        [abutton(_("✅ Yes, cancel the meeting"), "mcancelok", str(meeting.id))],
+        [abutton(_("⬅️ No, keep it"), "mcancelno", str(meeting.id))],
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def meeting_cancelled_text(meeting: Announcement, told: int) -> str:
+    return _("Meeting № {id} is cancelled; {count} who said they come are being told.").format(
+        id=meeting.id, count=told
+    )
+
+
 def meetings_screen(
     figures: Sequence[MeetingFigures], territory: Territory, tz: tzinfo, lang: str
 ) -> str:
@@ -572,6 +601,24 @@ class AnnouncementNotices:
             purpose=meeting_reminder_purpose(meeting.id, citizen_id),
             not_before=at,
         )  # fmt: skip
+
+    def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
+        """`MeetingMessages.cancelled`."""
+        lang = subscriber.language if subscriber.language in ("kk", "ru") else "kk"
+        details = meeting.meeting
+        assert details is not None
+        with self.speaking(lang):
+            text = "\n".join(
+                [_("❌ <b>The meeting with residents is cancelled</b>"),
+                 *meeting_lines(details, self.tz, lang)]
+            )  # fmt: skip
+        return self.rows.message(
+            subscriber.citizen_id,
+            "sendMessage",
+            {"text": text, "parse_mode": "HTML"},
+            dedupe_key=f"meeting-cancelled:{meeting.id}:{subscriber.citizen_id}",
+            purpose=f"meeting-cancelled:{meeting.id}",
+        )
 
     def progress(self, announcement: Announcement, progress: Progress) -> Outgoing | None:
         if announcement.progress_message_id is None:

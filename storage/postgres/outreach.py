@@ -31,7 +31,7 @@ from storage.postgres.database import PostgresDatabase
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
-    "meeting_who, meeting_place, meeting_at, meeting_topics"
+    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at"
 )
 
 
@@ -236,6 +236,7 @@ def _meeting(row: asyncpg.Record) -> MeetingDetails | None:
         place=row["meeting_place"] or "",
         at=row["meeting_at"],
         topics=tuple(decode_json(row["meeting_topics"] or "[]")),
+        cancelled_at=row["meeting_cancelled_at"],
     )
 
 
@@ -296,7 +297,7 @@ class PostgresMeetingStore:
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 "
-            "ORDER BY meeting_at, id LIMIT $2",
+            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT $2",
             since,
             limit,
         )
@@ -321,3 +322,30 @@ class PostgresMeetingStore:
             )
             figures.append(MeetingFigures(meeting, len(coming), access, questions))
         return figures
+
+    async def cancel(
+        self, meeting_id: int, now: datetime, write: WriteMessages
+    ) -> tuple[Announcement, list[int]] | None:
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE announcements SET meeting_cancelled_at = $1 WHERE id = $2 "
+                f"AND meeting_at IS NOT NULL AND meeting_cancelled_at IS NULL RETURNING {COLUMNS}",
+                now,
+                meeting_id,
+            )
+            if row is None:
+                return None
+            meeting = _announcement(row)
+            rows = await conn.fetch(
+                "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
+                "JOIN citizens c ON c.id = a.citizen_id "
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
+                meeting_id,
+            )
+            who = [
+                Subscriber(int(r["citizen_id"]), r["language"] or "", "")
+                for r in rows
+                if not r["unreachable"]
+            ]
+            await write(conn, meeting, who)
+        return meeting, [int(r["citizen_id"]) for r in rows]

@@ -36,7 +36,7 @@ from storage.sqlite.database import SQLiteDatabase
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
-    "meeting_who, meeting_place, meeting_at, meeting_topics"
+    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at"
 )
 
 
@@ -233,6 +233,7 @@ def _meeting(row: sqlite3.Row) -> MeetingDetails | None:
         place=row["meeting_place"] or "",
         at=decode_instant(row["meeting_at"]),
         topics=tuple(decode_json(row["meeting_topics"] or "[]")),
+        cancelled_at=decode_optional_instant(row["meeting_cancelled_at"]),
     )
 
 
@@ -290,7 +291,7 @@ class SQLiteMeetingStore:
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= ? "
-            "ORDER BY meeting_at, id LIMIT ?",
+            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT ?",
             (encode_instant(since), limit),
         )
         figures = []
@@ -316,3 +317,27 @@ class SQLiteMeetingStore:
             )
             figures.append(MeetingFigures(meeting, len(coming), access, questions))
         return figures
+
+    async def cancel(
+        self, meeting_id: int, now: datetime, write: WriteMessages
+    ) -> tuple[Announcement, list[int]] | None:
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "UPDATE announcements SET meeting_cancelled_at = ? WHERE id = ? "
+                f"AND meeting_at IS NOT NULL AND meeting_cancelled_at IS NULL RETURNING {COLUMNS}",
+                (encode_instant(now), meeting_id),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            meeting = _announcement(row)
+            async with conn.execute(
+                "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
+                "JOIN citizens c ON c.id = a.citizen_id "
+                "WHERE a.announcement_id = ? ORDER BY a.citizen_id",
+                (meeting_id,),
+            ) as cur:
+                rows = await cur.fetchall()
+            who = [Subscriber(r[0], r[1] or "", "") for r in rows if not r[2]]
+            await write(conn, meeting, who)
+        return meeting, [int(r[0]) for r in rows]

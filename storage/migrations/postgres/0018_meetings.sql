@@ -3,6 +3,7 @@ ALTER TABLE announcements ADD COLUMN meeting_who text;
 ALTER TABLE announcements ADD COLUMN meeting_place text;
 ALTER TABLE announcements ADD COLUMN meeting_at timestamptz;
 ALTER TABLE announcements ADD COLUMN meeting_topics text;
+ALTER TABLE announcements ADD COLUMN meeting_cancelled_at timestamptz;
 
 CREATE TABLE meeting_attendees (
     announcement_id bigint NOT NULL REFERENCES announcements(id),

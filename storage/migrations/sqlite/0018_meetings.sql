@@ -4,6 +4,7 @@ ALTER TABLE announcements ADD COLUMN meeting_who TEXT;
 ALTER TABLE announcements ADD COLUMN meeting_place TEXT;
 ALTER TABLE announcements ADD COLUMN meeting_at TEXT;
 ALTER TABLE announcements ADD COLUMN meeting_topics TEXT;
+ALTER TABLE announcements ADD COLUMN meeting_cancelled_at TEXT;  -- set when officials call it off
 
 -- «I will come»: one row per citizen and meeting (a second press counts once), with the access
 -- needs they asked for (JSON list of the bookings' codes). /forget erases the row.
