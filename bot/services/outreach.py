@@ -11,6 +11,7 @@ restart; «Stop» drops the rows not yet sent.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
@@ -266,8 +267,9 @@ class MeetingService:
         log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         at = self.reminder_time(meeting.meeting.at)
         if at is not None:
-            # Keyed by the registration: one who withdrew and came back gets a new one.
-            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{now.timestamp()}"
+            # One per registration (the row above is written once): one who withdrew and came
+            # back gets a new one, whatever the clock says.
+            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
             await self.outbox.queue([self.messages.reminder(meeting, citizen_id, lang, at, key)])
         return Coming.REGISTERED
 
