@@ -14,7 +14,7 @@ from datetime import tzinfo
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import StateFilter
+from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -26,6 +26,7 @@ from bot.domain.dialogs import dialog_of
 from bot.services.outreach import Coming, MeetingService
 from bot.telegram.callbacks import MeetCb
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
+from bot.telegram.menu import menu_key
 from bot.views import outreach as view
 from bot.views.common import ALERT_LIMIT, shorten
 from handlers.dialog import stale
@@ -36,6 +37,13 @@ ASKING = "meeting_question"
 
 class MeetingQuestionForm(StatesGroup):
     text = State()
+
+
+class NotMenu(Filter):
+    """A main-menu button is no question: it goes on to its own handler."""
+
+    async def __call__(self, message: Message) -> bool:
+        return menu_key(message.text) is None
 
 
 def lang() -> str:
@@ -173,7 +181,9 @@ def create_router() -> Router:
     router = Router(name="meetings")
     asking = StateFilter(MeetingQuestionForm.text)
     # A command is no question: it goes on to its own handler.
-    router.message.register(question_typed, asking, PrivateChat(), Has("text"), ~IsCommand())
+    router.message.register(
+        question_typed, asking, PrivateChat(), Has("text"), ~IsCommand(), NotMenu()
+    )
     router.message.register(not_a_question, asking, PrivateChat(), ~Has("text"))
     buttons = router.callback_query
     buttons.filter(CallbackPrefix(MeetCb))

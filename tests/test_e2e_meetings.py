@@ -206,6 +206,12 @@ async def test_forget_erases_the_registration_and_the_question(harness: Harness)
     await h.fake.wait_for(lambda c: bool(meetings_to(h.fake, ANNA)), since=since, timeout=WAIT)
     (anna,) = meetings_to(h.fake, ANNA)
     await come(h, ANNA, "ru", anna, ["👥"])
+    # Waiting for her question, she presses the menu's «Book a reception»: that is no question.
+    topics = await h.click(ANNA, anna, "Задать вопрос")
+    await h.click(ANNA, topics, "Дороги", method="editMessageText")
+    await h.say(ANNA, "🗓 Записаться на приём", expect="приём")
+    assert rows(h, "SELECT COUNT(*) AS n FROM meeting_questions")[0]["n"] == 0
+    await h.say(ANNA, "/cancel")
     await ask(h, ANNA, "ru", anna, "Дороги", "Когда отремонтируют дорогу к школе?")
     assert rows(h, "SELECT COUNT(*) AS n FROM meeting_attendees")[0]["n"] == 1
     assert rows(h, "SELECT COUNT(*) AS n FROM meeting_questions")[0]["n"] == 1
