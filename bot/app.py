@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 REPORT_MODULES = (
     "bot.services.report_jobs",
     "bot.views.reports",
+    "xlsxwriter",  # bot.views.reports imports it only when a workbook is built
     "storage.sqlite.reports",
     "storage.postgres.reports",
 )
