@@ -349,7 +349,7 @@ async def create_app(
         prompt_store,
         officials,
         clock,
-        on_expired=PromptExpiryNotice(outbox, i18n, settings.officials_language),
+        on_expired=(PromptExpiryNotice(outbox, i18n, settings.officials_language), outbox),
         lifecycle=lifecycle,
     )
     bookings = BookingService(
