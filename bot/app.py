@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 REPORT_MODULES = (
     "bot.services.report_jobs",
     "bot.views.reports",
+    "xlsxwriter",  # bot.views.reports imports it only when a workbook is built
     "storage.sqlite.reports",
     "storage.postgres.reports",
 )
@@ -348,7 +349,7 @@ async def create_app(
         prompt_store,
         officials,
         clock,
-        on_expired=PromptExpiryNotice(outbox, i18n, settings.officials_language),
+        on_expired=(PromptExpiryNotice(outbox, i18n, settings.officials_language), outbox),
         lifecycle=lifecycle,
     )
     bookings = BookingService(
