@@ -23,7 +23,7 @@ from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
-from storage.outreach import AnnouncementStore, SubscriptionStore
+from storage.outreach import AnnouncementStore, MeetingStore, SubscriptionStore
 from storage.prompts import PromptStore
 from storage.reports import PeriodReader, ReportQueries
 from storage.sqlite.database import BUSY_TIMEOUT, LOCKED_RETRY, SQLiteDatabase
@@ -63,6 +63,7 @@ class Stores:
     period_reader: PeriodReader
     subscriptions: SubscriptionStore
     announcements: AnnouncementStore
+    meetings: MeetingStore
 
 
 async def open_stores(
@@ -87,7 +88,11 @@ async def open_stores(
         from storage.sqlite.lifecycle import SQLiteLifecycleStore
         from storage.sqlite.limits import SQLiteLimitStore
         from storage.sqlite.outbox import SQLiteOutboxStore
-        from storage.sqlite.outreach import SQLiteAnnouncementStore, SQLiteSubscriptionStore
+        from storage.sqlite.outreach import (
+            SQLiteAnnouncementStore,
+            SQLiteMeetingStore,
+            SQLiteSubscriptionStore,
+        )
         from storage.sqlite.prompts import SQLitePromptStore
         from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
         from storage.sqlite.repository import SQLiteRepository
@@ -105,7 +110,7 @@ async def open_stores(
             SQLiteReportQueries(lite), SQLiteLeaseStore(lite),
             # The worker's working directory may differ: the path is made absolute here.
             SQLiteReportReader(path.resolve(), busy_timeout),  # noqa: ASYNC240 - once, at start
-            SQLiteSubscriptionStore(lite), SQLiteAnnouncementStore(lite),
+            SQLiteSubscriptionStore(lite), SQLiteAnnouncementStore(lite), SQLiteMeetingStore(lite),
         )  # fmt: skip
     if database_url.startswith(POSTGRES):
         from storage.postgres.bookings import PostgresBookingStore
@@ -117,7 +122,11 @@ async def open_stores(
         from storage.postgres.lifecycle import PostgresLifecycleStore
         from storage.postgres.limits import PostgresLimitStore
         from storage.postgres.outbox import PostgresOutboxStore
-        from storage.postgres.outreach import PostgresAnnouncementStore, PostgresSubscriptionStore
+        from storage.postgres.outreach import (
+            PostgresAnnouncementStore,
+            PostgresMeetingStore,
+            PostgresSubscriptionStore,
+        )
         from storage.postgres.prompts import PostgresPromptStore
         from storage.postgres.reports import PostgresReportQueries, PostgresReportReader
         from storage.postgres.repository import PostgresRepository
@@ -131,6 +140,6 @@ async def open_stores(
             PostgresLimitStore(pg), PostgresOutboxStore(pg), PostgresPromptStore(pg),
             PostgresReportQueries(pg), PostgresLeaseStore(pg),
             PostgresReportReader(database_url, locked_retry),
-            PostgresSubscriptionStore(pg), PostgresAnnouncementStore(pg),
+            PostgresSubscriptionStore(pg), PostgresAnnouncementStore(pg), PostgresMeetingStore(pg),
         )  # fmt: skip
     raise ValueError(f"DATABASE_URL must start with {SQLITE} or {POSTGRES[0]}")
