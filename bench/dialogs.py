@@ -1,9 +1,18 @@
 """Dialog throughput of the real bot next to a bare aiogram echo bot, closed and open loop.
 
 K citizens each file a whole appeal through `python -m bot` (SQLite, long-polling the tests'
-fake Bot API) and then book a place at an open reception with /book. The echo bot gets the
-same updates. Prints updates/s, reply latency, the bot's peak RSS and CPU, and the ratio
-ours / echo.
+fake Bot API) and then book a place at an open reception with /book. Two baselines get the
+same updates: the echo bot (bench.echo_bot, one reply per update) and the same-calls echo
+(bench.same_calls_bot), a bare aiogram bot that answers each step with the Bot API calls ours
+made for that step, its texts and keyboards included. Prints updates/s, reply latency, each
+bot's peak RSS and CPU, and the ratios ours / echo (our code and the dialog's design) and
+ours / same-calls echo (our code alone).
+
+The same-calls echo's script is recorded in the same run, never written by hand: ours' warm-up
+citizen goes through the dialog one step at a time, each step pushed once ours has made no
+call for SCRIPT_QUIET seconds, and every call ours made between two pushes is that step's
+(the officials' card of the appeal's confirm included). Each run's ours phase records it
+afresh and the same-calls phase after it replays it; the table prints it per step.
 
     .venv/bin/python -m bench.dialogs                          # 50 citizens, both loops, 2 runs
     .venv/bin/python -m bench.dialogs --rate 100 --mode open   # plus load offered at 100/s
@@ -32,7 +41,7 @@ is known only from the buttons). Such a press waits for that reply, and the citi
 updates are queued right behind it, without waiting for further answers, so each chat's
 updates still reach the bot in dialog order. So open loop is open only between those four
 presses: each of them costs ours a round trip per citizen, and its wait is in the wall time.
-The echo bot's presses carry data of their own and wait for nothing. --rate N
+The echo bots' presses carry data of their own and wait for nothing. --rate N
 offers the open-loop updates at N per second instead (one step of every citizen, then the next
 step, and so on; a step held back by its citizen's waiting press goes out as soon as that press
 has, and no earlier than its own due time).
@@ -51,6 +60,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import math
 import os
 import re
@@ -64,7 +74,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from bench import databases
 from bot.telegram.eventloop import LoopChoice, resolve
@@ -74,6 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OURS_TOKEN = "123456789:AAFakeTokenForBench_0123456789abc"
 # A token of its own so that a stray call in the fake's log can be traced to the echo bot.
 ECHO_TOKEN = "123456789:AAFakeTokenForEcho_0123456789abcd"
+SAME_TOKEN = "123456789:AAFakeTokenForSame_0123456789abcd"
 OFFICIALS = -1001000
 APPEAL_TEXT = "На улице Ленина 5 третью неделю не горят фонари, вечером темно и опасно."
 LOCATION = (49.4, 75.47)
@@ -103,7 +114,21 @@ LOOP: list[LoopChoice] = ["auto"]  # --loop, the same for both bots
 # round mixes all steps. Same updates, same rate, same per-chat order.
 SCHEDULE: list[str] = ["lockstep"]
 
-BotName = Literal["ours", "echo"]
+# ours: python -m bot; echo: bench.echo_bot, one reply per update; same: bench.same_calls_bot,
+# the Bot API calls ours made for each step, recorded in the same run (see record_script).
+BotName = Literal["ours", "echo", "same"]
+BOTS: tuple[BotName, ...] = ("ours", "echo", "same")
+TOKENS: dict[BotName, str] = {"ours": OURS_TOKEN, "echo": ECHO_TOKEN, "same": SAME_TOKEN}
+MODULES: dict[BotName, str] = {
+    "ours": "bot",
+    "echo": "bench.echo_bot",
+    "same": "bench.same_calls_bot",
+}
+# A step's calls are those ours made from the push of the step until it has been quiet this
+# long after the step's reply: the officials' card goes through the outbox, after the reply.
+SCRIPT_QUIET = 0.5
+# The same-calls script: {step name: [(Bot API method, params as ours sent them), ...]}.
+Script = dict[str, list[tuple[str, JsonDict]]]
 Mode = Literal["closed", "open", "rate"]
 Expect = Literal["inline", "keyboard", "edit", "any"]
 # How a press finds its button: by a substring of the label, or (spread) as one of the free
@@ -294,8 +319,9 @@ async def start_process(
     run_dir: Path,
     catalog: Path | None = None,
     database_url: str | None = None,
+    script: Path | None = None,
 ) -> tuple[asyncio.subprocess.Process, Path]:
-    token = OURS_TOKEN if bot == "ours" else ECHO_TOKEN
+    token = TOKENS[bot]
     env = {
         **os.environ,
         "BOT_TOKEN": token,
@@ -310,7 +336,9 @@ async def start_process(
     }
     if catalog is not None:
         env["CATALOG_PATH"] = str(catalog)
-    module = "bot" if bot == "ours" else "bench.echo_bot"
+    if script is not None:
+        env["BENCH_SCRIPT"] = str(script)
+    module = MODULES[bot]
     log_path = run_dir / "bot.log"
     since = fake.mark()
     with open_log(log_path) as log:
@@ -423,14 +451,16 @@ def placeholder_message(uid: int) -> JsonDict:
 def push(fake: BenchFake, citizen: Citizen, index: int, on: Call | JsonDict, data: str) -> None:
     step = citizen.steps[index]
     uid = citizen.uid
+    # The same-calls echo reads the step off the message; a press says it in its data.
+    tag: dict[str, Any] = {"bench_step": step.name} if citizen.bot == "same" else {}
     citizen.pushed[index] = time.perf_counter()
     match step.kind:
         case "text":
-            fake.user_message(uid, step.value)
+            fake.user_message(uid, step.value, **tag)
         case "photo":
-            fake.user_photo(uid, file_id=f"photo-{uid}")
+            fake.user_photo(uid, file_id=f"photo-{uid}", **tag)
         case "location":
-            fake.user_location(uid, *LOCATION)
+            fake.user_location(uid, *LOCATION, **tag)
         case "press":
             fake.press(uid, on, data)
 
@@ -451,7 +481,7 @@ def spread_button(citizen: Citizen, reply: Call) -> str:
 def press_data(citizen: Citizen, index: int, reply: Call | None, known: dict[str, str]) -> str:
     """Callback data for a press: read off the reply when there is one, as a citizen does."""
     step = citizen.steps[index]
-    if citizen.bot == "echo":
+    if citizen.bot != "ours":
         return f"echo:{step.name}"
     if reply is not None:
         if step.pick == "spread":
@@ -478,7 +508,11 @@ async def reply_to(
         ) from None
 
 
-async def closed_citizen(fake: BenchFake, citizen: Citizen, known: dict[str, str]) -> None:
+async def closed_citizen(
+    fake: BenchFake, citizen: Citizen, known: dict[str, str], marks: list[int] | None = None
+) -> None:
+    """With `marks`, each step starts only once the bot has been quiet after the last one,
+    and `marks` gets the fake's call-log position at each push (see record_script)."""
     reply: Call | None = None
     for index, step in enumerate(citizen.steps):
         on: Call | JsonDict = placeholder_message(citizen.uid)
@@ -487,8 +521,68 @@ async def closed_citizen(fake: BenchFake, citizen: Citizen, known: dict[str, str
             if citizen.bot == "ours" and reply is not None:
                 on = reply
             data = press_data(citizen, index, on if isinstance(on, Call) else None, known)
+        if marks is not None:
+            marks.append(fake.mark())
         push(fake, citizen, index, on, data)
         reply = await reply_to(citizen, index, fake)
+        if marks is not None:
+            await quiet(fake, TOKENS[citizen.bot])
+    if marks is not None:
+        marks.append(fake.mark())
+
+
+def bot_calls(fake: BenchFake, token: str, start: int, stop: int | None = None) -> list[Call]:
+    """The bot's Bot API calls in the fake's log between two marks, getUpdates aside."""
+    return [
+        c
+        for c in fake.calls[start:stop]
+        if c.token == token and c.method.lower() != "getupdates" and not c.failed
+    ]
+
+
+async def quiet(fake: BenchFake, token: str) -> None:
+    """Until the bot has made no call for SCRIPT_QUIET seconds."""
+    seen = fake.mark()
+    deadline = time.perf_counter() + STEP_TIMEOUT
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(SCRIPT_QUIET)
+        now = fake.mark()
+        if not bot_calls(fake, token, seen, now):
+            return
+        seen = now
+    raise RuntimeError(f"the bot did not go quiet within {STEP_TIMEOUT:.0f}s")
+
+
+async def record_script(fake: BenchFake, warm_up: Citizen, known: dict[str, str]) -> Script:
+    """Ours' warm-up dialog, step by step, and the calls it made for each step.
+
+    Each step is pushed only once ours has gone quiet after the one before, so every call
+    between two pushes belongs to the first (the warm-up citizen is the only one about).
+    This is the same-calls echo's script: it follows whatever ours does in this very run.
+    """
+    marks: list[int] = []
+    # Whatever ours sends after start-up (a notice to the officials' chat) is no step's.
+    await quiet(fake, TOKENS[warm_up.bot])
+    fake.citizens[warm_up.uid] = warm_up
+    try:
+        async with asyncio.timeout(PHASE_TIMEOUT):
+            await closed_citizen(fake, warm_up, known, marks)
+    finally:
+        fake.citizens.pop(warm_up.uid, None)
+    script: Script = {}
+    for index, step in enumerate(warm_up.steps):
+        calls = bot_calls(fake, TOKENS[warm_up.bot], marks[index], marks[index + 1])
+        script[step.name] = [(c.method, c.params) for c in calls]
+    return script
+
+
+def write_script(path: Path, recorded: tuple[int, Script]) -> Path:
+    recorded_chat, script = recorded
+    path.write_text(
+        json.dumps({"recorded_chat": recorded_chat, "steps": script}, ensure_ascii=False),
+        "utf-8",
+    )
+    return path
 
 
 async def dependent_press(
@@ -588,8 +682,11 @@ async def phase(
     rate: float | None,
     uid_base: int,
     known: dict[str, str],
+    scripts: dict[str, tuple[int, Script]],
     database: str = "sqlite",
 ) -> Result:
+    """`scripts["last"]` is the recorded chat and the script of ours' latest warm-up: ours'
+    phase records it, the same-calls echo's phase replays it."""
     stale = fake.drop_pending()
     if stale:
         print(f"  note: dropped {stale} unconfirmed update(s) of the previous bot", file=sys.stderr)
@@ -599,17 +696,23 @@ async def phase(
         url = await stack.enter_async_context(databases.fresh(database, Path(tmp)))
         # Room for every citizen and the warm-up one in any slot (see the module docstring).
         catalog = write_catalog(Path(tmp) / "catalog.toml", count + 1)
-        proc, log_path = await start_process(fake, bot, Path(tmp), catalog, url)
+        script_path = None
+        if bot == "same":
+            script_path = write_script(Path(tmp) / "script.json", scripts["last"])
+        proc, log_path = await start_process(fake, bot, Path(tmp), catalog, url, script_path)
         try:
             # The first dialog pays for lazy imports, caches and the first DB pages; it also
             # shows the callback data that open loop presses without waiting for a reply.
             warm_up = Citizen(uid_base + count, bot, number=count)
-            await drive(fake, [warm_up], "closed", None, known)
+            if bot == "ours":
+                scripts["last"] = (warm_up.uid, await record_script(fake, warm_up, known))
+            else:
+                await drive(fake, [warm_up], "closed", None, known)
             citizens = [Citizen(uid_base + n, bot, number=n) for n in range(count)]
             cpu_before, own_before = proc_cpu_seconds(proc.pid), own_cpu_seconds()
             since = fake.mark()
             await drive(fake, citizens, mode, rate, known)
-            token = OURS_TOKEN if bot == "ours" else ECHO_TOKEN
+            token = TOKENS[bot]
             calls = Counter(
                 c.method
                 for c in fake.calls[since:]
@@ -688,22 +791,27 @@ def print_table(
     count: int,
     runs: int,
     rate: float | None,
+    script: Script,
 ) -> None:
     """`names`: the runners, ours (one per database: "ours sqlite", "ours postgres" when
-    there are several) and then echo."""
+    there are several), then echo and the same-calls echo."""
     width = max(18, *(len(row_label(name, mode, rate)) + 2 for name in names for mode in modes))
     header = (
         f"{'':<{width}}{'updates':>8}{'upd/s min':>11}{'upd/s med':>11}"
         f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'CPU s':>7}{'harness CPU s':>15}"
         f"{'calls/upd':>11}"
     )
-    ours_names = [name for name in names if name != "echo"]
+    ours_names = [name for name in names if name not in ("echo", "same")]
     on = ", ".join(name.removeprefix("ours ") for name in ours_names)
     print(
         f"dialogs: {count} citizens x {len(DIALOG)} updates "
         f"({len(APPEAL)} appeal + {len(BOOKING)} booking), {runs} run(s); "
         f"ours = python -m bot ({on if len(ours_names) > 1 else 'SQLite'}), "
         f"echo = bench.echo_bot, event loop: {resolve(LOOP[0])}"
+    )
+    print(
+        "same = bench.same_calls_bot: a bare aiogram bot making, for each step, the Bot API "
+        "calls ours made for it (recorded from ours' warm-up citizen in this run)"
     )
     print(header)
     for mode in modes:
@@ -719,28 +827,40 @@ def print_table(
                 f"{percentile(lat, 99):>9.1f}{mid.rss_mib:>9.1f}{mid.cpu_s:>7.2f}"
                 f"{mid.harness_cpu_s:>15.2f}{mid.calls.total() / mid.updates:>11.2f}"
             )
+    baselines = (("echo", "echo"), ("same", "same-calls echo"))
     for ours_name in ours_names:
-        ratios = []
-        for mode in modes:
-            ours = statistics.median(r.rate for r in results[(ours_name, mode)])
-            echo = statistics.median(r.rate for r in results[("echo", mode)])
-            label = row_label(ours_name, mode, rate).removeprefix(f"{ours_name} ")
-            ratios.append(f"{label} {ours / echo:.2f}")
-        print(f"{ours_name} / echo, updates/s (median): " + ", ".join(ratios))
+        for baseline, name in baselines:
+            ratios = []
+            for mode in modes:
+                ours = statistics.median(r.rate for r in results[(ours_name, mode)])
+                other = statistics.median(r.rate for r in results[(baseline, mode)])
+                label = row_label(ours_name, mode, rate).removeprefix(f"{ours_name} ")
+                ratios.append(f"{label} {ours / other:.2f}")
+            print(f"{ours_name} / {name}, updates/s (median): " + ", ".join(ratios))
         if "rate" in modes:
             # Below saturation both bots keep up with the offered rate; the cost shows in
             # latency.
             ours_p50 = percentile(median_run(results[(ours_name, "rate")]).latencies, 50)
-            echo_p50 = percentile(median_run(results[("echo", "rate")]).latencies, 50)
-            print(
-                f"{ours_name} / echo, p50 latency at {rate:g}/s offered: {ours_p50 / echo_p50:.1f}"
-            )
+            for baseline, name in baselines:
+                other_p50 = percentile(median_run(results[(baseline, "rate")]).latencies, 50)
+                print(
+                    f"{ours_name} / {name}, p50 latency at {rate:g}/s offered: "
+                    f"{ours_p50 / other_p50:.1f}"
+                )
     print(
         "latency: push -> the bot's message that ends the step (median run); "
         "CPU s: bot process during the load; calls/upd: Bot API calls per update"
     )
     ours_calls = median_run(results[(ours_names[0], modes[0])]).calls
     print("ours, Bot API calls: " + ", ".join(f"{m} {n}" for m, n in ours_calls.most_common()))
+    per_step = [f"{name} {len(calls)}" for name, calls in script.items()]
+    total = sum(len(calls) for calls in script.values())
+    print(
+        f"same-calls script (ours' last warm-up): {total} calls for {len(script)} steps "
+        f"({total / len(script):.2f} per update):"
+    )
+    for start in range(0, len(per_step), 11):
+        print("  " + " · ".join(per_step[start : start + 11]))
 
 
 # --------------------------------------------------------------------------- main
@@ -765,18 +885,24 @@ async def run(
     await fake.start(host="127.0.0.1")
     known: dict[str, str] = {}
     bases = uid_bases(count)
-    # Ours on each database (named by it when there are several), then the echo bot.
+    # Ours on each database (named by it when there are several), then the echo bot, then
+    # the same-calls echo (it replays the script ours' last warm-up recorded).
     runners: list[tuple[str, BotName, str]] = [
         ("ours" if len(dbs) == 1 else f"ours {databases.label(db)}", "ours", db) for db in dbs
     ]
     runners.append(("echo", "echo", "sqlite"))
+    runners.append(("same", "same", "sqlite"))
     results: dict[tuple[str, Mode], list[Result]] = {}
+    scripts: dict[str, tuple[int, Script]] = {}
     try:
         for n in range(runs):
-            # Bots and modes interleaved, so a slow spell of the machine hits both bots alike.
+            # Bots and modes interleaved, so a slow spell of the machine hits all bots alike.
+            # Ours goes first: its warm-up records the same-calls echo's script.
             for mode in modes:
                 for name, bot, db in runners:
-                    result = await phase(fake, bot, mode, count, rate, next(bases), known, db)
+                    result = await phase(
+                        fake, bot, mode, count, rate, next(bases), known, scripts, db
+                    )
                     results.setdefault((name, mode), []).append(result)
                     print(
                         f"  run {n + 1}/{runs} {row_label(name, mode, rate)}: "
@@ -787,9 +913,9 @@ async def run(
     finally:
         await fake.stop()
     names = [name for name, _, _ in runners]
-    print_table(results, names, modes, count, runs, rate)
+    print_table(results, names, modes, count, runs, rate, scripts["last"][1])
     last = modes[-1]
-    for name in names[:-1]:
+    for name in names[:-2]:
         label = row_label(name, last, rate).removeprefix("ours ")
         print_steps(median_run(results[(name, last)]), f"ours {label}")
 

@@ -12,7 +12,9 @@ Measured:
   server (the fake stamps each call on arrival). Ours with a fresh SQLite database in a temp
   dir, so every migration runs, then a second start on that same, already migrated database;
   and the echo bot. Each --runs times, interleaved so a slow spell of the machine hits all
-  three alike; min and median printed.
+  three alike; min and median printed. Also the process's CPU time at that moment, and ours'
+  minus the echo's of the same run: on a shared machine the wall time moves by seconds with
+  the other load, the CPU time much less.
 * Idle RSS: VmRSS from /proc/PID/status, IDLE_SETTLE seconds after the first getUpdates, with
   no updates sent. Median over the runs.
 * Half-finished dialogs: the citizens table is seeded with --dialogs citizens that already
@@ -57,6 +59,7 @@ from bench.dialogs import (
     log_tail,
     percentile,
     positive,
+    proc_cpu_seconds,
     push,
     reply_to,
     start_process,
@@ -68,6 +71,7 @@ IDLE_SETTLE = 2.0  # "a couple of seconds" after polling starts: the post-start 
 NEW = (Step("new", "text", "/new"),)  # answered by the kinds prompt, inline keyboard
 # Targets, as the README's Performance table states them.
 START_TARGET_S = 2.0
+START_GAP_TARGET_S = 0.3  # ours over the echo bot (issue #14)
 IDLE_GAP_TARGET_MIB = 40.0
 DIALOGS_TARGET_MIB = 20.0
 
@@ -83,6 +87,9 @@ STARTS: tuple[Start, ...] = (
 class StartSample:
     seconds: float  # spawn -> first getUpdates
     idle_rss_mib: float
+    # The process's CPU time (user + system) once its first getUpdates is in: what start-up
+    # costs whatever else the machine is doing, where the wall time grows with the load.
+    cpu_seconds: float
 
 
 @dataclass
@@ -126,6 +133,9 @@ async def timed_start(fake: BenchFake, bot: BotName, run_dir: Path) -> StartSamp
     spawned = time.time()
     proc, log_path = await start_process(fake, bot, run_dir)
     try:
+        # Read before the idle wait: long polling costs next to nothing, the post-start work
+        # (the outbox sender, the ticker) a little.
+        cpu = proc_cpu_seconds(proc.pid)
         seconds = first_poll_at(fake, since, token) - spawned
         await asyncio.sleep(IDLE_SETTLE)
         if proc.returncode is not None:
@@ -133,7 +143,7 @@ async def timed_start(fake: BenchFake, bot: BotName, run_dir: Path) -> StartSamp
         rss = proc_status_mib(proc.pid, "VmRSS")
     finally:
         await stop_process(proc)
-    return StartSample(seconds, rss)
+    return StartSample(seconds, rss, cpu)
 
 
 async def start_runs(fake: BenchFake, runs: int) -> dict[str, list[StartSample]]:
@@ -149,8 +159,8 @@ async def start_runs(fake: BenchFake, runs: int) -> dict[str, list[StartSample]]
                 sample = await timed_start(fake, bot, run_dir)
                 samples[label].append(sample)
                 print(
-                    f"  run {n + 1}/{runs} {label}: {sample.seconds:.2f}s to getUpdates, "
-                    f"idle RSS {sample.idle_rss_mib:.1f} MiB",
+                    f"  run {n + 1}/{runs} {label}: {sample.seconds:.2f}s to getUpdates "
+                    f"({sample.cpu_seconds:.2f}s CPU), idle RSS {sample.idle_rss_mib:.1f} MiB",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -276,8 +286,29 @@ def print_table(
         for label in ("ours, new db", "ours, migrated db")
     ]
     rows.append(
-        ("start-up, ours - echo", f"{extra[0]:+.2f} s new db, {extra[1]:+.2f} s migrated", "", "")
+        (
+            "start-up, ours - echo",
+            f"{extra[0]:+.2f} s new db, {extra[1]:+.2f} s migrated",
+            f"<= +{START_GAP_TARGET_S:g} s (median)",
+            verdict(max(extra) <= START_GAP_TARGET_S),
+        )
     )
+    # The same on the CPU clock, each start against the echo start of the same run: on a
+    # shared machine the wall times above move by seconds, this by a tenth or two.
+    for label in ("ours, new db", "ours, migrated db"):
+        gaps = [
+            ours.cpu_seconds - echo.cpu_seconds
+            for ours, echo in zip(samples[label], samples["echo"], strict=True)
+        ]
+        rows.append(
+            (
+                f"start-up CPU, {label} - echo",
+                f"median {statistics.median(gaps):+.2f} s, min {min(gaps):+.2f} s (echo median "
+                f"{statistics.median(s.cpu_seconds for s in samples['echo']):.2f} s)",
+                "",
+                "",
+            )
+        )
     idle = {label: statistics.median(s.idle_rss_mib for s in samples[label]) for label in samples}
     for label, _, _ in STARTS:
         rows.append((f"idle RSS, {label}", f"{idle[label]:.1f} MiB (median)", "", ""))

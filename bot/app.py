@@ -41,7 +41,7 @@ from bot.services.erasure import CitizenErasure
 from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
 from bot.services.officials_reports import OfficialsReports
-from bot.services.outreach import AnnouncementService, SubscriptionService
+from bot.services.outreach import AnnouncementService, MeetingService, SubscriptionService
 from bot.services.prompts import OfficialPrompts
 from bot.services.report_worker import ReportWorker
 from bot.settings import ConfigError, Settings, check_officials_chat
@@ -80,6 +80,7 @@ log = logging.getLogger(__name__)
 REPORT_MODULES = (
     "bot.services.report_jobs",
     "bot.views.reports",
+    "xlsxwriter",  # bot.views.reports imports it only when a workbook is built
     "storage.sqlite.reports",
     "storage.postgres.reports",
 )
@@ -348,7 +349,7 @@ async def create_app(
         prompt_store,
         officials,
         clock,
-        on_expired=PromptExpiryNotice(outbox, i18n, settings.officials_language),
+        on_expired=(PromptExpiryNotice(outbox, i18n, settings.officials_language), outbox),
         lifecycle=lifecycle,
     )
     bookings = BookingService(
@@ -391,10 +392,15 @@ async def create_app(
         outbox,
         outbox_store,
         delivery_clock,
-        AnnouncementNotices(outbox, i18n, catalog, settings.officials_language),
+        AnnouncementNotices(outbox, i18n, catalog, settings.officials_language, settings.tz),
         sending_here=lambda: sender.running,
     )
     dp["announcements"] = announcements
+    dp["meetings"] = MeetingService(
+        stores.meetings, stores.announcements, clock, settings.tz, outbox, outbox_store,
+        AnnouncementNotices(outbox, i18n, catalog, settings.officials_language, settings.tz),
+        receptions.rules.reminder_day_before,
+    )  # fmt: skip
     # Progress messages follow the outbox: edited from what the database says, so they
     # carry on after a restart.
     progress_ticker = Ticker(

@@ -19,6 +19,7 @@ from handlers import (
     fallback,
     feedback,
     forget,
+    meetings,
     my_appeals,
     official_commands,
     official_receptions,
@@ -51,6 +52,7 @@ def setup_routers(dp: Dispatcher, officials_locale: BaseMiddleware) -> None:
         forget.create_router(),
         my_appeals.create_router(),
         subscriptions.create_router(),
+        meetings.create_router(),
         additions.create_router(),  # before the dialogs: its state may interrupt theirs
         switch.create_router(),  # before the dialogs: /book inside an appeal is no step input
         appeal.create_router(),

@@ -1,6 +1,7 @@
 """/announce: an official sends an announcement to the subscribers of some districts (issue
-#13), in an officials' chat or, for ADMIN_IDS, in private: kind → districts → the text in
-Kazakh → in Russian (each previewed exactly as citizens will read it) → «Send» or «Cancel».
+#13), in an officials' chat or, for ADMIN_IDS, in private: kind → districts → (for a
+meeting with residents: who, where, when, its topics) → the text in Kazakh → in Russian (each
+previewed exactly as citizens will read it) → «Send» or «Cancel».
 
 The draft lives in the FSM (per official and chat). In a group only a reply to the bot's own
 prompt is taken for a text, so a message to colleagues never becomes an announcement. «Send»
@@ -12,6 +13,7 @@ the outbox delivers, with «Stop».
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, tzinfo
 from typing import Any
 
 from aiogram import F, Router
@@ -24,23 +26,32 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.announcements import (
     KINDS,
     LANGUAGES,
+    MEETING,
+    PLACE_MAX,
+    WHO_MAX,
     AnnouncementTextProblem,
+    MeetingFieldProblem,
     check_announcement_text,
+    check_meeting_line,
+    check_topics,
     choose_all,
+    text_max,
     the_only_district,
     toggle,
 )
 from bot.domain.catalog import Catalog
 from bot.domain.dialogs import dialog_of
 from bot.services.officials import OfficialsService
-from bot.services.outreach import AnnouncementService, Draft
+from bot.services.outreach import AnnouncementService, Draft, MeetingService
 from bot.telegram.callbacks import AnnCb
 from bot.telegram.filters import CallbackPrefix, Has, author
+from bot.telegram.replies import answer_in_parts
 from bot.views import officials as officials_view
 from bot.views import outreach as view
 from handlers.dialog import stale
 from handlers.official_commands import allowed
 from i18n.core import PoI18n
+from storage.outreach import Announcement, MeetingDetails
 
 DRAFT = "announce"
 
@@ -48,12 +59,22 @@ DRAFT = "announce"
 class AnnounceForm(StatesGroup):
     kind = State()
     districts = State()
+    meeting_who = State()
+    meeting_place = State()
+    meeting_when = State()
+    meeting_topics = State()
     text_kk = State()
     text_ru = State()
     review = State()
 
 
 TEXT_STATES = {"kk": AnnounceForm.text_kk, "ru": AnnounceForm.text_ru}
+# A meeting's details, in the order they are asked, before its texts.
+MEETING_FIELDS = ("who", "place", "when", "topics")
+MEETING_STATES = {
+    "who": AnnounceForm.meeting_who, "place": AnnounceForm.meeting_place,
+    "when": AnnounceForm.meeting_when, "topics": AnnounceForm.meeting_topics,
+}  # fmt: skip
 
 
 async def draft_of(state: FSMContext) -> dict[str, Any]:
@@ -115,7 +136,7 @@ async def kind_chosen(
         draft["districts"] = [only]
         await save(state, draft)
         await where(query).edit_text(view.kind_label(callback_data.value))
-        await ask_text("kk", where(query), state, draft)
+        await ask_first(where(query), state, draft)
         return
     await save(state, draft)
     await state.set_state(AnnounceForm.districts)
@@ -162,11 +183,80 @@ async def districts_done(
     await query.answer()
     names = view.district_names(draft["districts"], catalog.territory, officials_language)
     await where(query).edit_text(view.districts_chosen_text(names))
-    await ask_text("kk", where(query), state, draft)
+    await ask_first(where(query), state, draft)
+
+
+async def ask_first(message: Message, state: FSMContext, draft: dict[str, Any]) -> None:
+    """After the districts: a meeting's details first, then the texts."""
+    if draft.get("kind") == MEETING:
+        await ask_meeting(MEETING_FIELDS[0], message, state, draft)
+    else:
+        await ask_text("kk", message, state, draft)
+
+
+async def ask_meeting(
+    field: str, message: Message, state: FSMContext, draft: dict[str, Any]
+) -> None:
+    text, force = view.meeting_prompt(field)
+    sent = await message.answer(text, reply_markup=force)
+    draft["prompt"] = sent.message_id
+    await save(state, draft)
+    await state.set_state(MEETING_STATES[field])
+
+
+def meeting_of(draft: dict[str, Any]) -> MeetingDetails | None:
+    """The meeting's details the draft holds, once all were given."""
+    meeting = draft.get("meeting")
+    if draft.get("kind") != MEETING or not isinstance(meeting, dict):
+        return None
+    if not all(meeting.get(f) for f in MEETING_FIELDS):
+        return None
+    return MeetingDetails(
+        who=meeting["who"], place=meeting["place"], at=datetime.fromisoformat(meeting["when"]),
+        topics=tuple(meeting["topics"]),
+    )  # fmt: skip
+
+
+async def meeting_field_given(
+    message: Message,
+    state: FSMContext,
+    meetings: MeetingService,
+    officials_language: str,
+    tz: tzinfo,
+) -> None:
+    if author(message) is None:
+        await message.reply(officials_view.anonymous_text())
+        return
+    current = await state.get_state()
+    field = next(f for f, s in MEETING_STATES.items() if s.state == current)
+    value: str | list[str]
+    problem: MeetingFieldProblem | None
+    if field == "when":
+        when = meetings.when(message.text)
+        problem, value = when.problem, when.at.isoformat() if when.at else ""
+    elif field == "topics":
+        topics = check_topics(message.text)
+        problem, value = topics.problem, list(topics.topics)
+    else:
+        line = check_meeting_line(message.text, WHO_MAX if field == "who" else PLACE_MAX)
+        problem, value = line.problem, line.text
+    if problem is not None:
+        await message.reply(view.meeting_problem(field, problem))
+        return
+    draft = await draft_of(state)
+    draft.setdefault("meeting", {})[field] = value
+    following = MEETING_FIELDS[MEETING_FIELDS.index(field) + 1 :]
+    if following:
+        await ask_meeting(following[0], message, state, draft)
+        return
+    details = meeting_of(draft)
+    assert details is not None
+    await message.reply(view.meeting_details_text(details, tz, officials_language))
+    await ask_text("kk", message, state, draft)
 
 
 async def ask_text(lang: str, message: Message, state: FSMContext, draft: dict[str, Any]) -> None:
-    text, force = view.text_prompt(lang)
+    text, force = view.text_prompt(lang, str(draft.get("kind")))
     sent = await message.answer(text, reply_markup=force)
     draft["prompt"] = sent.message_id
     await save(state, draft)
@@ -194,6 +284,7 @@ async def text_given(
     officials: OfficialsService,
     announcements: AnnouncementService,
     officials_language: str,
+    tz: tzinfo,
 ) -> None:
     person = author(message)
     if person is None:
@@ -201,18 +292,24 @@ async def text_given(
         return
     current = await state.get_state()
     lang = "kk" if current == AnnounceForm.text_kk.state else "ru"
-    checked = check_announcement_text(message.text)
-    if checked.problem is not None:
-        await message.reply(view.text_problem(checked.problem))
-        return
     draft = await draft_of(state)
+    kind = str(draft.get("kind"))
+    checked = check_announcement_text(message.text, text_max(kind))
+    if checked.problem is not None:
+        await message.reply(view.text_problem(checked.problem, kind))
+        return
     draft[f"text_{lang}"] = checked.text
     await save(state, draft)
     district = view.place_name(catalog.territory, draft["districts"][0], lang)
     heading = view.preview_heading(lang)
+    meeting = meeting_of(draft)
     with i18n.use_locale(lang):
-        preview = view.announcement_text(draft["kind"], checked.text, district)
-        keyboard = view.unsubscribe_keyboard(draft["districts"][0], district)
+        preview = view.announcement_text(draft["kind"], checked.text, district, meeting, tz, lang)
+        keyboard = (
+            view.meeting_keyboard(0, draft["districts"][0], district)
+            if meeting is not None
+            else view.unsubscribe_keyboard(draft["districts"][0], district)
+        )
     await message.reply(heading)
     await message.answer(preview, reply_markup=keyboard)
     following = LANGUAGES[LANGUAGES.index(lang) + 1 :]
@@ -222,12 +319,19 @@ async def text_given(
     await state.set_state(AnnounceForm.review)
     audience = await announcements.audience(draft["districts"])
     names = view.district_names(draft["districts"], catalog.territory, officials_language)
-    text, markup = view.review_screen(draft["kind"], names, audience)
+    details = (
+        view.meeting_details_text(meeting, tz, officials_language) if meeting is not None else ""
+    )
+    text, markup = view.review_screen(draft["kind"], names, audience, details)
     await message.answer(text, reply_markup=markup)
 
 
 async def not_text(message: Message) -> None:
     await message.reply(view.text_problem(AnnouncementTextProblem.EMPTY))
+
+
+async def not_meeting_text(message: Message) -> None:
+    await message.reply(view.meeting_problem("who", MeetingFieldProblem.EMPTY))
 
 
 async def send(
@@ -239,14 +343,18 @@ async def send(
 ) -> None:
     draft = await draft_of(state)
     texts = {lang: draft.get(f"text_{lang}") for lang in LANGUAGES}
+    meeting = meeting_of(draft)
     if not draft.get("districts") or not all(texts.values()) or draft.get("kind") not in KINDS:
+        await stale(query)
+        return
+    if (draft.get("kind") == MEETING) != (meeting is not None):
         await stale(query)
         return
     message = where(query)
     sent = await announcements.send(
         Draft(
             key=draft["key"], kind=draft["kind"], districts=tuple(draft["districts"]),
-            text_kk=texts["kk"] or "", text_ru=texts["ru"] or "",
+            text_kk=texts["kk"] or "", text_ru=texts["ru"] or "", meeting=meeting,
         ),
         message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name,
     )  # fmt: skip
@@ -280,9 +388,76 @@ async def stop(
     await query.answer(_("Stopped: what was not sent yet will not be sent."), show_alert=True)
 
 
+async def meetings_command(
+    message: Message,
+    officials: OfficialsService,
+    meetings: MeetingService,
+    catalog: Catalog,
+    officials_language: str,
+    tz: tzinfo,
+) -> None:
+    """/meetings: the upcoming meetings with residents, their head counts, access needs and
+    questions in advance (who may use /announce may see them)."""
+    if not await allowed(message, officials):
+        return
+    figures = await meetings.upcoming()
+    text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
+    await answer_in_parts(message, text, view.meetings_keyboard(figures))
+
+
+async def meeting_of_button(
+    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+) -> Announcement | None:
+    """The meeting a button names, still ahead; otherwise the button is answered here."""
+    number = callback_data.value
+    if not (number.isascii() and number.isdigit()):
+        await stale(query)
+        return None
+    meeting, ahead = await meetings.open_meeting(int(number))
+    if meeting is None:
+        await stale(query)
+        return None
+    if not ahead:
+        await query.answer(view.meeting_over_text(meeting), show_alert=True)
+        return None
+    return meeting
+
+
+async def cancel_meeting_asked(
+    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+) -> None:
+    meeting = await meeting_of_button(query, callback_data, meetings)
+    if meeting is None:
+        return
+    await query.answer()
+    coming = next((f.coming for f in await meetings.upcoming() if f.meeting.id == meeting.id), 0)
+    text, markup = view.cancel_meeting_question(meeting, coming)
+    await where(query).answer(text, reply_markup=markup)
+
+
+async def cancel_meeting_confirmed(
+    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+) -> None:
+    meeting = await meeting_of_button(query, callback_data, meetings)
+    if meeting is None:
+        return
+    cancelled = await meetings.cancel(meeting.id)
+    if cancelled is None:  # called off meanwhile, by another press
+        await query.answer(view.meeting_over_text(await meetings.meeting(meeting.id)))
+        return
+    await query.answer()
+    await where(query).edit_text(view.meeting_cancelled_text(*cancelled))
+
+
+async def cancel_meeting_kept(query: CallbackQuery) -> None:
+    await query.answer()
+    await where(query).delete()
+
+
 def create_router() -> Router:
     router = Router(name="announce")
     router.message.register(announce, Command("announce"))
+    router.message.register(meetings_command, Command("meetings"))
     form = StateFilter(AnnounceForm)
     router.message.register(
         text_given, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt(),
@@ -291,10 +466,16 @@ def create_router() -> Router:
     router.message.register(
         not_text, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt()
     )
+    details = StateFilter(*MEETING_STATES.values())
+    router.message.register(meeting_field_given, details, RepliesToPrompt(), Has("text"))
+    router.message.register(not_meeting_text, details, RepliesToPrompt())
     buttons = router.callback_query
     buttons.filter(CallbackPrefix(AnnCb))
     buttons.register(refused, ~MayAct())
     buttons.register(stop, AnnCb.filter(F.action == "stop"))
+    buttons.register(cancel_meeting_asked, AnnCb.filter(F.action == "mcancel"))
+    buttons.register(cancel_meeting_confirmed, AnnCb.filter(F.action == "mcancelok"))
+    buttons.register(cancel_meeting_kept, AnnCb.filter(F.action == "mcancelno"))
     buttons.register(cancel, AnnCb.filter(F.action == "cancel"), form)
     buttons.register(kind_chosen, AnnCb.filter(F.action == "kind"), StateFilter(AnnounceForm.kind))
     districts = StateFilter(AnnounceForm.districts)

@@ -118,6 +118,11 @@ async def privacy(message: Message) -> None:
         "Announcements come only to those who subscribed; «Unsubscribe» under any of them, or "
         "/forget, ends that."
     )
+    meetings = _(
+        "If you say you will come to a meeting with residents, that and what you need to "
+        "attend are kept for its organisers, and a question you ask in advance is shown to "
+        "them; «I won't come after all» withdraws your registration, and /forget erases both."
+    )
     await message.answer(
         _(
             "<b>What is stored and why</b>\n"
@@ -130,7 +135,7 @@ async def privacy(message: Message) -> None:
             "/forget erases your personal data; anonymous figures (how many appeals of which "
             "kind, where and when) stay for statistics."
         )
-        + f"\n\n{address}\n\n{subscriptions}\n\n{kept}"
+        + f"\n\n{address}\n\n{subscriptions}\n\n{meetings}\n\n{kept}"
     )
 
 

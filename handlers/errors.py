@@ -4,10 +4,15 @@ citizen is told, in their language, what happened. Two failures are told differe
 - the database stayed locked (DatabaseBusy): nothing of the step was saved, so the citizen
   is asked plainly to send it again, and the dialog is where it was;
 - Telegram did not take a reply even after the session's retries
-  (`bot.telegram.session.RetryPolicy`): the citizen is told nothing. The step itself was
-  saved (handlers save, then reply), so "something went wrong" would be false, and a message
-  about it would meet the same outage; the citizen's next message or press carries on from
-  the saved step.
+  (`bot.telegram.session.RetryPolicy`): the citizen is told nothing, as a message about it
+  would meet the same outage.
+
+Whatever failed, the dialog stays in the step the update found it in: a handler's dialog
+writes commit only with the handled update (storage.fsm), and an update that raised is
+neither. The citizen did not see the next question (or was told to try again), so what they
+send next is read as the answer to the step they are still at, not to a question they never
+got. What the step saved besides (an appeal filed, a booking) stays, and doing the step again
+finds it (the draft's key).
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ SQLite implementations are in storage/sqlite/."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from storage.fsm import FsmWrite
 from storage.models import Appeal, Citizen, NewAppeal, Status
 
 # The open transaction a store hands to a caller's callback (`also`, `then`) and takes back
@@ -117,7 +118,11 @@ class Repository(ABC):
     async def update_seen(self, update_id: int) -> bool: ...
 
     @abstractmethod
-    async def mark_update(self, update_id: int, at: datetime) -> None: ...
+    async def mark_update(
+        self, update_id: int, at: datetime, dialogs: Sequence[FsmWrite] = ()
+    ) -> None:
+        """Marks the update handled and commits the dialog rows its handler wrote
+        (`storage.fsm`), in one transaction: both or neither."""
 
     async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
         """Whether the update was handled already, and who sent it: every update asks both,

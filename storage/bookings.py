@@ -80,6 +80,11 @@ class WaitlistOffer:
     expires_at: datetime
 
 
+# Writes in an offer's transaction (the backend's own transaction, opaque here):
+# (transaction, the offer, the citizen's language or None).
+OfferThen = Callable[[InTransaction, WaitlistOffer, str | None], Awaitable[object]]
+
+
 @runtime_checkable
 class BookingStore(Protocol):
     """What consumers ask of the bookings store, whatever the database; on SQLite
@@ -197,10 +202,14 @@ class BookingStore(Protocol):
         capacity: int,
         hold: timedelta,
         now: datetime,
+        *,
+        then: OfferThen | None = None,
     ) -> WaitlistOffer | None:
         """Hold a free place of `slot_start` for the next citizen in line until now + hold;
         book() keeps it from everyone else meanwhile. None if the slot has no free place or
-        nobody is waiting."""
+        nobody is waiting. `then(transaction, offer, the citizen's language)` runs in the
+        same transaction, to write the offer's message, which commits with the offer or not
+        at all (see `OutboxStore.write_in`)."""
 
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         """An offer still held (not taken, not expired), for its «Take the place» button."""

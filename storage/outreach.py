@@ -30,6 +30,12 @@ def announcement_purpose(announcement_id: int) -> str:
     return f"announce:{announcement_id}"
 
 
+def meeting_reminder_purpose(meeting_id: int, citizen_id: int) -> str:
+    """The outbox purpose of a citizen's reminder of a meeting: withdrawn when they say they
+    won't come after all."""
+    return f"meeting-reminder:{meeting_id}:{citizen_id}"
+
+
 def progress_purpose(announcement_id: int) -> str:
     """The outbox purpose of the edits of its progress message in the officials' chat."""
     return f"announce-progress:{announcement_id}"
@@ -46,6 +52,17 @@ class Subscriber:
 
 
 @dataclass(frozen=True, slots=True)
+class MeetingDetails:
+    """A meeting with residents: who meets them, where, when (an instant), its topics."""
+
+    who: str
+    place: str
+    at: datetime
+    topics: tuple[str, ...]
+    cancelled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewAnnouncement:
     draft_key: str
     kind: str
@@ -57,6 +74,7 @@ class NewAnnouncement:
     author_id: int
     author_name: str
     created_at: datetime
+    meeting: MeetingDetails | None = None  # kind «meeting» only
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +94,7 @@ class Announcement:
     shown: str | None
     created_at: datetime
     finished_at: datetime | None
+    meeting: MeetingDetails | None = None
 
     def text(self, lang: str) -> str:
         return self.text_kk if lang == "kk" else self.text_ru
@@ -153,3 +172,65 @@ class AnnouncementStore(Protocol):
     ) -> None:
         """The progress message now shows `shown`; `finished`: nothing is pending, it is done
         (a stopped one stays stopped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """A citizen's «I will come» to a meeting, with the access needs they asked for."""
+
+    meeting_id: int
+    citizen_id: int
+    access: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingQuestion:
+    id: int
+    meeting_id: int
+    topic: int | None  # an index into the meeting's topics; None: another topic
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFigures:
+    """What the organisers see of a meeting: the head count, the access needs summed (code ->
+    how many asked for it) and the advance questions, oldest first."""
+
+    meeting: Announcement
+    coming: int
+    access: dict[str, int]
+    questions: tuple[MeetingQuestion, ...]
+
+
+@runtime_checkable
+class MeetingStore(Protocol):
+    """The citizens' registrations and advance questions for meetings (announcements of kind
+    «meeting»); on SQLite `storage.sqlite.outreach.SQLiteMeetingStore`."""
+
+    async def register(
+        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+    ) -> bool:
+        """True if new; False if the citizen had said they come already (nothing changes: a
+        double press counts once)."""
+
+    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
+        """True if there was such a registration."""
+
+    async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None: ...
+
+    async def ask(
+        self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
+    ) -> MeetingQuestion: ...
+
+    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+        """Meetings at or after `since` not called off, soonest first, with their figures."""
+
+    async def cancel(
+        self, meeting_id: int, now: datetime, write: WriteMessages
+    ) -> tuple[Announcement, list[int]] | None:
+        """Call the meeting off and, in the same transaction, have `write` queue a message to
+        each reachable citizen who said they come (`Subscriber.district` is empty). Returns
+        the meeting and everyone who said they come, reachable or not (their reminders are to
+        go); None if it is no meeting, or was called off already."""

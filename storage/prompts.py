@@ -6,10 +6,15 @@ officials at once find the row already moved on instead of acting twice.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+# Writes in the expiry's transaction (the backend's own transaction, opaque here, as
+# storage.base.InTransaction): (transaction, the prompts expired, appeal id -> reference).
+ExpiredThen = Callable[[Any, list["Prompt"], Mapping[int, str]], Awaitable[object]]
 
 
 class PromptAction(StrEnum):
@@ -97,7 +102,12 @@ class PromptStore(Protocol):
         """The appeal is closed to officials (the citizen withdrew it): its live prompts
         end, and come back with their preview messages, which then lose their buttons."""
 
-    async def expire_due(self, now: datetime, limit: int = 100) -> list[Prompt]:
+    async def expire_due(
+        self, now: datetime, limit: int = 100, *, then: ExpiredThen | None = None
+    ) -> list[Prompt]:
         """Live prompts past their time, now expired (and their drafts gone), earliest first:
         their chats and messages, for the notice that says so. A prompt a press finishes at
-        the same moment is either expired here or finished there, never both."""
+        the same moment is either expired here or finished there, never both.
+        `then(transaction, expired, references)` (the appeals' reference numbers by appeal
+        id) runs in the same transaction, to write the notices, which commit with the
+        expiry or not at all (see `OutboxStore.write_in`)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiogram.fsm.storage.base import BaseStorage
 
@@ -23,35 +23,13 @@ from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
-from storage.outreach import AnnouncementStore, SubscriptionStore
-from storage.postgres.bookings import PostgresBookingStore
-from storage.postgres.database import PostgresDatabase
-from storage.postgres.digest import PostgresDigestQueries
-from storage.postgres.erasure import PostgresErasureStore
-from storage.postgres.fsm import PostgresStorage
-from storage.postgres.lease import PostgresLeaseStore
-from storage.postgres.lifecycle import PostgresLifecycleStore
-from storage.postgres.limits import PostgresLimitStore
-from storage.postgres.outbox import PostgresOutboxStore
-from storage.postgres.outreach import PostgresAnnouncementStore, PostgresSubscriptionStore
-from storage.postgres.prompts import PostgresPromptStore
-from storage.postgres.reports import PostgresReportQueries, PostgresReportReader
-from storage.postgres.repository import PostgresRepository
+from storage.outreach import AnnouncementStore, MeetingStore, SubscriptionStore
 from storage.prompts import PromptStore
 from storage.reports import PeriodReader, ReportQueries
-from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.database import BUSY_TIMEOUT, LOCKED_RETRY, SQLiteDatabase
-from storage.sqlite.digest import SQLiteDigestQueries
-from storage.sqlite.erasure import SQLiteErasureStore
-from storage.sqlite.fsm import SQLiteStorage
-from storage.sqlite.lease import SQLiteLeaseStore
-from storage.sqlite.lifecycle import SQLiteLifecycleStore
-from storage.sqlite.limits import SQLiteLimitStore
-from storage.sqlite.outbox import SQLiteOutboxStore
-from storage.sqlite.outreach import SQLiteAnnouncementStore, SQLiteSubscriptionStore
-from storage.sqlite.prompts import SQLitePromptStore
-from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
-from storage.sqlite.repository import SQLiteRepository
+
+if TYPE_CHECKING:
+    from storage.postgres.database import PostgresDatabase
 
 SQLITE = "sqlite:///"
 POSTGRES = ("postgresql://", "postgres://")
@@ -85,6 +63,7 @@ class Stores:
     period_reader: PeriodReader
     subscriptions: SubscriptionStore
     announcements: AnnouncementStore
+    meetings: MeetingStore
 
 
 async def open_stores(
@@ -98,7 +77,26 @@ async def open_stores(
     `locked_retry` bounds, on either backend, how long a write waits for a lock another
     connection holds before the caller hears DatabaseBusy (on PostgreSQL: lock_timeout, and
     the wait for a free connection of the pool); `busy_timeout` is SQLite's own."""
+    # Each backend's modules are imported when its URL is given: a bot on SQLite does not
+    # load asyncpg and the PostgreSQL stores at start-up, nor the other way round.
     if database_url.startswith(SQLITE):
+        from storage.sqlite.bookings import SQLiteBookingStore
+        from storage.sqlite.digest import SQLiteDigestQueries
+        from storage.sqlite.erasure import SQLiteErasureStore
+        from storage.sqlite.fsm import SQLiteStorage
+        from storage.sqlite.lease import SQLiteLeaseStore
+        from storage.sqlite.lifecycle import SQLiteLifecycleStore
+        from storage.sqlite.limits import SQLiteLimitStore
+        from storage.sqlite.outbox import SQLiteOutboxStore
+        from storage.sqlite.outreach import (
+            SQLiteAnnouncementStore,
+            SQLiteMeetingStore,
+            SQLiteSubscriptionStore,
+        )
+        from storage.sqlite.prompts import SQLitePromptStore
+        from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
+        from storage.sqlite.repository import SQLiteRepository
+
         path = Path(database_url.removeprefix(SQLITE))
         lite = await SQLiteDatabase.open(
             path,
@@ -112,9 +110,27 @@ async def open_stores(
             SQLiteReportQueries(lite), SQLiteLeaseStore(lite),
             # The worker's working directory may differ: the path is made absolute here.
             SQLiteReportReader(path.resolve(), busy_timeout),  # noqa: ASYNC240 - once, at start
-            SQLiteSubscriptionStore(lite), SQLiteAnnouncementStore(lite),
+            SQLiteSubscriptionStore(lite), SQLiteAnnouncementStore(lite), SQLiteMeetingStore(lite),
         )  # fmt: skip
     if database_url.startswith(POSTGRES):
+        from storage.postgres.bookings import PostgresBookingStore
+        from storage.postgres.database import PostgresDatabase
+        from storage.postgres.digest import PostgresDigestQueries
+        from storage.postgres.erasure import PostgresErasureStore
+        from storage.postgres.fsm import PostgresStorage
+        from storage.postgres.lease import PostgresLeaseStore
+        from storage.postgres.lifecycle import PostgresLifecycleStore
+        from storage.postgres.limits import PostgresLimitStore
+        from storage.postgres.outbox import PostgresOutboxStore
+        from storage.postgres.outreach import (
+            PostgresAnnouncementStore,
+            PostgresMeetingStore,
+            PostgresSubscriptionStore,
+        )
+        from storage.postgres.prompts import PostgresPromptStore
+        from storage.postgres.reports import PostgresReportQueries, PostgresReportReader
+        from storage.postgres.repository import PostgresRepository
+
         pg = await PostgresDatabase.open(
             database_url, lock_timeout=locked_retry, acquire_timeout=locked_retry
         )
@@ -124,6 +140,6 @@ async def open_stores(
             PostgresLimitStore(pg), PostgresOutboxStore(pg), PostgresPromptStore(pg),
             PostgresReportQueries(pg), PostgresLeaseStore(pg),
             PostgresReportReader(database_url, locked_retry),
-            PostgresSubscriptionStore(pg), PostgresAnnouncementStore(pg),
+            PostgresSubscriptionStore(pg), PostgresAnnouncementStore(pg), PostgresMeetingStore(pg),
         )  # fmt: skip
     raise ValueError(f"DATABASE_URL must start with {SQLITE} or {POSTGRES[0]}")

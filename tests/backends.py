@@ -35,7 +35,11 @@ from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
-from storage.postgres.outreach import PostgresAnnouncementStore, PostgresSubscriptionStore
+from storage.postgres.outreach import (
+    PostgresAnnouncementStore,
+    PostgresMeetingStore,
+    PostgresSubscriptionStore,
+)
 from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
@@ -48,7 +52,11 @@ from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
-from storage.sqlite.outreach import SQLiteAnnouncementStore, SQLiteSubscriptionStore
+from storage.sqlite.outreach import (
+    SQLiteAnnouncementStore,
+    SQLiteMeetingStore,
+    SQLiteSubscriptionStore,
+)
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
@@ -104,6 +112,7 @@ STORES: dict[str, tuple[type, type]] = {
     "reports": (SQLiteReportQueries, PostgresReportQueries),
     "subscriptions": (SQLiteSubscriptionStore, PostgresSubscriptionStore),
     "announcements": (SQLiteAnnouncementStore, PostgresAnnouncementStore),
+    "meetings": (SQLiteMeetingStore, PostgresMeetingStore),
 }
 
 

@@ -19,6 +19,7 @@ from bot.app import REPORT_MODULES, App, create_app
 from bot.domain.catalog import Catalog, load_catalog
 from bot.settings import Settings
 from bot.telegram import progress
+from bot.telegram.isolation import ChatIsolation
 from storage.base import Repository
 from tests import backends, e2edb
 from tests.fakeapi import Call, FakeTelegram
@@ -138,11 +139,24 @@ class Harness:
                 and (expect is None or expect in (call.text or ""))
             )
 
-        return await self.fake.wait_for(matches, since=since)
+        found = await self.fake.wait_for(matches, since=since)
+        await self.settled(user)
+        return found
+
+    async def settled(self, chat: int) -> None:
+        """Until no update of the chat is in hand: a dialog step's rows are committed at the
+        end of its update, after its replies (storage.fsm), so a test that reads them (or
+        sends the next update to another instance) waits for that end, as a person reading
+        the question does."""
+        isolation = self.app.dp.fsm.events_isolation
+        assert isinstance(isolation, ChatIsolation)
+        async with asyncio.timeout(30):
+            while isolation.in_hand(chat):  # noqa: ASYNC110 - the bot's own lock, no event
+                await asyncio.sleep(0.005)
 
     async def with_button(self, user: int, since: int, button: str) -> Call:
         """The first message to `user` after `since` that has a button labelled with `button`."""
-        return await self.fake.wait_for(
+        found = await self.fake.wait_for(
             lambda c: (
                 c.method == "sendMessage"
                 and self.fake.chat_of(c) == user
@@ -150,6 +164,8 @@ class Harness:
             ),
             since=since,
         )
+        await self.settled(user)
+        return found
 
     async def click(
         self,
@@ -179,7 +195,7 @@ class Harness:
         return edited
 
     async def main_menu(self, user: int, since: int) -> Call:
-        return await self.fake.wait_for(
+        found = await self.fake.wait_for(
             lambda c: (
                 c.method == "sendMessage"
                 and not c.failed
@@ -188,6 +204,8 @@ class Harness:
             ),
             since=since,
         )
+        await self.settled(user)
+        return found
 
     async def press(
         self,
@@ -210,6 +228,7 @@ class Harness:
             lambda c: c.method == "answerCallbackQuery" and bool(c.params.get("text")),
             since=since,
         )
+        await self.settled(user)
         return str(call.params["text"])
 
     async def quiet(self, seconds: float = 0.3) -> None:

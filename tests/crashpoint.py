@@ -1,18 +1,33 @@
-"""`python -m tests.crashpoint`: `python -m bot` that dies, as if SIGKILLed, the moment it is
-about to write the outbox row whose dedupe key starts with $CRASH_BEFORE. A crash placed
-exactly between two writes that must commit together (a status and the citizen's notice of
-it, a digest's claim and its row), which a SIGKILL at a random moment would rarely hit."""
+"""`python -m tests.crashpoint`: `python -m bot` that dies, as if SIGKILLed, at an exact point,
+which a SIGKILL at a random moment would rarely hit:
+
+- CRASH_BEFORE=prefix: the moment it is about to write the outbox row whose dedupe key
+  starts with the prefix: between two writes that must commit together (a status and the
+  citizen's notice of it, a digest's claim and its row);
+- CRASH_SENDING=text: the moment it is about to send a message containing the text (a dialog
+  step's next question: the step has run, its reply is not out);
+- CRASH_MARKING_AFTER=text: the moment it is about to mark handled the update that sent a
+  message containing the text (the step ran and its question is out; the update is not
+  marked handled, so Telegram delivers it again).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from typing import Any
+
+from aiogram import Bot
+from aiogram.methods import SendMessage, TelegramMethod
 
 import storage.postgres.outbox
 import storage.sqlite.outbox
 from bot.__main__ import main
+from bot.telegram.session import BotApiSession
 from storage.outbox import NewMessage
+from storage.postgres.repository import PostgresRepository
+from storage.sqlite.repository import SQLiteRepository
 
 CRASHED = 137  # what a shell reports for SIGKILL
 
@@ -35,6 +50,58 @@ def _arm(module: Any, prefix: str) -> None:
     module._insert = insert
 
 
+def sends(method: TelegramMethod[Any], text: str) -> bool:
+    return isinstance(method, SendMessage) and text in method.text
+
+
+def arm_sending(text: str) -> None:
+    real = BotApiSession.make_request
+
+    async def make_request(
+        self: BotApiSession, bot: Bot, method: TelegramMethod[Any], *rest: Any, **named: Any
+    ) -> Any:
+        if sends(method, text):
+            os._exit(CRASHED)
+        return await real(self, bot, method, *rest, **named)
+
+    BotApiSession.make_request = make_request  # type: ignore[method-assign,assignment]
+
+
+def arm_marking_after(text: str) -> None:
+    """The update whose handling sent `text` is the next one marked: a chat's updates are
+    handled one at a time, and the test sends nothing else meanwhile."""
+    sent = False
+    real_request = BotApiSession.make_request
+
+    async def make_request(
+        self: BotApiSession, bot: Bot, method: TelegramMethod[Any], *rest: Any, **named: Any
+    ) -> Any:
+        nonlocal sent
+        result = await real_request(self, bot, method, *rest, **named)
+        sent = sent or sends(method, text)
+        return result
+
+    BotApiSession.make_request = make_request  # type: ignore[method-assign,assignment]
+    for repository in (SQLiteRepository, PostgresRepository):
+        _arm_marking(repository, lambda: sent)
+
+
+def _arm_marking(repository: Any, after: Any) -> None:
+    real = repository.mark_update
+
+    async def mark_update(self: Any, update_id: int, at: datetime, *rest: Any) -> None:
+        if after():
+            os._exit(CRASHED)
+        await real(self, update_id, at, *rest)
+
+    repository.mark_update = mark_update
+
+
 if __name__ == "__main__":
-    arm(os.environ["CRASH_BEFORE"])
+    if "CRASH_BEFORE" in os.environ:
+        arm(os.environ["CRASH_BEFORE"])
+    if "CRASH_SENDING" in os.environ:
+        arm_sending(os.environ["CRASH_SENDING"])
+    if "CRASH_MARKING_AFTER" in os.environ:
+        arm_marking_after(os.environ["CRASH_MARKING_AFTER"])
     sys.exit(main())

@@ -23,8 +23,8 @@ ONE = Territory(regions=(REGION,), districts={REGION.code: (SEMEY,)})
 TWO = Territory(regions=(REGION,), districts={REGION.code: (SEMEY, KURCHATOV)})
 
 
-def test_only_the_notice_is_offered_until_meetings_and_polls_exist() -> None:
-    assert KINDS == ("notice",)
+def test_meetings_and_notices_are_offered_until_polls_exist() -> None:
+    assert KINDS == ("meeting", "notice")
 
 
 def test_texts_are_tidied_and_bounded_in_telegrams_units() -> None:

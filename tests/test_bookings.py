@@ -10,12 +10,14 @@ import asyncio
 import itertools
 import sqlite3
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 from bot.services.erasure import redact
 from storage.base import Repository
-from storage.bookings import BookResult
+from storage.bookings import BookResult, WaitlistOffer
+from storage.outbox import NewMessage, Outgoing
 from storage.postgres.bookings import PostgresBookingStore
 from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.repository import SQLiteRepository
@@ -349,6 +351,37 @@ async def test_an_unanswered_offer_expires_and_frees_the_place(store: Store) -> 
     assert nxt is not None and nxt.citizen_id == 22
     # A hold that ran out without the tick is not a taken place either.
     assert (await book(store, 99, slot(10), capacity=1, now=NOW + 3 * hold)).ok
+
+
+async def test_an_offer_and_its_message_commit_together(repo: Repository, store: Store) -> None:
+    """`then` writes the offer's message in the offer's transaction: when writing it fails,
+    the place is not held either (the citizen is still first in line), and the next offer
+    holds it and writes the message, in the citizen's language."""
+    outbox = beside("outbox", repo)
+    await repo.set_language(31, "kk")
+    await store.join_waitlist(31, "deputy", WED, NOW)
+    hold = timedelta(minutes=30)
+    told: list[tuple[int, str | None]] = []
+
+    async def tell(conn: Any, offer: WaitlistOffer, language: str | None) -> None:
+        told.append((offer.citizen_id, language))
+        row = Outgoing(offer.citizen_id, [NewMessage("sendMessage", {"text": "🎟"})], NOW)
+        await outbox.write_in(conn, [row])
+
+    async def dies(conn: Any, offer: WaitlistOffer, language: str | None) -> None:
+        await tell(conn, offer, language)
+        raise RuntimeError("the process dies here")
+
+    with pytest.raises(RuntimeError):
+        await store.offer("deputy", WED, slot(10), 1, hold, NOW, then=dies)
+    assert await store.next_in_line("deputy", WED) == 31  # not held: nobody was told
+    assert await outbox.pending_count() == 0
+
+    offer = await store.offer("deputy", WED, slot(10), 1, hold, NOW, then=tell)
+    assert offer is not None and offer.citizen_id == 31
+    assert await store.next_in_line("deputy", WED) is None
+    assert await outbox.pending_count() == 1
+    assert told[-1] == (31, "kk")
 
 
 # --- database guarantees behind the store -------------------------------------------------

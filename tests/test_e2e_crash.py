@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from storage.models import NewAppeal
+from storage.prompts import NewPrompt, PromptAction
 from storage.stores import open_stores
 from tests import e2edb
 from tests.conftest import OFFICIALS
@@ -116,3 +117,33 @@ async def test_a_crash_between_take_and_the_citizens_notice_loses_neither(
     assert "рассмотрении" in (notice.text or "").lower()
     assert len(fake.sent(CITIZEN, "sendMessage")) == 1
     assert query(bot.database, "SELECT status FROM appeals") == [("in_progress",)]
+
+
+async def test_a_crash_between_a_prompts_expiry_and_its_notice_loses_neither(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """An official's prompt left unanswered past its time when the process starts: the first
+    tick expires it and tells the chat. Killed between the two, the restarted process still
+    tells (before, the expiry had committed on its own and the notice was never written)."""
+    bot = officials_bot(fake, tmp_path)
+    await seed_appeal(bot.database)
+    stores = await open_stores(e2edb.database_url(bot.database))
+    past = datetime.now(UTC) - timedelta(hours=2)
+    new = NewPrompt(OFFICIALS, 77, 1, PromptAction.ANSWER, OFFICIAL, "Official900")
+    await stores.prompts.add(new, past, past + timedelta(minutes=30))
+    await stores.database.close()
+
+    await bot.start("tests.crashpoint", wait=False, CRASH_BEFORE="prompt-expired:")
+    assert await bot.exited() == CRASHED
+    live = "SELECT state FROM official_prompts"
+    assert query(bot.database, live) == [("open",)]
+
+    await bot.start()
+    notice = await fake.wait_for(
+        lambda c: c.method == "sendMessage" and "2026-00001" in (c.text or "")
+        and "⌛" in (c.text or "") and not c.failed,
+        timeout=15,
+    )  # fmt: skip
+    assert await bot.stop() == 0
+    assert fake.chat_of(notice) == OFFICIALS
+    assert query(bot.database, live) == [("expired",)]

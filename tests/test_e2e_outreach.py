@@ -68,7 +68,11 @@ async def announce(
 ) -> Call:
     """/announce to one district, both texts, up to the review card (returned)."""
     kinds = await say_in_group(fake, "/announce", "Новое объявление")
-    assert [label for label, _ in fake.buttons(kinds)] == ["📄 Объявление", "✖️ Отмена"]
+    assert [label for label, _ in fake.buttons(kinds)] == [
+        "🤝 Встреча с населением",
+        "📄 Объявление",
+        "✖️ Отмена",
+    ]
     districts = await press(fake, kinds, "📄", "В какие районы")
     chosen = await press(fake, districts, district, "Выбрано")
     assert any(label == f"✅ {district}" for label, _ in fake.buttons(chosen))

@@ -116,12 +116,18 @@ async def test_telegram_down_longer_than_the_bound_tells_the_citizen_nothing(
     h.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 60", {"retry_after": 60})
     h.fake.user_message(USER, VALID_TEXT)
     await h.fake.wait_for(lambda c: c.method == "sendMessage" and c.failed, since=since)
-    # The step is saved; the next message is handled at once (nothing sleeps for a minute),
-    # and no "something went wrong" was even tried: it would be false, and undeliverable.
+    # The next message is handled at once (nothing sleeps for a minute), and no "something
+    # went wrong" was even tried: it would be undeliverable.
     follow_up = h.fake.mark()
     await h.say(USER, "/help", expect="/new")
     no_sorry(h, since)
     assert [c.failed for c in h.fake.calls[since:follow_up] if c.method == "sendMessage"] == [True]
+    # The citizen never saw the next question, so the dialog stayed at the step they answered
+    # (its state commits only with the handled update: storage.fsm): the text sent again is
+    # read as the text, not as the files step's input.
+    state, data = fsm(h, USER)
+    assert state == "AppealForm:text" and "text" not in data["draft"]
+    await h.say(USER, VALID_TEXT, expect=FILES_PROMPT)
     state, data = fsm(h, USER)
     assert state == "AppealForm:attachments" and data["draft"]["text"] == VALID_TEXT
 

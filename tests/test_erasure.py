@@ -34,6 +34,7 @@ from storage.erasure import (
 )
 from storage.lifecycle import NewAddition
 from storage.models import Appeal, Attachment, Status
+from storage.outreach import MeetingDetails, NewAnnouncement
 from storage.postgres.database import PostgresDatabase
 from storage.prompts import NewPrompt, PromptAction
 from storage.sqlite.database import SQLiteDatabase
@@ -58,7 +59,10 @@ FILE = "AgACAgIAAxkBAAIBcitizenphoto"
 ADDED_FILE = "BQACAgIAAxkBAAIBcitizendoc"
 LAT, LON = 49.80417, 73.10938
 TOPIC = "Балалар алаңын жөндеу туралы сұрақ"
-SECRETS = (NAME, PHONE, ADDRESS, TEXT, ADDED, COMMENT, QUESTION_ANSWER, FILE, ADDED_FILE, TOPIC)
+# Asked in advance of a meeting with residents (#13).
+MEETING_QUESTION = "Біздің аулаға жарық қашан орнатылады, Әсел сұрайды?"
+SECRETS = (NAME, PHONE, ADDRESS, TEXT, ADDED, COMMENT, QUESTION_ANSWER, FILE, ADDED_FILE, TOPIC,
+           MEETING_QUESTION)  # fmt: skip
 OTHER_TEXT = "Бөгде адамның өтініші: жол жөндеуді сұраймын."
 
 
@@ -132,6 +136,13 @@ async def seed(db: Any, repo: Repository) -> dict[str, int]:
     await subscriptions.subscribe(CITIZEN, "351010000", NOW)
     await subscriptions.subscribe(CITIZEN, "351610000", NOW)
     await subscriptions.subscribe(BYSTANDER, "351010000", NOW)
+    # Said they come to a meeting (with a wheelchair) and asked in advance; so did the bystander.
+    meeting = await seed_meeting(db)
+    meetings = store("meetings", db)
+    for who in (CITIZEN, BYSTANDER):
+        await meetings.register(meeting, who, ["wheelchair"], NOW)
+    await meetings.ask(meeting, CITIZEN, 0, MEETING_QUESTION, NOW)
+    await meetings.ask(meeting, BYSTANDER, None, OTHER_TEXT + " (кездесу)", NOW)
     lifecycle = store("lifecycle", db)
     question = await lifecycle.add_question(
         mine.id, 900, "Асқар", "Әткеншек қай жерде?", None, NOW, {Status.REGISTERED}
@@ -271,6 +282,26 @@ async def test_erase_leaves_nothing_of_the_citizen_in_any_table_or_file(
     assert await table_leftovers(db, [OTHER_TEXT], [BYSTANDER])
     assert await store("subscriptions", db).districts_of(BYSTANDER) == ["351010000"]
     assert await store("subscriptions", db).districts_of(CITIZEN) == []
+    # Their meeting registration and question are gone; the bystander's stay.
+    [figures] = await store("meetings", db).upcoming(NOW, 10)
+    assert figures.coming == 1 and figures.access == {"wheelchair": 1}
+    assert [q.text for q in figures.questions] == [OTHER_TEXT + " (кездесу)"]
+    assert await store("meetings", db).attendance(figures.meeting.id, CITIZEN) is None
+
+
+async def seed_meeting(db: Any) -> int:
+    """A meeting with residents a day after NOW, to nobody (no subscriber of its district)."""
+
+    async def write(conn: Any, announcement: Any, who: Sequence[Any]) -> int:
+        return 0
+
+    new = NewAnnouncement(
+        "meeting", "meeting", ("351010000",), "Кездесу мәтіні.", "Текст встречи.", CHAT, None,
+        900, "Асқар", NOW,
+        MeetingDetails("Аким", "Мәдениет үйі", NOW + timedelta(days=1), ("Жарық", "Жол")),
+    )  # fmt: skip
+    meeting, _ = await store("announcements", db).create(new, write)
+    return int(meeting.id)
 
 
 async def test_what_erase_keeps_and_reports(

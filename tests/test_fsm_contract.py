@@ -25,7 +25,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from storage.fsm import scope_rows, update_scope
+from storage.fsm import defer_writes, deferring, scope_rows, update_scope
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.fsm import PostgresStorage
 from storage.sqlite.database import SQLiteDatabase
@@ -60,6 +60,16 @@ async def sqlite_in_one_update(tmp_path: Path) -> AsyncIterator[BaseStorage]:
 
 
 @asynccontextmanager
+async def sqlite_in_a_handler(tmp_path: Path) -> AsyncIterator[BaseStorage]:
+    """As a handler sees it: inside the update, its writes deferred to the update's end
+    (`storage.fsm.defer_writes`, committed with the update's mark), read back from the cache."""
+    async with sqlite(tmp_path) as storage:
+        with update_scope():
+            defer_writes()
+            yield storage
+
+
+@asynccontextmanager
 async def postgres(tmp_path: Path) -> AsyncIterator[BaseStorage]:
     missing = postgres_missing()
     if missing:
@@ -79,6 +89,14 @@ async def postgres_in_one_update(tmp_path: Path) -> AsyncIterator[BaseStorage]:
             yield storage
 
 
+@asynccontextmanager
+async def postgres_in_a_handler(tmp_path: Path) -> AsyncIterator[BaseStorage]:
+    async with postgres(tmp_path) as storage:
+        with update_scope():
+            defer_writes()
+            yield storage
+
+
 # The storages under the contract; a new backend adds its factory here.
 STORAGES: dict[str, StorageFactory] = {
     "memory-reference": memory,
@@ -86,6 +104,8 @@ STORAGES: dict[str, StorageFactory] = {
     "sqlite-in-one-update": sqlite_in_one_update,
     "postgres": postgres,
     "postgres-in-one-update": postgres_in_one_update,
+    "sqlite-in-a-handler": sqlite_in_a_handler,
+    "postgres-in-a-handler": postgres_in_a_handler,
 }
 
 
@@ -252,5 +272,7 @@ async def test_the_one_update_variant_reads_through_the_cache(
 ) -> None:
     """The scope opened by the factory reaches the checks (pytest-asyncio runs an async
     fixture and its test in one context), so that variant does test the cache."""
-    in_one_update = request.node.callspec.params["storage"].endswith("-in-one-update")
+    name = request.node.callspec.params["storage"]
+    in_one_update = name.endswith(("-in-one-update", "-in-a-handler"))
     assert (scope_rows() is not None) == in_one_update
+    assert deferring() == name.endswith("-in-a-handler")

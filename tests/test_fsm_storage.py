@@ -1,15 +1,23 @@
 """Each FSM storage (SQLite, PostgreSQL) reads a row once per update and never serves what
-another scope wrote; aiogram's BaseStorage contract is tests/test_fsm_contract.py's."""
+another scope wrote; a handler's writes are committed with the update's mark, in one
+transaction, or not at all. aiogram's BaseStorage contract is tests/test_fsm_contract.py's."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
-from storage.fsm import update_scope
+from storage.base import Repository
+from storage.fsm import defer_writes, drop_writes, take_writes, update_scope
+from tests.backends import Backend
 
 
 class Form(StatesGroup):
@@ -108,3 +116,109 @@ async def test_rows_written_before_key_parts_were_escaped_are_still_read(
         ("1:42:42::bc:default", 42, "BookingForm:day", "2026-11-01T00:00:00+00:00"),
     )
     assert await fsm.get_state(business) == "BookingForm:day"
+
+
+# ------------------------------------------------- a handler's writes and the update's mark
+NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+
+
+async def in_database(fsm: BaseStorage) -> tuple[str | None, dict[str, Any]]:
+    """The row as the database has it: read from a context of its own, outside the update's
+    scope and its cache."""
+
+    async def read() -> tuple[str | None, dict[str, Any]]:
+        return await fsm.get_state(KEY), await fsm.get_data(KEY)
+
+    return await asyncio.create_task(read(), context=contextvars.Context())
+
+
+async def rows(repo: Repository) -> int:
+    found = await repo.db.fetchone("SELECT COUNT(*) AS n FROM fsm")  # type: ignore[attr-defined]
+    return int(found["n"])
+
+
+async def test_a_handlers_writes_commit_with_the_updates_mark_and_not_before(
+    repo: Repository, backend: Backend
+) -> None:
+    fsm = backend.fsm(repo.db)  # type: ignore[attr-defined]
+    await fsm.set_state(KEY, Form.text)
+    with update_scope():
+        assert await fsm.get_state(KEY) == Form.text.state
+        defer_writes()
+        await fsm.update_data(KEY, {"text": "x"})
+        await fsm.set_state(KEY, Form.files)
+        # The update reads what it wrote; the database still has the step it began in, so
+        # a crash now leaves the dialog where it was.
+        assert await fsm.get_state(KEY) == Form.files.state
+        assert await fsm.get_data(KEY) == {"text": "x"}
+        assert await in_database(fsm) == (Form.text.state, {})
+        assert not await repo.update_seen(7)
+        writes = take_writes()
+        await repo.mark_update(7, NOW, writes)
+    assert await in_database(fsm) == (Form.files.state, {"text": "x"})
+    assert await repo.update_seen(7)
+
+
+async def test_a_failed_handler_leaves_the_dialog_as_the_update_found_it(
+    repo: Repository, backend: Backend
+) -> None:
+    fsm = backend.fsm(repo.db)  # type: ignore[attr-defined]
+    await fsm.set_state(KEY, Form.text)
+    await fsm.set_data(KEY, {"text": "old"})
+    with update_scope():
+        assert await fsm.get_state(KEY) == Form.text.state
+        defer_writes()
+        await fsm.set_data(KEY, {"text": "new"})
+        await fsm.set_state(KEY, Form.files)
+        drop_writes()
+        # What the error handler reads is the database's again.
+        assert await fsm.get_state(KEY) == Form.text.state
+        assert await fsm.get_data(KEY) == {"text": "old"}
+        assert take_writes() == []
+    assert await in_database(fsm) == (Form.text.state, {"text": "old"})
+
+
+async def test_the_rows_and_the_mark_commit_together_or_not_at_all(
+    repo: Repository, backend: Backend
+) -> None:
+    fsm = backend.fsm(repo.db)  # type: ignore[attr-defined]
+    await fsm.set_state(KEY, Form.text)
+    with update_scope():
+        await fsm.get_state(KEY)
+        defer_writes()
+        await fsm.set_state(KEY, Form.files)
+        writes = take_writes()
+        # An update id the processed_updates column cannot hold: the mark fails after
+        # (on SQLite) the row was written in the same transaction.
+        with pytest.raises((OverflowError, ValueError, asyncpg.PostgresError)):
+            await repo.mark_update(2**63, NOW, writes)
+    assert await in_database(fsm) == (Form.text.state, {})
+
+
+async def test_a_cleared_dialog_leaves_no_row(repo: Repository, backend: Backend) -> None:
+    """/forget clears the dialog and erases the citizen's rows in one update: the clear,
+    committed after the erasure, must not write a row with the citizen's id back."""
+    fsm = backend.fsm(repo.db)  # type: ignore[attr-defined]
+    await fsm.set_state(KEY, Form.text)
+    await fsm.set_data(KEY, {"text": "x"})
+    with update_scope():
+        await fsm.get_state(KEY)
+        defer_writes()
+        await FSMContext(fsm, KEY).clear()
+        assert await fsm.get_state(KEY) is None
+        await repo.mark_update(8, NOW, take_writes())
+    assert await rows(repo) == 0
+    assert await in_database(fsm) == (None, {})
+
+
+async def test_writes_after_the_handler_go_straight_to_the_database(
+    repo: Repository, backend: Backend
+) -> None:
+    """An error handler's write, or a task the update started, is not left waiting for a
+    commit that already happened."""
+    fsm = backend.fsm(repo.db)  # type: ignore[attr-defined]
+    with update_scope():
+        defer_writes()
+        await repo.mark_update(9, NOW, take_writes())
+        await fsm.set_state(KEY, Form.files)
+        assert await in_database(fsm) == (Form.files.state, {})

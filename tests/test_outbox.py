@@ -294,7 +294,7 @@ async def test_due_uses_the_partial_index(tmp_path: Path) -> None:
 
 async def test_an_upgrade_makes_a_broadcast_going_out_bulk(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    db = await SQLiteDatabase.open(path, migrate_to=17)
+    db = await SQLiteDatabase.open(path, migrate_to=18)
     for chat, purpose in ((1, "announce:1"), (2, "announce-progress:1"), (3, None)):
         await db.execute(
             "INSERT INTO outbox (chat_id, method, payload, purpose, created_at, scheduled_at, "

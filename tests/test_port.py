@@ -19,7 +19,13 @@ from aiogram.fsm.storage.base import StorageKey
 from storage.lifecycle import NewAddition
 from storage.models import Attachment, Status
 from storage.outbox import NewMessage, Outgoing
-from storage.outreach import Announcement, NewAnnouncement, Subscriber, announcement_purpose
+from storage.outreach import (
+    Announcement,
+    MeetingDetails,
+    NewAnnouncement,
+    Subscriber,
+    announcement_purpose,
+)
 from storage.port import TABLES, PortRefused, main, port
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.repository import PostgresRepository
@@ -127,6 +133,18 @@ async def announce_to_subscribers(db: SQLiteDatabase, citizens: int) -> None:
                           "Собрание завтра.", CHAT, 77, 9, "Асқар", NOW)  # fmt: skip
     announcement, created = await store("announcements", db).create(new, write)
     assert created and announcement.total == citizens
+    # A meeting with residents (#13): who comes, with what needs, and what they asked.
+    meeting = NewAnnouncement(
+        "port-meeting", "meeting", ("351010000",), "Кездесу ертең.", "Встреча завтра.", CHAT, 78,
+        9, "Асқар", NOW, MeetingDetails("Аким", "Мәдениет үйі", NOW + timedelta(days=1),
+                                        ("Жол", "Жарық")),
+    )  # fmt: skip
+    held, created = await store("announcements", db).create(meeting, write)
+    assert created
+    meetings = store("meetings", db)
+    for citizen in range(1, min(citizens, 5) + 1):
+        await meetings.register(held.id, citizen, ["wheelchair"] if citizen % 2 else [], NOW)
+        await meetings.ask(held.id, citizen, citizen % 2 or None, f"Сұрақ {citizen}", NOW)
 
 
 async def counts_in_sqlite(path: Path) -> dict[str, int]:
@@ -169,12 +187,23 @@ async def test_every_table_is_copied_verified_and_read_back_the_same(
         ported = await store("announcements", pg.db).get(1)
         assert ported == await store("announcements", lite.db).get(1)
         assert ported is not None and ported.total == 50
+        met = await store("meetings", pg.db).upcoming(NOW, 10)
+        assert met == await store("meetings", lite.db).upcoming(NOW, 10)
+        assert met[0].coming == 5 and met[0].access == {"wheelchair": 3}
+        assert met[0].meeting.meeting is not None and met[0].meeting.meeting.topics == (
+            "Жол",
+            "Жарық",
+        )
         assert await pg.update_seen(10_000)
         assert await store("outbox", pg.db).resolve_chat(-500) == -1000500
         # The broadcast's rows are still bulk: they give way to the others after the switch.
-        assert await pg.db.fetchval("SELECT count(*) FROM outbox WHERE bulk") == 50
+        broadcast = await pg.db.fetchval(
+            "SELECT count(*) FROM outbox WHERE purpose LIKE 'announce:%'"
+        )
+        assert broadcast == 100  # the announcement's and the meeting's
+        assert await pg.db.fetchval("SELECT count(*) FROM outbox WHERE bulk") == broadcast
         assert await pg.db.fetchval("SELECT count(*) FROM outbox WHERE NOT bulk") == (
-            expected["outbox"] - 50
+            expected["outbox"] - broadcast
         )
         # The numbers and ids continue where SQLite's ended.
         appeal, created = await pg.create_appeal(new_appeal("after the port", 1))

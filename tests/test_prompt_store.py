@@ -5,12 +5,15 @@ and prompts past their time expire in one statement (only live ones, earliest fi
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from storage.base import Repository
-from storage.prompts import NewPrompt, PromptAction, PromptState, PromptStore
+from storage.outbox import NewMessage, Outgoing
+from storage.prompts import NewPrompt, Prompt, PromptAction, PromptState, PromptStore
 from tests.backends import beside
 from tests.test_storage import NOW, new_appeal
 
@@ -80,3 +83,34 @@ async def test_a_prompt_is_recorded_once_and_finished_once(repo: Repository) -> 
     gone = await store.get(replaced.id)
     assert gone is not None and gone.state == PromptState.REPLACED and gone.draft_text is None
     assert await store.void_for_appeal(appeal.id) == []  # nothing live is left
+
+
+async def test_an_expiry_and_what_it_writes_commit_together(repo: Repository) -> None:
+    """`then` writes the expiry's notices in its transaction: when writing them fails, the
+    prompt is not expired either, and the next call expires it and writes them."""
+    store: PromptStore = beside("prompts", repo)
+    outbox = beside("outbox", repo)
+    appeal, _ = await repo.create_appeal(new_appeal("p"))
+    new = NewPrompt(CHAT, 1, appeal.id, PromptAction.ANSWER, 10, "Асқар")
+    prompt = (await store.add(new, NOW, NOW + MINUTE)).id
+    seen: list[tuple[list[int], dict[int, str]]] = []
+
+    async def notice(conn: Any, expired: list[Prompt], references: Mapping[int, str]) -> None:
+        seen.append(([p.id for p in expired], dict(references)))
+        rows = [Outgoing(CHAT, [NewMessage("sendMessage", {"text": "⌛"}, "expired")], NOW)]
+        await outbox.write_in(conn, rows)
+
+    async def failing(conn: Any, expired: list[Prompt], references: Mapping[int, str]) -> None:
+        await notice(conn, expired, references)
+        raise RuntimeError("the process dies here")
+
+    with pytest.raises(RuntimeError):
+        await store.expire_due(NOW + 2 * MINUTE, then=failing)
+    assert (await store.get(prompt)).state is PromptState.OPEN  # type: ignore[union-attr]
+    assert await outbox.pending_count() == 0
+
+    assert [p.id for p in await store.expire_due(NOW + 2 * MINUTE, then=notice)] == [prompt]
+    assert (await store.get(prompt)).state is PromptState.EXPIRED  # type: ignore[union-attr]
+    assert await outbox.pending_count() == 1
+    assert seen[-1] == ([prompt], {appeal.id: appeal.reference})
+    assert await store.expire_due(NOW + 2 * MINUTE, then=failing) == []  # nothing to write

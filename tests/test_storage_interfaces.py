@@ -20,7 +20,7 @@ from storage.lease import LeaseStore
 from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
-from storage.outreach import AnnouncementStore, SubscriptionStore
+from storage.outreach import AnnouncementStore, MeetingStore, SubscriptionStore
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
@@ -30,7 +30,11 @@ from storage.postgres.lease import PostgresLeaseStore
 from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.limits import PostgresLimitStore
 from storage.postgres.outbox import PostgresOutboxStore
-from storage.postgres.outreach import PostgresAnnouncementStore, PostgresSubscriptionStore
+from storage.postgres.outreach import (
+    PostgresAnnouncementStore,
+    PostgresMeetingStore,
+    PostgresSubscriptionStore,
+)
 from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
@@ -45,7 +49,11 @@ from storage.sqlite.lease import SQLiteLeaseStore
 from storage.sqlite.lifecycle import SQLiteLifecycleStore
 from storage.sqlite.limits import SQLiteLimitStore
 from storage.sqlite.outbox import SQLiteOutboxStore
-from storage.sqlite.outreach import SQLiteAnnouncementStore, SQLiteSubscriptionStore
+from storage.sqlite.outreach import (
+    SQLiteAnnouncementStore,
+    SQLiteMeetingStore,
+    SQLiteSubscriptionStore,
+)
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
@@ -66,6 +74,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     outbox: OutboxStore = SQLiteOutboxStore(db)
     subscriptions: SubscriptionStore = SQLiteSubscriptionStore(db)
     announcements: AnnouncementStore = SQLiteAnnouncementStore(db)
+    meetings: MeetingStore = SQLiteMeetingStore(db)
     prompts: PromptStore = SQLitePromptStore(db)
     reports: ReportQueries = SQLiteReportQueries(db)
     fsm: BaseStorage = SQLiteStorage(db)
@@ -80,6 +89,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     assert isinstance(outbox, OutboxStore)
     assert isinstance(subscriptions, SubscriptionStore)
     assert isinstance(announcements, AnnouncementStore)
+    assert isinstance(meetings, MeetingStore)
     assert isinstance(prompts, PromptStore)
     assert isinstance(reports, ReportQueries)
     assert isinstance(fsm, BaseStorage)
@@ -98,6 +108,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     outbox: OutboxStore = PostgresOutboxStore(db)
     subscriptions: SubscriptionStore = PostgresSubscriptionStore(db)
     announcements: AnnouncementStore = PostgresAnnouncementStore(db)
+    meetings: MeetingStore = PostgresMeetingStore(db)
     prompts: PromptStore = PostgresPromptStore(db)
     reports: ReportQueries = PostgresReportQueries(db)
     fsm: BaseStorage = PostgresStorage(db)
@@ -112,6 +123,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     assert isinstance(outbox, OutboxStore)
     assert isinstance(subscriptions, SubscriptionStore)
     assert isinstance(announcements, AnnouncementStore)
+    assert isinstance(meetings, MeetingStore)
     assert isinstance(prompts, PromptStore)
     assert isinstance(reports, ReportQueries)
     assert isinstance(fsm, BaseStorage)
@@ -168,4 +180,5 @@ INTERFACES: dict[str, type] = {
     "erasure": ErasureStore, "lease": LeaseStore, "lifecycle": LifecycleStore, "limits": LimitStore,
     "outbox": OutboxStore, "prompts": PromptStore, "reports": ReportQueries,
     "subscriptions": SubscriptionStore, "announcements": AnnouncementStore,
+    "meetings": MeetingStore,
 }  # fmt: skip

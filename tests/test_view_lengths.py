@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.catalog import Catalog
-from bot.domain.receptions import load_receptions
+from bot.domain.receptions import ACCESS_NEEDS, load_receptions
 from bot.domain.validation import ADDRESS_MAX, NAME_MAX
 from bot.views import appeal as appeal_view
 from bot.views import booking as booking_view
@@ -128,7 +128,7 @@ def test_the_booking_review_fits_one_message(catalog: Catalog, lang: str) -> Non
     reception = load_receptions(catalog).receptions[0]
     draft = {
         "slot": datetime(2026, 11, 25, 10, tzinfo=UTC).isoformat(), "topic": EMOJI * 1000,
-        "access": list(booking_view.ACCESS_NEEDS), "access_other": EMOJI * 300,
+        "access": list(ACCESS_NEEDS), "access_other": EMOJI * 300,
         "contact_name": NAME, "contact_phone": "+77012345678", "draft_key": "k",
     }  # fmt: skip
     text, _markup = booking_view.review_screen(draft, reception, lang, None)

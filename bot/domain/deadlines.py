@@ -7,14 +7,16 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from bot.domain.catalog import Catalog, Kind
 
 
 @lru_cache(maxsize=64)
 def public_holidays(year: int) -> frozenset[date]:
     """Kazakhstan's public holidays in `year`; the receptions' calendar asks it too."""
+    # Imported on the first question, not at start-up: `python -m bot` polls sooner
+    # (tests/test_startup_imports.py).
+    import holidays
+
     return frozenset(holidays.country_holidays("KZ", years=year).keys())
 
 

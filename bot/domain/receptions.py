@@ -5,7 +5,7 @@ sections; this module reads them itself so the core catalog stays about appeals.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -15,6 +15,19 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog, CatalogError
 from bot.domain.deadlines import WorkCalendar, public_holidays
+
+# What a citizen may need to attend a reception, or a meeting with residents.
+ACCESS_NEEDS = ("wheelchair", "sign_language", "companion")
+
+
+def access_mask(codes: Iterable[str]) -> int:
+    """The needs as bits, short enough for a button's callback data."""
+    return sum(1 << ACCESS_NEEDS.index(c) for c in set(codes) if c in ACCESS_NEEDS)
+
+
+def access_codes(mask: int) -> tuple[str, ...]:
+    """The needs of `mask`, in `ACCESS_NEEDS` order; unknown bits are ignored."""
+    return tuple(code for n, code in enumerate(ACCESS_NEEDS) if mask & (1 << n))
 
 
 class ReceptionError(CatalogError, ValueError):

@@ -14,7 +14,7 @@ from bot.domain.receptions import DayChoice, FreeSlot, Reception, ReceptionCatal
 from bot.services.confirmations import Confirmation, Confirmations
 from bot.services.notifiers import BookingNotices
 from storage.base import InTransaction
-from storage.bookings import Booking, BookingStore, BookResult
+from storage.bookings import Booking, BookingStore, BookResult, WaitlistOffer
 from storage.outbox import OutboxStore
 
 Clock = Callable[[], datetime]
@@ -208,19 +208,25 @@ class BookingService:
         reception = self.receptions.get(reception_code)
         if reception is None:
             return
+
+        async def enqueue(conn: InTransaction, offer: WaitlistOffer, language: str | None) -> None:
+            # In the offer's transaction: a crash cannot hold a place for a citizen who is
+            # never told.
+            start = offer.slot_start.astimezone(self.tz)
+            until = offer.expires_at.astimezone(self.tz)
+            citizen = language or self.default_language
+            text, markup = self.notices.offer(reception, start, until, offer.id, citizen)
+            row = self.outbox.text(
+                offer.citizen_id, text, reply_markup=markup, dedupe_key=f"offer:{offer.id}:{start}"
+            )
+            await self.outbox.queue_in(conn, [row])
+
         offer = await self.store.offer(
             reception.code, day, slot_start, reception.capacity,
-            self.receptions.rules.waitlist_hold, self.clock(),
+            self.receptions.rules.waitlist_hold, self.clock(), then=enqueue,
         )  # fmt: skip
-        if offer is None:
-            return
-        citizen = await self.citizen_language(offer.citizen_id)
-        start = offer.slot_start.astimezone(self.tz)
-        until = offer.expires_at.astimezone(self.tz)
-        text, markup = self.notices.offer(reception, start, until, offer.id, citizen)
-        await self.outbox.send_text(
-            offer.citizen_id, text, reply_markup=markup, dedupe_key=f"offer:{offer.id}:{start}"
-        )
+        if offer is not None:
+            self.outbox.poke()
 
     async def expire_offers(self) -> None:
         """Offers not taken in time pass to the next in line."""

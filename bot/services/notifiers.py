@@ -208,3 +208,19 @@ class AnnouncementMessages(Protocol):
         """The edit of the progress message in the officials' chat (None when there is no
         message to edit)."""
         ...
+
+
+class MeetingMessages(Protocol):
+    """What a citizen who said they come to a meeting with residents reads (issue #13)."""
+
+    def reminder(
+        self, meeting: Announcement, citizen_id: int, lang: str, at: datetime, key: str
+    ) -> Outgoing:
+        """The reminder the day before, in `lang`, with «I won't come after all»; its outbox
+        row is due `at`, with the dedupe key `key` and the purpose
+        `meeting_reminder_purpose`."""
+        ...
+
+    def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
+        """To one who said they come: the meeting is called off, in their language."""
+        ...

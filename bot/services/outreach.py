@@ -11,14 +11,22 @@ restart; «Stop» drops the rows not yet sent.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
+from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
-from bot.domain.announcements import KINDS, all_districts
+from bot.domain.announcements import (
+    KINDS,
+    MEETING,
+    MeetingTime,
+    all_districts,
+    parse_meeting_time,
+)
 from bot.domain.catalog import Catalog
-from bot.services.notifiers import AnnouncementMessages
+from bot.services.notifiers import AnnouncementMessages, MeetingMessages
 from storage.base import InTransaction
 from storage.outbox import OutboxStore
 from storage.outreach import (
@@ -26,10 +34,16 @@ from storage.outreach import (
     SENDING,
     Announcement,
     AnnouncementStore,
+    Attendance,
+    MeetingDetails,
+    MeetingFigures,
+    MeetingQuestion,
+    MeetingStore,
     NewAnnouncement,
     Progress,
     Subscriber,
     SubscriptionStore,
+    meeting_reminder_purpose,
     progress_purpose,
 )
 
@@ -73,6 +87,7 @@ class Draft:
     districts: tuple[str, ...]
     text_kk: str
     text_ru: str
+    meeting: MeetingDetails | None = None  # kind «meeting»: who, where, when, topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +127,13 @@ class AnnouncementService:
     ) -> Sent:
         if draft.kind not in KINDS or not draft.districts:
             raise ValueError(f"not an announcement this release sends: {draft}")
+        if (draft.kind == MEETING) != (draft.meeting is not None):
+            raise ValueError(f"a meeting, and only a meeting, has its details: {draft}")
         new = NewAnnouncement(
             draft_key=draft.key, kind=draft.kind, districts=draft.districts,
             text_kk=draft.text_kk, text_ru=draft.text_ru, chat_id=chat_id,
             progress_message_id=message_id, author_id=author_id, author_name=author,
-            created_at=self.clock(),
+            created_at=self.clock(), meeting=draft.meeting,
         )  # fmt: skip
 
         async def write(
@@ -174,3 +191,145 @@ class AnnouncementService:
             await self.outbox.queue([edit])
         await self.store.record_shown(announcement.id, progress.key, finishing, self.clock())
         return progress
+
+
+class Coming(StrEnum):
+    """What «I will come» did."""
+
+    REGISTERED = "registered"
+    ALREADY = "already"  # said so before: counted once
+    OVER = "over"  # the meeting has begun or passed
+    UNKNOWN = "unknown"  # no such meeting (a forged button)
+
+
+# How many upcoming meetings /meetings shows.
+UPCOMING = 10
+
+
+class MeetingService:
+    """Citizens' «I will come» (with access needs) and questions in advance to a meeting, and
+    the organisers' figures."""
+
+    def __init__(
+        self,
+        store: MeetingStore,
+        announcements: AnnouncementStore,
+        clock: Clock,
+        tz: tzinfo,
+        outbox: Outbox,
+        outbox_store: OutboxStore,
+        messages: MeetingMessages,
+        remind_at: time = time(18, 0),
+    ) -> None:
+        """`remind_at`: the local time, on the day before, of the reminder to those who come
+        (the bookings' `reminder_day_before`)."""
+        self.outbox = outbox
+        self.outbox_store = outbox_store
+        self.messages = messages
+        self.remind_at = remind_at
+        self.tz = tz
+        self.store = store
+        self.announcements = announcements
+        self.clock = clock
+
+    def when(self, raw: str | None) -> MeetingTime:
+        """When the official says the meeting is, in the akimat's time zone, checked to be
+        ahead."""
+        return parse_meeting_time(raw, self.clock().astimezone(self.tz))
+
+    async def meeting(self, meeting_id: int) -> Announcement | None:
+        """The meeting, if there is one with this id (an announcement of kind meeting)."""
+        found = await self.announcements.get(meeting_id)
+        return found if found is not None and found.meeting is not None else None
+
+    async def open_meeting(self, meeting_id: int) -> tuple[Announcement | None, bool]:
+        """(the meeting, whether it is still ahead)."""
+        meeting = await self.meeting(meeting_id)
+        ahead = (
+            meeting is not None
+            and meeting.meeting is not None
+            and meeting.meeting.cancelled_at is None
+            and meeting.meeting.at > self.clock()
+        )
+        return meeting, ahead
+
+    async def come(
+        self, meeting_id: int, citizen_id: int, access: tuple[str, ...], lang: str
+    ) -> Coming:
+        """Count the citizen in (once) and queue their reminder for the day before, in `lang`."""
+        meeting, ahead = await self.open_meeting(meeting_id)
+        if meeting is None or meeting.meeting is None:
+            return Coming.UNKNOWN
+        if not ahead:
+            return Coming.OVER
+        now = self.clock()
+        if not await self.store.register(meeting_id, citizen_id, access, now):
+            return Coming.ALREADY
+        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
+        at = self.reminder_time(meeting.meeting.at)
+        if at is not None:
+            # One per registration (the row above is written once): one who withdrew and came
+            # back gets a new one, whatever the clock says.
+            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
+            await self.outbox.queue([self.messages.reminder(meeting, citizen_id, lang, at, key)])
+        return Coming.REGISTERED
+
+    def reminder_time(self, starts: datetime) -> datetime | None:
+        """The day before the meeting at `remind_at`, local; None once that has passed (one
+        who says they come late gets no reminder)."""
+        local = starts.astimezone(self.tz)
+        at = datetime.combine(local.date() - timedelta(days=1), self.remind_at, tzinfo=self.tz)
+        return at if at > self.clock() else None
+
+    async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
+        return await self.store.attendance(meeting_id, citizen_id)
+
+    async def withdraw(self, meeting_id: int, citizen_id: int) -> bool:
+        """«I won't come after all»: True if they had said they would. Their reminder goes."""
+        was = await self.store.unregister(meeting_id, citizen_id)
+        await self.outbox_store.withdraw(
+            meeting_reminder_purpose(meeting_id, citizen_id), "not coming", self.clock()
+        )
+        return was
+
+    async def ask(
+        self, meeting_id: int, citizen_id: int, topic: int | None, text: str
+    ) -> MeetingQuestion | None:
+        """None when the meeting is not ahead any more (or never was)."""
+        meeting, ahead = await self.open_meeting(meeting_id)
+        if meeting is None or meeting.meeting is None or not ahead:
+            return None
+        if topic is not None and not 0 <= topic < len(meeting.meeting.topics):
+            topic = None
+        return await self.store.ask(meeting_id, citizen_id, topic, text, self.clock())
+
+    async def upcoming(self) -> list[MeetingFigures]:
+        return await self.store.upcoming(self.clock(), UPCOMING)
+
+    async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
+        """Call the meeting off: those who said they come are told (in the same transaction),
+        their reminders withdrawn. (The meeting, how many are told); None if it was no
+        meeting still ahead."""
+        _meeting, ahead = await self.open_meeting(meeting_id)
+        if not ahead:
+            return None
+        told: list[int] = []
+
+        async def write(
+            conn: InTransaction, meeting: Announcement, who: Sequence[Subscriber]
+        ) -> int:
+            told.extend(s.citizen_id for s in who)
+            rows = [self.messages.cancelled(meeting, s) for s in who]
+            return len(await self.outbox.queue_in(conn, rows))
+
+        cancelled = await self.store.cancel(meeting_id, self.clock(), write)
+        if cancelled is None:
+            return None
+        meeting, coming = cancelled
+        self.outbox.poke()
+        for citizen_id in coming:
+            await self.outbox_store.withdraw(
+                meeting_reminder_purpose(meeting_id, citizen_id), "meeting cancelled", self.clock()
+            )
+        log.info("meeting %s cancelled; %d told", meeting_id, len(told))
+        return meeting, len(told)

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.delivery.outbox import Outbox
 from bot.domain.prompts import PROMPT_RULES, PROMPT_TTL, Draft, Refusal
 from bot.domain.status import allows
 from bot.services.officials import ActionResult, Official, OfficialsService
+from storage.base import InTransaction
 from storage.models import Appeal, Outcome
+from storage.outbox import Outgoing
 from storage.prompts import NewPrompt, Prompt, PromptAction, PromptState, PromptStore
 
 if TYPE_CHECKING:
@@ -66,7 +69,9 @@ def parse_extension(text: str) -> tuple[date, str] | None:
     return (when, reason[:MAX_REASON_LENGTH]) if reason else None
 
 
-ExpiryNotice = Callable[[Prompt, Appeal | None], Awaitable[None]]
+# The rows telling a prompt's chat it expired, built (not written) for the prompt and its
+# appeal's reference number: written in the expiry's transaction.
+ExpiryNotice = Callable[[Prompt, str | None], Sequence[Outgoing]]
 
 
 class OfficialPrompts:
@@ -77,14 +82,14 @@ class OfficialPrompts:
         clock: Clock,
         *,
         ttl: timedelta = PROMPT_TTL,
-        on_expired: ExpiryNotice | None = None,
+        on_expired: tuple[ExpiryNotice, Outbox] | None = None,
         lifecycle: AppealLifecycle | None = None,
     ) -> None:
         self.store = store
         self.officials = officials
         self.clock = clock
         self.ttl = ttl
-        self.on_expired = on_expired
+        self.on_expired = on_expired  # the notice, and the outbox it is written to
         self.lifecycle = lifecycle  # asks the citizen (PromptAction.ASK)
 
     async def open(
@@ -183,12 +188,22 @@ class OfficialPrompts:
         return await self._close(prompt_id, preview_message_id, official, PromptState.CANCELLED)
 
     async def tick(self, now: datetime) -> int:
-        """Expire prompts past their time and tell their chats."""
-        expired = await self.store.expire_due(now)
-        for prompt in expired:
-            if self.on_expired is not None:
-                appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
-                await self.on_expired(prompt, appeal)
+        """Expire prompts past their time and tell their chats: the expiry and the notices
+        commit together, so a crash between them loses neither (the next tick, here or in
+        another instance, expires the prompt again and tells)."""
+        if self.on_expired is None:
+            return len(await self.store.expire_due(now))
+        notice, outbox = self.on_expired
+
+        async def enqueue(
+            conn: InTransaction, expired: list[Prompt], references: Mapping[int, str]
+        ) -> None:
+            rows = [row for p in expired for row in notice(p, references.get(p.appeal_id))]
+            await outbox.queue_in(conn, rows)
+
+        expired = await self.store.expire_due(now, then=enqueue)
+        if expired:
+            outbox.poke()
         return len(expired)
 
     # --- the rules ----------------------------------------------------------------------

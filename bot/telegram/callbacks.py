@@ -98,7 +98,19 @@ class SubCb(CallbackData, prefix="sub"):
 
 class AnnCb(CallbackData, prefix="an"):
     """The officials' /announce dialog: "kind", "tog" (a district), "all", "page", "next",
-    "send", "cancel"; under the progress message "stop" (value: the announcement's id)."""
+    "send", "cancel"; under the progress message "stop" (value: the announcement's id); under
+    /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the meeting's id)."""
 
     action: str
+    value: str = ""
+
+
+class MeetCb(CallbackData, prefix="mt"):
+    """A citizen's buttons under a meeting with residents: "come" («I will come»), "acc" (an
+    access need toggled; value: the needs chosen, as bits), "go" (confirmed; value: the
+    needs), "nocome" («I won't come after all»), "ask" («Ask a question in advance»), "topic"
+    (value: the topic's index, "-" for another), "askno" (cancel the question)."""
+
+    action: str
+    meeting: int = Field(ge=0, lt=2**63)
     value: str = ""

@@ -38,6 +38,7 @@ def official_commands() -> list[BotCommand]:
         BotCommand(command="receptions", description=_("Receptions of a day and who comes")),
         BotCommand(command="export", description=_("Spreadsheet of the last days' appeals")),
         BotCommand(command="announce", description=_("Send an announcement to subscribers")),
+        BotCommand(command="meetings", description=_("Meetings with residents and who comes")),
     ]
 
 

@@ -42,5 +42,10 @@ class ChatIsolation(BaseEventIsolation):
         isolation for truth, and an empty one would read as "no isolation".)"""
         return len(self._locks)
 
+    def in_hand(self, chat_id: int) -> bool:
+        """Whether an update of the chat is being handled or waiting (its dialog rows are
+        committed at the end of its handling, after its replies: storage.fsm)."""
+        return any(key.chat_id == chat_id for key in self._locks)
+
     async def close(self) -> None:
         self._locks.clear()

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.telegram.throttle import BurstGuard, Verdict
 from i18n.core import LANGUAGES, PoI18n
 from storage.base import DatabaseBusy, Repository
+from storage.fsm import defer_writes, drop_writes, forget_writes, take_writes
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -80,11 +81,27 @@ class RequestContextMiddleware(BaseMiddleware):
         )
         data["citizen"] = citizen
         data["i18n"] = self.i18n
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            result = await handler(event, data)
+        # The handler's dialog writes wait for the end of the update (storage.fsm): a step
+        # saves its next state, asks the next question, and only then is the state committed,
+        # with the update's mark. A crash in between leaves both undone, so the redelivered
+        # update runs the step again from the state it was first read in.
+        defer_writes()
         try:
-            await self.repo.mark_update(event.update_id, datetime.now(UTC))
-        except DatabaseBusy:
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                result = await handler(event, data)
+        except BaseException:
+            # Kept as before the update: the error handler tells the citizen to try again,
+            # and the try lands on the same step (handlers/errors.py).
+            drop_writes()
+            raise
+        dialogs = take_writes()
+        try:
+            await self.repo.mark_update(event.update_id, datetime.now(UTC), dialogs)
+        except BaseException as exc:
+            forget_writes(dialogs)
+            if dialogs or not isinstance(exc, DatabaseBusy):
+                # The dialog stays where it was (the citizen is told nothing was saved).
+                raise
             # The step is done and answered; only a redelivery of this update would run twice.
             log.warning("update %s handled but not marked: database locked", event.update_id)
         return result

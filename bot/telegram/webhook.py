@@ -12,12 +12,16 @@ handling would lose the update. Answering late also keeps one chat's updates in 
   citizen, exactly as in polling mode, and the answer is 200. A 500 would make Telegram
   deliver the update again and again (it is not marked handled, so it would run again),
   telling the citizen "something went wrong" each time and holding up the chat's next
-  updates until Telegram gives up; a saved step is not undone by a redelivery either.
+  updates until Telegram gives up. The dialog stays at the step the update found it in
+  (its writes commit only with the handled-mark, storage.fsm), so the citizen's next message
+  answers that step.
 - Handling takes longer than `answer_within` (Telegram waits about a minute and then counts
   the attempt failed): it is logged, the handling goes on, and the answer is 503, so
   Telegram delivers the update again later. A redelivery of an update still in hand waits
-  for that same handling instead of starting a second one; once the update is marked
-  handled, a later redelivery is skipped (RequestContextMiddleware).
+  for that same handling instead of starting a second one (in this process: a redelivery
+  that reaches another instance is handled there too, see README, Reliability, "Not
+  guaranteed"); once the update is marked handled, a later redelivery is skipped
+  (RequestContextMiddleware).
 """
 
 from __future__ import annotations

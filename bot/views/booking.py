@@ -9,15 +9,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
-from bot.domain.receptions import DayChoice, FreeSlot, Reception
+from bot.domain.receptions import ACCESS_NEEDS, DayChoice, FreeSlot, Reception
 from bot.domain.validation import display_phone
 from bot.telegram.callbacks import BookingCb
 from bot.views.common import html, shorten
 from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.models import Appeal
-
-ACCESS_NEEDS = ("wheelchair", "sign_language", "companion")
 
 
 def access_label(code: str) -> str:

@@ -6,32 +6,50 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
 
 from aiogram.types import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import Outbox
 from bot.domain.announcements import (
+    LINE_MIN,
+    MEETING,
     NOTICE,
-    TEXT_MAX,
+    PLACE_MAX,
+    QUESTION_MAX,
+    QUESTION_MIN,
     TEXT_MIN,
+    TOPIC_MAX,
+    TOPICS_MAX,
+    WHEN_EXAMPLE,
+    WHO_MAX,
     AnnouncementTextProblem,
+    MeetingFieldProblem,
     all_districts,
     region_of,
+    text_max,
 )
 from bot.domain.catalog import Catalog, Place, Territory
-from bot.telegram.callbacks import AnnCb, SubCb
+from bot.domain.receptions import ACCESS_NEEDS, access_codes, access_mask
+from bot.telegram.callbacks import AnnCb, MeetCb, SubCb
 from bot.views.appeal import PAGE_SIZE, places_screen
+from bot.views.booking import access_label
 from bot.views.common import html, shorten
 from i18n.core import PoI18n
+from i18n.formatting import date_time
 from storage.outbox import Outgoing
 from storage.outreach import (
     DONE,
     STOPPED,
     Announcement,
+    Attendance,
+    MeetingDetails,
+    MeetingFigures,
     Progress,
     Subscriber,
     announcement_purpose,
+    meeting_reminder_purpose,
     progress_purpose,
 )
 
@@ -110,14 +128,151 @@ def unsubscribed_all_text() -> str:
     return _("You have unsubscribed from all announcements.")
 
 
-def announcement_text(kind: str, text: str, district: str) -> str:
-    """As the citizen reads it, in the current language; the officials' preview is this very
-    text. Everything the official typed is escaped."""
-    if kind != NOTICE:  # pragma: no cover - meetings and polls come later
+def meeting_lines(meeting: MeetingDetails, tz: tzinfo, lang: str) -> list[str]:
+    """Who, where, when (in the akimat's time zone), the topics: all the official typed,
+    escaped."""
+    return [
+        _("Who: {who}").format(who=html(meeting.who)),
+        _("Where: {place}").format(place=html(meeting.place)),
+        _("When: {when}").format(when=date_time(meeting.at.astimezone(tz), lang)),
+        _("Topics: {topics}").format(topics=html("; ".join(meeting.topics))),
+    ]
+
+
+def announcement_text(
+    kind: str,
+    text: str,
+    district: str,
+    meeting: MeetingDetails | None = None,
+    tz: tzinfo = UTC,
+    lang: str = "ru",
+) -> str:
+    """As the citizen reads it, in the current language (`lang`, for the meeting's date); the
+    officials' preview is this very text. Everything the official typed is escaped."""
+    place = _("District or city: {place}").format(place=html(district))
+    if kind == MEETING and meeting is not None:
+        heading = _("🤝 <b>Meeting with residents</b>")
+        lines = "\n".join(meeting_lines(meeting, tz, lang))
+        return f"{heading}\n{place}\n{lines}\n\n{html(text)}"
+    if kind != NOTICE:  # pragma: no cover - polls come later
         raise ValueError(kind)
     heading = _("📢 <b>Announcement of the akimat</b>")
-    place = _("District or city: {place}").format(place=html(district))
     return f"{heading}\n{place}\n\n{html(text)}"
+
+
+def mbutton(text: str, action: str, meeting: int, value: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=MeetCb(action=action, meeting=meeting, value=value).pack()
+    )
+
+
+def meeting_keyboard(meeting: int, district: str, name: str) -> InlineKeyboardMarkup:
+    """«I will come», «Ask a question in advance», then the one-tap «Unsubscribe»."""
+    rows = [
+        [mbutton(_("✋ I will come"), "come", meeting)],
+        [mbutton(_("❓ Ask a question in advance"), "ask", meeting)],
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=rows + unsubscribe_keyboard(district, name).inline_keyboard
+    )
+
+
+def access_needs_text(codes: Sequence[str]) -> str:
+    return ", ".join(access_label(c) for c in codes) or _("none")
+
+
+def come_screen(meeting: int, chosen: Sequence[str]) -> Screen:
+    """The access needs of «I will come», as a booking asks them; each button carries the
+    needs it leads to, so the screen needs no dialog state."""
+    mask = access_mask(chosen)
+    rows = [
+        [
+            mbutton(
+                ("✅ " if code in chosen else "") + access_label(code), "acc", meeting,
+                str(mask ^ (1 << n)),
+            )
+        ]
+        for n, code in enumerate(ACCESS_NEEDS)
+    ]  # fmt: skip
+    rows.append([mbutton(_("✅ Confirm"), "go", meeting, str(mask))])
+    text = _(
+        "Do you need anything to attend the meeting? Choose all that apply, then «Confirm». "
+        "Nothing needed? Just press «Confirm»."
+    )
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def chosen_needs(value: str) -> tuple[str, ...]:
+    """The needs a button carries; nothing for a forged value."""
+    return access_codes(int(value)) if value.isascii() and value.isdigit() else ()
+
+
+def registered_screen(
+    meeting: Announcement, attendance: Attendance, tz: tzinfo, lang: str
+) -> Screen:
+    details = meeting.meeting
+    assert details is not None
+    text = "\n".join(
+        [
+            _("✅ You are registered for the meeting with residents."),
+            _("When: {when}").format(when=date_time(details.at.astimezone(tz), lang)),
+            _("Where: {place}").format(place=html(details.place)),
+            _("Needed to attend: {value}").format(value=access_needs_text(attendance.access)),
+        ]
+    )
+    button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
+    return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def withdrawn_text(was: bool) -> str:
+    if was:
+        return _("Your registration for the meeting is withdrawn.")
+    return _("You were not registered for this meeting.")
+
+
+def meeting_over_text(meeting: Announcement | None = None) -> str:
+    if meeting is not None and meeting.meeting is not None and meeting.meeting.cancelled_at:
+        return _("This meeting has been cancelled.")
+    return _("This meeting has already taken place.")
+
+
+def topics_screen(meeting: Announcement) -> Screen:
+    details = meeting.meeting
+    assert details is not None
+    rows = [
+        [mbutton(shorten(topic, 60), "topic", meeting.id, str(n))]
+        for n, topic in enumerate(details.topics)
+    ]
+    rows.append([mbutton(_("Another topic"), "topic", meeting.id, "-")])
+    rows.append([mbutton(_("✖️ Cancel"), "askno", meeting.id)])
+    return _("What is your question about?"), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def question_prompt(topic: str | None, meeting: int) -> Screen:
+    lines = []
+    if topic is not None:
+        lines.append(_("Topic: {topic}").format(topic=html(topic)))
+    lines.append(
+        _("Write your question in one message ({min} to {max} characters).").format(
+            min=QUESTION_MIN, max=QUESTION_MAX
+        )
+    )
+    cancel = mbutton(_("✖️ Cancel"), "askno", meeting)
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=[[cancel]])
+
+
+def question_problem(problem: MeetingFieldProblem) -> str:
+    if problem == MeetingFieldProblem.EMPTY:
+        return _("Please write your question as a text message.")
+    return _("Please write from 10 to 1000 characters.")
+
+
+def question_taken_text() -> str:
+    return _("✅ Thank you: your question has been passed to the organisers of the meeting.")
+
+
+def question_cancelled_text() -> str:
+    return _("The question was not sent.")
 
 
 def unsubscribe_keyboard(district: str, name: str) -> InlineKeyboardMarkup:
@@ -140,7 +295,9 @@ def abutton(text: str, action: str, value: str = "") -> InlineKeyboardButton:
 def kind_label(kind: str) -> str:
     if kind == NOTICE:
         return _("📄 Notice")
-    return kind  # pragma: no cover - meetings and polls come later
+    if kind == MEETING:
+        return _("🤝 Meeting with residents")
+    return kind  # pragma: no cover - polls come later
 
 
 def kind_screen(kinds: Sequence[str]) -> Screen:
@@ -192,22 +349,72 @@ def districts_chosen_text(names: str) -> str:
     return _("Districts: {names}").format(names=html(shorten(names, 1500)))
 
 
-def text_prompt(lang: str) -> tuple[str, ForceReply]:
+def text_prompt(lang: str, kind: str = NOTICE) -> tuple[str, ForceReply]:
     if lang == "kk":
         text = _("Reply to this message with the text in Kazakh ({min} to {max} characters).")
     else:
         text = _("Reply to this message with the text in Russian ({min} to {max} characters).")
-    return text.format(min=TEXT_MIN, max=TEXT_MAX), ForceReply(selective=True)
+    return text.format(min=TEXT_MIN, max=text_max(kind)), ForceReply(selective=True)
 
 
-def text_problem(problem: AnnouncementTextProblem) -> str:
+def text_problem(problem: AnnouncementTextProblem, kind: str = NOTICE) -> str:
     match problem:
         case AnnouncementTextProblem.EMPTY:
             return _("Please reply with the text as a message.")
         case AnnouncementTextProblem.TOO_SHORT:
             return _("The text is too short: at least {min} characters.").format(min=TEXT_MIN)
         case AnnouncementTextProblem.TOO_LONG:
-            return _("The text is too long: at most {max} characters.").format(max=TEXT_MAX)
+            return _("The text is too long: at most {max} characters.").format(max=text_max(kind))
+
+
+def meeting_prompt(field: str) -> tuple[str, ForceReply]:
+    """The meeting's details, asked before its texts, each as a reply to the bot's prompt."""
+    match field:
+        case "who":
+            text = _(
+                "Reply to this message: who will meet the residents (names and posts, "
+                "up to {max} characters)?"
+            ).format(max=WHO_MAX)
+        case "place":
+            text = _(
+                "Reply to this message: where will the meeting be (the address, up to {max} "
+                "characters)?"
+            ).format(max=PLACE_MAX)
+        case "when":
+            text = _(
+                "Reply to this message: when will the meeting be? The date and the local "
+                "time, like {example}."
+            ).format(example=WHEN_EXAMPLE)
+        case _:
+            text = _(
+                "Reply to this message with the meeting's topics, one a line (up to {count} "
+                "topics of up to {max} characters). Residents choose one when they ask a "
+                "question in advance."
+            ).format(count=TOPICS_MAX, max=TOPIC_MAX)
+    return text, ForceReply(selective=True)
+
+
+def meeting_problem(field: str, problem: MeetingFieldProblem) -> str:
+    match problem:
+        case MeetingFieldProblem.NOT_A_TIME:
+            return _("Please write the date and the time like {example}.").format(
+                example=WHEN_EXAMPLE
+            )
+        case MeetingFieldProblem.PAST:
+            return _("That time has passed: please give a time in the future.")
+        case MeetingFieldProblem.TOO_MANY:
+            return _("Too many topics: at most {count}.").format(count=TOPICS_MAX)
+        case MeetingFieldProblem.EMPTY:
+            return _("Please reply with the text as a message.")
+        case MeetingFieldProblem.TOO_SHORT:
+            return _("Too short: at least {min} characters.").format(min=LINE_MIN)
+    longest = {"who": WHO_MAX, "place": PLACE_MAX}.get(field, TOPIC_MAX)
+    return _("Too long: at most {max} characters.").format(max=longest)
+
+
+def meeting_details_text(meeting: MeetingDetails, tz: tzinfo, lang: str) -> str:
+    """What the official gave, before the texts are asked."""
+    return "\n".join([_("<b>The meeting</b>"), *meeting_lines(meeting, tz, lang)])
 
 
 def preview_heading(lang: str) -> str:
@@ -216,10 +423,12 @@ def preview_heading(lang: str) -> str:
     return _("Preview in Russian: the subscribers will see exactly this.")
 
 
-def review_screen(kind: str, districts: str, audience: int) -> Screen:
+def review_screen(kind: str, districts: str, audience: int, meeting: str = "") -> Screen:
+    """`meeting`: the meeting's details (`meeting_details_text`), for a meeting."""
     text = "\n".join(
         [
             _("<b>The announcement is ready.</b>"),
+            *([meeting] if meeting else []),
             _("Kind: {kind}").format(kind=kind_label(kind)),
             _("Districts: {names}").format(names=html(shorten(districts, 1500))),
             _("Subscribers now: {count}").format(count=audience),
@@ -233,6 +442,73 @@ def review_screen(kind: str, districts: str, audience: int) -> Screen:
 
 def cancelled_text() -> str:
     return _("Announcement cancelled; nothing was sent.")
+
+
+def meetings_keyboard(figures: Sequence[MeetingFigures]) -> InlineKeyboardMarkup | None:
+    """Under /meetings: call one off."""
+    rows = [
+        [abutton(_("✖️ Cancel meeting № {id}").format(id=f.meeting.id), "mcancel",
+                 str(f.meeting.id))]
+        for f in figures
+    ]  # fmt: skip
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def cancel_meeting_question(meeting: Announcement, coming: int) -> Screen:
+    text = _("Cancel the meeting № {id}? Those who said they come ({count}) will be told.").format(
+        id=meeting.id, count=coming
+    )
+    rows = [
+        [abutton(_("✅ Yes, cancel the meeting"), "mcancelok", str(meeting.id))],
+        [abutton(_("⬅️ No, keep it"), "mcancelno", str(meeting.id))],
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def meeting_cancelled_text(meeting: Announcement, told: int) -> str:
+    return _("Meeting № {id} is cancelled; {count} who said they come are being told.").format(
+        id=meeting.id, count=told
+    )
+
+
+def meetings_screen(
+    figures: Sequence[MeetingFigures], territory: Territory, tz: tzinfo, lang: str
+) -> str:
+    """/meetings: each upcoming meeting with its head count, the access needs summed and the
+    questions in advance by topic (the citizens' texts escaped)."""
+    if not figures:
+        return _("No upcoming meetings with residents.")
+    parts = [_("🤝 <b>Upcoming meetings with residents</b>")]
+    for f in figures:
+        details = f.meeting.meeting
+        assert details is not None
+        names = district_names(f.meeting.districts, territory, lang)
+        needs = [f"{access_label(code)}: {f.access[code]}" for code in ACCESS_NEEDS
+                 if f.access.get(code)]  # fmt: skip
+        lines = [
+            "",
+            _("<b>Meeting № {id}</b>").format(id=f.meeting.id),
+            *meeting_lines(details, tz, lang),
+            _("Districts: {names}").format(names=html(shorten(names, 500))),
+            _("Coming: {count}").format(count=f.coming),
+            _("Needed to attend: {value}").format(value=", ".join(needs) or _("none")),
+        ]
+        if not f.questions:
+            lines.append(_("Questions in advance: none"))
+        else:
+            lines.append(_("Questions in advance: {count}").format(count=len(f.questions)))
+            by_topic: dict[int | None, list[str]] = {}
+            for q in f.questions:
+                by_topic.setdefault(q.topic, []).append(q.text)
+            order = [*range(len(details.topics)), None]
+            for topic in order:
+                if topic not in by_topic:
+                    continue
+                title = details.topics[topic] if topic is not None else _("Another topic")
+                lines.append(f"<i>{html(title)}</i>")
+                lines += [f"• {html(text)}" for text in by_topic[topic]]
+        parts.append("\n".join(lines))
+    return "\n".join(parts)
 
 
 def progress_screen(
@@ -263,8 +539,14 @@ class AnnouncementNotices:
     """`AnnouncementMessages`: the rows the service queues."""
 
     def __init__(
-        self, rows: Outbox, i18n: PoI18n, catalog: Catalog, officials_language: str
+        self,
+        rows: Outbox,
+        i18n: PoI18n,
+        catalog: Catalog,
+        officials_language: str,
+        tz: tzinfo = UTC,
     ) -> None:
+        self.tz = tz
         self.rows = rows
         self.i18n = i18n
         self.catalog = catalog
@@ -280,14 +562,62 @@ class AnnouncementNotices:
         territory = self.catalog.territory
         with self.speaking(lang):
             name = place_name(territory, subscriber.district, lang)
-            text = announcement_text(announcement.kind, announcement.text(lang), name)
-            markup = unsubscribe_keyboard(subscriber.district, name)
+            text = announcement_text(
+                announcement.kind, announcement.text(lang), name, announcement.meeting,
+                self.tz, lang,
+            )  # fmt: skip
+            markup = (
+                meeting_keyboard(announcement.id, subscriber.district, name)
+                if announcement.meeting is not None
+                else unsubscribe_keyboard(subscriber.district, name)
+            )
         return self.rows.message(
             subscriber.citizen_id,
             "sendMessage",
             {"text": text, "parse_mode": "HTML", "reply_markup": markup},
             dedupe_key=f"{announcement_purpose(announcement.id)}:{subscriber.citizen_id}",
             purpose=announcement_purpose(announcement.id),
+        )
+
+    def reminder(
+        self, meeting: Announcement, citizen_id: int, lang: str, at: datetime, key: str
+    ) -> Outgoing:
+        """`MeetingMessages.reminder`."""
+        lang = lang if lang in ("kk", "ru") else "kk"
+        details = meeting.meeting
+        assert details is not None
+        with self.speaking(lang):
+            text = "\n".join(
+                [_("⏰ <b>Tomorrow: the meeting with residents</b>"),
+                 *meeting_lines(details, self.tz, lang)]
+            )  # fmt: skip
+            button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
+        return self.rows.message(
+            citizen_id,
+            "sendMessage",
+            {"text": text, "parse_mode": "HTML",
+             "reply_markup": InlineKeyboardMarkup(inline_keyboard=[[button]])},
+            dedupe_key=key,
+            purpose=meeting_reminder_purpose(meeting.id, citizen_id),
+            not_before=at,
+        )  # fmt: skip
+
+    def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
+        """`MeetingMessages.cancelled`."""
+        lang = subscriber.language if subscriber.language in ("kk", "ru") else "kk"
+        details = meeting.meeting
+        assert details is not None
+        with self.speaking(lang):
+            text = "\n".join(
+                [_("❌ <b>The meeting with residents is cancelled</b>"),
+                 *meeting_lines(details, self.tz, lang)]
+            )  # fmt: skip
+        return self.rows.message(
+            subscriber.citizen_id,
+            "sendMessage",
+            {"text": text, "parse_mode": "HTML"},
+            dedupe_key=f"meeting-cancelled:{meeting.id}:{subscriber.citizen_id}",
+            purpose=f"meeting-cancelled:{meeting.id}",
         )
 
     def progress(self, announcement: Announcement, progress: Progress) -> Outgoing | None:

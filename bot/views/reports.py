@@ -9,10 +9,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
@@ -27,6 +26,9 @@ from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.models import Status
 from storage.reports import PeriodAppeal
+
+if TYPE_CHECKING:
+    import xlsxwriter
 
 
 def duration(value: timedelta | None) -> str:
@@ -279,6 +281,10 @@ def export_xlsx(
     the scope has them), each with a title row naming its period, then headers in the
     officials' language, labels instead of codes, real dates and times in local time. The
     citizens' names and phones are masked unless `full`."""
+    # Imported by the first /export (in the report worker, which preloads it), not by
+    # `python -m bot` at start-up (tests/test_startup_imports.py).
+    import xlsxwriter
+
     buffer = io.BytesIO()
     # No string becomes a formula or a link behind our back; _cell writes each type itself.
     options = {"in_memory": True, "remove_timezone": True,

@@ -29,6 +29,7 @@ from storage.bookings import (
     WAITING,
     Booking,
     BookResult,
+    OfferThen,
     WaitlistOffer,
 )
 from storage.codec import decode_json, encode_json
@@ -418,6 +419,8 @@ class PostgresBookingStore:
         capacity: int,
         hold: timedelta,
         now: datetime,
+        *,
+        then: OfferThen | None = None,
     ) -> WaitlistOffer | None:
         async with self.db.transaction() as conn:
             await _lock(conn, reception)
@@ -426,7 +429,8 @@ class PostgresBookingStore:
             row = await conn.fetchrow(
                 "UPDATE waitlist SET status = $1, slot_start = $2, offered_at = $3, "
                 "expires_at = $4 WHERE id = (SELECT id FROM waitlist WHERE reception = $5 "
-                "AND session_day = $6 AND status = $7 ORDER BY id LIMIT 1) RETURNING *",
+                "AND session_day = $6 AND status = $7 ORDER BY id LIMIT 1) RETURNING *, "
+                "(SELECT language FROM citizens WHERE id = waitlist.citizen_id) AS language",
                 OFFERED,
                 slot_start,
                 now,
@@ -435,7 +439,12 @@ class PostgresBookingStore:
                 session_day,
                 WAITING,
             )
-        return _offer(row) if row is not None else None
+            if row is None:
+                return None
+            offer = _offer(row)
+            if then is not None:
+                await then(conn, offer, row["language"])
+        return offer
 
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         row = await self.db.fetchone(

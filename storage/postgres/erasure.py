@@ -243,6 +243,9 @@ async def _erase_citizen(conn: Connection, citizen_id: int) -> None:
         "DELETE FROM fsm WHERE user_id = $1",
         # What they subscribed to (also ON DELETE CASCADE; said here, not left to it).
         "DELETE FROM subscriptions WHERE citizen_id = $1",
+        # Their «I will come» and advance questions to meetings (also ON DELETE CASCADE).
+        "DELETE FROM meeting_attendees WHERE citizen_id = $1",
+        "DELETE FROM meeting_questions WHERE citizen_id = $1",
         # The trigger bookings_forget_citizen erases a booking's contact and question first;
         # the waiting list goes with the row (ON DELETE CASCADE).
         "DELETE FROM citizens WHERE id = $1",

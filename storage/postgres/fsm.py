@@ -1,6 +1,7 @@
 """aiogram FSM storage in the bot's PostgreSQL database: dialog state shared by every instance
-and kept across restarts. Within one update each row is read once (`storage.fsm.update_scope`),
-as on SQLite; the row format (key, state, data as JSON text) is SQLite's too."""
+and kept across restarts. Within one update each row is read once, and a handler's writes are
+committed with the update's handled-mark (`storage.fsm`), as on SQLite; the row format (key,
+state, data as JSON text) is SQLite's too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from storage.codec import decode_json, encode_json
-from storage.fsm import scope_rows, storage_key
+from storage.fsm import defer, deferring, scope_rows, storage_key
 from storage.postgres.database import PostgresDatabase
 
 
@@ -45,6 +46,9 @@ class PostgresStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         k = storage_key(key)
+        if deferring():  # committed with the update's mark (storage.fsm)
+            defer(k, key.user_id, value, (await self._row(k))[1])
+            return
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, state, updated_at) VALUES ($1, $2, $3, now()) "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
@@ -65,6 +69,9 @@ class PostgresStorage(BaseStorage):
             raise DataNotDictLikeError(msg)
         k = storage_key(key)
         text = encode_json(data)
+        if deferring():
+            defer(k, key.user_id, (await self._row(k))[0], text)
+            return
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES ($1, $2, $3, now()) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -16,6 +16,10 @@ from storage.outreach import (
     STOPPED,
     STOPPED_ERROR,
     Announcement,
+    Attendance,
+    MeetingDetails,
+    MeetingFigures,
+    MeetingQuestion,
     NewAnnouncement,
     Progress,
     Subscriber,
@@ -26,7 +30,8 @@ from storage.postgres.database import PostgresDatabase
 
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
-    "author_id, author_name, status, total, shown, created_at, finished_at"
+    "author_id, author_name, status, total, shown, created_at, finished_at, "
+    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at"
 )
 
 
@@ -87,14 +92,18 @@ class PostgresAnnouncementStore:
         async with self.db.transaction() as conn:
             # A second «Send» of the same draft waits here for the first one's commit, then
             # finds its row.
+            m = new.meeting
             row = await conn.fetchrow(
                 "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
                 "chat_id, progress_message_id, author_id, author_name, status, total, "
-                "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11) "
+                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) "
                 f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
                 new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
                 new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
                 new.author_name, SENDING, new.created_at,
+                m.who if m else None, m.place if m else None, m.at if m else None,
+                encode_json(list(m.topics)) if m else None,
             )  # fmt: skip
             if row is None:
                 existing = await conn.fetchrow(
@@ -215,4 +224,128 @@ def _announcement(row: asyncpg.Record) -> Announcement:
         shown=row["shown"],
         created_at=row["created_at"],
         finished_at=row["finished_at"],
+        meeting=_meeting(row),
     )
+
+
+def _meeting(row: asyncpg.Record) -> MeetingDetails | None:
+    if row["meeting_at"] is None:
+        return None
+    return MeetingDetails(
+        who=row["meeting_who"] or "",
+        place=row["meeting_place"] or "",
+        at=row["meeting_at"],
+        topics=tuple(decode_json(row["meeting_topics"] or "[]")),
+        cancelled_at=row["meeting_cancelled_at"],
+    )
+
+
+class PostgresMeetingStore:
+    """`MeetingStore` on PostgreSQL; what each method promises is written there."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    async def register(
+        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+    ) -> bool:
+        added = await self.db.execute(
+            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+            meeting_id,
+            citizen_id,
+            encode_json(list(access)),
+            now,
+        )
+        return added == 1
+
+    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
+        removed = await self.db.execute(
+            "DELETE FROM meeting_attendees WHERE announcement_id = $1 AND citizen_id = $2",
+            meeting_id,
+            citizen_id,
+        )
+        return removed == 1
+
+    async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
+        row = await self.db.fetchone(
+            "SELECT access, created_at FROM meeting_attendees "
+            "WHERE announcement_id = $1 AND citizen_id = $2",
+            meeting_id,
+            citizen_id,
+        )
+        if row is None:
+            return None
+        return Attendance(
+            meeting_id, citizen_id, tuple(decode_json(row["access"])), row["created_at"]
+        )
+
+    async def ask(
+        self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
+    ) -> MeetingQuestion:
+        question_id = await self.db.fetchval(
+            "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
+            "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            meeting_id,
+            citizen_id,
+            topic,
+            text,
+            now,
+        )
+        return MeetingQuestion(int(question_id), meeting_id, topic, text, now)
+
+    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+        meetings = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 "
+            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT $2",
+            since,
+            limit,
+        )
+        figures = []
+        for row in meetings:
+            meeting = _announcement(row)
+            coming = await self.db.fetchall(
+                "SELECT access FROM meeting_attendees WHERE announcement_id = $1", meeting.id
+            )
+            access: dict[str, int] = {}
+            for r in coming:
+                for code in decode_json(r["access"]):
+                    access[code] = access.get(code, 0) + 1
+            asked = await self.db.fetchall(
+                "SELECT id, topic, text, created_at FROM meeting_questions "
+                "WHERE announcement_id = $1 ORDER BY id",
+                meeting.id,
+            )
+            questions = tuple(
+                MeetingQuestion(int(r["id"]), meeting.id, r["topic"], r["text"], r["created_at"])
+                for r in asked
+            )
+            figures.append(MeetingFigures(meeting, len(coming), access, questions))
+        return figures
+
+    async def cancel(
+        self, meeting_id: int, now: datetime, write: WriteMessages
+    ) -> tuple[Announcement, list[int]] | None:
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE announcements SET meeting_cancelled_at = $1 WHERE id = $2 "
+                f"AND meeting_at IS NOT NULL AND meeting_cancelled_at IS NULL RETURNING {COLUMNS}",
+                now,
+                meeting_id,
+            )
+            if row is None:
+                return None
+            meeting = _announcement(row)
+            rows = await conn.fetch(
+                "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
+                "JOIN citizens c ON c.id = a.citizen_id "
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
+                meeting_id,
+            )
+            who = [
+                Subscriber(int(r["citizen_id"]), r["language"] or "", "")
+                for r in rows
+                if not r["unreachable"]
+            ]
+            await write(conn, meeting, who)
+        return meeting, [int(r["citizen_id"]) for r in rows]

@@ -9,7 +9,14 @@ from datetime import datetime
 import asyncpg
 
 from storage.postgres.database import PostgresDatabase
-from storage.prompts import LIVE, NewPrompt, Prompt, PromptAction, PromptState
+from storage.prompts import (
+    LIVE,
+    ExpiredThen,
+    NewPrompt,
+    Prompt,
+    PromptAction,
+    PromptState,
+)
 
 # The same states as storage.prompts.LIVE, spelled as the partial index has them.
 LIVE_SQL = "state IN ('open', 'preview')"
@@ -107,21 +114,37 @@ class PostgresPromptStore:
         )
         return [_prompt(row) for row in rows]
 
-    async def expire_due(self, now: datetime, limit: int = 100) -> list[Prompt]:
+    async def expire_due(
+        self, now: datetime, limit: int = 100, *, then: ExpiredThen | None = None
+    ) -> list[Prompt]:
         """Live prompts past their time, now expired, earliest first. SKIP LOCKED: a prompt
         another instance is expiring (or a press is finishing) right now is left to it, so
-        each expired prompt is returned, and its notice sent, by one instance only."""
-        rows = await self.db.fetchall(
+        each expired prompt is returned, and its notice sent, by one instance only. With
+        `then`, in one transaction with what it writes."""
+        sql = (
             "UPDATE official_prompts SET state = 'expired', draft_text = NULL, "
             "draft_file_id = NULL WHERE id IN ("
             f"SELECT id FROM official_prompts WHERE {LIVE_SQL} AND expires_at <= $1 "
             "ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"
-            f") AND {LIVE_SQL} RETURNING {COLUMNS}",
-            now,
-            limit,
+            f") AND {LIVE_SQL} RETURNING {COLUMNS}"
         )
-        # RETURNING gives no order of its own.
-        return sorted((_prompt(row) for row in rows), key=lambda p: (p.expires_at, p.id))
+        if then is None:
+            return _in_order(await self.db.fetchall(sql, now, limit))
+        async with self.db.transaction() as conn:
+            expired = _in_order(await conn.fetch(sql, now, limit))
+            if not expired:
+                return []
+            rows = await conn.fetch(
+                "SELECT id, reference FROM appeals WHERE id = ANY($1::bigint[])",
+                sorted({p.appeal_id for p in expired}),
+            )
+            await then(conn, expired, {int(r["id"]): r["reference"] for r in rows})
+        return expired
+
+
+def _in_order(rows: list[asyncpg.Record]) -> list[Prompt]:
+    # RETURNING gives no order of its own.
+    return sorted((_prompt(row) for row in rows), key=lambda p: (p.expires_at, p.id))
 
 
 def _prompt(row: asyncpg.Record) -> Prompt:

@@ -6,13 +6,14 @@ the statement itself says what must not interleave (see storage/postgres/databas
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from storage.base import AlsoWrite, Repository
+from storage.fsm import FsmWrite
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
 from storage.postgres.database import Connection, PostgresDatabase
 
@@ -228,12 +229,23 @@ class PostgresRepository(Repository):
     async def update_seen(self, update_id: int) -> bool:
         return await self.db.fetchone(UPDATE_SEEN_SQL, update_id) is not None
 
-    async def mark_update(self, update_id: int, at: datetime) -> None:
+    async def mark_update(
+        self, update_id: int, at: datetime, dialogs: Sequence[FsmWrite] = ()
+    ) -> None:
+        if not dialogs:
+            await self.db.execute(MARK_SQL, update_id, at)
+            return
+        kept = [w for w in dialogs if not w.cleared]
+        # One statement, so one round trip and one transaction: the rows and the mark.
         await self.db.execute(
-            "INSERT INTO processed_updates (update_id, at) VALUES ($1, $2) "
-            "ON CONFLICT (update_id) DO NOTHING",
+            MARK_WITH_DIALOGS_SQL,
             update_id,
             at,
+            [w.key for w in dialogs if w.cleared],
+            [w.key for w in kept],
+            [w.user_id for w in kept],
+            [w.state for w in kept],
+            [w.data for w in kept],
         )
 
     async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
@@ -343,6 +355,24 @@ CITIZEN_SQL = (
     "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = $1"
 )
 UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = $1"
+MARK_SQL = (
+    "INSERT INTO processed_updates (update_id, at) VALUES ($1, $2) "
+    "ON CONFLICT (update_id) DO NOTHING"
+)
+# $3 the dialogs cleared (their rows go), $4..$7 the others' key, user, state and data.
+MARK_WITH_DIALOGS_SQL = """
+WITH gone AS (
+    DELETE FROM fsm WHERE key = ANY($3::text[])
+), kept AS (
+    INSERT INTO fsm (key, user_id, state, data, updated_at)
+    SELECT k, u, s, d, $2 FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[])
+        AS r (k, u, s, d)
+    ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data,
+        updated_at = excluded.updated_at
+)
+INSERT INTO processed_updates (update_id, at) VALUES ($1, $2)
+ON CONFLICT (update_id) DO NOTHING
+"""
 
 
 def _citizen(row: asyncpg.Record | None) -> Citizen | None:

@@ -22,6 +22,7 @@ from storage.bookings import (
     WAITING,
     Booking,
     BookResult,
+    OfferThen,
     WaitlistOffer,
 )
 from storage.codec import (
@@ -394,14 +395,17 @@ class SQLiteBookingStore:
         capacity: int,
         hold: timedelta,
         now: datetime,
+        *,
+        then: OfferThen | None = None,
     ) -> WaitlistOffer | None:
         day = session_day.isoformat()
         async with self.db.transaction() as conn:
             if await _taken(conn, reception, slot_start, now, None) >= capacity:
                 return None
             async with conn.execute(
-                "SELECT id, citizen_id FROM waitlist WHERE reception = ? AND session_day = ? "
-                "AND status = ? ORDER BY id LIMIT 1",
+                "SELECT w.id, w.citizen_id, c.language FROM waitlist w "
+                "LEFT JOIN citizens c ON c.id = w.citizen_id WHERE w.reception = ? "
+                "AND w.session_day = ? AND w.status = ? ORDER BY w.id LIMIT 1",
                 (reception, day, WAITING),
             ) as cur:
                 row = await cur.fetchone()
@@ -419,14 +423,17 @@ class SQLiteBookingStore:
                     row["id"],
                 ),
             )
-        return WaitlistOffer(
-            row["id"],
-            row["citizen_id"],
-            reception,
-            session_day,
-            decode_instant(encode_instant(slot_start)),
-            decode_instant(encode_instant(expires)),
-        )
+            offer = WaitlistOffer(
+                row["id"],
+                row["citizen_id"],
+                reception,
+                session_day,
+                decode_instant(encode_instant(slot_start)),
+                decode_instant(encode_instant(expires)),
+            )
+            if then is not None:
+                await then(conn, offer, row["language"])
+        return offer
 
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         row = await self.db.fetchone(

@@ -227,6 +227,9 @@ async def _erase_citizen(conn: Transaction, citizen_id: int) -> None:
         "DELETE FROM fsm WHERE user_id = ?",
         # What they subscribed to (also ON DELETE CASCADE; said here, not left to it).
         "DELETE FROM subscriptions WHERE citizen_id = ?",
+        # Their «I will come» and advance questions to meetings (also ON DELETE CASCADE).
+        "DELETE FROM meeting_attendees WHERE citizen_id = ?",
+        "DELETE FROM meeting_questions WHERE citizen_id = ?",
         # The trigger bookings_forget_citizen erases a booking's contact and question first;
         # the waiting list goes with the row (ON DELETE CASCADE).
         "DELETE FROM citizens WHERE id = ?",

@@ -1,5 +1,6 @@
 """aiogram FSM storage in the bot's SQLite database, so a restart mid-dialog loses nothing.
-Within one update each row is read once (`storage.fsm.update_scope`)."""
+Within one update each row is read once, and a handler's writes are committed with the
+update's handled-mark (`storage.fsm`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from storage.codec import decode_json, encode_instant, encode_json
-from storage.fsm import Rows, scope_rows, storage_key
+from storage.fsm import Rows, defer, deferring, scope_rows, storage_key
 from storage.sqlite.database import SQLiteDatabase
 
 
@@ -46,6 +47,9 @@ class SQLiteStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         k = storage_key(key)
+        if deferring():  # committed with the update's mark (storage.fsm)
+            defer(k, key.user_id, value, (await self._row(k))[1])
+            return
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
@@ -65,6 +69,9 @@ class SQLiteStorage(BaseStorage):
             raise DataNotDictLikeError(msg)
         k = storage_key(key)
         text = encode_json(data)
+        if deferring():
+            defer(k, key.user_id, (await self._row(k))[0], text)
+            return
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "

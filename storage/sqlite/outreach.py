@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -21,6 +21,10 @@ from storage.outreach import (
     STOPPED,
     STOPPED_ERROR,
     Announcement,
+    Attendance,
+    MeetingDetails,
+    MeetingFigures,
+    MeetingQuestion,
     NewAnnouncement,
     Progress,
     Subscriber,
@@ -31,7 +35,8 @@ from storage.sqlite.database import SQLiteDatabase
 
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
-    "author_id, author_name, status, total, shown, created_at, finished_at"
+    "author_id, author_name, status, total, shown, created_at, finished_at, "
+    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at"
 )
 
 
@@ -92,15 +97,20 @@ class SQLiteAnnouncementStore:
 
     async def create(self, new: NewAnnouncement, write: WriteMessages) -> tuple[Announcement, bool]:
         async with self.db.transaction() as conn:
+            m = new.meeting
             values = (
                 new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
                 new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
                 new.author_name, SENDING, encode_instant(new.created_at),
+                m.who if m else None, m.place if m else None,
+                encode_instant(m.at) if m else None,
+                encode_json(list(m.topics)) if m else None,
             )  # fmt: skip
             async with conn.execute(
                 "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
                 "chat_id, progress_message_id, author_id, author_name, status, total, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
+                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
                 values,
             ) as cur:
@@ -211,4 +221,123 @@ def _announcement(row: sqlite3.Row) -> Announcement:
         shown=row["shown"],
         created_at=decode_instant(row["created_at"]),
         finished_at=decode_optional_instant(row["finished_at"]),
+        meeting=_meeting(row),
     )
+
+
+def _meeting(row: sqlite3.Row) -> MeetingDetails | None:
+    if row["meeting_at"] is None:
+        return None
+    return MeetingDetails(
+        who=row["meeting_who"] or "",
+        place=row["meeting_place"] or "",
+        at=decode_instant(row["meeting_at"]),
+        topics=tuple(decode_json(row["meeting_topics"] or "[]")),
+        cancelled_at=decode_optional_instant(row["meeting_cancelled_at"]),
+    )
+
+
+class SQLiteMeetingStore:
+    """`MeetingStore` on SQLite; what each method promises is written there."""
+
+    def __init__(self, db: SQLiteDatabase) -> None:
+        self.db = db
+
+    async def register(
+        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+    ) -> bool:
+        added = await self.db.execute(
+            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+            (meeting_id, citizen_id, encode_json(list(access)), encode_instant(now)),
+        )
+        return added == 1
+
+    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
+        removed = await self.db.execute(
+            "DELETE FROM meeting_attendees WHERE announcement_id = ? AND citizen_id = ?",
+            (meeting_id, citizen_id),
+        )
+        return removed == 1
+
+    async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
+        row = await self.db.fetchone(
+            "SELECT access, created_at FROM meeting_attendees "
+            "WHERE announcement_id = ? AND citizen_id = ?",
+            (meeting_id, citizen_id),
+        )
+        if row is None:
+            return None
+        return Attendance(
+            meeting_id, citizen_id, tuple(decode_json(row["access"])),
+            decode_instant(row["created_at"]),
+        )  # fmt: skip
+
+    async def ask(
+        self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
+    ) -> MeetingQuestion:
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
+                "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (meeting_id, citizen_id, topic, text, encode_instant(now)),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        assert row is not None
+        return MeetingQuestion(int(row[0]), meeting_id, topic, text, now)
+
+    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+        meetings = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= ? "
+            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT ?",
+            (encode_instant(since), limit),
+        )
+        figures = []
+        for row in meetings:
+            meeting = _announcement(row)
+            coming = await self.db.fetchall(
+                "SELECT access FROM meeting_attendees WHERE announcement_id = ?", (meeting.id,)
+            )
+            access: dict[str, int] = {}
+            for r in coming:
+                for code in decode_json(r["access"]):
+                    access[code] = access.get(code, 0) + 1
+            asked = await self.db.fetchall(
+                "SELECT id, topic, text, created_at FROM meeting_questions "
+                "WHERE announcement_id = ? ORDER BY id",
+                (meeting.id,),
+            )
+            questions = tuple(
+                MeetingQuestion(
+                    r["id"], meeting.id, r["topic"], r["text"], decode_instant(r["created_at"])
+                )
+                for r in asked
+            )
+            figures.append(MeetingFigures(meeting, len(coming), access, questions))
+        return figures
+
+    async def cancel(
+        self, meeting_id: int, now: datetime, write: WriteMessages
+    ) -> tuple[Announcement, list[int]] | None:
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "UPDATE announcements SET meeting_cancelled_at = ? WHERE id = ? "
+                f"AND meeting_at IS NOT NULL AND meeting_cancelled_at IS NULL RETURNING {COLUMNS}",
+                (encode_instant(now), meeting_id),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            meeting = _announcement(row)
+            async with conn.execute(
+                "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
+                "JOIN citizens c ON c.id = a.citizen_id "
+                "WHERE a.announcement_id = ? ORDER BY a.citizen_id",
+                (meeting_id,),
+            ) as cur:
+                rows = await cur.fetchall()
+            who = [Subscriber(r[0], r[1] or "", "") for r in rows if not r[2]]
+            await write(conn, meeting, who)
+        return meeting, [int(r[0]) for r in rows]

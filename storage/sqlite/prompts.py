@@ -6,7 +6,14 @@ import sqlite3
 from datetime import datetime
 
 from storage.codec import decode_instant, encode_instant
-from storage.prompts import LIVE, NewPrompt, Prompt, PromptAction, PromptState
+from storage.prompts import (
+    LIVE,
+    ExpiredThen,
+    NewPrompt,
+    Prompt,
+    PromptAction,
+    PromptState,
+)
 from storage.sqlite.database import SQLiteDatabase
 
 # The same states as storage.prompts.LIVE, spelled out so SQLite can use the partial index.
@@ -100,20 +107,41 @@ class SQLitePromptStore:
         )
         return [_prompt(row) for row in rows]
 
-    async def expire_due(self, now: datetime, limit: int = 100) -> list[Prompt]:
+    async def expire_due(
+        self, now: datetime, limit: int = 100, *, then: ExpiredThen | None = None
+    ) -> list[Prompt]:
         """Live prompts past their time, now expired, earliest first: one UPDATE … RETURNING
         (SQLite 3.35+), so a prompt finished meanwhile by a press is not counted (it is no
-        longer live when the statement runs)."""
-        rows = await self.db.fetchall(
+        longer live when the statement runs). With `then`, in one transaction with what it
+        writes."""
+        sql = (
             "UPDATE official_prompts SET state = 'expired', draft_text = NULL, "
             "draft_file_id = NULL WHERE id IN ("
             "SELECT id FROM official_prompts INDEXED BY official_prompts_live "
             f"WHERE {LIVE_SQL} AND expires_at <= ? ORDER BY expires_at LIMIT ?"
-            f") RETURNING {COLUMNS}",
-            (encode_instant(now), limit),
+            f") RETURNING {COLUMNS}"
         )
-        # RETURNING gives no order of its own.
-        return sorted((_prompt(row) for row in rows), key=lambda p: (p.expires_at, p.id))
+        params = (encode_instant(now), limit)
+        if then is None:
+            return _in_order(await self.db.fetchall(sql, params))
+        async with self.db.transaction() as conn:
+            async with conn.execute(sql, params) as cur:
+                expired = _in_order(await cur.fetchall())
+            if not expired:
+                return []
+            ids = sorted({p.appeal_id for p in expired})
+            async with conn.execute(
+                f"SELECT id, reference FROM appeals WHERE id IN ({', '.join('?' * len(ids))})",
+                ids,
+            ) as cur:
+                references = {int(r["id"]): r["reference"] for r in await cur.fetchall()}
+            await then(conn, expired, references)
+        return expired
+
+
+def _in_order(rows: list[sqlite3.Row]) -> list[Prompt]:
+    # RETURNING gives no order of its own.
+    return sorted((_prompt(row) for row in rows), key=lambda p: (p.expires_at, p.id))
 
 
 def _prompt(row: sqlite3.Row) -> Prompt:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ import aiosqlite
 
 from storage.base import AlsoWrite, Repository
 from storage.codec import decode_instant, decode_optional_instant, encode_instant, encode_json
+from storage.fsm import FsmWrite
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.transaction import Transaction, read_one
@@ -274,11 +275,30 @@ class SQLiteRepository(Repository):
     async def update_seen(self, update_id: int) -> bool:
         return await self.db.fetchone(UPDATE_SEEN_SQL, (update_id,)) is not None
 
-    async def mark_update(self, update_id: int, at: datetime) -> None:
-        await self.db.execute(
-            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
-            (update_id, encode_instant(at)),
-        )
+    async def mark_update(
+        self, update_id: int, at: datetime, dialogs: Sequence[FsmWrite] = ()
+    ) -> None:
+        when = encode_instant(at)
+        if not dialogs:
+            await self.db.execute(MARK_SQL, (update_id, when))
+            return
+        gone = [(w.key,) for w in dialogs if w.cleared]
+        kept = [(w.key, w.user_id, w.state, w.data, when) for w in dialogs if not w.cleared]
+
+        def commit(conn: sqlite3.Connection) -> None:
+            # One hop to the database thread, one transaction: the rows and the mark.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("DELETE FROM fsm WHERE key = ?", gone)
+                conn.executemany(FSM_UPSERT_SQL, kept)
+                conn.execute(MARK_SQL, (update_id, when))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        await self.db.run(commit)
 
     async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
         return await self.db.execute(
@@ -313,6 +333,12 @@ CITIZEN_SQL = (
     "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = ?"
 )
 UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = ?"
+MARK_SQL = "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)"
+FSM_UPSERT_SQL = (
+    "INSERT INTO fsm (key, user_id, state, data, updated_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
+    "updated_at = excluded.updated_at"
+)
 
 
 def _citizen(row: sqlite3.Row | None) -> Citizen | None:

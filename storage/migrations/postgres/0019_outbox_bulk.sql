@@ -1,4 +1,4 @@
--- Broadcasts give way (issue #13): SQLite's 0018_outbox_bulk.sql.
+-- Broadcasts give way (issue #13): SQLite's 0019_outbox_bulk.sql.
 ALTER TABLE outbox ADD COLUMN bulk boolean NOT NULL DEFAULT false;
 UPDATE outbox SET bulk = true WHERE purpose LIKE 'announce:%';
 DROP INDEX outbox_pending;

@@ -1,0 +1,151 @@
+"""The meetings' service without Telegram (issue #13), on each backend: «I will come» counts
+once and queues a reminder for the day before at the bookings' time, local; «I won't come
+after all» withdraws it; one who says they come late gets none; a past meeting takes nobody."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.delivery.outbox import Outbox
+from bot.services.outreach import Coming, MeetingService
+from storage.base import Repository
+from storage.outbox import NewMessage, Outgoing
+from storage.outreach import (
+    Announcement,
+    MeetingDetails,
+    NewAnnouncement,
+    Subscriber,
+    meeting_reminder_purpose,
+)
+from tests.backends import beside
+from tests.test_storage import NOW  # Monday 23 November 2026, 10:00 in Almaty
+
+pytestmark = pytest.mark.every_backend
+
+ALMATY = ZoneInfo("Asia/Almaty")
+
+
+class Messages:
+    def __init__(self) -> None:
+        self.langs: list[str] = []
+
+    def reminder(
+        self, meeting: Announcement, citizen_id: int, lang: str, at: datetime, key: str
+    ) -> Outgoing:
+        self.langs.append(lang)
+        purpose = meeting_reminder_purpose(meeting.id, citizen_id)
+        return Outgoing(citizen_id, [NewMessage("sendMessage", {"text": lang}, key, purpose)], at)
+
+    def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
+        key = f"meeting-cancelled:{meeting.id}:{subscriber.citizen_id}"
+        text = f"cancelled {subscriber.language}"
+        message = NewMessage("sendMessage", {"text": text}, key, f"meeting-cancelled:{meeting.id}")
+        return Outgoing(subscriber.citizen_id, [message], NOW)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def nobody(conn: Any, announcement: Announcement, who: Sequence[Subscriber]) -> int:
+    return 0
+
+
+async def meeting_at(repo: Repository, key: str, at: datetime) -> int:
+    new = NewAnnouncement(
+        key, "meeting", ("101000000",), "Кездесу.", "Встреча.", -700, 5, 9, "Асқар", NOW,
+        MeetingDetails("Аким", "Мәдениет үйі", at, ("Жол",)),
+    )  # fmt: skip
+    created, _ = await beside("announcements", repo).create(new, nobody)
+    return int(created.id)
+
+
+def service(repo: Repository, clock: Clock, messages: Messages) -> MeetingService:
+    outbox_store = beside("outbox", repo)
+    return MeetingService(
+        beside("meetings", repo), beside("announcements", repo), clock, ALMATY,
+        Outbox(outbox_store, clock), outbox_store, messages, time(18, 0),
+    )  # fmt: skip
+
+
+async def test_coming_queues_a_reminder_the_day_before_and_withdrawing_drops_it(
+    repo: Repository,
+) -> None:
+    await repo.set_language(1, "kk")
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    outbox = beside("outbox", repo)
+    meeting = await meeting_at(repo, "m", datetime(2026, 11, 26, 15, 0, tzinfo=ALMATY))
+    reminder_due = datetime(2026, 11, 25, 18, 0, tzinfo=ALMATY)
+
+    assert await meetings.come(meeting, 1, ("wheelchair",), "kk") == Coming.REGISTERED
+    assert await meetings.come(meeting, 1, (), "kk") == Coming.ALREADY  # counted once
+    assert messages.langs == ["kk"]  # one reminder, in the citizen's language
+    assert await outbox.due(reminder_due - timedelta(seconds=1), 10) == []
+    [row] = await outbox.due(reminder_due, 10)
+    assert row.chat_id == 1 and row.not_before == reminder_due
+
+    clock.now += timedelta(minutes=1)
+    assert await meetings.withdraw(meeting, 1)
+    assert await outbox.due(reminder_due, 10) == []
+    assert not await meetings.withdraw(meeting, 1)
+    # Back again, at the same moment (a frozen clock): a reminder of its own.
+    assert await meetings.come(meeting, 1, (), "kk") == Coming.REGISTERED
+    assert len(await outbox.due(reminder_due, 10)) == 1
+
+
+async def test_late_comers_get_no_reminder_and_a_past_meeting_takes_nobody(
+    repo: Repository,
+) -> None:
+    await repo.set_language(1, "ru")
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    # Tomorrow morning: the reminder's time (today 18:00) is still ahead.
+    tomorrow = await meeting_at(repo, "tomorrow", datetime(2026, 11, 24, 9, 0, tzinfo=ALMATY))
+    # Today at 16:00: the day before has passed.
+    today = await meeting_at(repo, "today", datetime(2026, 11, 23, 16, 0, tzinfo=ALMATY))
+    past = await meeting_at(repo, "past", NOW - timedelta(hours=1))
+    assert await meetings.come(tomorrow, 1, (), "ru") == Coming.REGISTERED
+    assert await meetings.come(today, 1, (), "ru") == Coming.REGISTERED
+    assert messages.langs == ["ru"]
+    assert await meetings.come(past, 1, (), "ru") == Coming.OVER
+    assert await meetings.come(999, 1, (), "ru") == Coming.UNKNOWN
+    assert await meetings.ask(past, 1, 0, "Кеш қалған сұрақ.") is None
+    asked = await meetings.ask(tomorrow, 1, 7, "Тақырыбы жоқ сұрақ.")  # no such topic
+    assert asked is not None and asked.topic is None
+
+
+async def test_cancelling_tells_those_who_come_and_drops_their_reminders(
+    repo: Repository,
+) -> None:
+    for citizen, lang in ((1, "kk"), (2, "ru"), (3, "ru")):
+        await repo.set_language(citizen, lang)
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    outbox = beside("outbox", repo)
+    meeting = await meeting_at(repo, "m", datetime(2026, 11, 26, 15, 0, tzinfo=ALMATY))
+    for citizen in (1, 2, 3):
+        await meetings.come(meeting, citizen, (), "kk")
+    await meetings.withdraw(meeting, 3)  # not coming any more: not told
+    await outbox.mark_unreachable(2)  # blocked the bot: not told either
+    later = datetime(2026, 11, 30, tzinfo=ALMATY)
+    assert {r.chat_id for r in await outbox.due(later, 10)} == {1, 2}  # the reminders
+
+    cancelled = await meetings.cancel(meeting)
+    assert cancelled is not None and cancelled[1] == 1
+    assert cancelled[0].meeting is not None and cancelled[0].meeting.cancelled_at == NOW
+    [row] = await outbox.due(later, 10)  # the reminder is gone, the notice is there
+    assert row.chat_id == 1 and row.payload["text"] == "cancelled kk"
+    assert await meetings.cancel(meeting) is None  # once
+    assert await meetings.upcoming() == []
+    assert await meetings.come(meeting, 3, (), "ru") == Coming.OVER
+    assert await meetings.ask(meeting, 3, None, "Кездесу болмайды ма?") is None
