@@ -5,6 +5,15 @@ they were scheduled (scheduled_at, then id): `due` and `earliest_pending` only o
 first pending row in that order. So a message waiting for a retry holds back the later messages
 of its own chat and nobody else's, while a row scheduled for later (a booking's reminder) blocks
 nothing that is due before it.
+
+Bulk rows (an announcement's, one per subscriber: `Outgoing.bulk`) give way to every other row:
+`due` offers the other due rows first, across chats, and only then the bulk ones, so a
+broadcast to thousands never holds back a citizen's answer or the officials' card of a new
+appeal. Within a chat the order above holds for the bulk rows among themselves and for the
+other rows among themselves (the parts of one message or card stay in order), and a bulk row
+never overtakes an earlier row of its chat; but a row that is not bulk overtakes the bulk rows
+of its chat scheduled before it: a subscriber who files an appeal while the broadcast is going
+out gets the registration number before the announcement queued earlier.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ class OutboxRow:
     attempts: int
     not_before: datetime
     purpose: str | None
+    bulk: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,9 @@ class Outgoing:
     messages: Sequence[NewMessage]
     now: datetime
     not_before: datetime | None = None
+    # A broadcast's row (bot.delivery.outbox.Outbox.queue_in(..., bulk=True)): it goes after
+    # every other due row, and the sender paces it below Telegram's limit.
+    bulk: bool = False
 
 
 @runtime_checkable
@@ -89,12 +102,16 @@ class OutboxStore(Protocol):
         (`bot.delivery.outbox.Outbox.poke`)."""
 
     async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
-        """Pending rows with not_before <= now, longest due first; only the first pending row
-        of each chat, because a later one must not overtake it."""
+        """Pending rows with not_before <= now: the rows that are not bulk, longest due first,
+        then the bulk rows, longest due first. Only a chat's first pending row of each kind in
+        the chat's order, because a later one must not overtake it; and a bulk row only if no
+        row of its chat that is not bulk comes before it (module docstring)."""
 
     async def earliest_pending(self, after: datetime | None = None) -> datetime | None:
-        """When the next row can go out: the earliest not_before of the first pending row of
-        each chat (later than `after` if given, so the sender can ask for future work only)."""
+        """When the next row can go out: the earliest not_before of the rows `due` would offer
+        (each chat's first pending row, and its first bulk one unless a row that is not bulk
+        comes before it), later than `after` if given, so the sender can ask for future work
+        only."""
 
     async def pending_count(self) -> int: ...
 

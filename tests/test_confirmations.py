@@ -172,8 +172,8 @@ async def test_the_sender_is_woken_once_the_confirmation_has_committed(
 
     real_queue_in = outbox.queue_in
 
-    async def queue_in(conn: Any, batches: Any) -> list[int]:
-        ids = await real_queue_in(conn, batches)
+    async def queue_in(conn: Any, batches: Any, *, bulk: bool = False) -> list[int]:
+        ids = await real_queue_in(conn, batches, bulk=bulk)
         woken_inside.append(outbox.wakeup.is_set())
         return ids
 

@@ -22,7 +22,7 @@ from bot.delivery.outbox import TEXT_LIMIT, Outbox, split_text
 from storage.outbox import NewMessage, Outgoing
 from storage.postgres.outbox import PostgresOutboxStore
 from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.outbox import SQLiteOutboxStore
+from storage.sqlite.outbox import DUE, SQLiteOutboxStore
 from tests.backends import Backend
 
 T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
@@ -277,14 +277,36 @@ async def test_due_uses_the_partial_index(tmp_path: Path) -> None:
     store = SQLiteOutboxStore(db)
     await store.due(T0, 10)
     await store.earliest_pending(after=T0)
+    await store.earliest_pending()
+    await store.retry_parked(T0)
     await store.message_id_for("x")
-    plan = await db.fetchall(
-        "EXPLAIN QUERY PLAN SELECT id FROM outbox AS o INDEXED BY outbox_pending "
-        "WHERE o.sent_at IS NULL AND o.dropped_at IS NULL AND o.not_before <= ? ORDER BY o.id",
-        ("x",),
-    )
+    plan = [
+        str(r["detail"])
+        for r in await db.fetchall(f"EXPLAIN QUERY PLAN {DUE}", ("x", 10, "x", 10, 10))
+    ]
     await db.close()
-    assert any("outbox_pending" in str(tuple(r)) for r in plan)
+    # Each kind is read in the index's order from its first due row, and stops at the limit:
+    # no sort of every due row (only of the two limited batches they merge from).
+    scans = [p for p in plan if p.startswith("SEARCH o ")]
+    assert scans == ["SEARCH o USING INDEX outbox_pending (bulk=? AND not_before<?)"] * 2, plan
+    assert all("outbox_by_chat" in p for p in plan if p.startswith("SEARCH prior")), plan
+
+
+async def test_an_upgrade_makes_a_broadcast_going_out_bulk(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = await SQLiteDatabase.open(path, migrate_to=18)
+    for chat, purpose in ((1, "announce:1"), (2, "announce-progress:1"), (3, None)):
+        await db.execute(
+            "INSERT INTO outbox (chat_id, method, payload, purpose, created_at, scheduled_at, "
+            "not_before) VALUES (?, 'sendMessage', '{\"text\": \"x\"}', ?, ?, ?, ?)",
+            (chat, purpose, T0.isoformat(), T0.isoformat(), T0.isoformat()),
+        )
+    await db.close()
+    db = await SQLiteDatabase.open(path)
+    due = await SQLiteOutboxStore(db).due(T0, 10)
+    await db.close()
+    # The announcement's row gives way; its progress edit in the officials' chat does not.
+    assert [(r.chat_id, r.bulk) for r in due] == [(2, False), (3, False), (1, True)]
 
 
 async def test_drop_chat_and_unreachable(store: Store, db: Any, backend: Backend) -> None:
@@ -372,6 +394,100 @@ async def test_a_row_that_falls_due_queues_behind_what_was_due_before(
         order.append(row.id)
         await store.mark_sent(row.id, None, T0)
     assert order == [part1, part2, reminder]
+
+
+async def broadcast(store: Store, chats: range | list[int], at: datetime, n: int = 1) -> list[int]:
+    """An announcement's rows, one per chat, queued as `Outbox.queue_in(..., bulk=True)` does."""
+    rows = [
+        Outgoing(c, [NewMessage("sendMessage", {"text": f"📢 {n}"}, f"announce:{n}:{c}",
+                                f"announce:{n}")], at, bulk=True)
+        for c in chats
+    ]  # fmt: skip
+    return await store.add_outgoing(rows)
+
+
+async def test_bulk_rows_give_way_to_every_other_due_row(store: Store) -> None:
+    second = timedelta(seconds=1)
+    subscribers = list(range(101, 131))
+    bulk = dict(zip(subscribers, await broadcast(store, subscribers, T0), strict=True))
+    # Queued while the broadcast waits: an officials' card in two parts, a citizen's answer to
+    # a subscriber with a broadcast row before it, a registration number, and a reminder that
+    # is not due yet.
+    card = await store.add_outgoing([Outgoing(-100, [
+        NewMessage("sendMessage", {"text": "card, part 1"}, "card:1#1"),
+        NewMessage("sendMessage", {"text": "card, part 2"}, "card:1#2", "card:1"),
+    ], T0 + second)])  # fmt: skip
+    answer = await store.add(105, "sendMessage", {"text": "answer"}, now=T0 + 2 * second)
+    number = await store.add(7, "sendMessage", {"text": "№ 2026-00001"}, now=T0 + 3 * second)
+    await store.add(8, "sendMessage", {"text": "⏰"}, now=T0, not_before=T0 + WEEK)
+    now = T0 + 4 * second
+
+    due = await store.due(now, 100)
+    # Every other row first, longest due first, though the broadcast was due before them;
+    # then the broadcast's rows, in their order.
+    assert [r.id for r in due[:3]] == [card[0], answer, number]
+    assert [r.bulk for r in due] == [False] * 3 + [True] * len(subscribers)
+    assert [r.id for r in due[3:]] == [bulk[c] for c in subscribers]
+    # A batch that the others fill holds no bulk row, however long it waited.
+    assert [r.id for r in await store.due(now, 2)] == [card[0], answer]
+    assert [r.id for r in await store.due(now, 4)] == [card[0], answer, number, bulk[101]]
+
+    # The parts of the card keep their order, and the broadcast does not come between them.
+    await store.mark_sent(card[0], 1, now)
+    await store.mark_sent(answer, 2, now)
+    await store.mark_sent(number, 3, now)
+    assert [r.id for r in (await store.due(now, 100))[:2]] == [card[1], bulk[101]]
+    await store.mark_sent(card[1], 4, now)
+    assert all(r.bulk for r in await store.due(now, 100))
+    assert len(await store.due(now, 100)) == len(subscribers)
+
+
+async def test_within_a_chat_only_the_others_overtake_bulk_rows(store: Store) -> None:
+    second = timedelta(seconds=1)
+    # Two announcements to one subscriber: the second waits for the first.
+    [first] = await broadcast(store, [5], T0, 1)
+    [again] = await broadcast(store, [5], T0 + second, 2)
+    answer = await store.add(5, "sendMessage", {"text": "answer"}, now=T0 + 2 * second)
+    notice = await store.add(5, "sendMessage", {"text": "notice"}, now=T0 + 3 * second)
+    now = T0 + 4 * second
+    # The answer overtakes the announcements queued before it; the notice stays behind it.
+    assert [r.id for r in await store.due(now, 10)] == [answer, first]
+
+    # An answer waiting for its retry does not let the announcements pass it either way: the
+    # one queued before it may go, the notice after it waits.
+    await store.reschedule(answer, now + timedelta(seconds=30), "502")
+    assert [r.id for r in await store.due(now, 10)] == [first]
+    assert await store.earliest_pending(after=now) == now + timedelta(seconds=30)
+    await store.mark_sent(first, 1, now)
+    # The second announcement was queued before the answer: it may go; the notice may not.
+    assert [r.id for r in await store.due(now, 10)] == [again]
+    await store.mark_sent(again, 2, now)
+    assert await store.due(now, 10) == []
+    assert [r.id for r in await store.due(now + timedelta(seconds=30), 10)] == [answer]
+    await store.mark_sent(answer, 3, now)
+    assert [r.id for r in await store.due(now, 10)] == [notice]
+
+    # An announcement queued after a row that waits for its retry waits behind it: a bulk row
+    # never overtakes anything of its chat.
+    await store.reschedule(notice, now + timedelta(seconds=60), "502")
+    [late] = await broadcast(store, [5], now, 3)
+    assert await store.due(now, 10) == []
+    assert await store.earliest_pending(after=now) == now + timedelta(seconds=60)
+    await store.mark_sent(notice, 4, now)
+    assert [r.id for r in await store.due(now, 10)] == [late]
+
+    # A bulk row waiting for its retry holds back the broadcast's later rows of its chat, but
+    # not a row that is not bulk.
+    await store.reschedule(late, now + timedelta(seconds=90), "502")
+    [fourth] = await broadcast(store, [5], now + second, 4)
+    number = await store.add(5, "sendMessage", {"text": "№"}, now=now + 2 * second)
+    assert [r.id for r in await store.due(now + 3 * second, 10)] == [number]
+    await store.mark_sent(number, 5, now)
+    assert await store.due(now + 3 * second, 10) == []
+    assert await store.earliest_pending(after=now + 3 * second) == now + timedelta(seconds=90)
+    assert [r.id for r in await store.due(now + timedelta(seconds=90), 10)] == [late]
+    await store.mark_sent(late, 6, now)
+    assert [r.id for r in await store.due(now + timedelta(seconds=90), 10)] == [fourth]
 
 
 async def test_a_refusing_group_is_parked_until_it_is_back(store: Store, db: Any) -> None:

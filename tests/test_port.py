@@ -124,7 +124,7 @@ async def announce_to_subscribers(db: SQLiteDatabase, citizens: int) -> None:
         rows = [
             Outgoing(s.citizen_id, [NewMessage("sendMessage", {"text": "Хабарландыру"},
                      f"announce:{announcement.id}:{s.citizen_id}",
-                     announcement_purpose(announcement.id))], NOW)
+                     announcement_purpose(announcement.id))], NOW, bulk=True)
             for s in who
         ]  # fmt: skip
         return len(await outbox.write_in(conn, rows))
@@ -196,6 +196,15 @@ async def test_every_table_is_copied_verified_and_read_back_the_same(
         )
         assert await pg.update_seen(10_000)
         assert await store("outbox", pg.db).resolve_chat(-500) == -1000500
+        # The broadcast's rows are still bulk: they give way to the others after the switch.
+        broadcast = await pg.db.fetchval(
+            "SELECT count(*) FROM outbox WHERE purpose LIKE 'announce:%'"
+        )
+        assert broadcast == 100  # the announcement's and the meeting's
+        assert await pg.db.fetchval("SELECT count(*) FROM outbox WHERE bulk") == broadcast
+        assert await pg.db.fetchval("SELECT count(*) FROM outbox WHERE NOT bulk") == (
+            expected["outbox"] - broadcast
+        )
         # The numbers and ids continue where SQLite's ended.
         appeal, created = await pg.create_appeal(new_appeal("after the port", 1))
         assert created and appeal.id == APPEALS + 1

@@ -24,6 +24,7 @@ import bot.delivery.sender as sender_module
 from bot.delivery.outbox import Outbox
 from bot.delivery.sender import OutboxSender, SlidingWindow, backoff_delay
 from bot.telegram.session import IgnoreNotModified
+from storage.outbox import NewMessage, Outgoing
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.outbox import SQLiteOutboxStore
 from tests.fakeapi import Call, FakeTelegram
@@ -308,6 +309,36 @@ async def test_restart_sends_what_was_left_exactly_once(env: Env) -> None:
     await second.drain(5, all_pending=True)
     assert env.delivered(101) == texts
     assert Counter(env.delivered()) == Counter([*texts, "digest"])
+
+
+async def test_a_slow_broadcast_leaves_sends_in_flight_to_the_others(env: Env) -> None:
+    # Telegram takes its time over every message: the broadcast's rows stay in flight.
+    env.fake.slow_next("sendMessage", 30.0, times=20)
+    sender = env.sender(max_in_flight=6)
+    assert sender.bulk_in_flight == 6 - sender_module.IN_FLIGHT_KEPT
+    announcements = [Outgoing(200 + n, [NewMessage("sendMessage", {"text": f"📢 {n}"})],
+                              utc_now()) for n in range(10)]  # fmt: skip
+    await env.outbox.queue(announcements, bulk=True)
+    sender.start()
+
+    def arrived() -> list[str]:
+        return [c.text or "" for c in env.fake.arrivals if c.method == "sendMessage"]
+
+    async def until_arrived(count: int) -> None:
+        deadline = time.monotonic() + 20
+        while len(arrived()) < count:
+            assert time.monotonic() < deadline, arrived()
+            await asyncio.sleep(0.01)
+
+    await until_arrived(sender.bulk_in_flight)
+    await env.outbox.send_text(-100, "🆕 card")
+    await env.outbox.send_text(101, "answer")
+    await until_arrived(sender.bulk_in_flight + 2)
+    # The card and the answer were started beside the announcements still on their way, and
+    # no announcement was started meanwhile.
+    assert sorted(arrived()[sender.bulk_in_flight :]) == ["answer", "🆕 card"]
+    assert all(t.startswith("📢") for t in arrived()[: sender.bulk_in_flight])
+    await sender.stop(timeout=0.5)
 
 
 async def test_stop_lets_the_row_in_flight_finish(env: Env) -> None:

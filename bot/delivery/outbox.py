@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -145,16 +145,23 @@ class Outbox:
 
     # ------------------------------------------------------------------ writing them
 
-    async def queue(self, batches: Sequence[Outgoing]) -> list[int]:
-        """Write rows (of one chat or several) in one transaction and wake the sender."""
-        ids = await self.store.add_outgoing(batches)
+    async def queue(self, batches: Sequence[Outgoing], *, bulk: bool = False) -> list[int]:
+        """Write rows (of one chat or several) in one transaction and wake the sender.
+        `bulk`: see `queue_in`."""
+        ids = await self.store.add_outgoing(as_bulk(batches) if bulk else batches)
         self.poke()
         return ids
 
-    async def queue_in(self, conn: InTransaction, batches: Sequence[Outgoing]) -> list[int]:
+    async def queue_in(
+        self, conn: InTransaction, batches: Sequence[Outgoing], *, bulk: bool = False
+    ) -> list[int]:
         """Write rows inside the caller's transaction on the shared connection, so they commit
-        with the change that causes them; call `poke` once it has committed."""
-        return await self.store.write_in(conn, batches)
+        with the change that causes them; call `poke` once it has committed.
+
+        `bulk` for a broadcast (an announcement's row per subscriber): the rows give way to
+        every other due row, a citizen's answer and the officials' cards first of all, and the
+        sender paces them below Telegram's limit (storage/outbox.py, bot/delivery/sender.py)."""
+        return await self.store.write_in(conn, as_bulk(batches) if bulk else batches)
 
     def poke(self) -> None:
         """Rows were committed: the sender looks now instead of at its next wake-up."""
@@ -207,6 +214,10 @@ class Outbox:
             chat_id, method, payload, dedupe_key=dedupe_key, purpose=purpose, not_before=not_before
         )
         return (await self.queue([batch]))[0]
+
+
+def as_bulk(batches: Sequence[Outgoing]) -> list[Outgoing]:
+    return [replace(batch, bulk=True) for batch in batches]
 
 
 # --------------------------------------------------------------------------- splitting

@@ -4,6 +4,11 @@ Telegram's limits are kept on our side (global, per private chat, per group) so 
 rare; the ones that still come, 5xx and network failures reschedule the row in the database,
 which is what makes a retry survive a restart. Nothing here ever gives up on a row Telegram might
 still take: rows are dropped only when Telegram says they can never be delivered.
+
+Rows come in the store's order, every other due row before the bulk ones (a broadcast's), and
+the sender keeps it: bulk rows are paced at `BULK_PER_SECOND` within the global limit and never
+take the last `IN_FLIGHT_KEPT` sends in flight, so a card or an answer queued while thousands
+of announcements go out is sent at the next free slot.
 """
 
 from __future__ import annotations
@@ -54,6 +59,15 @@ TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, Tim
 # deliver it twice.
 MARK_ATTEMPTS = 6
 MARK_PAUSE = 0.25
+# A broadcast's pace (bulk rows, storage/outbox.py): well below the 29/s of all rows, so that
+# while one goes out the bot still answers citizens without Telegram's 429 (direct replies are
+# sent outside the outbox's pacing, and a 429 pauses every send for a second) and its cards
+# and notices go at once. `bench.outbox --broadcast 1000` with 3 direct replies and 2 other
+# rows a second: at 29/s, 45 × 429 and the broadcast down to 12/s; at 25/s, 25 × 429 and
+# 15/s; at 20/s, none and 19.6/s (5 direct replies a second: none either).
+BULK_PER_SECOND = 20.0
+# Of `max_in_flight`, these sends are never taken by bulk rows.
+IN_FLIGHT_KEPT = 4
 # Renders the private alerts to the admins when a group starts refusing the bot.
 RefusalAlerts = Callable[[int, str], Sequence[Outgoing]]
 
@@ -165,6 +179,9 @@ class OutboxSender:
         # One below Telegram's 30: sends keep a steady rhythm (SlidingWindow.slot), and the
         # network spreads their arrival by a few milliseconds either way.
         global_per_second: float = 29.0,
+        # Bulk rows (a broadcast) within that: the rest is left to the other rows and to the
+        # replies handlers send directly, which this pacing does not see (bench/outbox.py).
+        bulk_per_second: float = BULK_PER_SECOND,
         private_interval: float = 1.1,
         group_per_minute: int = 20,
         max_backoff: float = 300.0,
@@ -187,6 +204,9 @@ class OutboxSender:
         # Groups with an open refusal incident: the first message they take again ends it.
         self._refused: set[int] = set()
         self._global = SlidingWindow.per_second(global_per_second)
+        self._bulk = SlidingWindow.per_second(min(bulk_per_second, global_per_second))
+        # In-flight sends bulk rows may take: the others always find a free one.
+        self.bulk_in_flight = max(1, self.max_in_flight - IN_FLIGHT_KEPT)
         self._global_blocked = 0.0
         self._chats: dict[int, SlidingWindow] = {}
         self._chat_blocked: dict[int, float] = {}
@@ -296,11 +316,17 @@ class OutboxSender:
                 break  # a finishing send wakes us
             if row.id in self._in_flight or row.chat_id in self._busy_chats:
                 continue  # likewise
+            if row.bulk and len(self._in_flight) >= self.bulk_in_flight:
+                continue  # kept for the others; a finishing send wakes us
             at = self._ready_at(row.chat_id, mono)
+            if row.bulk:
+                at = max(at, self._bulk.ready_at(mono))
             if at > mono:
                 next_free = min(next_free, at)
                 continue
             self._take(row.chat_id, mono)
+            if row.bulk:
+                self._bulk.take(mono)
             self._start(row)
             started += 1
         self._notify_progress()

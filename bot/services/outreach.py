@@ -140,7 +140,8 @@ class AnnouncementService:
             conn: InTransaction, announcement: Announcement, who: Sequence[Subscriber]
         ) -> int:
             rows = [self.messages.to_citizen(announcement, s) for s in who]
-            return len(await self.outbox.queue_in(conn, rows))
+            # Bulk: thousands of rows must not hold back anyone's answer or a card.
+            return len(await self.outbox.queue_in(conn, rows, bulk=True))
 
         announcement, created = await self.store.create(new, write)
         if created:

@@ -25,14 +25,16 @@ from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
 O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
-# "No pending row of the same chat comes before it": one probe of outbox_by_chat.
+# "No pending row of the same chat that may hold it back comes before it": one probe of
+# outbox_by_chat. Any earlier row holds a bulk row back; only an earlier row that is not bulk
+# holds back one that is not (false < true).
 IS_CHAT_HEAD = (
     "NOT EXISTS (SELECT 1 FROM outbox AS prior "
     "WHERE prior.chat_id = o.chat_id AND prior.scheduled_at <= o.scheduled_at "
-    "AND (prior.scheduled_at, prior.id) < (o.scheduled_at, o.id) "
+    "AND (prior.scheduled_at, prior.id) < (o.scheduled_at, o.id) AND prior.bulk <= o.bulk "
     "AND prior.sent_at IS NULL AND prior.dropped_at IS NULL)"
 )
-ROW_COLUMNS = "o.id, o.chat_id, o.method, o.payload, o.attempts, o.not_before, o.purpose"
+ROW_COLUMNS = "o.id, o.chat_id, o.method, o.payload, o.attempts, o.not_before, o.purpose, o.bulk"
 # not_before of a parked row (its group refuses the bot): SQLite's value, later than any real
 # time, so the sender's queries skip it without a condition of their own.
 PARKED = datetime(9999, 12, 31, tzinfo=UTC)
@@ -89,10 +91,11 @@ class PostgresOutboxStore:
     # ------------------------------------------------------------------ the sender's queries
 
     async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """The rows that are not bulk, then the bulk ones; each kind read in outbox_pending's
+        order (bulk, not_before, id), so each scan stops after `limit` rows."""
         rows = await self.db.fetchall(
-            f"SELECT {ROW_COLUMNS} FROM outbox AS o "
-            f"WHERE {O_PENDING} AND o.not_before <= $1 "
-            f"AND {IS_CHAT_HEAD} ORDER BY o.not_before, o.id LIMIT $2",
+            f"({_due_of('false')}) UNION ALL ({_due_of('true')}) "
+            f"ORDER BY bulk, not_before, id LIMIT $2",
             now,
             limit,
         )
@@ -100,10 +103,14 @@ class PostgresOutboxStore:
 
     async def earliest_pending(self, after: datetime | None = None) -> datetime | None:
         bound = "AND o.not_before > $1" if after is not None else ""
+        each = [
+            f"(SELECT o.not_before FROM outbox AS o "
+            f"WHERE {O_PENDING} AND o.bulk = {bulk} {bound} AND {IS_CHAT_HEAD} "
+            f"ORDER BY o.not_before LIMIT 1)"
+            for bulk in ("false", "true")
+        ]
         found: datetime | None = await self.db.fetchval(
-            f"SELECT o.not_before FROM outbox AS o "
-            f"WHERE {O_PENDING} {bound} AND {IS_CHAT_HEAD} "
-            f"ORDER BY o.not_before LIMIT 1",
+            f"SELECT min(not_before) FROM ({each[0]} UNION ALL {each[1]}) AS heads",
             *((after,) if after is not None else ()),
         )
         return found
@@ -294,6 +301,15 @@ class PostgresOutboxStore:
         return await self.db.fetchone("SELECT * FROM outbox WHERE id = $1", row_id)
 
 
+def _due_of(bulk: str) -> str:
+    """The due rows of one kind ($1 now, $2 the limit), in the sender's order."""
+    return (
+        f"SELECT {ROW_COLUMNS} FROM outbox AS o "
+        f"WHERE {O_PENDING} AND o.bulk = {bulk} AND o.not_before <= $1 "
+        f"AND {IS_CHAT_HEAD} ORDER BY o.not_before, o.id LIMIT $2"
+    )
+
+
 async def _resolve(conn: Connection, chat_id: int) -> int:
     for _ in range(MAX_MIGRATION_HOPS):
         new = await conn.fetchval(
@@ -313,16 +329,21 @@ async def write(conn: Connection, batches: Sequence[Outgoing]) -> list[int]:
         target = await _resolve(conn, batch.chat_id)
         due = batch.not_before or batch.now
         for message in batch.messages:
-            ids.append(await _insert(conn, target, message, batch.now, due))
+            ids.append(await _insert(conn, target, message, batch.now, due, batch.bulk))
     return ids
 
 
 async def _insert(
-    conn: Connection, chat_id: int, message: NewMessage, created: datetime, due: datetime
+    conn: Connection,
+    chat_id: int,
+    message: NewMessage,
+    created: datetime,
+    due: datetime,
+    bulk: bool,
 ) -> int:
     new_id = await conn.fetchval(
         "INSERT INTO outbox (chat_id, method, payload, dedupe_key, purpose, created_at, "
-        "scheduled_at, not_before) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) "
+        "scheduled_at, not_before, bulk) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) "
         "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         chat_id,
         message.method,
@@ -331,6 +352,7 @@ async def _insert(
         message.purpose,
         created,
         due,
+        bulk,
     )
     if new_id is not None:
         return int(new_id)
@@ -354,4 +376,5 @@ def _row(row: asyncpg.Record) -> OutboxRow:
         attempts=int(row["attempts"]),
         not_before=row["not_before"],
         purpose=row["purpose"],
+        bulk=bool(row["bulk"]),
     )

@@ -20,15 +20,17 @@ from storage.sqlite.transaction import Transaction
 # Both indexes are partial on this condition; queries repeat it verbatim so SQLite can use them.
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
 O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
-# "No pending row of the same chat comes before it": one probe of outbox_by_chat
-# (chat_id, scheduled_at, id). The plain <= bound lets SQLite seek the index by range.
+# "No pending row of the same chat that may hold it back comes before it": one probe of
+# outbox_by_chat (chat_id, scheduled_at, id, bulk). The plain <= bound lets SQLite seek the
+# index by range. Any earlier row holds a bulk row back; only an earlier row that is not bulk
+# holds back one that is not (storage/outbox.py: the others overtake a broadcast).
 IS_CHAT_HEAD = (
     "NOT EXISTS (SELECT 1 FROM outbox AS prior INDEXED BY outbox_by_chat "
     "WHERE prior.chat_id = o.chat_id AND prior.scheduled_at <= o.scheduled_at "
-    "AND (prior.scheduled_at, prior.id) < (o.scheduled_at, o.id) "
+    "AND (prior.scheduled_at, prior.id) < (o.scheduled_at, o.id) AND prior.bulk <= o.bulk "
     "AND prior.sent_at IS NULL AND prior.dropped_at IS NULL)"
 )
-ROW_COLUMNS = "o.id, o.chat_id, o.method, o.payload, o.attempts, o.not_before, o.purpose"
+ROW_COLUMNS = "o.id, o.chat_id, o.method, o.payload, o.attempts, o.not_before, o.purpose, o.bulk"
 # not_before of a parked row (its group refuses the bot): later than any real time, so the
 # sender's queries skip it without a condition of their own and stay on their indexes.
 PARKED = "9999-12-31T00:00:00+00:00"
@@ -88,28 +90,29 @@ class SQLiteOutboxStore:
     # ------------------------------------------------------------------ the sender's queries
 
     async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
-        """Pending rows with not_before <= now, longest due first; only the first pending row
-        of each chat, because a later one must not overtake it.
+        """What `OutboxStore.due` promises: the rows that are not bulk, then the bulk ones.
 
-        In the index's own order the scan stops after `limit` rows; ordered by id it read and
-        probed every due row on every tick (1.5 ms at 3,000 due rows, holding the database)."""
-        rows = await self.db.fetchall(
-            f"SELECT {ROW_COLUMNS} FROM outbox AS o INDEXED BY outbox_pending "
-            f"WHERE {O_PENDING} AND o.not_before <= ? "
-            f"AND {IS_CHAT_HEAD} ORDER BY o.not_before, o.id LIMIT ?",
-            (encode_instant(now), limit),
-        )
+        Each kind is read in the index's own order (bulk, not_before, id), so each scan stops
+        after `limit` rows; ordered by id it read and probed every due row on every tick
+        (1.5 ms at 3,000 due rows, holding the database)."""
+        due = encode_instant(now)
+        rows = await self.db.fetchall(DUE, (due, limit, due, limit, limit))
         return [_row(r) for r in rows]
 
     async def earliest_pending(self, after: datetime | None = None) -> datetime | None:
         bound = "AND o.not_before > ?" if after is not None else ""
-        row = await self.db.fetchone(
+        each = [
             f"SELECT o.not_before FROM outbox AS o INDEXED BY outbox_pending "
-            f"WHERE {O_PENDING} {bound} AND {IS_CHAT_HEAD} "
-            f"ORDER BY o.not_before LIMIT 1",
-            (encode_instant(after),) if after is not None else (),
+            f"WHERE {O_PENDING} AND o.bulk = {bulk} {bound} AND {IS_CHAT_HEAD} "
+            f"ORDER BY o.not_before LIMIT 1"
+            for bulk in (0, 1)
+        ]
+        row = await self.db.fetchone(
+            f"SELECT min(not_before) FROM (SELECT * FROM ({each[0]}) "
+            f"UNION ALL SELECT * FROM ({each[1]}))",
+            (encode_instant(after),) * 2 if after is not None else (),
         )
-        return decode_instant(row[0]) if row else None
+        return decode_instant(row[0]) if row and row[0] is not None else None
 
     async def pending_count(self) -> int:
         row = await self.db.fetchone(f"SELECT COUNT(*) FROM outbox WHERE {PENDING}")
@@ -202,7 +205,7 @@ class SQLiteOutboxStore:
         async with self.db.transaction() as conn:
             await conn.execute(
                 f"UPDATE outbox INDEXED BY outbox_pending SET not_before = {UNPARKED} "
-                f"WHERE {PENDING} AND not_before = ?",
+                f"WHERE {PENDING} AND bulk IN (0, 1) AND not_before = ?",
                 (encode_instant(now), encode_instant(now), PARKED),
             )
             cur = await conn.execute("SELECT chat_id FROM refused_chats ORDER BY chat_id")
@@ -274,6 +277,22 @@ class SQLiteOutboxStore:
         return await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))
 
 
+def _due_of(bulk: int) -> str:
+    """The due rows of one kind (two parameters: now, limit), in the sender's order."""
+    return (
+        f"SELECT {ROW_COLUMNS} FROM outbox AS o INDEXED BY outbox_pending "
+        f"WHERE {O_PENDING} AND o.bulk = {bulk} AND o.not_before <= ? "
+        f"AND {IS_CHAT_HEAD} ORDER BY o.not_before, o.id LIMIT ?"
+    )
+
+
+# The sender's batch (five parameters: now, limit, now, limit, limit).
+DUE = (
+    f"SELECT * FROM ({_due_of(0)}) UNION ALL SELECT * FROM ({_due_of(1)}) "
+    f"ORDER BY bulk, not_before, id LIMIT ?"
+)
+
+
 async def _resolve(conn: Transaction, chat_id: int) -> int:
     for _ in range(MAX_MIGRATION_HOPS):
         async with conn.execute(
@@ -295,16 +314,16 @@ async def write(conn: Transaction, batches: Sequence[Outgoing]) -> list[int]:
         created = encode_instant(batch.now)
         due = encode_instant(batch.not_before or batch.now)
         for message in batch.messages:
-            ids.append(await _insert(conn, target, message, created, due))
+            ids.append(await _insert(conn, target, message, created, due, batch.bulk))
     return ids
 
 
 async def _insert(
-    conn: Transaction, chat_id: int, message: NewMessage, created: str, due: str
+    conn: Transaction, chat_id: int, message: NewMessage, created: str, due: str, bulk: bool
 ) -> int:
     async with conn.execute(
         "INSERT INTO outbox (chat_id, method, payload, dedupe_key, purpose, created_at, "
-        "scheduled_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "scheduled_at, not_before, bulk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         (
             chat_id,
@@ -315,6 +334,7 @@ async def _insert(
             created,
             due,
             due,
+            1 if bulk else 0,
         ),
     ) as cur:
         row = await cur.fetchone()
@@ -341,4 +361,5 @@ def _row(row: aiosqlite.Row) -> OutboxRow:
         attempts=int(row["attempts"]),
         not_before=decode_instant(row["not_before"]),
         purpose=row["purpose"],
+        bulk=bool(row["bulk"]),
     )
