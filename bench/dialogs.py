@@ -487,7 +487,10 @@ def check_served(attempts: Sequence[WebhookAttempt], upstreams: Sequence[str]) -
     if set(served) != set(upstreams):
         raise RuntimeError(f"updates handled per instance: {dict(served)} of {list(upstreams)}")
     split = " / ".join(str(served[u]) for u in upstreams)
-    print(f"  webhook: updates handled per instance {split}, not taken {failed}", file=sys.stderr)
+    # A POST is counted once answered, which may come just after the step's last reply.
+    print(
+        f"  webhook: POSTs answered 200 per instance {split}, not taken {failed}", file=sys.stderr
+    )
 
 
 # --------------------------------------------------------------------------- citizens
