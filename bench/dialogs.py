@@ -21,6 +21,16 @@ afresh and the same-calls phase after it replays it; the table prints it per ste
 --databases runs ours on each database named (bench/databases.py: PostgreSQL in a schema of
 its own, created and dropped for every run), interleaved with the echo bot as before.
 
+    .venv/bin/python -m bench.dialogs --webhook 1,2   # plus ours in webhook mode, 1 and 2 instances
+
+--webhook N,M adds rows for ours in webhook mode with N (then M) instances, always on
+PostgreSQL (several instances need a server database they share), under the same load and
+the same fake: the fake posts the updates as Telegram does (a chat's next update only once the
+previous one was answered) through its reverse proxy, round robin over the instances
+(FakeTelegram.webhook_upstreams), as tests/test_e2e_webhook_instances.py deploys them. An
+instance is ready once it has called setWebhook (instead of the first getUpdates); CPU s and
+peak RSS are the instances' summed.
+
 The booking goes the way of tests/test_e2e_booking.py: /book, the deputy akim's reception, a
 day, a time, the question typed, no access needs ("Continue"), the phone typed, confirm. Day
 and time are read off the bot's buttons (the bot runs on the real clock, so the days are
@@ -66,6 +76,7 @@ import os
 import re
 import resource
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -78,7 +89,15 @@ from typing import IO, Any, Literal
 
 from bench import databases
 from bot.telegram.eventloop import LoopChoice, resolve
-from tests.fakeapi import BOT_USER, Call, FakeTelegram, JsonDict, buttons, find_button
+from tests.fakeapi import (
+    BOT_USER,
+    Call,
+    FakeTelegram,
+    JsonDict,
+    WebhookAttempt,
+    buttons,
+    find_button,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS_TOKEN = "123456789:AAFakeTokenForBench_0123456789abc"
@@ -102,6 +121,10 @@ FREE_PLACES = re.compile(r"(?:—|\()\s*(\d+)\s+\w+\)?\s*$")
 # A press needs a message under it. In open loop and for the echo bot no reply has arrived yet,
 # so the button sits on a bot message the fake never stored. The bot's edits then create it.
 PLACEHOLDER_MESSAGE_ID = 999_999
+# --webhook: the public URL the instances give setWebhook (the fake's proxy passes its path on
+# to each instance) and the secret Telegram sends with every POST.
+WEBHOOK_URL = "https://bot.example.kz/telegram/updates"
+WEBHOOK_SECRET = "bench-webhook-secret"
 START_TIMEOUT = 60.0  # importing and migrating the bot takes a few seconds on a slow box
 STEP_TIMEOUT = 60.0
 PHASE_TIMEOUT = 600.0
@@ -263,6 +286,12 @@ class BenchFake(FakeTelegram):
         self._pending.clear()
         return left
 
+    async def end_webhook(self) -> None:
+        """After a webhook run: no more POSTs, no proxy. The instances leave the webhook set
+        (another may be serving it), and the echo bots after them long-poll."""
+        await self._stop_webhook()
+        self.webhook_upstreams = []
+
 
 @dataclass
 class Result:
@@ -313,6 +342,13 @@ def log_tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 async def start_process(
     fake: BenchFake,
     bot: BotName,
@@ -320,12 +356,16 @@ async def start_process(
     catalog: Path | None = None,
     database_url: str | None = None,
     script: Path | None = None,
+    webhook: tuple[str, int] | None = None,
 ) -> tuple[asyncio.subprocess.Process, Path]:
+    """`webhook`: (name, port) runs ours as a webhook instance listening on that port and
+    calling the fake under the prefix `name` (Call.client); ready once it called setWebhook."""
     token = TOKENS[bot]
+    client, port = webhook or ("", 0)
     env = {
         **os.environ,
         "BOT_TOKEN": token,
-        "TELEGRAM_API_BASE": fake.base_url,
+        "TELEGRAM_API_BASE": f"{fake.base_url}/{client}" if webhook else fake.base_url,
         "DATABASE_URL": database_url or f"sqlite:///{run_dir / 'bot.db'}",
         "OFFICIALS_CHAT_ID": str(OFFICIALS),
         "EVENT_LOOP": LOOP[0],
@@ -338,17 +378,23 @@ async def start_process(
         env["CATALOG_PATH"] = str(catalog)
     if script is not None:
         env["BENCH_SCRIPT"] = str(script)
+    if webhook:
+        env["WEBHOOK_URL"] = WEBHOOK_URL
+        env["WEBHOOK_SECRET"] = WEBHOOK_SECRET
+        env["WEBHOOK_LISTEN"] = f"127.0.0.1:{port}"
+    ready = "setwebhook" if webhook else "getupdates"
     module = MODULES[bot]
-    log_path = run_dir / "bot.log"
+    log_path = run_dir / f"bot{client}.log"
     since = fake.mark()
     with open_log(log_path) as log:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", module, cwd=ROOT, env=env, stdout=log, stderr=log
         )
-    # Ready once it long-polls: start-up (migrations, commands) is not part of the load.
+    # Ready once it long-polls (or set the webhook): start-up (migrations, commands) is not
+    # part of the load.
     polling = asyncio.ensure_future(
         fake.wait_for(
-            lambda c: c.method.lower() == "getupdates" and c.token == token,
+            lambda c: c.method.lower() == ready and c.token == token and c.client == client,
             timeout=START_TIMEOUT,
             since=since,
         )
@@ -361,7 +407,7 @@ async def start_process(
         if polling.exception() is not None:
             # A bot that fails in start-up may hang rather than exit (a live DB thread).
             raise RuntimeError(
-                f"{module} did not poll within {START_TIMEOUT:.0f}s:\n{log_tail(log_path)}"
+                f"{module} did not {ready} within {START_TIMEOUT:.0f}s:\n{log_tail(log_path)}"
             )
     except BaseException:
         # A bot that never started polling (or an interrupt) must not outlive the benchmark.
@@ -432,6 +478,19 @@ async def check_bookings(database_url: str, expected: int) -> None:
             f"expected {expected} bookings of {expected} citizens in {database_url}, "
             f"found {booked} of {citizens}"
         )
+
+
+def check_served(attempts: Sequence[WebhookAttempt], upstreams: Sequence[str]) -> None:
+    """Every instance must have handled its share of the load, or the row measures fewer."""
+    served = Counter(a.upstream for a in attempts if a.status == 200)
+    failed = sum(1 for a in attempts if a.status != 200)
+    if set(served) != set(upstreams):
+        raise RuntimeError(f"updates handled per instance: {dict(served)} of {list(upstreams)}")
+    split = " / ".join(str(served[u]) for u in upstreams)
+    # A POST is counted once answered, which may come just after the step's last reply.
+    print(
+        f"  webhook: POSTs answered 200 per instance {split}, not taken {failed}", file=sys.stderr
+    )
 
 
 # --------------------------------------------------------------------------- citizens
@@ -684,9 +743,11 @@ async def phase(
     known: dict[str, str],
     scripts: dict[str, tuple[int, Script]],
     database: str = "sqlite",
+    instances: int = 0,
 ) -> Result:
     """`scripts["last"]` is the recorded chat and the script of ours' latest warm-up: ours'
-    phase records it, the same-calls echo's phase replays it."""
+    phase records it, the same-calls echo's phase replays it. `instances`: ours in webhook
+    mode with that many processes behind the fake's proxy; 0, one process long-polling."""
     stale = fake.drop_pending()
     if stale:
         print(f"  note: dropped {stale} unconfirmed update(s) of the previous bot", file=sys.stderr)
@@ -699,8 +760,19 @@ async def phase(
         script_path = None
         if bot == "same":
             script_path = write_script(Path(tmp) / "script.json", scripts["last"])
-        proc, log_path = await start_process(fake, bot, Path(tmp), catalog, url, script_path)
+        procs: list[tuple[asyncio.subprocess.Process, Path]] = []
         try:
+            if instances:
+                ports = [free_port() for _ in range(instances)]
+                fake.webhook_upstreams = [f"http://127.0.0.1:{port}" for port in ports]
+                # Started one after another: the first migrates the database alone.
+                for n, port in enumerate(ports):
+                    webhook = (chr(ord("a") + n), port)
+                    procs.append(
+                        await start_process(fake, bot, Path(tmp), catalog, url, None, webhook)
+                    )
+            else:
+                procs.append(await start_process(fake, bot, Path(tmp), catalog, url, script_path))
             # The first dialog pays for lazy imports, caches and the first DB pages; it also
             # shows the callback data that open loop presses without waiting for a reply.
             warm_up = Citizen(uid_base + count, bot, number=count)
@@ -709,23 +781,29 @@ async def phase(
             else:
                 await drive(fake, [warm_up], "closed", None, known)
             citizens = [Citizen(uid_base + n, bot, number=n) for n in range(count)]
-            cpu_before, own_before = proc_cpu_seconds(proc.pid), own_cpu_seconds()
-            since = fake.mark()
+            cpu_before = sum(proc_cpu_seconds(proc.pid) for proc, _ in procs)
+            own_before = own_cpu_seconds()
+            since, posted = fake.mark(), len(fake.webhook_attempts)
             await drive(fake, citizens, mode, rate, known)
+            if instances:
+                check_served(fake.webhook_attempts[posted:], fake.webhook_upstreams)
             token = TOKENS[bot]
             calls = Counter(
                 c.method
                 for c in fake.calls[since:]
                 if c.token == token and c.method.lower() != "getupdates"
             )
-            cpu_s = proc_cpu_seconds(proc.pid) - cpu_before
+            cpu_s = sum(proc_cpu_seconds(proc.pid) for proc, _ in procs) - cpu_before
             own_s = own_cpu_seconds() - own_before
-            rss = proc_peak_rss_mib(proc.pid)
+            rss = sum(proc_peak_rss_mib(proc.pid) for proc, _ in procs)
         except BaseException:
-            print(f"--- {bot} log (last lines)\n{log_tail(log_path)}", file=sys.stderr)
+            for _, log_path in procs:
+                print(f"--- {bot} log (last lines)\n{log_tail(log_path)}", file=sys.stderr)
             raise
         finally:
-            await stop_process(proc)
+            await asyncio.gather(*(stop_process(proc) for proc, _ in procs))
+            if instances:
+                await fake.end_webhook()
         if bot == "ours":
             await check_appeals(url, count + 1)  # with the warm-up citizen
             await check_bookings(url, count + 1)
@@ -802,13 +880,19 @@ def print_table(
         f"{'calls/upd':>11}"
     )
     ours_names = [name for name in names if name not in ("echo", "same")]
-    on = ", ".join(name.removeprefix("ours ") for name in ours_names)
+    polling = [name for name in ours_names if not name.startswith("ours webhook")]
+    on = ", ".join(name.removeprefix("ours ") for name in polling)
     print(
         f"dialogs: {count} citizens x {len(DIALOG)} updates "
         f"({len(APPEAL)} appeal + {len(BOOKING)} booking), {runs} run(s); "
-        f"ours = python -m bot ({on if len(ours_names) > 1 else 'SQLite'}), "
+        f"ours = python -m bot ({on if len(polling) > 1 else 'SQLite'}), "
         f"echo = bench.echo_bot, event loop: {resolve(LOOP[0])}"
     )
+    if len(polling) < len(ours_names):
+        print(
+            "ours webhook xN = python -m bot in webhook mode, N instance(s) on PostgreSQL "
+            "behind the fake's round-robin proxy; their CPU s and RSS summed"
+        )
     print(
         "same = bench.same_calls_bot: a bare aiogram bot making, for each step, the Bot API "
         "calls ours made for it (recorded from ours' warm-up citizen in this run)"
@@ -880,6 +964,7 @@ async def run(
     modes: Sequence[Mode],
     rate: float | None,
     dbs: Sequence[str] = ("sqlite",),
+    webhook: Sequence[int] = (),
 ) -> None:
     fake = BenchFake()
     await fake.start(host="127.0.0.1")
@@ -887,11 +972,13 @@ async def run(
     bases = uid_bases(count)
     # Ours on each database (named by it when there are several), then the echo bot, then
     # the same-calls echo (it replays the script ours' last warm-up recorded).
-    runners: list[tuple[str, BotName, str]] = [
-        ("ours" if len(dbs) == 1 else f"ours {databases.label(db)}", "ours", db) for db in dbs
+    # --webhook: then ours in webhook mode, N instances on PostgreSQL, for each N given.
+    runners: list[tuple[str, BotName, str, int]] = [
+        ("ours" if len(dbs) == 1 else f"ours {databases.label(db)}", "ours", db, 0) for db in dbs
     ]
-    runners.append(("echo", "echo", "sqlite"))
-    runners.append(("same", "same", "sqlite"))
+    runners += [(f"ours webhook x{n}", "ours", "postgres", n) for n in webhook]
+    runners.append(("echo", "echo", "sqlite", 0))
+    runners.append(("same", "same", "sqlite", 0))
     results: dict[tuple[str, Mode], list[Result]] = {}
     scripts: dict[str, tuple[int, Script]] = {}
     try:
@@ -899,9 +986,9 @@ async def run(
             # Bots and modes interleaved, so a slow spell of the machine hits all bots alike.
             # Ours goes first: its warm-up records the same-calls echo's script.
             for mode in modes:
-                for name, bot, db in runners:
+                for name, bot, db, instances in runners:
                     result = await phase(
-                        fake, bot, mode, count, rate, next(bases), known, scripts, db
+                        fake, bot, mode, count, rate, next(bases), known, scripts, db, instances
                     )
                     results.setdefault((name, mode), []).append(result)
                     print(
@@ -912,7 +999,7 @@ async def run(
                     )
     finally:
         await fake.stop()
-    names = [name for name, _, _ in runners]
+    names = [name for name, *_ in runners]
     print_table(results, names, modes, count, runs, rate, scripts["last"][1])
     last = modes[-1]
     for name in names[:-2]:
@@ -928,6 +1015,14 @@ def positive(kind: Callable[[str], float | int]) -> Callable[[str], float | int]
         return value
 
     return parse
+
+
+def instance_counts(text: str) -> list[int]:
+    """`--webhook 1,2`: how many webhook instances, per row."""
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"positive instance counts, e.g. 1,2; got {text}")
+    return counts
 
 
 def main() -> None:
@@ -954,6 +1049,13 @@ def main() -> None:
         help="comma-separated: sqlite (default), postgres, or DATABASE_URLs; ours runs on "
         "each, a fresh database (PostgreSQL: a schema of its own) every run, side by side",
     )
+    parser.add_argument(
+        "--webhook",
+        type=instance_counts,
+        default=[],
+        help="comma-separated instance counts, e.g. 1,2: also ours in webhook mode with that "
+        "many instances on PostgreSQL behind the fake's round-robin proxy, side by side",
+    )
     args = parser.parse_args()
     LOOP[0] = args.loop
     SCHEDULE[0] = args.schedule
@@ -961,7 +1063,7 @@ def main() -> None:
     if args.rate is not None:
         modes.append("rate")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(args.citizens, args.runs, modes, args.rate, args.databases))
+        asyncio.run(run(args.citizens, args.runs, modes, args.rate, args.databases, args.webhook))
 
 
 if __name__ == "__main__":
