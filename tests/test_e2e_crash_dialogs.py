@@ -18,7 +18,7 @@ from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 from tests.test_e2e_appeal import VALID_TEXT
 from tests.test_e2e_bad_input import FILES_PROMPT, LOCATION_PROMPT, TEXT_PROMPT
-from tests.test_e2e_process import USER, press, say
+from tests.test_e2e_process import USER, press, say, to_the_city
 from tests.test_e2e_webhook import free_port, webhook_env
 
 pytestmark = pytest.mark.e2e
@@ -26,21 +26,7 @@ NOT_A_FILE = "Пожалуйста, отправьте фото или доку�
 
 
 async def to_text_step(fake: FakeTelegram) -> None:
-    choose = await say(fake, "/start")
-    since = fake.mark()
-    fake.press(USER, choose, fake.find_button(choose, "Русский"))
-    consent = await fake.wait_for(
-        lambda c: c.method == "sendMessage" and any("✅" in b for b, _ in fake.buttons(c)),
-        since=since,
-        timeout=15,
-    )
-    since = fake.mark()
-    fake.press(USER, consent, fake.find_button(consent, "✅"))
-    await fake.wait_for(lambda c: c.method == "editMessageText", since=since, timeout=15)
-    kinds = await say(fake, "/new")
-    categories = await press(fake, kinds, "Предложение")
-    await press(fake, categories, "Благоустройство")
-    await say(fake, "Шымкент")
+    await to_the_city(fake, timeout=15)
     assert TEXT_PROMPT in ((await say(fake, "Туран")).text or "")
 
 

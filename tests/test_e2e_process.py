@@ -78,26 +78,32 @@ async def press(fake: FakeTelegram, on: Call, label: str) -> Call:
     )
 
 
-async def test_restart_mid_dialog_continues_where_the_citizen_was(
-    fake: FakeTelegram, tmp_path: Path
-) -> None:
-    bot = BotProcess(fake, tmp_path)
-    await bot.start()
+async def to_the_city(fake: FakeTelegram, timeout: float = 10) -> None:  # noqa: ASYNC109 - per wait
+    """/start in Russian, consent, /new, a proposal on landscaping, Шымкент typed: the
+    district step (Туран) comes next."""
     choose = await say(fake, "/start")
     since = fake.mark()
     fake.press(USER, choose, fake.find_button(choose, "Русский"))
     consent = await fake.wait_for(
         lambda c: c.method == "sendMessage" and any("✅" in b for b, _ in fake.buttons(c)),
         since=since,
-        timeout=10,
+        timeout=timeout,
     )
     since = fake.mark()
     fake.press(USER, consent, fake.find_button(consent, "✅"))
-    await fake.wait_for(lambda c: c.method == "editMessageText", since=since, timeout=10)
+    await fake.wait_for(lambda c: c.method == "editMessageText", since=since, timeout=timeout)
     kinds = await say(fake, "/new")
     categories = await press(fake, kinds, "Предложение")
     await press(fake, categories, "Благоустройство")
     await say(fake, "Шымкент")  # the city itself …
+
+
+async def test_restart_mid_dialog_continues_where_the_citizen_was(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    bot = BotProcess(fake, tmp_path)
+    await bot.start()
+    await to_the_city(fake)
     since = fake.mark()
     fake.user_message(USER, "Туран")  # … and its district
     await fake.wait_for(lambda c: "3500" in (c.text or ""), since=since, timeout=10)

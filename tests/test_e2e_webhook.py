@@ -23,7 +23,7 @@ from tests.e2edb import query
 from tests.fakeapi import WEBHOOK_CONFLICT, FakeTelegram
 from tests.realbot import RealBot
 from tests.test_e2e_appeal import VALID_TEXT
-from tests.test_e2e_process import USER, press, say
+from tests.test_e2e_process import USER, press, say, to_the_city
 
 pytestmark = pytest.mark.e2e
 SECRET = "s3cret-for_the-tests"
@@ -72,21 +72,7 @@ async def test_a_citizen_files_an_appeal_over_the_webhook(
     assert not allowed & {"inline_query", "poll", "chat_join_request", "message_reaction"}
     assert await http_get(f"http://127.0.0.1:{port}/healthz") == 200
 
-    choose = await say(fake, "/start")
-    since = fake.mark()
-    fake.press(USER, choose, fake.find_button(choose, "Русский"))
-    consent = await fake.wait_for(
-        lambda c: c.method == "sendMessage" and any("✅" in b for b, _ in fake.buttons(c)),
-        since=since,
-        timeout=10,
-    )
-    since = fake.mark()
-    fake.press(USER, consent, fake.find_button(consent, "✅"))
-    await fake.wait_for(lambda c: c.method == "editMessageText", since=since, timeout=10)
-    kinds = await say(fake, "/new")
-    categories = await press(fake, kinds, "Предложение")
-    await press(fake, categories, "Благоустройство")
-    await say(fake, "Шымкент")  # the city itself …
+    await to_the_city(fake)
     await say(fake, "Туран")  # … and its district
     files_prompt = await say(fake, VALID_TEXT)
     location_prompt = await press(fake, files_prompt, "Пропустить")
