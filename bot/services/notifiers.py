@@ -23,7 +23,7 @@ from storage.bookings import Booking
 from storage.lifecycle import Question
 from storage.models import Appeal, Attachment
 from storage.outbox import Outgoing
-from storage.outreach import Announcement, Progress, Subscriber
+from storage.outreach import Announcement, MeetingMove, Progress, Subscriber
 from storage.reports import PeriodAppeal
 
 # One message as a view made it: the text (Telegram HTML) and the keyboard (None for none),
@@ -223,4 +223,10 @@ class MeetingMessages(Protocol):
 
     def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
         """To one who said they come: the meeting is called off, in their language."""
+        ...
+
+    def moved(self, meeting: Announcement, move: MeetingMove, subscriber: Subscriber) -> Outgoing:
+        """To one who said they come: the meeting is moved (`move`: from where and when to
+        where and when), in their language; their registration stays, with «I won't come
+        after all». Its dedupe key names the move and the citizen: once per move."""
         ...
