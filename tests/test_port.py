@@ -22,8 +22,8 @@ from storage.outbox import NewMessage, Outgoing
 from storage.outreach import (
     Announcement,
     MeetingDetails,
-    NewMeetingMove,
     NewAnnouncement,
+    NewMeetingMove,
     Subscriber,
     announcement_purpose,
 )
