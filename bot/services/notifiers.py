@@ -24,7 +24,7 @@ from storage.lifecycle import Question
 from storage.models import Appeal, Attachment
 from storage.outbox import Outgoing
 from storage.outreach import Announcement, MeetingMove, Progress, Subscriber
-from storage.reports import PeriodAppeal
+from storage.reports import PeriodAppeal, PeriodMeeting
 
 # One message as a view made it: the text (Telegram HTML) and the keyboard (None for none),
 # which the outbox stores as JSON; the service gives the row its keys.
@@ -193,6 +193,7 @@ class WorkbookRenderer(Protocol):
         *,
         receptions: ReceptionCatalog | None = None,
         full: bool = False,
+        meetings: list[PeriodMeeting] | None = None,
     ) -> bytes: ...
 
 
