@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)
 
 def meeting_row(id_: int, at: datetime, **extra: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "id": id_, "districts": '["351010000"]', "meeting_who": "Аким", "meeting_place": "ДК",
+        "id": id_, "districts": '["101000000"]', "meeting_who": "Аким", "meeting_place": "ДК",
         "meeting_at": encode_instant(at), "meeting_topics": '["Дороги", "Свет"]',
         "meeting_cancelled_at": None, "meeting_attended": None, "meeting_attended_by_name": None,
         "meeting_attended_at": None, "moves": 0,
