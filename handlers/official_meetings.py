@@ -166,9 +166,12 @@ async def place_given(
 
 
 async def place_kept(
-    query: CallbackQuery, state: FSMContext, meetings: MeetingService, officials_language: str,
-    tz: tzinfo,
+    query: CallbackQuery, callback_data: MeetEditCb, state: FSMContext, meetings: MeetingService,
+    officials_language: str, tz: tzinfo,
 ) -> None:  # fmt: skip
+    if (await edit_of(state)).get("meeting") != callback_data.meeting:
+        await stale(query)  # an old prompt of another move
+        return
     await query.answer()
     await review(where(query), state, meetings, "", officials_language, tz, edit_in_place=True)
 
