@@ -126,8 +126,10 @@ class Progress:
 
 # Writes the citizens' rows in the creating transaction: (transaction, announcement, who).
 WriteMessages = Callable[[InTransaction, Announcement, Sequence[Subscriber]], Awaitable[int]]
-# What the outbox row of a citizen's reminder of a meeting says when a move withdraws it.
+# What the outbox row of a citizen's reminder of a meeting says when a move, or calling the
+# meeting off, withdraws it.
 MOVED_ERROR = "meeting moved"
+CANCELLED_ERROR = "meeting cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +301,8 @@ class MeetingStore(Protocol):
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
     ) -> tuple[Announcement, list[int]] | None:
-        """Call the meeting off and, in the same transaction, have `write` queue a message to
-        each reachable citizen who said they come (`Subscriber.district` is empty). Returns
-        the meeting and everyone who said they come, reachable or not (their reminders are to
-        go); None if it is no meeting, or was called off already."""
+        """Call the meeting off and, in the same transaction, withdraw every pending reminder
+        of it (`meeting_reminder_purpose`) and have `write` queue a message to each reachable
+        citizen who said they come (`Subscriber.district` is empty). Returns the meeting and
+        everyone who said they come, reachable or not; None if it is no meeting, or was called
+        off already."""

@@ -322,3 +322,29 @@ async def test_a_crash_between_the_move_and_its_notices_loses_neither(
     new_day_before = (new_at - timedelta(days=1)).replace(hour=18)
     for _chat, not_before in waiting:
         assert datetime.fromisoformat(str(not_before)) == new_day_before
+
+
+async def test_a_crash_right_after_calling_a_meeting_off_leaves_no_reminder_of_it(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Were the reminders withdrawn after the cancel committed, a process gone in between
+    would leave them to go out the day before a meeting that will not be."""
+    bot = RealBot(fake, workdir=tmp_path, OFFICIALS_CHAT_ID=str(OFFICIALS))
+    at = (datetime.now(ALMATY) + timedelta(days=5)).replace(hour=15, minute=0, second=0,
+                                                            microsecond=0)  # fmt: skip
+    await seed_meeting(bot.database, at)
+    await bot.start("tests.crashpoint", CRASH_WITHDRAWING="meeting-reminder:")
+    report = await say_in_group(fake, "/meetings", "Встреча № 1")
+    question = await press(fake, report, "Отменить встречу № 1", "Отменить встречу № 1?",
+                           method="sendMessage")  # fmt: skip
+    await press(fake, question, "Да, отменить", "Встреча № 1 отменена")
+    for chat in (ANNA, AIGUL):
+        await fake.wait_sent(chat, method="sendMessage", timeout=WAIT)
+    assert await bot.stop() == 0  # nothing withdrew on its own: no crash
+    await bot.start()
+    assert await bot.stop() == 0
+    pending = ("SELECT COUNT(*) FROM outbox WHERE purpose LIKE 'meeting-reminder:%' "
+               "AND sent_at IS NULL AND dropped_at IS NULL")  # fmt: skip
+    assert e2edb.query(bot.database, pending) == [(0,)]
+    called_off = "SELECT COUNT(*) FROM announcements WHERE meeting_cancelled_at IS NOT NULL"
+    assert e2edb.query(bot.database, called_off) == [(1,)]

@@ -325,8 +325,9 @@ class MeetingService:
         return await self.store.upcoming(self.clock(), UPCOMING)
 
     async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
-        """Call the meeting off: those who said they come are told (in the same transaction),
-        their reminders withdrawn. (The meeting, how many are told); None if it was no
+        """Call the meeting off: those who said they come are told and their reminders
+        withdrawn, in the transaction that calls it off (a crash after it leaves no reminder of
+        a meeting that will not be). (The meeting, how many are told); None if it was no
         meeting still ahead."""
         _meeting, ahead = await self.open_meeting(meeting_id)
         if not ahead:
@@ -343,12 +344,8 @@ class MeetingService:
         cancelled = await self.store.cancel(meeting_id, self.clock(), write)
         if cancelled is None:
             return None
-        meeting, coming = cancelled
+        meeting, _coming = cancelled  # their reminders went in the same transaction
         self.outbox.poke()
-        for citizen_id in coming:
-            await self.outbox_store.withdraw(
-                meeting_reminder_purpose(meeting_id, citizen_id), "meeting cancelled", self.clock()
-            )
         log.info("meeting %s cancelled; %d told", meeting_id, len(told))
         return meeting, len(told)
 

@@ -11,6 +11,7 @@ import asyncpg
 from storage.codec import decode_json, encode_json
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
+    CANCELLED_ERROR,
     DONE,
     MOVED_ERROR,
     SENDING,
@@ -464,6 +465,16 @@ class PostgresMeetingStore:
                 "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
                 meeting_id,
             )
+            # Their reminders go in this transaction: a crash after it leaves none behind.
+            purposes = [meeting_reminder_purpose(meeting_id, int(r["citizen_id"])) for r in rows]
+            if purposes:
+                await conn.execute(
+                    "UPDATE outbox SET dropped_at = $1, last_error = $2 "
+                    "WHERE purpose = ANY($3::text[]) AND sent_at IS NULL AND dropped_at IS NULL",
+                    now,
+                    CANCELLED_ERROR,
+                    purposes,
+                )
             who = [
                 Subscriber(int(r["citizen_id"]), r["language"] or "", "")
                 for r in rows

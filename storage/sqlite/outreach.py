@@ -16,6 +16,7 @@ from storage.codec import (
 )
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
+    CANCELLED_ERROR,
     DONE,
     MOVED_ERROR,
     SENDING,
@@ -459,6 +460,15 @@ class SQLiteMeetingStore:
                 (meeting_id,),
             ) as cur:
                 rows = await cur.fetchall()
+            # Their reminders go in this transaction: a crash after it leaves none behind.
+            purposes = [meeting_reminder_purpose(meeting_id, int(r[0])) for r in rows]
+            if purposes:
+                await conn.execute(
+                    "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, "
+                    f"last_error = ? WHERE purpose IN ({_marks(purposes)}) "
+                    "AND sent_at IS NULL AND dropped_at IS NULL",
+                    (encode_instant(now), CANCELLED_ERROR, *purposes),
+                )
             who = [Subscriber(r[0], r[1] or "", "") for r in rows if not r[2]]
             await write(conn, meeting, who)
         return meeting, [int(r[0]) for r in rows]
