@@ -3,6 +3,8 @@ of the period's meetings, and the «Meetings» sheet, typed text inert."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import date, datetime, timedelta
 
 from bot.domain.catalog import Catalog
@@ -109,3 +111,15 @@ def test_the_meetings_sheet_has_a_row_per_meeting_and_typed_text_inert(catalog: 
     assert cell(2, "Кто встречался с жителями") == "'" + HYPERLINK
     assert cell(2, "Где") == "'=1+1"
     assert all(c.formula is None for c in cells.values())
+
+
+def test_no_meetings_no_sheet(catalog: Catalog) -> None:
+    period = ExportPeriod(appeals=(date(2026, 10, 24), date(2026, 11, 23)),
+                          bookings=(date(2026, 10, 24), date(2026, 12, 24)))  # fmt: skip
+    i18n = PoI18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        content = export_xlsx([], catalog, "ru", ALMATY, period, meetings=[])
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        assert [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")] == [
+            "xl/worksheets/sheet1.xml"
+        ]

@@ -392,7 +392,7 @@ def export_xlsx(
             [booking_cells(b, receptions, lang, tz, full=full) for b in bookings],
             formats,
         )  # fmt: skip
-    if meetings is not None:
+    if meetings:  # only where the period has meetings with residents
         _meetings_sheet(book, meetings, catalog, lang, tz, period, formats)
     book.close()
     return buffer.getvalue()
@@ -408,7 +408,7 @@ def _meetings_sheet(
     formats: _Formats,
 ) -> None:
     """«Meetings» (issue #13): one row per meeting with residents of the period and the month
-    ahead."""
+    ahead; no sheet where there were none, so an akimat that holds none files what it did."""
     first, last = (long_date(d, lang) for d in (period.meetings or period.bookings))
     _sheet(
         book, _("Meetings"),
