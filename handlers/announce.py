@@ -322,7 +322,7 @@ async def text_given(
     details = (
         view.meeting_details_text(meeting, tz, officials_language) if meeting is not None else ""
     )
-    text, markup = view.review_screen(draft["kind"], names, audience, details)
+    text, markup = view.review_screen(draft["kind"], names, audience, details, draft["key"])
     await message.answer(text, reply_markup=markup)
 
 
@@ -336,12 +336,18 @@ async def not_meeting_text(message: Message) -> None:
 
 async def send(
     query: CallbackQuery,
+    callback_data: AnnCb,
     state: FSMContext,
     catalog: Catalog,
     announcements: AnnouncementService,
     officials_language: str,
 ) -> None:
     draft = await draft_of(state)
+    if not draft.get("key") or callback_data.value != draft["key"]:
+        # The card of another draft (one this official replaced by starting again, or a
+        # colleague's): what it shows is not what the draft in hand would send.
+        await stale(query)
+        return
     texts = {lang: draft.get(f"text_{lang}") for lang in LANGUAGES}
     meeting = meeting_of(draft)
     if not draft.get("districts") or not all(texts.values()) or draft.get("kind") not in KINDS:
