@@ -121,6 +121,8 @@ class Progress:
 
 # Writes the citizens' rows in the creating transaction: (transaction, announcement, who).
 WriteMessages = Callable[[InTransaction, Announcement, Sequence[Subscriber]], Awaitable[int]]
+# More writes in the transaction of a new registration (its reminder): (transaction).
+WriteWithRegistration = Callable[[InTransaction], Awaitable[object]]
 
 
 @runtime_checkable
@@ -210,10 +212,17 @@ class MeetingStore(Protocol):
     «meeting»); on SQLite `storage.sqlite.outreach.SQLiteMeetingStore`."""
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
         """True if new; False if the citizen had said they come already (nothing changes: a
-        double press counts once)."""
+        double press counts once), or the meeting is no meeting or called off (by the time
+        of the write). `then(transaction)` runs in the same transaction when it is new: the
+        reminder commits with the registration, or neither does."""
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         """True if there was such a registration."""

@@ -5,9 +5,21 @@ and its reminder live and die together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from tests.conftest import Harness
+from bot.telegram.callbacks import MeetCb
+from storage.outreach import Announcement, MeetingDetails, NewAnnouncement, Subscriber
+from storage.stores import open_stores
+from tests import e2edb
+from tests.conftest import OFFICIALS, Harness
+from tests.crashpoint import CRASHED
+from tests.fakeapi import Call, FakeTelegram
+from tests.realbot import RealBot
 from tests.test_e2e_appeal import onboard, rows
 from tests.test_e2e_outreach import (
     ANNA,
@@ -44,3 +56,82 @@ async def test_send_on_an_older_review_card_sends_nothing_else(harness: Harness)
     (got,) = announcements_to(h.fake, ANNA, since)
     assert "Второе объявление" in (got.text or "")
     await group_reply(h.fake, since, "Отправлено: 1 из 1", method="editMessageText")
+
+
+# --- a meeting's registration and its reminder -------------------------------------------------
+
+SEMEY = "101000000"
+# Beyond any real date the test runs on: the reminder the day before stays queued.
+FAR = datetime(2099, 11, 25, 10, 0, tzinfo=UTC)
+PENDING_REMINDERS = (
+    "SELECT COUNT(*) FROM outbox WHERE purpose LIKE 'meeting-reminder:%' "
+    "AND sent_at IS NULL AND dropped_at IS NULL"
+)
+
+
+async def nobody(conn: Any, announcement: Announcement, who: Sequence[Subscriber]) -> int:
+    return 0
+
+
+async def seed_meeting(database: Path, *citizens: int) -> None:
+    """A meeting ahead (№ 1) announced from the officials' chat, and citizens who chose
+    Russian and consented; through the stores, before the process starts."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    stores = await open_stores(e2edb.database_url(database))
+    try:
+        now = datetime.now(UTC)
+        for citizen in citizens:
+            await stores.repository.set_language(citizen, "ru")
+            await stores.repository.set_consent(citizen, now)
+        details = MeetingDetails("Аким города", "Дом культуры", FAR, ("Дороги", "Свет"))
+        new = NewAnnouncement(
+            "seeded", "meeting", (SEMEY,), "Кездесуге шақырамыз.", "Приглашаем на встречу.",
+            OFFICIALS, None, OFFICIAL, "Асқар", now, details,
+        )  # fmt: skip
+        await stores.announcements.create(new, nobody)
+    finally:
+        await stores.database.close()
+
+
+async def screen_of(fake: FakeTelegram, citizen: int) -> Call:
+    """A message of the bot in the citizen's chat, to press a (forged) button under."""
+    since = fake.mark()
+    fake.user_message(citizen, "/subscribe", language_code="ru")
+    return await fake.wait_for(
+        lambda c: c.method == "sendMessage" and fake.chat_of(c) == citizen and not c.failed,
+        since=since, timeout=WAIT,
+    )  # fmt: skip
+
+
+async def test_a_crash_between_i_will_come_and_its_reminder_loses_neither(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """«Confirm» counts the citizen in and queues the reminder for the day before. Killed
+    between the two, the next press must not find them counted already and leave them without
+    a reminder for good: both commit together, or neither."""
+    bot = RealBot(fake, tmp_path, OFFICIALS_CHAT_ID=str(OFFICIALS))
+    await seed_meeting(bot.database, ANNA)
+    await bot.start()
+    try:
+        screen = await screen_of(fake, ANNA)
+        assert await bot.stop() == 0
+
+        await bot.start("tests.crashpoint", CRASH_BEFORE="meeting-reminder:")
+        fake.press(ANNA, screen, MeetCb(action="go", meeting=1, value="0").pack())
+        assert await bot.exited() == CRASHED  # about to write the reminder
+
+        await bot.start()
+        # Whether or not Telegram hands the press over again, the citizen can press again.
+        since = fake.mark()
+        fake.press(ANNA, screen, MeetCb(action="go", meeting=1, value="0").pack())
+        done = await fake.wait_for(
+            lambda c: c.method == "editMessageText" and fake.chat_of(c) == ANNA
+            and "Вы записаны" in (c.text or ""),
+            since=since, timeout=WAIT,
+        )  # fmt: skip
+        assert await bot.stop() == 0
+        assert "Дом культуры" in (done.text or "")
+        assert e2edb.query(bot.database, "SELECT COUNT(*) FROM meeting_attendees") == [(1,)]
+        assert e2edb.query(bot.database, PENDING_REMINDERS) == [(1,)]
+    finally:
+        await bot.kill()

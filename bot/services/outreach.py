@@ -262,16 +262,24 @@ class MeetingService:
             return Coming.UNKNOWN
         if not ahead:
             return Coming.OVER
-        now = self.clock()
-        if not await self.store.register(meeting_id, citizen_id, access, now):
-            return Coming.ALREADY
-        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         at = self.reminder_time(meeting.meeting.at)
-        if at is not None:
-            # One per registration (the row above is written once): one who withdrew and came
-            # back gets a new one, whatever the clock says.
-            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
-            await self.outbox.queue([self.messages.reminder(meeting, citizen_id, lang, at, key)])
+
+        async def remind(conn: InTransaction) -> None:
+            # In the registration's transaction: a crash between the two would leave the
+            # citizen counted and, pressing again, told so, with no reminder ever.
+            if at is not None:
+                # One per registration (written once): one who withdrew and came back gets a
+                # new one, whatever the clock says.
+                key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
+                reminder = self.messages.reminder(meeting, citizen_id, lang, at, key)
+                await self.outbox.queue_in(conn, [reminder])
+
+        if not await self.store.register(meeting_id, citizen_id, access, self.clock(), remind):
+            # Counted already, or called off since it was read above.
+            _again, ahead = await self.open_meeting(meeting_id)
+            return Coming.ALREADY if ahead else Coming.OVER
+        self.outbox.poke()
+        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         return Coming.REGISTERED
 
     def reminder_time(self, starts: datetime) -> datetime | None:

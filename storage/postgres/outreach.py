@@ -24,6 +24,7 @@ from storage.outreach import (
     Progress,
     Subscriber,
     WriteMessages,
+    WriteWithRegistration,
     announcement_purpose,
 )
 from storage.postgres.database import PostgresDatabase
@@ -247,17 +248,35 @@ class PostgresMeetingStore:
         self.db = db
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
-            meeting_id,
-            citizen_id,
-            encode_json(list(access)),
-            now,
-        )
-        return added == 1
+        async with self.db.transaction() as conn:
+            # FOR SHARE waits for a cancellation in progress and reads the meeting as it
+            # committed; a cancellation after this waits for the registration, and sees it.
+            open_ = await conn.fetchval(
+                "SELECT id FROM announcements WHERE id = $1 AND meeting_at IS NOT NULL "
+                "AND meeting_cancelled_at IS NULL FOR SHARE",
+                meeting_id,
+            )
+            if open_ is None:
+                return False
+            status = await conn.execute(
+                "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+                meeting_id,
+                citizen_id,
+                encode_json(list(access)),
+                now,
+            )
+            added = status == "INSERT 0 1"
+            if added and then is not None:
+                await then(conn)
+        return added
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         removed = await self.db.execute(

@@ -29,6 +29,7 @@ from storage.outreach import (
     Progress,
     Subscriber,
     WriteMessages,
+    WriteWithRegistration,
     announcement_purpose,
 )
 from storage.sqlite.database import SQLiteDatabase
@@ -244,14 +245,26 @@ class SQLiteMeetingStore:
         self.db = db
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
-            (meeting_id, citizen_id, encode_json(list(access)), encode_instant(now)),
-        )
-        return added == 1
+        async with self.db.transaction() as conn:
+            # The write lock orders this after a cancellation that committed first.
+            async with conn.execute(
+                "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+                "SELECT id, ?, ?, ? FROM announcements WHERE id = ? AND meeting_at IS NOT NULL "
+                "AND meeting_cancelled_at IS NULL "
+                "ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+                (citizen_id, encode_json(list(access)), encode_instant(now), meeting_id),
+            ) as cur:
+                added = cur.rowcount == 1
+            if added and then is not None:
+                await then(conn)
+        return added
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         removed = await self.db.execute(
