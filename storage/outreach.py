@@ -36,6 +36,17 @@ def meeting_reminder_purpose(meeting_id: int, citizen_id: int) -> str:
     return f"meeting-reminder:{meeting_id}:{citizen_id}"
 
 
+def meeting_reminders(meeting_id: int) -> tuple[str, str]:
+    """The purposes of every reminder of the meeting, as a range [low, high): what a
+    cancellation withdraws in its transaction."""
+    low = f"meeting-reminder:{meeting_id}:"
+    return low, low[:-1] + ";"  # ';' follows ':'
+
+
+# What a reminder withdrawn by the meeting's cancellation says (outbox.last_error).
+MEETING_CANCELLED = "meeting cancelled"
+
+
 def progress_purpose(announcement_id: int) -> str:
     """The outbox purpose of the edits of its progress message in the officials' chat."""
     return f"announce-progress:{announcement_id}"
@@ -239,7 +250,7 @@ class MeetingStore(Protocol):
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
     ) -> tuple[Announcement, list[int]] | None:
-        """Call the meeting off and, in the same transaction, have `write` queue a message to
-        each reachable citizen who said they come (`Subscriber.district` is empty). Returns
-        the meeting and everyone who said they come, reachable or not (their reminders are to
-        go); None if it is no meeting, or was called off already."""
+        """Call the meeting off and, in the same transaction, withdraw every reminder of it
+        not sent yet and have `write` queue a message to each reachable citizen who said they
+        come (`Subscriber.district` is empty). Returns the meeting and everyone who said they
+        come, reachable or not; None if it is no meeting, or was called off already."""

@@ -5,6 +5,7 @@ and its reminder live and die together."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram.callbacks import MeetCb
+from bot.telegram.callbacks import AnnCb, MeetCb
 from storage.outreach import Announcement, MeetingDetails, NewAnnouncement, Subscriber
 from storage.stores import open_stores
 from tests import e2edb
@@ -29,6 +30,7 @@ from tests.test_e2e_outreach import (
     announcements_to,
     group_reply,
     press,
+    say_in_group,
     subscribe,
 )
 
@@ -133,5 +135,75 @@ async def test_a_crash_between_i_will_come_and_its_reminder_loses_neither(
         assert "Дом культуры" in (done.text or "")
         assert e2edb.query(bot.database, "SELECT COUNT(*) FROM meeting_attendees") == [(1,)]
         assert e2edb.query(bot.database, PENDING_REMINDERS) == [(1,)]
+    finally:
+        await bot.kill()
+
+
+async def exited_or_called(bot: RealBot, fake: FakeTelegram, predicate: Any, since: int) -> bool:
+    """True if the process died first, False if `predicate` matched a call first."""
+    assert bot.proc is not None
+    exited = asyncio.ensure_future(bot.proc.wait())
+    called = asyncio.ensure_future(fake.wait_for(predicate, since=since, timeout=WAIT))
+    try:
+        await asyncio.wait({exited, called}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (exited, called):
+            task.cancel()
+    if exited.done() and not exited.cancelled():
+        assert exited.result() == CRASHED
+        return True
+    called.result()
+    return False
+
+
+async def test_a_meeting_called_off_leaves_no_reminder_whatever_the_moment_of_a_crash(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Calling a meeting off and withdrawing the reminders of those who come are one change:
+    killed after the first, the meeting stays called off (a second press is told so) and the
+    reminder must not go out the day before a meeting that is not held."""
+    bot = RealBot(fake, tmp_path, OFFICIALS_CHAT_ID=str(OFFICIALS))
+    await seed_meeting(bot.database, ANNA)
+    await bot.start()
+    try:
+        screen = await screen_of(fake, ANNA)
+        since = fake.mark()
+        fake.press(ANNA, screen, MeetCb(action="go", meeting=1, value="0").pack())
+        await fake.wait_for(
+            lambda c: c.method == "editMessageText" and "Вы записаны" in (c.text or ""),
+            since=since, timeout=WAIT,
+        )  # fmt: skip
+        assert e2edb.query(bot.database, PENDING_REMINDERS) == [(1,)]
+        listed = await say_in_group(fake, "/meetings", "Встреча № 1", "Придут: 1")
+        assert await bot.stop() == 0
+
+        await bot.start("tests.crashpoint", CRASH_WITHDRAWING="meeting-reminder:")
+        since = fake.mark()
+        cancel = AnnCb(action="mcancelok", value="1").pack()
+        fake.press(OFFICIAL, listed, cancel, first_name="Асқар")
+
+        def cancelled(c: Call) -> bool:
+            return c.method == "editMessageText" and "Встреча № 1 отменена" in (c.text or "")
+
+        if not await exited_or_called(bot, fake, cancelled, since):
+            assert await bot.stop() == 0
+        assert e2edb.query(
+            bot.database,
+            "SELECT COUNT(*) FROM announcements WHERE meeting_cancelled_at IS NOT NULL",
+        ) == [(1,)]
+
+        await bot.start()
+        # The official, told nothing, presses again: it is called off already.
+        since = fake.mark()
+        fake.press(OFFICIAL, listed, cancel, first_name="Асқар")
+        answer = await fake.wait_for(lambda c: c.method == "answerCallbackQuery",
+                                     since=since, timeout=WAIT)  # fmt: skip
+        assert "отменена" in str(answer.params.get("text"))
+        await fake.wait_for(
+            lambda c: fake.chat_of(c) == ANNA and "Встреча с населением отменена" in (c.text or ""),
+            timeout=WAIT,
+        )  # fmt: skip
+        assert await bot.stop() == 0
+        assert e2edb.query(bot.database, PENDING_REMINDERS) == [(0,)]
     finally:
         await bot.kill()

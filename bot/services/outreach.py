@@ -315,9 +315,9 @@ class MeetingService:
         return await self.store.upcoming(self.clock(), UPCOMING)
 
     async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
-        """Call the meeting off: those who said they come are told (in the same transaction),
-        their reminders withdrawn. (The meeting, how many are told); None if it was no
-        meeting still ahead."""
+        """Call the meeting off: those who said they come are told and their reminders
+        withdrawn, in the same transaction. (The meeting, how many are told); None if it was
+        no meeting still ahead."""
         _meeting, ahead = await self.open_meeting(meeting_id)
         if not ahead:
             return None
@@ -333,11 +333,7 @@ class MeetingService:
         cancelled = await self.store.cancel(meeting_id, self.clock(), write)
         if cancelled is None:
             return None
-        meeting, coming = cancelled
+        meeting, _coming = cancelled
         self.outbox.poke()
-        for citizen_id in coming:
-            await self.outbox_store.withdraw(
-                meeting_reminder_purpose(meeting_id, citizen_id), "meeting cancelled", self.clock()
-            )
         log.info("meeting %s cancelled; %d told", meeting_id, len(told))
         return meeting, len(told)

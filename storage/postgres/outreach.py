@@ -12,6 +12,7 @@ from storage.codec import decode_json, encode_json
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
+    MEETING_CANCELLED,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -26,6 +27,7 @@ from storage.outreach import (
     WriteMessages,
     WriteWithRegistration,
     announcement_purpose,
+    meeting_reminders,
 )
 from storage.postgres.database import PostgresDatabase
 
@@ -366,5 +368,16 @@ class PostgresMeetingStore:
                 for r in rows
                 if not r["unreachable"]
             ]
+            # The reminders go with the meeting, in this transaction (one who withdrew and
+            # whose reminder is somehow still queued included).
+            low, high = meeting_reminders(meeting_id)
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose >= $3 "
+                "AND purpose < $4 AND sent_at IS NULL AND dropped_at IS NULL",
+                now,
+                MEETING_CANCELLED,
+                low,
+                high,
+            )
             await write(conn, meeting, who)
         return meeting, [int(r["citizen_id"]) for r in rows]

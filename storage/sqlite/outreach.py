@@ -17,6 +17,7 @@ from storage.codec import (
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
+    MEETING_CANCELLED,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -31,6 +32,7 @@ from storage.outreach import (
     WriteMessages,
     WriteWithRegistration,
     announcement_purpose,
+    meeting_reminders,
 )
 from storage.sqlite.database import SQLiteDatabase
 
@@ -352,5 +354,12 @@ class SQLiteMeetingStore:
             ) as cur:
                 rows = await cur.fetchall()
             who = [Subscriber(r[0], r[1] or "", "") for r in rows if not r[2]]
+            # The reminders go with the meeting, in this transaction (one who withdrew and
+            # whose reminder is somehow still queued included).
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose >= ? AND purpose < ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (encode_instant(now), MEETING_CANCELLED, *meeting_reminders(meeting_id)),
+            )
             await write(conn, meeting, who)
         return meeting, [int(r[0]) for r in rows]
