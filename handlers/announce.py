@@ -408,19 +408,23 @@ async def meetings_command(
         return
     figures = await meetings.upcoming()
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
-    await answer_in_parts(message, text, view.meetings_keyboard(figures))
+    # Only the chat that announced a meeting calls it off (as only it stops a broadcast).
+    ours = [f for f in figures if f.meeting.chat_id == message.chat.id]
+    await answer_in_parts(message, text, view.meetings_keyboard(ours))
 
 
 async def meeting_of_button(
     query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
 ) -> Announcement | None:
-    """The meeting a button names, still ahead; otherwise the button is answered here."""
+    """The meeting a button names, announced from this chat and still ahead; otherwise the
+    button is answered here."""
     number = callback_data.value
     if not (number.isascii() and number.isdigit()):
         await stale(query)
         return None
     meeting, ahead = await meetings.open_meeting(int(number))
-    if meeting is None:
+    if meeting is None or meeting.chat_id != where(query).chat.id:
+        # Another officials' chat's meeting (a forged button, or a message forwarded here).
         await stale(query)
         return None
     if not ahead:

@@ -6,18 +6,19 @@ and its reminder live and die together."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.domain.catalog import BUNDLED_CATALOG
 from bot.telegram.callbacks import AnnCb, MeetCb
 from storage.outreach import Announcement, MeetingDetails, NewAnnouncement, Subscriber
 from storage.stores import open_stores
 from tests import e2edb
-from tests.conftest import OFFICIALS, Harness
+from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.crashpoint import CRASHED
 from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
@@ -207,3 +208,59 @@ async def test_a_meeting_called_off_leaves_no_reminder_whatever_the_moment_of_a_
         assert e2edb.query(bot.database, PENDING_REMINDERS) == [(0,)]
     finally:
         await bot.kill()
+
+
+# --- who may call a meeting off ----------------------------------------------------------------
+
+DEPARTMENT = -1002000
+CLERK = 950  # a member of the department's chat
+
+
+@pytest.fixture
+async def department(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """The officials' chat announced meeting № 1; a department has an officials' chat too."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        BUNDLED_CATALOG.read_text(encoding="utf-8")
+        + '\n[[departments]]\ncode = "employment"\nkk = "Жұмыспен қамту бөлімі"\n'
+        f'ru = "Отдел занятости"\nchat_id = {DEPARTMENT}\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", catalog_path=catalog)
+    await seed_meeting(tmp_path / "bot.db", ANNA)
+    app, task = await start_bot(fake, settings, clock)
+    harness = Harness(fake, app, task, clock)
+    yield harness
+    await stop_bot(harness.app, harness.task)
+
+
+async def test_only_the_chat_that_announced_a_meeting_calls_it_off(department: Harness) -> None:
+    """«Cancel meeting» is checked where it is pressed, as «Stop» is: another officials'
+    chat (a department) neither gets the button under /meetings nor calls the meeting off
+    with a forged one; the chat that announced it does."""
+    h = department
+    since = h.fake.mark()
+    h.fake.group_message(DEPARTMENT, CLERK, "/meetings", first_name="Клерк")
+    listed = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == DEPARTMENT
+        and "Встреча № 1" in (c.text or ""),
+        since=since, timeout=WAIT,
+    )  # fmt: skip
+    assert not [label for label, _ in h.fake.buttons(listed) if "Отменить" in label]
+    for action in ("mcancel", "mcancelok"):
+        since = h.fake.mark()
+        h.fake.press(CLERK, listed, AnnCb(action=action, value="1").pack(), first_name="Клерк")
+        answer = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+        assert "больше не действует" in str(answer.params.get("text")), action
+    await h.quiet(1.0)
+    assert rows(h, "SELECT meeting_cancelled_at FROM announcements")[0][0] is None
+    assert not [c for c in h.fake.calls if "отменена" in (c.text or "")]
+
+    # In the chat that announced it, the button is there and works.
+    mine = await say_in_group(h.fake, "/meetings", "Встреча № 1")
+    question = await press(h.fake, mine, "Отменить встречу № 1", "Отменить встречу № 1?",
+                           method="sendMessage")  # fmt: skip
+    await press(h.fake, question, "Да, отменить", "Встреча № 1 отменена")
+    assert rows(h, "SELECT meeting_cancelled_at FROM announcements")[0][0] is not None
