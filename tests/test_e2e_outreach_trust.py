@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.delivery.outbox import Outbox
 from bot.domain.catalog import BUNDLED_CATALOG
 from bot.telegram.callbacks import AnnCb, MeetCb
 from storage.outreach import Announcement, MeetingDetails, NewAnnouncement, Subscriber
@@ -264,3 +265,79 @@ async def test_only_the_chat_that_announced_a_meeting_calls_it_off(department: H
                            method="sendMessage")  # fmt: skip
     await press(h.fake, question, "Да, отменить", "Встреча № 1 отменена")
     assert rows(h, "SELECT meeting_cancelled_at FROM announcements")[0][0] is not None
+
+
+# --- /forget while an announcement is being queued (PostgreSQL) ------------------------------
+
+
+@pytest.fixture
+async def on_postgres(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """The in-process bot on PostgreSQL whatever E2E_DATABASE says: on SQLite the write lock
+    orders an announcement and a /forget one after the other."""
+    settings = make_settings(fake.base_url, tmp_path / "bot.db")
+    settings = settings.model_copy(
+        update={"database_url": e2edb.database_url(tmp_path / "bot.db", postgres=True)}
+    )
+    app, task = await start_bot(fake, settings, clock)
+    harness = Harness(fake, app, task, clock)
+    yield harness
+    await stop_bot(harness.app, harness.task)
+
+
+async def test_forget_while_an_announcement_is_queued_leaves_it_nothing_to_send(
+    on_postgres: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An official's «Send» has read the subscribers and is about to write their rows when a
+    subscriber confirms /forget. The erasure must not slip in between (it did: the row was
+    written after it, to be sent to a citizen who is gone): either it waits and then erases
+    the row written for them, or the announcement waits and finds them gone. Either way
+    nothing is left in the outbox for their chat. (The erasure waiting, the announcement may
+    reach them before it is done: the order of events is «announced, then erased».)"""
+    h = on_postgres
+    await onboard(h, ANNA, "ru")
+    await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+    review = await announce(h.fake)
+    url = h.app.settings.database_url
+    writing: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    go_on = asyncio.Event()
+    real = Outbox.queue_in
+
+    async def paused(self: Outbox, conn: Any, batches: Any, *, bulk: bool = False) -> list[int]:
+        if bulk and not writing.done():  # the announcement's rows, the subscribers read
+            writing.set_result(int(await conn.fetchval("SELECT pg_backend_pid()")))
+            await go_on.wait()
+        return await real(self, conn, batches, bulk=bulk)
+
+    monkeypatch.setattr(Outbox, "queue_in", paused)
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, review, h.fake.find_button(review, "📤"), first_name="Асқар")
+    sending = await asyncio.wait_for(writing, WAIT)
+
+    question = await h.say(ANNA, "/forget")
+    forgot = h.fake.mark()
+    h.fake.press(ANNA, question, h.fake.buttons(question)[0][1] or "")
+
+    def erased() -> bool:
+        return any(
+            c.method == "editMessageText" and h.fake.chat_of(c) == ANNA
+            for c in h.fake.calls[forgot:]
+        )
+
+    def waits_for_the_announcement() -> bool:
+        blocked = e2edb.query(
+            url, "SELECT COUNT(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))",
+            sending,
+        )  # fmt: skip
+        return bool(blocked[0][0])
+
+    for _ in range(int(WAIT / 0.05)):
+        if erased() or waits_for_the_announcement():
+            break
+        await asyncio.sleep(0.05)
+    go_on.set()
+    await group_reply(h.fake, since, "Объявление № 1", method="editMessageText")
+    await h.fake.wait_for(lambda c: erased(), timeout=WAIT)
+    await h.quiet(2.0)
+    assert e2edb.query(url, "SELECT COUNT(*) FROM outbox WHERE chat_id = ?", ANNA) == [(0,)]

@@ -115,11 +115,17 @@ class PostgresAnnouncementStore:
                 assert existing is not None
                 return _announcement(existing), False
             created = _announcement(row)
+            # FOR SHARE: a /forget under way (it locks the citizen first) is waited for and
+            # its citizen left out; one that comes later waits for this commit and erases the
+            # row written here. Without it, an erasure committed between this read and the
+            # rows' write left a message to a citizen who is gone.
             rows = await conn.fetch(
-                "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
-                "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
-                "WHERE s.district = ANY($1::text[]) AND NOT c.unreachable "
-                "GROUP BY s.citizen_id, c.language ORDER BY s.citizen_id",
+                "SELECT c.id AS citizen_id, c.language, "
+                "(SELECT MIN(s.district) FROM subscriptions s WHERE s.citizen_id = c.id "
+                " AND s.district = ANY($1::text[])) AS district "
+                "FROM citizens c WHERE NOT c.unreachable AND EXISTS (SELECT 1 FROM "
+                "subscriptions s WHERE s.citizen_id = c.id AND s.district = ANY($1::text[])) "
+                "ORDER BY c.id FOR SHARE OF c",
                 list(new.districts),
             )
             who = [
@@ -357,10 +363,11 @@ class PostgresMeetingStore:
             if row is None:
                 return None
             meeting = _announcement(row)
+            # FOR SHARE OF c: as an announcement's subscribers, against a /forget under way.
             rows = await conn.fetch(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
-                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id FOR SHARE OF c",
                 meeting_id,
             )
             who = [
