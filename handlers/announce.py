@@ -44,11 +44,12 @@ from bot.domain.dialogs import dialog_of
 from bot.services.officials import OfficialsService
 from bot.services.outreach import AnnouncementService, Draft, MeetingService
 from bot.telegram.callbacks import AnnCb
-from bot.telegram.filters import CallbackPrefix, Has, author
+from bot.telegram.filters import CallbackPrefix, Has, IsCommand, author
 from bot.telegram.replies import answer_in_parts
 from bot.views import officials as officials_view
 from bot.views import outreach as view
 from handlers.dialog import stale
+from handlers.meetings import NotMenu
 from handlers.official_commands import allowed
 from i18n.core import PoI18n
 from storage.outreach import Announcement, MeetingDetails
@@ -469,16 +470,15 @@ def create_router() -> Router:
     router.message.register(announce, Command("announce"))
     router.message.register(meetings_command, Command("meetings"))
     form = StateFilter(AnnounceForm)
-    router.message.register(
-        text_given, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt(),
-        Has("text"),
-    )  # fmt: skip
-    router.message.register(
-        not_text, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt()
-    )
+    # A command or a main-menu button is no answer to a step (in private any message is): it
+    # goes on to its own handler, and the step stays where it was.
+    typed = (RepliesToPrompt(), ~IsCommand(), NotMenu())
+    texts = StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru)
+    router.message.register(text_given, texts, *typed, Has("text"))
+    router.message.register(not_text, texts, *typed)
     details = StateFilter(*MEETING_STATES.values())
-    router.message.register(meeting_field_given, details, RepliesToPrompt(), Has("text"))
-    router.message.register(not_meeting_text, details, RepliesToPrompt())
+    router.message.register(meeting_field_given, details, *typed, Has("text"))
+    router.message.register(not_meeting_text, details, *typed)
     buttons = router.callback_query
     buttons.filter(CallbackPrefix(AnnCb))
     buttons.register(refused, ~MayAct())

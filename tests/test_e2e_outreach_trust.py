@@ -341,3 +341,36 @@ async def test_forget_while_an_announcement_is_queued_leaves_it_nothing_to_send(
     await h.fake.wait_for(lambda c: erased(), timeout=WAIT)
     await h.quiet(2.0)
     assert e2edb.query(url, "SELECT COUNT(*) FROM outbox WHERE chat_id = ?", ANNA) == [(0,)]
+
+
+# --- a command is no announcement's text ------------------------------------------------------
+
+ADMIN = 4242
+
+
+@pytest.fixture
+async def admin(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", admin_ids=str(ADMIN))
+    app, task = await start_bot(fake, settings, clock)
+    harness = Harness(fake, app, task, clock)
+    yield harness
+    await stop_bot(harness.app, harness.task)
+
+
+async def test_a_command_at_an_announcements_text_step_is_not_its_text(admin: Harness) -> None:
+    """An administrator announces in private, where any message answers the step: a command
+    (or a main-menu button) typed there goes to its own handler, as in the citizens' dialogs,
+    and is never previewed as the text subscribers would get."""
+    h = admin
+    await onboard(h, ADMIN, "ru")
+    kinds = await h.say(ADMIN, "/announce", expect="Новое объявление")
+    districts = await h.click(ADMIN, kinds, "📄", method="editMessageText")
+    chosen = await h.click(ADMIN, districts, "г. Семей", method="editMessageText")
+    await h.click(ADMIN, chosen, "Далее", expect="казахском")
+    for typed, answer in (("/subscribe", "Объявления акимата"), ("🔔 Объявления", "Объявления")):
+        since = h.fake.mark()
+        reply = await h.say(ADMIN, typed, expect=answer)
+        assert "Предпросмотр" not in (reply.text or "")
+        assert not [c for c in h.fake.calls[since:] if "Предпросмотр" in (c.text or "")]
+    # The step is where it was: the next message is the Kazakh text.
+    await h.say(ADMIN, "Ертең сағат 10:00-де жиналыс болады.", expect="русском")
