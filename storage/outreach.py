@@ -242,7 +242,9 @@ class MeetingStore(Protocol):
 
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
-    ) -> MeetingQuestion: ...
+    ) -> MeetingQuestion:
+        """Keep the question; the same words from the same citizen to the same meeting are
+        kept once (a redelivered update, a retry after an error), and the first is returned."""
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
         """Meetings at or after `since` not called off, soonest first, with their figures."""

@@ -35,6 +35,7 @@ from tests.test_e2e_outreach import (
     say_in_group,
     subscribe,
 )
+from tests.test_e2e_webhook import free_port, webhook_env
 
 pytestmark = pytest.mark.e2e
 
@@ -374,3 +375,43 @@ async def test_a_command_at_an_announcements_text_step_is_not_its_text(admin: Ha
         assert not [c for c in h.fake.calls[since:] if "Предпросмотр" in (c.text or "")]
     # The step is where it was: the next message is the Kazakh text.
     await h.say(ADMIN, "Ертең сағат 10:00-де жиналыс болады.", expect="русском")
+
+
+# --- a question in advance, asked once ---------------------------------------------------------
+
+QUESTION = "Когда отремонтируют дорогу к школе?"
+THANKS = "ваш вопрос передан организаторам"
+
+
+async def test_a_question_in_advance_redelivered_after_a_crash_is_kept_once(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Webhook mode: the question is stored, the process dies before its «thank you»; the
+    update is not marked handled, so Telegram delivers it again and the step (still waiting
+    for the question: its state commits with the mark) runs again. The organisers must not
+    read the question twice."""
+    bot = RealBot(fake, tmp_path, **webhook_env(free_port()))
+    await seed_meeting(bot.database, ANNA)
+    await bot.start("tests.crashpoint", CRASH_SENDING=THANKS)
+    try:
+        screen = await screen_of(fake, ANNA)
+        since = fake.mark()
+        fake.press(ANNA, screen, MeetCb(action="topic", meeting=1, value="0").pack())
+        await fake.wait_for(
+            lambda c: c.method == "editMessageText" and "1000" in (c.text or ""),
+            since=since, timeout=WAIT,
+        )  # fmt: skip
+        fake.user_message(ANNA, QUESTION, language_code="ru")
+        assert await bot.exited() == CRASHED  # the question stored, its «thank you» not sent
+        assert e2edb.query(bot.database, "SELECT COUNT(*) FROM meeting_questions") == [(1,)]
+
+        since = fake.mark()
+        await bot.start()  # Telegram delivers the question again
+        await fake.wait_for(
+            lambda c: c.method == "sendMessage" and THANKS in (c.text or "") and not c.failed,
+            since=since, timeout=WAIT,
+        )  # fmt: skip
+        assert await bot.stop() == 0
+        assert e2edb.query(bot.database, "SELECT text FROM meeting_questions") == [(QUESTION,)]
+    finally:
+        await bot.kill()

@@ -310,15 +310,27 @@ class PostgresMeetingStore:
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
     ) -> MeetingQuestion:
-        question_id = await self.db.fetchval(
-            "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
-            "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            meeting_id,
-            citizen_id,
-            topic,
-            text,
-            now,
-        )
+        async with self.db.transaction() as conn:
+            asked = await conn.fetchrow(
+                "SELECT id, topic, created_at FROM meeting_questions WHERE announcement_id = $1 "
+                "AND citizen_id = $2 AND text = $3 ORDER BY id LIMIT 1",
+                meeting_id,
+                citizen_id,
+                text,
+            )
+            if asked is not None:
+                return MeetingQuestion(
+                    int(asked["id"]), meeting_id, asked["topic"], text, asked["created_at"]
+                )
+            question_id = await conn.fetchval(
+                "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
+                "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                meeting_id,
+                citizen_id,
+                topic,
+                text,
+                now,
+            )
         return MeetingQuestion(int(question_id), meeting_id, topic, text, now)
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:

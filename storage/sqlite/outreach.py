@@ -291,15 +291,24 @@ class SQLiteMeetingStore:
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
     ) -> MeetingQuestion:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id, topic, created_at FROM meeting_questions "
+                "WHERE announcement_id = ? AND citizen_id = ? AND text = ? ORDER BY id LIMIT 1",
+                (meeting_id, citizen_id, text),
+            ) as cur:
+                asked = await cur.fetchone()
+            if asked is not None:
+                return MeetingQuestion(
+                    int(asked["id"]), meeting_id, asked["topic"], text,
+                    decode_instant(asked["created_at"]),
+                )  # fmt: skip
+            async with conn.execute(
                 "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
                 "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (meeting_id, citizen_id, topic, text, encode_instant(now)),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+            ) as cur:
+                row = await cur.fetchone()
         assert row is not None
         return MeetingQuestion(int(row[0]), meeting_id, topic, text, now)
 
