@@ -21,6 +21,8 @@ DONE = "done"
 STOPPED = "stopped"
 # What a stopped row's last_error says, so the progress can count it apart from failures.
 STOPPED_ERROR = "stopped by an official"
+# A poll's row not sent by its end time (storage.polls): never sent, counted as stopped.
+POLL_CLOSED_ERROR = "the poll closed before it was sent"
 # How the outbox sender records a citizen who blocked the bot (bot.delivery.sender.describe).
 BLOCKED_ERROR_PREFIX = "TelegramForbiddenError"
 

@@ -21,10 +21,9 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from storage.base import InTransaction
-from storage.outreach import Announcement, Subscriber
+from storage.outreach import POLL_CLOSED_ERROR, Announcement, Subscriber
 
-# What a poll's rows not yet sent at its end say when they are dropped.
-POLL_CLOSED_ERROR = "the poll closed before it was sent"
+__all__ = ["POLL_CLOSED_ERROR"]  # what a poll's rows not sent by its end say when dropped
 
 
 def poll_close_purpose(announcement_id: int) -> str:

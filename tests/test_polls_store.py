@@ -137,6 +137,8 @@ async def test_the_close_is_claimed_once_and_writes_with_it(repo: Repository) ->
     store: AnnouncementStore = beside("announcements", repo)
     after = await store.get(poll.id)
     assert after is not None and after.status == STOPPED
+    progress = await store.progress(after)
+    assert (progress.sent, progress.stopped, progress.failed, progress.pending) == (2, 1, 0, 0)
     dropped = await repo.db.fetchall(  # type: ignore[attr-defined]
         *sql(repo, "SELECT chat_id, last_error FROM outbox WHERE dropped_at IS NOT NULL")
     )

@@ -12,6 +12,7 @@ from storage.codec import decode_json, encode_json
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
+    POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -156,7 +157,7 @@ class PostgresAnnouncementStore:
             "SELECT "
             "COUNT(*) FILTER (WHERE sent_at IS NOT NULL) AS sent, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
-            "                 AND last_error = $1) AS stopped, "
+            "                 AND last_error IN ($1, $4)) AS stopped, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
             "                 AND last_error LIKE $2) AS blocked, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL) AS dropped, "
@@ -165,6 +166,7 @@ class PostgresAnnouncementStore:
             STOPPED_ERROR,
             f"{BLOCKED_ERROR_PREFIX}%",
             announcement_purpose(announcement.id),
+            POLL_CLOSED_ERROR,
         )
         assert row is not None
         return Progress(

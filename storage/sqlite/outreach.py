@@ -17,6 +17,7 @@ from storage.codec import (
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
+    POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -162,14 +163,19 @@ class SQLiteAnnouncementStore:
         row = await self.db.fetchone(
             "SELECT "
             "COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent, "
-            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error = ?), 0) "
-            "  AS stopped, "
+            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error IN (?, ?)), "
+            "  0) AS stopped, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error LIKE ?), 0) "
             "  AS blocked, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL), 0) AS dropped, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NULL), 0) AS pending "
             "FROM outbox INDEXED BY outbox_by_purpose WHERE purpose = ?",
-            (STOPPED_ERROR, f"{BLOCKED_ERROR_PREFIX}%", announcement_purpose(announcement.id)),
+            (
+                STOPPED_ERROR,
+                POLL_CLOSED_ERROR,
+                f"{BLOCKED_ERROR_PREFIX}%",
+                announcement_purpose(announcement.id),
+            ),
         )
         assert row is not None
         return Progress(
