@@ -246,8 +246,9 @@ async def test_a_poll_in_two_districts_votes_results_and_reports(harness: Harnes
 async def test_a_poll_is_closed_once_across_a_restart(
     harness: Harness,
 ) -> None:
-    """Closing is claimed in the database: after a restart the new process finds the poll
-    closed and sends nothing again."""
+    """Whom a poll went to is in the database: a process started after the polls went out
+    counts their votes; closing is claimed in the database: after a restart the new process
+    finds the poll closed and sends nothing again."""
     h = harness
     await onboard(h, ANNA, "ru")
     await subscribe(h, ANNA, "ru", "Абайская", "Семей")
@@ -259,7 +260,9 @@ async def test_a_poll_is_closed_once_across_a_restart(
     await h.fake.wait_for(lambda c: bool(polls_to(h.fake, ANNA)) and bool(polls_to(h.fake, AIGUL)),
                           since=since, timeout=WAIT)  # fmt: skip
     (anna,) = polls_to(h.fake, ANNA)
+    await h.restart()
     await vote(h, ANNA, anna, [0])
+    assert votes(h) == {ANNA: (0, SEMEY)}
     h.clock.at = local(23, 15) + timedelta(minutes=5)
     await h.app.dp["polls"].tick(h.clock())
     await h.fake.wait_for(lambda c: c.method == "stopPoll" and h.fake.chat_of(c) == AIGUL,

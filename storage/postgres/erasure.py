@@ -53,6 +53,7 @@ TOUCHED = (
     "citizens", "appeals", "attachments", "appeal_additions", "appeal_questions",
     "appeal_copies", "official_prompts", "status_history", "outbox", "fsm", "bookings",
     "waitlist",
+    "poll_votes", "poll_sends",
 )  # fmt: skip
 
 
