@@ -30,6 +30,7 @@ from bot.delivery.scheduler import Ticker, Ticks
 from bot.delivery.sender import OutboxSender
 from bot.domain.catalog import Catalog, load_catalog
 from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
+from bot.domain.digest import CHART_KIND
 from bot.domain.limits import DailyLimits
 from bot.domain.receptions import SlotPlanner, load_receptions
 from bot.services.appeals import AppealService
@@ -62,6 +63,7 @@ from bot.telegram.webhook import ANSWER_WITHIN, WebhookReceiver
 from bot.views.booking_notices import BookingNotices
 from bot.views.confirmations import ConfirmationMessages
 from bot.views.digest import DigestView
+from bot.views.digest_chart import DigestChartView
 from bot.views.erasure_notices import ErasureNotices
 from bot.views.lifecycle_notices import LifecycleNotices
 from bot.views.officials_notices import OfficialsNotices
@@ -295,6 +297,8 @@ async def create_app(
         refusal_alerts=refusal_alerts(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
+        # Rows drawn when they are sent: the digest's weekly chart.
+        renderers={CHART_KIND: DigestChartView(catalog, i18n)},
     )
     # Of several instances on one database only the lease's holder sends (real time: the
     # lease is about processes, not the business day).
@@ -383,6 +387,8 @@ async def create_app(
         officials.officials_chats,
         default_chat_id=settings.officials_chat_id,
         today_section=bookings.digest_section,
+        chart_weekday=settings.digest_chart_weekday,
+        chart_rows=outbox,
     )
     ticker = Ticker(Ticks(digests, bookings, prompts), clock, settings.tz)
     dp["subscriptions"] = SubscriptionService(stores.subscriptions, catalog, system_clock)
