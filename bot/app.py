@@ -85,6 +85,10 @@ REPORT_MODULES = (
     "xlsxwriter",  # bot.views.reports imports it only when a workbook is built
     "storage.sqlite.reports",
     "storage.postgres.reports",
+    # The digest's weekly chart is drawn there too (bot.views.digest_chart).
+    "bot.views.digest_chart",
+    "matplotlib.backends.backend_agg",
+    "matplotlib.figure",
 )
 
 
@@ -289,6 +293,9 @@ async def create_app(
     # seconds.
     outbox_store = stores.outbox
     outbox = Outbox(outbox_store, delivery_clock)
+    # Reports and the weekly chart are made in a process of their own, so the event loop never
+    # waits for them (bot.services.report_worker; the chart: README → Performance).
+    worker = ReportWorker(preload=REPORT_MODULES)
     sender = OutboxSender(
         bot,
         outbox_store,
@@ -298,7 +305,7 @@ async def create_app(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
         # Rows drawn when they are sent: the digest's weekly chart.
-        renderers={CHART_KIND: DigestChartView(catalog, i18n)},
+        renderers={CHART_KIND: DigestChartView(catalog, i18n, draw_off_loop=worker.run)},
     )
     # Of several instances on one database only the lease's holder sends (real time: the
     # lease is about processes, not the business day).
@@ -453,7 +460,7 @@ async def create_app(
         # /stats and /export read the period in a process of their own, through a
         # connection it opens itself.
         reader=stores.period_reader,
-        worker=ReportWorker(preload=REPORT_MODULES),
+        worker=worker,
     )  # fmt: skip
     dp.shutdown.register(reports.close)
     dp["reports"] = reports

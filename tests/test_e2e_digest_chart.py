@@ -67,6 +67,7 @@ async def test_the_monday_digest_carries_the_chart_and_tuesdays_does_not(
         lambda c: c.method == "sendPhoto" and h.fake.chat_of(c) == OFFICIALS and not c.failed,
         since=since,
     )
+    await h.app.sender.drain()
     digest = digests_to_officials(h, since, "29 ноября")
     assert len(digest) == 1 and digest[0].ts < photo.ts  # the text first, then its chart
     caption = str(photo.params.get("caption"))
@@ -92,15 +93,16 @@ async def test_the_monday_digest_carries_the_chart_and_tuesdays_does_not(
     assert photos_to_officials(h, since) == []
 
 
+def broken(text: object) -> bytes:
+    """Drawing that fails (in the report worker's process: pickled by reference)."""
+    raise MemoryError("no room for a figure")
+
+
 async def test_a_chart_that_cannot_be_drawn_costs_only_the_chart(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     h = harness
     await file_one_appeal(h)
-
-    def broken(text: object) -> bytes:
-        raise MemoryError("no room for a figure")
-
     monkeypatch.setattr(bot.views.digest_chart, "draw_png", broken)
     h.clock.at = at(30)
     since = h.fake.mark()

@@ -5,8 +5,9 @@ Two halves, on purpose. `DigestChartView` words everything (titles, axes, legend
 names, the caption) in the officials' language through the catalogs; it runs on the event
 loop and is cheap. `draw_png` only draws those words and numbers: it imports matplotlib
 (Agg, no pyplot and so no global figure state) the first time a chart is drawn, so start-up
-never pays for it, and it runs off the event loop (`render_off_loop`; why a thread: README →
-Performance). matplotlib's bundled DejaVu Sans has every Kazakh letter.
+never pays for it, and it runs off the event loop: in the bot, in the report worker's
+process (`bot.services.report_worker`; why not a thread: README → Performance).
+matplotlib's bundled DejaVu Sans has every Kazakh letter.
 
 The outbox stores the numbers and draws the picture when it sends the row
 (`bot.delivery.sender.OutboxSender`, `Outbox.rendered`): nothing big is stored, and a retry
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -58,12 +59,20 @@ class ChartText:
     answered: tuple[int, ...]
 
 
+# Runs `draw(text)` off the event loop and returns its bytes: the bot hands in its report
+# worker's `run` (another process); `render_off_loop` is a thread.
+DrawOffLoop = Callable[[Callable[[ChartText], bytes], ChartText], Awaitable[bytes]]
+
+
 class DigestChartView:
     """Words the chart in the officials' language, and draws it off the event loop."""
 
-    def __init__(self, catalog: Catalog, i18n: PoI18n) -> None:
+    def __init__(
+        self, catalog: Catalog, i18n: PoI18n, *, draw_off_loop: DrawOffLoop | None = None
+    ) -> None:
         self.catalog = catalog
         self.i18n = i18n
+        self.draw_off_loop = draw_off_loop or render_off_loop
 
     def text(self, chart: WeeklyChart, lang: str) -> ChartText:
         with self.i18n.context(), self.i18n.use_locale(lang):
@@ -80,20 +89,26 @@ class DigestChartView:
         lang = str(data.get("lang") or "ru")
         chart = WeeklyChart.from_payload(data["chart"])
         text = self.text(chart, lang)
-        png = await render_off_loop(draw_png, text)
+        # Looked up at each call, so a test can break the drawing.
+        png = await self.draw_off_loop(draw_png, text)
         name = f"digest-{chart.weeks[-1].isoformat() if chart.weeks else 'chart'}.png"
         return {"photo": BufferedInputFile(png, name), "caption": self.caption(chart, lang)}
 
 
 async def render_off_loop(draw: Callable[[ChartText], bytes], text: ChartText) -> bytes:
-    """A thread, not the report worker's process: drawing takes ~0.2 s, the first one plus
-    ~0.6 s of importing matplotlib, and the loop stalls at most a few tens of milliseconds
-    meanwhile (README → Performance, `bench.chart`)."""
+    """In a thread of this process: for tests and scripts. The bot draws in its report
+    worker instead: in a thread matplotlib holds the GIL long enough to stall the event loop
+    for a quarter of a second, and the first chart's import for most of half a second, where
+    the worker's process stalls it by a few milliseconds (README → Performance,
+    `bench.chart`)."""
     return await asyncio.to_thread(draw, text)
 
 
 def _week_label(monday: date) -> str:
+    """Monday to Sunday, as short as stays clear: 05–11.10, 26.10–01.11."""
     sunday = monday + timedelta(days=6)
+    if monday.month == sunday.month:
+        return f"{monday:%d}–{sunday:%d.%m}"
     return f"{monday:%d.%m}–{sunday:%d.%m}"
 
 
@@ -199,7 +214,7 @@ def draw_png(text: ChartText) -> bytes:
     share.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f}%"))
     share.grid(axis="y", alpha=0.3)
     share.spines[["top", "right"]].set_visible(False)
-    share.set_xticks(x, text.week_labels, fontsize=9)
+    share.set_xticks(x, text.week_labels, fontsize=8.5)
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
