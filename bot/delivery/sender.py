@@ -19,7 +19,7 @@ import logging
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
@@ -41,7 +41,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from pydantic import ValidationError
 
-from bot.delivery.outbox import Outbox, build_method
+from bot.delivery.outbox import RENDER_KEY, Outbox, build_method
 from storage.outbox import OutboxRow, OutboxStore, Outgoing
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ MARK_PAUSE = 0.25
 BULK_PER_SECOND = 20.0
 # Of `max_in_flight`, these sends are never taken by bulk rows.
 IN_FLIGHT_KEPT = 4
+# Makes a rendered row's upload (`Outbox.rendered`) from the numbers it stored: given the row's
+# data, returns the method's parameters to add (the photo as an InputFile, its caption). Runs
+# at every attempt; raising drops the row (logged), since the same numbers would fail again.
+Renderer = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
 # Renders the private alerts to the admins when a group starts refusing the bot.
 RefusalAlerts = Callable[[int, str], Sequence[Outgoing]]
 
@@ -196,8 +200,10 @@ class OutboxSender:
         max_in_flight: int = 16,
         batch_size: int = 100,
         refusal_alerts: RefusalAlerts = no_alerts,
+        renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
         self.bot = bot
+        self.renderers = dict(renderers or {})
         self.store = store
         self.outbox = outbox
         self.clock = clock
@@ -408,9 +414,31 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox row %s: could not reschedule", row.id)
 
-    async def _attempt(self, row: OutboxRow) -> None:
+    async def _render(self, row: OutboxRow) -> dict[str, Any] | None:
+        """The payload to send: the row's own, or for a rendered row its parameters with what
+        the renderer made. None if it cannot be made: the row is dropped then (logged)."""
+        spec = row.payload.get(RENDER_KEY)
+        if spec is None:
+            return row.payload
+        payload = {k: v for k, v in row.payload.items() if k != RENDER_KEY}
+        kind = spec.get("kind") if isinstance(spec, Mapping) else None
+        renderer = self.renderers.get(str(kind))
         try:
-            method: TelegramMethod[Any] = build_method(row.method, row.chat_id, row.payload)
+            if renderer is None:
+                raise LookupError(f"no renderer for {kind!r}")
+            payload.update(await renderer(spec.get("data") or {}))
+        except Exception as exc:
+            log.exception("outbox row %s: could not render %s; dropped", row.id, kind)
+            await self.store.drop(row.id, f"not rendered: {describe(exc)}", self.clock())
+            return None
+        return payload
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        payload = await self._render(row)
+        if payload is None:
+            return
+        try:
+            method: TelegramMethod[Any] = build_method(row.method, row.chat_id, payload)
         except (ValueError, TypeError, ValidationError) as exc:
             # Outbox validates on enqueue, so only a hand-made row gets here; it never will work.
             log.error("outbox row %s: cannot build %s: %s", row.id, row.method, exc)
