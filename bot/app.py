@@ -43,6 +43,7 @@ from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
 from bot.services.officials_reports import OfficialsReports
 from bot.services.outreach import AnnouncementService, MeetingService, SubscriptionService
+from bot.services.polls import PollService
 from bot.services.prompts import OfficialPrompts
 from bot.services.report_worker import ReportWorker
 from bot.settings import ConfigError, Settings, check_officials_chat
@@ -68,6 +69,7 @@ from bot.views.erasure_notices import ErasureNotices
 from bot.views.lifecycle_notices import LifecycleNotices
 from bot.views.officials_notices import OfficialsNotices
 from bot.views.outreach import AnnouncementNotices
+from bot.views.polls import PollNotices
 from bot.views.prompt_notices import PromptExpiryNotice
 from bot.views.refusals import refusal_alerts
 from handlers import setup_routers
@@ -383,6 +385,13 @@ async def create_app(
         give_back_places=bookings.give_back_places,
         notices=ErasureNotices(outbox),
     )
+    # Polls (issue #13): votes counted on the business clock, like the end time they are
+    # judged by; closed by the scheduler's tick below.
+    polls = PollService(
+        stores.polls, stores.announcements, outbox, clock, settings.tz,
+        PollNotices(outbox, i18n, catalog, settings.officials_language, settings.tz),
+    )  # fmt: skip
+    dp["polls"] = polls
     digests = DigestService(
         stores.digest,
         outbox,
@@ -394,10 +403,11 @@ async def create_app(
         officials.officials_chats,
         default_chat_id=settings.officials_chat_id,
         today_section=bookings.digest_section,
+        polls_section=polls.digest_section,
         chart_weekday=settings.digest_chart_weekday,
         chart_rows=outbox,
     )
-    ticker = Ticker(Ticks(digests, bookings, prompts), clock, settings.tz)
+    ticker = Ticker(Ticks(digests, bookings, prompts, polls), clock, settings.tz)
     dp["subscriptions"] = SubscriptionService(stores.subscriptions, catalog, system_clock)
     announcements = AnnouncementService(
         stores.announcements,
@@ -407,6 +417,7 @@ async def create_app(
         delivery_clock,
         AnnouncementNotices(outbox, i18n, catalog, settings.officials_language, settings.tz),
         sending_here=lambda: sender.running,
+        polls=stores.polls,
     )
     dp["announcements"] = announcements
     dp["meetings"] = MeetingService(
@@ -461,6 +472,7 @@ async def create_app(
         # connection it opens itself.
         reader=stores.period_reader,
         worker=worker,
+        polls=polls.between,
     )  # fmt: skip
     dp.shutdown.register(reports.close)
     dp["reports"] = reports

@@ -146,6 +146,13 @@ def message_id_of(result: Any, payload: Mapping[str, Any]) -> int | None:
     return edited if isinstance(edited, int) else None
 
 
+def poll_id_of(result: Any) -> str | None:
+    """The id of the poll a sendPoll created (its votes name it); None for anything else."""
+    poll = getattr(result, "poll", None)
+    poll_id = getattr(poll, "id", None)
+    return poll_id if isinstance(poll_id, str) else None
+
+
 def media_group_ids(result: Any) -> list[int]:
     """Every message a media group became, in order; [] for a single message."""
     if not isinstance(result, list) or len(result) < 2:
@@ -470,22 +477,27 @@ class OutboxSender:
             await self._retry_later(row, describe(exc))
         else:
             await self._record_sent(
-                row, message_id_of(result, row.payload), media_group_ids(result)
-            )
+                row, message_id_of(result, row.payload), media_group_ids(result),
+                poll_id_of(result),
+            )  # fmt: skip
 
     async def _record_sent(
-        self, row: OutboxRow, message_id: int | None, message_ids: Sequence[int] = ()
+        self,
+        row: OutboxRow,
+        message_id: int | None,
+        message_ids: Sequence[int] = (),
+        poll_id: str | None = None,
     ) -> None:
         """Telegram has the message; until the row is marked, a crash sends it again after a
         restart. So marking is the very next step after the answer (no task to schedule first,
         nothing else awaited), and it completes even when the sender is cancelled meanwhile
         (stop() past its timeout): the cancellation is passed on once the row is marked."""
         try:
-            await self._mark_sent(row, message_id, message_ids)
+            await self._mark_sent(row, message_id, message_ids, poll_id)
         except asyncio.CancelledError:
             # Cancelled while the mark waited for the database: mark it after all (a mark that
             # had reached the database already makes this one a no-op), then stop.
-            await self._mark_sent(row, message_id, message_ids)
+            await self._mark_sent(row, message_id, message_ids, poll_id)
             raise
         if row.chat_id in self._refused:
             self._refused.discard(row.chat_id)
@@ -493,13 +505,19 @@ class OutboxSender:
             log.info("outbox: group %s takes messages again", row.chat_id)
 
     async def _mark_sent(
-        self, row: OutboxRow, message_id: int | None, message_ids: Sequence[int]
+        self,
+        row: OutboxRow,
+        message_id: int | None,
+        message_ids: Sequence[int],
+        poll_id: str | None = None,
     ) -> None:
         # A failed mark is retried, never the send: sending again would deliver it twice.
         pause = MARK_PAUSE
         for attempt in range(1, MARK_ATTEMPTS + 1):
             try:
-                await self.store.mark_sent(row.id, message_id, self.clock(), message_ids)
+                await self.store.mark_sent(
+                    row.id, message_id, self.clock(), message_ids, poll_id=poll_id
+                )
                 return
             except Exception:
                 if attempt == MARK_ATTEMPTS:
@@ -567,7 +585,11 @@ class OutboxSender:
             # deliver it twice.
             result = data.get("result")
             message_id = result.get("message_id") if isinstance(result, dict) else None
+            poll = result.get("poll") if isinstance(result, dict) else None
+            poll_id = poll.get("id") if isinstance(poll, dict) else None
             log.error("outbox row %s: sent, but the answer was unreadable: %s", row.id, exc)
-            await self._record_sent(row, message_id)
+            await self._record_sent(
+                row, message_id, poll_id=poll_id if isinstance(poll_id, str) else None
+            )
             return
         await self._retry_later(row, describe(exc))

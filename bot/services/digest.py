@@ -115,6 +115,7 @@ class DigestService:
         *,
         default_chat_id: int | None = None,
         today_section: Callable[[date, str], Awaitable[str | None]] | None = None,
+        polls_section: Callable[[int, date, bool], Awaitable[str | None]] | None = None,
         chart_weekday: int | None = None,
         chart_rows: RenderedRows | None = None,
     ) -> None:
@@ -130,6 +131,8 @@ class DigestService:
         self.default_chat_id = default_chat_id
         # Today's receptions, when the bot has them; shown in the default chat's digest.
         self.today_section = today_section
+        # The results of the polls closed on the reported day: (chat, day, default chat?).
+        self.polls_section = polls_section
         # The weekday (Monday 0) whose digest carries the weekly chart; None: never.
         self.chart_weekday = chart_weekday
         self.chart_rows = chart_rows  # the outbox, for the chart's row
@@ -197,7 +200,12 @@ class DigestService:
         section = None
         if self.today_section is not None and chat_id == self.default_chat_id:
             section = await self.today_section(day + timedelta(days=1), self.lang)
-        return self.render(data, section)
+        text = self.render(data, section)
+        if self.polls_section is not None:
+            polls = await self.polls_section(chat_id, day, chat_id == self.default_chat_id)
+            if polls:
+                text = f"{text}\n\n{polls}"
+        return text
 
     async def send_now(self, chat_id: int, now: datetime) -> list[int]:
         """On request (/digest): yesterday's digest right away, as often as asked; the daily
