@@ -21,6 +21,8 @@ DONE = "done"
 STOPPED = "stopped"
 # What a stopped row's last_error says, so the progress can count it apart from failures.
 STOPPED_ERROR = "stopped by an official"
+# A poll's row not sent by its end time (storage.polls): never sent, counted as stopped.
+POLL_CLOSED_ERROR = "the poll closed before it was sent"
 # How the outbox sender records a citizen who blocked the bot (bot.delivery.sender.describe).
 BLOCKED_ERROR_PREFIX = "TelegramForbiddenError"
 
@@ -74,6 +76,20 @@ class MeetingDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class PollDetails:
+    """A poll: its options in each language (the same count, the same order), when it closes
+    (an instant), and when it was closed (None until then). The question is the text."""
+
+    options_kk: tuple[str, ...]
+    options_ru: tuple[str, ...]
+    closes_at: datetime
+    closed_at: datetime | None = None
+
+    def options(self, lang: str) -> tuple[str, ...]:
+        return self.options_kk if lang == "kk" else self.options_ru
+
+
+@dataclass(frozen=True, slots=True)
 class NewAnnouncement:
     draft_key: str
     kind: str
@@ -86,6 +102,7 @@ class NewAnnouncement:
     author_name: str
     created_at: datetime
     meeting: MeetingDetails | None = None  # kind «meeting» only
+    poll: PollDetails | None = None  # kind «poll» only
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +123,7 @@ class Announcement:
     created_at: datetime
     finished_at: datetime | None
     meeting: MeetingDetails | None = None
+    poll: PollDetails | None = None
 
     def text(self, lang: str) -> str:
         return self.text_kk if lang == "kk" else self.text_ru

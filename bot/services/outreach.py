@@ -21,6 +21,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.announcements import (
     KINDS,
     MEETING,
+    POLL,
     MeetingTime,
     all_districts,
     parse_meeting_time,
@@ -40,12 +41,14 @@ from storage.outreach import (
     MeetingQuestion,
     MeetingStore,
     NewAnnouncement,
+    PollDetails,
     Progress,
     Subscriber,
     SubscriptionStore,
     meeting_reminder_purpose,
     progress_purpose,
 )
+from storage.polls import PollStore
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class Draft:
     text_kk: str
     text_ru: str
     meeting: MeetingDetails | None = None  # kind «meeting»: who, where, when, topics
+    poll: PollDetails | None = None  # kind «poll»: options, end time (the texts: question)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +111,12 @@ class AnnouncementService:
         clock: Clock,
         messages: AnnouncementMessages,
         sending_here: Callable[[], bool] = lambda: True,
+        polls: PollStore | None = None,
     ) -> None:
         """`sending_here`: whether this process runs the outbox sender (holds its lease);
-        only that one edits the progress messages, so several instances do not all edit."""
+        only that one edits the progress messages, so several instances do not all edit.
+        `polls`: where a poll's recipients are recorded (without it no poll is sent)."""
+        self.polls = polls
         self.sending_here = sending_here
         self.store = store
         self.subscriptions = subscriptions
@@ -129,11 +136,16 @@ class AnnouncementService:
             raise ValueError(f"not an announcement this release sends: {draft}")
         if (draft.kind == MEETING) != (draft.meeting is not None):
             raise ValueError(f"a meeting, and only a meeting, has its details: {draft}")
+        if (draft.kind == POLL) != (draft.poll is not None):
+            raise ValueError(f"a poll, and only a poll, has options: {draft}")
+        polls = self.polls
+        if draft.poll is not None and polls is None:
+            raise ValueError("polls are not set up here")
         new = NewAnnouncement(
             draft_key=draft.key, kind=draft.kind, districts=draft.districts,
             text_kk=draft.text_kk, text_ru=draft.text_ru, chat_id=chat_id,
             progress_message_id=message_id, author_id=author_id, author_name=author,
-            created_at=self.clock(), meeting=draft.meeting,
+            created_at=self.clock(), meeting=draft.meeting, poll=draft.poll,
         )  # fmt: skip
 
         async def write(
@@ -141,7 +153,12 @@ class AnnouncementService:
         ) -> int:
             rows = [self.messages.to_citizen(announcement, s) for s in who]
             # Bulk: thousands of rows must not hold back anyone's answer or a card.
-            return len(await self.outbox.queue_in(conn, rows, bulk=True))
+            ids = await self.outbox.queue_in(conn, rows, bulk=True)
+            if announcement.poll is not None and polls is not None:
+                # One row per subscriber (a poll is never split): whom each poll goes to, so
+                # that their vote finds them once Telegram names the poll.
+                await polls.record_sends(conn, announcement.id, list(zip(who, ids, strict=True)))
+            return len(ids)
 
         announcement, created = await self.store.create(new, write)
         if created:

@@ -17,6 +17,7 @@ from bot.domain.announcements import (
     MEETING,
     NOTICE,
     PLACE_MAX,
+    POLL,
     QUESTION_MAX,
     QUESTION_MIN,
     TEXT_MIN,
@@ -36,6 +37,7 @@ from bot.telegram.callbacks import AnnCb, MeetCb, SubCb
 from bot.views.appeal import PAGE_SIZE, places_screen
 from bot.views.booking import access_label
 from bot.views.common import html, shorten
+from bot.views.polls import poll_payload
 from i18n.core import PoI18n
 from i18n.formatting import date_time
 from storage.outbox import Outgoing
@@ -154,7 +156,7 @@ def announcement_text(
         heading = _("🤝 <b>Meeting with residents</b>")
         lines = "\n".join(meeting_lines(meeting, tz, lang))
         return f"{heading}\n{place}\n{lines}\n\n{html(text)}"
-    if kind != NOTICE:  # pragma: no cover - polls come later
+    if kind != NOTICE:  # a poll goes as a native poll (bot.views.polls)
         raise ValueError(kind)
     heading = _("📢 <b>Announcement of the akimat</b>")
     return f"{heading}\n{place}\n\n{html(text)}"
@@ -297,7 +299,9 @@ def kind_label(kind: str) -> str:
         return _("📄 Notice")
     if kind == MEETING:
         return _("🤝 Meeting with residents")
-    return kind  # pragma: no cover - polls come later
+    if kind == POLL:
+        return _("📊 Poll")
+    return kind
 
 
 def kind_screen(kinds: Sequence[str]) -> Screen:
@@ -563,8 +567,18 @@ class AnnouncementNotices:
     def to_citizen(self, announcement: Announcement, subscriber: Subscriber) -> Outgoing:
         lang = subscriber.language if subscriber.language in ("kk", "ru") else "kk"
         territory = self.catalog.territory
+        key = f"{announcement_purpose(announcement.id)}:{subscriber.citizen_id}"
         with self.speaking(lang):
             name = place_name(territory, subscriber.district, lang)
+            if announcement.poll is not None:
+                # A native poll, in the citizen's language (bot.views.polls).
+                payload = poll_payload(
+                    announcement, lang, unsubscribe_keyboard(subscriber.district, name)
+                )
+                return self.rows.message(
+                    subscriber.citizen_id, "sendPoll", payload, dedupe_key=key,
+                    purpose=announcement_purpose(announcement.id),
+                )  # fmt: skip
             text = announcement_text(
                 announcement.kind, announcement.text(lang), name, announcement.meeting,
                 self.tz, lang,

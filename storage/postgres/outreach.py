@@ -13,6 +13,7 @@ from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
     MEETING_CANCELLED,
+    POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -22,6 +23,7 @@ from storage.outreach import (
     MeetingFigures,
     MeetingQuestion,
     NewAnnouncement,
+    PollDetails,
     Progress,
     Subscriber,
     WriteMessages,
@@ -34,7 +36,8 @@ from storage.postgres.database import PostgresDatabase
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
-    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at"
+    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at, "
+    "poll_options_kk, poll_options_ru, poll_closes_at, poll_closed_at"
 )
 
 
@@ -95,26 +98,31 @@ class PostgresAnnouncementStore:
         async with self.db.transaction() as conn:
             # A second «Send» of the same draft waits here for the first one's commit, then
             # finds its row.
-            m = new.meeting
+            m, p = new.meeting, new.poll
             row = await conn.fetchrow(
                 "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
                 "chat_id, progress_message_id, author_id, author_name, status, total, "
-                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) "
+                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics, "
+                "poll_options_kk, poll_options_ru, poll_closes_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, "
+                "$16, $17, $18) "
                 f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
                 new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
                 new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
                 new.author_name, SENDING, new.created_at,
                 m.who if m else None, m.place if m else None, m.at if m else None,
                 encode_json(list(m.topics)) if m else None,
+                encode_json(list(p.options_kk)) if p else None,
+                encode_json(list(p.options_ru)) if p else None,
+                p.closes_at if p else None,
             )  # fmt: skip
             if row is None:
                 existing = await conn.fetchrow(
                     f"SELECT {COLUMNS} FROM announcements WHERE draft_key = $1", new.draft_key
                 )
                 assert existing is not None
-                return _announcement(existing), False
-            created = _announcement(row)
+                return announcement_of(existing), False
+            created = announcement_of(row)
             # FOR SHARE: a /forget under way (it locks the citizen first) is waited for and
             # its citizen left out; one that comes later waits for this commit and erases the
             # row written here. Without it, an erasure committed between this read and the
@@ -141,7 +149,7 @@ class PostgresAnnouncementStore:
         row = await self.db.fetchone(
             f"SELECT {COLUMNS} FROM announcements WHERE id = $1", announcement_id
         )
-        return _announcement(row) if row else None
+        return announcement_of(row) if row else None
 
     async def sending(self, stopped_since: datetime) -> list[Announcement]:
         rows = await self.db.fetchall(
@@ -151,14 +159,14 @@ class PostgresAnnouncementStore:
             STOPPED,
             stopped_since,
         )
-        return [_announcement(r) for r in rows]
+        return [announcement_of(r) for r in rows]
 
     async def progress(self, announcement: Announcement) -> Progress:
         row = await self.db.fetchone(
             "SELECT "
             "COUNT(*) FILTER (WHERE sent_at IS NOT NULL) AS sent, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
-            "                 AND last_error = $1) AS stopped, "
+            "                 AND last_error IN ($1, $4)) AS stopped, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
             "                 AND last_error LIKE $2) AS blocked, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL) AS dropped, "
@@ -167,6 +175,7 @@ class PostgresAnnouncementStore:
             STOPPED_ERROR,
             f"{BLOCKED_ERROR_PREFIX}%",
             announcement_purpose(announcement.id),
+            POLL_CLOSED_ERROR,
         )
         assert row is not None
         return Progress(
@@ -197,7 +206,7 @@ class PostgresAnnouncementStore:
                 STOPPED_ERROR,
                 announcement_purpose(announcement_id),
             )
-        return _announcement(row)
+        return announcement_of(row)
 
     async def record_shown(
         self, announcement_id: int, shown: str, finished: bool, now: datetime
@@ -216,7 +225,7 @@ class PostgresAnnouncementStore:
         )
 
 
-def _announcement(row: asyncpg.Record) -> Announcement:
+def announcement_of(row: asyncpg.Record) -> Announcement:
     return Announcement(
         id=int(row["id"]),
         draft_key=row["draft_key"],
@@ -234,6 +243,18 @@ def _announcement(row: asyncpg.Record) -> Announcement:
         created_at=row["created_at"],
         finished_at=row["finished_at"],
         meeting=_meeting(row),
+        poll=_poll(row),
+    )
+
+
+def _poll(row: asyncpg.Record) -> PollDetails | None:
+    if row["poll_closes_at"] is None:
+        return None
+    return PollDetails(
+        options_kk=tuple(decode_json(row["poll_options_kk"] or "[]")),
+        options_ru=tuple(decode_json(row["poll_options_ru"] or "[]")),
+        closes_at=row["poll_closes_at"],
+        closed_at=row["poll_closed_at"],
     )
 
 
@@ -342,7 +363,7 @@ class PostgresMeetingStore:
         )
         figures = []
         for row in meetings:
-            meeting = _announcement(row)
+            meeting = announcement_of(row)
             coming = await self.db.fetchall(
                 "SELECT access FROM meeting_attendees WHERE announcement_id = $1", meeting.id
             )
@@ -374,7 +395,7 @@ class PostgresMeetingStore:
             )
             if row is None:
                 return None
-            meeting = _announcement(row)
+            meeting = announcement_of(row)
             # FOR SHARE OF c: as an announcement's subscribers, against a /forget under way.
             rows = await conn.fetch(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "

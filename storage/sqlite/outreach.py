@@ -18,6 +18,7 @@ from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
     MEETING_CANCELLED,
+    POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -27,6 +28,7 @@ from storage.outreach import (
     MeetingFigures,
     MeetingQuestion,
     NewAnnouncement,
+    PollDetails,
     Progress,
     Subscriber,
     WriteMessages,
@@ -39,7 +41,8 @@ from storage.sqlite.database import SQLiteDatabase
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
-    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at"
+    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at, "
+    "poll_options_kk, poll_options_ru, poll_closes_at, poll_closed_at"
 )
 
 
@@ -100,7 +103,7 @@ class SQLiteAnnouncementStore:
 
     async def create(self, new: NewAnnouncement, write: WriteMessages) -> tuple[Announcement, bool]:
         async with self.db.transaction() as conn:
-            m = new.meeting
+            m, p = new.meeting, new.poll
             values = (
                 new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
                 new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
@@ -108,12 +111,16 @@ class SQLiteAnnouncementStore:
                 m.who if m else None, m.place if m else None,
                 encode_instant(m.at) if m else None,
                 encode_json(list(m.topics)) if m else None,
+                encode_json(list(p.options_kk)) if p else None,
+                encode_json(list(p.options_ru)) if p else None,
+                encode_instant(p.closes_at) if p else None,
             )  # fmt: skip
             async with conn.execute(
                 "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
                 "chat_id, progress_message_id, author_id, author_name, status, total, "
-                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
+                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics, "
+                "poll_options_kk, poll_options_ru, poll_closes_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
                 values,
             ) as cur:
@@ -124,8 +131,8 @@ class SQLiteAnnouncementStore:
                 ) as cur:
                     existing = await cur.fetchone()
                 assert existing is not None
-                return _announcement(existing), False
-            created = _announcement(row)
+                return announcement_of(existing), False
+            created = announcement_of(row)
             async with conn.execute(
                 "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
                 "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
@@ -145,7 +152,7 @@ class SQLiteAnnouncementStore:
         row = await self.db.fetchone(
             f"SELECT {COLUMNS} FROM announcements WHERE id = ?", (announcement_id,)
         )
-        return _announcement(row) if row else None
+        return announcement_of(row) if row else None
 
     async def sending(self, stopped_since: datetime) -> list[Announcement]:
         rows = await self.db.fetchall(
@@ -153,20 +160,25 @@ class SQLiteAnnouncementStore:
             "OR (status = ? AND finished_at > ?) ORDER BY id",
             (SENDING, STOPPED, encode_instant(stopped_since)),
         )
-        return [_announcement(r) for r in rows]
+        return [announcement_of(r) for r in rows]
 
     async def progress(self, announcement: Announcement) -> Progress:
         row = await self.db.fetchone(
             "SELECT "
             "COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent, "
-            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error = ?), 0) "
-            "  AS stopped, "
+            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error IN (?, ?)), "
+            "  0) AS stopped, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error LIKE ?), 0) "
             "  AS blocked, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL), 0) AS dropped, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NULL), 0) AS pending "
             "FROM outbox INDEXED BY outbox_by_purpose WHERE purpose = ?",
-            (STOPPED_ERROR, f"{BLOCKED_ERROR_PREFIX}%", announcement_purpose(announcement.id)),
+            (
+                STOPPED_ERROR,
+                POLL_CLOSED_ERROR,
+                f"{BLOCKED_ERROR_PREFIX}%",
+                announcement_purpose(announcement.id),
+            ),
         )
         assert row is not None
         return Progress(
@@ -193,7 +205,7 @@ class SQLiteAnnouncementStore:
                 "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
                 (encode_instant(now), STOPPED_ERROR, announcement_purpose(announcement_id)),
             )
-        return _announcement(row)
+        return announcement_of(row)
 
     async def record_shown(
         self, announcement_id: int, shown: str, finished: bool, now: datetime
@@ -207,7 +219,7 @@ class SQLiteAnnouncementStore:
         )
 
 
-def _announcement(row: sqlite3.Row) -> Announcement:
+def announcement_of(row: sqlite3.Row) -> Announcement:
     return Announcement(
         id=row["id"],
         draft_key=row["draft_key"],
@@ -225,6 +237,18 @@ def _announcement(row: sqlite3.Row) -> Announcement:
         created_at=decode_instant(row["created_at"]),
         finished_at=decode_optional_instant(row["finished_at"]),
         meeting=_meeting(row),
+        poll=_poll(row),
+    )
+
+
+def _poll(row: sqlite3.Row) -> PollDetails | None:
+    if row["poll_closes_at"] is None:
+        return None
+    return PollDetails(
+        options_kk=tuple(decode_json(row["poll_options_kk"] or "[]")),
+        options_ru=tuple(decode_json(row["poll_options_ru"] or "[]")),
+        closes_at=decode_instant(row["poll_closes_at"]),
+        closed_at=decode_optional_instant(row["poll_closed_at"]),
     )
 
 
@@ -320,7 +344,7 @@ class SQLiteMeetingStore:
         )
         figures = []
         for row in meetings:
-            meeting = _announcement(row)
+            meeting = announcement_of(row)
             coming = await self.db.fetchall(
                 "SELECT access FROM meeting_attendees WHERE announcement_id = ?", (meeting.id,)
             )
@@ -354,7 +378,7 @@ class SQLiteMeetingStore:
                 row = await cur.fetchone()
             if row is None:
                 return None
-            meeting = _announcement(row)
+            meeting = announcement_of(row)
             async with conn.execute(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
