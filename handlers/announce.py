@@ -441,7 +441,11 @@ async def poll_step_given(
     audience = await announcements.audience(draft["districts"])
     names = view.district_names(draft["districts"], catalog.territory, officials_language)
     text, markup = view.review_screen(
-        POLL, names, audience, poll_view.poll_details_text(details, tz, officials_language)
+        POLL,
+        names,
+        audience,
+        poll_view.poll_details_text(details, tz, officials_language),
+        draft["key"],
     )
     await message.answer(text, reply_markup=markup)
 

@@ -427,9 +427,7 @@ def preview_heading(lang: str) -> str:
     return _("Preview in Russian: the subscribers will see exactly this.")
 
 
-def review_screen(
-    kind: str, districts: str, audience: int, meeting: str = "", draft: str = ""
-) -> Screen:
+def review_screen(kind: str, districts: str, audience: int, meeting: str, draft: str) -> Screen:
     """`meeting`: the meeting's details (`meeting_details_text`), for a meeting. «Send» carries
     the draft's key (`draft`): an older card, of a draft since replaced, sends nothing."""
     text = "\n".join(
