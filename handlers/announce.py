@@ -49,12 +49,13 @@ from bot.services.officials import OfficialsService
 from bot.services.outreach import AnnouncementService, Draft, MeetingService
 from bot.services.polls import PollService
 from bot.telegram.callbacks import AnnCb
-from bot.telegram.filters import CallbackPrefix, Has, author
+from bot.telegram.filters import CallbackPrefix, Has, IsCommand, author
 from bot.telegram.replies import answer_in_parts
 from bot.views import officials as officials_view
 from bot.views import outreach as view
 from bot.views import polls as poll_view
 from handlers.dialog import stale
+from handlers.meetings import NotMenu
 from handlers.official_commands import allowed
 from i18n.core import PoI18n
 from storage.outreach import Announcement, MeetingDetails, PollDetails
@@ -349,7 +350,7 @@ async def text_given(
     details = (
         view.meeting_details_text(meeting, tz, officials_language) if meeting is not None else ""
     )
-    text, markup = view.review_screen(draft["kind"], names, audience, details)
+    text, markup = view.review_screen(draft["kind"], names, audience, details, draft["key"])
     await message.answer(text, reply_markup=markup)
 
 
@@ -440,7 +441,11 @@ async def poll_step_given(
     audience = await announcements.audience(draft["districts"])
     names = view.district_names(draft["districts"], catalog.territory, officials_language)
     text, markup = view.review_screen(
-        POLL, names, audience, poll_view.poll_details_text(details, tz, officials_language)
+        POLL,
+        names,
+        audience,
+        poll_view.poll_details_text(details, tz, officials_language),
+        draft["key"],
     )
     await message.answer(text, reply_markup=markup)
 
@@ -459,12 +464,18 @@ async def not_meeting_text(message: Message) -> None:
 
 async def send(
     query: CallbackQuery,
+    callback_data: AnnCb,
     state: FSMContext,
     catalog: Catalog,
     announcements: AnnouncementService,
     officials_language: str,
 ) -> None:
     draft = await draft_of(state)
+    if not draft.get("key") or callback_data.value != draft["key"]:
+        # The card of another draft (one this official replaced by starting again, or a
+        # colleague's): what it shows is not what the draft in hand would send.
+        await stale(query)
+        return
     texts = {lang: draft.get(f"text_{lang}") for lang in LANGUAGES}
     meeting = meeting_of(draft)
     poll = poll_of(draft)
@@ -529,19 +540,23 @@ async def meetings_command(
         return
     figures = await meetings.upcoming()
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
-    await answer_in_parts(message, text, view.meetings_keyboard(figures))
+    # Only the chat that announced a meeting calls it off (as only it stops a broadcast).
+    ours = [f for f in figures if f.meeting.chat_id == message.chat.id]
+    await answer_in_parts(message, text, view.meetings_keyboard(ours))
 
 
 async def meeting_of_button(
     query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
 ) -> Announcement | None:
-    """The meeting a button names, still ahead; otherwise the button is answered here."""
+    """The meeting a button names, announced from this chat and still ahead; otherwise the
+    button is answered here."""
     number = callback_data.value
     if not (number.isascii() and number.isdigit()):
         await stale(query)
         return None
     meeting, ahead = await meetings.open_meeting(int(number))
-    if meeting is None:
+    if meeting is None or meeting.chat_id != where(query).chat.id:
+        # Another officials' chat's meeting (a forged button, or a message forwarded here).
         await stale(query)
         return None
     if not ahead:
@@ -586,22 +601,21 @@ def create_router() -> Router:
     router.message.register(announce, Command("announce"))
     router.message.register(meetings_command, Command("meetings"))
     form = StateFilter(AnnounceForm)
-    router.message.register(
-        text_given, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt(),
-        Has("text"),
-    )  # fmt: skip
-    router.message.register(
-        not_text, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt()
-    )
+    # A command or a main-menu button is no answer to a step (in private any message is): it
+    # goes on to its own handler, and the step stays where it was.
+    typed = (RepliesToPrompt(), ~IsCommand(), NotMenu())
+    texts = StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru)
+    router.message.register(text_given, texts, *typed, Has("text"))
+    router.message.register(not_text, texts, *typed)
     details = StateFilter(*MEETING_STATES.values())
-    router.message.register(meeting_field_given, details, RepliesToPrompt(), Has("text"))
-    router.message.register(not_meeting_text, details, RepliesToPrompt())
+    router.message.register(meeting_field_given, details, *typed, Has("text"))
+    router.message.register(not_meeting_text, details, *typed)
     closes = StateFilter(AnnounceForm.poll_closes)
-    router.message.register(poll_closes_given, closes, RepliesToPrompt(), Has("text"))
-    router.message.register(not_meeting_text, closes, RepliesToPrompt())
+    router.message.register(poll_closes_given, closes, *typed, Has("text"))
+    router.message.register(not_meeting_text, closes, *typed)
     poll_steps = StateFilter(*(step for step, _what, _lang in POLL_STEPS))
-    router.message.register(poll_step_given, poll_steps, RepliesToPrompt(), Has("text"))
-    router.message.register(not_poll_text, poll_steps, RepliesToPrompt())
+    router.message.register(poll_step_given, poll_steps, *typed, Has("text"))
+    router.message.register(not_poll_text, poll_steps, *typed)
     buttons = router.callback_query
     buttons.filter(CallbackPrefix(AnnCb))
     buttons.register(refused, ~MayAct())

@@ -38,6 +38,17 @@ def meeting_reminder_purpose(meeting_id: int, citizen_id: int) -> str:
     return f"meeting-reminder:{meeting_id}:{citizen_id}"
 
 
+def meeting_reminders(meeting_id: int) -> tuple[str, str]:
+    """The purposes of every reminder of the meeting, as a range [low, high): what a
+    cancellation withdraws in its transaction."""
+    low = f"meeting-reminder:{meeting_id}:"
+    return low, low[:-1] + ";"  # ';' follows ':'
+
+
+# What a reminder withdrawn by the meeting's cancellation says (outbox.last_error).
+MEETING_CANCELLED = "meeting cancelled"
+
+
 def progress_purpose(announcement_id: int) -> str:
     """The outbox purpose of the edits of its progress message in the officials' chat."""
     return f"announce-progress:{announcement_id}"
@@ -139,6 +150,8 @@ class Progress:
 
 # Writes the citizens' rows in the creating transaction: (transaction, announcement, who).
 WriteMessages = Callable[[InTransaction, Announcement, Sequence[Subscriber]], Awaitable[int]]
+# More writes in the transaction of a new registration (its reminder): (transaction).
+WriteWithRegistration = Callable[[InTransaction], Awaitable[object]]
 
 
 @runtime_checkable
@@ -228,10 +241,17 @@ class MeetingStore(Protocol):
     «meeting»); on SQLite `storage.sqlite.outreach.SQLiteMeetingStore`."""
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
         """True if new; False if the citizen had said they come already (nothing changes: a
-        double press counts once)."""
+        double press counts once), or the meeting is no meeting or called off (by the time
+        of the write). `then(transaction)` runs in the same transaction when it is new: the
+        reminder commits with the registration, or neither does."""
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         """True if there was such a registration."""
@@ -240,7 +260,9 @@ class MeetingStore(Protocol):
 
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
-    ) -> MeetingQuestion: ...
+    ) -> MeetingQuestion:
+        """Keep the question; the same words from the same citizen to the same meeting are
+        kept once (a redelivered update, a retry after an error), and the first is returned."""
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
         """Meetings at or after `since` not called off, soonest first, with their figures."""
@@ -248,7 +270,7 @@ class MeetingStore(Protocol):
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
     ) -> tuple[Announcement, list[int]] | None:
-        """Call the meeting off and, in the same transaction, have `write` queue a message to
-        each reachable citizen who said they come (`Subscriber.district` is empty). Returns
-        the meeting and everyone who said they come, reachable or not (their reminders are to
-        go); None if it is no meeting, or was called off already."""
+        """Call the meeting off and, in the same transaction, withdraw every reminder of it
+        not sent yet and have `write` queue a message to each reachable citizen who said they
+        come (`Subscriber.district` is empty). Returns the meeting and everyone who said they
+        come, reachable or not; None if it is no meeting, or was called off already."""

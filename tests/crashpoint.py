@@ -8,7 +8,9 @@ which a SIGKILL at a random moment would rarely hit:
   step's next question: the step has run, its reply is not out);
 - CRASH_MARKING_AFTER=text: the moment it is about to mark handled the update that sent a
   message containing the text (the step ran and its question is out; the update is not
-  marked handled, so Telegram delivers it again).
+  marked handled, so Telegram delivers it again);
+- CRASH_WITHDRAWING=prefix: the moment it is about to withdraw, on its own, the outbox rows
+  whose purpose starts with the prefix (after the change that makes them pointless).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import storage.sqlite.outbox
 from bot.__main__ import main
 from bot.telegram.session import BotApiSession
 from storage.outbox import NewMessage
+from storage.postgres.outbox import PostgresOutboxStore
 from storage.postgres.repository import PostgresRepository
+from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.repository import SQLiteRepository
 
 CRASHED = 137  # what a shell reports for SIGKILL
@@ -97,6 +101,23 @@ def _arm_marking(repository: Any, after: Any) -> None:
     repository.mark_update = mark_update
 
 
+def arm_withdrawing(prefix: str) -> None:
+    for store in (SQLiteOutboxStore, PostgresOutboxStore):
+        _arm_withdrawing(store, prefix)
+
+
+def _arm_withdrawing(store: Any, prefix: str) -> None:
+    real = store.withdraw
+
+    async def withdraw(self: Any, purpose: str, *rest: Any) -> int:
+        if purpose.startswith(prefix):
+            os._exit(CRASHED)
+        result: int = await real(self, purpose, *rest)
+        return result
+
+    store.withdraw = withdraw
+
+
 if __name__ == "__main__":
     if "CRASH_BEFORE" in os.environ:
         arm(os.environ["CRASH_BEFORE"])
@@ -104,4 +125,6 @@ if __name__ == "__main__":
         arm_sending(os.environ["CRASH_SENDING"])
     if "CRASH_MARKING_AFTER" in os.environ:
         arm_marking_after(os.environ["CRASH_MARKING_AFTER"])
+    if "CRASH_WITHDRAWING" in os.environ:
+        arm_withdrawing(os.environ["CRASH_WITHDRAWING"])
     sys.exit(main())

@@ -149,7 +149,10 @@ async def test_a_poll_in_two_districts_votes_results_and_reports(harness: Harnes
             assert options == ["Да", "Нет", "Не знаю <b>"]
     assert any("Отписаться" in label for label, _ in h.fake.buttons(anna))
     assert any("🔕" in label for label, _ in h.fake.buttons(aigul))
-    # The sender recorded each Telegram poll with its citizen, language and district.
+    # The sender recorded each Telegram poll with its citizen, language and district (it
+    # records Telegram's reply just after the call the fake has seen).
+    sql = "SELECT COUNT(*) FROM poll_sends p JOIN outbox o ON o.id = p.outbox_id"
+    await until(lambda: rows(h, f"{sql} WHERE o.poll_id IS NOT NULL")[0][0] == 4, "poll ids")
     sends = rows(h, "SELECT p.citizen_id, p.language, p.district, o.poll_id FROM poll_sends p "
                     "JOIN outbox o ON o.id = p.outbox_id ORDER BY p.citizen_id")  # fmt: skip
     assert [(r[0], r[1], r[2]) for r in sends] == [

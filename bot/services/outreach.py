@@ -279,16 +279,24 @@ class MeetingService:
             return Coming.UNKNOWN
         if not ahead:
             return Coming.OVER
-        now = self.clock()
-        if not await self.store.register(meeting_id, citizen_id, access, now):
-            return Coming.ALREADY
-        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         at = self.reminder_time(meeting.meeting.at)
-        if at is not None:
-            # One per registration (the row above is written once): one who withdrew and came
-            # back gets a new one, whatever the clock says.
-            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
-            await self.outbox.queue([self.messages.reminder(meeting, citizen_id, lang, at, key)])
+
+        async def remind(conn: InTransaction) -> None:
+            # In the registration's transaction: a crash between the two would leave the
+            # citizen counted and, pressing again, told so, with no reminder ever.
+            if at is not None:
+                # One per registration (written once): one who withdrew and came back gets a
+                # new one, whatever the clock says.
+                key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
+                reminder = self.messages.reminder(meeting, citizen_id, lang, at, key)
+                await self.outbox.queue_in(conn, [reminder])
+
+        if not await self.store.register(meeting_id, citizen_id, access, self.clock(), remind):
+            # Counted already, or called off since it was read above.
+            _again, ahead = await self.open_meeting(meeting_id)
+            return Coming.ALREADY if ahead else Coming.OVER
+        self.outbox.poke()
+        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         return Coming.REGISTERED
 
     def reminder_time(self, starts: datetime) -> datetime | None:
@@ -324,9 +332,9 @@ class MeetingService:
         return await self.store.upcoming(self.clock(), UPCOMING)
 
     async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
-        """Call the meeting off: those who said they come are told (in the same transaction),
-        their reminders withdrawn. (The meeting, how many are told); None if it was no
-        meeting still ahead."""
+        """Call the meeting off: those who said they come are told and their reminders
+        withdrawn, in the same transaction. (The meeting, how many are told); None if it was
+        no meeting still ahead."""
         _meeting, ahead = await self.open_meeting(meeting_id)
         if not ahead:
             return None
@@ -342,11 +350,7 @@ class MeetingService:
         cancelled = await self.store.cancel(meeting_id, self.clock(), write)
         if cancelled is None:
             return None
-        meeting, coming = cancelled
+        meeting, _coming = cancelled
         self.outbox.poke()
-        for citizen_id in coming:
-            await self.outbox_store.withdraw(
-                meeting_reminder_purpose(meeting_id, citizen_id), "meeting cancelled", self.clock()
-            )
         log.info("meeting %s cancelled; %d told", meeting_id, len(told))
         return meeting, len(told)

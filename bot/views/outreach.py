@@ -427,8 +427,9 @@ def preview_heading(lang: str) -> str:
     return _("Preview in Russian: the subscribers will see exactly this.")
 
 
-def review_screen(kind: str, districts: str, audience: int, meeting: str = "") -> Screen:
-    """`meeting`: the meeting's details (`meeting_details_text`), for a meeting."""
+def review_screen(kind: str, districts: str, audience: int, meeting: str, draft: str) -> Screen:
+    """`meeting`: the meeting's details (`meeting_details_text`), for a meeting. «Send» carries
+    the draft's key (`draft`): an older card, of a draft since replaced, sends nothing."""
     text = "\n".join(
         [
             _("<b>The announcement is ready.</b>"),
@@ -440,7 +441,7 @@ def review_screen(kind: str, districts: str, audience: int, meeting: str = "") -
             _("«Send» sends it to them, each in their language."),
         ]
     )
-    rows = [[abutton(_("📤 Send"), "send"), abutton(_("✖️ Cancel"), "cancel")]]
+    rows = [[abutton(_("📤 Send"), "send", draft), abutton(_("✖️ Cancel"), "cancel")]]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -12,6 +12,7 @@ from storage.codec import decode_json, encode_json
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
+    MEETING_CANCELLED,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -26,7 +27,9 @@ from storage.outreach import (
     Progress,
     Subscriber,
     WriteMessages,
+    WriteWithRegistration,
     announcement_purpose,
+    meeting_reminders,
 )
 from storage.postgres.database import PostgresDatabase
 
@@ -120,11 +123,17 @@ class PostgresAnnouncementStore:
                 assert existing is not None
                 return announcement_of(existing), False
             created = announcement_of(row)
+            # FOR SHARE: a /forget under way (it locks the citizen first) is waited for and
+            # its citizen left out; one that comes later waits for this commit and erases the
+            # row written here. Without it, an erasure committed between this read and the
+            # rows' write left a message to a citizen who is gone.
             rows = await conn.fetch(
-                "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
-                "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
-                "WHERE s.district = ANY($1::text[]) AND NOT c.unreachable "
-                "GROUP BY s.citizen_id, c.language ORDER BY s.citizen_id",
+                "SELECT c.id AS citizen_id, c.language, "
+                "(SELECT MIN(s.district) FROM subscriptions s WHERE s.citizen_id = c.id "
+                " AND s.district = ANY($1::text[])) AS district "
+                "FROM citizens c WHERE NOT c.unreachable AND EXISTS (SELECT 1 FROM "
+                "subscriptions s WHERE s.citizen_id = c.id AND s.district = ANY($1::text[])) "
+                "ORDER BY c.id FOR SHARE OF c",
                 list(new.districts),
             )
             who = [
@@ -268,17 +277,35 @@ class PostgresMeetingStore:
         self.db = db
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
-            meeting_id,
-            citizen_id,
-            encode_json(list(access)),
-            now,
-        )
-        return added == 1
+        async with self.db.transaction() as conn:
+            # FOR SHARE waits for a cancellation in progress and reads the meeting as it
+            # committed; a cancellation after this waits for the registration, and sees it.
+            open_ = await conn.fetchval(
+                "SELECT id FROM announcements WHERE id = $1 AND meeting_at IS NOT NULL "
+                "AND meeting_cancelled_at IS NULL FOR SHARE",
+                meeting_id,
+            )
+            if open_ is None:
+                return False
+            status = await conn.execute(
+                "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+                meeting_id,
+                citizen_id,
+                encode_json(list(access)),
+                now,
+            )
+            added = status == "INSERT 0 1"
+            if added and then is not None:
+                await then(conn)
+        return added
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         removed = await self.db.execute(
@@ -304,15 +331,27 @@ class PostgresMeetingStore:
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
     ) -> MeetingQuestion:
-        question_id = await self.db.fetchval(
-            "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
-            "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            meeting_id,
-            citizen_id,
-            topic,
-            text,
-            now,
-        )
+        async with self.db.transaction() as conn:
+            asked = await conn.fetchrow(
+                "SELECT id, topic, created_at FROM meeting_questions WHERE announcement_id = $1 "
+                "AND citizen_id = $2 AND text = $3 ORDER BY id LIMIT 1",
+                meeting_id,
+                citizen_id,
+                text,
+            )
+            if asked is not None:
+                return MeetingQuestion(
+                    int(asked["id"]), meeting_id, asked["topic"], text, asked["created_at"]
+                )
+            question_id = await conn.fetchval(
+                "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
+                "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                meeting_id,
+                citizen_id,
+                topic,
+                text,
+                now,
+            )
         return MeetingQuestion(int(question_id), meeting_id, topic, text, now)
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
@@ -357,10 +396,11 @@ class PostgresMeetingStore:
             if row is None:
                 return None
             meeting = announcement_of(row)
+            # FOR SHARE OF c: as an announcement's subscribers, against a /forget under way.
             rows = await conn.fetch(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
-                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id FOR SHARE OF c",
                 meeting_id,
             )
             who = [
@@ -368,5 +408,16 @@ class PostgresMeetingStore:
                 for r in rows
                 if not r["unreachable"]
             ]
+            # The reminders go with the meeting, in this transaction (one who withdrew and
+            # whose reminder is somehow still queued included).
+            low, high = meeting_reminders(meeting_id)
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose >= $3 "
+                "AND purpose < $4 AND sent_at IS NULL AND dropped_at IS NULL",
+                now,
+                MEETING_CANCELLED,
+                low,
+                high,
+            )
             await write(conn, meeting, who)
         return meeting, [int(r["citizen_id"]) for r in rows]

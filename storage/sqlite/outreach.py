@@ -17,6 +17,7 @@ from storage.codec import (
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
+    MEETING_CANCELLED,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -31,7 +32,9 @@ from storage.outreach import (
     Progress,
     Subscriber,
     WriteMessages,
+    WriteWithRegistration,
     announcement_purpose,
+    meeting_reminders,
 )
 from storage.sqlite.database import SQLiteDatabase
 
@@ -268,14 +271,26 @@ class SQLiteMeetingStore:
         self.db = db
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
-            (meeting_id, citizen_id, encode_json(list(access)), encode_instant(now)),
-        )
-        return added == 1
+        async with self.db.transaction() as conn:
+            # The write lock orders this after a cancellation that committed first.
+            async with conn.execute(
+                "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+                "SELECT id, ?, ?, ? FROM announcements WHERE id = ? AND meeting_at IS NOT NULL "
+                "AND meeting_cancelled_at IS NULL "
+                "ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+                (citizen_id, encode_json(list(access)), encode_instant(now), meeting_id),
+            ) as cur:
+                added = cur.rowcount == 1
+            if added and then is not None:
+                await then(conn)
+        return added
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         removed = await self.db.execute(
@@ -300,15 +315,24 @@ class SQLiteMeetingStore:
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
     ) -> MeetingQuestion:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id, topic, created_at FROM meeting_questions "
+                "WHERE announcement_id = ? AND citizen_id = ? AND text = ? ORDER BY id LIMIT 1",
+                (meeting_id, citizen_id, text),
+            ) as cur:
+                asked = await cur.fetchone()
+            if asked is not None:
+                return MeetingQuestion(
+                    int(asked["id"]), meeting_id, asked["topic"], text,
+                    decode_instant(asked["created_at"]),
+                )  # fmt: skip
+            async with conn.execute(
                 "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
                 "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (meeting_id, citizen_id, topic, text, encode_instant(now)),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+            ) as cur:
+                row = await cur.fetchone()
         assert row is not None
         return MeetingQuestion(int(row[0]), meeting_id, topic, text, now)
 
@@ -363,5 +387,12 @@ class SQLiteMeetingStore:
             ) as cur:
                 rows = await cur.fetchall()
             who = [Subscriber(r[0], r[1] or "", "") for r in rows if not r[2]]
+            # The reminders go with the meeting, in this transaction (one who withdrew and
+            # whose reminder is somehow still queued included).
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose >= ? AND purpose < ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (encode_instant(now), MEETING_CANCELLED, *meeting_reminders(meeting_id)),
+            )
             await write(conn, meeting, who)
         return meeting, [int(r[0]) for r in rows]
