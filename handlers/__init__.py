@@ -25,6 +25,7 @@ from handlers import (
     official_meetings,
     official_receptions,
     officials,
+    polls,
     subscriptions,
     switch,
 )
@@ -56,6 +57,7 @@ def setup_routers(dp: Dispatcher, officials_locale: BaseMiddleware) -> None:
         my_appeals.create_router(),
         subscriptions.create_router(),
         meetings.create_router(),
+        polls.create_router(),
         additions.create_router(),  # before the dialogs: its state may interrupt theirs
         switch.create_router(),  # before the dialogs: /book inside an appeal is no step input
         appeal.create_router(),

@@ -86,6 +86,20 @@ def where(query: CallbackQuery) -> Message:
     return query.message
 
 
+async def meeting_here(
+    query: CallbackQuery, meeting_id: int, meetings: MeetingService
+) -> Announcement | None:
+    """The meeting a button names, if it was announced from the chat the button is pressed
+    in: only that chat moves it or enters how many came (as only it calls it off or stops a
+    broadcast). Otherwise the button is answered here."""
+    meeting = await meetings.meeting(meeting_id)
+    if meeting is None or meeting.chat_id != where(query).chat.id:
+        # Another officials' chat's meeting (a forged button, or a message forwarded here).
+        await stale(query)
+        return None
+    return meeting
+
+
 async def busy(query: CallbackQuery, state: FSMContext) -> bool:
     """An administrator half-way through their own appeal or booking, in private."""
     if dialog_of(await state.get_state()) is None:
@@ -103,9 +117,8 @@ async def move_asked(
     officials_language: str,
     tz: tzinfo,
 ) -> None:
-    meeting = await meetings.meeting(callback_data.meeting)
+    meeting = await meeting_here(query, callback_data.meeting, meetings)
     if meeting is None:
-        await stale(query)
         return
     problem = meetings.move_problem(meeting)
     if problem is not None:
@@ -222,6 +235,8 @@ async def move_confirmed(
     if edit.get("meeting") != callback_data.meeting or not edit.get("when"):
         await stale(query)
         return
+    if await meeting_here(query, callback_data.meeting, meetings) is None:
+        return
     moved = await meetings.move(
         callback_data.meeting, str(edit.get("key")), datetime.fromisoformat(str(edit["when"])),
         str(edit.get("place") or ""), query.from_user.id, query.from_user.full_name,
@@ -246,9 +261,8 @@ async def move_dropped(query: CallbackQuery, state: FSMContext) -> None:
 async def count_asked(
     query: CallbackQuery, callback_data: MeetEditCb, state: FSMContext, meetings: MeetingService
 ) -> None:
-    meeting = await meetings.meeting(callback_data.meeting)
+    meeting = await meeting_here(query, callback_data.meeting, meetings)
     if meeting is None:
-        await stale(query)
         return
     problem = meetings.attended_problem(meeting)
     if problem is not None:

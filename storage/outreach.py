@@ -21,6 +21,8 @@ DONE = "done"
 STOPPED = "stopped"
 # What a stopped row's last_error says, so the progress can count it apart from failures.
 STOPPED_ERROR = "stopped by an official"
+# A poll's row not sent by its end time (storage.polls): never sent, counted as stopped.
+POLL_CLOSED_ERROR = "the poll closed before it was sent"
 # How the outbox sender records a citizen who blocked the bot (bot.delivery.sender.describe).
 BLOCKED_ERROR_PREFIX = "TelegramForbiddenError"
 
@@ -34,6 +36,17 @@ def meeting_reminder_purpose(meeting_id: int, citizen_id: int) -> str:
     """The outbox purpose of a citizen's reminder of a meeting: withdrawn when they say they
     won't come after all."""
     return f"meeting-reminder:{meeting_id}:{citizen_id}"
+
+
+def meeting_reminders(meeting_id: int) -> tuple[str, str]:
+    """The purposes of every reminder of the meeting, as a range [low, high): what a
+    cancellation withdraws in its transaction."""
+    low = f"meeting-reminder:{meeting_id}:"
+    return low, low[:-1] + ";"  # ';' follows ':'
+
+
+# What a reminder withdrawn by the meeting's cancellation says (outbox.last_error).
+MEETING_CANCELLED = "meeting cancelled"
 
 
 def progress_purpose(announcement_id: int) -> str:
@@ -68,6 +81,20 @@ class MeetingDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class PollDetails:
+    """A poll: its options in each language (the same count, the same order), when it closes
+    (an instant), and when it was closed (None until then). The question is the text."""
+
+    options_kk: tuple[str, ...]
+    options_ru: tuple[str, ...]
+    closes_at: datetime
+    closed_at: datetime | None = None
+
+    def options(self, lang: str) -> tuple[str, ...]:
+        return self.options_kk if lang == "kk" else self.options_ru
+
+
+@dataclass(frozen=True, slots=True)
 class NewAnnouncement:
     draft_key: str
     kind: str
@@ -80,6 +107,7 @@ class NewAnnouncement:
     author_name: str
     created_at: datetime
     meeting: MeetingDetails | None = None  # kind «meeting» only
+    poll: PollDetails | None = None  # kind «poll» only
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +128,7 @@ class Announcement:
     created_at: datetime
     finished_at: datetime | None
     meeting: MeetingDetails | None = None
+    poll: PollDetails | None = None
 
     def text(self, lang: str) -> str:
         return self.text_kk if lang == "kk" else self.text_ru
@@ -126,10 +155,9 @@ class Progress:
 
 # Writes the citizens' rows in the creating transaction: (transaction, announcement, who).
 WriteMessages = Callable[[InTransaction, Announcement, Sequence[Subscriber]], Awaitable[int]]
-# What the outbox row of a citizen's reminder of a meeting says when a move, or calling the
-# meeting off, withdraws it.
+# What the outbox row of a citizen's reminder of a meeting says when a move withdraws it
+# (calling the meeting off: MEETING_CANCELLED).
 MOVED_ERROR = "meeting moved"
-CANCELLED_ERROR = "meeting cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +196,10 @@ class MeetingMove:
 WriteMove = Callable[
     [InTransaction, Announcement, MeetingMove, Sequence[Subscriber]], Awaitable[int]
 ]
+
+
+# More writes in the transaction of a new registration (its reminder): (transaction).
+WriteWithRegistration = Callable[[InTransaction], Awaitable[object]]
 
 
 @runtime_checkable
@@ -257,10 +289,17 @@ class MeetingStore(Protocol):
     «meeting»); on SQLite `storage.sqlite.outreach.SQLiteMeetingStore`."""
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
         """True if new; False if the citizen had said they come already (nothing changes: a
-        double press counts once)."""
+        double press counts once), or the meeting is no meeting or called off (by the time
+        of the write). `then(transaction)` runs in the same transaction when it is new: the
+        reminder commits with the registration, or neither does."""
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         """True if there was such a registration."""
@@ -269,7 +308,9 @@ class MeetingStore(Protocol):
 
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
-    ) -> MeetingQuestion: ...
+    ) -> MeetingQuestion:
+        """Keep the question; the same words from the same citizen to the same meeting are
+        kept once (a redelivered update, a retry after an error), and the first is returned."""
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
         """Meetings at or after `since` not called off, soonest first, with their figures."""

@@ -37,6 +37,7 @@ TABLES = (
     "processed_updates", "outbox", "chat_migrations", "refused_chats", "digests", "bookings",
     "reception_cancellations", "reception_extra_days", "waitlist", "official_prompts",
     "subscriptions", "announcements", "meeting_attendees", "meeting_questions", "meeting_moves",
+    "poll_sends", "poll_votes",
 )  # fmt: skip
 PORT_RUNS = (
     "CREATE TABLE IF NOT EXISTS port_runs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "

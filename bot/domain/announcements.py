@@ -1,10 +1,11 @@
 """Rules of subscriptions and announcements (issue #13), Telegram-free.
 
-An announcement has a kind: a notice, or a meeting with residents (who meets them, where,
+An announcement has a kind: a notice, a meeting with residents (who meets them, where,
 when, its topics; citizens say they will come, with their access needs, and ask questions in
-advance); the officials' dialog offers exactly the kinds implemented (polls come later). Its
-texts in Kazakh and in Russian are both required, each short enough to go as one message with
-its heading, and its districts are a non-empty set of the territory's districts (or cities).
+advance), or a poll (its question is the text; options and end time: `bot.domain.polls`).
+Its texts in Kazakh and in Russian are both required, each short enough to go as one message
+with its heading, and its districts are a non-empty set of the territory's districts (or
+cities).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from bot.domain.validation import utf16_len
 
 NOTICE = "notice"
 MEETING = "meeting"
-# The kinds the dialog offers: only those implemented.
-KINDS: tuple[str, ...] = (MEETING, NOTICE)
+POLL = "poll"
+# The kinds the dialog offers, in its order.
+KINDS: tuple[str, ...] = (MEETING, NOTICE, POLL)
 LANGUAGES = ("kk", "ru")  # the order the texts are asked in
 
 TEXT_MIN = 10

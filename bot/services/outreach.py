@@ -21,6 +21,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.announcements import (
     KINDS,
     MEETING,
+    POLL,
     MeetingChangeProblem,
     MeetingTime,
     all_districts,
@@ -45,12 +46,14 @@ from storage.outreach import (
     MeetingStore,
     NewAnnouncement,
     NewMeetingMove,
+    PollDetails,
     Progress,
     Subscriber,
     SubscriptionStore,
     meeting_reminder_purpose,
     progress_purpose,
 )
+from storage.polls import PollStore
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,7 @@ class Draft:
     text_kk: str
     text_ru: str
     meeting: MeetingDetails | None = None  # kind «meeting»: who, where, when, topics
+    poll: PollDetails | None = None  # kind «poll»: options, end time (the texts: question)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +116,12 @@ class AnnouncementService:
         clock: Clock,
         messages: AnnouncementMessages,
         sending_here: Callable[[], bool] = lambda: True,
+        polls: PollStore | None = None,
     ) -> None:
         """`sending_here`: whether this process runs the outbox sender (holds its lease);
-        only that one edits the progress messages, so several instances do not all edit."""
+        only that one edits the progress messages, so several instances do not all edit.
+        `polls`: where a poll's recipients are recorded (without it no poll is sent)."""
+        self.polls = polls
         self.sending_here = sending_here
         self.store = store
         self.subscriptions = subscriptions
@@ -134,11 +141,16 @@ class AnnouncementService:
             raise ValueError(f"not an announcement this release sends: {draft}")
         if (draft.kind == MEETING) != (draft.meeting is not None):
             raise ValueError(f"a meeting, and only a meeting, has its details: {draft}")
+        if (draft.kind == POLL) != (draft.poll is not None):
+            raise ValueError(f"a poll, and only a poll, has options: {draft}")
+        polls = self.polls
+        if draft.poll is not None and polls is None:
+            raise ValueError("polls are not set up here")
         new = NewAnnouncement(
             draft_key=draft.key, kind=draft.kind, districts=draft.districts,
             text_kk=draft.text_kk, text_ru=draft.text_ru, chat_id=chat_id,
             progress_message_id=message_id, author_id=author_id, author_name=author,
-            created_at=self.clock(), meeting=draft.meeting,
+            created_at=self.clock(), meeting=draft.meeting, poll=draft.poll,
         )  # fmt: skip
 
         async def write(
@@ -146,7 +158,12 @@ class AnnouncementService:
         ) -> int:
             rows = [self.messages.to_citizen(announcement, s) for s in who]
             # Bulk: thousands of rows must not hold back anyone's answer or a card.
-            return len(await self.outbox.queue_in(conn, rows, bulk=True))
+            ids = await self.outbox.queue_in(conn, rows, bulk=True)
+            if announcement.poll is not None and polls is not None:
+                # One row per subscriber (a poll is never split): whom each poll goes to, so
+                # that their vote finds them once Telegram names the poll.
+                await polls.record_sends(conn, announcement.id, list(zip(who, ids, strict=True)))
+            return len(ids)
 
         announcement, created = await self.store.create(new, write)
         if created:
@@ -280,16 +297,24 @@ class MeetingService:
             return Coming.UNKNOWN
         if not ahead:
             return Coming.OVER
-        now = self.clock()
-        if not await self.store.register(meeting_id, citizen_id, access, now):
-            return Coming.ALREADY
-        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         at = self.reminder_time(meeting.meeting.at)
-        if at is not None:
-            # One per registration (the row above is written once): one who withdrew and came
-            # back gets a new one, whatever the clock says.
-            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
-            await self.outbox.queue([self.messages.reminder(meeting, citizen_id, lang, at, key)])
+
+        async def remind(conn: InTransaction) -> None:
+            # In the registration's transaction: a crash between the two would leave the
+            # citizen counted and, pressing again, told so, with no reminder ever.
+            if at is not None:
+                # One per registration (written once): one who withdrew and came back gets a
+                # new one, whatever the clock says.
+                key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
+                reminder = self.messages.reminder(meeting, citizen_id, lang, at, key)
+                await self.outbox.queue_in(conn, [reminder])
+
+        if not await self.store.register(meeting_id, citizen_id, access, self.clock(), remind):
+            # Counted already, or called off since it was read above.
+            _again, ahead = await self.open_meeting(meeting_id)
+            return Coming.ALREADY if ahead else Coming.OVER
+        self.outbox.poke()
+        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         return Coming.REGISTERED
 
     def reminder_time(self, starts: datetime) -> datetime | None:

@@ -6,6 +6,7 @@ to the worker, which returns plain values (the figures, the file's bytes)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -17,6 +18,7 @@ from bot.domain.reports import ExportPeriod, Stats
 from bot.services.notifiers import WorkbookRenderer
 from bot.services.reports import compute_meeting_stats, compute_stats, period_bounds
 from i18n.core import PoI18n
+from storage.polls import PollResults
 from storage.reports import PeriodReader, ReportScope
 
 
@@ -54,6 +56,8 @@ class ExportJob:
     scope: ReportScope
     full: bool  # whole names and phones instead of masked ones
     workbook: WorkbookRenderer  # `bot.views.reports.export_xlsx`, handed in by the caller
+    # The polls of the period with their results, read beforehand (a sheet of their own).
+    polls: Sequence[PollResults] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def build_export(job: ExportJob) -> BuiltExport:
         content = job.workbook(
             rows.appeals, job.catalog, job.lang, job.tz, period, rows.bookings,
             receptions=job.receptions, full=job.full, meetings=rows.meetings,
+            polls=job.polls,
         )  # fmt: skip
     return BuiltExport(
         content,

@@ -98,8 +98,9 @@ class SubCb(CallbackData, prefix="sub"):
 
 class AnnCb(CallbackData, prefix="an"):
     """The officials' /announce dialog: "kind", "tog" (a district), "all", "page", "next",
-    "send", "cancel"; under the progress message "stop" (value: the announcement's id); under
-    /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the meeting's id)."""
+    "send" (value: the draft's key), "cancel"; under the progress message "stop" (value: the
+    announcement's id); under /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the
+    meeting's id)."""
 
     action: str
     value: str = ""

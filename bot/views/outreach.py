@@ -18,6 +18,7 @@ from bot.domain.announcements import (
     MEETING,
     NOTICE,
     PLACE_MAX,
+    POLL,
     QUESTION_MAX,
     QUESTION_MIN,
     TEXT_MIN,
@@ -38,6 +39,7 @@ from bot.telegram.callbacks import AnnCb, MeetCb, MeetEditCb, SubCb
 from bot.views.appeal import PAGE_SIZE, places_screen
 from bot.views.booking import access_label
 from bot.views.common import html, shorten
+from bot.views.polls import poll_payload
 from i18n.core import PoI18n
 from i18n.formatting import date_time
 from storage.outbox import Outgoing
@@ -157,7 +159,7 @@ def announcement_text(
         heading = _("🤝 <b>Meeting with residents</b>")
         lines = "\n".join(meeting_lines(meeting, tz, lang))
         return f"{heading}\n{place}\n{lines}\n\n{html(text)}"
-    if kind != NOTICE:  # pragma: no cover - polls come later
+    if kind != NOTICE:  # a poll goes as a native poll (bot.views.polls)
         raise ValueError(kind)
     heading = _("📢 <b>Announcement of the akimat</b>")
     return f"{heading}\n{place}\n\n{html(text)}"
@@ -320,7 +322,9 @@ def kind_label(kind: str) -> str:
         return _("📄 Notice")
     if kind == MEETING:
         return _("🤝 Meeting with residents")
-    return kind  # pragma: no cover - polls come later
+    if kind == POLL:
+        return _("📊 Poll")
+    return kind
 
 
 def kind_screen(kinds: Sequence[str]) -> Screen:
@@ -446,8 +450,9 @@ def preview_heading(lang: str) -> str:
     return _("Preview in Russian: the subscribers will see exactly this.")
 
 
-def review_screen(kind: str, districts: str, audience: int, meeting: str = "") -> Screen:
-    """`meeting`: the meeting's details (`meeting_details_text`), for a meeting."""
+def review_screen(kind: str, districts: str, audience: int, meeting: str, draft: str) -> Screen:
+    """`meeting`: the meeting's details (`meeting_details_text`), for a meeting. «Send» carries
+    the draft's key (`draft`): an older card, of a draft since replaced, sends nothing."""
     text = "\n".join(
         [
             _("<b>The announcement is ready.</b>"),
@@ -459,7 +464,7 @@ def review_screen(kind: str, districts: str, audience: int, meeting: str = "") -
             _("«Send» sends it to them, each in their language."),
         ]
     )
-    rows = [[abutton(_("📤 Send"), "send"), abutton(_("✖️ Cancel"), "cancel")]]
+    rows = [[abutton(_("📤 Send"), "send", draft), abutton(_("✖️ Cancel"), "cancel")]]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -575,11 +580,16 @@ def meetings_usage() -> str:
 
 
 def past_meetings_screen(
-    figures: Sequence[MeetingFigures], territory: Territory, tz: tzinfo, lang: str, days: int
+    figures: Sequence[MeetingFigures],
+    territory: Territory,
+    tz: tzinfo,
+    lang: str,
+    days: int,
+    chat_id: int,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """`/meetings past`: the meetings of the last `days` whose time has come, with how many
-    said they come, how many came (who entered it, when) and «How many came» to enter or
-    correct it."""
+    said they come, how many came (who entered it, when) and, under those announced from
+    `chat_id` (only that chat enters it), «How many came» to enter or correct it."""
     if not figures:
         return _("No meetings with residents in the last {days} days.").format(days=days), None
     parts = [_("🤝 <b>Meetings with residents held in the last {days} days</b>").format(days=days)]
@@ -607,11 +617,13 @@ def past_meetings_screen(
                 )
             )  # fmt: skip
         parts.append("\n".join(lines))
+        if f.meeting.chat_id != chat_id:
+            continue
         rows.append(
             [ebutton(_("✍️ How many came № {id}").format(id=f.meeting.id), "count",
                      f.meeting.id)]
         )  # fmt: skip
-    return "\n".join(parts), InlineKeyboardMarkup(inline_keyboard=rows)
+    return "\n".join(parts), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def attended_prompt(meeting: Announcement) -> tuple[str, ForceReply]:
@@ -749,8 +761,18 @@ class AnnouncementNotices:
     def to_citizen(self, announcement: Announcement, subscriber: Subscriber) -> Outgoing:
         lang = subscriber.language if subscriber.language in ("kk", "ru") else "kk"
         territory = self.catalog.territory
+        key = f"{announcement_purpose(announcement.id)}:{subscriber.citizen_id}"
         with self.speaking(lang):
             name = place_name(territory, subscriber.district, lang)
+            if announcement.poll is not None:
+                # A native poll, in the citizen's language (bot.views.polls).
+                payload = poll_payload(
+                    announcement, lang, unsubscribe_keyboard(subscriber.district, name)
+                )
+                return self.rows.message(
+                    subscriber.citizen_id, "sendPoll", payload, dedupe_key=key,
+                    purpose=announcement_purpose(announcement.id),
+                )  # fmt: skip
             text = announcement_text(
                 announcement.kind, announcement.text(lang), name, announcement.meeting,
                 self.tz, lang,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,9 +23,11 @@ from bot.views.booking_notices import need_label
 from bot.views.card import initials, masked_phone, outcome_label, solved_label
 from bot.views.common import html
 from bot.views.my_appeals import status_label
+from bot.views.polls import poll_columns, poll_rows
 from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.models import Status
+from storage.polls import PollResults
 from storage.reports import PeriodAppeal, PeriodMeeting
 
 if TYPE_CHECKING:
@@ -170,7 +173,7 @@ TIMES = {"created_at", "due_at", "first_action_at", "answered_at", "closed_at"}
 BOOKING_TIMES = {"slot_start", "created_at", "cancelled_at"}
 # Widths in characters: the long texts wide, the rest as wide as their header needs.
 WIDE = {"text", "answer_text", "feedback", "extension_reason", "topic", "access_other", "who",
-        "place"}  # fmt: skip
+        "place", "question", "option"}  # fmt: skip
 
 
 def language_label(code: str | None) -> str:
@@ -355,11 +358,13 @@ def export_xlsx(
     receptions: ReceptionCatalog | None = None,
     full: bool = False,
     meetings: list[PeriodMeeting] | None = None,
+    polls: Sequence[PollResults] = (),
 ) -> bytes:
     """A workbook an akimat can file as it is: one sheet per content (appeals; bookings where
-    the scope has them), each with a title row naming its period, then headers in the
-    officials' language, labels instead of codes, real dates and times in local time. The
-    citizens' names and phones are masked unless `full`."""
+    the scope has them; the polls of the period, where there are any), each with a title row
+    naming its period, then headers in the officials' language, labels instead of codes,
+    real dates and times in local time. The citizens' names and phones are masked unless
+    `full`."""
     # Imported by the first /export (in the report worker, which preloads it), not by
     # `python -m bot` at start-up (tests/test_startup_imports.py).
     import xlsxwriter
@@ -394,6 +399,8 @@ def export_xlsx(
         )  # fmt: skip
     if meetings:  # only where the period has meetings with residents
         _meetings_sheet(book, meetings, catalog, lang, tz, period, formats)
+    if polls:
+        _polls_sheet(book, polls, catalog, lang, tz, period, formats)
     book.close()
     return buffer.getvalue()
 
@@ -416,6 +423,29 @@ def _meetings_sheet(
         meeting_columns(),
         [meeting_cells(m, catalog, lang, tz, period.as_of) for m in meetings],
         formats,
+    )  # fmt: skip
+
+
+def _polls_sheet(
+    book: xlsxwriter.Workbook,
+    polls: Sequence[PollResults],
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    period: ExportPeriod,
+    formats: _Formats,
+) -> None:
+    """«Polls»: results by option × district (and all districts together), one row each;
+    the questions and options officials typed are written inert, like every typed value."""
+    rows = poll_rows(polls, catalog.territory, lang)
+    for row in rows:
+        for column in ("created_at", "closes_at", "closed_at"):
+            row[column] = _local(row[column], tz) if row.get(column) else None
+    first, last = (long_date(d, lang) for d in period.appeals)
+    _sheet(
+        book, _("Polls"),
+        _("Polls open from {first} to {last}").format(first=first, last=last),
+        poll_columns(), rows, formats,
     )  # fmt: skip
 
 

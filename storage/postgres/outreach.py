@@ -11,9 +11,10 @@ import asyncpg
 from storage.codec import decode_json, encode_json
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
-    CANCELLED_ERROR,
     DONE,
+    MEETING_CANCELLED,
     MOVED_ERROR,
+    POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -25,12 +26,14 @@ from storage.outreach import (
     MeetingQuestion,
     NewAnnouncement,
     NewMeetingMove,
+    PollDetails,
     Progress,
     Subscriber,
     WriteMessages,
     WriteMove,
+    WriteWithRegistration,
     announcement_purpose,
-    meeting_reminder_purpose,
+    meeting_reminders,
 )
 from storage.postgres.database import PostgresDatabase
 
@@ -38,7 +41,8 @@ COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
     "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at, "
-    "meeting_attended, meeting_attended_by_name, meeting_attended_at"
+    "meeting_attended, meeting_attended_by_name, meeting_attended_at, "
+    "poll_options_kk, poll_options_ru, poll_closes_at, poll_closed_at"
 )
 MOVE_COLUMNS = (
     "id, announcement_id, draft_key, old_at, new_at, old_place, new_place, told, moved_by, "
@@ -103,31 +107,42 @@ class PostgresAnnouncementStore:
         async with self.db.transaction() as conn:
             # A second «Send» of the same draft waits here for the first one's commit, then
             # finds its row.
-            m = new.meeting
+            m, p = new.meeting, new.poll
             row = await conn.fetchrow(
                 "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
                 "chat_id, progress_message_id, author_id, author_name, status, total, "
-                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) "
+                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics, "
+                "poll_options_kk, poll_options_ru, poll_closes_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, "
+                "$16, $17, $18) "
                 f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
                 new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
                 new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
                 new.author_name, SENDING, new.created_at,
                 m.who if m else None, m.place if m else None, m.at if m else None,
                 encode_json(list(m.topics)) if m else None,
+                encode_json(list(p.options_kk)) if p else None,
+                encode_json(list(p.options_ru)) if p else None,
+                p.closes_at if p else None,
             )  # fmt: skip
             if row is None:
                 existing = await conn.fetchrow(
                     f"SELECT {COLUMNS} FROM announcements WHERE draft_key = $1", new.draft_key
                 )
                 assert existing is not None
-                return _announcement(existing), False
-            created = _announcement(row)
+                return announcement_of(existing), False
+            created = announcement_of(row)
+            # FOR SHARE: a /forget under way (it locks the citizen first) is waited for and
+            # its citizen left out; one that comes later waits for this commit and erases the
+            # row written here. Without it, an erasure committed between this read and the
+            # rows' write left a message to a citizen who is gone.
             rows = await conn.fetch(
-                "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
-                "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
-                "WHERE s.district = ANY($1::text[]) AND NOT c.unreachable "
-                "GROUP BY s.citizen_id, c.language ORDER BY s.citizen_id",
+                "SELECT c.id AS citizen_id, c.language, "
+                "(SELECT MIN(s.district) FROM subscriptions s WHERE s.citizen_id = c.id "
+                " AND s.district = ANY($1::text[])) AS district "
+                "FROM citizens c WHERE NOT c.unreachable AND EXISTS (SELECT 1 FROM "
+                "subscriptions s WHERE s.citizen_id = c.id AND s.district = ANY($1::text[])) "
+                "ORDER BY c.id FOR SHARE OF c",
                 list(new.districts),
             )
             who = [
@@ -143,7 +158,7 @@ class PostgresAnnouncementStore:
         row = await self.db.fetchone(
             f"SELECT {COLUMNS} FROM announcements WHERE id = $1", announcement_id
         )
-        return _announcement(row) if row else None
+        return announcement_of(row) if row else None
 
     async def sending(self, stopped_since: datetime) -> list[Announcement]:
         rows = await self.db.fetchall(
@@ -153,14 +168,14 @@ class PostgresAnnouncementStore:
             STOPPED,
             stopped_since,
         )
-        return [_announcement(r) for r in rows]
+        return [announcement_of(r) for r in rows]
 
     async def progress(self, announcement: Announcement) -> Progress:
         row = await self.db.fetchone(
             "SELECT "
             "COUNT(*) FILTER (WHERE sent_at IS NOT NULL) AS sent, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
-            "                 AND last_error = $1) AS stopped, "
+            "                 AND last_error IN ($1, $4)) AS stopped, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
             "                 AND last_error LIKE $2) AS blocked, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL) AS dropped, "
@@ -169,6 +184,7 @@ class PostgresAnnouncementStore:
             STOPPED_ERROR,
             f"{BLOCKED_ERROR_PREFIX}%",
             announcement_purpose(announcement.id),
+            POLL_CLOSED_ERROR,
         )
         assert row is not None
         return Progress(
@@ -199,7 +215,7 @@ class PostgresAnnouncementStore:
                 STOPPED_ERROR,
                 announcement_purpose(announcement_id),
             )
-        return _announcement(row)
+        return announcement_of(row)
 
     async def record_shown(
         self, announcement_id: int, shown: str, finished: bool, now: datetime
@@ -218,7 +234,7 @@ class PostgresAnnouncementStore:
         )
 
 
-def _announcement(row: asyncpg.Record) -> Announcement:
+def announcement_of(row: asyncpg.Record) -> Announcement:
     return Announcement(
         id=int(row["id"]),
         draft_key=row["draft_key"],
@@ -236,6 +252,18 @@ def _announcement(row: asyncpg.Record) -> Announcement:
         created_at=row["created_at"],
         finished_at=row["finished_at"],
         meeting=_meeting(row),
+        poll=_poll(row),
+    )
+
+
+def _poll(row: asyncpg.Record) -> PollDetails | None:
+    if row["poll_closes_at"] is None:
+        return None
+    return PollDetails(
+        options_kk=tuple(decode_json(row["poll_options_kk"] or "[]")),
+        options_ru=tuple(decode_json(row["poll_options_ru"] or "[]")),
+        closes_at=row["poll_closes_at"],
+        closed_at=row["poll_closed_at"],
     )
 
 
@@ -277,17 +305,35 @@ class PostgresMeetingStore:
         self.db = db
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
-            meeting_id,
-            citizen_id,
-            encode_json(list(access)),
-            now,
-        )
-        return added == 1
+        async with self.db.transaction() as conn:
+            # FOR SHARE waits for a cancellation in progress and reads the meeting as it
+            # committed; a cancellation after this waits for the registration, and sees it.
+            open_ = await conn.fetchval(
+                "SELECT id FROM announcements WHERE id = $1 AND meeting_at IS NOT NULL "
+                "AND meeting_cancelled_at IS NULL FOR SHARE",
+                meeting_id,
+            )
+            if open_ is None:
+                return False
+            status = await conn.execute(
+                "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+                meeting_id,
+                citizen_id,
+                encode_json(list(access)),
+                now,
+            )
+            added = status == "INSERT 0 1"
+            if added and then is not None:
+                await then(conn)
+        return added
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         removed = await self.db.execute(
@@ -313,15 +359,27 @@ class PostgresMeetingStore:
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
     ) -> MeetingQuestion:
-        question_id = await self.db.fetchval(
-            "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
-            "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            meeting_id,
-            citizen_id,
-            topic,
-            text,
-            now,
-        )
+        async with self.db.transaction() as conn:
+            asked = await conn.fetchrow(
+                "SELECT id, topic, created_at FROM meeting_questions WHERE announcement_id = $1 "
+                "AND citizen_id = $2 AND text = $3 ORDER BY id LIMIT 1",
+                meeting_id,
+                citizen_id,
+                text,
+            )
+            if asked is not None:
+                return MeetingQuestion(
+                    int(asked["id"]), meeting_id, asked["topic"], text, asked["created_at"]
+                )
+            question_id = await conn.fetchval(
+                "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
+                "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                meeting_id,
+                citizen_id,
+                topic,
+                text,
+                now,
+            )
         return MeetingQuestion(int(question_id), meeting_id, topic, text, now)
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
@@ -331,7 +389,7 @@ class PostgresMeetingStore:
             since,
             limit,
         )
-        return [await self._figures(_announcement(row)) for row in meetings]
+        return [await self._figures(announcement_of(row)) for row in meetings]
 
     async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
@@ -341,7 +399,7 @@ class PostgresMeetingStore:
             until,
             limit,
         )
-        return [await self._figures(_announcement(row)) for row in meetings]
+        return [await self._figures(announcement_of(row)) for row in meetings]
 
     async def _figures(self, meeting: Announcement) -> MeetingFigures:
         coming = await self.db.fetchall(
@@ -376,8 +434,8 @@ class PostgresMeetingStore:
                 f"SELECT {MOVE_COLUMNS} FROM meeting_moves WHERE draft_key = $1", new.draft_key
             )
             if earlier is not None:
-                return _announcement(found), _move(earlier), False
-            old = _announcement(found).meeting
+                return announcement_of(found), _move(earlier), False
+            old = announcement_of(found).meeting
             if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
                 return None
             moved_row = await conn.fetchrow(
@@ -395,25 +453,24 @@ class PostgresMeetingStore:
                 new.meeting_id,
             )
             assert moved_row is not None and updated is not None
-            meeting = _announcement(updated)
+            meeting = announcement_of(updated)
             rows = await conn.fetch(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
-                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id FOR SHARE OF c",
                 new.meeting_id,
             )
-            # Every reminder of the old time goes, in this transaction: `write` queues the new.
-            purposes = [
-                meeting_reminder_purpose(new.meeting_id, int(r["citizen_id"])) for r in rows
-            ]
-            if purposes:
-                await conn.execute(
-                    "UPDATE outbox SET dropped_at = $1, last_error = $2 "
-                    "WHERE purpose = ANY($3::text[]) AND sent_at IS NULL AND dropped_at IS NULL",
-                    new.moved_at,
-                    MOVED_ERROR,
-                    purposes,
-                )
+            # Every reminder of the old time goes, in this transaction (one left by a citizen
+            # who withdrew included, as when calling it off): `write` queues the new.
+            low, high = meeting_reminders(new.meeting_id)
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose >= $3 "
+                "AND purpose < $4 AND sent_at IS NULL AND dropped_at IS NULL",
+                new.moved_at,
+                MOVED_ERROR,
+                low,
+                high,
+            )
             who = [
                 Subscriber(int(r["citizen_id"]), r["language"] or "", "")
                 for r in rows
@@ -444,7 +501,7 @@ class PostgresMeetingStore:
             now,
             meeting_id,
         )
-        return _announcement(row) if row is not None else None
+        return announcement_of(row) if row is not None else None
 
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
@@ -458,27 +515,29 @@ class PostgresMeetingStore:
             )
             if row is None:
                 return None
-            meeting = _announcement(row)
+            meeting = announcement_of(row)
+            # FOR SHARE OF c: as an announcement's subscribers, against a /forget under way.
             rows = await conn.fetch(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
-                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id FOR SHARE OF c",
                 meeting_id,
             )
-            # Their reminders go in this transaction: a crash after it leaves none behind.
-            purposes = [meeting_reminder_purpose(meeting_id, int(r["citizen_id"])) for r in rows]
-            if purposes:
-                await conn.execute(
-                    "UPDATE outbox SET dropped_at = $1, last_error = $2 "
-                    "WHERE purpose = ANY($3::text[]) AND sent_at IS NULL AND dropped_at IS NULL",
-                    now,
-                    CANCELLED_ERROR,
-                    purposes,
-                )
             who = [
                 Subscriber(int(r["citizen_id"]), r["language"] or "", "")
                 for r in rows
                 if not r["unreachable"]
             ]
+            # The reminders go with the meeting, in this transaction (one who withdrew and
+            # whose reminder is somehow still queued included).
+            low, high = meeting_reminders(meeting_id)
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose >= $3 "
+                "AND purpose < $4 AND sent_at IS NULL AND dropped_at IS NULL",
+                now,
+                MEETING_CANCELLED,
+                low,
+                high,
+            )
             await write(conn, meeting, who)
         return meeting, [int(r["citizen_id"]) for r in rows]

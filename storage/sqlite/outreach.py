@@ -16,9 +16,10 @@ from storage.codec import (
 )
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
-    CANCELLED_ERROR,
     DONE,
+    MEETING_CANCELLED,
     MOVED_ERROR,
+    POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -30,12 +31,14 @@ from storage.outreach import (
     MeetingQuestion,
     NewAnnouncement,
     NewMeetingMove,
+    PollDetails,
     Progress,
     Subscriber,
     WriteMessages,
     WriteMove,
+    WriteWithRegistration,
     announcement_purpose,
-    meeting_reminder_purpose,
+    meeting_reminders,
 )
 from storage.sqlite.database import SQLiteDatabase
 
@@ -43,7 +46,8 @@ COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
     "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at, "
-    "meeting_attended, meeting_attended_by_name, meeting_attended_at"
+    "meeting_attended, meeting_attended_by_name, meeting_attended_at, "
+    "poll_options_kk, poll_options_ru, poll_closes_at, poll_closed_at"
 )
 MOVE_COLUMNS = (
     "id, announcement_id, draft_key, old_at, new_at, old_place, new_place, told, moved_by, "
@@ -108,7 +112,7 @@ class SQLiteAnnouncementStore:
 
     async def create(self, new: NewAnnouncement, write: WriteMessages) -> tuple[Announcement, bool]:
         async with self.db.transaction() as conn:
-            m = new.meeting
+            m, p = new.meeting, new.poll
             values = (
                 new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
                 new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
@@ -116,12 +120,16 @@ class SQLiteAnnouncementStore:
                 m.who if m else None, m.place if m else None,
                 encode_instant(m.at) if m else None,
                 encode_json(list(m.topics)) if m else None,
+                encode_json(list(p.options_kk)) if p else None,
+                encode_json(list(p.options_ru)) if p else None,
+                encode_instant(p.closes_at) if p else None,
             )  # fmt: skip
             async with conn.execute(
                 "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
                 "chat_id, progress_message_id, author_id, author_name, status, total, "
-                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
+                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics, "
+                "poll_options_kk, poll_options_ru, poll_closes_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
                 values,
             ) as cur:
@@ -132,8 +140,8 @@ class SQLiteAnnouncementStore:
                 ) as cur:
                     existing = await cur.fetchone()
                 assert existing is not None
-                return _announcement(existing), False
-            created = _announcement(row)
+                return announcement_of(existing), False
+            created = announcement_of(row)
             async with conn.execute(
                 "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
                 "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
@@ -153,7 +161,7 @@ class SQLiteAnnouncementStore:
         row = await self.db.fetchone(
             f"SELECT {COLUMNS} FROM announcements WHERE id = ?", (announcement_id,)
         )
-        return _announcement(row) if row else None
+        return announcement_of(row) if row else None
 
     async def sending(self, stopped_since: datetime) -> list[Announcement]:
         rows = await self.db.fetchall(
@@ -161,20 +169,25 @@ class SQLiteAnnouncementStore:
             "OR (status = ? AND finished_at > ?) ORDER BY id",
             (SENDING, STOPPED, encode_instant(stopped_since)),
         )
-        return [_announcement(r) for r in rows]
+        return [announcement_of(r) for r in rows]
 
     async def progress(self, announcement: Announcement) -> Progress:
         row = await self.db.fetchone(
             "SELECT "
             "COALESCE(SUM(sent_at IS NOT NULL), 0) AS sent, "
-            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error = ?), 0) "
-            "  AS stopped, "
+            "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error IN (?, ?)), "
+            "  0) AS stopped, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL AND last_error LIKE ?), 0) "
             "  AS blocked, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NOT NULL), 0) AS dropped, "
             "COALESCE(SUM(sent_at IS NULL AND dropped_at IS NULL), 0) AS pending "
             "FROM outbox INDEXED BY outbox_by_purpose WHERE purpose = ?",
-            (STOPPED_ERROR, f"{BLOCKED_ERROR_PREFIX}%", announcement_purpose(announcement.id)),
+            (
+                STOPPED_ERROR,
+                POLL_CLOSED_ERROR,
+                f"{BLOCKED_ERROR_PREFIX}%",
+                announcement_purpose(announcement.id),
+            ),
         )
         assert row is not None
         return Progress(
@@ -201,7 +214,7 @@ class SQLiteAnnouncementStore:
                 "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
                 (encode_instant(now), STOPPED_ERROR, announcement_purpose(announcement_id)),
             )
-        return _announcement(row)
+        return announcement_of(row)
 
     async def record_shown(
         self, announcement_id: int, shown: str, finished: bool, now: datetime
@@ -215,7 +228,7 @@ class SQLiteAnnouncementStore:
         )
 
 
-def _announcement(row: sqlite3.Row) -> Announcement:
+def announcement_of(row: sqlite3.Row) -> Announcement:
     return Announcement(
         id=row["id"],
         draft_key=row["draft_key"],
@@ -233,6 +246,18 @@ def _announcement(row: sqlite3.Row) -> Announcement:
         created_at=decode_instant(row["created_at"]),
         finished_at=decode_optional_instant(row["finished_at"]),
         meeting=_meeting(row),
+        poll=_poll(row),
+    )
+
+
+def _poll(row: sqlite3.Row) -> PollDetails | None:
+    if row["poll_closes_at"] is None:
+        return None
+    return PollDetails(
+        options_kk=tuple(decode_json(row["poll_options_kk"] or "[]")),
+        options_ru=tuple(decode_json(row["poll_options_ru"] or "[]")),
+        closes_at=decode_instant(row["poll_closes_at"]),
+        closed_at=decode_optional_instant(row["poll_closed_at"]),
     )
 
 
@@ -274,14 +299,26 @@ class SQLiteMeetingStore:
         self.db = db
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
-            (meeting_id, citizen_id, encode_json(list(access)), encode_instant(now)),
-        )
-        return added == 1
+        async with self.db.transaction() as conn:
+            # The write lock orders this after a cancellation that committed first.
+            async with conn.execute(
+                "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+                "SELECT id, ?, ?, ? FROM announcements WHERE id = ? AND meeting_at IS NOT NULL "
+                "AND meeting_cancelled_at IS NULL "
+                "ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+                (citizen_id, encode_json(list(access)), encode_instant(now), meeting_id),
+            ) as cur:
+                added = cur.rowcount == 1
+            if added and then is not None:
+                await then(conn)
+        return added
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         removed = await self.db.execute(
@@ -306,15 +343,24 @@ class SQLiteMeetingStore:
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
     ) -> MeetingQuestion:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id, topic, created_at FROM meeting_questions "
+                "WHERE announcement_id = ? AND citizen_id = ? AND text = ? ORDER BY id LIMIT 1",
+                (meeting_id, citizen_id, text),
+            ) as cur:
+                asked = await cur.fetchone()
+            if asked is not None:
+                return MeetingQuestion(
+                    int(asked["id"]), meeting_id, asked["topic"], text,
+                    decode_instant(asked["created_at"]),
+                )  # fmt: skip
+            async with conn.execute(
                 "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
                 "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (meeting_id, citizen_id, topic, text, encode_instant(now)),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+            ) as cur:
+                row = await cur.fetchone()
         assert row is not None
         return MeetingQuestion(int(row[0]), meeting_id, topic, text, now)
 
@@ -324,7 +370,7 @@ class SQLiteMeetingStore:
             "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT ?",
             (encode_instant(since), limit),
         )
-        return [await self._figures(_announcement(row)) for row in meetings]
+        return [await self._figures(announcement_of(row)) for row in meetings]
 
     async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
@@ -332,7 +378,7 @@ class SQLiteMeetingStore:
             "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT ?",
             (encode_instant(since), encode_instant(until), limit),
         )
-        return [await self._figures(_announcement(row)) for row in meetings]
+        return [await self._figures(announcement_of(row)) for row in meetings]
 
     async def _figures(self, meeting: Announcement) -> MeetingFigures:
         coming = await self.db.fetchall(
@@ -371,8 +417,8 @@ class SQLiteMeetingStore:
             if found is None:
                 return None
             if earlier is not None:
-                return _announcement(found), _move(earlier), False
-            before = _announcement(found)
+                return announcement_of(found), _move(earlier), False
+            before = announcement_of(found)
             old = before.meeting
             if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
                 return None
@@ -395,7 +441,7 @@ class SQLiteMeetingStore:
             ) as cur:
                 updated = await cur.fetchone()
             assert updated is not None
-            meeting = _announcement(updated)
+            meeting = announcement_of(updated)
             async with conn.execute(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
@@ -403,15 +449,13 @@ class SQLiteMeetingStore:
                 (new.meeting_id,),
             ) as cur:
                 rows = await cur.fetchall()
-            # Every reminder of the old time goes, in this transaction: `write` queues the new.
-            purposes = [meeting_reminder_purpose(new.meeting_id, int(r[0])) for r in rows]
-            if purposes:
-                await conn.execute(
-                    "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, "
-                    f"last_error = ? WHERE purpose IN ({_marks(purposes)}) "
-                    "AND sent_at IS NULL AND dropped_at IS NULL",
-                    (now, MOVED_ERROR, *purposes),
-                )
+            # Every reminder of the old time goes, in this transaction (one left by a citizen
+            # who withdrew included, as when calling it off): `write` queues the new.
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose >= ? AND purpose < ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (now, MOVED_ERROR, *meeting_reminders(new.meeting_id)),
+            )
             who = [Subscriber(int(r[0]), r[1] or "", "") for r in rows if not r[2]]
             move = _move(moved_row)
             told = await write(conn, meeting, move, who)
@@ -438,7 +482,7 @@ class SQLiteMeetingStore:
             ) as cur,
         ):
             row = await cur.fetchone()
-        return _announcement(row) if row is not None else None
+        return announcement_of(row) if row is not None else None
 
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
@@ -452,7 +496,7 @@ class SQLiteMeetingStore:
                 row = await cur.fetchone()
             if row is None:
                 return None
-            meeting = _announcement(row)
+            meeting = announcement_of(row)
             async with conn.execute(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
@@ -460,15 +504,13 @@ class SQLiteMeetingStore:
                 (meeting_id,),
             ) as cur:
                 rows = await cur.fetchall()
-            # Their reminders go in this transaction: a crash after it leaves none behind.
-            purposes = [meeting_reminder_purpose(meeting_id, int(r[0])) for r in rows]
-            if purposes:
-                await conn.execute(
-                    "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, "
-                    f"last_error = ? WHERE purpose IN ({_marks(purposes)}) "
-                    "AND sent_at IS NULL AND dropped_at IS NULL",
-                    (encode_instant(now), CANCELLED_ERROR, *purposes),
-                )
             who = [Subscriber(r[0], r[1] or "", "") for r in rows if not r[2]]
+            # The reminders go with the meeting, in this transaction (one who withdrew and
+            # whose reminder is somehow still queued included).
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose >= ? AND purpose < ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (encode_instant(now), MEETING_CANCELLED, *meeting_reminders(meeting_id)),
+            )
             await write(conn, meeting, who)
         return meeting, [int(r[0]) for r in rows]
