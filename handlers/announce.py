@@ -19,7 +19,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, Filter, StateFilter
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -46,7 +46,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.dialogs import dialog_of
 from bot.domain.polls import check_options, check_question
 from bot.services.officials import OfficialsService
-from bot.services.outreach import AnnouncementService, Draft, MeetingService
+from bot.services.outreach import PAST_DAYS, AnnouncementService, Draft, MeetingService
 from bot.services.polls import PollService
 from bot.telegram.callbacks import AnnCb
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, author
@@ -528,6 +528,7 @@ async def stop(
 
 async def meetings_command(
     message: Message,
+    command: CommandObject,
     officials: OfficialsService,
     meetings: MeetingService,
     catalog: Catalog,
@@ -535,8 +536,20 @@ async def meetings_command(
     tz: tzinfo,
 ) -> None:
     """/meetings: the upcoming meetings with residents, their head counts, access needs and
-    questions in advance (who may use /announce may see them)."""
+    questions in advance (who may use /announce may see them); `/meetings past`: those held
+    lately, with how many came (`handlers.official_meetings` enters it)."""
     if not await allowed(message, officials):
+        return
+    args = (command.args or "").strip().lower()
+    if args == "past":
+        past = await meetings.past()
+        text, markup = view.past_meetings_screen(
+            past, catalog.territory, tz, officials_language, PAST_DAYS, message.chat.id
+        )
+        await answer_in_parts(message, text, markup)
+        return
+    if args:
+        await message.answer(view.meetings_usage())
         return
     figures = await meetings.upcoming()
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)

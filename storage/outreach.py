@@ -73,6 +73,11 @@ class MeetingDetails:
     at: datetime
     topics: tuple[str, ...]
     cancelled_at: datetime | None = None
+    # How many came, as the organisers entered it after the meeting (the latest entry), who
+    # entered it (an official's name then) and when.
+    attended: int | None = None
+    attended_by_name: str | None = None
+    attended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +155,49 @@ class Progress:
 
 # Writes the citizens' rows in the creating transaction: (transaction, announcement, who).
 WriteMessages = Callable[[InTransaction, Announcement, Sequence[Subscriber]], Awaitable[int]]
+# What the outbox row of a citizen's reminder of a meeting says when a move withdraws it
+# (calling the meeting off: MEETING_CANCELLED).
+MOVED_ERROR = "meeting moved"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMeetingMove:
+    """An official moves a meeting: its new time and place, keyed by their dialog's draft."""
+
+    meeting_id: int
+    draft_key: str
+    new_at: datetime
+    new_place: str
+    moved_by: int
+    moved_by_name: str
+    moved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingMove:
+    """A move as stored: where and when the meeting was, and is now; `told`, how many who
+    said they come were sent the notice."""
+
+    id: int
+    meeting_id: int
+    draft_key: str
+    old_at: datetime
+    new_at: datetime
+    old_place: str
+    new_place: str
+    told: int
+    moved_by: int
+    moved_by_name: str
+    moved_at: datetime
+
+
+# Writes, in the moving transaction, each reachable attendee's notice and new reminder:
+# (transaction, the meeting as moved, the move, who) -> how many were told.
+WriteMove = Callable[
+    [InTransaction, Announcement, MeetingMove, Sequence[Subscriber]], Awaitable[int]
+]
+
+
 # More writes in the transaction of a new registration (its reminder): (transaction).
 WriteWithRegistration = Callable[[InTransaction], Awaitable[object]]
 
@@ -267,10 +315,35 @@ class MeetingStore(Protocol):
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
         """Meetings at or after `since` not called off, soonest first, with their figures."""
 
+    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+        """Meetings at or after `since` and before `until`, not called off, latest first,
+        with their figures."""
+
+    async def move(
+        self, new: NewMeetingMove, write: WriteMove
+    ) -> tuple[Announcement, MeetingMove, bool] | None:
+        """Move the meeting, in one transaction: record the move (keyed by `draft_key`), set
+        the meeting's time and place, withdraw every pending day-before reminder of it (their
+        outbox rows, `meeting_reminder_purpose`) and have `write` queue each reachable
+        attendee's notice and new reminder (`Subscriber.district` is empty). (the meeting,
+        the move, True); (the meeting as it is, the earlier move, False) when `draft_key` was
+        moved before: nothing is written twice. None if it is no meeting, it was called off,
+        or its time is not after `new.moved_at` any more."""
+
+    async def move_of(self, draft_key: str) -> MeetingMove | None:
+        """The move the dialog with `draft_key` made, if it made one."""
+
+    async def record_attended(
+        self, meeting_id: int, count: int, by: int, by_name: str, now: datetime
+    ) -> Announcement | None:
+        """How many came (a correction replaces the count), with who entered it and when;
+        None unless it is a meeting not called off whose time is not after `now`."""
+
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
     ) -> tuple[Announcement, list[int]] | None:
-        """Call the meeting off and, in the same transaction, withdraw every reminder of it
-        not sent yet and have `write` queue a message to each reachable citizen who said they
-        come (`Subscriber.district` is empty). Returns the meeting and everyone who said they
-        come, reachable or not; None if it is no meeting, or was called off already."""
+        """Call the meeting off and, in the same transaction, withdraw every pending reminder
+        of it (`meeting_reminder_purpose`) and have `write` queue a message to each reachable
+        citizen who said they come (`Subscriber.district` is empty). Returns the meeting and
+        everyone who said they come, reachable or not; None if it is no meeting, or was called
+        off already."""

@@ -10,7 +10,8 @@ which a SIGKILL at a random moment would rarely hit:
   message containing the text (the step ran and its question is out; the update is not
   marked handled, so Telegram delivers it again);
 - CRASH_WITHDRAWING=prefix: the moment it is about to withdraw, on its own, the outbox rows
-  whose purpose starts with the prefix (after the change that makes them pointless).
+  whose purpose starts with the prefix (a change committed, the rows it makes unwanted not
+  yet dropped).
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ import storage.sqlite.outbox
 from bot.__main__ import main
 from bot.telegram.session import BotApiSession
 from storage.outbox import NewMessage
-from storage.postgres.outbox import PostgresOutboxStore
 from storage.postgres.repository import PostgresRepository
-from storage.sqlite.outbox import SQLiteOutboxStore
 from storage.sqlite.repository import SQLiteRepository
 
 CRASHED = 137  # what a shell reports for SIGKILL
@@ -52,6 +51,26 @@ def _arm(module: Any, prefix: str) -> None:
         return result
 
     module._insert = insert
+
+
+def arm_withdrawing(prefix: str) -> None:
+    for store in (
+        storage.sqlite.outbox.SQLiteOutboxStore,
+        storage.postgres.outbox.PostgresOutboxStore,
+    ):
+        _arm_withdrawing(store, prefix)
+
+
+def _arm_withdrawing(store: Any, prefix: str) -> None:
+    real = store.withdraw
+
+    async def withdraw(self: Any, purpose: str, *rest: Any) -> int:
+        if purpose.startswith(prefix):
+            os._exit(CRASHED)
+        result: int = await real(self, purpose, *rest)
+        return result
+
+    store.withdraw = withdraw
 
 
 def sends(method: TelegramMethod[Any], text: str) -> bool:
@@ -99,23 +118,6 @@ def _arm_marking(repository: Any, after: Any) -> None:
         await real(self, update_id, at, *rest)
 
     repository.mark_update = mark_update
-
-
-def arm_withdrawing(prefix: str) -> None:
-    for store in (SQLiteOutboxStore, PostgresOutboxStore):
-        _arm_withdrawing(store, prefix)
-
-
-def _arm_withdrawing(store: Any, prefix: str) -> None:
-    real = store.withdraw
-
-    async def withdraw(self: Any, purpose: str, *rest: Any) -> int:
-        if purpose.startswith(prefix):
-            os._exit(CRASHED)
-        result: int = await real(self, purpose, *rest)
-        return result
-
-    store.withdraw = withdraw
 
 
 if __name__ == "__main__":

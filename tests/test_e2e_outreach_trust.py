@@ -15,7 +15,7 @@ import pytest
 
 from bot.delivery.outbox import Outbox
 from bot.domain.catalog import BUNDLED_CATALOG
-from bot.telegram.callbacks import AnnCb, MeetCb
+from bot.telegram.callbacks import AnnCb, MeetCb, MeetEditCb
 from storage.outreach import Announcement, MeetingDetails, NewAnnouncement, Subscriber
 from storage.stores import open_stores
 from tests import e2edb
@@ -251,11 +251,15 @@ async def test_only_the_chat_that_announced_a_meeting_calls_it_off(department: H
         since=since, timeout=WAIT,
     )  # fmt: skip
     assert not [label for label, _ in h.fake.buttons(listed) if "Отменить" in label]
-    for action in ("mcancel", "mcancelok"):
+    assert not [label for label, _ in h.fake.buttons(listed) if "Перенести" in label]
+    forged = [AnnCb(action=action, value="1").pack() for action in ("mcancel", "mcancelok")]
+    # Moving it, or entering how many came, is the announcing chat's too.
+    forged += [MeetEditCb(action=action, meeting=1).pack() for action in ("move", "count")]
+    for data in forged:
         since = h.fake.mark()
-        h.fake.press(CLERK, listed, AnnCb(action=action, value="1").pack(), first_name="Клерк")
+        h.fake.press(CLERK, listed, data, first_name="Клерк")
         answer = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
-        assert "больше не действует" in str(answer.params.get("text")), action
+        assert "больше не действует" in str(answer.params.get("text")), data
     await h.quiet(1.0)
     assert rows(h, "SELECT meeting_cancelled_at FROM announcements")[0][0] is None
     assert not [c for c in h.fake.calls if "отменена" in (c.text or "")]

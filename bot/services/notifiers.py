@@ -23,9 +23,9 @@ from storage.bookings import Booking
 from storage.lifecycle import Question
 from storage.models import Appeal, Attachment
 from storage.outbox import Outgoing
-from storage.outreach import Announcement, Progress, Subscriber
+from storage.outreach import Announcement, MeetingMove, Progress, Subscriber
 from storage.polls import PollResults, SentPoll
-from storage.reports import PeriodAppeal
+from storage.reports import PeriodAppeal, PeriodMeeting
 
 # One message as a view made it: the text (Telegram HTML) and the keyboard (None for none),
 # which the outbox stores as JSON; the service gives the row its keys.
@@ -194,6 +194,7 @@ class WorkbookRenderer(Protocol):
         *,
         receptions: ReceptionCatalog | None = None,
         full: bool = False,
+        meetings: list[PeriodMeeting] | None = None,
         polls: Sequence[PollResults] = (),
     ) -> bytes: ...
 
@@ -225,6 +226,12 @@ class MeetingMessages(Protocol):
 
     def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
         """To one who said they come: the meeting is called off, in their language."""
+        ...
+
+    def moved(self, meeting: Announcement, move: MeetingMove, subscriber: Subscriber) -> Outgoing:
+        """To one who said they come: the meeting is moved (`move`: from where and when to
+        where and when), in their language; their registration stays, with «I won't come
+        after all». Its dedupe key names the move and the citizen: once per move."""
         ...
 
 

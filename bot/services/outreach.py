@@ -22,8 +22,11 @@ from bot.domain.announcements import (
     KINDS,
     MEETING,
     POLL,
+    MeetingChangeProblem,
     MeetingTime,
     all_districts,
+    check_move,
+    may_enter_attended,
     parse_meeting_time,
 )
 from bot.domain.catalog import Catalog
@@ -38,9 +41,11 @@ from storage.outreach import (
     Attendance,
     MeetingDetails,
     MeetingFigures,
+    MeetingMove,
     MeetingQuestion,
     MeetingStore,
     NewAnnouncement,
+    NewMeetingMove,
     PollDetails,
     Progress,
     Subscriber,
@@ -219,8 +224,21 @@ class Coming(StrEnum):
     UNKNOWN = "unknown"  # no such meeting (a forged button)
 
 
-# How many upcoming meetings /meetings shows.
+# How many upcoming meetings /meetings shows; and how many past ones, of how many days back,
+# `/meetings past` does.
 UPCOMING = 10
+PAST = 10
+PAST_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """What «Move» did: the meeting as it is now, the move, and whether this press made it
+    (False: the dialog's move was made before, nothing was sent again)."""
+
+    meeting: Announcement
+    move: MeetingMove
+    created: bool
 
 
 class MeetingService:
@@ -333,8 +351,9 @@ class MeetingService:
 
     async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
         """Call the meeting off: those who said they come are told and their reminders
-        withdrawn, in the same transaction. (The meeting, how many are told); None if it was
-        no meeting still ahead."""
+        withdrawn, in the transaction that calls it off (a crash after it leaves no reminder of
+        a meeting that will not be). (The meeting, how many are told); None if it was no
+        meeting still ahead."""
         _meeting, ahead = await self.open_meeting(meeting_id)
         if not ahead:
             return None
@@ -350,7 +369,105 @@ class MeetingService:
         cancelled = await self.store.cancel(meeting_id, self.clock(), write)
         if cancelled is None:
             return None
-        meeting, _coming = cancelled
+        meeting, _coming = cancelled  # their reminders went in the same transaction
         self.outbox.poke()
         log.info("meeting %s cancelled; %d told", meeting_id, len(told))
         return meeting, len(told)
+
+    def move_problem(
+        self,
+        meeting: Announcement | None,
+        new_at: datetime | None = None,
+        new_place: str | None = None,
+    ) -> MeetingChangeProblem | None:
+        """Whether the meeting may be moved now (and, given `new_at`, to that time and
+        `new_place`: empty for the same place, None for not known yet):
+        `bot.domain.announcements.check_move`."""
+        details = meeting.meeting if meeting is not None else None
+        if details is None:
+            return MeetingChangeProblem.CANCELLED
+        same_place = new_place is not None and new_place in ("", details.place)
+        return check_move(
+            details.at, details.cancelled_at is not None, self.clock(), new_at, same_place
+        )
+
+    async def move(
+        self,
+        meeting_id: int,
+        key: str,
+        new_at: datetime,
+        new_place: str,
+        official_id: int,
+        official: str,
+    ) -> Moved | MeetingChangeProblem:
+        """Move the meeting to `new_at` (and `new_place`, empty for the same place), keyed by
+        the dialog's `key`: in one transaction the meeting changes, each attendee's day-before
+        reminder is withdrawn and queued anew for the new time, and everyone who said they
+        come is sent the notice in their language, with their registration kept. A second
+        call with the same key changes and sends nothing."""
+        meeting = await self.meeting(meeting_id)
+        if meeting is None or meeting.meeting is None:
+            return MeetingChangeProblem.CANCELLED
+        place = new_place or meeting.meeting.place
+        new = NewMeetingMove(meeting_id, key, new_at, place, official_id, official, self.clock())
+
+        async def write(
+            conn: InTransaction, moved: Announcement, move: MeetingMove, who: Sequence[Subscriber]
+        ) -> int:
+            rows = [self.messages.moved(moved, move, s) for s in who]
+            at = self.reminder_time(move.new_at)
+            if at is not None:
+                rows += [
+                    self.messages.reminder(
+                        moved, s.citizen_id, s.language, at,
+                        f"{meeting_reminder_purpose(moved.id, s.citizen_id)}:move{move.id}",
+                    )
+                    for s in who
+                ]  # fmt: skip
+            await self.outbox.queue_in(conn, rows)
+            return len(who)
+
+        earlier = await self.store.move_of(key)
+        if earlier is not None:  # a second press, or the press again after a restart
+            return Moved(meeting, earlier, False)
+        problem = self.move_problem(meeting, new_at, new_place)
+        if problem is not None:
+            return problem
+        moved = await self.store.move(new, write)
+        if moved is None:
+            return self.move_problem(await self.meeting(meeting_id)) or MeetingChangeProblem.BEGUN
+        if moved[2]:
+            self.outbox.poke()
+            log.info(
+                "meeting %s moved to %s by %s; %d told",
+                meeting_id, new_at.isoformat(), official_id, moved[1].told,
+            )  # fmt: skip
+        return Moved(*moved)
+
+    async def past(self) -> list[MeetingFigures]:
+        """The meetings of the last `PAST_DAYS` whose time has come, latest first."""
+        now = self.clock()
+        return await self.store.past(now - timedelta(days=PAST_DAYS), now, PAST)
+
+    def attended_problem(self, meeting: Announcement | None) -> MeetingChangeProblem | None:
+        details = meeting.meeting if meeting is not None else None
+        if details is None:
+            return MeetingChangeProblem.CANCELLED
+        return may_enter_attended(details.at, details.cancelled_at is not None, self.clock())
+
+    async def record_attended(
+        self, meeting_id: int, count: int, official_id: int, official: str
+    ) -> Announcement | MeetingChangeProblem:
+        """How many came (entered again, it corrects the count), with who and when."""
+        problem = self.attended_problem(await self.meeting(meeting_id))
+        if problem is not None:
+            return problem
+        recorded = await self.store.record_attended(
+            meeting_id, count, official_id, official, self.clock()
+        )
+        if recorded is None:  # called off meanwhile
+            return self.attended_problem(await self.meeting(meeting_id)) or (
+                MeetingChangeProblem.CANCELLED
+            )
+        log.info("meeting %s: %d came, entered by %s", meeting_id, count, official_id)
+        return recorded

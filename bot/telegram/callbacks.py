@@ -115,3 +115,12 @@ class MeetCb(CallbackData, prefix="mt"):
     action: str
     meeting: int = Field(ge=0, lt=2**63)
     value: str = ""
+
+
+class MeetEditCb(CallbackData, prefix="me"):
+    """Officials' changes to a meeting with residents: under /meetings "move" → (the new time
+    and place as replies) "keep" (the same place) → "ok" | "no"; under `/meetings past`
+    "count" (how many came, as a reply)."""
+
+    action: str
+    meeting: int = Field(ge=0, lt=2**63)

@@ -13,6 +13,7 @@ from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
     MEETING_CANCELLED,
+    MOVED_ERROR,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -21,12 +22,15 @@ from storage.outreach import (
     Attendance,
     MeetingDetails,
     MeetingFigures,
+    MeetingMove,
     MeetingQuestion,
     NewAnnouncement,
+    NewMeetingMove,
     PollDetails,
     Progress,
     Subscriber,
     WriteMessages,
+    WriteMove,
     WriteWithRegistration,
     announcement_purpose,
     meeting_reminders,
@@ -37,7 +41,12 @@ COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
     "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at, "
+    "meeting_attended, meeting_attended_by_name, meeting_attended_at, "
     "poll_options_kk, poll_options_ru, poll_closes_at, poll_closed_at"
+)
+MOVE_COLUMNS = (
+    "id, announcement_id, draft_key, old_at, new_at, old_place, new_place, told, moved_by, "
+    "moved_by_name, moved_at"
 )
 
 
@@ -267,6 +276,25 @@ def _meeting(row: asyncpg.Record) -> MeetingDetails | None:
         at=row["meeting_at"],
         topics=tuple(decode_json(row["meeting_topics"] or "[]")),
         cancelled_at=row["meeting_cancelled_at"],
+        attended=row["meeting_attended"],
+        attended_by_name=row["meeting_attended_by_name"],
+        attended_at=row["meeting_attended_at"],
+    )
+
+
+def _move(row: asyncpg.Record) -> MeetingMove:
+    return MeetingMove(
+        id=int(row["id"]),
+        meeting_id=int(row["announcement_id"]),
+        draft_key=row["draft_key"],
+        old_at=row["old_at"],
+        new_at=row["new_at"],
+        old_place=row["old_place"],
+        new_place=row["new_place"],
+        told=int(row["told"]),
+        moved_by=int(row["moved_by"]),
+        moved_by_name=row["moved_by_name"],
+        moved_at=row["moved_at"],
     )
 
 
@@ -361,27 +389,119 @@ class PostgresMeetingStore:
             since,
             limit,
         )
-        figures = []
-        for row in meetings:
-            meeting = announcement_of(row)
-            coming = await self.db.fetchall(
-                "SELECT access FROM meeting_attendees WHERE announcement_id = $1", meeting.id
+        return [await self._figures(announcement_of(row)) for row in meetings]
+
+    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+        meetings = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 AND meeting_at < $2 "
+            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT $3",
+            since,
+            until,
+            limit,
+        )
+        return [await self._figures(announcement_of(row)) for row in meetings]
+
+    async def _figures(self, meeting: Announcement) -> MeetingFigures:
+        coming = await self.db.fetchall(
+            "SELECT access FROM meeting_attendees WHERE announcement_id = $1", meeting.id
+        )
+        access: dict[str, int] = {}
+        for r in coming:
+            for code in decode_json(r["access"]):
+                access[code] = access.get(code, 0) + 1
+        asked = await self.db.fetchall(
+            "SELECT id, topic, text, created_at FROM meeting_questions "
+            "WHERE announcement_id = $1 ORDER BY id",
+            meeting.id,
+        )
+        questions = tuple(
+            MeetingQuestion(int(r["id"]), meeting.id, r["topic"], r["text"], r["created_at"])
+            for r in asked
+        )
+        return MeetingFigures(meeting, len(coming), access, questions)
+
+    async def move(
+        self, new: NewMeetingMove, write: WriteMove
+    ) -> tuple[Announcement, MeetingMove, bool] | None:
+        async with self.db.transaction() as conn:
+            # The meeting's row locked first: a second «Move» waits here, then finds the move.
+            found = await conn.fetchrow(
+                f"SELECT {COLUMNS} FROM announcements WHERE id = $1 FOR UPDATE", new.meeting_id
             )
-            access: dict[str, int] = {}
-            for r in coming:
-                for code in decode_json(r["access"]):
-                    access[code] = access.get(code, 0) + 1
-            asked = await self.db.fetchall(
-                "SELECT id, topic, text, created_at FROM meeting_questions "
-                "WHERE announcement_id = $1 ORDER BY id",
-                meeting.id,
+            if found is None:
+                return None
+            earlier = await conn.fetchrow(
+                f"SELECT {MOVE_COLUMNS} FROM meeting_moves WHERE draft_key = $1", new.draft_key
             )
-            questions = tuple(
-                MeetingQuestion(int(r["id"]), meeting.id, r["topic"], r["text"], r["created_at"])
-                for r in asked
+            if earlier is not None:
+                return announcement_of(found), _move(earlier), False
+            old = announcement_of(found).meeting
+            if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
+                return None
+            moved_row = await conn.fetchrow(
+                "INSERT INTO meeting_moves (announcement_id, draft_key, old_at, new_at, "
+                "old_place, new_place, told, moved_by, moved_by_name, moved_at) "
+                f"VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING {MOVE_COLUMNS}",
+                new.meeting_id, new.draft_key, old.at, new.new_at, old.place, new.new_place,
+                new.moved_by, new.moved_by_name, new.moved_at,
+            )  # fmt: skip
+            updated = await conn.fetchrow(
+                "UPDATE announcements SET meeting_at = $1, meeting_place = $2 WHERE id = $3 "
+                f"RETURNING {COLUMNS}",
+                new.new_at,
+                new.new_place,
+                new.meeting_id,
             )
-            figures.append(MeetingFigures(meeting, len(coming), access, questions))
-        return figures
+            assert moved_row is not None and updated is not None
+            meeting = announcement_of(updated)
+            rows = await conn.fetch(
+                "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
+                "JOIN citizens c ON c.id = a.citizen_id "
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id FOR SHARE OF c",
+                new.meeting_id,
+            )
+            # Every reminder of the old time goes, in this transaction (one left by a citizen
+            # who withdrew included, as when calling it off): `write` queues the new.
+            low, high = meeting_reminders(new.meeting_id)
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose >= $3 "
+                "AND purpose < $4 AND sent_at IS NULL AND dropped_at IS NULL",
+                new.moved_at,
+                MOVED_ERROR,
+                low,
+                high,
+            )
+            who = [
+                Subscriber(int(r["citizen_id"]), r["language"] or "", "")
+                for r in rows
+                if not r["unreachable"]
+            ]
+            move = _move(moved_row)
+            told = await write(conn, meeting, move, who)
+            await conn.execute("UPDATE meeting_moves SET told = $1 WHERE id = $2", told, move.id)
+        return meeting, replace(move, told=told), True
+
+    async def move_of(self, draft_key: str) -> MeetingMove | None:
+        row = await self.db.fetchone(
+            f"SELECT {MOVE_COLUMNS} FROM meeting_moves WHERE draft_key = $1", draft_key
+        )
+        return _move(row) if row is not None else None
+
+    async def record_attended(
+        self, meeting_id: int, count: int, by: int, by_name: str, now: datetime
+    ) -> Announcement | None:
+        row = await self.db.fetchone(
+            "UPDATE announcements SET meeting_attended = $1, meeting_attended_by = $2, "
+            "meeting_attended_by_name = $3, meeting_attended_at = $4 WHERE id = $5 "
+            "AND meeting_at IS NOT NULL AND meeting_at <= $4 "
+            f"AND meeting_cancelled_at IS NULL RETURNING {COLUMNS}",
+            count,
+            by,
+            by_name,
+            now,
+            meeting_id,
+        )
+        return announcement_of(row) if row is not None else None
 
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages

@@ -18,6 +18,7 @@ from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
     MEETING_CANCELLED,
+    MOVED_ERROR,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -26,12 +27,15 @@ from storage.outreach import (
     Attendance,
     MeetingDetails,
     MeetingFigures,
+    MeetingMove,
     MeetingQuestion,
     NewAnnouncement,
+    NewMeetingMove,
     PollDetails,
     Progress,
     Subscriber,
     WriteMessages,
+    WriteMove,
     WriteWithRegistration,
     announcement_purpose,
     meeting_reminders,
@@ -42,7 +46,12 @@ COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
     "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at, "
+    "meeting_attended, meeting_attended_by_name, meeting_attended_at, "
     "poll_options_kk, poll_options_ru, poll_closes_at, poll_closed_at"
+)
+MOVE_COLUMNS = (
+    "id, announcement_id, draft_key, old_at, new_at, old_place, new_place, told, moved_by, "
+    "moved_by_name, moved_at"
 )
 
 
@@ -261,6 +270,25 @@ def _meeting(row: sqlite3.Row) -> MeetingDetails | None:
         at=decode_instant(row["meeting_at"]),
         topics=tuple(decode_json(row["meeting_topics"] or "[]")),
         cancelled_at=decode_optional_instant(row["meeting_cancelled_at"]),
+        attended=row["meeting_attended"],
+        attended_by_name=row["meeting_attended_by_name"],
+        attended_at=decode_optional_instant(row["meeting_attended_at"]),
+    )
+
+
+def _move(row: sqlite3.Row) -> MeetingMove:
+    return MeetingMove(
+        id=row["id"],
+        meeting_id=row["announcement_id"],
+        draft_key=row["draft_key"],
+        old_at=decode_instant(row["old_at"]),
+        new_at=decode_instant(row["new_at"]),
+        old_place=row["old_place"],
+        new_place=row["new_place"],
+        told=row["told"],
+        moved_by=row["moved_by"],
+        moved_by_name=row["moved_by_name"],
+        moved_at=decode_instant(row["moved_at"]),
     )
 
 
@@ -342,29 +370,119 @@ class SQLiteMeetingStore:
             "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT ?",
             (encode_instant(since), limit),
         )
-        figures = []
-        for row in meetings:
-            meeting = announcement_of(row)
-            coming = await self.db.fetchall(
-                "SELECT access FROM meeting_attendees WHERE announcement_id = ?", (meeting.id,)
+        return [await self._figures(announcement_of(row)) for row in meetings]
+
+    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+        meetings = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= ? AND meeting_at < ? "
+            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT ?",
+            (encode_instant(since), encode_instant(until), limit),
+        )
+        return [await self._figures(announcement_of(row)) for row in meetings]
+
+    async def _figures(self, meeting: Announcement) -> MeetingFigures:
+        coming = await self.db.fetchall(
+            "SELECT access FROM meeting_attendees WHERE announcement_id = ?", (meeting.id,)
+        )
+        access: dict[str, int] = {}
+        for r in coming:
+            for code in decode_json(r["access"]):
+                access[code] = access.get(code, 0) + 1
+        asked = await self.db.fetchall(
+            "SELECT id, topic, text, created_at FROM meeting_questions "
+            "WHERE announcement_id = ? ORDER BY id",
+            (meeting.id,),
+        )
+        questions = tuple(
+            MeetingQuestion(
+                r["id"], meeting.id, r["topic"], r["text"], decode_instant(r["created_at"])
             )
-            access: dict[str, int] = {}
-            for r in coming:
-                for code in decode_json(r["access"]):
-                    access[code] = access.get(code, 0) + 1
-            asked = await self.db.fetchall(
-                "SELECT id, topic, text, created_at FROM meeting_questions "
-                "WHERE announcement_id = ? ORDER BY id",
-                (meeting.id,),
+            for r in asked
+        )
+        return MeetingFigures(meeting, len(coming), access, questions)
+
+    async def move(
+        self, new: NewMeetingMove, write: WriteMove
+    ) -> tuple[Announcement, MeetingMove, bool] | None:
+        now = encode_instant(new.moved_at)
+        async with self.db.transaction() as conn:  # BEGIN IMMEDIATE: one move at a time
+            async with conn.execute(
+                f"SELECT {COLUMNS} FROM announcements WHERE id = ?", (new.meeting_id,)
+            ) as cur:
+                found = await cur.fetchone()
+            async with conn.execute(
+                f"SELECT {MOVE_COLUMNS} FROM meeting_moves WHERE draft_key = ?", (new.draft_key,)
+            ) as cur:
+                earlier = await cur.fetchone()
+            if found is None:
+                return None
+            if earlier is not None:
+                return announcement_of(found), _move(earlier), False
+            before = announcement_of(found)
+            old = before.meeting
+            if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
+                return None
+            async with conn.execute(
+                "INSERT INTO meeting_moves (announcement_id, draft_key, old_at, new_at, "
+                "old_place, new_place, told, moved_by, moved_by_name, moved_at) "
+                f"VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING {MOVE_COLUMNS}",
+                (
+                    new.meeting_id, new.draft_key, encode_instant(old.at),
+                    encode_instant(new.new_at), old.place, new.new_place, new.moved_by,
+                    new.moved_by_name, now,
+                ),
+            ) as cur:  # fmt: skip
+                moved_row = await cur.fetchone()
+            assert moved_row is not None
+            async with conn.execute(
+                "UPDATE announcements SET meeting_at = ?, meeting_place = ? WHERE id = ? "
+                f"RETURNING {COLUMNS}",
+                (encode_instant(new.new_at), new.new_place, new.meeting_id),
+            ) as cur:
+                updated = await cur.fetchone()
+            assert updated is not None
+            meeting = announcement_of(updated)
+            async with conn.execute(
+                "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
+                "JOIN citizens c ON c.id = a.citizen_id "
+                "WHERE a.announcement_id = ? ORDER BY a.citizen_id",
+                (new.meeting_id,),
+            ) as cur:
+                rows = await cur.fetchall()
+            # Every reminder of the old time goes, in this transaction (one left by a citizen
+            # who withdrew included, as when calling it off): `write` queues the new.
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose >= ? AND purpose < ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (now, MOVED_ERROR, *meeting_reminders(new.meeting_id)),
             )
-            questions = tuple(
-                MeetingQuestion(
-                    r["id"], meeting.id, r["topic"], r["text"], decode_instant(r["created_at"])
-                )
-                for r in asked
-            )
-            figures.append(MeetingFigures(meeting, len(coming), access, questions))
-        return figures
+            who = [Subscriber(int(r[0]), r[1] or "", "") for r in rows if not r[2]]
+            move = _move(moved_row)
+            told = await write(conn, meeting, move, who)
+            await conn.execute("UPDATE meeting_moves SET told = ? WHERE id = ?", (told, move.id))
+        return meeting, replace(move, told=told), True
+
+    async def move_of(self, draft_key: str) -> MeetingMove | None:
+        row = await self.db.fetchone(
+            f"SELECT {MOVE_COLUMNS} FROM meeting_moves WHERE draft_key = ?", (draft_key,)
+        )
+        return _move(row) if row is not None else None
+
+    async def record_attended(
+        self, meeting_id: int, count: int, by: int, by_name: str, now: datetime
+    ) -> Announcement | None:
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "UPDATE announcements SET meeting_attended = ?, meeting_attended_by = ?, "
+                "meeting_attended_by_name = ?, meeting_attended_at = ? WHERE id = ? "
+                "AND meeting_at IS NOT NULL AND meeting_at <= ? "
+                f"AND meeting_cancelled_at IS NULL RETURNING {COLUMNS}",
+                (count, by, by_name, encode_instant(now), meeting_id, encode_instant(now)),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return announcement_of(row) if row is not None else None
 
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
