@@ -794,6 +794,13 @@ class Services:
         # The morning tick's query half (DigestService.build adds the rendering).
         return await self.digests.collect(chat_id, self.digests.report_day(self.now), self.now)
 
+    async def chart(self, chat_id: int) -> int:
+        """The weekly chart's numbers as the Monday digest reads them (two statements);
+        how many appeals it counts."""
+        today = self.now.astimezone(TZ).date()
+        chart = await self.digests.weekly_chart(chat_id, today)
+        return sum(chart.created)
+
     async def my_page(self) -> bool:
         """handlers/my_appeals.py's first page: count, one page of the list, the text."""
         with self.i18n.context(), self.i18n.use_locale(LANG):
@@ -890,6 +897,8 @@ def operations(services: Services) -> list[tuple[str, Callable[[], Awaitable[Any
     return [
         ("digest", lambda: services.digest(MAIN_CHAT)),
         ("digest dept", lambda: services.digest(DEPT_CHAT)),
+        ("chart", lambda: services.chart(MAIN_CHAT)),
+        ("chart dept", lambda: services.chart(DEPT_CHAT)),
         ("/my", services.my_page),
         ("/stats", services.stats),
         ("/export", services.export),
@@ -1050,6 +1059,8 @@ async def measure(
             "/export stall": ms(services.stalls["/export"] * 1000),
             "digest rows": digest_rows(outcome["digest"]),
             "digest dept rows": digest_rows(outcome["digest dept"]),
+            "chart rows": f"{outcome['chart']:,} · {statements['chart']}",
+            "chart dept rows": f"{outcome['chart dept']:,} · {statements['chart dept']}",
             "/my rows": f"{await services.repo.count_citizen_appeals(CITIZEN)}",
             "/stats rows": f"{outcome['/stats']:,}",
             "/export rows": f"{rows:,} · {size / 1024:,.0f}",
@@ -1101,6 +1112,8 @@ async def measure(
 OP_NAMES = {
     "digest": "digest",
     "digest dept": "digest (department chat)",
+    "chart": "weekly chart",
+    "chart dept": "weekly chart (department chat)",
     "/my": "/my",
     "/stats": f"/stats {DAYS}",
     "/export": f"/export {DAYS}",
@@ -1118,6 +1131,10 @@ ROWS = (
     ("digest collect, department chat, ms", "digest dept"),
     ("  its appeals in 2 years", "dept"),
     ("  new/answered/rated 30d/overdue/due soon", "digest dept rows"),
+    ("weekly chart's numbers, main chat, ms", "chart"),
+    ("  appeals in its 8 weeks · SQL statements", "chart rows"),
+    ("weekly chart's numbers, department chat, ms", "chart dept"),
+    ("  appeals in its 8 weeks · SQL statements", "chart dept rows"),
     ("/my first page, ms", "/my"),
     ("  the citizen's appeals", "/my rows"),
     (f"/stats {DAYS}, ms", "/stats"),

@@ -30,6 +30,7 @@ from bot.delivery.scheduler import Ticker, Ticks
 from bot.delivery.sender import OutboxSender
 from bot.domain.catalog import Catalog, load_catalog
 from bot.domain.deadlines import DeadlinePolicy, WorkCalendar
+from bot.domain.digest import CHART_KIND
 from bot.domain.limits import DailyLimits
 from bot.domain.receptions import SlotPlanner, load_receptions
 from bot.services.appeals import AppealService
@@ -42,6 +43,7 @@ from bot.services.lifecycle import AppealLifecycle
 from bot.services.officials import OfficialsService
 from bot.services.officials_reports import OfficialsReports
 from bot.services.outreach import AnnouncementService, MeetingService, SubscriptionService
+from bot.services.polls import PollService
 from bot.services.prompts import OfficialPrompts
 from bot.services.report_worker import ReportWorker
 from bot.settings import ConfigError, Settings, check_officials_chat
@@ -62,10 +64,12 @@ from bot.telegram.webhook import ANSWER_WITHIN, WebhookReceiver
 from bot.views.booking_notices import BookingNotices
 from bot.views.confirmations import ConfirmationMessages
 from bot.views.digest import DigestView
+from bot.views.digest_chart import DigestChartView
 from bot.views.erasure_notices import ErasureNotices
 from bot.views.lifecycle_notices import LifecycleNotices
 from bot.views.officials_notices import OfficialsNotices
 from bot.views.outreach import AnnouncementNotices
+from bot.views.polls import PollNotices
 from bot.views.prompt_notices import PromptExpiryNotice
 from bot.views.refusals import refusal_alerts
 from handlers import setup_routers
@@ -83,6 +87,10 @@ REPORT_MODULES = (
     "xlsxwriter",  # bot.views.reports imports it only when a workbook is built
     "storage.sqlite.reports",
     "storage.postgres.reports",
+    # The digest's weekly chart is drawn there too (bot.views.digest_chart).
+    "bot.views.digest_chart",
+    "matplotlib.backends.backend_agg",
+    "matplotlib.figure",
 )
 
 
@@ -287,6 +295,9 @@ async def create_app(
     # seconds.
     outbox_store = stores.outbox
     outbox = Outbox(outbox_store, delivery_clock)
+    # Reports and the weekly chart are made in a process of their own, so the event loop never
+    # waits for them (bot.services.report_worker; the chart: README → Performance).
+    worker = ReportWorker(preload=REPORT_MODULES)
     sender = OutboxSender(
         bot,
         outbox_store,
@@ -295,6 +306,8 @@ async def create_app(
         refusal_alerts=refusal_alerts(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
+        # Rows drawn when they are sent: the digest's weekly chart.
+        renderers={CHART_KIND: DigestChartView(catalog, i18n, draw_off_loop=worker.run)},
     )
     # Of several instances on one database only the lease's holder sends (real time: the
     # lease is about processes, not the business day).
@@ -372,6 +385,13 @@ async def create_app(
         give_back_places=bookings.give_back_places,
         notices=ErasureNotices(outbox),
     )
+    # Polls (issue #13): votes counted on the business clock, like the end time they are
+    # judged by; closed by the scheduler's tick below.
+    polls = PollService(
+        stores.polls, stores.announcements, outbox, clock, settings.tz,
+        PollNotices(outbox, i18n, catalog, settings.officials_language, settings.tz),
+    )  # fmt: skip
+    dp["polls"] = polls
     digests = DigestService(
         stores.digest,
         outbox,
@@ -383,8 +403,11 @@ async def create_app(
         officials.officials_chats,
         default_chat_id=settings.officials_chat_id,
         today_section=bookings.digest_section,
+        polls_section=polls.digest_section,
+        chart_weekday=settings.digest_chart_weekday,
+        chart_rows=outbox,
     )
-    ticker = Ticker(Ticks(digests, bookings, prompts), clock, settings.tz)
+    ticker = Ticker(Ticks(digests, bookings, prompts, polls), clock, settings.tz)
     dp["subscriptions"] = SubscriptionService(stores.subscriptions, catalog, system_clock)
     announcements = AnnouncementService(
         stores.announcements,
@@ -394,6 +417,7 @@ async def create_app(
         delivery_clock,
         AnnouncementNotices(outbox, i18n, catalog, settings.officials_language, settings.tz),
         sending_here=lambda: sender.running,
+        polls=stores.polls,
     )
     dp["announcements"] = announcements
     dp["meetings"] = MeetingService(
@@ -447,7 +471,8 @@ async def create_app(
         # /stats and /export read the period in a process of their own, through a
         # connection it opens itself.
         reader=stores.period_reader,
-        worker=ReportWorker(preload=REPORT_MODULES),
+        worker=worker,
+        polls=polls.between,
     )  # fmt: skip
     dp.shutdown.register(reports.close)
     dp["reports"] = reports

@@ -20,6 +20,18 @@ _TOKEN_SHAPE = re.compile(r"^\d+:[\w-]{20,}$")
 _SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
+# DIGEST_CHART_WEEKDAY's names, Monday first: English, its three letters, Russian, Kazakh.
+_WEEKDAYS = (
+    ("monday", "mon", "понедельник", "пн", "дүйсенбі"),
+    ("tuesday", "tue", "вторник", "вт", "сейсенбі"),
+    ("wednesday", "wed", "среда", "ср", "сәрсенбі"),
+    ("thursday", "thu", "четверг", "чт", "бейсенбі"),
+    ("friday", "fri", "пятница", "пт", "жұма"),
+    ("saturday", "sat", "суббота", "сб", "сенбі"),
+    ("sunday", "sun", "воскресенье", "вс", "жексенбі"),
+)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -37,6 +49,9 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     timezone: str = "Asia/Almaty"
     digest_time: time = time(9, 0)
+    # The weekday whose digest carries the weekly chart (Monday is 0); None: no chart. Written
+    # as a day's name (monday, mon, понедельник, дүйсенбі), its ISO number 1-7, or "off".
+    digest_chart_weekday: int | None = Field(default=0, ge=0, le=6)
     default_language: Literal["kk", "ru"] = "kk"
     officials_language: Literal["kk", "ru"] = "ru"
     catalog_path: Path | None = None
@@ -159,6 +174,23 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("must be Telegram user ids separated by commas") from None
         return value
+
+    @field_validator("digest_chart_weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text in ("off", "none", "no", "never", ""):
+            return None
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= 7:
+            return int(text) - 1  # ISO: Monday is 1
+        for number, names in enumerate(_WEEKDAYS):
+            if text in names:
+                return number
+        raise ValueError(
+            "must be a day of the week (monday … sunday, or 1-7 with Monday 1), or off"
+        )
 
     @field_validator("timezone")
     @classmethod

@@ -22,8 +22,10 @@ from handlers import (
     meetings,
     my_appeals,
     official_commands,
+    official_meetings,
     official_receptions,
     officials,
+    polls,
     subscriptions,
     switch,
 )
@@ -34,25 +36,28 @@ def setup_routers(dp: Dispatcher, officials_locale: BaseMiddleware) -> None:
     for_officials = [
         official_commands.create_router(),
         announce.create_router(),
+        official_meetings.create_router(),
         official_receptions.create_router(),
         officials.create_router(),
     ]
     for router in for_officials:
         router.message.middleware(officials_locale)
         router.callback_query.middleware(officials_locale)
-    commands, announcements, receptions, cards = for_officials
+    commands, announcements, meeting_changes, receptions, cards = for_officials
     dp.include_routers(
         errors.create_router(),
         chat_member.create_router(),
         common.create_router(),
         commands,
         announcements,
+        meeting_changes,
         receptions,
         consent.create_router(),
         forget.create_router(),
         my_appeals.create_router(),
         subscriptions.create_router(),
         meetings.create_router(),
+        polls.create_router(),
         additions.create_router(),  # before the dialogs: its state may interrupt theirs
         switch.create_router(),  # before the dialogs: /book inside an appeal is no step input
         appeal.create_router(),

@@ -1,7 +1,9 @@
 """/announce: an official sends an announcement to the subscribers of some districts (issue
 #13), in an officials' chat or, for ADMIN_IDS, in private: kind → districts → (for a
 meeting with residents: who, where, when, its topics) → the text in Kazakh → in Russian (each
-previewed exactly as citizens will read it) → «Send» or «Cancel».
+previewed exactly as citizens will read it) → «Send» or «Cancel». A poll instead: districts →
+its end time → the question and the options in Kazakh (previewed) → in Russian (previewed) →
+«Send».
 
 The draft lives in the FSM (per official and chat). In a group only a reply to the bot's own
 prompt is taken for a text, so a message to colleagues never becomes an announcement. «Send»
@@ -17,7 +19,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, Filter, StateFilter
+from aiogram.filters import Command, CommandObject, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -28,6 +30,7 @@ from bot.domain.announcements import (
     LANGUAGES,
     MEETING,
     PLACE_MAX,
+    POLL,
     WHO_MAX,
     AnnouncementTextProblem,
     MeetingFieldProblem,
@@ -41,17 +44,21 @@ from bot.domain.announcements import (
 )
 from bot.domain.catalog import Catalog
 from bot.domain.dialogs import dialog_of
+from bot.domain.polls import check_options, check_question
 from bot.services.officials import OfficialsService
-from bot.services.outreach import AnnouncementService, Draft, MeetingService
+from bot.services.outreach import PAST_DAYS, AnnouncementService, Draft, MeetingService
+from bot.services.polls import PollService
 from bot.telegram.callbacks import AnnCb
-from bot.telegram.filters import CallbackPrefix, Has, author
+from bot.telegram.filters import CallbackPrefix, Has, IsCommand, author
 from bot.telegram.replies import answer_in_parts
 from bot.views import officials as officials_view
 from bot.views import outreach as view
+from bot.views import polls as poll_view
 from handlers.dialog import stale
+from handlers.meetings import NotMenu
 from handlers.official_commands import allowed
 from i18n.core import PoI18n
-from storage.outreach import Announcement, MeetingDetails
+from storage.outreach import Announcement, MeetingDetails, PollDetails
 
 DRAFT = "announce"
 
@@ -65,6 +72,11 @@ class AnnounceForm(StatesGroup):
     meeting_topics = State()
     text_kk = State()
     text_ru = State()
+    poll_closes = State()
+    poll_question_kk = State()
+    poll_options_kk = State()
+    poll_question_ru = State()
+    poll_options_ru = State()
     review = State()
 
 
@@ -75,6 +87,15 @@ MEETING_STATES = {
     "who": AnnounceForm.meeting_who, "place": AnnounceForm.meeting_place,
     "when": AnnounceForm.meeting_when, "topics": AnnounceForm.meeting_topics,
 }  # fmt: skip
+
+
+# A poll's steps after its end time: (state, what it asks, in which language), in order.
+POLL_STEPS = (
+    (AnnounceForm.poll_question_kk, "question", "kk"),
+    (AnnounceForm.poll_options_kk, "options", "kk"),
+    (AnnounceForm.poll_question_ru, "question", "ru"),
+    (AnnounceForm.poll_options_ru, "options", "ru"),
+)
 
 
 async def draft_of(state: FSMContext) -> dict[str, Any]:
@@ -187,9 +208,16 @@ async def districts_done(
 
 
 async def ask_first(message: Message, state: FSMContext, draft: dict[str, Any]) -> None:
-    """After the districts: a meeting's details first, then the texts."""
+    """After the districts: a meeting's details first, then the texts; a poll's end time,
+    then its question and options."""
     if draft.get("kind") == MEETING:
         await ask_meeting(MEETING_FIELDS[0], message, state, draft)
+    elif draft.get("kind") == POLL:
+        text, force = poll_view.closes_prompt()
+        sent = await message.answer(text, reply_markup=force)
+        draft["prompt"] = sent.message_id
+        await save(state, draft)
+        await state.set_state(AnnounceForm.poll_closes)
     else:
         await ask_text("kk", message, state, draft)
 
@@ -322,8 +350,108 @@ async def text_given(
     details = (
         view.meeting_details_text(meeting, tz, officials_language) if meeting is not None else ""
     )
-    text, markup = view.review_screen(draft["kind"], names, audience, details)
+    text, markup = view.review_screen(draft["kind"], names, audience, details, draft["key"])
     await message.answer(text, reply_markup=markup)
+
+
+# --- a poll ---------------------------------------------------------------------------------
+
+
+def poll_of(draft: dict[str, Any]) -> PollDetails | None:
+    """The poll's options and end time the draft holds, once all were given."""
+    poll = draft.get("poll")
+    if draft.get("kind") != POLL or not isinstance(poll, dict):
+        return None
+    if not all(poll.get(f) for f in ("closes", "options_kk", "options_ru")):
+        return None
+    return PollDetails(
+        options_kk=tuple(poll["options_kk"]), options_ru=tuple(poll["options_ru"]),
+        closes_at=datetime.fromisoformat(poll["closes"]),
+    )  # fmt: skip
+
+
+async def ask_poll(index: int, message: Message, state: FSMContext, draft: dict[str, Any]) -> None:
+    step, what, lang = POLL_STEPS[index]
+    if what == "question":
+        text, force = poll_view.question_prompt(lang)
+    else:
+        kk = (draft.get("poll") or {}).get("options_kk") or []
+        text, force = poll_view.options_prompt(lang, len(kk) if lang == "ru" else None)
+    sent = await message.answer(text, reply_markup=force)
+    draft["prompt"] = sent.message_id
+    await save(state, draft)
+    await state.set_state(step)
+
+
+async def poll_closes_given(message: Message, state: FSMContext, polls: PollService) -> None:
+    if author(message) is None:
+        await message.reply(officials_view.anonymous_text())
+        return
+    closes = polls.closes(message.text)
+    if closes.problem is not None or closes.at is None:
+        problem = closes.problem or MeetingFieldProblem.EMPTY
+        await message.reply(view.meeting_problem("when", problem))
+        return
+    draft = await draft_of(state)
+    draft["poll"] = {"closes": closes.at.isoformat()}
+    await ask_poll(0, message, state, draft)
+
+
+async def poll_step_given(
+    message: Message,
+    state: FSMContext,
+    catalog: Catalog,
+    announcements: AnnouncementService,
+    officials_language: str,
+    tz: tzinfo,
+) -> None:
+    if author(message) is None:
+        await message.reply(officials_view.anonymous_text())
+        return
+    current = await state.get_state()
+    index = next(n for n, (s, _w, _l) in enumerate(POLL_STEPS) if s.state == current)
+    _step, what, lang = POLL_STEPS[index]
+    draft = await draft_of(state)
+    poll: dict[str, Any] = draft.setdefault("poll", {})
+    if what == "question":
+        question = check_question(message.text)
+        if question.problem is not None:
+            await message.reply(poll_view.poll_problem(question.problem))
+            return
+        poll[f"question_{lang}"] = question.text
+        await ask_poll(index + 1, message, state, draft)
+        return
+    expected = len(poll.get("options_kk") or []) if lang == "ru" else None
+    options = check_options(message.text, expected)
+    if options.problem is not None:
+        await message.reply(poll_view.poll_problem(options.problem, expected))
+        return
+    poll[f"options_{lang}"] = list(options.options)
+    # The question is the announcement's text in that language.
+    draft[f"text_{lang}"] = poll.get(f"question_{lang}") or ""
+    await message.reply(poll_view.preview_heading(lang))
+    await message.answer(poll_view.preview_text(draft[f"text_{lang}"], options.options))
+    if index + 1 < len(POLL_STEPS):
+        await ask_poll(index + 1, message, state, draft)
+        return
+    await save(state, draft)
+    await state.set_state(AnnounceForm.review)
+    details = poll_of(draft)
+    assert details is not None
+    audience = await announcements.audience(draft["districts"])
+    names = view.district_names(draft["districts"], catalog.territory, officials_language)
+    text, markup = view.review_screen(
+        POLL,
+        names,
+        audience,
+        poll_view.poll_details_text(details, tz, officials_language),
+        draft["key"],
+    )
+    await message.answer(text, reply_markup=markup)
+
+
+async def not_poll_text(message: Message) -> None:
+    await message.reply(view.text_problem(AnnouncementTextProblem.EMPTY))
 
 
 async def not_text(message: Message) -> None:
@@ -336,25 +464,35 @@ async def not_meeting_text(message: Message) -> None:
 
 async def send(
     query: CallbackQuery,
+    callback_data: AnnCb,
     state: FSMContext,
     catalog: Catalog,
     announcements: AnnouncementService,
     officials_language: str,
 ) -> None:
     draft = await draft_of(state)
+    if not draft.get("key") or callback_data.value != draft["key"]:
+        # The card of another draft (one this official replaced by starting again, or a
+        # colleague's): what it shows is not what the draft in hand would send.
+        await stale(query)
+        return
     texts = {lang: draft.get(f"text_{lang}") for lang in LANGUAGES}
     meeting = meeting_of(draft)
+    poll = poll_of(draft)
     if not draft.get("districts") or not all(texts.values()) or draft.get("kind") not in KINDS:
         await stale(query)
         return
     if (draft.get("kind") == MEETING) != (meeting is not None):
         await stale(query)
         return
+    if (draft.get("kind") == POLL) != (poll is not None):
+        await stale(query)
+        return
     message = where(query)
     sent = await announcements.send(
         Draft(
             key=draft["key"], kind=draft["kind"], districts=tuple(draft["districts"]),
-            text_kk=texts["kk"] or "", text_ru=texts["ru"] or "", meeting=meeting,
+            text_kk=texts["kk"] or "", text_ru=texts["ru"] or "", meeting=meeting, poll=poll,
         ),
         message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name,
     )  # fmt: skip
@@ -390,6 +528,7 @@ async def stop(
 
 async def meetings_command(
     message: Message,
+    command: CommandObject,
     officials: OfficialsService,
     meetings: MeetingService,
     catalog: Catalog,
@@ -397,24 +536,40 @@ async def meetings_command(
     tz: tzinfo,
 ) -> None:
     """/meetings: the upcoming meetings with residents, their head counts, access needs and
-    questions in advance (who may use /announce may see them)."""
+    questions in advance (who may use /announce may see them); `/meetings past`: those held
+    lately, with how many came (`handlers.official_meetings` enters it)."""
     if not await allowed(message, officials):
+        return
+    args = (command.args or "").strip().lower()
+    if args == "past":
+        past = await meetings.past()
+        text, markup = view.past_meetings_screen(
+            past, catalog.territory, tz, officials_language, PAST_DAYS, message.chat.id
+        )
+        await answer_in_parts(message, text, markup)
+        return
+    if args:
+        await message.answer(view.meetings_usage())
         return
     figures = await meetings.upcoming()
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
-    await answer_in_parts(message, text, view.meetings_keyboard(figures))
+    # Only the chat that announced a meeting calls it off (as only it stops a broadcast).
+    ours = [f for f in figures if f.meeting.chat_id == message.chat.id]
+    await answer_in_parts(message, text, view.meetings_keyboard(ours))
 
 
 async def meeting_of_button(
     query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
 ) -> Announcement | None:
-    """The meeting a button names, still ahead; otherwise the button is answered here."""
+    """The meeting a button names, announced from this chat and still ahead; otherwise the
+    button is answered here."""
     number = callback_data.value
     if not (number.isascii() and number.isdigit()):
         await stale(query)
         return None
     meeting, ahead = await meetings.open_meeting(int(number))
-    if meeting is None:
+    if meeting is None or meeting.chat_id != where(query).chat.id:
+        # Another officials' chat's meeting (a forged button, or a message forwarded here).
         await stale(query)
         return None
     if not ahead:
@@ -459,16 +614,21 @@ def create_router() -> Router:
     router.message.register(announce, Command("announce"))
     router.message.register(meetings_command, Command("meetings"))
     form = StateFilter(AnnounceForm)
-    router.message.register(
-        text_given, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt(),
-        Has("text"),
-    )  # fmt: skip
-    router.message.register(
-        not_text, StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru), RepliesToPrompt()
-    )
+    # A command or a main-menu button is no answer to a step (in private any message is): it
+    # goes on to its own handler, and the step stays where it was.
+    typed = (RepliesToPrompt(), ~IsCommand(), NotMenu())
+    texts = StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru)
+    router.message.register(text_given, texts, *typed, Has("text"))
+    router.message.register(not_text, texts, *typed)
     details = StateFilter(*MEETING_STATES.values())
-    router.message.register(meeting_field_given, details, RepliesToPrompt(), Has("text"))
-    router.message.register(not_meeting_text, details, RepliesToPrompt())
+    router.message.register(meeting_field_given, details, *typed, Has("text"))
+    router.message.register(not_meeting_text, details, *typed)
+    closes = StateFilter(AnnounceForm.poll_closes)
+    router.message.register(poll_closes_given, closes, *typed, Has("text"))
+    router.message.register(not_meeting_text, closes, *typed)
+    poll_steps = StateFilter(*(step for step, _what, _lang in POLL_STEPS))
+    router.message.register(poll_step_given, poll_steps, *typed, Has("text"))
+    router.message.register(not_poll_text, poll_steps, *typed)
     buttons = router.callback_query
     buttons.filter(CallbackPrefix(AnnCb))
     buttons.register(refused, ~MayAct())

@@ -123,6 +123,12 @@ async def privacy(message: Message) -> None:
         "attend are kept for its organisers, and a question you ask in advance is shown to "
         "them; «I won't come after all» withdraws your registration, and /forget erases both."
     )
+    polls = _(
+        "If you vote in a poll of the akimat, your vote is kept with your Telegram id until "
+        "/forget, so that each person counts once; officials see only the numbers by answer and "
+        "by district, never who voted how. The bot also keeps which poll it sent you. Taking "
+        "your vote back in Telegram removes it; /forget erases your votes and that record."
+    )
     await message.answer(
         _(
             "<b>What is stored and why</b>\n"
@@ -135,7 +141,7 @@ async def privacy(message: Message) -> None:
             "/forget erases your personal data; anonymous figures (how many appeals of which "
             "kind, where and when) stay for statistics."
         )
-        + f"\n\n{address}\n\n{subscriptions}\n\n{meetings}\n\n{kept}"
+        + f"\n\n{address}\n\n{subscriptions}\n\n{meetings}\n\n{polls}\n\n{kept}"
     )
 
 

@@ -19,6 +19,7 @@ from bot.services.digest import DigestService
 from bot.services.erasure import CitizenErasure
 from bot.services.officials import OfficialsService
 from bot.services.officials_reports import Export, OfficialsReports, ReportBusy, ReportFailed
+from bot.services.polls import PollService
 from bot.services.reports import ExportArgs, parse_days, parse_export
 from bot.telegram.filters import IsCommand, author
 from bot.telegram.progress import Progress, in_background
@@ -27,6 +28,7 @@ from bot.views import card as card_view
 from bot.views import history as history_view
 from bot.views import officials as officials_view
 from bot.views.common import html, shorten
+from bot.views.polls import render_poll_stats
 from bot.views.reports import export_xlsx, render_stats
 from i18n.core import ngettext
 
@@ -103,8 +105,10 @@ async def stats(
     command: CommandObject,
     officials: OfficialsService,
     reports: OfficialsReports,
+    polls: PollService,
     catalog: Catalog,
     officials_language: str,
+    tz: ZoneInfo,
 ) -> None:
     if not await allowed(message, officials):
         return
@@ -112,18 +116,27 @@ async def stats(
     if days is None:
         await message.answer(_("Usage: /stats or /stats 7 (days, 1 to 366)."))
         return
+    scope = officials.scope_of(message.chat.id)
     try:
-        job = reports.start_stats(message.chat.id, days, officials.scope_of(message.chat.id))
+        job = reports.start_stats(message.chat.id, days, scope)
     except ReportBusy:
         await message.answer(_("The figures for this chat are already being counted: they "
                                "will come here in a moment."))  # fmt: skip
         return
     # The figures are counted in the report worker; the chat's next update need not wait.
-    in_background(send_stats(message, job, catalog, officials_language))
+    # The polls' section: a few rows, read here while the worker counts the appeals.
+    section = render_poll_stats(
+        await polls.of_period(days, scope), catalog.territory, tz, officials_language
+    )
+    in_background(send_stats(message, job, catalog, officials_language, section))
 
 
 async def send_stats(
-    message: Message, job: Awaitable[Stats], catalog: Catalog, officials_language: str
+    message: Message,
+    job: Awaitable[Stats],
+    catalog: Catalog,
+    officials_language: str,
+    polls: str | None = None,
 ) -> None:
     progress = Progress(message, _("Counting the figures…"), ChatAction.TYPING)
     try:
@@ -134,7 +147,8 @@ async def send_stats(
         await message.answer(_("The figures could not be counted. Please try again later; "
                                "the error is in the bot's log."))  # fmt: skip
     else:
-        await message.answer(render_stats(computed, catalog, officials_language))
+        text = render_stats(computed, catalog, officials_language)
+        await send_in_parts(message, f"{text}\n\n{polls}" if polls else text)
     await progress.done()
 
 

@@ -3,7 +3,7 @@ that makes one process in any number send a chat's digest for a day."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol, runtime_checkable
@@ -54,6 +54,26 @@ class OpenAppeals:
     total: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class WeeklyCounts:
+    """Counts per period of `weekly_counts`' bounds (index 0 is the first period): appeals
+    created, by category; appeals answered, and how many of them by their due time."""
+
+    created: dict[tuple[int, str], int] = field(default_factory=dict)
+    answered: dict[int, int] = field(default_factory=dict)
+    on_time: dict[int, int] = field(default_factory=dict)
+
+
+def period_case(column: str, marks: list[str]) -> str:
+    """SQL numbering the period of `column` among ascending bounds given as parameter marks
+    (n + 1 marks for n periods; the caller's WHERE keeps the rows within the outer two)."""
+    inner = marks[1:-1]
+    if not inner:
+        return "0"
+    whens = " ".join(f"WHEN {column} < {mark} THEN {i}" for i, mark in enumerate(inner))
+    return f"CASE {whens} ELSE {len(inner)} END"
+
+
 @runtime_checkable
 class DigestQueries(Protocol):
     """What consumers ask of the digest store, whatever the database; on SQLite
@@ -87,6 +107,13 @@ class DigestQueries(Protocol):
         """Appeals in `statuses` (the open ones: which those are is the domain's rule, not
         storage's) due in [not_before, before), earliest due first. With `before=now` and no
         lower bound these are the overdue ones."""
+
+    async def weekly_counts(
+        self, chat_id: int, bounds: Sequence[datetime], *, default_chat: bool = False
+    ) -> WeeklyCounts:
+        """For the periods [bounds[i], bounds[i + 1]) (the weekly chart's weeks): appeals
+        created by category, and appeals answered with how many of them on time. Two
+        statements whatever the number of periods, each over an indexed range."""
 
     async def claim(
         self,

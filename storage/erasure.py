@@ -4,7 +4,7 @@ and nothing erased can be read back from the database's files afterwards.
 What goes, what is anonymised and what stays (README, «What /forget erases»):
 - erased: the citizens row, the FSM rows (dialog drafts), the waiting list, the subscriptions
   to districts' announcements, the registrations for meetings and the questions asked in
-  advance, every outbox row to
+  advance, the votes in polls and the record of which poll went to them, every outbox row to
   the citizen's chat, the appeals' files, what the citizen added and was asked, the drafts of
   officials' replies, the records of the card's copies; the text, location, contact, address
   and comment of each appeal; a booking's contact, question and «anything else» (the trigger

@@ -121,9 +121,11 @@ class OutboxStore(Protocol):
         message_id: int | None,
         now: datetime,
         message_ids: Sequence[int] = (),
+        poll_id: str | None = None,
     ) -> None:
         """`message_ids`: every message a media group became (message_id is the first), so
-        that /forget can delete them all."""
+        that /forget can delete them all. `poll_id`: the poll a sendPoll created (a vote on it
+        names it), recorded in the same statement."""
 
     async def reschedule(
         self, row_id: int, not_before: datetime, error: str, *, count: bool = True

@@ -21,6 +21,8 @@ DONE = "done"
 STOPPED = "stopped"
 # What a stopped row's last_error says, so the progress can count it apart from failures.
 STOPPED_ERROR = "stopped by an official"
+# A poll's row not sent by its end time (storage.polls): never sent, counted as stopped.
+POLL_CLOSED_ERROR = "the poll closed before it was sent"
 # How the outbox sender records a citizen who blocked the bot (bot.delivery.sender.describe).
 BLOCKED_ERROR_PREFIX = "TelegramForbiddenError"
 
@@ -34,6 +36,17 @@ def meeting_reminder_purpose(meeting_id: int, citizen_id: int) -> str:
     """The outbox purpose of a citizen's reminder of a meeting: withdrawn when they say they
     won't come after all."""
     return f"meeting-reminder:{meeting_id}:{citizen_id}"
+
+
+def meeting_reminders(meeting_id: int) -> tuple[str, str]:
+    """The purposes of every reminder of the meeting, as a range [low, high): what a
+    cancellation withdraws in its transaction."""
+    low = f"meeting-reminder:{meeting_id}:"
+    return low, low[:-1] + ";"  # ';' follows ':'
+
+
+# What a reminder withdrawn by the meeting's cancellation says (outbox.last_error).
+MEETING_CANCELLED = "meeting cancelled"
 
 
 def progress_purpose(announcement_id: int) -> str:
@@ -60,6 +73,25 @@ class MeetingDetails:
     at: datetime
     topics: tuple[str, ...]
     cancelled_at: datetime | None = None
+    # How many came, as the organisers entered it after the meeting (the latest entry), who
+    # entered it (an official's name then) and when.
+    attended: int | None = None
+    attended_by_name: str | None = None
+    attended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollDetails:
+    """A poll: its options in each language (the same count, the same order), when it closes
+    (an instant), and when it was closed (None until then). The question is the text."""
+
+    options_kk: tuple[str, ...]
+    options_ru: tuple[str, ...]
+    closes_at: datetime
+    closed_at: datetime | None = None
+
+    def options(self, lang: str) -> tuple[str, ...]:
+        return self.options_kk if lang == "kk" else self.options_ru
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +107,7 @@ class NewAnnouncement:
     author_name: str
     created_at: datetime
     meeting: MeetingDetails | None = None  # kind «meeting» only
+    poll: PollDetails | None = None  # kind «poll» only
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +128,7 @@ class Announcement:
     created_at: datetime
     finished_at: datetime | None
     meeting: MeetingDetails | None = None
+    poll: PollDetails | None = None
 
     def text(self, lang: str) -> str:
         return self.text_kk if lang == "kk" else self.text_ru
@@ -121,6 +155,51 @@ class Progress:
 
 # Writes the citizens' rows in the creating transaction: (transaction, announcement, who).
 WriteMessages = Callable[[InTransaction, Announcement, Sequence[Subscriber]], Awaitable[int]]
+# What the outbox row of a citizen's reminder of a meeting says when a move withdraws it
+# (calling the meeting off: MEETING_CANCELLED).
+MOVED_ERROR = "meeting moved"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMeetingMove:
+    """An official moves a meeting: its new time and place, keyed by their dialog's draft."""
+
+    meeting_id: int
+    draft_key: str
+    new_at: datetime
+    new_place: str
+    moved_by: int
+    moved_by_name: str
+    moved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingMove:
+    """A move as stored: where and when the meeting was, and is now; `told`, how many who
+    said they come were sent the notice."""
+
+    id: int
+    meeting_id: int
+    draft_key: str
+    old_at: datetime
+    new_at: datetime
+    old_place: str
+    new_place: str
+    told: int
+    moved_by: int
+    moved_by_name: str
+    moved_at: datetime
+
+
+# Writes, in the moving transaction, each reachable attendee's notice and new reminder:
+# (transaction, the meeting as moved, the move, who) -> how many were told.
+WriteMove = Callable[
+    [InTransaction, Announcement, MeetingMove, Sequence[Subscriber]], Awaitable[int]
+]
+
+
+# More writes in the transaction of a new registration (its reminder): (transaction).
+WriteWithRegistration = Callable[[InTransaction], Awaitable[object]]
 
 
 @runtime_checkable
@@ -210,10 +289,17 @@ class MeetingStore(Protocol):
     «meeting»); on SQLite `storage.sqlite.outreach.SQLiteMeetingStore`."""
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
         """True if new; False if the citizen had said they come already (nothing changes: a
-        double press counts once)."""
+        double press counts once), or the meeting is no meeting or called off (by the time
+        of the write). `then(transaction)` runs in the same transaction when it is new: the
+        reminder commits with the registration, or neither does."""
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         """True if there was such a registration."""
@@ -222,15 +308,42 @@ class MeetingStore(Protocol):
 
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
-    ) -> MeetingQuestion: ...
+    ) -> MeetingQuestion:
+        """Keep the question; the same words from the same citizen to the same meeting are
+        kept once (a redelivered update, a retry after an error), and the first is returned."""
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
         """Meetings at or after `since` not called off, soonest first, with their figures."""
 
+    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+        """Meetings at or after `since` and before `until`, not called off, latest first,
+        with their figures."""
+
+    async def move(
+        self, new: NewMeetingMove, write: WriteMove
+    ) -> tuple[Announcement, MeetingMove, bool] | None:
+        """Move the meeting, in one transaction: record the move (keyed by `draft_key`), set
+        the meeting's time and place, withdraw every pending day-before reminder of it (their
+        outbox rows, `meeting_reminder_purpose`) and have `write` queue each reachable
+        attendee's notice and new reminder (`Subscriber.district` is empty). (the meeting,
+        the move, True); (the meeting as it is, the earlier move, False) when `draft_key` was
+        moved before: nothing is written twice. None if it is no meeting, it was called off,
+        or its time is not after `new.moved_at` any more."""
+
+    async def move_of(self, draft_key: str) -> MeetingMove | None:
+        """The move the dialog with `draft_key` made, if it made one."""
+
+    async def record_attended(
+        self, meeting_id: int, count: int, by: int, by_name: str, now: datetime
+    ) -> Announcement | None:
+        """How many came (a correction replaces the count), with who entered it and when;
+        None unless it is a meeting not called off whose time is not after `now`."""
+
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
     ) -> tuple[Announcement, list[int]] | None:
-        """Call the meeting off and, in the same transaction, have `write` queue a message to
-        each reachable citizen who said they come (`Subscriber.district` is empty). Returns
-        the meeting and everyone who said they come, reachable or not (their reminders are to
-        go); None if it is no meeting, or was called off already."""
+        """Call the meeting off and, in the same transaction, withdraw every pending reminder
+        of it (`meeting_reminder_purpose`) and have `write` queue a message to each reachable
+        citizen who said they come (`Subscriber.district` is empty). Returns the meeting and
+        everyone who said they come, reachable or not; None if it is no meeting, or was called
+        off already."""

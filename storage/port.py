@@ -36,7 +36,8 @@ TABLES = (
     "status_history", "contact_views", "contact_exports", "appeal_copies", "fsm",
     "processed_updates", "outbox", "chat_migrations", "refused_chats", "digests", "bookings",
     "reception_cancellations", "reception_extra_days", "waitlist", "official_prompts",
-    "subscriptions", "announcements", "meeting_attendees", "meeting_questions",
+    "subscriptions", "announcements", "meeting_attendees", "meeting_questions", "meeting_moves",
+    "poll_sends", "poll_votes",
 )  # fmt: skip
 PORT_RUNS = (
     "CREATE TABLE IF NOT EXISTS port_runs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -56,6 +57,56 @@ class PeriodRows:
 
     appeals: list[PeriodAppeal]
     bookings: list[dict[str, Any]] | None  # None: not asked for
+    meetings: list[PeriodMeeting] | None = None  # None: not asked for
+
+
+@dataclass(frozen=True)
+class PeriodMeeting:
+    """A meeting with residents (issue #13) whose time falls in the period, with its figures:
+    `row` the announcement's meeting columns as stored (`MEETINGS_COLUMNS`), `registered` how
+    many said they come (now), `access` their access needs summed (code -> how many),
+    `questions` the questions in advance by topic (its index; None: another topic)."""
+
+    row: dict[str, Any]
+    registered: int
+    access: dict[str, int]
+    questions: dict[int | None, int]
+
+
+# The announcement's columns a meeting's row in /stats and /export carries, and how many times
+# it was moved.
+MEETINGS_COLUMNS = (
+    "a.id, a.districts, a.meeting_who, a.meeting_place, a.meeting_at, a.meeting_topics, "
+    "a.meeting_cancelled_at, a.meeting_attended, a.meeting_attended_by_name, "
+    "a.meeting_attended_at, "
+    "(SELECT count(*) FROM meeting_moves m WHERE m.announcement_id = a.id) AS moves"
+)
+
+
+def assemble_meetings(
+    meetings: list[dict[str, Any]],
+    attendees: list[tuple[int, str]],
+    questions: list[tuple[int, int | None, int]],
+) -> list[PeriodMeeting]:
+    """The meetings with their figures, from the three reads of either backend: the
+    meetings' rows, every (meeting, access JSON) of who said they come, and (meeting, topic,
+    how many) of the questions."""
+    registered: dict[int, int] = {}
+    access: dict[int, dict[str, int]] = {}
+    for meeting_id, needs in attendees:
+        registered[meeting_id] = registered.get(meeting_id, 0) + 1
+        summed = access.setdefault(meeting_id, {})
+        for code in json.loads(needs or "[]"):
+            summed[code] = summed.get(code, 0) + 1
+    asked: dict[int, dict[int | None, int]] = {}
+    for meeting_id, topic, count in questions:
+        asked.setdefault(meeting_id, {})[topic] = count
+    return [
+        PeriodMeeting(
+            row, registered.get(row["id"], 0), access.get(row["id"], {}), asked.get(row["id"], {})
+        )
+        for row in meetings
+    ]
 
 
 class PeriodReader(Protocol):
@@ -69,9 +120,12 @@ class PeriodReader(Protocol):
         until: datetime,
         scope: ReportScope,
         booking_days: tuple[str, str] | None = None,
+        *,
+        meetings: tuple[datetime, datetime] | None = None,
     ) -> PeriodRows:
         """`ReportQueries.period` and, with `booking_days`, `ReportQueries.bookings`, in
-        one read transaction."""
+        one read transaction; with `meetings`, also the meetings with residents whose time
+        falls in [since, until) (every one: like /meetings, they belong to no department)."""
 
 
 @runtime_checkable

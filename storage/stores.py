@@ -24,6 +24,7 @@ from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
 from storage.outreach import AnnouncementStore, MeetingStore, SubscriptionStore
+from storage.polls import PollStore
 from storage.prompts import PromptStore
 from storage.reports import PeriodReader, ReportQueries
 from storage.sqlite.database import BUSY_TIMEOUT, LOCKED_RETRY, SQLiteDatabase
@@ -64,6 +65,7 @@ class Stores:
     subscriptions: SubscriptionStore
     announcements: AnnouncementStore
     meetings: MeetingStore
+    polls: PollStore
 
 
 async def open_stores(
@@ -93,6 +95,7 @@ async def open_stores(
             SQLiteMeetingStore,
             SQLiteSubscriptionStore,
         )
+        from storage.sqlite.polls import SQLitePollStore
         from storage.sqlite.prompts import SQLitePromptStore
         from storage.sqlite.reports import SQLiteReportQueries, SQLiteReportReader
         from storage.sqlite.repository import SQLiteRepository
@@ -111,6 +114,7 @@ async def open_stores(
             # The worker's working directory may differ: the path is made absolute here.
             SQLiteReportReader(path.resolve(), busy_timeout),  # noqa: ASYNC240 - once, at start
             SQLiteSubscriptionStore(lite), SQLiteAnnouncementStore(lite), SQLiteMeetingStore(lite),
+            SQLitePollStore(lite),
         )  # fmt: skip
     if database_url.startswith(POSTGRES):
         from storage.postgres.bookings import PostgresBookingStore
@@ -127,6 +131,7 @@ async def open_stores(
             PostgresMeetingStore,
             PostgresSubscriptionStore,
         )
+        from storage.postgres.polls import PostgresPollStore
         from storage.postgres.prompts import PostgresPromptStore
         from storage.postgres.reports import PostgresReportQueries, PostgresReportReader
         from storage.postgres.repository import PostgresRepository
@@ -141,5 +146,6 @@ async def open_stores(
             PostgresReportQueries(pg), PostgresLeaseStore(pg),
             PostgresReportReader(database_url, locked_retry),
             PostgresSubscriptionStore(pg), PostgresAnnouncementStore(pg), PostgresMeetingStore(pg),
+            PostgresPollStore(pg),
         )  # fmt: skip
     raise ValueError(f"DATABASE_URL must start with {SQLITE} or {POSTGRES[0]}")

@@ -40,6 +40,7 @@ from storage.postgres.outreach import (
     PostgresMeetingStore,
     PostgresSubscriptionStore,
 )
+from storage.postgres.polls import PostgresPollStore
 from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
@@ -57,6 +58,7 @@ from storage.sqlite.outreach import (
     SQLiteMeetingStore,
     SQLiteSubscriptionStore,
 )
+from storage.sqlite.polls import SQLitePollStore
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
@@ -113,6 +115,7 @@ STORES: dict[str, tuple[type, type]] = {
     "subscriptions": (SQLiteSubscriptionStore, PostgresSubscriptionStore),
     "announcements": (SQLiteAnnouncementStore, PostgresAnnouncementStore),
     "meetings": (SQLiteMeetingStore, PostgresMeetingStore),
+    "polls": (SQLitePollStore, PostgresPollStore),
 }
 
 

@@ -8,7 +8,10 @@ which a SIGKILL at a random moment would rarely hit:
   step's next question: the step has run, its reply is not out);
 - CRASH_MARKING_AFTER=text: the moment it is about to mark handled the update that sent a
   message containing the text (the step ran and its question is out; the update is not
-  marked handled, so Telegram delivers it again).
+  marked handled, so Telegram delivers it again);
+- CRASH_WITHDRAWING=prefix: the moment it is about to withdraw, on its own, the outbox rows
+  whose purpose starts with the prefix (a change committed, the rows it makes unwanted not
+  yet dropped).
 """
 
 from __future__ import annotations
@@ -48,6 +51,26 @@ def _arm(module: Any, prefix: str) -> None:
         return result
 
     module._insert = insert
+
+
+def arm_withdrawing(prefix: str) -> None:
+    for store in (
+        storage.sqlite.outbox.SQLiteOutboxStore,
+        storage.postgres.outbox.PostgresOutboxStore,
+    ):
+        _arm_withdrawing(store, prefix)
+
+
+def _arm_withdrawing(store: Any, prefix: str) -> None:
+    real = store.withdraw
+
+    async def withdraw(self: Any, purpose: str, *rest: Any) -> int:
+        if purpose.startswith(prefix):
+            os._exit(CRASHED)
+        result: int = await real(self, purpose, *rest)
+        return result
+
+    store.withdraw = withdraw
 
 
 def sends(method: TelegramMethod[Any], text: str) -> bool:
@@ -104,4 +127,6 @@ if __name__ == "__main__":
         arm_sending(os.environ["CRASH_SENDING"])
     if "CRASH_MARKING_AFTER" in os.environ:
         arm_marking_after(os.environ["CRASH_MARKING_AFTER"])
+    if "CRASH_WITHDRAWING" in os.environ:
+        arm_withdrawing(os.environ["CRASH_WITHDRAWING"])
     sys.exit(main())

@@ -451,6 +451,10 @@ def check_markup(params: JsonDict, field: str) -> None:
 # Telegram's limits, counted in UTF-16 code units of the text after entity parsing
 # (tags do not count, "&amp;" is one character): https://core.telegram.org/bots/api
 TEXT_LIMIT = 4096
+# sendPoll: the question's and each option's length, and how many options (Bot API).
+POLL_QUESTION_LIMIT = 300
+POLL_OPTION_LIMIT = 100
+POLL_OPTIONS = (2, 12)
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
 # Bot API deleteMessage: "A message can only be deleted if it was sent less than 48 hours ago."
@@ -544,6 +548,11 @@ class FakeTelegram:
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self._descriptions: dict[tuple[str, str], str] = {}
         self._menu_buttons: dict[int | str | None, JsonDict] = {}
+        # Polls the bot sent, by poll id: the poll as Telegram keeps it, where its message is,
+        # and each voter's current choice (a changed or retracted vote moves the counts).
+        self._polls: dict[str, JsonDict] = {}
+        self._poll_places: dict[str, tuple[int | str, int]] = {}
+        self._poll_votes: dict[str, dict[int, list[int]]] = {}
         self._ids = itertools.count(1)
         self._update_event = asyncio.Event()
         self._call_event = asyncio.Event()
@@ -1486,6 +1495,8 @@ class FakeTelegram:
             "senddocument": self._send_document,
             "sendmediagroup": self._send_media_group,
             "sendlocation": self._send_location,
+            "sendpoll": self._send_poll,
+            "stoppoll": self._stop_poll,
             "editmessagetext": self._edit_message_text,
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
@@ -1610,6 +1621,109 @@ class FakeTelegram:
     async def _send_location(self, params: JsonDict) -> Any:
         location = {"latitude": params.get("latitude"), "longitude": params.get("longitude")}
         return self._bot_message(params, {"location": location})
+
+    async def _send_poll(self, params: JsonDict) -> Any:
+        """sendPoll: a regular poll with 2-12 options (Bot API: question 1-300 characters,
+        each option 1-100, InputPollOption objects or plain strings), anonymous unless
+        is_anonymous is false. Returns the Message with its Poll, whose id votes name."""
+        question = params.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise ApiError(400, "Bad Request: poll question must be non-empty")
+        if _utf16_len(question) > POLL_QUESTION_LIMIT:
+            raise ApiError(400, "Bad Request: poll question length must not exceed 300")
+        raw = params.get("options")
+        if not isinstance(raw, list) or not POLL_OPTIONS[0] <= len(raw) <= POLL_OPTIONS[1]:
+            raise ApiError(400, "Bad Request: poll must have 2-12 options")
+        texts = [o.get("text") if isinstance(o, dict) else o for o in raw]
+        if not all(isinstance(t, str) and t.strip() for t in texts):
+            raise ApiError(400, "Bad Request: poll options must be non-empty")
+        if any(_utf16_len(str(t)) > POLL_OPTION_LIMIT for t in texts):
+            raise ApiError(400, "Bad Request: poll options length must not exceed 100")
+        if len(set(texts)) < len(texts):
+            raise ApiError(400, "Bad Request: POLL_OPTION_DUPLICATE")
+        poll_id = str(5_000_000_000_000_000_000 + next(self._ids))
+        poll: JsonDict = {
+            "id": poll_id,
+            "question": question,
+            "options": [
+                {"persistent_id": f"o{n}", "text": t, "voter_count": 0} for n, t in enumerate(texts)
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": params.get("is_anonymous", True) is not False,
+            "type": params.get("type") or "regular",
+            "allows_multiple_answers": bool(params.get("allows_multiple_answers")),
+            "allows_revoting": params.get("allows_revoting", True) is not False,
+            "members_only": bool(params.get("members_only")),
+        }
+        message = self._bot_message(params, {"poll": poll})
+        self._polls[poll_id] = poll
+        self._poll_places[poll_id] = (message["chat"]["id"], message["message_id"])
+        self._poll_votes[poll_id] = {}
+        return message
+
+    async def _stop_poll(self, params: JsonDict) -> Any:
+        """stopPoll: the poll of a message the bot sent, closed; returns the Poll."""
+        chat = self._chat(params.get("chat_id"))
+        message = self._messages.get((chat["id"], params.get("message_id")))  # type: ignore[arg-type]
+        if message is None or "poll" not in message:
+            raise ApiError(400, "Bad Request: message with poll to stop not found")
+        poll = self._polls[message["poll"]["id"]]
+        if poll["is_closed"]:
+            raise ApiError(400, "Bad Request: poll has already been closed")
+        poll["is_closed"] = True
+        stored = {**message, "poll": poll, "edit_date": _now()}
+        markup = _inline_markup(params)
+        if markup is not None:
+            stored["reply_markup"] = markup
+        self._store(stored)
+        return poll
+
+    def poll_of(self, source: JsonDict | Call) -> JsonDict:
+        """The poll a sendPoll call (or its message) carries, as Telegram keeps it now."""
+        message = self._message_of(source)
+        return self._polls[message["poll"]["id"]]
+
+    def vote(
+        self,
+        user_id: int,
+        source: JsonDict | Call,
+        option_ids: list[int],
+        *,
+        first_name: str = "Citizen",
+        language_code: str = "ru",
+    ) -> JsonDict:
+        """A poll_answer update: `user_id` chooses `option_ids` in the poll a sendPoll made
+        (empty: they retract their vote). Like Telegram, a closed poll takes no vote (the
+        test asks for an impossible update: AssertionError), an anonymous one tells the bot
+        nothing, and the poll's counts follow each vote."""
+        poll = self.poll_of(source)
+        assert not poll["is_closed"], "Telegram takes no vote in a closed poll"
+        assert not poll["is_anonymous"], "an anonymous poll sends the bot no poll_answer"
+        count = len(poll["options"])
+        assert all(0 <= i < count for i in option_ids), f"the poll has {count} options"
+        assert len(option_ids) <= 1 or poll["allows_multiple_answers"], "one option only"
+        votes = self._poll_votes[poll["id"]]
+        assert poll["allows_revoting"] or user_id not in votes, "the poll allows no change"
+        for i in votes.pop(user_id, []):
+            poll["options"][i]["voter_count"] -= 1
+        if option_ids:
+            votes[user_id] = list(option_ids)
+            for i in option_ids:
+                poll["options"][i]["voter_count"] += 1
+        poll["total_voter_count"] = len(votes)
+        known = self._users.get(user_id, {})
+        user = self._remember_user(
+            user_id, known.get("first_name", first_name), known.get("last_name"),
+            known.get("language_code", language_code), known.get("username"),
+        )  # fmt: skip
+        answer = {
+            "poll_id": poll["id"],
+            "user": user,
+            "option_ids": list(option_ids),
+            "option_persistent_ids": [poll["options"][i]["persistent_id"] for i in option_ids],
+        }
+        return self.push_update({"poll_answer": answer})
 
     async def _edit_message_text(self, params: JsonDict) -> Any:
         check_markup(params, "text")

@@ -24,7 +24,7 @@ TWO = Territory(regions=(REGION,), districts={REGION.code: (SEMEY, KURCHATOV)})
 
 
 def test_meetings_and_notices_are_offered_until_polls_exist() -> None:
-    assert KINDS == ("meeting", "notice")
+    assert KINDS == ("meeting", "notice", "poll")
 
 
 def test_texts_are_tidied_and_bounded_in_telegrams_units() -> None:

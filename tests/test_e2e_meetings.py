@@ -44,8 +44,10 @@ async def reply_in_group(fake: FakeTelegram, prompt: Call, text: str, *needles: 
     return await group_reply(fake, since, *needles)
 
 
-async def announce_meeting(fake: FakeTelegram) -> Call:
-    """/announce a meeting to Semey, up to the review card (returned)."""
+async def announce_meeting(fake: FakeTelegram, when: str = WHEN, shown: str = "25 ноября 2099"
+                           ) -> Call:  # fmt: skip
+    """/announce a meeting to Semey at `when` (`shown` in the preview), up to the review card
+    (returned)."""
     kinds = await say_in_group(fake, "/announce", "Новое объявление")
     districts = await press(fake, kinds, "🤝", "В какие районы")
     chosen = await press(fake, districts, "г. Семей", "Выбрано")
@@ -53,11 +55,11 @@ async def announce_meeting(fake: FakeTelegram) -> Call:
     fake.press(OFFICIAL, chosen, fake.find_button(chosen, "Далее"), first_name="Асқар")
     who = await group_reply(fake, since, "кто встречается")
     where = await reply_in_group(fake, who, WHO, "где пройдёт")
-    when = await reply_in_group(fake, where, PLACE, "когда встреча")
+    when_prompt = await reply_in_group(fake, where, PLACE, "когда встреча")
     # A time gone by, or no time at all, is asked again.
-    await reply_in_group(fake, when, "22.11.2026 15:00", "уже прошло")
-    await reply_in_group(fake, when, "послезавтра", "Напишите дату и время так")
-    topics = await reply_in_group(fake, when, WHEN, "темами встречи")
+    await reply_in_group(fake, when_prompt, "22.11.2026 15:00", "уже прошло")
+    await reply_in_group(fake, when_prompt, "послезавтра", "Напишите дату и время так")
+    topics = await reply_in_group(fake, when_prompt, when, "темами встречи")
     prompt_kk = await reply_in_group(fake, topics, TOPICS, "казахском")
     prompt_ru = await reply_in_group(fake, prompt_kk, "Тұрғындармен кездесуге шақырамыз.",
                                      "русском")  # fmt: skip
@@ -68,7 +70,7 @@ async def announce_meeting(fake: FakeTelegram) -> Call:
     texts = [c.text or "" for c in fake.calls[since:] if fake.chat_of(c) == OFFICIALS]
     preview = [t for t in texts if HEADING["ru"] in t and "Район или город" in t]
     assert len(preview) == 1 and escape(WHO) in preview[0]  # exactly as citizens see it
-    assert "25 ноября 2099" in preview[0] and "15:00" in preview[0]
+    assert shown in preview[0] and when[-5:] in preview[0]
     assert "Дороги; Освещение &amp; свет" in preview[0]
     return review
 

@@ -71,6 +71,7 @@ async def announce(
     assert [label for label, _ in fake.buttons(kinds)] == [
         "🤝 Встреча с населением",
         "📄 Объявление",
+        "📊 Опрос",
         "✖️ Отмена",
     ]
     districts = await press(fake, kinds, "📄", "В какие районы")

@@ -34,7 +34,8 @@ from storage.erasure import (
 )
 from storage.lifecycle import NewAddition
 from storage.models import Appeal, Attachment, Status
-from storage.outreach import MeetingDetails, NewAnnouncement
+from storage.outbox import NewMessage, Outgoing
+from storage.outreach import MeetingDetails, NewAnnouncement, PollDetails
 from storage.postgres.database import PostgresDatabase
 from storage.prompts import NewPrompt, PromptAction
 from storage.sqlite.database import SQLiteDatabase
@@ -143,6 +144,8 @@ async def seed(db: Any, repo: Repository) -> dict[str, int]:
         await meetings.register(meeting, who, ["wheelchair"], NOW)
     await meetings.ask(meeting, CITIZEN, 0, MEETING_QUESTION, NOW)
     await meetings.ask(meeting, BYSTANDER, None, OTHER_TEXT + " (кездесу)", NOW)
+    # Both got a poll and voted in it (#13).
+    await seed_poll(db)
     lifecycle = store("lifecycle", db)
     question = await lifecycle.add_question(
         mine.id, 900, "Асқар", "Әткеншек қай жерде?", None, NOW, {Status.REGISTERED}
@@ -287,6 +290,44 @@ async def test_erase_leaves_nothing_of_the_citizen_in_any_table_or_file(
     assert figures.coming == 1 and figures.access == {"wheelchair": 1}
     assert [q.text for q in figures.questions] == [OTHER_TEXT + " (кездесу)"]
     assert await store("meetings", db).attendance(figures.meeting.id, CITIZEN) is None
+    # Their vote and the record of their poll are gone; the bystander's stay.
+    polls = store("polls", db)
+    assert await polls.recipient(f"tg-{CITIZEN}") is None
+    assert await polls.recipient(f"tg-{BYSTANDER}") is not None
+    [poll_id] = await polls.due(NOW + timedelta(days=2))
+    results = await polls.results(poll_id)
+    assert results is not None and results.votes == (("351010000", 1, 1),)
+
+
+async def seed_poll(db: Any) -> None:
+    """A poll to the subscribers of 351010000, sent to the citizen and the bystander (the
+    sender recorded each Telegram poll), and their votes."""
+    outbox, polls = store("outbox", db), store("polls", db)
+
+    async def write(conn: Any, poll: Any, who: Sequence[Any]) -> int:
+        rows = [
+            Outgoing(s.citizen_id, [NewMessage("sendPoll", {"question": "Саябақ керек пе?"},
+                     f"announce:{poll.id}:{s.citizen_id}", f"announce:{poll.id}")], NOW,
+                     bulk=True)
+            for s in who
+        ]  # fmt: skip
+        ids = await outbox.write_in(conn, rows)
+        await polls.record_sends(conn, poll.id, list(zip(who, ids, strict=True)))
+        for row_id, subscriber in zip(ids, who, strict=True):
+            sent.append((row_id, subscriber.citizen_id))
+        return len(ids)
+
+    sent: list[tuple[int, int]] = []
+    new = NewAnnouncement(
+        "poll", "poll", ("351010000",), "Саябақ керек пе?", "Нужен ли парк?", CHAT, None, 900,
+        "Асқар", NOW, poll=PollDetails(("Иә", "Жоқ"), ("Да", "Нет"), NOW + timedelta(days=1)),
+    )  # fmt: skip
+    await store("announcements", db).create(new, write)
+    for row_id, citizen in sent:
+        await outbox.mark_sent(row_id, 70, NOW, poll_id=f"tg-{citizen}")
+        recipient = await polls.recipient(f"tg-{citizen}")
+        assert recipient is not None
+        assert await polls.cast(recipient, 0 if citizen == CITIZEN else 1, NOW)
 
 
 async def seed_meeting(db: Any) -> int:

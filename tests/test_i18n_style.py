@@ -18,7 +18,8 @@ from i18n.formatting import long_date
 
 ROOT = Path(__file__).resolve().parent.parent
 # The placeholders the code fills with `long_date(...)` (checked below against the code).
-DATE_PLACEHOLDERS = frozenset({"date", "due", "when"})  # "when": a meeting's date and time
+# "when": a meeting's date and time; "first_day", "last_day": the weekly chart's first and last day.
+DATE_PLACEHOLDERS = frozenset({"date", "due", "when", "first_day", "last_day"})
 # A long date in both languages, the last day of a month and one with a one-digit day.
 SAMPLE_DAYS = (date(2026, 12, 31), date(2027, 1, 5))
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -6,13 +6,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.announcements import (
+    ATTENDED_MAX,
     MEETING,
     MEETING_TEXT_MAX,
     TEXT_MAX,
+    MeetingChangeProblem,
     MeetingFieldProblem,
+    check_attended,
     check_meeting_line,
+    check_move,
     check_question,
     check_topics,
+    may_enter_attended,
     parse_meeting_time,
     text_max,
     topic_of,
@@ -75,3 +80,33 @@ def test_access_needs_ride_on_a_button_as_bits() -> None:
 
 def test_a_meetings_text_leaves_room_for_its_heading() -> None:
     assert text_max(MEETING) == MEETING_TEXT_MAX < TEXT_MAX == text_max("notice")
+
+
+def test_only_a_meeting_still_ahead_moves_and_only_to_a_future_time() -> None:
+    at = datetime(2026, 11, 25, 15, 0, tzinfo=ALMATY)
+    later = datetime(2026, 11, 27, 11, 0, tzinfo=ALMATY)
+    assert check_move(at, False, NOW) is None
+    assert check_move(at, False, NOW, later) is None
+    assert check_move(at, True, NOW, later) == MeetingChangeProblem.CANCELLED
+    assert check_move(NOW, False, NOW, later) == MeetingChangeProblem.BEGUN
+    assert check_move(at, False, NOW, NOW) == MeetingChangeProblem.PAST
+    # The same time: only with another place is it a move.
+    assert check_move(at, False, NOW, at) == MeetingChangeProblem.SAME
+    assert check_move(at, False, NOW, at, same_place=False) is None
+
+
+def test_how_many_came_is_a_whole_number_up_to_the_limit_after_the_meeting() -> None:
+    assert check_attended(" 45 ").count == 45
+    assert check_attended("1 200").count == 1200
+    assert check_attended("0").count == 0 and check_attended("0").problem is None
+    assert check_attended(str(ATTENDED_MAX)).problem is None
+    assert check_attended(str(ATTENDED_MAX + 1)).problem == MeetingFieldProblem.TOO_MANY
+    for wrong in ("-3", "4.5", "сорок", "45 человек", "٤٥"):
+        assert check_attended(wrong).problem == MeetingFieldProblem.NOT_A_NUMBER, wrong
+    assert check_attended("").problem == MeetingFieldProblem.EMPTY
+    at = datetime(2026, 11, 22, 15, 0, tzinfo=ALMATY)
+    assert may_enter_attended(at, False, NOW) is None
+    assert may_enter_attended(NOW, False, NOW) is None  # from its start
+    assert may_enter_attended(at, True, NOW) == MeetingChangeProblem.CANCELLED
+    ahead = datetime(2026, 11, 25, 15, 0, tzinfo=ALMATY)
+    assert may_enter_attended(ahead, False, NOW) == MeetingChangeProblem.NOT_YET

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.delivery.outbox import Outbox
-from bot.services.outreach import Coming, MeetingService
+from bot.domain.announcements import MeetingChangeProblem
+from bot.services.outreach import Coming, MeetingService, Moved
 from storage.base import Repository
 from storage.outbox import NewMessage, Outgoing
 from storage.outreach import (
     Announcement,
     MeetingDetails,
+    MeetingMove,
     NewAnnouncement,
     Subscriber,
     meeting_reminder_purpose,
@@ -45,6 +47,12 @@ class Messages:
         key = f"meeting-cancelled:{meeting.id}:{subscriber.citizen_id}"
         text = f"cancelled {subscriber.language}"
         message = NewMessage("sendMessage", {"text": text}, key, f"meeting-cancelled:{meeting.id}")
+        return Outgoing(subscriber.citizen_id, [message], NOW)
+
+    def moved(self, meeting: Announcement, move: MeetingMove, subscriber: Subscriber) -> Outgoing:
+        key = f"meeting-moved:{move.id}:{subscriber.citizen_id}"
+        text = f"moved {subscriber.language} {move.old_place} -> {move.new_place}"
+        message = NewMessage("sendMessage", {"text": text}, key, f"meeting-moved:{meeting.id}")
         return Outgoing(subscriber.citizen_id, [message], NOW)
 
 
@@ -149,3 +157,96 @@ async def test_cancelling_tells_those_who_come_and_drops_their_reminders(
     assert await meetings.upcoming() == []
     assert await meetings.come(meeting, 3, (), "ru") == Coming.OVER
     assert await meetings.ask(meeting, 3, None, "Кездесу болмайды ма?") is None
+
+
+async def test_moving_tells_those_who_come_and_requeues_their_reminders_once(
+    repo: Repository,
+) -> None:
+    for citizen, lang in ((1, "kk"), (2, "ru"), (3, "ru"), (4, "kk")):
+        await repo.set_language(citizen, lang)
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    outbox = beside("outbox", repo)
+    meeting = await meeting_at(repo, "m", datetime(2026, 11, 26, 15, 0, tzinfo=ALMATY))
+    for citizen in (1, 2, 3, 4):
+        await meetings.come(meeting, citizen, (), "ru" if citizen == 2 else "kk")
+    await meetings.withdraw(meeting, 3)  # not coming any more: not told
+    await outbox.mark_unreachable(4)  # blocked the bot: not told, its reminder goes too
+    old_reminder = datetime(2026, 11, 25, 18, 0, tzinfo=ALMATY)
+    new_at = datetime(2026, 12, 3, 11, 0, tzinfo=ALMATY)
+    new_reminder = datetime(2026, 12, 2, 18, 0, tzinfo=ALMATY)
+
+    moved = await meetings.move(meeting, "key", new_at, "Акимат, зал 2", 9, "Асқар")
+    assert isinstance(moved, Moved) and moved.created and moved.move.told == 2
+    assert moved.move.old_place == "Мәдениет үйі" and moved.move.new_place == "Акимат, зал 2"
+    assert moved.meeting.meeting is not None and moved.meeting.meeting.at == new_at
+    # The notices are due now; the old reminders are gone; the new ones wait for 2 December.
+    notices = await outbox.due(old_reminder, 10)
+    assert sorted((r.chat_id, r.payload["text"]) for r in notices) == [
+        (1, "moved kk Мәдениет үйі -> Акимат, зал 2"),
+        (2, "moved ru Мәдениет үйі -> Акимат, зал 2"),
+    ]
+    for row in notices:
+        await outbox.mark_sent(row.id, 1, NOW)
+    assert await outbox.due(new_reminder - timedelta(seconds=1), 10) == []
+    reminders = await outbox.due(new_reminder, 10)
+    assert sorted((r.chat_id, r.payload["text"]) for r in reminders) == [(1, "kk"), (2, "ru")]
+
+    # The same dialog's «Move» again (a double press, a restart): nothing new.
+    again = await meetings.move(meeting, "key", new_at, "Акимат, зал 2", 9, "Асқар")
+    assert isinstance(again, Moved) and not again.created and again.move.id == moved.move.id
+    assert len(await outbox.due(new_reminder, 10)) == 2
+    # Withdrawing after the move drops the new reminder.
+    assert await meetings.withdraw(meeting, 2)
+    assert [r.chat_id for r in await outbox.due(new_reminder, 10)] == [1]
+    # A move to the same time and place changes nothing; to a time gone by, neither.
+    same = await meetings.move(meeting, "k2", new_at, "", 9, "Асқар")
+    assert same == MeetingChangeProblem.SAME
+    assert await meetings.move(meeting, "k3", NOW, "", 9, "Асқар") == MeetingChangeProblem.PAST
+    # Moved to the next morning: the day-before time has passed, so no reminder, only notice.
+    soon = await meetings.move(
+        meeting, "k4", datetime(2026, 11, 23, 20, 0, tzinfo=ALMATY), "", 9, "Асқар"
+    )
+    assert isinstance(soon, Moved) and soon.move.old_place == soon.move.new_place
+    [notice] = await outbox.due(new_reminder, 10)
+    assert notice.chat_id == 1 and notice.payload["text"].startswith("moved kk")
+
+
+async def test_a_cancelled_or_begun_meeting_is_not_moved(repo: Repository) -> None:
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    later = datetime(2026, 12, 3, 11, 0, tzinfo=ALMATY)
+    begun = await meeting_at(repo, "begun", NOW - timedelta(minutes=5))
+    assert await meetings.move(begun, "a", later, "", 9, "A") == MeetingChangeProblem.BEGUN
+    called_off = await meeting_at(repo, "off", datetime(2026, 11, 26, 15, 0, tzinfo=ALMATY))
+    await meetings.cancel(called_off)
+    assert await meetings.move(called_off, "b", later, "", 9, "A") == (
+        MeetingChangeProblem.CANCELLED
+    )
+    assert await meetings.move(999, "c", later, "", 9, "A") == MeetingChangeProblem.CANCELLED
+
+
+async def test_how_many_came_is_entered_after_the_meeting_and_corrected(
+    repo: Repository,
+) -> None:
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    held = await meeting_at(repo, "held", NOW - timedelta(days=2))
+    ahead = await meeting_at(repo, "ahead", NOW + timedelta(days=2))
+    assert await meetings.record_attended(ahead, 5, 9, "A") == MeetingChangeProblem.NOT_YET
+    first = await meetings.record_attended(held, 40, 9, "Асқар")
+    assert isinstance(first, Announcement) and first.meeting is not None
+    assert (first.meeting.attended, first.meeting.attended_by_name) == (40, "Асқар")
+    clock.now += timedelta(hours=1)
+    second = await meetings.record_attended(held, 45, 10, "Дана")
+    assert isinstance(second, Announcement) and second.meeting is not None
+    assert second.meeting.attended == 45 and second.meeting.attended_by_name == "Дана"
+    assert second.meeting.attended_at == clock.now
+    [past] = await meetings.past()
+    assert past.meeting.id == held and past.meeting.meeting is not None
+    assert past.meeting.meeting.attended == 45
+    # A cancelled meeting takes no count.
+    off = await meeting_at(repo, "off", NOW + timedelta(days=1))
+    await meetings.cancel(off)
+    clock.now += timedelta(days=3)
+    assert await meetings.record_attended(off, 1, 9, "A") == MeetingChangeProblem.CANCELLED

@@ -362,11 +362,15 @@ async def test_a_failed_mark_is_retried_not_the_send(
     failures = iter([True])
 
     async def flaky_mark(
-        row_id: int, message_id: int | None, now: datetime, message_ids: Sequence[int] = ()
+        row_id: int,
+        message_id: int | None,
+        now: datetime,
+        message_ids: Sequence[int] = (),
+        poll_id: str | None = None,
     ) -> None:
         if next(failures, False):
             raise sqlite3.OperationalError("database is locked")
-        await real_mark(row_id, message_id, now, message_ids)
+        await real_mark(row_id, message_id, now, message_ids, poll_id=poll_id)
 
     monkeypatch.setattr(env.store, "mark_sent", flaky_mark)
     sender = env.sender(base_backoff=0.05)

@@ -2,9 +2,10 @@
 
 The bot runs as an operator starts it, in a process of its own against the fake Bot API, on
 SQLite; at its first getUpdates the process prints the modules it has imported and stops.
-The workbook writer, the PostgreSQL driver and stores, and the holiday tables are imported
-only when an official's /export, a PostgreSQL DATABASE_URL or the first working-day question
-needs them. This checks which modules are loaded, not how long anything takes.
+The workbook writer, the PostgreSQL driver and stores, the holiday tables and the plotting
+library are imported only when an official's /export, a PostgreSQL DATABASE_URL, the first
+working-day question or the first weekly chart needs them. This checks which modules are
+loaded, not how long anything takes.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ DEFERRED = {
     "storage.postgres": "storage.stores imports the PostgreSQL stores for a postgresql:// URL",
     "storage.port": "`python -m bot port` only",
     "holidays": "bot.domain.deadlines.public_holidays imports it on the first question",
+    "matplotlib": "bot.views.digest_chart.draw_png imports it for the first weekly chart",
+    "PIL": "matplotlib's PNG writer, imported with it",
+    "numpy": "matplotlib's arrays, imported with it",
 }
 
 

@@ -21,6 +21,7 @@ from storage.lifecycle import LifecycleStore
 from storage.limits import LimitStore
 from storage.outbox import OutboxStore
 from storage.outreach import AnnouncementStore, MeetingStore, SubscriptionStore
+from storage.polls import PollStore
 from storage.postgres.bookings import PostgresBookingStore
 from storage.postgres.database import PostgresDatabase
 from storage.postgres.digest import PostgresDigestQueries
@@ -35,6 +36,7 @@ from storage.postgres.outreach import (
     PostgresMeetingStore,
     PostgresSubscriptionStore,
 )
+from storage.postgres.polls import PostgresPollStore
 from storage.postgres.prompts import PostgresPromptStore
 from storage.postgres.reports import PostgresReportQueries
 from storage.postgres.repository import PostgresRepository
@@ -54,6 +56,7 @@ from storage.sqlite.outreach import (
     SQLiteMeetingStore,
     SQLiteSubscriptionStore,
 )
+from storage.sqlite.polls import SQLitePollStore
 from storage.sqlite.prompts import SQLitePromptStore
 from storage.sqlite.reports import SQLiteReportQueries
 from storage.sqlite.repository import SQLiteRepository
@@ -75,6 +78,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     subscriptions: SubscriptionStore = SQLiteSubscriptionStore(db)
     announcements: AnnouncementStore = SQLiteAnnouncementStore(db)
     meetings: MeetingStore = SQLiteMeetingStore(db)
+    polls: PollStore = SQLitePollStore(db)
     prompts: PromptStore = SQLitePromptStore(db)
     reports: ReportQueries = SQLiteReportQueries(db)
     fsm: BaseStorage = SQLiteStorage(db)
@@ -90,6 +94,7 @@ async def test_every_sqlite_store_implements_its_interface(repo: SQLiteRepositor
     assert isinstance(subscriptions, SubscriptionStore)
     assert isinstance(announcements, AnnouncementStore)
     assert isinstance(meetings, MeetingStore)
+    assert isinstance(polls, PollStore)
     assert isinstance(prompts, PromptStore)
     assert isinstance(reports, ReportQueries)
     assert isinstance(fsm, BaseStorage)
@@ -109,6 +114,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     subscriptions: SubscriptionStore = PostgresSubscriptionStore(db)
     announcements: AnnouncementStore = PostgresAnnouncementStore(db)
     meetings: MeetingStore = PostgresMeetingStore(db)
+    polls: PollStore = PostgresPollStore(db)
     prompts: PromptStore = PostgresPromptStore(db)
     reports: ReportQueries = PostgresReportQueries(db)
     fsm: BaseStorage = PostgresStorage(db)
@@ -124,6 +130,7 @@ def test_every_postgres_store_implements_its_interface() -> None:
     assert isinstance(subscriptions, SubscriptionStore)
     assert isinstance(announcements, AnnouncementStore)
     assert isinstance(meetings, MeetingStore)
+    assert isinstance(polls, PollStore)
     assert isinstance(prompts, PromptStore)
     assert isinstance(reports, ReportQueries)
     assert isinstance(fsm, BaseStorage)
@@ -180,5 +187,5 @@ INTERFACES: dict[str, type] = {
     "erasure": ErasureStore, "lease": LeaseStore, "lifecycle": LifecycleStore, "limits": LimitStore,
     "outbox": OutboxStore, "prompts": PromptStore, "reports": ReportQueries,
     "subscriptions": SubscriptionStore, "announcements": AnnouncementStore,
-    "meetings": MeetingStore,
+    "meetings": MeetingStore, "polls": PollStore,
 }  # fmt: skip

@@ -13,6 +13,7 @@ lost, the saved step is where the next message carries on (handlers/errors.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,9 @@ from bot.domain.validation import utf16_len
 from storage.base import InTransaction
 from storage.outbox import NewMessage, OutboxStore, Outgoing
 
+# A row drawn when it is sent (`Outbox.rendered`): the payload keeps the numbers under this key,
+# and the sender's renderer for their kind turns them into the method's file and caption.
+RENDER_KEY = "render"
 TEXT_LIMIT = 4096  # Bot API: 1-4096 characters per message text
 # Reply-to and the like belong to the first part only; a keyboard to the last.
 FIRST_PART_ONLY = frozenset({"reply_parameters", "reply_to_message_id"})
@@ -141,6 +145,30 @@ class Outbox:
         build_method(method, chat_id, data)
         return Outgoing(
             chat_id, [NewMessage(method, data, dedupe_key, purpose)], self.clock(), not_before
+        )
+
+    def rendered(
+        self,
+        chat_id: int,
+        method: str,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+        **extra: Any,
+    ) -> Outgoing:
+        """The row of a message made when it is sent (a chart as sendPhoto): the row keeps
+        `data`, a few numbers as JSON, and the sender's renderer for `kind`
+        (`bot.delivery.sender.Renderer`) makes the upload from them at each attempt, so a
+        retry or a restart makes it again and no file is stored. `extra`: the method's other
+        parameters; what the renderer returns overrides them."""
+        method_class(method)  # fail here, not in the sender
+        payload = {RENDER_KEY: {"kind": kind, "data": to_json(dict(data))}, **to_json(extra)}
+        json.dumps(payload)  # a row is JSON: fail here on anything else
+        return Outgoing(
+            chat_id, [NewMessage(method, payload, dedupe_key, purpose)], self.clock(), not_before
         )
 
     # ------------------------------------------------------------------ writing them

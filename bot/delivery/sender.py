@@ -19,7 +19,7 @@ import logging
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
@@ -41,7 +41,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from pydantic import ValidationError
 
-from bot.delivery.outbox import Outbox, build_method
+from bot.delivery.outbox import RENDER_KEY, Outbox, build_method
 from storage.outbox import OutboxRow, OutboxStore, Outgoing
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ MARK_PAUSE = 0.25
 BULK_PER_SECOND = 20.0
 # Of `max_in_flight`, these sends are never taken by bulk rows.
 IN_FLIGHT_KEPT = 4
+# Makes a rendered row's upload (`Outbox.rendered`) from the numbers it stored: given the row's
+# data, returns the method's parameters to add (the photo as an InputFile, its caption). Runs
+# at every attempt; raising drops the row (logged), since the same numbers would fail again.
+Renderer = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
 # Renders the private alerts to the admins when a group starts refusing the bot.
 RefusalAlerts = Callable[[int, str], Sequence[Outgoing]]
 
@@ -142,6 +146,13 @@ def message_id_of(result: Any, payload: Mapping[str, Any]) -> int | None:
     return edited if isinstance(edited, int) else None
 
 
+def poll_id_of(result: Any) -> str | None:
+    """The id of the poll a sendPoll created (its votes name it); None for anything else."""
+    poll = getattr(result, "poll", None)
+    poll_id = getattr(poll, "id", None)
+    return poll_id if isinstance(poll_id, str) else None
+
+
 def media_group_ids(result: Any) -> list[int]:
     """Every message a media group became, in order; [] for a single message."""
     if not isinstance(result, list) or len(result) < 2:
@@ -189,8 +200,10 @@ class OutboxSender:
         max_in_flight: int = 16,
         batch_size: int = 100,
         refusal_alerts: RefusalAlerts = no_alerts,
+        renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
         self.bot = bot
+        self.renderers = dict(renderers or {})
         self.store = store
         self.outbox = outbox
         self.clock = clock
@@ -401,9 +414,31 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox row %s: could not reschedule", row.id)
 
-    async def _attempt(self, row: OutboxRow) -> None:
+    async def _render(self, row: OutboxRow) -> dict[str, Any] | None:
+        """The payload to send: the row's own, or for a rendered row its parameters with what
+        the renderer made. None if it cannot be made: the row is dropped then (logged)."""
+        spec = row.payload.get(RENDER_KEY)
+        if spec is None:
+            return row.payload
+        payload = {k: v for k, v in row.payload.items() if k != RENDER_KEY}
+        kind = spec.get("kind") if isinstance(spec, Mapping) else None
+        renderer = self.renderers.get(str(kind))
         try:
-            method: TelegramMethod[Any] = build_method(row.method, row.chat_id, row.payload)
+            if renderer is None:
+                raise LookupError(f"no renderer for {kind!r}")
+            payload.update(await renderer(spec.get("data") or {}))
+        except Exception as exc:
+            log.exception("outbox row %s: could not render %s; dropped", row.id, kind)
+            await self.store.drop(row.id, f"not rendered: {describe(exc)}", self.clock())
+            return None
+        return payload
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        payload = await self._render(row)
+        if payload is None:
+            return
+        try:
+            method: TelegramMethod[Any] = build_method(row.method, row.chat_id, payload)
         except (ValueError, TypeError, ValidationError) as exc:
             # Outbox validates on enqueue, so only a hand-made row gets here; it never will work.
             log.error("outbox row %s: cannot build %s: %s", row.id, row.method, exc)
@@ -442,22 +477,27 @@ class OutboxSender:
             await self._retry_later(row, describe(exc))
         else:
             await self._record_sent(
-                row, message_id_of(result, row.payload), media_group_ids(result)
-            )
+                row, message_id_of(result, row.payload), media_group_ids(result),
+                poll_id_of(result),
+            )  # fmt: skip
 
     async def _record_sent(
-        self, row: OutboxRow, message_id: int | None, message_ids: Sequence[int] = ()
+        self,
+        row: OutboxRow,
+        message_id: int | None,
+        message_ids: Sequence[int] = (),
+        poll_id: str | None = None,
     ) -> None:
         """Telegram has the message; until the row is marked, a crash sends it again after a
         restart. So marking is the very next step after the answer (no task to schedule first,
         nothing else awaited), and it completes even when the sender is cancelled meanwhile
         (stop() past its timeout): the cancellation is passed on once the row is marked."""
         try:
-            await self._mark_sent(row, message_id, message_ids)
+            await self._mark_sent(row, message_id, message_ids, poll_id)
         except asyncio.CancelledError:
             # Cancelled while the mark waited for the database: mark it after all (a mark that
             # had reached the database already makes this one a no-op), then stop.
-            await self._mark_sent(row, message_id, message_ids)
+            await self._mark_sent(row, message_id, message_ids, poll_id)
             raise
         if row.chat_id in self._refused:
             self._refused.discard(row.chat_id)
@@ -465,13 +505,19 @@ class OutboxSender:
             log.info("outbox: group %s takes messages again", row.chat_id)
 
     async def _mark_sent(
-        self, row: OutboxRow, message_id: int | None, message_ids: Sequence[int]
+        self,
+        row: OutboxRow,
+        message_id: int | None,
+        message_ids: Sequence[int],
+        poll_id: str | None = None,
     ) -> None:
         # A failed mark is retried, never the send: sending again would deliver it twice.
         pause = MARK_PAUSE
         for attempt in range(1, MARK_ATTEMPTS + 1):
             try:
-                await self.store.mark_sent(row.id, message_id, self.clock(), message_ids)
+                await self.store.mark_sent(
+                    row.id, message_id, self.clock(), message_ids, poll_id=poll_id
+                )
                 return
             except Exception:
                 if attempt == MARK_ATTEMPTS:
@@ -539,7 +585,11 @@ class OutboxSender:
             # deliver it twice.
             result = data.get("result")
             message_id = result.get("message_id") if isinstance(result, dict) else None
+            poll = result.get("poll") if isinstance(result, dict) else None
+            poll_id = poll.get("id") if isinstance(poll, dict) else None
             log.error("outbox row %s: sent, but the answer was unreadable: %s", row.id, exc)
-            await self._record_sent(row, message_id)
+            await self._record_sent(
+                row, message_id, poll_id=poll_id if isinstance(poll_id, str) else None
+            )
             return
         await self._retry_later(row, describe(exc))

@@ -1,10 +1,11 @@
 """Rules of subscriptions and announcements (issue #13), Telegram-free.
 
-An announcement has a kind: a notice, or a meeting with residents (who meets them, where,
+An announcement has a kind: a notice, a meeting with residents (who meets them, where,
 when, its topics; citizens say they will come, with their access needs, and ask questions in
-advance); the officials' dialog offers exactly the kinds implemented (polls come later). Its
-texts in Kazakh and in Russian are both required, each short enough to go as one message with
-its heading, and its districts are a non-empty set of the territory's districts (or cities).
+advance), or a poll (its question is the text; options and end time: `bot.domain.polls`).
+Its texts in Kazakh and in Russian are both required, each short enough to go as one message
+with its heading, and its districts are a non-empty set of the territory's districts (or
+cities).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from bot.domain.validation import utf16_len
 
 NOTICE = "notice"
 MEETING = "meeting"
-# The kinds the dialog offers: only those implemented.
-KINDS: tuple[str, ...] = (MEETING, NOTICE)
+POLL = "poll"
+# The kinds the dialog offers, in its order.
+KINDS: tuple[str, ...] = (MEETING, NOTICE, POLL)
 LANGUAGES = ("kk", "ru")  # the order the texts are asked in
 
 TEXT_MIN = 10
@@ -116,6 +118,7 @@ class MeetingFieldProblem(StrEnum):
     NOT_A_TIME = "not_a_time"
     PAST = "past"
     TOO_MANY = "too_many"
+    NOT_A_NUMBER = "not_a_number"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +211,73 @@ def topic_of(topics: tuple[str, ...], value: str) -> tuple[bool, int | None]:
     if value.isascii() and value.isdigit() and int(value) < len(topics):
         return True, int(value)
     return False, None
+
+
+# --- a meeting moved, and how many came -----------------------------------------------------
+
+
+class MeetingChangeProblem(StrEnum):
+    """Why a meeting cannot be moved, or its attendance not entered (yet)."""
+
+    CANCELLED = "cancelled"  # called off: nothing to move, nobody came
+    BEGUN = "begun"  # its time has come: too late to move it
+    NOT_YET = "not_yet"  # still ahead: nobody can have come yet
+    PAST = "past"  # the new time is not in the future
+    SAME = "same"  # the same time and place: nothing to tell anyone
+
+
+def check_move(
+    at: datetime,
+    cancelled: bool,
+    now: datetime,
+    new_at: datetime | None = None,
+    same_place: bool = True,
+) -> MeetingChangeProblem | None:
+    """Whether a meeting at `at` may be moved now, and (given `new_at`) to that time: only a
+    meeting still ahead and not called off, to a time in the future that, with the place,
+    changes something."""
+    if cancelled:
+        return MeetingChangeProblem.CANCELLED
+    if at <= now:
+        return MeetingChangeProblem.BEGUN
+    if new_at is None:
+        return None
+    if new_at <= now:
+        return MeetingChangeProblem.PAST
+    if new_at == at and same_place:
+        return MeetingChangeProblem.SAME
+    return None
+
+
+# How many came: a head count the organisers enter after the meeting.
+ATTENDED_MAX = 10000
+
+
+@dataclass(frozen=True, slots=True)
+class AttendedCount:
+    count: int | None
+    problem: MeetingFieldProblem | None
+
+
+def check_attended(raw: str | None) -> AttendedCount:
+    """A whole number from 0 to `ATTENDED_MAX`, spaces allowed as thousands' separators
+    («1 200»)."""
+    text = re.sub(r"[\s\u00a0\u202f]+", "", raw or "")
+    if not text:
+        return AttendedCount(None, MeetingFieldProblem.EMPTY)
+    if not (text.isascii() and text.isdigit()):
+        return AttendedCount(None, MeetingFieldProblem.NOT_A_NUMBER)
+    count = int(text)
+    if count > ATTENDED_MAX:
+        return AttendedCount(count, MeetingFieldProblem.TOO_MANY)
+    return AttendedCount(count, None)
+
+
+def may_enter_attended(at: datetime, cancelled: bool, now: datetime) -> MeetingChangeProblem | None:
+    """How many came can be entered (and corrected) once the meeting's time has come, for a
+    meeting that was not called off."""
+    if cancelled:
+        return MeetingChangeProblem.CANCELLED
+    if at > now:
+        return MeetingChangeProblem.NOT_YET
+    return None

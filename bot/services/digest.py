@@ -4,19 +4,22 @@ due soon, for one officials chat, sent once a day (docs/architecture.md → Dige
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Protocol
 
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar
 from bot.domain.digest import (
+    CHART_KIND,
+    CHART_WEEKS,
     DUE_SOON_WORKING_DAYS,
     LIST_LIMIT,
     RATING_DAYS,
     DigestData,
     DueSoonItem,
     OverdueItem,
+    WeeklyChart,
 )
 from bot.domain.status import OPEN_STATUSES
 from bot.services.notifiers import DigestRenderer
@@ -59,6 +62,34 @@ def digest_key(chat_id: int, day: date) -> str:
     return f"digest:{chat_id}:{day.isoformat()}"
 
 
+class RenderedRows(Protocol):
+    """The part of bot.delivery.outbox.Outbox the weekly chart uses: a row that stores numbers
+    and is drawn when sent."""
+
+    def rendered(
+        self,
+        chat_id: int,
+        method: str,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+        **extra: Any,
+    ) -> Outgoing: ...
+
+
+def chart_key(chat_id: int, day: date) -> str:
+    return f"{digest_key(chat_id, day)}:chart"
+
+
+def chart_weeks(today: date, weeks: int = CHART_WEEKS) -> list[date]:
+    """The Mondays of the last `weeks` full weeks (Monday to Sunday) before `today`'s week."""
+    this_monday = today - timedelta(days=today.weekday())
+    return [this_monday - timedelta(weeks=weeks - i) for i in range(weeks)]
+
+
 def officials_chats(default_chat_id: int | None, catalog: Catalog) -> list[int]:
     """Every chat that receives appeals: the default one and those the catalog routes to."""
     chats = [default_chat_id] if default_chat_id is not None else []
@@ -84,6 +115,9 @@ class DigestService:
         *,
         default_chat_id: int | None = None,
         today_section: Callable[[date, str], Awaitable[str | None]] | None = None,
+        polls_section: Callable[[int, date, bool], Awaitable[str | None]] | None = None,
+        chart_weekday: int | None = None,
+        chart_rows: RenderedRows | None = None,
     ) -> None:
         self.queries = queries
         self.sender = outbox_sender
@@ -97,6 +131,11 @@ class DigestService:
         self.default_chat_id = default_chat_id
         # Today's receptions, when the bot has them; shown in the default chat's digest.
         self.today_section = today_section
+        # The results of the polls closed on the reported day: (chat, day, default chat?).
+        self.polls_section = polls_section
+        # The weekday (Monday 0) whose digest carries the weekly chart; None: never.
+        self.chart_weekday = chart_weekday
+        self.chart_rows = chart_rows  # the outbox, for the chart's row
 
     def report_day(self, now: datetime) -> date:
         """The local day a digest built at `now` reports on: yesterday."""
@@ -161,7 +200,12 @@ class DigestService:
         section = None
         if self.today_section is not None and chat_id == self.default_chat_id:
             section = await self.today_section(day + timedelta(days=1), self.lang)
-        return self.render(data, section)
+        text = self.render(data, section)
+        if self.polls_section is not None:
+            polls = await self.polls_section(chat_id, day, chat_id == self.default_chat_id)
+            if polls:
+                text = f"{text}\n\n{polls}"
+        return text
 
     async def send_now(self, chat_id: int, now: datetime) -> list[int]:
         """On request (/digest): yesterday's digest right away, as often as asked; the daily
@@ -195,12 +239,15 @@ class DigestService:
         if await self.queries.claimed(chat_id, day):
             return False
         text = await self.build(chat_id, day, now)
-        digest = self.sender.text(
-            chat_id, text, dedupe_key=digest_key(chat_id, day), purpose=f"digest:{chat_id}"
-        )
+        digest = [
+            self.sender.text(
+                chat_id, text, dedupe_key=digest_key(chat_id, day), purpose=f"digest:{chat_id}"
+            )
+        ]
+        digest += await self._chart_rows(chat_id, day, now)
 
         async def enqueue(conn: InTransaction) -> None:
-            await self.sender.queue_in(conn, [digest])
+            await self.sender.queue_in(conn, digest)
 
         # The claim and the outbox row commit together: a crash or an error between them
         # leaves neither, and the next tick (or instance) builds the digest again.
@@ -209,6 +256,44 @@ class DigestService:
         self.sender.poke()
         log.info("digest for chat %s, day %s queued", chat_id, day)
         return True
+
+    # weekly chart
+
+    async def weekly_chart(self, chat_id: int, today: date) -> WeeklyChart:
+        """The numbers of the chart sent with `today`'s digest: the last CHART_WEEKS full
+        weeks, in this chat's scope (its own appeals, the default chat also the unrouted)."""
+        weeks = chart_weeks(today)
+        bounds = [local_day_bounds(w, self.tz)[0] for w in weeks]
+        bounds.append(local_day_bounds(weeks[-1] + timedelta(days=7), self.tz)[0])
+        counts = await self.queries.weekly_counts(
+            chat_id, bounds, default_chat=chat_id == self.default_chat_id
+        )
+        codes = sorted({code for _period, code in counts.created})
+        span = range(len(weeks))
+        return WeeklyChart(
+            weeks=tuple(weeks),
+            by_category=tuple(
+                (code, tuple(counts.created.get((i, code), 0) for i in span)) for code in codes
+            ),
+            answered=tuple(counts.answered.get(i, 0) for i in span),
+            on_time=tuple(counts.on_time.get(i, 0) for i in span),
+        )
+
+    async def _chart_rows(self, chat_id: int, day: date, now: datetime) -> list[Outgoing]:
+        """The chart's row after the digest's, on the chart's weekday: the numbers only; the
+        sender draws the picture (bot.views.digest_chart). None for a chat with nothing to
+        show in all those weeks."""
+        today = day + timedelta(days=1)
+        if self.chart_rows is None or today.weekday() != self.chart_weekday:
+            return []
+        chart = await self.weekly_chart(chat_id, today)
+        if chart.is_empty:
+            return []
+        data = {"chart": chart.to_payload(), "lang": self.lang}
+        row = self.chart_rows.rendered(
+            chat_id, "sendPhoto", CHART_KIND, data, dedupe_key=chart_key(chat_id, day)
+        )
+        return [row]
 
     async def send_copy(self, recipient: int, chat_id: int, now: datetime) -> list[int]:
         """/digest in private: an administrator reads `chat_id`'s digest where they asked."""

@@ -23,8 +23,9 @@ from storage.bookings import Booking
 from storage.lifecycle import Question
 from storage.models import Appeal, Attachment
 from storage.outbox import Outgoing
-from storage.outreach import Announcement, Progress, Subscriber
-from storage.reports import PeriodAppeal
+from storage.outreach import Announcement, MeetingMove, Progress, Subscriber
+from storage.polls import PollResults, SentPoll
+from storage.reports import PeriodAppeal, PeriodMeeting
 
 # One message as a view made it: the text (Telegram HTML) and the keyboard (None for none),
 # which the outbox stores as JSON; the service gives the row its keys.
@@ -193,6 +194,8 @@ class WorkbookRenderer(Protocol):
         *,
         receptions: ReceptionCatalog | None = None,
         full: bool = False,
+        meetings: list[PeriodMeeting] | None = None,
+        polls: Sequence[PollResults] = (),
     ) -> bytes: ...
 
 
@@ -223,4 +226,26 @@ class MeetingMessages(Protocol):
 
     def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
         """To one who said they come: the meeting is called off, in their language."""
+        ...
+
+    def moved(self, meeting: Announcement, move: MeetingMove, subscriber: Subscriber) -> Outgoing:
+        """To one who said they come: the meeting is moved (`move`: from where and when to
+        where and when), in their language; their registration stays, with «I won't come
+        after all». Its dedupe key names the move and the citizen: once per move."""
+        ...
+
+
+class PollMessages(Protocol):
+    """What closing a poll sends, and how its results read in the digest (issue #13)."""
+
+    def stop(self, poll: Announcement, sent: SentPoll) -> Outgoing:
+        """The stopPoll of the poll message sent to a citizen."""
+        ...
+
+    def results(self, results: PollResults, sent: SentPoll) -> Outgoing:
+        """The results by option, to a citizen who received the poll, in their language."""
+        ...
+
+    def digest(self, closed: Sequence[PollResults]) -> str:
+        """The digest's section on the polls closed that day, in the officials' language."""
         ...

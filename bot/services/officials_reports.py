@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from time import perf_counter
@@ -31,7 +31,9 @@ from bot.services.report_jobs import (
     build_stats,
 )
 from bot.services.report_worker import ReportFailed, ReportWorker
+from bot.services.reports import period_bounds
 from storage.models import Appeal
+from storage.polls import PollResults
 from storage.reports import PeriodReader, ReportQueries, ReportScope
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,9 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 __all__ = ["Export", "OfficialsReports", "ReportBusy", "ReportFailed"]
+
+
+PollsOfPeriod = Callable[[datetime, datetime, ReportScope], Awaitable[Sequence[PollResults]]]
 
 
 class ReportBusy(Exception):
@@ -65,7 +70,11 @@ class OfficialsReports:
         *,
         reader: PeriodReader,
         worker: ReportWorker,
+        polls: PollsOfPeriod | None = None,
     ) -> None:
+        """`polls`: the polls of a period with their results (`PollService.between`), for
+        the workbook's sheet of polls."""
+        self.polls = polls
         self.queries = queries
         self.catalog = catalog
         self.receptions = receptions
@@ -106,9 +115,11 @@ class OfficialsReports:
         `full_contacts_for`, whom the caller has let see them: the file is then recorded as
         that person's contact view of every appeal it lists, before it leaves."""
         now = self.clock()
+        # A few polls' figures, read here: the worker reads only the appeals' period.
+        polls = await self.polls(*period_bounds(days, now), scope) if self.polls else []
         job = ExportJob(
             self.reader, self.catalog, self.receptions, self.tz, lang, days, now, scope,
-            full_contacts_for is not None, workbook,
+            full_contacts_for is not None, workbook, tuple(polls),
         )  # fmt: skip
         started = perf_counter()
         built = await self._run(self.export_job, job, "export")

@@ -21,8 +21,12 @@ from bot.delivery.outbox import Outbox
 from bot.domain.announcements import (
     KINDS,
     MEETING,
+    POLL,
+    MeetingChangeProblem,
     MeetingTime,
     all_districts,
+    check_move,
+    may_enter_attended,
     parse_meeting_time,
 )
 from bot.domain.catalog import Catalog
@@ -37,15 +41,19 @@ from storage.outreach import (
     Attendance,
     MeetingDetails,
     MeetingFigures,
+    MeetingMove,
     MeetingQuestion,
     MeetingStore,
     NewAnnouncement,
+    NewMeetingMove,
+    PollDetails,
     Progress,
     Subscriber,
     SubscriptionStore,
     meeting_reminder_purpose,
     progress_purpose,
 )
+from storage.polls import PollStore
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +96,7 @@ class Draft:
     text_kk: str
     text_ru: str
     meeting: MeetingDetails | None = None  # kind «meeting»: who, where, when, topics
+    poll: PollDetails | None = None  # kind «poll»: options, end time (the texts: question)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +116,12 @@ class AnnouncementService:
         clock: Clock,
         messages: AnnouncementMessages,
         sending_here: Callable[[], bool] = lambda: True,
+        polls: PollStore | None = None,
     ) -> None:
         """`sending_here`: whether this process runs the outbox sender (holds its lease);
-        only that one edits the progress messages, so several instances do not all edit."""
+        only that one edits the progress messages, so several instances do not all edit.
+        `polls`: where a poll's recipients are recorded (without it no poll is sent)."""
+        self.polls = polls
         self.sending_here = sending_here
         self.store = store
         self.subscriptions = subscriptions
@@ -129,11 +141,16 @@ class AnnouncementService:
             raise ValueError(f"not an announcement this release sends: {draft}")
         if (draft.kind == MEETING) != (draft.meeting is not None):
             raise ValueError(f"a meeting, and only a meeting, has its details: {draft}")
+        if (draft.kind == POLL) != (draft.poll is not None):
+            raise ValueError(f"a poll, and only a poll, has options: {draft}")
+        polls = self.polls
+        if draft.poll is not None and polls is None:
+            raise ValueError("polls are not set up here")
         new = NewAnnouncement(
             draft_key=draft.key, kind=draft.kind, districts=draft.districts,
             text_kk=draft.text_kk, text_ru=draft.text_ru, chat_id=chat_id,
             progress_message_id=message_id, author_id=author_id, author_name=author,
-            created_at=self.clock(), meeting=draft.meeting,
+            created_at=self.clock(), meeting=draft.meeting, poll=draft.poll,
         )  # fmt: skip
 
         async def write(
@@ -141,7 +158,12 @@ class AnnouncementService:
         ) -> int:
             rows = [self.messages.to_citizen(announcement, s) for s in who]
             # Bulk: thousands of rows must not hold back anyone's answer or a card.
-            return len(await self.outbox.queue_in(conn, rows, bulk=True))
+            ids = await self.outbox.queue_in(conn, rows, bulk=True)
+            if announcement.poll is not None and polls is not None:
+                # One row per subscriber (a poll is never split): whom each poll goes to, so
+                # that their vote finds them once Telegram names the poll.
+                await polls.record_sends(conn, announcement.id, list(zip(who, ids, strict=True)))
+            return len(ids)
 
         announcement, created = await self.store.create(new, write)
         if created:
@@ -202,8 +224,21 @@ class Coming(StrEnum):
     UNKNOWN = "unknown"  # no such meeting (a forged button)
 
 
-# How many upcoming meetings /meetings shows.
+# How many upcoming meetings /meetings shows; and how many past ones, of how many days back,
+# `/meetings past` does.
 UPCOMING = 10
+PAST = 10
+PAST_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """What «Move» did: the meeting as it is now, the move, and whether this press made it
+    (False: the dialog's move was made before, nothing was sent again)."""
+
+    meeting: Announcement
+    move: MeetingMove
+    created: bool
 
 
 class MeetingService:
@@ -262,16 +297,24 @@ class MeetingService:
             return Coming.UNKNOWN
         if not ahead:
             return Coming.OVER
-        now = self.clock()
-        if not await self.store.register(meeting_id, citizen_id, access, now):
-            return Coming.ALREADY
-        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         at = self.reminder_time(meeting.meeting.at)
-        if at is not None:
-            # One per registration (the row above is written once): one who withdrew and came
-            # back gets a new one, whatever the clock says.
-            key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
-            await self.outbox.queue([self.messages.reminder(meeting, citizen_id, lang, at, key)])
+
+        async def remind(conn: InTransaction) -> None:
+            # In the registration's transaction: a crash between the two would leave the
+            # citizen counted and, pressing again, told so, with no reminder ever.
+            if at is not None:
+                # One per registration (written once): one who withdrew and came back gets a
+                # new one, whatever the clock says.
+                key = f"{meeting_reminder_purpose(meeting_id, citizen_id)}:{uuid.uuid4().hex}"
+                reminder = self.messages.reminder(meeting, citizen_id, lang, at, key)
+                await self.outbox.queue_in(conn, [reminder])
+
+        if not await self.store.register(meeting_id, citizen_id, access, self.clock(), remind):
+            # Counted already, or called off since it was read above.
+            _again, ahead = await self.open_meeting(meeting_id)
+            return Coming.ALREADY if ahead else Coming.OVER
+        self.outbox.poke()
+        log.info("meeting %s: citizen %s will come", meeting_id, citizen_id)
         return Coming.REGISTERED
 
     def reminder_time(self, starts: datetime) -> datetime | None:
@@ -307,8 +350,9 @@ class MeetingService:
         return await self.store.upcoming(self.clock(), UPCOMING)
 
     async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
-        """Call the meeting off: those who said they come are told (in the same transaction),
-        their reminders withdrawn. (The meeting, how many are told); None if it was no
+        """Call the meeting off: those who said they come are told and their reminders
+        withdrawn, in the transaction that calls it off (a crash after it leaves no reminder of
+        a meeting that will not be). (The meeting, how many are told); None if it was no
         meeting still ahead."""
         _meeting, ahead = await self.open_meeting(meeting_id)
         if not ahead:
@@ -325,11 +369,105 @@ class MeetingService:
         cancelled = await self.store.cancel(meeting_id, self.clock(), write)
         if cancelled is None:
             return None
-        meeting, coming = cancelled
+        meeting, _coming = cancelled  # their reminders went in the same transaction
         self.outbox.poke()
-        for citizen_id in coming:
-            await self.outbox_store.withdraw(
-                meeting_reminder_purpose(meeting_id, citizen_id), "meeting cancelled", self.clock()
-            )
         log.info("meeting %s cancelled; %d told", meeting_id, len(told))
         return meeting, len(told)
+
+    def move_problem(
+        self,
+        meeting: Announcement | None,
+        new_at: datetime | None = None,
+        new_place: str | None = None,
+    ) -> MeetingChangeProblem | None:
+        """Whether the meeting may be moved now (and, given `new_at`, to that time and
+        `new_place`: empty for the same place, None for not known yet):
+        `bot.domain.announcements.check_move`."""
+        details = meeting.meeting if meeting is not None else None
+        if details is None:
+            return MeetingChangeProblem.CANCELLED
+        same_place = new_place is not None and new_place in ("", details.place)
+        return check_move(
+            details.at, details.cancelled_at is not None, self.clock(), new_at, same_place
+        )
+
+    async def move(
+        self,
+        meeting_id: int,
+        key: str,
+        new_at: datetime,
+        new_place: str,
+        official_id: int,
+        official: str,
+    ) -> Moved | MeetingChangeProblem:
+        """Move the meeting to `new_at` (and `new_place`, empty for the same place), keyed by
+        the dialog's `key`: in one transaction the meeting changes, each attendee's day-before
+        reminder is withdrawn and queued anew for the new time, and everyone who said they
+        come is sent the notice in their language, with their registration kept. A second
+        call with the same key changes and sends nothing."""
+        meeting = await self.meeting(meeting_id)
+        if meeting is None or meeting.meeting is None:
+            return MeetingChangeProblem.CANCELLED
+        place = new_place or meeting.meeting.place
+        new = NewMeetingMove(meeting_id, key, new_at, place, official_id, official, self.clock())
+
+        async def write(
+            conn: InTransaction, moved: Announcement, move: MeetingMove, who: Sequence[Subscriber]
+        ) -> int:
+            rows = [self.messages.moved(moved, move, s) for s in who]
+            at = self.reminder_time(move.new_at)
+            if at is not None:
+                rows += [
+                    self.messages.reminder(
+                        moved, s.citizen_id, s.language, at,
+                        f"{meeting_reminder_purpose(moved.id, s.citizen_id)}:move{move.id}",
+                    )
+                    for s in who
+                ]  # fmt: skip
+            await self.outbox.queue_in(conn, rows)
+            return len(who)
+
+        earlier = await self.store.move_of(key)
+        if earlier is not None:  # a second press, or the press again after a restart
+            return Moved(meeting, earlier, False)
+        problem = self.move_problem(meeting, new_at, new_place)
+        if problem is not None:
+            return problem
+        moved = await self.store.move(new, write)
+        if moved is None:
+            return self.move_problem(await self.meeting(meeting_id)) or MeetingChangeProblem.BEGUN
+        if moved[2]:
+            self.outbox.poke()
+            log.info(
+                "meeting %s moved to %s by %s; %d told",
+                meeting_id, new_at.isoformat(), official_id, moved[1].told,
+            )  # fmt: skip
+        return Moved(*moved)
+
+    async def past(self) -> list[MeetingFigures]:
+        """The meetings of the last `PAST_DAYS` whose time has come, latest first."""
+        now = self.clock()
+        return await self.store.past(now - timedelta(days=PAST_DAYS), now, PAST)
+
+    def attended_problem(self, meeting: Announcement | None) -> MeetingChangeProblem | None:
+        details = meeting.meeting if meeting is not None else None
+        if details is None:
+            return MeetingChangeProblem.CANCELLED
+        return may_enter_attended(details.at, details.cancelled_at is not None, self.clock())
+
+    async def record_attended(
+        self, meeting_id: int, count: int, official_id: int, official: str
+    ) -> Announcement | MeetingChangeProblem:
+        """How many came (entered again, it corrects the count), with who and when."""
+        problem = self.attended_problem(await self.meeting(meeting_id))
+        if problem is not None:
+            return problem
+        recorded = await self.store.record_attended(
+            meeting_id, count, official_id, official, self.clock()
+        )
+        if recorded is None:  # called off meanwhile
+            return self.attended_problem(await self.meeting(meeting_id)) or (
+                MeetingChangeProblem.CANCELLED
+            )
+        log.info("meeting %s: %d came, entered by %s", meeting_id, count, official_id)
+        return recorded

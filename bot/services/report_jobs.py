@@ -6,7 +6,8 @@ to the worker, which returns plain values (the figures, the file's bytes)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -15,8 +16,9 @@ from bot.domain.catalog import Catalog
 from bot.domain.receptions import ReceptionCatalog
 from bot.domain.reports import ExportPeriod, Stats
 from bot.services.notifiers import WorkbookRenderer
-from bot.services.reports import compute_stats, period_bounds
+from bot.services.reports import compute_meeting_stats, compute_stats, period_bounds
 from i18n.core import PoI18n
+from storage.polls import PollResults
 from storage.reports import PeriodReader, ReportScope
 
 
@@ -36,8 +38,10 @@ class BuiltStats:
 
 def build_stats(job: StatsJob) -> BuiltStats:
     since, until = period_bounds(job.days, job.now)
-    rows = job.reader.read(since, until, job.scope)
-    return BuiltStats(compute_stats(rows.appeals, job.days), os.getpid())
+    rows = job.reader.read(since, until, job.scope, meetings=(since, until))
+    stats = compute_stats(rows.appeals, job.days)
+    stats = replace(stats, meetings=compute_meeting_stats(rows.meetings or []))
+    return BuiltStats(stats, os.getpid())
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class ExportJob:
     scope: ReportScope
     full: bool  # whole names and phones instead of masked ones
     workbook: WorkbookRenderer  # `bot.views.reports.export_xlsx`, handed in by the caller
+    # The polls of the period with their results, read beforehand (a sheet of their own).
+    polls: Sequence[PollResults] = ()
 
 
 @dataclass(frozen=True)
@@ -72,15 +78,22 @@ def build_export(job: ExportJob) -> BuiltExport:
     period = ExportPeriod(
         appeals=(since.astimezone(job.tz).date(), today),
         bookings=(today - timedelta(days=job.days), today + timedelta(days=31)),
+        meetings=(since.astimezone(job.tz).date(), today + timedelta(days=31)),
+        as_of=job.now,
     )
+    # The meetings with residents from the period's start to a month ahead, as the bookings.
+    meetings = (since, until + timedelta(days=31))
     # No bookings sheet outside the scope that has them: receptions belong to no department.
     days = (period.bookings[0].isoformat(), period.bookings[1].isoformat())
-    rows = job.reader.read(since, until, job.scope, days if job.scope.bookings else None)
+    rows = job.reader.read(
+        since, until, job.scope, days if job.scope.bookings else None, meetings=meetings
+    )
     i18n = _i18n()
     with i18n.context(), i18n.use_locale(job.lang):
         content = job.workbook(
             rows.appeals, job.catalog, job.lang, job.tz, period, rows.bookings,
-            receptions=job.receptions, full=job.full,
+            receptions=job.receptions, full=job.full, meetings=rows.meetings,
+            polls=job.polls,
         )  # fmt: skip
     return BuiltExport(
         content,

@@ -4,14 +4,15 @@ figures are computed here (in the report worker: `bot.services.report_jobs`);
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from bot.domain.reports import Stats
+from bot.domain.reports import MeetingStats, Stats
 from storage.models import Status
-from storage.reports import EVERYTHING, PeriodAppeal, ReportQueries, ReportScope
+from storage.reports import EVERYTHING, PeriodAppeal, PeriodMeeting, ReportQueries, ReportScope
 
 MAX_DAYS = 366
 
@@ -67,6 +68,34 @@ def compute_stats(appeals: list[PeriodAppeal], days: int) -> Stats:
         answered_in_time=in_time,
         average_rating=sum(ratings) / len(ratings) if ratings else None,
         ratings=len(ratings),
+    )
+
+
+def compute_meeting_stats(meetings: list[PeriodMeeting]) -> MeetingStats | None:
+    """The meetings with residents of the period (issue #13); None when there were none.
+    Who said they come, how many came, their needs and questions count for the meetings
+    held, not for those called off."""
+    if not meetings:
+        return None
+    held = [m for m in meetings if not m.row["meeting_cancelled_at"]]
+    access: Counter[str] = Counter()
+    by_topic: Counter[str | None] = Counter()
+    for m in held:
+        access.update(m.access)
+        topics = json.loads(m.row["meeting_topics"] or "[]")
+        for index, count in m.questions.items():
+            known = index is not None and 0 <= index < len(topics)
+            by_topic[topics[index] if known else None] += count
+    entered = [m.row["meeting_attended"] for m in held if m.row["meeting_attended"] is not None]
+    return MeetingStats(
+        held=len(held),
+        cancelled=len(meetings) - len(held),
+        registered=sum(m.registered for m in held),
+        attended=sum(int(n) for n in entered),
+        attended_entered=len(entered),
+        access=dict(access),
+        questions=sum(by_topic.values()),
+        by_topic=sorted(by_topic.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or "")),
     )
 
 

@@ -98,8 +98,9 @@ class SubCb(CallbackData, prefix="sub"):
 
 class AnnCb(CallbackData, prefix="an"):
     """The officials' /announce dialog: "kind", "tog" (a district), "all", "page", "next",
-    "send", "cancel"; under the progress message "stop" (value: the announcement's id); under
-    /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the meeting's id)."""
+    "send" (value: the draft's key), "cancel"; under the progress message "stop" (value: the
+    announcement's id); under /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the
+    meeting's id)."""
 
     action: str
     value: str = ""
@@ -114,3 +115,12 @@ class MeetCb(CallbackData, prefix="mt"):
     action: str
     meeting: int = Field(ge=0, lt=2**63)
     value: str = ""
+
+
+class MeetEditCb(CallbackData, prefix="me"):
+    """Officials' changes to a meeting with residents: under /meetings "move" → (the new time
+    and place as replies) "keep" (the same place) → "ok" | "no"; under `/meetings past`
+    "count" (how many came, as a reply)."""
+
+    action: str
+    meeting: int = Field(ge=0, lt=2**63)

@@ -13,10 +13,12 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.delivery.outbox import Outbox
 from bot.domain.announcements import (
+    ATTENDED_MAX,
     LINE_MIN,
     MEETING,
     NOTICE,
     PLACE_MAX,
+    POLL,
     QUESTION_MAX,
     QUESTION_MIN,
     TEXT_MIN,
@@ -25,6 +27,7 @@ from bot.domain.announcements import (
     WHEN_EXAMPLE,
     WHO_MAX,
     AnnouncementTextProblem,
+    MeetingChangeProblem,
     MeetingFieldProblem,
     all_districts,
     region_of,
@@ -32,10 +35,11 @@ from bot.domain.announcements import (
 )
 from bot.domain.catalog import Catalog, Place, Territory
 from bot.domain.receptions import ACCESS_NEEDS, access_codes, access_mask
-from bot.telegram.callbacks import AnnCb, MeetCb, SubCb
+from bot.telegram.callbacks import AnnCb, MeetCb, MeetEditCb, SubCb
 from bot.views.appeal import PAGE_SIZE, places_screen
 from bot.views.booking import access_label
 from bot.views.common import html, shorten
+from bot.views.polls import poll_payload
 from i18n.core import PoI18n
 from i18n.formatting import date_time
 from storage.outbox import Outgoing
@@ -46,6 +50,7 @@ from storage.outreach import (
     Attendance,
     MeetingDetails,
     MeetingFigures,
+    MeetingMove,
     Progress,
     Subscriber,
     announcement_purpose,
@@ -154,7 +159,7 @@ def announcement_text(
         heading = _("🤝 <b>Meeting with residents</b>")
         lines = "\n".join(meeting_lines(meeting, tz, lang))
         return f"{heading}\n{place}\n{lines}\n\n{html(text)}"
-    if kind != NOTICE:  # pragma: no cover - polls come later
+    if kind != NOTICE:  # a poll goes as a native poll (bot.views.polls)
         raise ValueError(kind)
     heading = _("📢 <b>Announcement of the akimat</b>")
     return f"{heading}\n{place}\n\n{html(text)}"
@@ -222,6 +227,26 @@ def registered_screen(
     )
     button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
     return text, InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def moved_text(details: MeetingDetails, move: MeetingMove, tz: tzinfo, lang: str) -> str:
+    """To one who said they come: from when and where to when and where (everything the
+    official typed escaped), the meeting as it is now, and that the registration stays."""
+    was = date_time(move.old_at.astimezone(tz), lang)
+    now = date_time(move.new_at.astimezone(tz), lang)
+    lines = [
+        _("🕒 <b>The meeting with residents is moved</b>"),
+        _("Was: {when}, {place}").format(when=was, place=html(move.old_place)),
+        _("Now: {when}, {place}").format(when=now, place=html(move.new_place)),
+        "",
+        *meeting_lines(details, tz, lang),
+        "",
+        _(
+            "Your registration stays. If you cannot come at the new time, press «I won't come "
+            "after all»."
+        ),
+    ]
+    return "\n".join(lines)
 
 
 def withdrawn_text(was: bool) -> str:
@@ -297,7 +322,9 @@ def kind_label(kind: str) -> str:
         return _("📄 Notice")
     if kind == MEETING:
         return _("🤝 Meeting with residents")
-    return kind  # pragma: no cover - polls come later
+    if kind == POLL:
+        return _("📊 Poll")
+    return kind
 
 
 def kind_screen(kinds: Sequence[str]) -> Screen:
@@ -423,8 +450,9 @@ def preview_heading(lang: str) -> str:
     return _("Preview in Russian: the subscribers will see exactly this.")
 
 
-def review_screen(kind: str, districts: str, audience: int, meeting: str = "") -> Screen:
-    """`meeting`: the meeting's details (`meeting_details_text`), for a meeting."""
+def review_screen(kind: str, districts: str, audience: int, meeting: str, draft: str) -> Screen:
+    """`meeting`: the meeting's details (`meeting_details_text`), for a meeting. «Send» carries
+    the draft's key (`draft`): an older card, of a draft since replaced, sends nothing."""
     text = "\n".join(
         [
             _("<b>The announcement is ready.</b>"),
@@ -436,7 +464,7 @@ def review_screen(kind: str, districts: str, audience: int, meeting: str = "") -
             _("«Send» sends it to them, each in their language."),
         ]
     )
-    rows = [[abutton(_("📤 Send"), "send"), abutton(_("✖️ Cancel"), "cancel")]]
+    rows = [[abutton(_("📤 Send"), "send", draft), abutton(_("✖️ Cancel"), "cancel")]]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -445,13 +473,184 @@ def cancelled_text() -> str:
 
 
 def meetings_keyboard(figures: Sequence[MeetingFigures]) -> InlineKeyboardMarkup | None:
-    """Under /meetings: call one off."""
+    """Under /meetings: move one, or call it off."""
     rows = [
-        [abutton(_("✖️ Cancel meeting № {id}").format(id=f.meeting.id), "mcancel",
-                 str(f.meeting.id))]
+        row
         for f in figures
+        for row in (
+            [ebutton(_("🕒 Move meeting № {id}").format(id=f.meeting.id), "move", f.meeting.id)],
+            [abutton(_("✖️ Cancel meeting № {id}").format(id=f.meeting.id), "mcancel",
+                     str(f.meeting.id))],
+        )
     ]  # fmt: skip
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def ebutton(text: str, action: str, meeting: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=MeetEditCb(action=action, meeting=meeting).pack()
+    )
+
+
+def change_problem_text(problem: MeetingChangeProblem) -> str:
+    """Why a meeting cannot be moved, or its attendance not entered."""
+    match problem:
+        case MeetingChangeProblem.CANCELLED:
+            return _("This meeting has been cancelled.")
+        case MeetingChangeProblem.BEGUN:
+            return _("This meeting has already begun or taken place: it cannot be moved.")
+        case MeetingChangeProblem.NOT_YET:
+            return _("The meeting has not taken place yet: enter how many came after it.")
+        case MeetingChangeProblem.PAST:
+            return _("That time has passed: please give a time in the future.")
+        case MeetingChangeProblem.SAME:
+            return _("That is the meeting's time already: give another time, or cancel.")
+
+
+def move_when_prompt(meeting: Announcement, tz: tzinfo, lang: str) -> tuple[str, ForceReply]:
+    details = meeting.meeting
+    assert details is not None
+    text = "\n".join(
+        [
+            _("<b>Moving meeting № {id}</b>").format(id=meeting.id),
+            _("Now: {when}, {place}").format(
+                when=date_time(details.at.astimezone(tz), lang), place=html(details.place)
+            ),
+            _("Reply to this message with the new date and local time, like {example}.").format(
+                example=WHEN_EXAMPLE
+            ),
+        ]
+    )
+    return text, ForceReply(selective=True)
+
+
+def move_place_prompt(meeting: Announcement) -> Screen:
+    """After the new time: a new place as a reply, or the same one by the button."""
+    details = meeting.meeting
+    assert details is not None
+    text = _(
+        "Reply to this message with the new place (up to {max} characters), or keep it: {place}"
+    ).format(max=PLACE_MAX, place=html(details.place))
+    rows = [
+        [ebutton(_("📍 Keep the place"), "keep", meeting.id)],
+        [ebutton(_("✖️ Cancel"), "no", meeting.id)],
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def move_review(
+    meeting: Announcement, new_at: datetime, new_place: str, coming: int, tz: tzinfo, lang: str
+) -> Screen:
+    details = meeting.meeting
+    assert details is not None
+    was = date_time(details.at.astimezone(tz), lang)
+    now = date_time(new_at.astimezone(tz), lang)
+    text = "\n".join(
+        [
+            _("<b>Move meeting № {id}?</b>").format(id=meeting.id),
+            _("Was: {when}, {place}").format(when=was, place=html(details.place)),
+            _("Now: {when}, {place}").format(when=now, place=html(new_place or details.place)),
+            _("Those who said they come ({count}) will be told, each in their language; their "
+              "registrations stay.").format(count=coming),
+        ]
+    )  # fmt: skip
+    rows = [
+        [ebutton(_("✅ Move the meeting"), "ok", meeting.id)],
+        [ebutton(_("✖️ Cancel"), "no", meeting.id)],
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def meeting_moved_text(meeting: Announcement, move: MeetingMove, tz: tzinfo, lang: str) -> str:
+    return _(
+        "Meeting № {id} is moved to {when}, {place}; {count} who said they come are being told."
+    ).format(
+        id=meeting.id, when=date_time(move.new_at.astimezone(tz), lang),
+        place=html(move.new_place), count=move.told,
+    )  # fmt: skip
+
+
+def move_dropped_text() -> str:
+    return _("The meeting was not moved.")
+
+
+def meetings_usage() -> str:
+    return _("Usage: /meetings (the upcoming ones) or /meetings past (those held, to enter how "
+             "many came).")  # fmt: skip
+
+
+def past_meetings_screen(
+    figures: Sequence[MeetingFigures],
+    territory: Territory,
+    tz: tzinfo,
+    lang: str,
+    days: int,
+    chat_id: int,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """`/meetings past`: the meetings of the last `days` whose time has come, with how many
+    said they come, how many came (who entered it, when) and, under those announced from
+    `chat_id` (only that chat enters it), «How many came» to enter or correct it."""
+    if not figures:
+        return _("No meetings with residents in the last {days} days.").format(days=days), None
+    parts = [_("🤝 <b>Meetings with residents held in the last {days} days</b>").format(days=days)]
+    rows = []
+    for f in figures:
+        details = f.meeting.meeting
+        assert details is not None
+        names = district_names(f.meeting.districts, territory, lang)
+        lines = [
+            "",
+            _("<b>Meeting № {id}</b>").format(id=f.meeting.id),
+            _("When: {when}").format(when=date_time(details.at.astimezone(tz), lang)),
+            _("Where: {place}").format(place=html(details.place)),
+            _("Districts: {names}").format(names=html(shorten(names, 500))),
+            _("Said they come: {count}").format(count=f.coming),
+            _("Questions in advance: {count}").format(count=len(f.questions)),
+        ]
+        if details.attended is None:
+            lines.append(_("Came: not entered yet"))
+        else:
+            lines.append(
+                _("Came: {count} (entered by {who}, {when})").format(
+                    count=details.attended, who=html(details.attended_by_name or ""),
+                    when=date_time((details.attended_at or details.at).astimezone(tz), lang),
+                )
+            )  # fmt: skip
+        parts.append("\n".join(lines))
+        if f.meeting.chat_id != chat_id:
+            continue
+        rows.append(
+            [ebutton(_("✍️ How many came № {id}").format(id=f.meeting.id), "count",
+                     f.meeting.id)]
+        )  # fmt: skip
+    return "\n".join(parts), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def attended_prompt(meeting: Announcement) -> tuple[str, ForceReply]:
+    details = meeting.meeting
+    assert details is not None
+    lines = [
+        _("Reply to this message: how many came to meeting № {id}? A number from 0 to "
+          "{max}.").format(id=meeting.id, max=ATTENDED_MAX),
+    ]  # fmt: skip
+    if details.attended is not None:
+        lines.append(_("Entered now: {count}. The new number replaces it.").format(
+            count=details.attended))  # fmt: skip
+    return "\n".join(lines), ForceReply(selective=True)
+
+
+def attended_problem(problem: MeetingFieldProblem) -> str:
+    if problem == MeetingFieldProblem.TOO_MANY:
+        return _("That is more than {max}: please check the number.").format(max=ATTENDED_MAX)
+    return _("Please reply with a whole number from 0 to {max}, like 45.").format(max=ATTENDED_MAX)
+
+
+def attended_recorded_text(meeting: Announcement) -> str:
+    details = meeting.meeting
+    assert details is not None
+    return _("Meeting № {id}: {count} came. Entered by {who}.").format(
+        id=meeting.id, count=details.attended, who=html(details.attended_by_name or "")
+    )
 
 
 def cancel_meeting_question(meeting: Announcement, coming: int) -> Screen:
@@ -476,8 +675,9 @@ def meetings_screen(
 ) -> str:
     """/meetings: each upcoming meeting with its head count, the access needs summed and the
     questions in advance by topic (the citizens' texts escaped)."""
+    hint = _("Meetings held, and how many came: /meetings past")
     if not figures:
-        return _("No upcoming meetings with residents.")
+        return _("No upcoming meetings with residents.") + "\n" + hint
     parts = [_("🤝 <b>Upcoming meetings with residents</b>")]
     for f in figures:
         details = f.meeting.meeting
@@ -508,6 +708,7 @@ def meetings_screen(
                 lines.append(f"<i>{html(title)}</i>")
                 lines += [f"• {html(text)}" for text in by_topic[topic]]
         parts.append("\n".join(lines))
+    parts += ["", hint]
     return "\n".join(parts)
 
 
@@ -560,8 +761,18 @@ class AnnouncementNotices:
     def to_citizen(self, announcement: Announcement, subscriber: Subscriber) -> Outgoing:
         lang = subscriber.language if subscriber.language in ("kk", "ru") else "kk"
         territory = self.catalog.territory
+        key = f"{announcement_purpose(announcement.id)}:{subscriber.citizen_id}"
         with self.speaking(lang):
             name = place_name(territory, subscriber.district, lang)
+            if announcement.poll is not None:
+                # A native poll, in the citizen's language (bot.views.polls).
+                payload = poll_payload(
+                    announcement, lang, unsubscribe_keyboard(subscriber.district, name)
+                )
+                return self.rows.message(
+                    subscriber.citizen_id, "sendPoll", payload, dedupe_key=key,
+                    purpose=announcement_purpose(announcement.id),
+                )  # fmt: skip
             text = announcement_text(
                 announcement.kind, announcement.text(lang), name, announcement.meeting,
                 self.tz, lang,
@@ -619,6 +830,23 @@ class AnnouncementNotices:
             dedupe_key=f"meeting-cancelled:{meeting.id}:{subscriber.citizen_id}",
             purpose=f"meeting-cancelled:{meeting.id}",
         )
+
+    def moved(self, meeting: Announcement, move: MeetingMove, subscriber: Subscriber) -> Outgoing:
+        """`MeetingMessages.moved`."""
+        lang = subscriber.language if subscriber.language in ("kk", "ru") else "kk"
+        details = meeting.meeting
+        assert details is not None
+        with self.speaking(lang):
+            text = moved_text(details, move, self.tz, lang)
+            button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
+        return self.rows.message(
+            subscriber.citizen_id,
+            "sendMessage",
+            {"text": text, "parse_mode": "HTML",
+             "reply_markup": InlineKeyboardMarkup(inline_keyboard=[[button]])},
+            dedupe_key=f"meeting-moved:{move.id}:{subscriber.citizen_id}",
+            purpose=f"meeting-moved:{meeting.id}",
+        )  # fmt: skip
 
     def progress(self, announcement: Announcement, progress: Progress) -> Outgoing | None:
         if announcement.progress_message_id is None:

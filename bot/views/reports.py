@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,16 +17,18 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
 from bot.domain.catalog import Catalog
-from bot.domain.receptions import ReceptionCatalog
-from bot.domain.reports import ExportPeriod, Stats
+from bot.domain.receptions import ACCESS_NEEDS, ReceptionCatalog
+from bot.domain.reports import ExportPeriod, MeetingStats, Stats
 from bot.views.booking_notices import need_label
 from bot.views.card import initials, masked_phone, outcome_label, solved_label
 from bot.views.common import html
 from bot.views.my_appeals import status_label
+from bot.views.polls import poll_columns, poll_rows
 from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.models import Status
-from storage.reports import PeriodAppeal
+from storage.polls import PollResults
+from storage.reports import PeriodAppeal, PeriodMeeting
 
 if TYPE_CHECKING:
     import xlsxwriter
@@ -68,7 +71,32 @@ def render_stats(stats: Stats, catalog: Catalog, lang: str) -> str:
         for code, n in stats.by_category:
             category = catalog.category(code)
             lines.append(f"  {n} · {html(category.name(lang) if category else code)}")
+    if stats.meetings is not None:
+        lines += ["", *meeting_stats_lines(stats.meetings)]
     return "\n".join(lines)
+
+
+def needs_summed(access: dict[str, int]) -> str:
+    """«wheelchair: 2, with a companion: 1», in the order of the booking's needs."""
+    order = [*ACCESS_NEEDS, *sorted(set(access) - set(ACCESS_NEEDS))]
+    return ", ".join(f"{need_label(code)}: {access[code]}" for code in order if access.get(code))
+
+
+def meeting_stats_lines(meetings: MeetingStats) -> list[str]:
+    """/stats: the meetings with residents of the period (issue #13)."""
+    lines = [
+        _("<b>Meetings with residents</b>"),
+        _("Held: {held} · cancelled: {cancelled}").format(
+            held=meetings.held, cancelled=meetings.cancelled),
+        _("Said they come: {count}").format(count=meetings.registered),
+        _("Came: {count} (entered for {entered} of {held} meetings)").format(
+            count=meetings.attended, entered=meetings.attended_entered, held=meetings.held),
+        _("Needed to attend: {value}").format(value=needs_summed(meetings.access) or _("none")),
+        _("Questions in advance: {count}").format(count=meetings.questions),
+    ]  # fmt: skip
+    for topic, n in meetings.by_topic:
+        lines.append(f"  {n} · {html(topic) if topic is not None else _('Another topic')}")
+    return lines
 
 
 def appeal_columns() -> tuple[tuple[str, str], ...]:
@@ -123,10 +151,29 @@ def booking_columns() -> tuple[tuple[str, str], ...]:
     )
 
 
+def meeting_columns() -> tuple[tuple[str, str], ...]:
+    """The meetings with residents sheet (issue #13): one row per meeting."""
+    return (
+        ("id", _("Meeting №")),
+        ("districts", _("Districts")),
+        ("who", _("Who met the residents")),
+        ("place", _("Where")),
+        ("at", _("When")),
+        ("status", _("Status")),
+        ("moves", _("Times moved")),
+        ("registered", _("Said they come")),
+        ("attended", _("How many came")),
+        ("attended_by", _("Entered by")),
+        ("access", _("Needed to attend")),
+        ("questions", _("Questions in advance")),
+    )
+
+
 TIMES = {"created_at", "due_at", "first_action_at", "answered_at", "closed_at"}
 BOOKING_TIMES = {"slot_start", "created_at", "cancelled_at"}
 # Widths in characters: the long texts wide, the rest as wide as their header needs.
-WIDE = {"text", "answer_text", "feedback", "extension_reason", "topic", "access_other"}
+WIDE = {"text", "answer_text", "feedback", "extension_reason", "topic", "access_other", "who",
+        "place", "question", "option"}  # fmt: skip
 
 
 def language_label(code: str | None) -> str:
@@ -196,6 +243,40 @@ def booking_cells(
     if not full:
         values.update(_masked(booking))
     return values
+
+
+def meeting_status_label(row: dict[str, Any], as_of: datetime | None) -> str:
+    if row.get("meeting_cancelled_at"):
+        return _("Cancelled")
+    at = datetime.fromisoformat(row["meeting_at"])
+    if row.get("meeting_attended") is not None or (as_of is not None and at <= as_of):
+        return _("Held")
+    return _("Planned")
+
+
+def meeting_cells(
+    meeting: PeriodMeeting, catalog: Catalog, lang: str, tz: ZoneInfo, as_of: datetime | None
+) -> dict[str, Any]:
+    """A meeting as the sheet shows it: the districts by name, the local time, the figures as
+    numbers; who and where as the official typed them (written inert by `_cell`)."""
+    row = meeting.row
+    districts = json.loads(row["districts"] or "[]")
+    return {
+        "id": row["id"],
+        "districts": ", ".join(
+            _name(catalog.territory.place(code), code, lang) for code in districts
+        ),
+        "who": row["meeting_who"],
+        "place": row["meeting_place"],
+        "at": _local(row["meeting_at"], tz),
+        "status": meeting_status_label(row, as_of),
+        "moves": int(row.get("moves") or 0),
+        "registered": meeting.registered,
+        "attended": row.get("meeting_attended"),
+        "attended_by": row.get("meeting_attended_by_name"),
+        "access": needs_summed(meeting.access) or None,
+        "questions": sum(meeting.questions.values()),
+    }
 
 
 def _masked(row: dict[str, Any]) -> dict[str, str | None]:
@@ -276,11 +357,14 @@ def export_xlsx(
     *,
     receptions: ReceptionCatalog | None = None,
     full: bool = False,
+    meetings: list[PeriodMeeting] | None = None,
+    polls: Sequence[PollResults] = (),
 ) -> bytes:
     """A workbook an akimat can file as it is: one sheet per content (appeals; bookings where
-    the scope has them), each with a title row naming its period, then headers in the
-    officials' language, labels instead of codes, real dates and times in local time. The
-    citizens' names and phones are masked unless `full`."""
+    the scope has them; the polls of the period, where there are any), each with a title row
+    naming its period, then headers in the officials' language, labels instead of codes,
+    real dates and times in local time. The citizens' names and phones are masked unless
+    `full`."""
     # Imported by the first /export (in the report worker, which preloads it), not by
     # `python -m bot` at start-up (tests/test_startup_imports.py).
     import xlsxwriter
@@ -313,8 +397,56 @@ def export_xlsx(
             [booking_cells(b, receptions, lang, tz, full=full) for b in bookings],
             formats,
         )  # fmt: skip
+    if meetings:  # only where the period has meetings with residents
+        _meetings_sheet(book, meetings, catalog, lang, tz, period, formats)
+    if polls:
+        _polls_sheet(book, polls, catalog, lang, tz, period, formats)
     book.close()
     return buffer.getvalue()
+
+
+def _meetings_sheet(
+    book: xlsxwriter.Workbook,
+    meetings: list[PeriodMeeting],
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    period: ExportPeriod,
+    formats: _Formats,
+) -> None:
+    """«Meetings» (issue #13): one row per meeting with residents of the period and the month
+    ahead; no sheet where there were none, so an akimat that holds none files what it did."""
+    first, last = (long_date(d, lang) for d in (period.meetings or period.bookings))
+    _sheet(
+        book, _("Meetings"),
+        _("Meetings with residents from {first} to {last}").format(first=first, last=last),
+        meeting_columns(),
+        [meeting_cells(m, catalog, lang, tz, period.as_of) for m in meetings],
+        formats,
+    )  # fmt: skip
+
+
+def _polls_sheet(
+    book: xlsxwriter.Workbook,
+    polls: Sequence[PollResults],
+    catalog: Catalog,
+    lang: str,
+    tz: ZoneInfo,
+    period: ExportPeriod,
+    formats: _Formats,
+) -> None:
+    """«Polls»: results by option × district (and all districts together), one row each;
+    the questions and options officials typed are written inert, like every typed value."""
+    rows = poll_rows(polls, catalog.territory, lang)
+    for row in rows:
+        for column in ("created_at", "closes_at", "closed_at"):
+            row[column] = _local(row[column], tz) if row.get(column) else None
+    first, last = (long_date(d, lang) for d in period.appeals)
+    _sheet(
+        book, _("Polls"),
+        _("Polls open from {first} to {last}").format(first=first, last=last),
+        poll_columns(), rows, formats,
+    )  # fmt: skip
 
 
 def _sheet(

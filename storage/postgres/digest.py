@@ -8,11 +8,19 @@ digest; the others' inserts wait for its commit and then insert nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from storage.digest import AnsweredStats, DayCounts, OpenAppealRow, OpenAppeals, RatingStats
+from storage.digest import (
+    AnsweredStats,
+    DayCounts,
+    OpenAppealRow,
+    OpenAppeals,
+    RatingStats,
+    WeeklyCounts,
+    period_case,
+)
 from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 
@@ -112,6 +120,36 @@ class PostgresDigestQueries:
         return OpenAppeals(
             tuple(OpenAppealRow(r["reference"], r["due_at"], r["department"]) for r in rows),
             int(rows[0]["total"]),
+        )
+
+    async def weekly_counts(
+        self, chat_id: int, bounds: Sequence[datetime], *, default_chat: bool = False
+    ) -> WeeklyCounts:
+        if len(bounds) < 2:
+            return WeeklyCounts()
+        # $1 is the chat, $2.. the bounds in order.
+        marks = [f"${i}::timestamptz" for i in range(2, len(bounds) + 2)]
+        first, last = marks[0], marks[-1]
+        chat = _chat_filter(chat_id, default_chat, 1)
+        created = await self.db.fetchall(
+            f"SELECT {period_case('created_at', marks)} AS period, category, count(*) AS n "
+            f"FROM appeals WHERE created_at >= {first} AND created_at < {last} AND {chat} "
+            "GROUP BY period, category",
+            chat_id,
+            *bounds,
+        )
+        answered = await self.db.fetchall(
+            f"SELECT {period_case('answered_at', marks)} AS period, count(*) AS answered, "
+            "count(*) FILTER (WHERE answered_at <= due_at) AS on_time "
+            f"FROM appeals WHERE answered_at >= {first} AND answered_at < {last} AND {chat} "
+            "GROUP BY period",
+            chat_id,
+            *bounds,
+        )
+        return WeeklyCounts(
+            {(int(r["period"]), r["category"]): int(r["n"]) for r in created},
+            {int(r["period"]): int(r["answered"]) for r in answered},
+            {int(r["period"]): int(r["on_time"]) for r in answered},
         )
 
     async def claim(

@@ -53,6 +53,7 @@ TOUCHED = (
     "citizens", "appeals", "attachments", "appeal_additions", "appeal_questions",
     "appeal_copies", "official_prompts", "status_history", "outbox", "fsm", "bookings",
     "waitlist",
+    "poll_votes", "poll_sends",
 )  # fmt: skip
 
 
@@ -76,6 +77,10 @@ class PostgresErasureStore:
         self, citizen_id: int, now: datetime, redact: Redact, plan: Plan | None = None
     ) -> list[ErasedAppeal]:
         async with self.db.transaction() as conn:
+            # The citizen's row first: what writes to their chat after reading them (an
+            # announcement's subscribers, a meeting's attendees: FOR SHARE) either committed
+            # before this, and is erased below, or waits and finds them gone.
+            await conn.execute("SELECT 1 FROM citizens WHERE id = $1 FOR UPDATE", citizen_id)
             appeal_ids = [
                 int(r["id"])
                 for r in await conn.fetch(
@@ -246,6 +251,10 @@ async def _erase_citizen(conn: Connection, citizen_id: int) -> None:
         # Their «I will come» and advance questions to meetings (also ON DELETE CASCADE).
         "DELETE FROM meeting_attendees WHERE citizen_id = $1",
         "DELETE FROM meeting_questions WHERE citizen_id = $1",
+        # Their votes in polls and which Telegram poll went to them (the poll ids are on the
+        # outbox rows to their chat, erased above; also ON DELETE CASCADE).
+        "DELETE FROM poll_votes WHERE citizen_id = $1",
+        "DELETE FROM poll_sends WHERE citizen_id = $1",
         # The trigger bookings_forget_citizen erases a booking's contact and question first;
         # the waiting list goes with the row (ON DELETE CASCADE).
         "DELETE FROM citizens WHERE id = $1",

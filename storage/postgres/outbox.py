@@ -126,15 +126,17 @@ class PostgresOutboxStore:
         message_id: int | None,
         now: datetime,
         message_ids: Sequence[int] = (),
+        poll_id: str | None = None,
     ) -> None:
         await self.db.execute(
             # Withdrawn or dropped while Telegram was taking it, it went out all the same:
             # recorded as sent, so what was delivered is known (and /forget can delete it).
-            "UPDATE outbox SET sent_at = $1, message_id = $2, message_ids = $3 "
-            "WHERE id = $4 AND sent_at IS NULL",
+            "UPDATE outbox SET sent_at = $1, message_id = $2, message_ids = $3, poll_id = $4 "
+            "WHERE id = $5 AND sent_at IS NULL",
             now,
             message_id,
             encode_json(list(message_ids)) if message_ids else None,
+            poll_id,
             row_id,
         )
 

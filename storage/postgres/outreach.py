@@ -12,6 +12,9 @@ from storage.codec import decode_json, encode_json
 from storage.outreach import (
     BLOCKED_ERROR_PREFIX,
     DONE,
+    MEETING_CANCELLED,
+    MOVED_ERROR,
+    POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
     STOPPED_ERROR,
@@ -19,19 +22,31 @@ from storage.outreach import (
     Attendance,
     MeetingDetails,
     MeetingFigures,
+    MeetingMove,
     MeetingQuestion,
     NewAnnouncement,
+    NewMeetingMove,
+    PollDetails,
     Progress,
     Subscriber,
     WriteMessages,
+    WriteMove,
+    WriteWithRegistration,
     announcement_purpose,
+    meeting_reminders,
 )
 from storage.postgres.database import PostgresDatabase
 
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
     "author_id, author_name, status, total, shown, created_at, finished_at, "
-    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at"
+    "meeting_who, meeting_place, meeting_at, meeting_topics, meeting_cancelled_at, "
+    "meeting_attended, meeting_attended_by_name, meeting_attended_at, "
+    "poll_options_kk, poll_options_ru, poll_closes_at, poll_closed_at"
+)
+MOVE_COLUMNS = (
+    "id, announcement_id, draft_key, old_at, new_at, old_place, new_place, told, moved_by, "
+    "moved_by_name, moved_at"
 )
 
 
@@ -92,31 +107,42 @@ class PostgresAnnouncementStore:
         async with self.db.transaction() as conn:
             # A second «Send» of the same draft waits here for the first one's commit, then
             # finds its row.
-            m = new.meeting
+            m, p = new.meeting, new.poll
             row = await conn.fetchrow(
                 "INSERT INTO announcements (draft_key, kind, districts, text_kk, text_ru, "
                 "chat_id, progress_message_id, author_id, author_name, status, total, "
-                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15) "
+                "created_at, meeting_who, meeting_place, meeting_at, meeting_topics, "
+                "poll_options_kk, poll_options_ru, poll_closes_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, "
+                "$16, $17, $18) "
                 f"ON CONFLICT (draft_key) DO NOTHING RETURNING {COLUMNS}",
                 new.draft_key, new.kind, encode_json(list(new.districts)), new.text_kk,
                 new.text_ru, new.chat_id, new.progress_message_id, new.author_id,
                 new.author_name, SENDING, new.created_at,
                 m.who if m else None, m.place if m else None, m.at if m else None,
                 encode_json(list(m.topics)) if m else None,
+                encode_json(list(p.options_kk)) if p else None,
+                encode_json(list(p.options_ru)) if p else None,
+                p.closes_at if p else None,
             )  # fmt: skip
             if row is None:
                 existing = await conn.fetchrow(
                     f"SELECT {COLUMNS} FROM announcements WHERE draft_key = $1", new.draft_key
                 )
                 assert existing is not None
-                return _announcement(existing), False
-            created = _announcement(row)
+                return announcement_of(existing), False
+            created = announcement_of(row)
+            # FOR SHARE: a /forget under way (it locks the citizen first) is waited for and
+            # its citizen left out; one that comes later waits for this commit and erases the
+            # row written here. Without it, an erasure committed between this read and the
+            # rows' write left a message to a citizen who is gone.
             rows = await conn.fetch(
-                "SELECT s.citizen_id, c.language, MIN(s.district) AS district "
-                "FROM subscriptions s JOIN citizens c ON c.id = s.citizen_id "
-                "WHERE s.district = ANY($1::text[]) AND NOT c.unreachable "
-                "GROUP BY s.citizen_id, c.language ORDER BY s.citizen_id",
+                "SELECT c.id AS citizen_id, c.language, "
+                "(SELECT MIN(s.district) FROM subscriptions s WHERE s.citizen_id = c.id "
+                " AND s.district = ANY($1::text[])) AS district "
+                "FROM citizens c WHERE NOT c.unreachable AND EXISTS (SELECT 1 FROM "
+                "subscriptions s WHERE s.citizen_id = c.id AND s.district = ANY($1::text[])) "
+                "ORDER BY c.id FOR SHARE OF c",
                 list(new.districts),
             )
             who = [
@@ -132,7 +158,7 @@ class PostgresAnnouncementStore:
         row = await self.db.fetchone(
             f"SELECT {COLUMNS} FROM announcements WHERE id = $1", announcement_id
         )
-        return _announcement(row) if row else None
+        return announcement_of(row) if row else None
 
     async def sending(self, stopped_since: datetime) -> list[Announcement]:
         rows = await self.db.fetchall(
@@ -142,14 +168,14 @@ class PostgresAnnouncementStore:
             STOPPED,
             stopped_since,
         )
-        return [_announcement(r) for r in rows]
+        return [announcement_of(r) for r in rows]
 
     async def progress(self, announcement: Announcement) -> Progress:
         row = await self.db.fetchone(
             "SELECT "
             "COUNT(*) FILTER (WHERE sent_at IS NOT NULL) AS sent, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
-            "                 AND last_error = $1) AS stopped, "
+            "                 AND last_error IN ($1, $4)) AS stopped, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL "
             "                 AND last_error LIKE $2) AS blocked, "
             "COUNT(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NOT NULL) AS dropped, "
@@ -158,6 +184,7 @@ class PostgresAnnouncementStore:
             STOPPED_ERROR,
             f"{BLOCKED_ERROR_PREFIX}%",
             announcement_purpose(announcement.id),
+            POLL_CLOSED_ERROR,
         )
         assert row is not None
         return Progress(
@@ -188,7 +215,7 @@ class PostgresAnnouncementStore:
                 STOPPED_ERROR,
                 announcement_purpose(announcement_id),
             )
-        return _announcement(row)
+        return announcement_of(row)
 
     async def record_shown(
         self, announcement_id: int, shown: str, finished: bool, now: datetime
@@ -207,7 +234,7 @@ class PostgresAnnouncementStore:
         )
 
 
-def _announcement(row: asyncpg.Record) -> Announcement:
+def announcement_of(row: asyncpg.Record) -> Announcement:
     return Announcement(
         id=int(row["id"]),
         draft_key=row["draft_key"],
@@ -225,6 +252,18 @@ def _announcement(row: asyncpg.Record) -> Announcement:
         created_at=row["created_at"],
         finished_at=row["finished_at"],
         meeting=_meeting(row),
+        poll=_poll(row),
+    )
+
+
+def _poll(row: asyncpg.Record) -> PollDetails | None:
+    if row["poll_closes_at"] is None:
+        return None
+    return PollDetails(
+        options_kk=tuple(decode_json(row["poll_options_kk"] or "[]")),
+        options_ru=tuple(decode_json(row["poll_options_ru"] or "[]")),
+        closes_at=row["poll_closes_at"],
+        closed_at=row["poll_closed_at"],
     )
 
 
@@ -237,6 +276,25 @@ def _meeting(row: asyncpg.Record) -> MeetingDetails | None:
         at=row["meeting_at"],
         topics=tuple(decode_json(row["meeting_topics"] or "[]")),
         cancelled_at=row["meeting_cancelled_at"],
+        attended=row["meeting_attended"],
+        attended_by_name=row["meeting_attended_by_name"],
+        attended_at=row["meeting_attended_at"],
+    )
+
+
+def _move(row: asyncpg.Record) -> MeetingMove:
+    return MeetingMove(
+        id=int(row["id"]),
+        meeting_id=int(row["announcement_id"]),
+        draft_key=row["draft_key"],
+        old_at=row["old_at"],
+        new_at=row["new_at"],
+        old_place=row["old_place"],
+        new_place=row["new_place"],
+        told=int(row["told"]),
+        moved_by=int(row["moved_by"]),
+        moved_by_name=row["moved_by_name"],
+        moved_at=row["moved_at"],
     )
 
 
@@ -247,17 +305,35 @@ class PostgresMeetingStore:
         self.db = db
 
     async def register(
-        self, meeting_id: int, citizen_id: int, access: Sequence[str], now: datetime
+        self,
+        meeting_id: int,
+        citizen_id: int,
+        access: Sequence[str],
+        now: datetime,
+        then: WriteWithRegistration | None = None,
     ) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
-            meeting_id,
-            citizen_id,
-            encode_json(list(access)),
-            now,
-        )
-        return added == 1
+        async with self.db.transaction() as conn:
+            # FOR SHARE waits for a cancellation in progress and reads the meeting as it
+            # committed; a cancellation after this waits for the registration, and sees it.
+            open_ = await conn.fetchval(
+                "SELECT id FROM announcements WHERE id = $1 AND meeting_at IS NOT NULL "
+                "AND meeting_cancelled_at IS NULL FOR SHARE",
+                meeting_id,
+            )
+            if open_ is None:
+                return False
+            status = await conn.execute(
+                "INSERT INTO meeting_attendees (announcement_id, citizen_id, access, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (announcement_id, citizen_id) DO NOTHING",
+                meeting_id,
+                citizen_id,
+                encode_json(list(access)),
+                now,
+            )
+            added = status == "INSERT 0 1"
+            if added and then is not None:
+                await then(conn)
+        return added
 
     async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
         removed = await self.db.execute(
@@ -283,15 +359,27 @@ class PostgresMeetingStore:
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str, now: datetime
     ) -> MeetingQuestion:
-        question_id = await self.db.fetchval(
-            "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
-            "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            meeting_id,
-            citizen_id,
-            topic,
-            text,
-            now,
-        )
+        async with self.db.transaction() as conn:
+            asked = await conn.fetchrow(
+                "SELECT id, topic, created_at FROM meeting_questions WHERE announcement_id = $1 "
+                "AND citizen_id = $2 AND text = $3 ORDER BY id LIMIT 1",
+                meeting_id,
+                citizen_id,
+                text,
+            )
+            if asked is not None:
+                return MeetingQuestion(
+                    int(asked["id"]), meeting_id, asked["topic"], text, asked["created_at"]
+                )
+            question_id = await conn.fetchval(
+                "INSERT INTO meeting_questions (announcement_id, citizen_id, topic, text, "
+                "created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                meeting_id,
+                citizen_id,
+                topic,
+                text,
+                now,
+            )
         return MeetingQuestion(int(question_id), meeting_id, topic, text, now)
 
     async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
@@ -301,27 +389,119 @@ class PostgresMeetingStore:
             since,
             limit,
         )
-        figures = []
-        for row in meetings:
-            meeting = _announcement(row)
-            coming = await self.db.fetchall(
-                "SELECT access FROM meeting_attendees WHERE announcement_id = $1", meeting.id
+        return [await self._figures(announcement_of(row)) for row in meetings]
+
+    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+        meetings = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 AND meeting_at < $2 "
+            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT $3",
+            since,
+            until,
+            limit,
+        )
+        return [await self._figures(announcement_of(row)) for row in meetings]
+
+    async def _figures(self, meeting: Announcement) -> MeetingFigures:
+        coming = await self.db.fetchall(
+            "SELECT access FROM meeting_attendees WHERE announcement_id = $1", meeting.id
+        )
+        access: dict[str, int] = {}
+        for r in coming:
+            for code in decode_json(r["access"]):
+                access[code] = access.get(code, 0) + 1
+        asked = await self.db.fetchall(
+            "SELECT id, topic, text, created_at FROM meeting_questions "
+            "WHERE announcement_id = $1 ORDER BY id",
+            meeting.id,
+        )
+        questions = tuple(
+            MeetingQuestion(int(r["id"]), meeting.id, r["topic"], r["text"], r["created_at"])
+            for r in asked
+        )
+        return MeetingFigures(meeting, len(coming), access, questions)
+
+    async def move(
+        self, new: NewMeetingMove, write: WriteMove
+    ) -> tuple[Announcement, MeetingMove, bool] | None:
+        async with self.db.transaction() as conn:
+            # The meeting's row locked first: a second «Move» waits here, then finds the move.
+            found = await conn.fetchrow(
+                f"SELECT {COLUMNS} FROM announcements WHERE id = $1 FOR UPDATE", new.meeting_id
             )
-            access: dict[str, int] = {}
-            for r in coming:
-                for code in decode_json(r["access"]):
-                    access[code] = access.get(code, 0) + 1
-            asked = await self.db.fetchall(
-                "SELECT id, topic, text, created_at FROM meeting_questions "
-                "WHERE announcement_id = $1 ORDER BY id",
-                meeting.id,
+            if found is None:
+                return None
+            earlier = await conn.fetchrow(
+                f"SELECT {MOVE_COLUMNS} FROM meeting_moves WHERE draft_key = $1", new.draft_key
             )
-            questions = tuple(
-                MeetingQuestion(int(r["id"]), meeting.id, r["topic"], r["text"], r["created_at"])
-                for r in asked
+            if earlier is not None:
+                return announcement_of(found), _move(earlier), False
+            old = announcement_of(found).meeting
+            if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
+                return None
+            moved_row = await conn.fetchrow(
+                "INSERT INTO meeting_moves (announcement_id, draft_key, old_at, new_at, "
+                "old_place, new_place, told, moved_by, moved_by_name, moved_at) "
+                f"VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING {MOVE_COLUMNS}",
+                new.meeting_id, new.draft_key, old.at, new.new_at, old.place, new.new_place,
+                new.moved_by, new.moved_by_name, new.moved_at,
+            )  # fmt: skip
+            updated = await conn.fetchrow(
+                "UPDATE announcements SET meeting_at = $1, meeting_place = $2 WHERE id = $3 "
+                f"RETURNING {COLUMNS}",
+                new.new_at,
+                new.new_place,
+                new.meeting_id,
             )
-            figures.append(MeetingFigures(meeting, len(coming), access, questions))
-        return figures
+            assert moved_row is not None and updated is not None
+            meeting = announcement_of(updated)
+            rows = await conn.fetch(
+                "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
+                "JOIN citizens c ON c.id = a.citizen_id "
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id FOR SHARE OF c",
+                new.meeting_id,
+            )
+            # Every reminder of the old time goes, in this transaction (one left by a citizen
+            # who withdrew included, as when calling it off): `write` queues the new.
+            low, high = meeting_reminders(new.meeting_id)
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose >= $3 "
+                "AND purpose < $4 AND sent_at IS NULL AND dropped_at IS NULL",
+                new.moved_at,
+                MOVED_ERROR,
+                low,
+                high,
+            )
+            who = [
+                Subscriber(int(r["citizen_id"]), r["language"] or "", "")
+                for r in rows
+                if not r["unreachable"]
+            ]
+            move = _move(moved_row)
+            told = await write(conn, meeting, move, who)
+            await conn.execute("UPDATE meeting_moves SET told = $1 WHERE id = $2", told, move.id)
+        return meeting, replace(move, told=told), True
+
+    async def move_of(self, draft_key: str) -> MeetingMove | None:
+        row = await self.db.fetchone(
+            f"SELECT {MOVE_COLUMNS} FROM meeting_moves WHERE draft_key = $1", draft_key
+        )
+        return _move(row) if row is not None else None
+
+    async def record_attended(
+        self, meeting_id: int, count: int, by: int, by_name: str, now: datetime
+    ) -> Announcement | None:
+        row = await self.db.fetchone(
+            "UPDATE announcements SET meeting_attended = $1, meeting_attended_by = $2, "
+            "meeting_attended_by_name = $3, meeting_attended_at = $4 WHERE id = $5 "
+            "AND meeting_at IS NOT NULL AND meeting_at <= $4 "
+            f"AND meeting_cancelled_at IS NULL RETURNING {COLUMNS}",
+            count,
+            by,
+            by_name,
+            now,
+            meeting_id,
+        )
+        return announcement_of(row) if row is not None else None
 
     async def cancel(
         self, meeting_id: int, now: datetime, write: WriteMessages
@@ -335,11 +515,12 @@ class PostgresMeetingStore:
             )
             if row is None:
                 return None
-            meeting = _announcement(row)
+            meeting = announcement_of(row)
+            # FOR SHARE OF c: as an announcement's subscribers, against a /forget under way.
             rows = await conn.fetch(
                 "SELECT a.citizen_id, c.language, c.unreachable FROM meeting_attendees a "
                 "JOIN citizens c ON c.id = a.citizen_id "
-                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id",
+                "WHERE a.announcement_id = $1 ORDER BY a.citizen_id FOR SHARE OF c",
                 meeting_id,
             )
             who = [
@@ -347,5 +528,16 @@ class PostgresMeetingStore:
                 for r in rows
                 if not r["unreachable"]
             ]
+            # The reminders go with the meeting, in this transaction (one who withdrew and
+            # whose reminder is somehow still queued included).
+            low, high = meeting_reminders(meeting_id)
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose >= $3 "
+                "AND purpose < $4 AND sent_at IS NULL AND dropped_at IS NULL",
+                now,
+                MEETING_CANCELLED,
+                low,
+                high,
+            )
             await write(conn, meeting, who)
         return meeting, [int(r["citizen_id"]) for r in rows]

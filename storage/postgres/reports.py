@@ -18,7 +18,16 @@ import asyncpg
 from storage.codec import encode_instant
 from storage.models import Status
 from storage.postgres.database import PostgresDatabase
-from storage.reports import EVERYTHING, HistoryRow, PeriodAppeal, PeriodRows, ReportScope
+from storage.reports import (
+    EVERYTHING,
+    MEETINGS_COLUMNS,
+    HistoryRow,
+    PeriodAppeal,
+    PeriodMeeting,
+    PeriodRows,
+    ReportScope,
+    assemble_meetings,
+)
 
 
 class PostgresReportQueries:
@@ -128,9 +137,11 @@ class PostgresReportReader:
         until: datetime,
         scope: ReportScope,
         booking_days: tuple[str, str] | None = None,
+        *,
+        meetings: tuple[datetime, datetime] | None = None,
     ) -> PeriodRows:
         # The worker's process has no event loop of its own: one for this read.
-        return asyncio.run(self._read(since, until, scope, booking_days))
+        return asyncio.run(self._read(since, until, scope, booking_days, meetings))
 
     async def _read(
         self,
@@ -138,6 +149,7 @@ class PostgresReportReader:
         until: datetime,
         scope: ReportScope,
         booking_days: tuple[str, str] | None,
+        meetings: tuple[datetime, datetime] | None = None,
     ) -> PeriodRows:
         conn = await asyncpg.connect(
             self.dsn, timeout=self.timeout, server_settings={"TimeZone": "UTC"}
@@ -151,9 +163,43 @@ class PostgresReportReader:
                     if booking_days is not None
                     else None
                 )
+                held = await _meetings(conn, *meetings) if meetings is not None else None
         finally:
             await conn.close()
-        return PeriodRows(appeals, bookings)
+        return PeriodRows(appeals, bookings, held)
+
+
+MEETINGS_WHERE = "a.meeting_at >= $1 AND a.meeting_at < $2"
+
+
+async def _meetings(
+    conn: asyncpg.Connection, since: datetime, until: datetime
+) -> list[PeriodMeeting]:
+    """The meetings with residents whose time is in [since, until), soonest first."""
+    rows = await conn.fetch(
+        f"SELECT {MEETINGS_COLUMNS} FROM announcements a WHERE {MEETINGS_WHERE} "
+        "ORDER BY a.meeting_at, a.id",
+        since,
+        until,
+    )
+    attendees = await conn.fetch(
+        "SELECT t.announcement_id, t.access FROM meeting_attendees t "
+        f"JOIN announcements a ON a.id = t.announcement_id WHERE {MEETINGS_WHERE}",
+        since,
+        until,
+    )
+    questions = await conn.fetch(
+        "SELECT q.announcement_id, q.topic, count(*) FROM meeting_questions q "
+        f"JOIN announcements a ON a.id = q.announcement_id WHERE {MEETINGS_WHERE} "
+        "GROUP BY q.announcement_id, q.topic",
+        since,
+        until,
+    )
+    return assemble_meetings(
+        [as_stored(r) for r in rows],
+        [(int(r[0]), r[1]) for r in attendees],
+        [(int(r[0]), r[1], int(r[2])) for r in questions],
+    )
 
 
 def _days(first_day: str, last_day: str) -> tuple[date, date]:

@@ -6,7 +6,7 @@ by due_at), so the digest costs the same on the first day and after years of his
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +17,8 @@ from storage.digest import (
     OpenAppealRow,
     OpenAppeals,
     RatingStats,
+    WeeklyCounts,
+    period_case,
 )
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.transaction import Transaction
@@ -124,6 +126,36 @@ class SQLiteDigestQueries:
                 for r in rows
             ),
             int(rows[0]["total"]),
+        )
+
+    async def weekly_counts(
+        self, chat_id: int, bounds: Sequence[datetime], *, default_chat: bool = False
+    ) -> WeeklyCounts:
+        if len(bounds) < 2:
+            return WeeklyCounts()
+        edges = tuple(encode_instant(b) for b in bounds)
+        marks = ["?"] * len(edges)
+        # (chat, created_at) is exactly appeals_by_chat_created: only this chat's weeks are read.
+        chat, params = _chat_filter(chat_id, default_chat, by_chat_index=True)
+        created = await self.db.fetchall(
+            f"SELECT {period_case('created_at', marks)} AS period, category, COUNT(*) AS n "
+            f"FROM appeals WHERE created_at >= ? AND created_at < ? AND {chat} "
+            "GROUP BY period, category",
+            (*edges[1:-1], edges[0], edges[-1], *params),
+        )
+        # appeals_by_answered (answered_at, officials_chat_id, due_at, …) covers this one.
+        chat, params = _chat_filter(chat_id, default_chat)
+        answered = await self.db.fetchall(
+            f"SELECT {period_case('answered_at', marks)} AS period, COUNT(*) AS answered, "
+            "COALESCE(SUM(answered_at <= due_at), 0) AS on_time "
+            f"FROM appeals WHERE answered_at >= ? AND answered_at < ? AND {chat} "
+            "GROUP BY period",
+            (*edges[1:-1], edges[0], edges[-1], *params),
+        )
+        return WeeklyCounts(
+            {(int(r["period"]), r["category"]): int(r["n"]) for r in created},
+            {int(r["period"]): int(r["answered"]) for r in answered},
+            {int(r["period"]): int(r["on_time"]) for r in answered},
         )
 
     async def claim(

@@ -230,6 +230,10 @@ async def _erase_citizen(conn: Transaction, citizen_id: int) -> None:
         # Their «I will come» and advance questions to meetings (also ON DELETE CASCADE).
         "DELETE FROM meeting_attendees WHERE citizen_id = ?",
         "DELETE FROM meeting_questions WHERE citizen_id = ?",
+        # Their votes in polls and which Telegram poll went to them (the poll ids are on the
+        # outbox rows to their chat, erased above; also ON DELETE CASCADE).
+        "DELETE FROM poll_votes WHERE citizen_id = ?",
+        "DELETE FROM poll_sends WHERE citizen_id = ?",
         # The trigger bookings_forget_citizen erases a booking's contact and question first;
         # the waiting list goes with the row (ON DELETE CASCADE).
         "DELETE FROM citizens WHERE id = ?",

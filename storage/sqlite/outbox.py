@@ -126,16 +126,18 @@ class SQLiteOutboxStore:
         message_id: int | None,
         now: datetime,
         message_ids: Sequence[int] = (),
+        poll_id: str | None = None,
     ) -> None:
         await self.db.execute(
             # Withdrawn or dropped while Telegram was taking it, it went out all the same:
             # recorded as sent, so what was delivered is known (and /forget can delete it).
-            "UPDATE outbox SET sent_at = ?, message_id = ?, message_ids = ? "
+            "UPDATE outbox SET sent_at = ?, message_id = ?, message_ids = ?, poll_id = ? "
             "WHERE id = ? AND sent_at IS NULL",
             (
                 encode_instant(now),
                 message_id,
                 encode_json(list(message_ids)) if message_ids else None,
+                poll_id,
                 row_id,
             ),
         )

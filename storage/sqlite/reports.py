@@ -11,7 +11,16 @@ from typing import Any
 
 from storage.codec import decode_instant, decode_utc_instant, encode_instant
 from storage.models import Status
-from storage.reports import EVERYTHING, HistoryRow, PeriodAppeal, PeriodRows, ReportScope
+from storage.reports import (
+    EVERYTHING,
+    MEETINGS_COLUMNS,
+    HistoryRow,
+    PeriodAppeal,
+    PeriodMeeting,
+    PeriodRows,
+    ReportScope,
+    assemble_meetings,
+)
 from storage.sqlite.database import BUSY_TIMEOUT, SQLiteDatabase
 
 
@@ -115,6 +124,8 @@ class SQLiteReportReader:
         until: datetime,
         scope: ReportScope,
         booking_days: tuple[str, str] | None = None,
+        *,
+        meetings: tuple[datetime, datetime] | None = None,
     ) -> PeriodRows:
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None)
@@ -129,10 +140,40 @@ class SQLiteReportReader:
                 if booking_days is not None
                 else None
             )
+            held = _meetings(conn, *meetings) if meetings is not None else None
             conn.execute("COMMIT")
         finally:
             conn.close()
-        return PeriodRows(appeals, bookings)
+        return PeriodRows(appeals, bookings, held)
+
+
+MEETINGS_WHERE = "a.meeting_at >= ? AND a.meeting_at < ?"
+
+
+def _meetings(conn: sqlite3.Connection, since: datetime, until: datetime) -> list[PeriodMeeting]:
+    """The meetings with residents whose time is in [since, until), soonest first."""
+    bounds = (encode_instant(since), encode_instant(until))
+    rows = conn.execute(
+        f"SELECT {MEETINGS_COLUMNS} FROM announcements a WHERE {MEETINGS_WHERE} "
+        "ORDER BY a.meeting_at, a.id",
+        bounds,
+    )
+    attendees = conn.execute(
+        "SELECT t.announcement_id, t.access FROM meeting_attendees t "
+        f"JOIN announcements a ON a.id = t.announcement_id WHERE {MEETINGS_WHERE}",
+        bounds,
+    )
+    questions = conn.execute(
+        "SELECT q.announcement_id, q.topic, count(*) FROM meeting_questions q "
+        f"JOIN announcements a ON a.id = q.announcement_id WHERE {MEETINGS_WHERE} "
+        "GROUP BY q.announcement_id, q.topic",
+        bounds,
+    )
+    return assemble_meetings(
+        [dict(r) for r in rows],
+        [(int(r[0]), r[1]) for r in attendees],
+        [(int(r[0]), r[1], int(r[2])) for r in questions],
+    )
 
 
 def _scope_filter(scope: ReportScope) -> tuple[str, tuple[Any, ...]]:
