@@ -18,6 +18,12 @@ afresh and the same-calls phase after it replays it; the table prints it per ste
     .venv/bin/python -m bench.dialogs --rate 100 --mode open   # plus load offered at 100/s
     .venv/bin/python -m bench.dialogs --databases sqlite,postgres   # ours on each, one table
 
+    .venv/bin/python -m bench.dialogs --one-window   # plus the same-calls echo, one window a step
+
+--one-window adds a fourth bot: the same-calls echo replaying the script as a one-window dialog
+would make its calls (bench.same_calls_bot.one_window: the «✔️ choice» edit and the next
+question become one edit of the pressed message), and prints its ratio to the same-calls echo.
+
 --databases runs ours on each database named (bench/databases.py: PostgreSQL in a schema of
 its own, created and dropped for every run), interleaved with the echo bot as before.
 
@@ -104,6 +110,7 @@ OURS_TOKEN = "123456789:AAFakeTokenForBench_0123456789abc"
 # A token of its own so that a stray call in the fake's log can be traced to the echo bot.
 ECHO_TOKEN = "123456789:AAFakeTokenForEcho_0123456789abcd"
 SAME_TOKEN = "123456789:AAFakeTokenForSame_0123456789abcd"
+ONE_TOKEN = "123456789:AAFakeTokenForOneW_0123456789abcd"
 OFFICIALS = -1001000
 APPEAL_TEXT = "На улице Ленина 5 третью неделю не горят фонари, вечером темно и опасно."
 LOCATION = (49.4, 75.47)
@@ -139,13 +146,21 @@ SCHEDULE: list[str] = ["lockstep"]
 
 # ours: python -m bot; echo: bench.echo_bot, one reply per update; same: bench.same_calls_bot,
 # the Bot API calls ours made for each step, recorded in the same run (see record_script).
-BotName = Literal["ours", "echo", "same"]
-BOTS: tuple[BotName, ...] = ("ours", "echo", "same")
-TOKENS: dict[BotName, str] = {"ours": OURS_TOKEN, "echo": ECHO_TOKEN, "same": SAME_TOKEN}
+# one (--one-window): the same-calls echo with each step's «✔️ choice» edit and the next
+# question merged into one edit of the pressed message (bench.same_calls_bot.one_window).
+BotName = Literal["ours", "echo", "same", "one"]
+BOTS: tuple[BotName, ...] = ("ours", "echo", "same", "one")
+TOKENS: dict[BotName, str] = {
+    "ours": OURS_TOKEN,
+    "echo": ECHO_TOKEN,
+    "same": SAME_TOKEN,
+    "one": ONE_TOKEN,
+}
 MODULES: dict[BotName, str] = {
     "ours": "bot",
     "echo": "bench.echo_bot",
     "same": "bench.same_calls_bot",
+    "one": "bench.same_calls_bot",
 }
 # A step's calls are those ours made from the push of the step until it has been quiet this
 # long after the step's reply: the officials' card goes through the outbox, after the reply.
@@ -207,8 +222,12 @@ BOOKING: tuple[Step, ...] = (
 DIALOG: tuple[Step, ...] = APPEAL + BOOKING
 
 
-def ends_step(expect: Expect, call: Call) -> bool:
+def ends_step(expect: Expect, call: Call, one_window: bool = False) -> bool:
     method = call.method.lower()
+    if one_window and expect == "inline" and method == "editmessagetext":
+        # The next question edited into the pressed message.
+        markup = call.params.get("reply_markup")
+        return isinstance(markup, dict) and "inline_keyboard" in markup
     if expect == "any":
         return method in ("sendmessage", "editmessagetext", "answercallbackquery")
     if expect == "edit":
@@ -248,7 +267,7 @@ class Citizen:
         if index >= len(self.steps) or self.pushed[index] is None:
             return
         expect = "any" if self.bot == "echo" else self.steps[index].expect
-        if not ends_step(expect, call):
+        if not ends_step(expect, call, one_window=self.bot == "one"):
             return
         self.latencies.append(now - (self.pushed[index] or now))
         # A waiter that gave up has cancelled the future; the bot's request must not fail.
@@ -378,6 +397,8 @@ async def start_process(
         env["CATALOG_PATH"] = str(catalog)
     if script is not None:
         env["BENCH_SCRIPT"] = str(script)
+    if bot == "one":
+        env["BENCH_ONE_WINDOW"] = "1"
     if webhook:
         env["WEBHOOK_URL"] = WEBHOOK_URL
         env["WEBHOOK_SECRET"] = WEBHOOK_SECRET
@@ -511,7 +532,7 @@ def push(fake: BenchFake, citizen: Citizen, index: int, on: Call | JsonDict, dat
     step = citizen.steps[index]
     uid = citizen.uid
     # The same-calls echo reads the step off the message; a press says it in its data.
-    tag: dict[str, Any] = {"bench_step": step.name} if citizen.bot == "same" else {}
+    tag: dict[str, Any] = {"bench_step": step.name} if citizen.bot in ("same", "one") else {}
     citizen.pushed[index] = time.perf_counter()
     match step.kind:
         case "text":
@@ -758,7 +779,7 @@ async def phase(
         # Room for every citizen and the warm-up one in any slot (see the module docstring).
         catalog = write_catalog(Path(tmp) / "catalog.toml", count + 1)
         script_path = None
-        if bot == "same":
+        if bot in ("same", "one"):
             script_path = write_script(Path(tmp) / "script.json", scripts["last"])
         procs: list[tuple[asyncio.subprocess.Process, Path]] = []
         try:
@@ -856,6 +877,11 @@ def median_run(results: Sequence[Result]) -> Result:
     return next(r for r in results if r.rate == rate)
 
 
+def ours_names_of(names: Sequence[str]) -> list[str]:
+    """The runners that are ours (on some database, polling or webhook), not a baseline."""
+    return [name for name in names if name not in ("echo", "same", "one")]
+
+
 def row_label(bot: str, mode: Mode, rate: float | None) -> str:
     if mode != "rate":
         return f"{bot} {mode}"
@@ -879,7 +905,7 @@ def print_table(
         f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'CPU s':>7}{'harness CPU s':>15}"
         f"{'calls/upd':>11}"
     )
-    ours_names = [name for name in names if name not in ("echo", "same")]
+    ours_names = ours_names_of(names)
     polling = [name for name in ours_names if not name.startswith("ours webhook")]
     on = ", ".join(name.removeprefix("ours ") for name in polling)
     print(
@@ -911,7 +937,9 @@ def print_table(
                 f"{percentile(lat, 99):>9.1f}{mid.rss_mib:>9.1f}{mid.cpu_s:>7.2f}"
                 f"{mid.harness_cpu_s:>15.2f}{mid.calls.total() / mid.updates:>11.2f}"
             )
-    baselines = (("echo", "echo"), ("same", "same-calls echo"))
+    baselines = [("echo", "echo"), ("same", "same-calls echo")]
+    if "one" in names:
+        baselines.append(("one", "one-window same-calls echo"))
     for ours_name in ours_names:
         for baseline, name in baselines:
             ratios = []
@@ -965,6 +993,7 @@ async def run(
     rate: float | None,
     dbs: Sequence[str] = ("sqlite",),
     webhook: Sequence[int] = (),
+    one_window: bool = False,
 ) -> None:
     fake = BenchFake()
     await fake.start(host="127.0.0.1")
@@ -979,6 +1008,8 @@ async def run(
     runners += [(f"ours webhook x{n}", "ours", "postgres", n) for n in webhook]
     runners.append(("echo", "echo", "sqlite", 0))
     runners.append(("same", "same", "sqlite", 0))
+    if one_window:
+        runners.append(("one", "one", "sqlite", 0))
     results: dict[tuple[str, Mode], list[Result]] = {}
     scripts: dict[str, tuple[int, Script]] = {}
     try:
@@ -993,7 +1024,8 @@ async def run(
                     results.setdefault((name, mode), []).append(result)
                     print(
                         f"  run {n + 1}/{runs} {row_label(name, mode, rate)}: "
-                        f"{result.rate:.1f} updates/s, {result.wall:.1f}s",
+                        f"{result.rate:.1f} updates/s, {result.wall:.1f}s, "
+                        f"CPU {result.cpu_s / result.updates * 1000:.2f} ms/update",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -1001,8 +1033,19 @@ async def run(
         await fake.stop()
     names = [name for name, *_ in runners]
     print_table(results, names, modes, count, runs, rate, scripts["last"][1])
+    if one_window:
+        # Item 2's cost side: the same bare bot, with one window per step instead of two.
+        def median_rate(name: str, mode: Mode) -> float:
+            return statistics.median(r.rate for r in results[(name, mode)])
+
+        ratios = ", ".join(
+            f"{row_label('one', mode, rate).removeprefix('one ')} "
+            f"{median_rate('one', mode) / median_rate('same', mode):.2f}"
+            for mode in modes
+        )
+        print(f"one-window / same-calls echo, updates/s (median): {ratios}")
     last = modes[-1]
-    for name in names[:-2]:
+    for name in ours_names_of(names):
         label = row_label(name, last, rate).removeprefix("ours ")
         print_steps(median_run(results[(name, last)]), f"ours {label}")
 
@@ -1056,6 +1099,12 @@ def main() -> None:
         help="comma-separated instance counts, e.g. 1,2: also ours in webhook mode with that "
         "many instances on PostgreSQL behind the fake's round-robin proxy, side by side",
     )
+    parser.add_argument(
+        "--one-window",
+        action="store_true",
+        help="also the same-calls echo with each step's «✔️ choice» edit and next question "
+        "merged into one edit of the pressed message (issue #14, item 2: the cost side)",
+    )
     args = parser.parse_args()
     LOOP[0] = args.loop
     SCHEDULE[0] = args.schedule
@@ -1063,7 +1112,17 @@ def main() -> None:
     if args.rate is not None:
         modes.append("rate")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(args.citizens, args.runs, modes, args.rate, args.databases, args.webhook))
+        asyncio.run(
+            run(
+                args.citizens,
+                args.runs,
+                modes,
+                args.rate,
+                args.databases,
+                args.webhook,
+                args.one_window,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ bot does, so that a step's calls never overtake the step before.
 
     BOT_TOKEN=... TELEGRAM_API_BASE=http://127.0.0.1:PORT BENCH_SCRIPT=script.json \\
         .venv/bin/python -m bench.same_calls_bot
+
+BENCH_ONE_WINDOW=1 (`bench.dialogs --one-window`) replays the script of a one-window dialog
+instead (`one_window`): the cost side of issue #14's item 2, measured without rewriting the bot.
 """
 
 from __future__ import annotations
@@ -65,6 +68,41 @@ def load_script(path: Path) -> tuple[int, Script]:
         # A method the replay cannot build would silently shrink the baseline's work.
         raise SystemExit(f"the script has methods aiogram does not know: {sorted(unknown)}")
     return int(raw[RECORDED_CHAT]), script
+
+
+# The parameters of sendMessage that editMessageText takes as well.
+EDIT_PARAMS = frozenset(
+    {"chat_id", "text", "parse_mode", "entities", "link_preview_options", "reply_markup"}
+)
+
+
+def one_window(script: Script) -> Script:
+    """The script of a one-window dialog (issue #14, item 2): where a step edits the pressed
+    message («✔️ choice», or its buttons taken off) and then sends the next question to the
+    same chat, it edits the pressed message into that question instead: one call fewer. A
+    question with a reply keyboard cannot come with an edit, so it is sent as before."""
+
+    def merged(calls: list[tuple[str, JsonDict]]) -> list[tuple[str, JsonDict]]:
+        out: list[tuple[str, JsonDict]] = []
+        for method, params in calls:
+            if out and method == "sendMessage":
+                last_method, last = out[-1]
+                markup = params.get("reply_markup")
+                inline = markup is None or "inline_keyboard" in markup
+                if (
+                    last_method in ("editMessageText", "editMessageReplyMarkup")
+                    and last.get("chat_id") == params.get("chat_id")
+                    and "message_id" in last
+                    and inline
+                ):
+                    edit = {k: v for k, v in params.items() if k in EDIT_PARAMS}
+                    edit["message_id"] = last["message_id"]
+                    out[-1] = ("editMessageText", edit)
+                    continue
+            out.append((method, params))
+        return out
+
+    return {step: merged(calls) for step, calls in script.items()}
 
 
 class Replay:
@@ -123,7 +161,12 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    replay = Replay(*load_script(Path(script_path)))
+    recorded_chat, script = load_script(Path(script_path))
+    if os.environ.get("BENCH_ONE_WINDOW") == "1":
+        script = one_window(script)
+        calls = sum(len(c) for c in script.values())
+        logging.info("one-window script: %d calls for %d steps", calls, len(script))
+    replay = Replay(recorded_chat, script)
     eventloop.run(run(token, api_base, replay), os.environ.get("EVENT_LOOP", "auto").lower())  # type: ignore[arg-type]
     return 0
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_date
 
 
+# Babel parses the locale and walks CLDR's pattern on every call, about 40 µs; a date's text
+# depends only on the date and the language, and the dialogs show the same few dozen days
+# (the booking's 28, today's deadlines) over and over.
+@lru_cache(maxsize=4096)
 def long_date(value: date, locale: str) -> str:
     """CLDR's own long form: "22 декабря 2026 г.", "2026 ж. 22 желтоқсан".
 

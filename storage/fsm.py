@@ -17,6 +17,13 @@ crash before that commit leaves the state as it was and the update unmarked, so 
 redelivery runs the step again (the citizen may see its question twice). A handler that
 raises leaves nothing of its dialog writes (`drop_writes()`). Outside that window (a
 scope without deferral, no scope at all) a write goes straight to the database.
+
+The update's first round trip. The first read of an update is its FSM row (aiogram reads the
+state as soon as it holds the chat's lock), and the next is `Repository.open_update` (was the
+update handled already, and who is the citizen). A backend may read both in the first trip
+(`opening()` tells it which update, `keep_opened()` keeps what it read) and `open_update`
+takes that (`take_opened()`) instead of a second trip: both run under the chat's lock, one
+right after the other, so they read the same as two trips would.
 """
 
 from __future__ import annotations
@@ -39,6 +46,10 @@ class _Scope:
     # While a handler runs: the keys it wrote, with the user each belongs to (the column
     # /forget erases by). None: writes go straight to the database.
     pending: dict[str, int | None] | None = None
+    # The update being handled, while its first FSM read may also open it (see above).
+    update_id: int | None = None
+    # (update id, user id, what the backend read for open_update), until taken.
+    opened: tuple[int, int, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +71,8 @@ _scope: ContextVar[_Scope | None] = ContextVar("fsm_scope", default=None)
 
 
 @contextmanager
-def update_scope() -> Iterator[None]:
-    token = _scope.set(_Scope())
+def update_scope(update_id: int | None = None) -> Iterator[None]:
+    token = _scope.set(_Scope(update_id=update_id))
     try:
         yield
     finally:
@@ -72,6 +83,34 @@ def scope_rows() -> Rows | None:
     """The open update's cache, None outside an update."""
     scope = _scope.get()
     return scope.rows if scope is not None else None
+
+
+def opening() -> int | None:
+    """The update whose first FSM read may also open it, or None (outside an update, or
+    the update was opened or read already)."""
+    scope = _scope.get()
+    return scope.update_id if scope is not None else None
+
+
+def keep_opened(update_id: int, user_id: int, opened: object) -> None:
+    """What the first FSM read of `update_id` read for `open_update` of `user_id`."""
+    scope = _scope.get()
+    if scope is not None and scope.update_id == update_id:
+        scope.update_id = None
+        scope.opened = (update_id, user_id, opened)
+
+
+def take_opened(update_id: int, user_id: int | None) -> object | None:
+    """What `keep_opened` kept for this update and user (once), or None: read it yourself."""
+    scope = _scope.get()
+    if scope is None:
+        return None
+    # Whatever happens, the update is opened now: no later FSM read does it again.
+    scope.update_id = None
+    kept, scope.opened = scope.opened, None
+    if kept is None or kept[0] != update_id or kept[1] != user_id:
+        return None
+    return kept[2]
 
 
 def defer_writes() -> None:

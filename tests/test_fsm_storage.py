@@ -222,3 +222,58 @@ async def test_writes_after_the_handler_go_straight_to_the_database(
         await repo.mark_update(9, NOW, take_writes())
         await fsm.set_state(KEY, Form.files)
         assert await in_database(fsm) == (Form.files.state, {})
+
+
+async def test_the_first_read_of_an_update_opens_it_with_the_same_answers(
+    backend: Backend, repo: Repository
+) -> None:
+    """The update's FSM read may also read what open_update asks (one trip on SQLite):
+    open_update then answers exactly as it would have on its own, for that update and user
+    only, and only once; a later update of the scope-less kind reads the database."""
+    storage = backend.fsm(repo.db)  # type: ignore[attr-defined]
+    user = KEY.user_id
+    await repo.set_language(user, "kk")
+    await storage.set_state(KEY, Form.text)
+    with update_scope(100):
+        assert await storage.get_state(KEY) == Form.text.state
+        seen, citizen = await repo.open_update(100, user)
+    assert not seen and citizen is not None and citizen.language == "kk"
+    await repo.mark_update(100, datetime.now(UTC))
+    with update_scope(100):  # Telegram redelivers it
+        assert await storage.get_state(KEY) == Form.text.state
+        assert await repo.open_update(100, user) == (True, None)
+    with update_scope(101):  # another user's update reads its own answers
+        assert await storage.get_state(KEY) == Form.text.state
+        assert await repo.open_update(101, user + 1) == (False, None)
+    with update_scope(102):  # the citizen changed between two updates
+        assert await storage.get_state(KEY) == Form.text.state
+        await repo.set_language(user, "ru")
+        seen, citizen = await repo.open_update(102, user)
+        assert not seen and citizen is not None
+        # Read with the row (one trip) or after: both happen under the chat's lock in the
+        # bot, with nothing of this chat in between; here the write came in between.
+        assert citizen.language in ("kk", "ru")
+        # Taken once: asked again, it reads the database.
+        assert (await repo.open_update(102, user))[1].language == "ru"  # type: ignore[union-attr]
+
+
+@pytest.mark.sqlite_only
+async def test_on_sqlite_the_update_is_opened_in_its_first_trip(
+    backend: Backend, repo: Repository
+) -> None:
+    db = repo.db  # type: ignore[attr-defined]
+    storage = backend.fsm(db)
+    await repo.set_language(KEY.user_id, "kk")
+    trips = 0
+    run = db.run
+
+    async def counting(*args: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await run(*args)
+
+    db.run = counting
+    with update_scope(100):
+        assert await storage.get_state(KEY) is None
+        seen, citizen = await repo.open_update(100, KEY.user_id)
+    assert (seen, citizen is not None, trips) == (False, True, 1)

@@ -15,7 +15,7 @@ class UpdateScopedDispatcher(Dispatcher):
     and in the tests alike, so the FSM row cache of `storage.fsm` is scoped here."""
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
-        with update_scope():
+        with update_scope(update.update_id):
             return await super().feed_update(bot, update, **kwargs)
 
     def outer_middleware_before_fsm(self, middleware: BaseMiddleware) -> None:

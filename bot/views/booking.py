@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -76,6 +77,7 @@ def slot_from_key(key: str) -> datetime | None:
 DAY_FORMATS = {"kk": "d MMMM, EEEE", "ru": "d MMMM, EEE"}
 
 
+@lru_cache(maxsize=4096)  # the same 28 days on every booking screen (i18n.formatting)
 def day_label(day: date, lang: str) -> str:
     return format_date(day, DAY_FORMATS.get(lang, "d MMMM, EEE"), locale=lang)
 

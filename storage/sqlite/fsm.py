@@ -4,8 +4,10 @@ update's handled-mark (`storage.fsm`)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -13,19 +15,31 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from storage.codec import decode_json, encode_instant, encode_json
-from storage.fsm import Rows, defer, deferring, scope_rows, storage_key
+from storage.fsm import Rows, defer, deferring, keep_opened, opening, scope_rows, storage_key
 from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.repository import CITIZEN_SQL, UPDATE_SEEN_SQL
+from storage.sqlite.transaction import read_one
+
+FSM_ROW_SQL = "SELECT state, data FROM fsm WHERE key = ?"
 
 
 class SQLiteStorage(BaseStorage):
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
-    async def _row(self, key: str) -> tuple[str | None, str]:
+    async def _row(self, key: str, user_id: int) -> tuple[str | None, str]:
         rows = scope_rows()
         if rows is not None and key in rows:
             return rows[key]
-        found = await self.db.fetchone("SELECT state, data FROM fsm WHERE key = ?", (key,))
+        update_id = opening()
+        if update_id is None:
+            found = await self.db.fetchone(FSM_ROW_SQL, (key,))
+        else:
+            # The update's first round trip reads what its open_update will ask as well.
+            seen, citizen, found = await self.db.run(
+                partial(_open_with_row, key, update_id, user_id)
+            )
+            keep_opened(update_id, user_id, (seen, citizen))
         row = (found["state"], found["data"]) if found else (None, "{}")
         if rows is not None:
             rows[key] = row
@@ -48,7 +62,7 @@ class SQLiteStorage(BaseStorage):
         value = state.state if isinstance(state, State) else state
         k = storage_key(key)
         if deferring():  # committed with the update's mark (storage.fsm)
-            defer(k, key.user_id, value, (await self._row(k))[1])
+            defer(k, key.user_id, value, (await self._row(k, key.user_id))[1])
             return
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, state, updated_at) VALUES (?, ?, ?, ?) "
@@ -59,7 +73,7 @@ class SQLiteStorage(BaseStorage):
         self._remember_state(k, value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return (await self._row(storage_key(key)))[0]
+        return (await self._row(storage_key(key), key.user_id))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         # aiogram's own storages refuse anything but a dict; `dict(data)` would have taken
@@ -70,7 +84,7 @@ class SQLiteStorage(BaseStorage):
         k = storage_key(key)
         text = encode_json(data)
         if deferring():
-            defer(k, key.user_id, (await self._row(k))[0], text)
+            defer(k, key.user_id, (await self._row(k, key.user_id))[0], text)
             return
         await self.db.execute(
             "INSERT INTO fsm (key, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
@@ -81,9 +95,19 @@ class SQLiteStorage(BaseStorage):
         self._remember_data(k, text)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        data: dict[str, Any] = decode_json((await self._row(storage_key(key)))[1])
+        data: dict[str, Any] = decode_json((await self._row(storage_key(key), key.user_id))[1])
         return data
 
     async def close(self) -> None:
         # The database belongs to the application, which closes it after the dispatcher.
         return None
+
+
+def _open_with_row(
+    key: str, update_id: int, user_id: int, conn: sqlite3.Connection
+) -> tuple[bool, sqlite3.Row | None, sqlite3.Row | None]:
+    """What `SQLiteRepository.open_update` reads (the update's mark, the citizen), and the
+    dialog's row, in one trip (on the database thread: the caller keeps the first two)."""
+    seen = read_one(UPDATE_SEEN_SQL, (update_id,), conn) is not None
+    citizen = None if seen else read_one(CITIZEN_SQL, (user_id,), conn)
+    return seen, citizen, read_one(FSM_ROW_SQL, (key,), conn)

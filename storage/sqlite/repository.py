@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
 from storage.base import AlsoWrite, Repository
 from storage.codec import decode_instant, decode_optional_instant, encode_instant, encode_json
-from storage.fsm import FsmWrite
+from storage.fsm import FsmWrite, take_opened
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.transaction import Transaction, read_one
@@ -29,6 +29,12 @@ class SQLiteRepository(Repository):
         return _citizen(await self.db.fetchone(CITIZEN_SQL, (user_id,)))
 
     async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
+        opened = take_opened(update_id, user_id)
+        if opened is not None:
+            # Read with the dialog's row, in the update's first trip (storage.fsm).
+            seen, row = cast(tuple[bool, sqlite3.Row | None], opened)
+            return seen, _citizen(row)
+
         def work(conn: sqlite3.Connection) -> tuple[bool, sqlite3.Row | None]:
             seen = read_one(UPDATE_SEEN_SQL, (update_id,), conn) is not None
             if seen or user_id is None:
