@@ -116,8 +116,9 @@ async def announce(message: Message, state: FSMContext, officials: OfficialsServ
         await message.answer(_("Please finish or cancel the current dialog first (/cancel)."))
         return
     await state.set_state(AnnounceForm.kind)
-    await state.set_data({DRAFT: {"key": uuid.uuid4().hex, "districts": []}})
-    text, markup = view.kind_screen(KINDS)
+    key = uuid.uuid4().hex
+    await state.set_data({DRAFT: {"key": key, "districts": []}})
+    text, markup = view.kind_screen(KINDS, key)
     await message.answer(text, reply_markup=markup)
 
 
@@ -162,7 +163,7 @@ async def kind_chosen(
     await save(state, draft)
     await state.set_state(AnnounceForm.districts)
     text, markup = view.districts_screen_for_officials(
-        draft["districts"], catalog.territory, officials_language, 0
+        draft["districts"], catalog.territory, officials_language, 0, str(draft.get("key") or "")
     )
     await where(query).edit_text(text, reply_markup=markup)
 
@@ -189,7 +190,7 @@ async def districts_changed(
     await save(state, draft)
     await query.answer()
     text, markup = view.districts_screen_for_officials(
-        chosen, catalog.territory, officials_language, page
+        chosen, catalog.territory, officials_language, page, str(draft.get("key") or "")
     )
     await where(query).edit_text(text, reply_markup=markup)
 
@@ -503,7 +504,13 @@ async def send(
     await message.edit_text(text, reply_markup=markup)
 
 
-async def cancel(query: CallbackQuery, state: FSMContext) -> None:
+async def cancel(query: CallbackQuery, callback_data: AnnCb, state: FSMContext) -> None:
+    draft = await draft_of(state)
+    if not draft.get("key") or callback_data.value != draft["key"]:
+        # The Cancel of another draft's screen (one this official replaced by starting again,
+        # or a colleague's card): the draft in hand is not the one it was shown for.
+        await stale(query)
+        return
     await state.clear()
     await query.answer()
     await where(query).edit_text(view.cancelled_text())

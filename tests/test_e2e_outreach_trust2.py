@@ -1,0 +1,70 @@
+"""Announcements, meetings and polls (issue #13) under a second adversarial review, over HTTP
+against the fake Bot API: a button acts on the draft it was shown for, a chat sees the
+meetings it announced, and a citizen's «I won't come after all» is one change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.telegram.callbacks import MeetCb
+from tests import e2edb
+from tests.conftest import OFFICIALS, Harness
+from tests.crashpoint import CRASHED
+from tests.fakeapi import FakeTelegram
+from tests.realbot import RealBot
+from tests.test_e2e_appeal import onboard, rows
+from tests.test_e2e_outreach import (
+    ANNA,
+    OFFICIAL,
+    WAIT,
+    announce,
+    announcements_to,
+    group_reply,
+    press,
+    subscribe,
+)
+from tests.test_e2e_outreach_trust import (
+    PENDING_REMINDERS,
+    exited_or_called,
+    screen_of,
+    seed_meeting,
+)
+
+pytestmark = pytest.mark.e2e
+
+COLLEAGUE = 901  # another member of the officials' chat
+
+
+async def test_cancel_on_an_older_card_keeps_the_draft_in_hand(harness: Harness) -> None:
+    """An official gets an announcement ready, starts /announce again and gets a second one
+    ready. «Cancel» on the first card must not drop the second draft (nor say the first card
+    was cancelled while the second goes on): that card is stale; and a colleague's Cancel on
+    it does not touch the colleague's own draft either. The second card still sends."""
+    h = harness
+    await onboard(h, ANNA, "ru")
+    await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+    first = await announce(h.fake, kk="Бірінші хабарландыру мәтіні", ru="Первое объявление, текст")
+    second = await announce(h.fake, kk="Екінші хабарландыру мәтіні", ru="Второе объявление, текст")
+    since = h.fake.mark()
+    alert = await h.alert(OFFICIAL, first, h.fake.find_button(first, "✖️"))
+    assert "больше не действует" in alert
+    # The colleague has a dialog of their own in hand; my card's Cancel is not theirs.
+    h.fake.group_message(OFFICIALS, COLLEAGUE, "/announce", first_name="Ерлан")
+    kinds = await group_reply(h.fake, since, "Новое объявление")
+    alert = await h.alert(COLLEAGUE, second, h.fake.find_button(second, "✖️"))
+    assert "больше не действует" in alert
+    await h.quiet(0.5)
+    edits = [c for c in h.fake.calls[since:] if c.method == "editMessageText" and not c.failed]
+    assert edits == []  # neither card was turned into «cancelled»
+    # The colleague's own dialog goes on.
+    h.fake.press(COLLEAGUE, kinds, h.fake.find_button(kinds, "📄"), first_name="Ерлан")
+    await group_reply(h.fake, since, "В какие районы", method="editMessageText")
+    # The draft in hand is still there: its card sends it, once.
+    mark = h.fake.mark()
+    await press(h.fake, second, "📤", "Объявление № 1")
+    await h.fake.wait_for(lambda c: bool(announcements_to(h.fake, ANNA, mark)), timeout=WAIT)
+    (got,) = announcements_to(h.fake, ANNA, mark)
+    assert "Второе объявление" in (got.text or "")
+    assert rows(h, "SELECT COUNT(*) AS n FROM announcements")[0]["n"] == 1
