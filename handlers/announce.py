@@ -549,7 +549,7 @@ async def meetings_command(
         return
     args = (command.args or "").strip().lower()
     if args == "past":
-        past = await meetings.past()
+        past = await meetings.past(officials.scope_of(message.chat.id))
         text, markup = view.past_meetings_screen(
             past, catalog.territory, tz, officials_language, PAST_DAYS, message.chat.id
         )
@@ -558,7 +558,8 @@ async def meetings_command(
     if args:
         await message.answer(view.meetings_usage())
         return
-    figures = await meetings.upcoming()
+    # A department's chat sees the meetings it announced; the default chat every one.
+    figures = await meetings.upcoming(officials.scope_of(message.chat.id))
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
     # Only the chat that announced a meeting calls it off (as only it stops a broadcast).
     ours = [f for f in figures if f.meeting.chat_id == message.chat.id]

@@ -312,12 +312,17 @@ class MeetingStore(Protocol):
         """Keep the question; the same words from the same citizen to the same meeting are
         kept once (a redelivered update, a retry after an error), and the first is returned."""
 
-    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
-        """Meetings at or after `since` not called off, soonest first, with their figures."""
+    async def upcoming(
+        self, since: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
+        """Meetings at or after `since` not called off, soonest first, with their figures;
+        announced from `chat_id` only, unless it is None."""
 
-    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+    async def past(
+        self, since: datetime, until: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         """Meetings at or after `since` and before `until`, not called off, latest first,
-        with their figures."""
+        with their figures; announced from `chat_id` only, unless it is None."""
 
     async def move(
         self, new: NewMeetingMove, write: WriteMove

@@ -4,6 +4,7 @@ meetings it announced, and a citizen's «I won't come after all» is one change.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,15 @@ from tests.test_e2e_outreach import (
     announcements_to,
     group_reply,
     press,
+    say_in_group,
     subscribe,
 )
-from tests.test_e2e_outreach_trust import (
+from tests.test_e2e_outreach_trust import (  # noqa: F401  (department: a fixture)
+    CLERK,
+    DEPARTMENT,
+    FAR,
     PENDING_REMINDERS,
+    department,
     exited_or_called,
     screen_of,
     seed_meeting,
@@ -68,3 +74,43 @@ async def test_cancel_on_an_older_card_keeps_the_draft_in_hand(harness: Harness)
     (got,) = announcements_to(h.fake, ANNA, mark)
     assert "Второе объявление" in (got.text or "")
     assert rows(h, "SELECT COUNT(*) AS n FROM announcements")[0]["n"] == 1
+
+
+async def test_a_department_sees_the_meetings_it_announced(department: Harness) -> None:  # noqa: F811
+    """/meetings lists what citizens asked in advance. A department's officials' chat must not
+    read the questions to meetings announced from another chat: it sees the meetings it
+    announced (none here), as its /stats sees its own polls; the default chat, which
+    announced meeting № 1, sees it with the question, and so does `/meetings past`."""
+    h = department
+    asked = await h.app.dp["meetings"].ask(1, ANNA, None, "Когда починят свет на улице Абая?")
+    assert asked is not None
+    nothing = (("/meetings", "Предстоящих встреч"), ("/meetings past", "встреч с населением не было"))
+    for command, empty in nothing:
+        since = h.fake.mark()
+        h.fake.group_message(DEPARTMENT, CLERK, command, first_name="Клерк")
+        listed = await h.fake.wait_for(
+            lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == DEPARTMENT,
+            since=since, timeout=WAIT,
+        )  # fmt: skip
+        await h.quiet(0.3)
+        texts = [c.text or "" for c in h.fake.calls[since:] if h.fake.chat_of(c) == DEPARTMENT]
+        assert empty in (listed.text or ""), texts
+        assert not any("Встреча № 1" in t or "улице Абая" in t for t in texts)
+        if command == "/meetings":
+            h.clock.at = FAR + timedelta(hours=1)  # the meeting is held: «past» from now on
+    h.clock.at = FAR - timedelta(days=1)
+    mine = await say_in_group(h.fake, "/meetings", "Встреча № 1")
+    assert "улице Абая" in (mine.text or "")
+    h.clock.at = FAR + timedelta(hours=1)
+    await say_in_group(h.fake, "/meetings past", "Встреча № 1")
+    # /stats follows the same rule: the department's has no meetings section, the default
+    # chat's has meeting № 1.
+    since = h.fake.mark()
+    h.fake.group_message(DEPARTMENT, CLERK, "/stats", first_name="Клерк")
+    stats = await h.fake.wait_for(
+        lambda c: c.method in ("sendMessage", "editMessageText") and not c.failed
+        and h.fake.chat_of(c) == DEPARTMENT and "Обращений за последние" in (c.text or ""),
+        since=since, timeout=WAIT,
+    )  # fmt: skip
+    assert "Встречи с населением" not in (stats.text or "")
+    await say_in_group(h.fake, "/stats", "Встречи с населением")

@@ -54,6 +54,7 @@ from storage.outreach import (
     progress_purpose,
 )
 from storage.polls import PollStore
+from storage.reports import ReportScope, meetings_chat
 
 log = logging.getLogger(__name__)
 
@@ -346,8 +347,10 @@ class MeetingService:
             topic = None
         return await self.store.ask(meeting_id, citizen_id, topic, text, self.clock())
 
-    async def upcoming(self) -> list[MeetingFigures]:
-        return await self.store.upcoming(self.clock(), UPCOMING)
+    async def upcoming(self, scope: ReportScope | None = None) -> list[MeetingFigures]:
+        """The meetings still ahead; with `scope`, those the chat may see
+        (`meetings_chat`)."""
+        return await self.store.upcoming(self.clock(), UPCOMING, meetings_chat(scope))
 
     async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
         """Call the meeting off: those who said they come are told and their reminders
@@ -444,10 +447,13 @@ class MeetingService:
             )  # fmt: skip
         return Moved(*moved)
 
-    async def past(self) -> list[MeetingFigures]:
-        """The meetings of the last `PAST_DAYS` whose time has come, latest first."""
+    async def past(self, scope: ReportScope | None = None) -> list[MeetingFigures]:
+        """The meetings of the last `PAST_DAYS` whose time has come, latest first; with
+        `scope`, those the chat may see (`meetings_chat`)."""
         now = self.clock()
-        return await self.store.past(now - timedelta(days=PAST_DAYS), now, PAST)
+        return await self.store.past(
+            now - timedelta(days=PAST_DAYS), now, PAST, meetings_chat(scope)
+        )
 
     def attended_problem(self, meeting: Announcement | None) -> MeetingChangeProblem | None:
         details = meeting.meeting if meeting is not None else None

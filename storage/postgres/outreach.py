@@ -382,22 +382,30 @@ class PostgresMeetingStore:
             )
         return MeetingQuestion(int(question_id), meeting_id, topic, text, now)
 
-    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+    async def upcoming(
+        self, since: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT $2",
+            "AND meeting_cancelled_at IS NULL AND ($3::bigint IS NULL OR chat_id = $3) "
+            "ORDER BY meeting_at, id LIMIT $2",
             since,
             limit,
+            chat_id,
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 
-    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+    async def past(
+        self, since: datetime, until: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 AND meeting_at < $2 "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT $3",
+            "AND meeting_cancelled_at IS NULL AND ($4::bigint IS NULL OR chat_id = $4) "
+            "ORDER BY meeting_at DESC, id DESC LIMIT $3",
             since,
             until,
             limit,
+            chat_id,
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 

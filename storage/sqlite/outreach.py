@@ -364,19 +364,25 @@ class SQLiteMeetingStore:
         assert row is not None
         return MeetingQuestion(int(row[0]), meeting_id, topic, text, now)
 
-    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+    async def upcoming(
+        self, since: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= ? "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT ?",
-            (encode_instant(since), limit),
+            "AND meeting_cancelled_at IS NULL AND (? IS NULL OR chat_id = ?) "
+            "ORDER BY meeting_at, id LIMIT ?",
+            (encode_instant(since), chat_id, chat_id, limit),
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 
-    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+    async def past(
+        self, since: datetime, until: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= ? AND meeting_at < ? "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT ?",
-            (encode_instant(since), encode_instant(until), limit),
+            "AND meeting_cancelled_at IS NULL AND (? IS NULL OR chat_id = ?) "
+            "ORDER BY meeting_at DESC, id DESC LIMIT ?",
+            (encode_instant(since), encode_instant(until), chat_id, chat_id, limit),
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 
