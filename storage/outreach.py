@@ -47,6 +47,8 @@ def meeting_reminders(meeting_id: int) -> tuple[str, str]:
 
 # What a reminder withdrawn by the meeting's cancellation says (outbox.last_error).
 MEETING_CANCELLED = "meeting cancelled"
+# What a citizen's reminder withdrawn by «I won't come after all» says.
+NOT_COMING = "not coming"
 
 
 def progress_purpose(announcement_id: int) -> str:
@@ -301,8 +303,11 @@ class MeetingStore(Protocol):
         of the write). `then(transaction)` runs in the same transaction when it is new: the
         reminder commits with the registration, or neither does."""
 
-    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
-        """True if there was such a registration."""
+    async def unregister(self, meeting_id: int, citizen_id: int, now: datetime) -> bool:
+        """Remove the registration and, in the same transaction, the citizen's reminders of
+        the meeting not sent yet (`meeting_reminder_purpose`; withdrawn whether or not there
+        was a registration, so a second press mends what a failure left). True if there was
+        such a registration."""
 
     async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None: ...
 

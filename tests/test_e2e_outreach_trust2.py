@@ -12,8 +12,7 @@ import pytest
 from bot.telegram.callbacks import MeetCb
 from tests import e2edb
 from tests.conftest import OFFICIALS, Harness
-from tests.crashpoint import CRASHED
-from tests.fakeapi import FakeTelegram
+from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 from tests.test_e2e_appeal import onboard, rows
 from tests.test_e2e_outreach import (
@@ -84,7 +83,10 @@ async def test_a_department_sees_the_meetings_it_announced(department: Harness) 
     h = department
     asked = await h.app.dp["meetings"].ask(1, ANNA, None, "Когда починят свет на улице Абая?")
     assert asked is not None
-    nothing = (("/meetings", "Предстоящих встреч"), ("/meetings past", "встреч с населением не было"))
+    nothing = (
+        ("/meetings", "Предстоящих встреч"),
+        ("/meetings past", "встреч с населением не было"),
+    )
     for command, empty in nothing:
         since = h.fake.mark()
         h.fake.group_message(DEPARTMENT, CLERK, command, first_name="Клерк")
@@ -114,3 +116,45 @@ async def test_a_department_sees_the_meetings_it_announced(department: Harness) 
     )  # fmt: skip
     assert "Встречи с населением" not in (stats.text or "")
     await say_in_group(h.fake, "/stats", "Встречи с населением")
+
+
+async def test_a_crash_in_i_wont_come_after_all_leaves_no_reminder(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """«I won't come after all» removes the registration and withdraws the reminder for the
+    day before. Killed between the two, the citizen (whose screen was never edited, so they
+    think it done) must not be reminded of a meeting they said they will not come to: both
+    commit together, or neither."""
+    bot = RealBot(fake, tmp_path, OFFICIALS_CHAT_ID=str(OFFICIALS))
+    await seed_meeting(bot.database, ANNA)
+    await bot.start()
+    try:
+        screen = await screen_of(fake, ANNA)
+        since = fake.mark()
+        fake.press(ANNA, screen, MeetCb(action="go", meeting=1, value="0").pack())
+        await fake.wait_for(
+            lambda c: c.method == "editMessageText" and "Вы записаны" in (c.text or ""),
+            since=since, timeout=WAIT,
+        )  # fmt: skip
+        assert e2edb.query(bot.database, PENDING_REMINDERS) == [(1,)]
+        assert await bot.stop() == 0
+
+        await bot.start("tests.crashpoint", CRASH_WITHDRAWING="meeting-reminder:")
+        since = fake.mark()
+        fake.press(ANNA, screen, MeetCb(action="nocome", meeting=1).pack())
+
+        def withdrawn(c: Call) -> bool:
+            return c.method == "editMessageText" and "запись на встречу" in (c.text or "")
+
+        if not await exited_or_called(bot, fake, withdrawn, since):
+            assert await bot.stop() == 0
+        await bot.start()
+        await screen_of(fake, ANNA)  # whatever Telegram hands over again is handled by now
+        assert await bot.stop() == 0
+        coming = e2edb.query(bot.database, "SELECT COUNT(*) FROM meeting_attendees")
+        assert (coming, e2edb.query(bot.database, PENDING_REMINDERS)) in (
+            ([(1,)], [(1,)]),  # neither happened: the citizen may press again
+            ([(0,)], [(0,)]),
+        )
+    finally:
+        await bot.kill()

@@ -330,11 +330,9 @@ class MeetingService:
 
     async def withdraw(self, meeting_id: int, citizen_id: int) -> bool:
         """«I won't come after all»: True if they had said they would. Their reminder goes."""
-        was = await self.store.unregister(meeting_id, citizen_id)
-        await self.outbox_store.withdraw(
-            meeting_reminder_purpose(meeting_id, citizen_id), "not coming", self.clock()
-        )
-        return was
+        # One transaction: a crash between the two would leave the reminder of a meeting the
+        # citizen said they will not come to, with the button to withdraw it gone.
+        return await self.store.unregister(meeting_id, citizen_id, self.clock())
 
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str

@@ -14,6 +14,7 @@ from storage.outreach import (
     DONE,
     MEETING_CANCELLED,
     MOVED_ERROR,
+    NOT_COMING,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -33,9 +34,10 @@ from storage.outreach import (
     WriteMove,
     WriteWithRegistration,
     announcement_purpose,
+    meeting_reminder_purpose,
     meeting_reminders,
 )
-from storage.postgres.database import PostgresDatabase
+from storage.postgres.database import PostgresDatabase, rowcount
 
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
@@ -335,13 +337,25 @@ class PostgresMeetingStore:
                 await then(conn)
         return added
 
-    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
-        removed = await self.db.execute(
-            "DELETE FROM meeting_attendees WHERE announcement_id = $1 AND citizen_id = $2",
-            meeting_id,
-            citizen_id,
-        )
-        return removed == 1
+    async def unregister(self, meeting_id: int, citizen_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            # FOR SHARE: a move in progress (it reads who comes, then queues their new
+            # reminders) is waited for, so its reminder for this citizen is withdrawn here; a
+            # move after this waits, and finds them gone.
+            await conn.execute("SELECT 1 FROM announcements WHERE id = $1 FOR SHARE", meeting_id)
+            removed = await conn.execute(
+                "DELETE FROM meeting_attendees WHERE announcement_id = $1 AND citizen_id = $2",
+                meeting_id,
+                citizen_id,
+            )
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose = $3 "
+                "AND sent_at IS NULL AND dropped_at IS NULL",
+                now,
+                NOT_COMING,
+                meeting_reminder_purpose(meeting_id, citizen_id),
+            )
+        return rowcount(removed) == 1
 
     async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
         row = await self.db.fetchone(

@@ -19,6 +19,7 @@ from storage.outreach import (
     DONE,
     MEETING_CANCELLED,
     MOVED_ERROR,
+    NOT_COMING,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -38,6 +39,7 @@ from storage.outreach import (
     WriteMove,
     WriteWithRegistration,
     announcement_purpose,
+    meeting_reminder_purpose,
     meeting_reminders,
 )
 from storage.sqlite.database import SQLiteDatabase
@@ -320,12 +322,21 @@ class SQLiteMeetingStore:
                 await then(conn)
         return added
 
-    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
-        removed = await self.db.execute(
-            "DELETE FROM meeting_attendees WHERE announcement_id = ? AND citizen_id = ?",
-            (meeting_id, citizen_id),
-        )
-        return removed == 1
+    async def unregister(self, meeting_id: int, citizen_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            removed = await conn.execute(
+                "DELETE FROM meeting_attendees WHERE announcement_id = ? AND citizen_id = ?",
+                (meeting_id, citizen_id),
+            )
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (
+                    encode_instant(now), NOT_COMING,
+                    meeting_reminder_purpose(meeting_id, citizen_id),
+                ),
+            )  # fmt: skip
+        return removed.rowcount == 1
 
     async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
         row = await self.db.fetchone(
