@@ -51,21 +51,35 @@ class PostgresPollStore:
         return PollRecipient(int(row[0]), int(row[1]), row[2], row[3])
 
     async def cast(self, recipient: PollRecipient, option: int, now: datetime) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO poll_votes (announcement_id, citizen_id, choice, district, voted_at) "
-            f"SELECT $1, $3, $4, $5, $2 WHERE {OPEN} "
-            "ON CONFLICT (announcement_id, citizen_id) DO UPDATE SET "
-            "choice = excluded.choice, district = excluded.district, voted_at = excluded.voted_at",
-            recipient.announcement_id, now, recipient.citizen_id, option, recipient.district,
-        )  # fmt: skip
-        return added == 1
+        async with self.db.transaction() as conn:
+            await self._wait_for_closing(conn, recipient)
+            added = await conn.execute(
+                "INSERT INTO poll_votes (announcement_id, citizen_id, choice, district, voted_at) "
+                f"SELECT $1, $3, $4, $5, $2 WHERE {OPEN} "
+                "ON CONFLICT (announcement_id, citizen_id) DO UPDATE SET "
+                "choice = excluded.choice, district = excluded.district, "
+                "voted_at = excluded.voted_at",
+                recipient.announcement_id, now, recipient.citizen_id, option, recipient.district,
+            )  # fmt: skip
+        return rowcount(added) == 1
 
     async def retract(self, recipient: PollRecipient, now: datetime) -> bool:
-        removed = await self.db.execute(
-            f"DELETE FROM poll_votes WHERE announcement_id = $1 AND citizen_id = $3 AND {OPEN}",
-            recipient.announcement_id, now, recipient.citizen_id,
-        )  # fmt: skip
-        return removed == 1
+        async with self.db.transaction() as conn:
+            await self._wait_for_closing(conn, recipient)
+            removed = await conn.execute(
+                f"DELETE FROM poll_votes WHERE announcement_id = $1 AND citizen_id = $3 AND {OPEN}",
+                recipient.announcement_id, now, recipient.citizen_id,
+            )  # fmt: skip
+        return rowcount(removed) == 1
+
+    async def _wait_for_closing(self, conn: Connection, recipient: PollRecipient) -> None:
+        """A vote's statement alone reads the poll as it was when it began: a close that has
+        claimed the poll and is counting the votes would not see it, and the vote would land
+        after the count (stored, but in no result sent). FOR SHARE waits for the close to
+        commit (it locks the poll first); the vote's statement, begun after, sees it closed."""
+        await conn.execute(
+            "SELECT 1 FROM announcements WHERE id = $1 FOR SHARE", recipient.announcement_id
+        )
 
     async def due(self, now: datetime) -> list[int]:
         rows = await self.db.fetchall(
