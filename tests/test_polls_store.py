@@ -153,6 +153,23 @@ async def test_the_close_is_claimed_once_and_writes_with_it(repo: Repository) ->
     assert await polls.running_since(CLOSES + timedelta(seconds=1), None) == []
 
 
+async def test_a_vote_after_forget_keeps_nothing_of_the_citizen(repo: Repository) -> None:
+    """Telegram's poll_answer is read (whose poll it is), then counted: a /forget that
+    commits in between must not be followed by a vote row with the citizen's id."""
+    poll = await poll_to(repo, {1: (SEMEY,), 2: (SEMEY,)})
+    await send_all(repo, poll)
+    polls: PollStore = beside("polls", repo)
+    two = await polls.recipient("tg-2")
+    assert two is not None and await polls.cast(two, 0, NOW)
+    await beside("erasure", repo).erase(2, NOW, lambda text, _ids: text)
+    assert not await polls.cast(two, 1, NOW)  # the vote that was on its way
+    assert not await polls.retract(two, NOW)
+    left = await repo.db.fetchall(  # type: ignore[attr-defined]
+        *sql(repo, "SELECT COUNT(*) FROM poll_votes WHERE citizen_id = ?", 2)
+    )
+    assert int(left[0][0]) == 0
+
+
 async def test_a_vote_racing_the_close_is_in_the_results_or_not_at_all(repo: Repository) -> None:
     """PostgreSQL: the close has claimed the poll and counted the votes when a vote (read as
     open a moment before the end) is written. The vote must wait for the close and then not
