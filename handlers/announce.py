@@ -469,6 +469,8 @@ async def send(
     state: FSMContext,
     catalog: Catalog,
     announcements: AnnouncementService,
+    meetings: MeetingService,
+    polls: PollService,
     officials_language: str,
 ) -> None:
     draft = await draft_of(state)
@@ -490,13 +492,21 @@ async def send(
         await stale(query)
         return
     message = where(query)
-    sent = await announcements.send(
-        Draft(
-            key=draft["key"], kind=draft["kind"], districts=tuple(draft["districts"]),
-            text_kk=texts["kk"] or "", text_ru=texts["ru"] or "", meeting=meeting, poll=poll,
-        ),
-        message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name,
+    ready = Draft(
+        key=draft["key"], kind=draft["kind"], districts=tuple(draft["districts"]),
+        text_kk=texts["kk"] or "", text_ru=texts["ru"] or "", meeting=meeting, poll=poll,
     )  # fmt: skip
+    # Checked ahead when typed, on the business clock; the card may have waited for hours.
+    if (meeting is not None and meetings.passed(meeting.at)) or (
+        poll is not None and polls.passed(poll.closes_at)
+    ):
+        await state.clear()
+        await query.answer(view.time_passed_text(), show_alert=True)
+        await message.edit_text(view.time_passed_text())
+        return
+    sent = await announcements.send(
+        ready, message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name
+    )
     await state.clear()
     await query.answer(_("Sending.") if sent.created else _("It was sent already."))
     names = view.district_names(sent.announcement.districts, catalog.territory, officials_language)

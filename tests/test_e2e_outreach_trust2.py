@@ -4,17 +4,18 @@ meetings it announced, and a citizen's «I won't come after all» is one change.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.telegram.callbacks import MeetCb
 from tests import e2edb
-from tests.conftest import OFFICIALS, Harness
+from tests.conftest import ALMATY, OFFICIALS, Harness
 from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 from tests.test_e2e_appeal import onboard, rows
+from tests.test_e2e_meetings import announce_meeting
 from tests.test_e2e_outreach import (
     ANNA,
     OFFICIAL,
@@ -36,6 +37,7 @@ from tests.test_e2e_outreach_trust import (  # noqa: F401  (department: a fixtur
     screen_of,
     seed_meeting,
 )
+from tests.test_e2e_polls import announce_poll
 
 pytestmark = pytest.mark.e2e
 
@@ -158,3 +160,33 @@ async def test_a_crash_in_i_wont_come_after_all_leaves_no_reminder(
         )
     finally:
         await bot.kill()
+
+
+async def test_send_after_the_end_time_went_by_at_the_review_sends_nothing(
+    harness: Harness,
+) -> None:
+    """A poll's end time (and a meeting's time) is checked to be ahead when it is typed; the
+    card may then wait for «Send» for hours. Pressed after that time, nothing must go out (a
+    poll would be closed by the next tick with its messages half sent, a meeting announced
+    for the past): the official is told to start again."""
+    h = harness
+    await onboard(h, ANNA, "ru")
+    await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+    review = await announce_poll(h.fake)  # closes 23.11.2026 15:00; the clock says 10:00
+    h.clock.at = datetime(2026, 11, 23, 15, 0, tzinfo=ALMATY)
+    since = h.fake.mark()
+    alert = await h.alert(OFFICIAL, review, h.fake.find_button(review, "📤"))
+    assert "уже прошло" in alert
+    await group_reply(h.fake, since, "Начните заново", method="editMessageText")
+    await h.quiet(0.5)
+    assert rows(h, "SELECT COUNT(*) AS n FROM announcements")[0]["n"] == 0
+    assert not [c for c in h.fake.calls[since:] if c.method == "sendPoll"]
+    # The dialog is over: /announce starts afresh.
+    await say_in_group(h.fake, "/announce", "Новое объявление")
+
+    h.clock.at = datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)
+    meeting = await announce_meeting(h.fake, when="23.11.2026 12:00", shown="23 ноября 2026")
+    h.clock.at = datetime(2026, 11, 23, 12, 30, tzinfo=ALMATY)
+    alert = await h.alert(OFFICIAL, meeting, h.fake.find_button(meeting, "📤"))
+    assert "уже прошло" in alert
+    assert rows(h, "SELECT COUNT(*) AS n FROM announcements")[0]["n"] == 0

@@ -273,6 +273,11 @@ class MeetingService:
         ahead."""
         return parse_meeting_time(raw, self.clock().astimezone(self.tz))
 
+    def passed(self, at: datetime) -> bool:
+        """A meeting's time, ahead when it was given (`when`), has come since: at «Send»
+        after a long pause at the review, a meeting announced for the past is no use."""
+        return at <= self.clock()
+
     async def meeting(self, meeting_id: int) -> Announcement | None:
         """The meeting, if there is one with this id (an announcement of kind meeting)."""
         found = await self.announcements.get(meeting_id)

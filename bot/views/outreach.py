@@ -473,6 +473,11 @@ def cancelled_text() -> str:
     return _("Announcement cancelled; nothing was sent.")
 
 
+def time_passed_text() -> str:
+    """«Send» after the meeting's time or the poll's end time went by at the review."""
+    return _("The time given has passed meanwhile: nothing was sent. Start again: /announce")
+
+
 def meetings_keyboard(figures: Sequence[MeetingFigures]) -> InlineKeyboardMarkup | None:
     """Under /meetings: move one, or call it off."""
     rows = [
