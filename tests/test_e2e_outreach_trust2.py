@@ -15,7 +15,7 @@ from tests.conftest import ALMATY, OFFICIALS, Harness
 from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 from tests.test_e2e_appeal import onboard, rows
-from tests.test_e2e_meetings import announce_meeting
+from tests.test_e2e_meetings import announce_meeting, reply_in_group
 from tests.test_e2e_outreach import (
     ANNA,
     OFFICIAL,
@@ -190,3 +190,29 @@ async def test_send_after_the_end_time_went_by_at_the_review_sends_nothing(
     alert = await h.alert(OFFICIAL, meeting, h.fake.find_button(meeting, "📤"))
     assert "уже прошло" in alert
     assert rows(h, "SELECT COUNT(*) AS n FROM announcements")[0]["n"] == 0
+
+
+async def test_cancel_on_an_older_move_card_keeps_the_move_in_hand(harness: Harness) -> None:
+    """An official gets the move of meeting № 1 to its confirmation, then starts moving
+    meeting № 2. «Cancel» on the first confirmation must not end the second move (whose
+    prompt then answers nothing) nor mark the card dropped: that card is stale."""
+    h = harness
+    await onboard(h, ANNA, "ru")
+    await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+    for number in (1, 2):
+        review = await announce_meeting(h.fake)
+        await press(h.fake, review, "📤", f"Объявление № {number}")
+    report = await say_in_group(h.fake, "/meetings", "Встреча № 2")
+    first = await press(h.fake, report, "Перенести встречу № 1", "Перенос встречи № 1",
+                        method="sendMessage")  # fmt: skip
+    place = await reply_in_group(h.fake, first, "27.11.2099 11:00", "новым местом")
+    confirm = await reply_in_group(h.fake, place, "Акимат, зал 2", "Перенести встречу № 1?")
+    second = await press(h.fake, report, "Перенести встречу № 2", "Перенос встречи № 2",
+                         method="sendMessage")  # fmt: skip
+    since = h.fake.mark()
+    alert = await h.alert(OFFICIAL, confirm, h.fake.find_button(confirm, "✖️"))
+    assert "больше не действует" in alert
+    await h.quiet(0.3)
+    assert not [c for c in h.fake.calls[since:] if c.method == "editMessageText"]
+    # The move in hand goes on.
+    await reply_in_group(h.fake, second, "28.11.2099 11:00", "новым местом")
