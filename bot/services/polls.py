@@ -76,6 +76,9 @@ class PollService:
         """A poll_answer: count, replace or remove the citizen's vote."""
         recipient = await self.store.recipient(poll_id)
         if recipient is None or recipient.citizen_id != user_id:
+            # A copy forwarded to someone else, or a poll whose sending was never recorded
+            # (sent again after a crash: README "Reliability"): not counted.
+            log.info("poll_answer on poll %s by %s: not a poll of ours to them", poll_id, user_id)
             return Counted(None)
         poll = await self.announcements.get(recipient.announcement_id)
         if poll is None or poll.poll is None:
