@@ -169,7 +169,7 @@ class NewMeetingMove:
     meeting_id: int
     draft_key: str
     new_at: datetime
-    new_place: str
+    new_place: str  # empty: the place the meeting has when it is moved
     moved_by: int
     moved_by_name: str
     moved_at: datetime

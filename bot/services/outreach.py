@@ -414,8 +414,11 @@ class MeetingService:
         meeting = await self.meeting(meeting_id)
         if meeting is None or meeting.meeting is None:
             return MeetingChangeProblem.CANCELLED
-        place = new_place or meeting.meeting.place
-        new = NewMeetingMove(meeting_id, key, new_at, place, official_id, official, self.clock())
+        # «Same place» is resolved by the store, under the meeting's lock: the place it has when
+        # moved (another official's move may have changed it since it was read here).
+        new = NewMeetingMove(
+            meeting_id, key, new_at, new_place, official_id, official, self.clock()
+        )
 
         async def write(
             conn: InTransaction, moved: Announcement, move: MeetingMove, who: Sequence[Subscriber]

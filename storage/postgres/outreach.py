@@ -460,18 +460,19 @@ class PostgresMeetingStore:
             old = announcement_of(found).meeting
             if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
                 return None
+            place = new.new_place or old.place
             moved_row = await conn.fetchrow(
                 "INSERT INTO meeting_moves (announcement_id, draft_key, old_at, new_at, "
                 "old_place, new_place, told, moved_by, moved_by_name, moved_at) "
                 f"VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING {MOVE_COLUMNS}",
-                new.meeting_id, new.draft_key, old.at, new.new_at, old.place, new.new_place,
+                new.meeting_id, new.draft_key, old.at, new.new_at, old.place, place,
                 new.moved_by, new.moved_by_name, new.moved_at,
             )  # fmt: skip
             updated = await conn.fetchrow(
                 "UPDATE announcements SET meeting_at = $1, meeting_place = $2 WHERE id = $3 "
                 f"RETURNING {COLUMNS}",
                 new.new_at,
-                new.new_place,
+                place,
                 new.meeting_id,
             )
             assert moved_row is not None and updated is not None

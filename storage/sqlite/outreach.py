@@ -439,13 +439,14 @@ class SQLiteMeetingStore:
             old = before.meeting
             if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
                 return None
+            place = new.new_place or old.place
             async with conn.execute(
                 "INSERT INTO meeting_moves (announcement_id, draft_key, old_at, new_at, "
                 "old_place, new_place, told, moved_by, moved_by_name, moved_at) "
                 f"VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING {MOVE_COLUMNS}",
                 (
                     new.meeting_id, new.draft_key, encode_instant(old.at),
-                    encode_instant(new.new_at), old.place, new.new_place, new.moved_by,
+                    encode_instant(new.new_at), old.place, place, new.moved_by,
                     new.moved_by_name, now,
                 ),
             ) as cur:  # fmt: skip
@@ -454,7 +455,7 @@ class SQLiteMeetingStore:
             async with conn.execute(
                 "UPDATE announcements SET meeting_at = ?, meeting_place = ? WHERE id = ? "
                 f"RETURNING {COLUMNS}",
-                (encode_instant(new.new_at), new.new_place, new.meeting_id),
+                (encode_instant(new.new_at), place, new.meeting_id),
             ) as cur:
                 updated = await cur.fetchone()
             assert updated is not None
