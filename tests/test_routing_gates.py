@@ -19,7 +19,17 @@ from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Chat, Contact, Document, Location, Message, PhotoSize, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    Document,
+    InaccessibleMessage,
+    Location,
+    Message,
+    PhotoSize,
+    User,
+)
 
 from bot.telegram.dispatcher import UpdateScopedDispatcher
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat, TextIn
@@ -135,7 +145,8 @@ def queries(dp: Dispatcher) -> list[CallbackQuery]:
     data = [sample(kind) for kind in kinds] + ["zzz", "w", "w:", "", "my:1"]
     found = []
     for d in data:
-        for where in (message("private"), message("supergroup"), None):
+        gone = InaccessibleMessage(chat=Chat(id=5, type="private"), message_id=1)
+        for where in (message("private"), message("supergroup"), gone, None):
             found.append(
                 CallbackQuery(id="1", from_user=USER, chat_instance="c", data=d, message=where)
             )

@@ -79,8 +79,10 @@ class Need:
 
 
 def _private(event: TelegramObject) -> bool:
+    """As `PrivateChat`: a press on a message too old to reach (InaccessibleMessage) counts."""
     message = event.message if isinstance(event, CallbackQuery) else event
-    return isinstance(message, Message) and message.chat.type == "private"
+    chat = getattr(message, "chat", None)
+    return chat is not None and chat.type == "private"
 
 
 def _state_names(items: Iterable[Any]) -> frozenset[str | None] | None:
