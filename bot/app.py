@@ -488,4 +488,5 @@ async def create_app(
             settings.officials_language, frozenset(settings.admin_ids)
         ),
     )
+    dp.seal_routers()
     return App(settings, bot, dp, db, repo, catalog, in_flight, outbox, sender, digests)
