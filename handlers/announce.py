@@ -116,8 +116,9 @@ async def announce(message: Message, state: FSMContext, officials: OfficialsServ
         await message.answer(_("Please finish or cancel the current dialog first (/cancel)."))
         return
     await state.set_state(AnnounceForm.kind)
-    await state.set_data({DRAFT: {"key": uuid.uuid4().hex, "districts": []}})
-    text, markup = view.kind_screen(KINDS)
+    key = uuid.uuid4().hex
+    await state.set_data({DRAFT: {"key": key, "districts": []}})
+    text, markup = view.kind_screen(KINDS, key)
     await message.answer(text, reply_markup=markup)
 
 
@@ -162,7 +163,7 @@ async def kind_chosen(
     await save(state, draft)
     await state.set_state(AnnounceForm.districts)
     text, markup = view.districts_screen_for_officials(
-        draft["districts"], catalog.territory, officials_language, 0
+        draft["districts"], catalog.territory, officials_language, 0, str(draft.get("key") or "")
     )
     await where(query).edit_text(text, reply_markup=markup)
 
@@ -189,7 +190,7 @@ async def districts_changed(
     await save(state, draft)
     await query.answer()
     text, markup = view.districts_screen_for_officials(
-        chosen, catalog.territory, officials_language, page
+        chosen, catalog.territory, officials_language, page, str(draft.get("key") or "")
     )
     await where(query).edit_text(text, reply_markup=markup)
 
@@ -468,6 +469,8 @@ async def send(
     state: FSMContext,
     catalog: Catalog,
     announcements: AnnouncementService,
+    meetings: MeetingService,
+    polls: PollService,
     officials_language: str,
 ) -> None:
     draft = await draft_of(state)
@@ -489,13 +492,21 @@ async def send(
         await stale(query)
         return
     message = where(query)
-    sent = await announcements.send(
-        Draft(
-            key=draft["key"], kind=draft["kind"], districts=tuple(draft["districts"]),
-            text_kk=texts["kk"] or "", text_ru=texts["ru"] or "", meeting=meeting, poll=poll,
-        ),
-        message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name,
+    ready = Draft(
+        key=draft["key"], kind=draft["kind"], districts=tuple(draft["districts"]),
+        text_kk=texts["kk"] or "", text_ru=texts["ru"] or "", meeting=meeting, poll=poll,
     )  # fmt: skip
+    # Checked ahead when typed, on the business clock; the card may have waited for hours.
+    if (meeting is not None and meetings.passed(meeting.at)) or (
+        poll is not None and polls.passed(poll.closes_at)
+    ):
+        await state.clear()
+        await query.answer(view.time_passed_text(), show_alert=True)
+        await message.edit_text(view.time_passed_text())
+        return
+    sent = await announcements.send(
+        ready, message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name
+    )
     await state.clear()
     await query.answer(_("Sending.") if sent.created else _("It was sent already."))
     names = view.district_names(sent.announcement.districts, catalog.territory, officials_language)
@@ -503,7 +514,13 @@ async def send(
     await message.edit_text(text, reply_markup=markup)
 
 
-async def cancel(query: CallbackQuery, state: FSMContext) -> None:
+async def cancel(query: CallbackQuery, callback_data: AnnCb, state: FSMContext) -> None:
+    draft = await draft_of(state)
+    if not draft.get("key") or callback_data.value != draft["key"]:
+        # The Cancel of another draft's screen (one this official replaced by starting again,
+        # or a colleague's card): the draft in hand is not the one it was shown for.
+        await stale(query)
+        return
     await state.clear()
     await query.answer()
     await where(query).edit_text(view.cancelled_text())
@@ -542,7 +559,7 @@ async def meetings_command(
         return
     args = (command.args or "").strip().lower()
     if args == "past":
-        past = await meetings.past()
+        past = await meetings.past(officials.scope_of(message.chat.id))
         text, markup = view.past_meetings_screen(
             past, catalog.territory, tz, officials_language, PAST_DAYS, message.chat.id
         )
@@ -551,7 +568,8 @@ async def meetings_command(
     if args:
         await message.answer(view.meetings_usage())
         return
-    figures = await meetings.upcoming()
+    # A department's chat sees the meetings it announced; the default chat every one.
+    figures = await meetings.upcoming(officials.scope_of(message.chat.id))
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
     # Only the chat that announced a meeting calls it off (as only it stops a broadcast).
     ours = [f for f in figures if f.meeting.chat_id == message.chat.id]

@@ -251,9 +251,20 @@ async def move_confirmed(
     await where(query).edit_text(text)
 
 
-async def move_dropped(query: CallbackQuery, state: FSMContext) -> None:
-    if (await state.get_state() or "").startswith(MeetingEditForm.__name__):
+MOVING = {MeetingEditForm.when.state, MeetingEditForm.place.state, MeetingEditForm.review.state}
+
+
+async def move_dropped(query: CallbackQuery, callback_data: MeetEditCb, state: FSMContext) -> None:
+    if (
+        await state.get_state() in MOVING
+        and (await edit_of(state)).get("meeting") == callback_data.meeting
+    ):
         await state.clear()
+    elif await state.get_state() is not None:
+        # The Cancel of an older card while another dialog is in hand (the move of another
+        # meeting, how many came): that dialog is not the one the card was shown for.
+        await stale(query)
+        return
     await query.answer()
     await where(query).edit_text(view.move_dropped_text())
 

@@ -47,6 +47,8 @@ def meeting_reminders(meeting_id: int) -> tuple[str, str]:
 
 # What a reminder withdrawn by the meeting's cancellation says (outbox.last_error).
 MEETING_CANCELLED = "meeting cancelled"
+# What a citizen's reminder withdrawn by «I won't come after all» says.
+NOT_COMING = "not coming"
 
 
 def progress_purpose(announcement_id: int) -> str:
@@ -167,7 +169,7 @@ class NewMeetingMove:
     meeting_id: int
     draft_key: str
     new_at: datetime
-    new_place: str
+    new_place: str  # empty: the place the meeting has when it is moved
     moved_by: int
     moved_by_name: str
     moved_at: datetime
@@ -301,8 +303,11 @@ class MeetingStore(Protocol):
         of the write). `then(transaction)` runs in the same transaction when it is new: the
         reminder commits with the registration, or neither does."""
 
-    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
-        """True if there was such a registration."""
+    async def unregister(self, meeting_id: int, citizen_id: int, now: datetime) -> bool:
+        """Remove the registration and, in the same transaction, the citizen's reminders of
+        the meeting not sent yet (`meeting_reminder_purpose`; withdrawn whether or not there
+        was a registration, so a second press mends what a failure left). True if there was
+        such a registration."""
 
     async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None: ...
 
@@ -312,12 +317,17 @@ class MeetingStore(Protocol):
         """Keep the question; the same words from the same citizen to the same meeting are
         kept once (a redelivered update, a retry after an error), and the first is returned."""
 
-    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
-        """Meetings at or after `since` not called off, soonest first, with their figures."""
+    async def upcoming(
+        self, since: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
+        """Meetings at or after `since` not called off, soonest first, with their figures;
+        announced from `chat_id` only, unless it is None."""
 
-    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+    async def past(
+        self, since: datetime, until: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         """Meetings at or after `since` and before `until`, not called off, latest first,
-        with their figures."""
+        with their figures; announced from `chat_id` only, unless it is None."""
 
     async def move(
         self, new: NewMeetingMove, write: WriteMove

@@ -37,6 +37,16 @@ class ReportScope:
 EVERYTHING = ReportScope(None)
 
 
+def meetings_chat(scope: ReportScope | None) -> int | None:
+    """The chat whose meetings with residents a command shows (/meetings, /stats, /export;
+    the rule of the polls in the digest and /stats): a department's officials' chat the
+    meetings announced from it, with their citizens' questions; the default chat and an
+    administrator in private every meeting (None)."""
+    if scope is None or scope.chat_id is None or scope.default_chat:
+        return None
+    return scope.chat_id
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     """One row of an appeal's status history, as stored. `actor` is "official:<id>" or
@@ -125,7 +135,7 @@ class PeriodReader(Protocol):
     ) -> PeriodRows:
         """`ReportQueries.period` and, with `booking_days`, `ReportQueries.bookings`, in
         one read transaction; with `meetings`, also the meetings with residents whose time
-        falls in [since, until) (every one: like /meetings, they belong to no department)."""
+        falls in [since, until) that `scope` sees (`meetings_chat`)."""
 
 
 @runtime_checkable

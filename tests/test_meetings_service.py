@@ -4,6 +4,7 @@ after all» withdraws it; one who says they come late gets none; a past meeting 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -250,3 +251,44 @@ async def test_how_many_came_is_entered_after_the_meeting_and_corrected(
     await meetings.cancel(off)
     clock.now += timedelta(days=3)
     assert await meetings.record_attended(off, 1, 9, "A") == MeetingChangeProblem.CANCELLED
+
+
+async def test_same_place_is_the_place_when_moved_not_when_read(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: two officials move the same meeting at once, one to a new place, the other
+    «📍 same place» to another time. The second waits for the first's move (the meeting is
+    locked); «same place» must then be the place the first set, not the one the second read
+    before waiting (which would move the meeting back to its old place unasked)."""
+    if not type(repo).__name__.startswith("Postgres"):
+        pytest.skip("SQLite's one writer reads the meeting after the first move by itself")
+    clock, messages = Clock(), Messages()
+    meetings = service(repo, clock, messages)
+    meeting = await meeting_at(repo, "m", datetime(2026, 11, 26, 15, 0, tzinfo=ALMATY))
+    real = Outbox.queue_in
+    second: list[Any] = []
+
+    async def paused(self: Outbox, conn: Any, batches: Any, *, bulk: bool = False) -> list[int]:
+        if not second:  # the first move, in its transaction: the second one starts now
+            later = datetime(2026, 11, 27, 11, 0, tzinfo=ALMATY)
+            second.append(asyncio.ensure_future(meetings.move(meeting, "b", later, "", 8, "Б")))
+            me = await conn.fetchval("SELECT pg_backend_pid()")
+            while not second[0].done():
+                await conn.execute("SELECT pg_stat_clear_snapshot()")
+                if await conn.fetchval(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                    me,
+                ):
+                    break  # the second move waits for this one
+                await asyncio.sleep(0.01)
+        return await real(self, conn, batches, bulk=bulk)
+
+    monkeypatch.setattr(Outbox, "queue_in", paused)
+    first = await meetings.move(
+        meeting, "a", datetime(2026, 11, 26, 17, 0, tzinfo=ALMATY), "Акимат, зал 2", 9, "А"
+    )
+    assert isinstance(first, Moved)
+    then = await second[0]
+    assert isinstance(then, Moved) and then.move.old_place == "Акимат, зал 2"
+    assert then.move.new_place == "Акимат, зал 2"
+    assert then.meeting.meeting is not None and then.meeting.meeting.place == "Акимат, зал 2"

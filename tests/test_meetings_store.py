@@ -75,8 +75,8 @@ async def test_coming_counts_once_with_needs_and_can_be_withdrawn(repo: Reposito
     assert figures.coming == 3
     assert figures.access == {"wheelchair": 2, "companion": 1}
 
-    assert await store.unregister(held.id, 3)
-    assert not await store.unregister(held.id, 3)
+    assert await store.unregister(held.id, 3, NOW)
+    assert not await store.unregister(held.id, 3, NOW)
     assert await store.attendance(held.id, 3) is None
     [figures] = await store.upcoming(NOW, 10)
     assert figures.coming == 2

@@ -5,6 +5,7 @@ same transaction; the results by district and option."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -150,3 +151,56 @@ async def test_the_close_is_claimed_once_and_writes_with_it(repo: Repository) ->
     assert await polls.closed_between(NOW, CLOSES + timedelta(1), -1) == []
     assert [r.poll.id for r in await polls.running_since(NOW, -700)] == [poll.id]
     assert await polls.running_since(CLOSES + timedelta(seconds=1), None) == []
+
+
+async def test_a_vote_after_forget_keeps_nothing_of_the_citizen(repo: Repository) -> None:
+    """Telegram's poll_answer is read (whose poll it is), then counted: a /forget that
+    commits in between must not be followed by a vote row with the citizen's id."""
+    poll = await poll_to(repo, {1: (SEMEY,), 2: (SEMEY,)})
+    await send_all(repo, poll)
+    polls: PollStore = beside("polls", repo)
+    two = await polls.recipient("tg-2")
+    assert two is not None and await polls.cast(two, 0, NOW)
+    await beside("erasure", repo).erase(2, NOW, lambda text, _ids: text)
+    assert not await polls.cast(two, 1, NOW)  # the vote that was on its way
+    assert not await polls.retract(two, NOW)
+    left = await repo.db.fetchall(  # type: ignore[attr-defined]
+        *sql(repo, "SELECT COUNT(*) FROM poll_votes WHERE citizen_id = ?", 2)
+    )
+    assert int(left[0][0]) == 0
+
+
+async def test_a_vote_racing_the_close_is_in_the_results_or_not_at_all(repo: Repository) -> None:
+    """PostgreSQL: the close has claimed the poll and counted the votes when a vote (read as
+    open a moment before the end) is written. The vote must wait for the close and then not
+    count, or be counted in what the close sends: never a stored vote the results lack."""
+    if not type(repo).__name__.startswith("Postgres"):
+        pytest.skip("SQLite's one writer orders the vote and the close by itself")
+    poll = await poll_to(repo, {1: (SEMEY,), 2: (SEMEY,)})
+    await send_all(repo, poll)
+    polls: PollStore = beside("polls", repo)
+    one = await polls.recipient("tg-1")
+    assert one is not None
+    voting: list[asyncio.Task[bool]] = []
+
+    async def write(conn: Any, results: PollResults, sent: Sequence[SentPoll]) -> int:
+        # The vote arrives now, while the close's transaction is open.
+        vote = asyncio.ensure_future(polls.cast(one, 1, CLOSES - timedelta(seconds=1)))
+        voting.append(vote)
+        me = await conn.fetchval("SELECT pg_backend_pid()")
+        while not vote.done():
+            await conn.execute("SELECT pg_stat_clear_snapshot()")  # read it afresh
+            waiting = await conn.fetchval(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", me
+            )
+            if waiting:
+                break  # the vote waits for this close
+            await asyncio.sleep(0.01)
+        return 0
+
+    closed = await polls.close(poll.id, CLOSES, write)
+    assert closed is not None
+    counted = await voting[0]
+    stored = await polls.results(poll.id)
+    assert stored is not None and stored.votes == closed.votes
+    assert not counted and closed.votes == ()

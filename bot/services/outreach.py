@@ -54,6 +54,7 @@ from storage.outreach import (
     progress_purpose,
 )
 from storage.polls import PollStore
+from storage.reports import ReportScope, meetings_chat
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,11 @@ class MeetingService:
         ahead."""
         return parse_meeting_time(raw, self.clock().astimezone(self.tz))
 
+    def passed(self, at: datetime) -> bool:
+        """A meeting's time, ahead when it was given (`when`), has come since: at «Send»
+        after a long pause at the review, a meeting announced for the past is no use."""
+        return at <= self.clock()
+
     async def meeting(self, meeting_id: int) -> Announcement | None:
         """The meeting, if there is one with this id (an announcement of kind meeting)."""
         found = await self.announcements.get(meeting_id)
@@ -329,11 +335,9 @@ class MeetingService:
 
     async def withdraw(self, meeting_id: int, citizen_id: int) -> bool:
         """«I won't come after all»: True if they had said they would. Their reminder goes."""
-        was = await self.store.unregister(meeting_id, citizen_id)
-        await self.outbox_store.withdraw(
-            meeting_reminder_purpose(meeting_id, citizen_id), "not coming", self.clock()
-        )
-        return was
+        # One transaction: a crash between the two would leave the reminder of a meeting the
+        # citizen said they will not come to, with the button to withdraw it gone.
+        return await self.store.unregister(meeting_id, citizen_id, self.clock())
 
     async def ask(
         self, meeting_id: int, citizen_id: int, topic: int | None, text: str
@@ -346,8 +350,10 @@ class MeetingService:
             topic = None
         return await self.store.ask(meeting_id, citizen_id, topic, text, self.clock())
 
-    async def upcoming(self) -> list[MeetingFigures]:
-        return await self.store.upcoming(self.clock(), UPCOMING)
+    async def upcoming(self, scope: ReportScope | None = None) -> list[MeetingFigures]:
+        """The meetings still ahead; with `scope`, those the chat may see
+        (`meetings_chat`)."""
+        return await self.store.upcoming(self.clock(), UPCOMING, meetings_chat(scope))
 
     async def cancel(self, meeting_id: int) -> tuple[Announcement, int] | None:
         """Call the meeting off: those who said they come are told and their reminders
@@ -408,8 +414,11 @@ class MeetingService:
         meeting = await self.meeting(meeting_id)
         if meeting is None or meeting.meeting is None:
             return MeetingChangeProblem.CANCELLED
-        place = new_place or meeting.meeting.place
-        new = NewMeetingMove(meeting_id, key, new_at, place, official_id, official, self.clock())
+        # «Same place» is resolved by the store, under the meeting's lock: the place it has when
+        # moved (another official's move may have changed it since it was read here).
+        new = NewMeetingMove(
+            meeting_id, key, new_at, new_place, official_id, official, self.clock()
+        )
 
         async def write(
             conn: InTransaction, moved: Announcement, move: MeetingMove, who: Sequence[Subscriber]
@@ -444,10 +453,13 @@ class MeetingService:
             )  # fmt: skip
         return Moved(*moved)
 
-    async def past(self) -> list[MeetingFigures]:
-        """The meetings of the last `PAST_DAYS` whose time has come, latest first."""
+    async def past(self, scope: ReportScope | None = None) -> list[MeetingFigures]:
+        """The meetings of the last `PAST_DAYS` whose time has come, latest first; with
+        `scope`, those the chat may see (`meetings_chat`)."""
         now = self.clock()
-        return await self.store.past(now - timedelta(days=PAST_DAYS), now, PAST)
+        return await self.store.past(
+            now - timedelta(days=PAST_DAYS), now, PAST, meetings_chat(scope)
+        )
 
     def attended_problem(self, meeting: Announcement | None) -> MeetingChangeProblem | None:
         details = meeting.meeting if meeting is not None else None

@@ -67,10 +67,18 @@ class PollService:
         ahead (the format of a meeting's time)."""
         return parse_meeting_time(raw, self.clock().astimezone(self.tz))
 
+    def passed(self, closes_at: datetime) -> bool:
+        """The end time, ahead when it was given (`closes`), has come since: a poll sent now
+        would be closed by the next tick with its messages still going out."""
+        return closes_at <= self.clock()
+
     async def answer(self, poll_id: str, user_id: int, option_ids: Sequence[int]) -> Counted:
         """A poll_answer: count, replace or remove the citizen's vote."""
         recipient = await self.store.recipient(poll_id)
         if recipient is None or recipient.citizen_id != user_id:
+            # A copy forwarded to someone else, or a poll whose sending was never recorded
+            # (sent again after a crash: README "Reliability"): not counted.
+            log.info("poll_answer on poll %s by %s: not a poll of ours to them", poll_id, user_id)
             return Counted(None)
         poll = await self.announcements.get(recipient.announcement_id)
         if poll is None or poll.poll is None:

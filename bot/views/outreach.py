@@ -327,9 +327,10 @@ def kind_label(kind: str) -> str:
     return kind
 
 
-def kind_screen(kinds: Sequence[str]) -> Screen:
+def kind_screen(kinds: Sequence[str], draft: str) -> Screen:
+    """`draft`: the draft's key, on «Cancel»: an older screen's Cancel drops nothing."""
     rows = [[abutton(kind_label(k), "kind", k)] for k in kinds]
-    rows.append([abutton(_("✖️ Cancel"), "cancel")])
+    rows.append([abutton(_("✖️ Cancel"), "cancel", draft)])
     text = _("<b>New announcement.</b> What kind?")
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -342,7 +343,7 @@ def district_names(codes: Sequence[str], territory: Territory, lang: str) -> str
 
 
 def districts_screen_for_officials(
-    chosen: Sequence[str], territory: Territory, lang: str, page: int
+    chosen: Sequence[str], territory: Territory, lang: str, page: int, draft: str
 ) -> Screen:
     places: tuple[Place, ...] = all_districts(territory)
     pages = max(1, -(-len(places) // PAGE_SIZE))
@@ -362,7 +363,7 @@ def districts_screen_for_officials(
             nav.append(abutton("▶️", "page", str(page + 1)))
         rows.append(nav)
     rows.append([abutton(_("All districts"), "all", str(page))])
-    last = [abutton(_("✖️ Cancel"), "cancel")]
+    last = [abutton(_("✖️ Cancel"), "cancel", draft)]
     if chosen:
         last.insert(0, abutton(_("Next ➡️"), "next"))
     rows.append(last)
@@ -464,12 +465,17 @@ def review_screen(kind: str, districts: str, audience: int, meeting: str, draft:
             _("«Send» sends it to them, each in their language."),
         ]
     )
-    rows = [[abutton(_("📤 Send"), "send", draft), abutton(_("✖️ Cancel"), "cancel")]]
+    rows = [[abutton(_("📤 Send"), "send", draft), abutton(_("✖️ Cancel"), "cancel", draft)]]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def cancelled_text() -> str:
     return _("Announcement cancelled; nothing was sent.")
+
+
+def time_passed_text() -> str:
+    """«Send» after the meeting's time or the poll's end time went by at the review."""
+    return _("The time given has passed meanwhile: nothing was sent. Start again: /announce")
 
 
 def meetings_keyboard(figures: Sequence[MeetingFigures]) -> InlineKeyboardMarkup | None:

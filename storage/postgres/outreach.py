@@ -14,6 +14,7 @@ from storage.outreach import (
     DONE,
     MEETING_CANCELLED,
     MOVED_ERROR,
+    NOT_COMING,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -33,9 +34,10 @@ from storage.outreach import (
     WriteMove,
     WriteWithRegistration,
     announcement_purpose,
+    meeting_reminder_purpose,
     meeting_reminders,
 )
-from storage.postgres.database import PostgresDatabase
+from storage.postgres.database import PostgresDatabase, rowcount
 
 COLUMNS = (
     "id, draft_key, kind, districts, text_kk, text_ru, chat_id, progress_message_id, "
@@ -335,13 +337,25 @@ class PostgresMeetingStore:
                 await then(conn)
         return added
 
-    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
-        removed = await self.db.execute(
-            "DELETE FROM meeting_attendees WHERE announcement_id = $1 AND citizen_id = $2",
-            meeting_id,
-            citizen_id,
-        )
-        return removed == 1
+    async def unregister(self, meeting_id: int, citizen_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            # FOR SHARE: a move in progress (it reads who comes, then queues their new
+            # reminders) is waited for, so its reminder for this citizen is withdrawn here; a
+            # move after this waits, and finds them gone.
+            await conn.execute("SELECT 1 FROM announcements WHERE id = $1 FOR SHARE", meeting_id)
+            removed = await conn.execute(
+                "DELETE FROM meeting_attendees WHERE announcement_id = $1 AND citizen_id = $2",
+                meeting_id,
+                citizen_id,
+            )
+            await conn.execute(
+                "UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose = $3 "
+                "AND sent_at IS NULL AND dropped_at IS NULL",
+                now,
+                NOT_COMING,
+                meeting_reminder_purpose(meeting_id, citizen_id),
+            )
+        return rowcount(removed) == 1
 
     async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
         row = await self.db.fetchone(
@@ -382,22 +396,30 @@ class PostgresMeetingStore:
             )
         return MeetingQuestion(int(question_id), meeting_id, topic, text, now)
 
-    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+    async def upcoming(
+        self, since: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT $2",
+            "AND meeting_cancelled_at IS NULL AND ($3::bigint IS NULL OR chat_id = $3) "
+            "ORDER BY meeting_at, id LIMIT $2",
             since,
             limit,
+            chat_id,
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 
-    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+    async def past(
+        self, since: datetime, until: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= $1 AND meeting_at < $2 "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT $3",
+            "AND meeting_cancelled_at IS NULL AND ($4::bigint IS NULL OR chat_id = $4) "
+            "ORDER BY meeting_at DESC, id DESC LIMIT $3",
             since,
             until,
             limit,
+            chat_id,
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 
@@ -438,18 +460,19 @@ class PostgresMeetingStore:
             old = announcement_of(found).meeting
             if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
                 return None
+            place = new.new_place or old.place
             moved_row = await conn.fetchrow(
                 "INSERT INTO meeting_moves (announcement_id, draft_key, old_at, new_at, "
                 "old_place, new_place, told, moved_by, moved_by_name, moved_at) "
                 f"VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) RETURNING {MOVE_COLUMNS}",
-                new.meeting_id, new.draft_key, old.at, new.new_at, old.place, new.new_place,
+                new.meeting_id, new.draft_key, old.at, new.new_at, old.place, place,
                 new.moved_by, new.moved_by_name, new.moved_at,
             )  # fmt: skip
             updated = await conn.fetchrow(
                 "UPDATE announcements SET meeting_at = $1, meeting_place = $2 WHERE id = $3 "
                 f"RETURNING {COLUMNS}",
                 new.new_at,
-                new.new_place,
+                place,
                 new.meeting_id,
             )
             assert moved_row is not None and updated is not None

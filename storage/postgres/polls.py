@@ -22,6 +22,8 @@ OPEN = (
     "EXISTS (SELECT 1 FROM announcements a WHERE a.id = $1 AND a.poll_closed_at IS NULL "
     "AND a.poll_closes_at > $2)"
 )
+# The poll ($1) went to the citizen ($3), and /forget has not erased that.
+SENT_TO = "EXISTS (SELECT 1 FROM poll_sends s WHERE s.announcement_id = $1 AND s.citizen_id = $3)"
 
 
 class PostgresPollStore:
@@ -51,21 +53,40 @@ class PostgresPollStore:
         return PollRecipient(int(row[0]), int(row[1]), row[2], row[3])
 
     async def cast(self, recipient: PollRecipient, option: int, now: datetime) -> bool:
-        added = await self.db.execute(
-            "INSERT INTO poll_votes (announcement_id, citizen_id, choice, district, voted_at) "
-            f"SELECT $1, $3, $4, $5, $2 WHERE {OPEN} "
-            "ON CONFLICT (announcement_id, citizen_id) DO UPDATE SET "
-            "choice = excluded.choice, district = excluded.district, voted_at = excluded.voted_at",
-            recipient.announcement_id, now, recipient.citizen_id, option, recipient.district,
-        )  # fmt: skip
-        return added == 1
+        async with self.db.transaction() as conn:
+            await self._wait_for_closing_and_erasure(conn, recipient)
+            added = await conn.execute(
+                "INSERT INTO poll_votes (announcement_id, citizen_id, choice, district, voted_at) "
+                f"SELECT $1, $3, $4, $5, $2 WHERE {OPEN} AND {SENT_TO} "
+                "ON CONFLICT (announcement_id, citizen_id) DO UPDATE SET "
+                "choice = excluded.choice, district = excluded.district, "
+                "voted_at = excluded.voted_at",
+                recipient.announcement_id, now, recipient.citizen_id, option, recipient.district,
+            )  # fmt: skip
+        return rowcount(added) == 1
 
     async def retract(self, recipient: PollRecipient, now: datetime) -> bool:
-        removed = await self.db.execute(
-            f"DELETE FROM poll_votes WHERE announcement_id = $1 AND citizen_id = $3 AND {OPEN}",
-            recipient.announcement_id, now, recipient.citizen_id,
-        )  # fmt: skip
-        return removed == 1
+        async with self.db.transaction() as conn:
+            await self._wait_for_closing_and_erasure(conn, recipient)
+            removed = await conn.execute(
+                f"DELETE FROM poll_votes WHERE announcement_id = $1 AND citizen_id = $3 AND {OPEN}",
+                recipient.announcement_id, now, recipient.citizen_id,
+            )  # fmt: skip
+        return rowcount(removed) == 1
+
+    async def _wait_for_closing_and_erasure(
+        self, conn: Connection, recipient: PollRecipient
+    ) -> None:
+        """A vote's statement alone reads the poll and the citizen as they were when it began:
+        a close that has claimed the poll and is counting the votes would not see it, and the
+        vote would land after the count (stored, but in no result sent); a /forget erasing the
+        citizen would make it fail on the citizen's row, gone. FOR SHARE waits for either to
+        commit (both lock first: /forget the citizen, the close the poll); the vote's
+        statement, begun after, sees what they did and writes nothing."""
+        await conn.execute("SELECT 1 FROM citizens WHERE id = $1 FOR SHARE", recipient.citizen_id)
+        await conn.execute(
+            "SELECT 1 FROM announcements WHERE id = $1 FOR SHARE", recipient.announcement_id
+        )
 
     async def due(self, now: datetime) -> list[int]:
         rows = await self.db.fetchall(

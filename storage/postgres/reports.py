@@ -27,6 +27,7 @@ from storage.reports import (
     PeriodRows,
     ReportScope,
     assemble_meetings,
+    meetings_chat,
 )
 
 
@@ -163,30 +164,39 @@ class PostgresReportReader:
                     if booking_days is not None
                     else None
                 )
-                held = await _meetings(conn, *meetings) if meetings is not None else None
+                held = (
+                    await _meetings(conn, *meetings, meetings_chat(scope))
+                    if meetings is not None
+                    else None
+                )
         finally:
             await conn.close()
         return PeriodRows(appeals, bookings, held)
 
 
-MEETINGS_WHERE = "a.meeting_at >= $1 AND a.meeting_at < $2"
+MEETINGS_WHERE = (
+    "a.meeting_at >= $1 AND a.meeting_at < $2 AND ($3::bigint IS NULL OR a.chat_id = $3)"
+)
 
 
 async def _meetings(
-    conn: asyncpg.Connection, since: datetime, until: datetime
+    conn: asyncpg.Connection, since: datetime, until: datetime, chat_id: int | None
 ) -> list[PeriodMeeting]:
-    """The meetings with residents whose time is in [since, until), soonest first."""
+    """The meetings with residents whose time is in [since, until), soonest first; announced
+    from `chat_id` only, unless it is None."""
     rows = await conn.fetch(
         f"SELECT {MEETINGS_COLUMNS} FROM announcements a WHERE {MEETINGS_WHERE} "
         "ORDER BY a.meeting_at, a.id",
         since,
         until,
+        chat_id,
     )
     attendees = await conn.fetch(
         "SELECT t.announcement_id, t.access FROM meeting_attendees t "
         f"JOIN announcements a ON a.id = t.announcement_id WHERE {MEETINGS_WHERE}",
         since,
         until,
+        chat_id,
     )
     questions = await conn.fetch(
         "SELECT q.announcement_id, q.topic, count(*) FROM meeting_questions q "
@@ -194,6 +204,7 @@ async def _meetings(
         "GROUP BY q.announcement_id, q.topic",
         since,
         until,
+        chat_id,
     )
     return assemble_meetings(
         [as_stored(r) for r in rows],

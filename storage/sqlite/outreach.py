@@ -19,6 +19,7 @@ from storage.outreach import (
     DONE,
     MEETING_CANCELLED,
     MOVED_ERROR,
+    NOT_COMING,
     POLL_CLOSED_ERROR,
     SENDING,
     STOPPED,
@@ -38,6 +39,7 @@ from storage.outreach import (
     WriteMove,
     WriteWithRegistration,
     announcement_purpose,
+    meeting_reminder_purpose,
     meeting_reminders,
 )
 from storage.sqlite.database import SQLiteDatabase
@@ -320,12 +322,21 @@ class SQLiteMeetingStore:
                 await then(conn)
         return added
 
-    async def unregister(self, meeting_id: int, citizen_id: int) -> bool:
-        removed = await self.db.execute(
-            "DELETE FROM meeting_attendees WHERE announcement_id = ? AND citizen_id = ?",
-            (meeting_id, citizen_id),
-        )
-        return removed == 1
+    async def unregister(self, meeting_id: int, citizen_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            removed = await conn.execute(
+                "DELETE FROM meeting_attendees WHERE announcement_id = ? AND citizen_id = ?",
+                (meeting_id, citizen_id),
+            )
+            await conn.execute(
+                "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+                "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
+                (
+                    encode_instant(now), NOT_COMING,
+                    meeting_reminder_purpose(meeting_id, citizen_id),
+                ),
+            )  # fmt: skip
+        return removed.rowcount == 1
 
     async def attendance(self, meeting_id: int, citizen_id: int) -> Attendance | None:
         row = await self.db.fetchone(
@@ -364,19 +375,25 @@ class SQLiteMeetingStore:
         assert row is not None
         return MeetingQuestion(int(row[0]), meeting_id, topic, text, now)
 
-    async def upcoming(self, since: datetime, limit: int) -> list[MeetingFigures]:
+    async def upcoming(
+        self, since: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= ? "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at, id LIMIT ?",
-            (encode_instant(since), limit),
+            "AND meeting_cancelled_at IS NULL AND (? IS NULL OR chat_id = ?) "
+            "ORDER BY meeting_at, id LIMIT ?",
+            (encode_instant(since), chat_id, chat_id, limit),
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 
-    async def past(self, since: datetime, until: datetime, limit: int) -> list[MeetingFigures]:
+    async def past(
+        self, since: datetime, until: datetime, limit: int, chat_id: int | None = None
+    ) -> list[MeetingFigures]:
         meetings = await self.db.fetchall(
             f"SELECT {COLUMNS} FROM announcements WHERE meeting_at >= ? AND meeting_at < ? "
-            "AND meeting_cancelled_at IS NULL ORDER BY meeting_at DESC, id DESC LIMIT ?",
-            (encode_instant(since), encode_instant(until), limit),
+            "AND meeting_cancelled_at IS NULL AND (? IS NULL OR chat_id = ?) "
+            "ORDER BY meeting_at DESC, id DESC LIMIT ?",
+            (encode_instant(since), encode_instant(until), chat_id, chat_id, limit),
         )
         return [await self._figures(announcement_of(row)) for row in meetings]
 
@@ -422,13 +439,14 @@ class SQLiteMeetingStore:
             old = before.meeting
             if old is None or old.cancelled_at is not None or old.at <= new.moved_at:
                 return None
+            place = new.new_place or old.place
             async with conn.execute(
                 "INSERT INTO meeting_moves (announcement_id, draft_key, old_at, new_at, "
                 "old_place, new_place, told, moved_by, moved_by_name, moved_at) "
                 f"VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING {MOVE_COLUMNS}",
                 (
                     new.meeting_id, new.draft_key, encode_instant(old.at),
-                    encode_instant(new.new_at), old.place, new.new_place, new.moved_by,
+                    encode_instant(new.new_at), old.place, place, new.moved_by,
                     new.moved_by_name, now,
                 ),
             ) as cur:  # fmt: skip
@@ -437,7 +455,7 @@ class SQLiteMeetingStore:
             async with conn.execute(
                 "UPDATE announcements SET meeting_at = ?, meeting_place = ? WHERE id = ? "
                 f"RETURNING {COLUMNS}",
-                (encode_instant(new.new_at), new.new_place, new.meeting_id),
+                (encode_instant(new.new_at), place, new.meeting_id),
             ) as cur:
                 updated = await cur.fetchone()
             assert updated is not None

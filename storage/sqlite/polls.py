@@ -23,6 +23,8 @@ OPEN = (
     "EXISTS (SELECT 1 FROM announcements a WHERE a.id = ? AND a.poll_closed_at IS NULL "
     "AND a.poll_closes_at > ?)"
 )
+# The poll (first parameter) went to the citizen (second), and /forget has not erased that.
+SENT_TO = "EXISTS (SELECT 1 FROM poll_sends s WHERE s.announcement_id = ? AND s.citizen_id = ?)"
 
 
 class SQLitePollStore:
@@ -56,12 +58,12 @@ class SQLitePollStore:
         at = encode_instant(now)
         added = await self.db.execute(
             "INSERT INTO poll_votes (announcement_id, citizen_id, choice, district, voted_at) "
-            f"SELECT ?, ?, ?, ?, ? WHERE {OPEN} "
+            f"SELECT ?, ?, ?, ?, ? WHERE {OPEN} AND {SENT_TO} "
             "ON CONFLICT (announcement_id, citizen_id) DO UPDATE SET "
             "choice = excluded.choice, district = excluded.district, voted_at = excluded.voted_at",
             (
                 recipient.announcement_id, recipient.citizen_id, option, recipient.district, at,
-                recipient.announcement_id, at,
+                recipient.announcement_id, at, recipient.announcement_id, recipient.citizen_id,
             ),
         )  # fmt: skip
         return added == 1

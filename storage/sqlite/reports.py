@@ -20,6 +20,7 @@ from storage.reports import (
     PeriodRows,
     ReportScope,
     assemble_meetings,
+    meetings_chat,
 )
 from storage.sqlite.database import BUSY_TIMEOUT, SQLiteDatabase
 
@@ -140,19 +141,24 @@ class SQLiteReportReader:
                 if booking_days is not None
                 else None
             )
-            held = _meetings(conn, *meetings) if meetings is not None else None
+            held = (
+                _meetings(conn, *meetings, meetings_chat(scope)) if meetings is not None else None
+            )
             conn.execute("COMMIT")
         finally:
             conn.close()
         return PeriodRows(appeals, bookings, held)
 
 
-MEETINGS_WHERE = "a.meeting_at >= ? AND a.meeting_at < ?"
+MEETINGS_WHERE = "a.meeting_at >= ? AND a.meeting_at < ? AND (? IS NULL OR a.chat_id = ?)"
 
 
-def _meetings(conn: sqlite3.Connection, since: datetime, until: datetime) -> list[PeriodMeeting]:
-    """The meetings with residents whose time is in [since, until), soonest first."""
-    bounds = (encode_instant(since), encode_instant(until))
+def _meetings(
+    conn: sqlite3.Connection, since: datetime, until: datetime, chat_id: int | None
+) -> list[PeriodMeeting]:
+    """The meetings with residents whose time is in [since, until), soonest first; announced
+    from `chat_id` only, unless it is None."""
+    bounds = (encode_instant(since), encode_instant(until), chat_id, chat_id)
     rows = conn.execute(
         f"SELECT {MEETINGS_COLUMNS} FROM announcements a WHERE {MEETINGS_WHERE} "
         "ORDER BY a.meeting_at, a.id",
