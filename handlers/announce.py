@@ -161,6 +161,16 @@ def where(query: CallbackQuery) -> Message:
     return query.message
 
 
+async def of_draft(query: CallbackQuery, callback_data: AnnCb, state: FSMContext) -> bool:
+    """The button was shown for the draft in hand; otherwise (a screen of a draft this official
+    replaced by starting again) it is answered as stale here."""
+    key = (await draft_of(state)).get("key")
+    if key and callback_data.draft == key:
+        return True
+    await stale(query)
+    return False
+
+
 async def kind_chosen(
     query: CallbackQuery,
     callback_data: AnnCb,
@@ -168,6 +178,8 @@ async def kind_chosen(
     catalog: Catalog,
     officials_language: str,
 ) -> None:
+    if not await of_draft(query, callback_data, state):
+        return
     if callback_data.value not in KINDS:
         await stale(query)
         return
@@ -196,6 +208,8 @@ async def districts_changed(
     catalog: Catalog,
     officials_language: str,
 ) -> None:
+    if not await of_draft(query, callback_data, state):
+        return
     draft = await draft_of(state)
     chosen: list[str] = list(draft.get("districts") or [])
     value, _sep, page_text = callback_data.value.rpartition(".")
@@ -217,8 +231,14 @@ async def districts_changed(
 
 
 async def districts_done(
-    query: CallbackQuery, state: FSMContext, catalog: Catalog, officials_language: str
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    state: FSMContext,
+    catalog: Catalog,
+    officials_language: str,
 ) -> None:
+    if not await of_draft(query, callback_data, state):
+        return
     draft = await draft_of(state)
     if not draft.get("districts"):
         await stale(query)
