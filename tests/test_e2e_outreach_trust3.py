@@ -5,10 +5,11 @@ older /announce screen never acts on the draft in hand."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 
-from tests.conftest import OFFICIALS, Harness
+from tests.conftest import ALMATY, OFFICIALS, Harness
 from tests.test_e2e_appeal import onboard, rows
 from tests.test_e2e_meetings import announce_meeting, reply_in_group
 from tests.test_e2e_outreach import (
@@ -84,6 +85,26 @@ async def test_a_removed_official_cannot_finish_a_move_by_typing(harness: Harnes
     texts = said(h, since)
     assert texts == [refusal.text]  # no prompt for the place
     assert rows(h, "SELECT COUNT(*) AS n FROM meeting_moves")[0]["n"] == 0
+
+
+async def test_a_removed_official_cannot_enter_how_many_came(harness: Harness) -> None:
+    """«How many came» was pressed by a member; removed before the number is typed, the reply
+    is refused and no count is recorded."""
+    h = harness
+    await onboard(h, ANNA, "ru")
+    await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+    review = await announce_meeting(h.fake)  # 25.11.2099 15:00
+    await press(h.fake, review, "📤", "Объявление № 1")
+    h.clock.at = datetime(2099, 11, 26, 10, 0, tzinfo=ALMATY)
+    past = await say_in_group(h.fake, "/meetings past", "Встречи с населением за последние")
+    prompt = await press(h.fake, past, "Сколько пришло № 1", "сколько человек пришло",
+                         method="sendMessage")  # fmt: skip
+    await removed(h)
+    since = h.fake.mark()
+    refusal = await reply_in_group(h.fake, prompt, "37", REFUSAL)
+    await h.quiet(0.3)
+    assert said(h, since) == [refusal.text]
+    assert rows(h, "SELECT meeting_attended FROM announcements")[0]["meeting_attended"] is None
 
 
 async def test_a_removed_official_cannot_type_an_announcements_text(harness: Harness) -> None:
