@@ -135,9 +135,40 @@ async def refused(query: CallbackQuery) -> None:
     await query.answer(_("Sorry, this command is for the akimat's officials."), show_alert=True)
 
 
+class MayNotType(Filter):
+    """A typed step of an officials' dialog by someone who may no longer act in this chat:
+    removed from the officials' chat (or no longer an administrator) after the command or
+    button that started it, which was checked then. Each reply is checked again, as every
+    button is (`MayAct`). A message nobody can be named for is not this filter's: the steps
+    answer it with how to act as oneself."""
+
+    async def __call__(self, message: Message, officials: OfficialsService) -> bool:
+        person = author(message)
+        if person is None:
+            return False
+        return not await officials.may_act(message.chat.id, person.id)
+
+
+async def refused_typing(message: Message, state: FSMContext) -> None:
+    """Refused as the commands refuse (`allowed`), and the dialog is over: nothing it asked
+    for is taken from this person here any more."""
+    await state.clear()
+    await message.answer(_("Sorry, this command is for the akimat's officials."))
+
+
 def where(query: CallbackQuery) -> Message:
     assert isinstance(query.message, Message)  # MayAct made sure
     return query.message
+
+
+async def of_draft(query: CallbackQuery, callback_data: AnnCb, state: FSMContext) -> bool:
+    """The button was shown for the draft in hand; otherwise (a screen of a draft this official
+    replaced by starting again) it is answered as stale here."""
+    key = (await draft_of(state)).get("key")
+    if key and callback_data.draft == key:
+        return True
+    await stale(query)
+    return False
 
 
 async def kind_chosen(
@@ -147,6 +178,8 @@ async def kind_chosen(
     catalog: Catalog,
     officials_language: str,
 ) -> None:
+    if not await of_draft(query, callback_data, state):
+        return
     if callback_data.value not in KINDS:
         await stale(query)
         return
@@ -175,6 +208,8 @@ async def districts_changed(
     catalog: Catalog,
     officials_language: str,
 ) -> None:
+    if not await of_draft(query, callback_data, state):
+        return
     draft = await draft_of(state)
     chosen: list[str] = list(draft.get("districts") or [])
     value, _sep, page_text = callback_data.value.rpartition(".")
@@ -196,8 +231,14 @@ async def districts_changed(
 
 
 async def districts_done(
-    query: CallbackQuery, state: FSMContext, catalog: Catalog, officials_language: str
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    state: FSMContext,
+    catalog: Catalog,
+    officials_language: str,
 ) -> None:
+    if not await of_draft(query, callback_data, state):
+        return
     draft = await draft_of(state)
     if not draft.get("districts"):
         await stale(query)
@@ -635,6 +676,10 @@ def create_router() -> Router:
     # A command or a main-menu button is no answer to a step (in private any message is): it
     # goes on to its own handler, and the step stays where it was.
     typed = (RepliesToPrompt(), ~IsCommand(), NotMenu())
+    # Whoever may no longer act here is refused at every typed step, before any step reads it.
+    buttons_only = {AnnounceForm.kind, AnnounceForm.districts, AnnounceForm.review}
+    steps = StateFilter(*(s for s in AnnounceForm.__all_states__ if s not in buttons_only))
+    router.message.register(refused_typing, steps, *typed, MayNotType())
     texts = StateFilter(AnnounceForm.text_kk, AnnounceForm.text_ru)
     router.message.register(text_given, texts, *typed, Has("text"))
     router.message.register(not_text, texts, *typed)

@@ -36,6 +36,7 @@ from bot.telegram.callbacks import MeetEditCb
 from bot.telegram.filters import CallbackPrefix, Has, author
 from bot.views import officials as officials_view
 from bot.views import outreach as view
+from handlers.announce import MayNotType, refused_typing
 from handlers.dialog import stale
 from storage.outreach import Announcement
 
@@ -318,15 +319,15 @@ async def not_text(message: Message, state: FSMContext) -> None:
 def create_router() -> Router:
     router = Router(name="official_meetings")
     replies = RepliesToPrompt()
+    # Whoever may no longer act here is refused at every typed step, before any step reads it.
+    typed = StateFilter(MeetingEditForm.when, MeetingEditForm.place, MeetingEditForm.attended)
+    router.message.register(refused_typing, typed, replies, MayNotType())
     router.message.register(when_given, StateFilter(MeetingEditForm.when), replies, Has("text"))
     router.message.register(place_given, StateFilter(MeetingEditForm.place), replies, Has("text"))
     router.message.register(
         count_given, StateFilter(MeetingEditForm.attended), replies, Has("text")
     )
-    router.message.register(
-        not_text, StateFilter(MeetingEditForm.when, MeetingEditForm.place,
-                              MeetingEditForm.attended), replies,
-    )  # fmt: skip
+    router.message.register(not_text, typed, replies)
     buttons = router.callback_query
     buttons.filter(CallbackPrefix(MeetEditCb))
     buttons.register(refused, ~MayAct())

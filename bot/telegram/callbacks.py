@@ -97,13 +97,15 @@ class SubCb(CallbackData, prefix="sub"):
 
 
 class AnnCb(CallbackData, prefix="an"):
-    """The officials' /announce dialog: "kind", "tog" (a district), "all", "page", "next",
-    "send" (value: the draft's key), "cancel"; under the progress message "stop" (value: the
-    announcement's id); under /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the
-    meeting's id)."""
+    """The officials' /announce dialog: "kind", "tog" (a district), "all", "page", "next"
+    (draft: the key of the draft the screen was shown for), "send" and "cancel" (value: the
+    draft's key); under the progress message "stop" (value: the announcement's id); under
+    /meetings "mcancel" → "mcancelok" | "mcancelno" (value: the meeting's id). The longest,
+    "an:tog:<district>.<page>:<key>", is 52 bytes with a 9-character district code."""
 
     action: str
     value: str = ""
+    draft: str = ""
 
 
 class MeetCb(CallbackData, prefix="mt"):

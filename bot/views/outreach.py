@@ -313,8 +313,11 @@ def unsubscribe_keyboard(district: str, name: str) -> InlineKeyboardMarkup:
 # --- the officials --------------------------------------------------------------------------
 
 
-def abutton(text: str, action: str, value: str = "") -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=AnnCb(action=action, value=value).pack())
+def abutton(text: str, action: str, value: str = "", draft: str = "") -> InlineKeyboardButton:
+    """`draft`: the key of the draft a dialog's screen was shown for; its buttons act on that
+    draft only, an older screen's are stale."""
+    data = AnnCb(action=action, value=value, draft=draft).pack()
+    return InlineKeyboardButton(text=text, callback_data=data)
 
 
 def kind_label(kind: str) -> str:
@@ -328,8 +331,8 @@ def kind_label(kind: str) -> str:
 
 
 def kind_screen(kinds: Sequence[str], draft: str) -> Screen:
-    """`draft`: the draft's key, on «Cancel»: an older screen's Cancel drops nothing."""
-    rows = [[abutton(kind_label(k), "kind", k)] for k in kinds]
+    """`draft`: the draft's key, on every button: an older screen's buttons act on nothing."""
+    rows = [[abutton(kind_label(k), "kind", k, draft)] for k in kinds]
     rows.append([abutton(_("✖️ Cancel"), "cancel", draft)])
     text = _("<b>New announcement.</b> What kind?")
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
@@ -350,22 +353,24 @@ def districts_screen_for_officials(
     page = min(max(page, 0), pages - 1)
     chunk = places[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     buttons = [
-        abutton(("✅ " if p.code in chosen else "") + p.name(lang), "tog", f"{p.code}.{page}")
+        abutton(
+            ("✅ " if p.code in chosen else "") + p.name(lang), "tog", f"{p.code}.{page}", draft
+        )
         for p in chunk
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if pages > 1:
         nav = []
         if page > 0:
-            nav.append(abutton("◀️", "page", str(page - 1)))
-        nav.append(abutton(f"{page + 1}/{pages}", "page", str(page)))
+            nav.append(abutton("◀️", "page", str(page - 1), draft))
+        nav.append(abutton(f"{page + 1}/{pages}", "page", str(page), draft))
         if page < pages - 1:
-            nav.append(abutton("▶️", "page", str(page + 1)))
+            nav.append(abutton("▶️", "page", str(page + 1), draft))
         rows.append(nav)
-    rows.append([abutton(_("All districts"), "all", str(page))])
+    rows.append([abutton(_("All districts"), "all", str(page), draft)])
     last = [abutton(_("✖️ Cancel"), "cancel", draft)]
     if chosen:
-        last.insert(0, abutton(_("Next ➡️"), "next"))
+        last.insert(0, abutton(_("Next ➡️"), "next", "", draft))
     rows.append(last)
     text = _("To which districts? Their subscribers will receive it. Chosen: {names}.").format(
         names=html(shorten(district_names(chosen, territory, lang), 1000)) if chosen else "—"
