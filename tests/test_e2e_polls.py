@@ -12,12 +12,21 @@ import asyncio
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 
-from tests.conftest import ALMATY, OFFICIALS, Harness
+from tests.conftest import (
+    ALMATY,
+    OFFICIALS,
+    FrozenClock,
+    Harness,
+    make_settings,
+    start_bot,
+    stop_bot,
+)
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import onboard, rows
 from tests.test_e2e_outreach import (
@@ -280,3 +289,55 @@ async def test_a_poll_is_closed_once_across_a_restart(
     await h.quiet(1.0)
     assert not [c for c in h.fake.calls[mark:] if c.method in ("stopPoll", "sendPoll")]
     assert not [t for t in h.texts_to(ANNA, mark) if "Опрос завершён" in t]
+
+
+async def test_officials_in_kazakh_announce_a_poll_and_read_its_results(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> None:
+    """The officials' side in Kazakh (OFFICIALS_LANGUAGE=kk): every prompt of the poll's
+    dialog, the card, /stats and the digest of the closing day speak Kazakh."""
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", officials_language="kk")
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    try:
+        await onboard(h, AIGUL, "kk")
+        await subscribe(h, AIGUL, "kk", "Абай облысы", "Семей")
+        kinds = await say_in_group(h.fake, "/announce", "Жаңа хабарландыру")
+        districts = await press(h.fake, kinds, "📊", "Қай аудандарға")
+        chosen = await press(h.fake, districts, "Семей", "Таңдалды")
+        since = h.fake.mark()
+        h.fake.press(OFFICIAL, chosen, h.fake.find_button(chosen, "Әрі қарай"),
+                     first_name="Асқар")  # fmt: skip
+        closes = await group_reply(h.fake, since, "сауалнама қашан жабылады")
+        question_kk = await reply_in_group(h.fake, closes, CLOSES, "сауалнама сұрағымен қазақ")
+        options_kk = await reply_in_group(h.fake, question_kk, QUESTION_KK,
+                                          "жауап нұсқаларымен қазақ")  # fmt: skip
+        await reply_in_group(h.fake, options_kk, "Иә", "Нұсқа тым аз")
+        question_ru = await reply_in_group(h.fake, options_kk, OPTIONS_KK,
+                                           "сауалнама сұрағымен орыс")  # fmt: skip
+        options_ru = await reply_in_group(h.fake, question_ru, QUESTION_RU,
+                                          "жауап нұсқаларымен орыс")  # fmt: skip
+        review = await reply_in_group(h.fake, options_ru, OPTIONS_RU, "Хабарландыру дайын")
+        assert "📊 Сауалнама" in (review.text or "") and "Нұсқалар саны: 3" in (review.text or "")
+        since = h.fake.mark()
+        await press(h.fake, review, "📤", "№ 1 хабарландыру")
+        await h.fake.wait_for(lambda c: bool(polls_to(h.fake, AIGUL)), since=since, timeout=WAIT)
+        (aigul,) = polls_to(h.fake, AIGUL)
+        assert h.fake.poll_of(aigul)["question"] == QUESTION_KK
+        await until(lambda: bool(rows(h, "SELECT poll_id FROM outbox WHERE poll_id IS NOT NULL")),
+                    "the poll's id")  # fmt: skip
+        await vote(h, AIGUL, aigul, [0])
+
+        h.clock.at = local(23, 15, 1)
+        assert await h.app.dp["polls"].tick(h.clock()) == [1]
+        stats = await say_in_group(h.fake, "/stats", "Сауалнамалар")
+        text = stats.text or ""
+        assert "Сауалнама № 1" in text and "Иә — 1 (100%)" in text
+        assert "Дауыс саны: 1 · сауалнаманы алғандар: 1" in text
+        h.clock.at = local(24, 9, 30)
+        since = h.fake.mark()
+        await h.app.digests.tick(h.clock())
+        digest = await group_reply(h.fake, since, "Сол күні жабылған сауалнамалар")
+        assert "Сауалнама № 1" in (digest.text or "")
+    finally:
+        await stop_bot(h.app, h.task)
