@@ -30,13 +30,12 @@ from bot.domain.announcements import (
     check_meeting_line,
 )
 from bot.domain.dialogs import dialog_of
-from bot.services.officials import OfficialsService
 from bot.services.outreach import MeetingService, Moved
 from bot.telegram.callbacks import MeetEditCb
 from bot.telegram.filters import CallbackPrefix, Has, author
 from bot.views import officials as officials_view
 from bot.views import outreach as view
-from handlers.announce import MayNotType, refused_typing
+from handlers.announce import MayAct, MayNotType, refused, refused_typing, where
 from handlers.dialog import stale
 from storage.outreach import Announcement
 
@@ -59,15 +58,6 @@ async def save(state: FSMContext, edit: dict[str, Any]) -> None:
     await state.update_data({EDIT: edit})
 
 
-class MayAct(Filter):
-    """The presser may use officials' commands in this chat (`OfficialsService.may_act`)."""
-
-    async def __call__(self, query: CallbackQuery, officials: OfficialsService) -> bool:
-        if not isinstance(query.message, Message):
-            return False
-        return await officials.may_act(query.message.chat.id, query.from_user.id)
-
-
 class RepliesToPrompt(Filter):
     """In a group, only a reply to the bot's prompt counts; in private, any message."""
 
@@ -76,15 +66,6 @@ class RepliesToPrompt(Filter):
             return True
         replied = message.reply_to_message
         return replied is not None and replied.message_id == (await edit_of(state)).get("prompt")
-
-
-async def refused(query: CallbackQuery) -> None:
-    await query.answer(_("Sorry, this command is for the akimat's officials."), show_alert=True)
-
-
-def where(query: CallbackQuery) -> Message:
-    assert isinstance(query.message, Message)  # MayAct made sure
-    return query.message
 
 
 async def meeting_here(
