@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.catalog import Place, Territory
-from bot.domain.validation import utf16_len
+from bot.domain.validation import one_line, utf16_len
 
 NOTICE = "notice"
 MEETING = "meeting"
@@ -127,13 +127,9 @@ class MeetingLine:
     problem: MeetingFieldProblem | None
 
 
-def _one_line(raw: str | None) -> str:
-    return re.sub(r"\s+", " ", raw or "").strip()
-
-
 def check_meeting_line(raw: str | None, longest: int) -> MeetingLine:
     """Who, or where: one line of `LINE_MIN` to `longest` characters."""
-    text = _one_line(raw)
+    text = one_line(raw)
     if not text:
         return MeetingLine(text, MeetingFieldProblem.EMPTY)
     if len(text) < LINE_MIN:
@@ -151,7 +147,7 @@ class MeetingTime:
 
 def parse_meeting_time(raw: str | None, now: datetime) -> MeetingTime:
     """«DD.MM.YYYY HH:MM» in the zone of `now` (the akimat's), later than `now`."""
-    text = _one_line(raw)
+    text = one_line(raw)
     if not text:
         return MeetingTime(None, MeetingFieldProblem.EMPTY)
     try:
@@ -175,7 +171,7 @@ def check_topics(raw: str | None) -> MeetingTopics:
     short enough for a button; the same topic twice counts once."""
     topics: list[str] = []
     for line in (raw or "").splitlines():
-        topic = _one_line(re.sub(r"^\s*(?:[-•*–—]|\d+[.)])\s*", "", line))
+        topic = one_line(re.sub(r"^\s*(?:[-•*–—]|\d+[.)])\s*", "", line))
         if topic and topic.casefold() not in {t.casefold() for t in topics}:
             topics.append(topic)
     if not topics:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot.domain.validation import utf16_len
+from bot.domain.validation import one_line, utf16_len
 
 QUESTION_MIN = 5
 QUESTION_MAX = 300  # Bot API sendPoll: question, 1-300 characters
@@ -40,10 +40,6 @@ class PollProblem(StrEnum):
     COUNT_MISMATCH = "count_mismatch"  # not as many options as in the other language
 
 
-def _one_line(raw: str | None) -> str:
-    return re.sub(r"\s+", " ", raw or "").strip()
-
-
 @dataclass(frozen=True, slots=True)
 class PollQuestion:
     text: str
@@ -53,7 +49,7 @@ class PollQuestion:
 def check_question(raw: str | None) -> PollQuestion:
     """One line (spaces and line breaks collapse), `QUESTION_MIN` to `QUESTION_MAX`
     characters (UTF-16 units, as Telegram counts)."""
-    text = _one_line(raw)
+    text = one_line(raw)
     if not text:
         return PollQuestion(text, PollProblem.EMPTY)
     if len(text) < QUESTION_MIN:
@@ -75,7 +71,7 @@ def check_options(raw: str | None, expected: int | None = None) -> PollOptions:
     same (Telegram refuses that); `expected`: the count the other language has."""
     options: list[str] = []
     for line in (raw or "").splitlines():
-        option = _one_line(re.sub(r"^\s*(?:[-•*–—]|\d+[.)])\s+", "", line))
+        option = one_line(re.sub(r"^\s*(?:[-•*–—]|\d+[.)])\s+", "", line))
         if option:
             options.append(option)
     found = tuple(options)

@@ -163,6 +163,11 @@ def check_reply_address(raw: str) -> AddressCheck:
     return AddressCheck(address, AddressKind.POSTAL, None)
 
 
+def one_line(raw: str | None) -> str:
+    """What an official typed for a one-line field: spaces and line breaks collapse to one."""
+    return re.sub(r"\s+", " ", raw or "").strip()
+
+
 def utf16_len(text: str) -> int:
     """Telegram measures texts in UTF-16 code units: an emoji outside the BMP counts two."""
     return len(text.encode("utf-16-le")) // 2
