@@ -398,9 +398,15 @@ class OfficialsService:
         now = self.clock()
         # A department without a chat of its own is served by the appeal's usual chat.
         chat = department.chat_id or self.chat_for(appeal)
+        if department.code == appeal.department and chat == appeal.officials_chat_id:
+            # Where it already is (a picker from before the last forward, or a forged one).
+            return ActionResult(appeal, False, "already")
+        # The chat it leaves keeps its card (refreshed by the caller); a chat it comes to,
+        # even one it has been in before, gets a card of its own.
+        moves = chat is not None and chat != appeal.officials_chat_id
 
         def card_and_notice(forwarded: Appeal) -> list[Outgoing]:
-            cards = self.card_rows(forwarded, chat) if chat is not None else []
+            cards = self.card_rows(forwarded, chat) if moves and chat is not None else []
             return [*cards, *self.notifier.status_changed(forwarded)]
 
         forwarded = await self._change(

@@ -25,6 +25,14 @@ from storage.models import Appeal
 from storage.outbox import Outgoing
 
 
+def since_forward(appeal: Appeal) -> str:
+    """What a key adds for an appeal forwarded at least once: its latest forward's time. An
+    appeal may be passed on again (a department takes it, then finds it another's), even
+    back to a chat it has been in, and each forward is a new card there and a new notice to
+    the citizen, not the first forward's, already sent, that the outbox would keep as one."""
+    return f":{appeal.forwarded_at.isoformat()}" if appeal.forwarded_at is not None else ""
+
+
 class OfficialsNotices:
     def __init__(
         self, rows: Outbox, i18n: PoI18n, catalog: Catalog, *, language: str, tz: ZoneInfo
@@ -58,7 +66,7 @@ class OfficialsNotices:
             chat_id,
             text,
             reply_markup=markup,
-            dedupe_key=f"card:{appeal.id}:{chat_id}",
+            dedupe_key=f"card:{appeal.id}:{chat_id}{since_forward(appeal)}",
             purpose=card_purpose(appeal.id),
         )
         return [card, *self._file_rows(chat_id, appeal)]
@@ -97,7 +105,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendMediaGroup",
                     {"media": media},
-                    dedupe_key=f"photos:{appeal.id}:{chat_id}",
+                    dedupe_key=f"photos:{appeal.id}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -107,7 +115,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendPhoto",
                     {"photo": photos[0].file_id, "caption": caption},
-                    dedupe_key=f"photos:{appeal.id}:{chat_id}",
+                    dedupe_key=f"photos:{appeal.id}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -117,7 +125,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendDocument",
                     {"document": doc.file_id, "caption": caption},
-                    dedupe_key=f"doc:{appeal.id}:{i}:{chat_id}",
+                    dedupe_key=f"doc:{appeal.id}:{i}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -127,7 +135,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendLocation",
                     {"latitude": appeal.latitude, "longitude": appeal.longitude},
-                    dedupe_key=f"pin:{appeal.id}:{chat_id}",
+                    dedupe_key=f"pin:{appeal.id}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -140,11 +148,8 @@ class OfficialsNotices:
             return []
         with self.speaking(appeal.language):
             text = notices.status_notice(appeal, self.catalog, self.tz)
-        return [
-            self.rows.text(
-                appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
-            )
-        ]
+        key = f"status:{appeal.id}:{appeal.status}{since_forward(appeal)}"
+        return [self.rows.text(appeal.citizen_id, text, dedupe_key=key)]
 
     def answered(self, appeal: Appeal) -> list[Outgoing]:
         """The answer goes to the citizen in the language of the appeal, as the law asks."""

@@ -1,0 +1,92 @@
+"""Adversarial review of the officials' side of an appeal (rev1): what a department that
+passes an appeal on, a group that became a supergroup and a citizen's rating do, over HTTP
+against the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.domain.catalog import BUNDLED_CATALOG
+from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
+from tests.fakeapi import Call, FakeTelegram
+from tests.test_e2e_appeal import rows
+from tests.test_e2e_officials import CITIZEN, OFFICIAL, file_and_card, group_alert
+
+pytestmark = pytest.mark.e2e
+EMPLOYMENT = -1002000  # the employment department's own chat
+DEPARTMENT_MEMBER = 950
+
+
+@pytest.fixture
+async def departments(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """Two departments: employment with a chat of its own, roads served by the main chat."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        BUNDLED_CATALOG.read_text(encoding="utf-8")
+        + '\n[[departments]]\ncode = "employment"\nkk = "Жұмыспен қамту бөлімі"\n'
+        f'ru = "Отдел занятости"\nchat_id = {EMPLOYMENT}\n'
+        '\n[[departments]]\ncode = "roads"\nkk = "Жол бөлімі"\nru = "Отдел дорог"\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", catalog_path=catalog)
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
+
+
+async def forward(h: Harness, card: Call, official: int, department: str) -> int:
+    """Press «↪️ Forward» on `card` and pick `department`; returns the mark before the pick."""
+    since = h.fake.mark()
+    h.fake.press(official, card, h.fake.find_button(card, "↪️"), first_name=f"Official{official}")
+    picker = await h.fake.wait_for(lambda c: "card:fwd" in str(c.params), since=since)
+    since = h.fake.mark()
+    h.fake.press(
+        official, picker, h.fake.find_button(picker, department), first_name=f"Official{official}"
+    )
+    await h.fake.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "Переадресовано" in str(c.params),
+        since=since,
+    )
+    return since
+
+
+async def test_an_appeal_passed_on_again_reaches_its_chat_and_the_citizen_hears_of_it(
+    departments: Harness,
+) -> None:
+    """The main chat forwards to employment; employment takes it, finds it is the roads
+    department's (served by the main chat) and forwards it there. The citizen hears of the
+    second forward too, and the main chat gets a card with working buttons again: the
+    appeal is not left with a chat that has no card to act on."""
+    h = departments
+    card = await file_and_card(h, CITIZEN)
+    since = await forward(h, card, OFFICIAL, "Отдел занятости")
+    moved = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == EMPLOYMENT, since=since
+    )
+    await h.reply(CITIZEN, since, expect="Отдел занятости")
+    assert await group_alert(h, DEPARTMENT_MEMBER, moved, "▶️") == "Взято в работу."
+    taken = await h.fake.wait_for(
+        lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == EMPLOYMENT
+        and "↪️" in str(c.params.get("reply_markup")),
+    )  # fmt: skip
+    h.clock.at += timedelta(minutes=5)
+    since = await forward(h, taken, DEPARTMENT_MEMBER, "Отдел дорог")
+    told = await h.reply(CITIZEN, since, expect="Отдел дорог")
+    assert "2026-00001" in (told.text or "")
+    back = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
+        and (c.text or "").startswith("🆕") and not c.failed,
+        since=since,
+    )  # fmt: skip
+    assert any("✍️" in label for label, _ in h.fake.buttons(back))
+    [appeal] = rows(h, "SELECT status, department, officials_chat_id FROM appeals")
+    assert tuple(appeal) == ("forwarded", "roads", OFFICIALS)
+    # The new card acts: the main chat answers it.
+    assert await group_alert(h, OFFICIAL, back, "▶️") == "Взято в работу."
