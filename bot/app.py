@@ -344,6 +344,7 @@ async def create_app(
         tz=settings.tz,
         member_status=member_status,
         locate=outbox_store.message_id_for,
+        migrated_from=outbox_store.migrated_from,
         notifier=OfficialsNotices(
             outbox, i18n, catalog, language=settings.officials_language, tz=settings.tz
         ),

@@ -170,6 +170,10 @@ class OutboxStore(Protocol):
 
     async def resolve_chat(self, chat_id: int) -> int: ...
 
+    async def migrated_from(self, chat_id: int) -> list[int]:
+        """The groups that became supergroup `chat_id` (after a chain, each earlier id)."""
+        ...
+
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
         """Unsent rows with this purpose are not wanted any more (a cancelled booking's
         reminders); sent ones stay as the record of what went out."""

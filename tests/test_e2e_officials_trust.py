@@ -13,7 +13,7 @@ import pytest
 from bot.domain.catalog import BUNDLED_CATALOG
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
-from tests.test_e2e_appeal import rows
+from tests.test_e2e_appeal import reach_review, rows
 from tests.test_e2e_officials import CITIZEN, OFFICIAL, file_and_card, group_alert
 
 pytestmark = pytest.mark.e2e
@@ -90,3 +90,97 @@ async def test_an_appeal_passed_on_again_reaches_its_chat_and_the_citizen_hears_
     assert tuple(appeal) == ("forwarded", "roads", OFFICIALS)
     # The new card acts: the main chat answers it.
     assert await group_alert(h, OFFICIAL, back, "▶️") == "Взято в работу."
+
+
+SUPERGROUP = -1009000555  # the officials' group after Telegram made it a supergroup
+UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
+
+
+async def card_in(h: Harness, chat: int, since: int = 0) -> Call:
+    return await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == chat
+        and (c.text or "").startswith("🆕") and not c.failed,
+        since=since,
+    )  # fmt: skip
+
+
+async def in_chat(h: Harness, chat: int, since: int, what: str) -> Call:
+    return await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == chat and not c.failed
+        and what in str(c.params),
+        since=since,
+    )  # fmt: skip
+
+
+async def test_officials_act_on_appeals_after_their_group_became_a_supergroup(
+    harness: Harness,
+) -> None:
+    """OFFICIALS_CHAT_ID names a group that Telegram has since made a supergroup (a new chat
+    id). The card follows it there; the officials take, answer and find the appeal there as
+    before, instead of being told they are not officials of this chat."""
+    h = harness
+    await h.fake.wait_for(lambda c: "Сводка" in (c.text or "") and not c.failed)
+    for method in ("sendMessage", "editMessageText"):
+        h.fake.fail_chat(OFFICIALS, method, 400, UPGRADED, {"migrate_to_chat_id": SUPERGROUP})
+    since = h.fake.mark()
+    review = await reach_review(h, CITIZEN)
+    await h.confirm(CITIZEN, review, "✅", expect="2026-00001")
+    card = await card_in(h, SUPERGROUP, since)
+    assert await group_alert(h, OFFICIAL, card, "▶️") == "Взято в работу."
+    taken = await h.fake.wait_for(
+        lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == SUPERGROUP
+        and not c.failed and "На рассмотрении" in (c.text or ""),
+        since=since,
+    )  # fmt: skip
+    assert any("✍️" in label for label, _ in h.fake.buttons(taken))  # still acted on here
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "✍️"), first_name="Official900")
+    outcomes = await in_chat(h, SUPERGROUP, since, "card:outcome")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, outcomes, h.fake.buttons(outcomes)[0][1] or "")
+    prompt = await in_chat(h, SUPERGROUP, since, "force_reply")
+    await h.quiet()  # the prompt is stored once Telegram took it
+    since = h.fake.mark()
+    h.fake.group_message(
+        SUPERGROUP, OFFICIAL, "Фонари заменены.", first_name="Official900",
+        reply_to_message=prompt.result,
+    )  # fmt: skip
+    preview = await in_chat(h, SUPERGROUP, since, "pr:send")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, preview, h.fake.find_button(preview, "✅"))
+    await h.reply(CITIZEN, since, expect="Фонари заменены.")
+    since = h.fake.mark()
+    h.fake.group_message(SUPERGROUP, OFFICIAL, "/find 2026-00001", first_name="Official900")
+    found = await in_chat(h, SUPERGROUP, since, "2026-00001")
+    assert "Дан ответ" in (found.text or ""), found.text
+
+
+async def test_the_upgrade_message_alone_lets_the_supergroup_act(harness: Harness) -> None:
+    """Telegram's service message in the new supergroup (migrate_from_chat_id) is the first
+    the bot hears of it, before any send to the old id: /find there shows the card with
+    its buttons, and they work."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    h.fake.push_update(
+        {
+            "message": {
+                "message_id": 1,
+                "date": 1796000000,
+                "chat": {"id": SUPERGROUP, "type": "supergroup", "title": "Officials"},
+                "from": {"id": OFFICIAL, "is_bot": False, "first_name": "Official900"},
+                "migrate_from_chat_id": OFFICIALS,
+            }
+        }
+    )
+    since = h.fake.mark()
+    h.fake.group_message(SUPERGROUP, OFFICIAL, "/find 2026-00001", first_name="Official900")
+    found = await in_chat(h, SUPERGROUP, since, "2026-00001")
+    assert any("▶️" in label for label, _ in h.fake.buttons(found)), found.params
+    assert await group_alert(h, OFFICIAL, found, "▶️") == "Взято в работу."
+    # The card posted before the upgrade is edited where the chat now is.
+    edited = await h.fake.wait_for(
+        lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == SUPERGROUP
+        and c.params.get("message_id") == card.result["message_id"],
+        since=since,
+    )  # fmt: skip
+    assert any("✍️" in label for label, _ in h.fake.buttons(edited))

@@ -331,6 +331,8 @@ async def test_migrate_chat_moves_pending_rows_and_future_ones(store: Store) -> 
     assert await store.migrate_chat(-100, -100777, T0) == 1
     assert await store.resolve_chat(-100) == -100777
     assert await store.resolve_chat(-5) == -5
+    assert await store.migrated_from(-100777) == [-100]
+    assert await store.migrated_from(-100) == []
     later = await store.add(-100, "sendMessage", {"text": "later"}, now=T0)
     assert [(r.id, r.chat_id) for r in await store.due(T0, 10)] == [(pending, -100777)]
     await store.mark_sent(pending, 2, T0)

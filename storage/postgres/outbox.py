@@ -263,6 +263,15 @@ class PostgresOutboxStore:
         async with self.db.connection() as conn:
             return await _resolve(conn, chat_id)
 
+    async def migrated_from(self, chat_id: int) -> list[int]:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                "SELECT old_chat_id FROM chat_migrations WHERE new_chat_id = $1 "
+                "ORDER BY old_chat_id",
+                chat_id,
+            )
+        return [int(row[0]) for row in rows]
+
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
         return await self.db.execute(
             f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose = $3 AND {PENDING}",

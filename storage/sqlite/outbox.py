@@ -245,6 +245,13 @@ class SQLiteOutboxStore:
         async with self.db.statements() as conn:
             return await _resolve(conn, chat_id)
 
+    async def migrated_from(self, chat_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT old_chat_id FROM chat_migrations WHERE new_chat_id = ? ORDER BY old_chat_id",
+            (chat_id,),
+        )
+        return [int(row[0]) for row in rows]
+
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
         return await self.db.execute(
             "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
