@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.catalog import BUNDLED_CATALOG
+from bot.telegram.callbacks import FeedbackCb
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import reach_review, rows
@@ -184,3 +185,24 @@ async def test_the_upgrade_message_alone_lets_the_supergroup_act(harness: Harnes
         since=since,
     )  # fmt: skip
     assert any("✍️" in label for label, _ in h.fake.buttons(edited))
+
+
+async def test_an_appeal_not_answered_yet_cannot_be_rated(harness: Harness) -> None:
+    """A rating button pressed on the citizen's own appeal before any answer (forged, since
+    the bot offers it only under an answer) rates nothing: the officials read no «rated 1 of
+    5» and the card, /stats and /export show no rating for an answer never given."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    assert card
+    [confirmation] = [
+        c for c in h.fake.calls if c.method == "editMessageText" and h.fake.chat_of(c) == CITIZEN
+        and "2026-00001" in (c.text or "")
+    ]  # fmt: skip
+    since = h.fake.mark()
+    h.fake.press(CITIZEN, confirmation, FeedbackCb(appeal=1, rating=1).pack())
+    answered = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert "больше не действует" in str(answered.params.get("text")), answered.params
+    await h.quiet()
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] is None
+    assert not [c for c in h.fake.calls[since:] if h.fake.chat_of(c) == OFFICIALS
+                and c.method == "sendMessage"]  # fmt: skip

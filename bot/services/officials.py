@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar
-from bot.domain.status import Action, allows, sources_for, verdict_sources
+from bot.domain.status import Action, allows, may_rate, sources_for, verdict_sources
 from bot.services.digest import TextSender, officials_chats
 from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
@@ -93,7 +93,8 @@ class Official:
 class ActionResult:
     appeal: Appeal | None
     done: bool
-    # Why not: "missing", "already" (someone finished it: see appeal.taken_by_name …), "closed".
+    # Why not: "missing", "already" (someone finished it: see appeal.taken_by_name …), "closed",
+    # "not_answered" (a rating of an appeal no official has answered).
     reason: str = ""
 
 
@@ -535,8 +536,8 @@ class OfficialsService:
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None or appeal.citizen_id != citizen_id or not 1 <= rating <= 5:
             return ActionResult(None, False, "missing")
-        if appeal.rating:
-            return ActionResult(appeal, False, "already")
+        if not may_rate(answered=appeal.answered_at is not None, rated=bool(appeal.rating)):
+            return ActionResult(appeal, False, "already" if appeal.rating else "not_answered")
         await self.repo.update_fields(appeal_id, rating=rating)
         appeal.rating = rating
         await self._tell_officials(appeal)
