@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.catalog import BUNDLED_CATALOG
-from bot.telegram.callbacks import FeedbackCb
+from bot.telegram.callbacks import CardCb, FeedbackCb
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import reach_review, rows
@@ -206,3 +206,27 @@ async def test_an_appeal_not_answered_yet_cannot_be_rated(harness: Harness) -> N
     assert rows(h, "SELECT rating FROM appeals")[0]["rating"] is None
     assert not [c for c in h.fake.calls[since:] if h.fake.chat_of(c) == OFFICIALS
                 and c.method == "sendMessage"]  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ["drop", "fwd", "outcome"])
+async def test_a_forged_cancel_department_or_outcome_on_the_card_leaves_it(
+    departments: Harness, action: str
+) -> None:
+    """«✖️ Cancel», a department and an outcome are buttons of the outcome question and the
+    department list, which are deleted or edited once used. Pressed on the card itself
+    (forged data: a member who may not delete the bot's messages), they deleted the card,
+    or turned it into the question without its buttons: the chat's one place to act on the
+    appeal."""
+    h = departments
+    card = await file_and_card(h, CITIZEN)
+    since = h.fake.mark()
+    arg = {"fwd": "employment", "outcome": "satisfied"}.get(action, "")
+    h.fake.press(OFFICIAL, card, CardCb(action=action, appeal=1, arg=arg).pack())
+    await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    await h.quiet()
+    assert not [
+        c for c in h.fake.calls[since:]
+        if c.method in ("deleteMessage", "editMessageText", "editMessageReplyMarkup")
+    ]  # fmt: skip
+    assert h.fake.message(OFFICIALS, card.result["message_id"]) is not None
+    assert rows(h, "SELECT status FROM appeals")[0]["status"] == "registered"
