@@ -499,7 +499,9 @@ async def preview_sent(
     acted, appeal = result.action, result.appeal
     assert acted is not None
     if acted.done:
-        await where.reply(view.done_text(result.prompt.action, appeal.reference))
+        await where.reply(
+            view.done_text(result.prompt.action, appeal.reference, erased=appeal.erased)
+        )
         await refresh(officials, acted, await officials.card_message(appeal))
     else:
         await where.reply(view.not_done_text(appeal))

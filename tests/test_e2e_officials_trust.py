@@ -15,7 +15,15 @@ from bot.telegram.callbacks import CardCb, FeedbackCb
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import reach_review, rows
-from tests.test_e2e_officials import CITIZEN, OFFICIAL, file_and_card, group_alert
+from tests.test_e2e_officials import (
+    CITIZEN,
+    OFFICIAL,
+    file_and_card,
+    group_alert,
+    open_prompt,
+    reply_to,
+    send_preview,
+)
 
 pytestmark = pytest.mark.e2e
 EMPLOYMENT = -1002000  # the employment department's own chat
@@ -230,3 +238,24 @@ async def test_a_forged_cancel_department_or_outcome_on_the_card_leaves_it(
     ]  # fmt: skip
     assert h.fake.message(OFFICIALS, card.result["message_id"]) is not None
     assert rows(h, "SELECT status FROM appeals")[0]["status"] == "registered"
+
+
+async def test_an_answer_after_forget_is_not_said_to_reach_the_citizen(harness: Harness) -> None:
+    """The citizen used /forget; the card still offers «✍️ Answer» (the appeal stays, without
+    them). The preview and the confirmation said the citizen would receive and had received
+    the answer, which went nowhere; they now say nobody receives it."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    question = await h.say(CITIZEN, "/forget")
+    await h.press(CITIZEN, question, h.fake.buttons(question)[0][1] or "", method="editMessageText")
+    await h.app.sender.drain()
+    prompt = await open_prompt(h, card, "✍️")
+    preview = await reply_to(h, prompt, "Фонари заменены.")
+    assert "pr:send" in str(preview.params.get("reply_markup"))
+    assert "Гражданин получит" not in (preview.text or ""), preview.text
+    assert "удалил свои персональные данные" in (preview.text or ""), preview.text
+    done = await send_preview(h, preview)
+    assert "отправлен гражданину" not in (done.text or ""), done.text
+    assert "удалил свои персональные данные" in (done.text or ""), done.text
+    assert rows(h, "SELECT status FROM appeals")[0]["status"] == "answered"
+    assert h.texts_to(CITIZEN, since=h.fake.mark()) == []
