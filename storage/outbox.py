@@ -137,8 +137,9 @@ class OutboxStore(Protocol):
 
     async def drop(self, row_id: int, error: str, now: datetime) -> None: ...
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
-        """Give up on everything pending for a chat; returns how many rows."""
+    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+        """Give up on everything pending for a chat; returns the dropped rows' dedupe keys
+        ("" for a row without one), so what they were can be told elsewhere."""
 
     async def mark_unreachable(self, chat_id: int) -> None: ...
 

@@ -259,3 +259,24 @@ async def test_an_answer_after_forget_is_not_said_to_reach_the_citizen(harness: 
     assert "удалил свои персональные данные" in (done.text or ""), done.text
     assert rows(h, "SELECT status FROM appeals")[0]["status"] == "answered"
     assert h.texts_to(CITIZEN, since=h.fake.mark()) == []
+
+
+async def test_the_officials_hear_when_the_answer_never_reached_a_blocked_citizen(
+    harness: Harness,
+) -> None:
+    """The citizen blocked the bot before the answer came. Telegram refuses it (403), the
+    outbox gives up on that chat, as it must; but the officials had been told «sent to the
+    citizen» and learned nothing more. Now the chat hears it under the card, once."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    await h.app.sender.drain()
+    h.fake.fail_chat(CITIZEN, "sendMessage", 403, "Forbidden: bot was blocked by the user")
+    preview = await reply_to(h, await open_prompt(h, card, "✍️"), "Фонари заменены.")
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    note = await in_chat(h, OFFICIALS, since, "не дошёл до гражданина")
+    assert "2026-00001" in (note.text or "")
+    assert note.params["reply_parameters"]["message_id"] == card.result["message_id"]
+    await h.app.sender.drain()
+    notes = [c for c in h.fake.calls[since:] if "не дошёл" in (c.text or "") and not c.failed]
+    assert len(notes) == 1

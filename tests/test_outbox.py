@@ -315,7 +315,7 @@ async def test_drop_chat_and_unreachable(store: Store, db: Any, backend: Backend
         await store.add(5, "sendMessage", {"text": text}, now=T0)
     keep = await store.add(6, "sendMessage", {"text": "d"}, now=T0)
     await store.drop(keep, "bad", T0)
-    assert await store.drop_chat(5, "Forbidden: bot was blocked by the user", T0) == 3
+    assert len(await store.drop_chat(5, "Forbidden: bot was blocked by the user", T0)) == 3
     await store.mark_unreachable(5)
     assert await store.pending_count() == 0
     citizen = await backend.repository(db).get_citizen(5)

@@ -555,6 +555,26 @@ class OfficialsService:
             await self.outbox.queue(rows)
         return True
 
+    async def citizen_unreachable(self, citizen_id: int, dropped: list[str]) -> None:
+        """The citizen blocked the bot, and the outbox gave up on what it held for them: an
+        official's answer among it never reaches them, though the officials were told it was
+        sent. The chat that holds the appeal hears so under the card, to answer another way."""
+        for key in dropped:
+            kind, _sep, rest = key.partition(":")
+            appeal_id = rest.partition(":")[0]
+            if kind != "answer" or not appeal_id.isdigit():
+                continue
+            appeal = await self.repo.get_appeal(int(appeal_id))
+            if appeal is None or appeal.citizen_id != citizen_id:
+                continue
+            chat = appeal.officials_chat_id or self.chat_for(appeal)
+            if chat is None:
+                continue
+            card = await self.card_message(appeal)
+            await self.outbox.queue(
+                [self.notifier.answer_undelivered(appeal, chat, card[1] if card else None)]
+            )
+
     async def _tell_officials(self, appeal: Appeal) -> None:
         await self.outbox.queue(self.notifier.citizen_verdict(appeal))
 

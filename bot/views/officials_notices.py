@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.delivery.outbox import Outbox
@@ -222,3 +223,22 @@ class OfficialsNotices:
                 purpose=personal_purpose(appeal.id),
             )
         ]
+
+    def answer_undelivered(
+        self, appeal: Appeal, chat_id: int, card_message_id: int | None
+    ) -> Outgoing:
+        with self.speaking(self.language):
+            text = officials_view.answer_undelivered_text(appeal.reference)
+        extra: dict[str, Any] = (
+            {
+                "reply_parameters": {
+                    "message_id": card_message_id,
+                    "allow_sending_without_reply": True,
+                }
+            }
+            if card_message_id is not None
+            else {}
+        )
+        return self.rows.text(
+            chat_id, text, dedupe_key=f"undelivered:{appeal.id}:{appeal.answered_at}", **extra
+        )

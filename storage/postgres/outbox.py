@@ -169,13 +169,16 @@ class PostgresOutboxStore:
             row_id,
         )
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
-        return await self.db.execute(
-            f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE chat_id = $3 AND {PENDING}",
-            now,
-            _clip(error),
-            chat_id,
-        )
+    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE chat_id = $3 "
+                f"AND {PENDING} RETURNING dedupe_key",
+                now,
+                _clip(error),
+                chat_id,
+            )
+        return [row[0] or "" for row in rows]
 
     async def mark_unreachable(self, chat_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = true WHERE id = $1", chat_id)

@@ -164,11 +164,16 @@ class SQLiteOutboxStore:
             (encode_instant(now), _clip(error), row_id),
         )
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
-        return await self.db.execute(
-            f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
-            (encode_instant(now), _clip(error), chat_id),
-        )
+    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING} "
+                "RETURNING dedupe_key",
+                (encode_instant(now), _clip(error), chat_id),
+            ) as cur,
+        ):
+            return [row[0] or "" for row in await cur.fetchall()]
 
     async def mark_unreachable(self, chat_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = 1 WHERE id = ?", (chat_id,))
