@@ -115,6 +115,7 @@ class PostgresBookingStore:
         new_session_day: date,
         capacity: int,
         now: datetime,
+        also: Callable[[Connection, Booking, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
         async with self.db.transaction() as conn:
             reception = await conn.fetchval(
@@ -167,19 +168,33 @@ class PostgresBookingStore:
                 moved_from=old.id,
             )
             await _close_waitlist(conn, citizen_id, old.reception, new_session_day, now)
+            if also is not None:
+                await also(conn, old, booking)
         return BookResult(booking, OK)
 
-    async def cancel(self, booking_id: int, citizen_id: int, now: datetime) -> Booking | None:
-        row = await self.db.fetchone(
-            "UPDATE bookings SET status = $1, cancelled_at = $2 "
-            "WHERE id = $3 AND citizen_id = $4 AND status = $5 AND slot_start > $2 RETURNING *",
-            CANCELLED,
-            now,
-            booking_id,
-            citizen_id,
-            BOOKED,
-        )
-        return _booking(row) if row is not None else None
+    async def cancel(
+        self,
+        booking_id: int,
+        citizen_id: int,
+        now: datetime,
+        also: Callable[[Connection, Booking], Awaitable[None]] | None = None,
+    ) -> Booking | None:
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE bookings SET status = $1, cancelled_at = $2 WHERE id = $3 "
+                "AND citizen_id = $4 AND status = $5 AND slot_start > $2 RETURNING *",
+                CANCELLED,
+                now,
+                booking_id,
+                citizen_id,
+                BOOKED,
+            )
+            if row is None:
+                return None
+            booking = _booking(row)
+            if also is not None:
+                await also(conn, booking)
+        return booking
 
     async def mark(self, booking_id: int, status: str) -> Booking | None:
         if status not in MARKABLE:
@@ -273,7 +288,11 @@ class PostgresBookingStore:
     # --- sessions called off --------------------------------------------------------------
 
     async def cancel_session(
-        self, reception: str, session_day: date, now: datetime
+        self,
+        reception: str,
+        session_day: date,
+        now: datetime,
+        then: Callable[[Connection, list[Booking]], Awaitable[None]] | None = None,
     ) -> list[Booking]:
         async with self.db.transaction() as conn:
             await _lock(conn, reception)
@@ -301,8 +320,10 @@ class PostgresBookingStore:
                 session_day,
                 list(OPEN),
             )
-        cancelled = [_booking(r) for r in rows]
-        return sorted(cancelled, key=lambda b: (b.slot_start, b.id))
+            cancelled = sorted((_booking(r) for r in rows), key=lambda b: (b.slot_start, b.id))
+            if then is not None and cancelled:
+                await then(conn, cancelled)
+        return cancelled
 
     async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
         async with self.db.transaction() as conn:

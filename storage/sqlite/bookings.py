@@ -109,6 +109,7 @@ class SQLiteBookingStore:
         new_session_day: date,
         capacity: int,
         now: datetime,
+        also: Callable[[Transaction, Booking, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
         async with self.db.transaction() as conn:
             old = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
@@ -154,9 +155,17 @@ class SQLiteBookingStore:
             )
             await _close_waitlist(conn, citizen_id, old.reception, new_session_day, now)
             booking = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (new_id,))
+            if also is not None and booking is not None:
+                await also(conn, old, booking)
         return BookResult(booking, OK)
 
-    async def cancel(self, booking_id: int, citizen_id: int, now: datetime) -> Booking | None:
+    async def cancel(
+        self,
+        booking_id: int,
+        citizen_id: int,
+        now: datetime,
+        also: Callable[[Transaction, Booking], Awaitable[None]] | None = None,
+    ) -> Booking | None:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE bookings SET status = ?, cancelled_at = ? "
@@ -172,7 +181,10 @@ class SQLiteBookingStore:
             )
             if cur.rowcount == 0:
                 return None
-            return await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
+            booking = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
+            if also is not None and booking is not None:
+                await also(conn, booking)
+            return booking
 
     async def mark(self, booking_id: int, status: str) -> Booking | None:
         if status not in MARKABLE:
@@ -254,7 +266,11 @@ class SQLiteBookingStore:
     # --- sessions called off --------------------------------------------------------------
 
     async def cancel_session(
-        self, reception: str, session_day: date, now: datetime
+        self,
+        reception: str,
+        session_day: date,
+        now: datetime,
+        then: Callable[[Transaction, list[Booking]], Awaitable[None]] | None = None,
     ) -> list[Booking]:
         day = session_day.isoformat()
         async with self.db.transaction() as conn:
@@ -284,8 +300,10 @@ class SQLiteBookingStore:
             async with conn.execute(
                 f"SELECT * FROM bookings WHERE id IN ({marks}) ORDER BY slot_start, id", ids
             ) as cur:
-                rows = await cur.fetchall()
-        return [_booking(r) for r in rows]
+                cancelled = [_booking(r) for r in await cur.fetchall()]
+            if then is not None:
+                await then(conn, cancelled)
+        return cancelled
 
     async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
         day = session_day.isoformat()
