@@ -299,6 +299,13 @@ async def test_cancelling_a_session(store: Store) -> None:
     assert statuses == {1: "cancelled", 2: "cancelled", 3: "cancelled"}
     assert len(await store.session_bookings("deputy", NEXT_WED, statuses=["booked"])) == 1
     assert len(await store.session_bookings("akim", WED)) == 1
+    # Nor a place from whatever let a caller past the planner (a waiting list's hold read
+    # before the cancellation), nor a move into it.
+    assert (await book(store, 8, slot(10), capacity=5)).reason == "full"
+    later = (await book(store, 9, slot(10, day=NEXT_WED), capacity=5)).booking
+    assert later is not None
+    moved = await store.move(later.id, 9, slot(11), WED, 5, NOW)
+    assert moved.reason == "full"
 
 
 # --- waitlist ---------------------------------------------------------------------------------

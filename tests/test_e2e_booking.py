@@ -491,3 +491,39 @@ async def test_a_forged_or_earlier_button_gets_one_stale_alert(
     # The day's own buttons still work.
     await h.press(RU, days, h.fake.buttons(days)[0][1] or "")
     assert fsm(h, RU)[0] == "BookingForm:slot"
+
+
+async def test_a_held_place_of_a_session_called_off_meanwhile_is_not_booked(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    """A citizen takes a place offered from the waiting list and, while they fill in the
+    booking, the officials call the session off: «Confirm» must not book a place at a session
+    that is not held (the offer's hold let it past the check of what is still offered)."""
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    service = h.app.dp["bookings"]
+    booked = await fill_session(h, date(2026, 11, 25))
+    receptions = await h.say(RU, "/book")
+    days = await h.press(RU, receptions, h.fake.buttons(receptions)[0][1] or "")
+    await h.press(RU, days, h.fake.find_button(days, "25 ноября"), expect="листе ожидания")
+    since = h.fake.mark()
+    first = await service.store.get(booked[0])
+    await service.cancel(first.id, first.citizen_id)
+    h.app.outbox.wakeup.set()
+    offer = await h.reply(RU, since, expect="🎉")
+    question = await h.click(RU, offer, "✅")
+    assert "1000" in (question.text or "")
+    access = await h.say(RU, "Вопрос об очереди на жильё для семьи")
+    await h.click(RU, access, "➡️")
+    since = h.fake.mark()
+    h.fake.user_message(RU, "+7 701 222 33 44")
+    review = await h.with_button(RU, since, "✅")
+
+    reception = service.receptions.get("deputy_akim")
+    assert await service.cancel_session(reception, date(2026, 11, 25)) == len(booked) - 1
+    since = h.fake.mark()
+    h.fake.press(RU, review, h.fake.find_button(review, "✅"))
+    answer = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    await h.quiet(0.3)
+    assert not rows(h, "SELECT id FROM bookings WHERE citizen_id = ? AND status = 'booked'", RU)
+    assert "заняли" in str(answer.params.get("text"))

@@ -135,8 +135,12 @@ class BookingService:
         # A slot no longer offered (past, cancelled, inside the lead time) can only give back
         # this draft's earlier booking: capacity 0 takes no new place.
         # A place held for this citizen by a waitlist offer counts as taken for everyone
-        # else; the store lets its holder book it.
-        held = bool(draft.get("offer_id"))
+        # else; the store lets its holder book it while the offer holds (not expired, not
+        # closed by the session called off: then the store refuses it in any case).
+        held = False
+        if start not in offered and str(draft.get("offer_id", "")).isdigit():
+            holding = await self.offer_for(int(draft["offer_id"]), citizen_id)
+            held = holding is not None and holding[1] == start.astimezone(self.tz)
         capacity = reception.capacity if start in offered or held else 0
 
         async def confirm(conn: InTransaction, booking: Booking) -> None:

@@ -75,6 +75,8 @@ class PostgresBookingStore:
             held = await _held_in_session(conn, citizen_id, reception, session_day)
             if held is not None:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, reception, session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, reception, slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             if citizen_id is not None:
@@ -141,6 +143,8 @@ class PostgresBookingStore:
             held = await _held_in_session(conn, citizen_id, old.reception, new_session_day)
             if held is not None and held.id != old.id:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, old.reception, new_session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, old.reception, new_slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             # Cancel first: the partial unique index allows one booked row per session.
@@ -522,6 +526,17 @@ async def _held_in_session(
         session_day,
         BOOKED,
     )
+
+
+async def _called_off(conn: Connection, reception: str, session_day: date) -> bool:
+    """A session called off takes no place, whatever held one for the caller (an offer from
+    the waiting list that the cancellation closed a moment before the confirm)."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM reception_cancellations WHERE reception = $1 AND session_day = $2",
+        reception,
+        session_day,
+    )
+    return found is not None
 
 
 async def _taken(

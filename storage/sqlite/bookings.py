@@ -70,6 +70,8 @@ class SQLiteBookingStore:
             held = await _held_in_session(conn, citizen_id, reception, session_day)
             if held is not None:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, reception, session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, reception, slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             if citizen_id is not None:
@@ -129,6 +131,8 @@ class SQLiteBookingStore:
             held = await _held_in_session(conn, citizen_id, old.reception, new_session_day)
             if held is not None and held.id != old.id:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, old.reception, new_session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, old.reception, new_slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             # Cancel first: the partial unique index allows one booked row per session.
@@ -518,6 +522,16 @@ async def _held_in_session(
         "AND status = ?",
         (citizen_id, reception, session_day.isoformat(), BOOKED),
     )
+
+
+async def _called_off(conn: Transaction, reception: str, session_day: date) -> bool:
+    """A session called off takes no place, whatever held one for the caller (an offer from
+    the waiting list that the cancellation closed a moment before the confirm)."""
+    async with conn.execute(
+        "SELECT 1 FROM reception_cancellations WHERE reception = ? AND session_day = ?",
+        (reception, session_day.isoformat()),
+    ) as cur:
+        return await cur.fetchone() is not None
 
 
 async def _taken(
