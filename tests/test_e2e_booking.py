@@ -527,3 +527,19 @@ async def test_a_held_place_of_a_session_called_off_meanwhile_is_not_booked(
     await h.quiet(0.3)
     assert not rows(h, "SELECT id FROM bookings WHERE citizen_id = ? AND status = 'booked'", RU)
     assert "заняли" in str(answer.params.get("text"))
+
+
+@pytest.mark.parametrize(("user", "lang", "words"), [
+    (RU, "ru", "записываетесь на приём (/book)"),
+    (KK, "kk", "Қабылдауға жазылсаңыз (/book)"),
+])  # fmt: skip
+async def test_privacy_says_what_a_booking_keeps(
+    booking: tuple[Harness, FrozenClock], user: int, lang: str, words: str
+) -> None:
+    """A booking keeps a name, a phone, a question and the needs to attend (a wheelchair, an
+    interpreter): /privacy says so, and what /forget leaves of it."""
+    h, _delivery = booking
+    await onboard(h, user, lang)
+    privacy = await h.say(user, "/privacy", lang=lang, expect=words)
+    assert "/forget" in (privacy.text or "")
+    assert len(privacy.text or "") <= 4096
