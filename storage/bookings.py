@@ -226,6 +226,10 @@ class BookingStore(Protocol):
         same transaction, to write the offer's message, which commits with the offer or not
         at all (see `OutboxStore.write_in`)."""
 
+    async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:
+        """The places held for the citizen by offers not taken and not expired (/forget
+        passes them on before the erasure takes the citizen's waiting-list rows)."""
+
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         """An offer still held (not taken, not expired), for its «Take the place» button."""
 

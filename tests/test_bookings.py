@@ -332,6 +332,9 @@ async def test_waitlist_order_and_offers(store: Store) -> None:
     assert offer is not None and offer.citizen_id == 12
     assert (offer.slot_start, offer.expires_at) == (slot(10), NOW + hold)
     assert await store.next_in_line("deputy", WED) == 13
+    assert await store.offers_held_by(12, NOW) == [offer]
+    assert await store.offers_held_by(12, NOW + 2 * hold) == []  # expired
+    assert await store.offers_held_by(13, NOW) == []
     # The held place is taken for everyone else …
     assert (await store.booked_counts("deputy", [slot(10)], now=NOW))[slot(10)] == 2
     assert await booked(store, slot(10)) == 1

@@ -543,3 +543,31 @@ async def test_privacy_says_what_a_booking_keeps(
     privacy = await h.say(user, "/privacy", lang=lang, expect=words)
     assert "/forget" in (privacy.text or "")
     assert len(privacy.text or "") <= 4096
+
+
+async def test_forget_passes_a_held_offer_to_the_next_in_line(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    """A place held for a citizen from the waiting list goes to the next in line when that
+    citizen uses /forget: the erasure took their waiting-list row, and with it the offer that
+    would have expired and passed on, so the next citizen kept waiting for a place now free."""
+    h, _delivery = booking
+    service = h.app.dp["bookings"]
+    booked = await fill_session(h, date(2026, 11, 25))
+    reception = service.receptions.get("deputy_akim")
+    await onboard(h, RU, "ru")
+    await h.app.repo.set_language(KK, "kk")
+    for citizen in (RU, KK):
+        assert await service.join_waitlist(citizen, reception, date(2026, 11, 25))
+    since = h.fake.mark()
+    first = await service.store.get(booked[0])
+    await service.cancel(first.id, first.citizen_id)
+    h.app.outbox.wakeup.set()
+    await h.reply(RU, since, expect="🎉")
+
+    question = await h.say(RU, "/forget")
+    since = h.fake.mark()
+    await h.click(RU, question, "Да", method="editMessageText")
+    h.app.outbox.wakeup.set()
+    offer = await h.reply(KK, since, expect="🎉")
+    assert "Жазылу" in str(offer.params.get("reply_markup"))

@@ -213,9 +213,16 @@ class BookingService:
         return booking
 
     async def give_back_places(self, citizen_id: int) -> None:
-        """Every upcoming place of the citizen goes back to others (/forget)."""
+        """Every upcoming place of the citizen goes back to others (/forget), and so does a
+        place held for them by a waiting-list offer: the erasure takes their waiting-list
+        rows, and with them the offer that would have expired and passed on."""
         for booking in await self.store.citizen_upcoming(citizen_id, self.clock()):
             await self.cancel(booking.id, citizen_id)
+        for offer in await self.store.offers_held_by(citizen_id, self.clock()):
+            await self.store.leave_waitlist(
+                citizen_id, offer.reception, offer.session_day, self.clock()
+            )
+            await self.offer_place(offer.reception, offer.session_day, offer.slot_start)
 
     # --- waitlist -----------------------------------------------------------------------
 

@@ -471,6 +471,16 @@ class PostgresBookingStore:
                 await then(conn, offer, row["language"])
         return offer
 
+    async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM waitlist WHERE citizen_id = $1 AND status = $2 AND expires_at > $3 "
+            "ORDER BY id",
+            citizen_id,
+            OFFERED,
+            now,
+        )
+        return [_offer(row) for row in rows]
+
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         row = await self.db.fetchone(
             "SELECT * FROM waitlist WHERE id = $1 AND status = $2 AND expires_at > $3",

@@ -457,6 +457,15 @@ class SQLiteBookingStore:
                 await then(conn, offer, row["language"])
         return offer
 
+    async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:
+        rows = await self.db.fetchall(
+            "SELECT id FROM waitlist WHERE citizen_id = ? AND status = ? AND expires_at > ? "
+            "ORDER BY id",
+            (citizen_id, OFFERED, encode_instant(now)),
+        )
+        held = [await self.held_offer(int(row["id"]), now) for row in rows]
+        return [offer for offer in held if offer is not None]
+
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         row = await self.db.fetchone(
             "SELECT id, citizen_id, reception, session_day, slot_start, expires_at FROM waitlist "
