@@ -179,6 +179,12 @@ class OutboxStore(Protocol):
         """Unsent rows with this purpose are not wanted any more (a cancelled booking's
         reminders); sent ones stay as the record of what went out."""
 
+    async def withdraw_in(
+        self, conn: InTransaction, purpose: str, reason: str, now: datetime
+    ) -> int:
+        """`withdraw` inside the caller's transaction (a store's `also` or `then`), so the
+        rows go with the change that makes them unwanted or not at all."""
+
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None
     ) -> int:

@@ -24,6 +24,7 @@ from storage.outbox import NewMessage, OutboxRow, Outgoing
 from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
+WITHDRAW = f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose = $3 AND {PENDING}"
 O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
 # "No pending row of the same chat that may hold it back comes before it": one probe of
 # outbox_by_chat. Any earlier row holds a bulk row back; only an earlier row that is not bulk
@@ -276,12 +277,10 @@ class PostgresOutboxStore:
         return [int(row[0]) for row in rows]
 
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
-        return await self.db.execute(
-            f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose = $3 AND {PENDING}",
-            now,
-            reason,
-            purpose,
-        )
+        return await self.db.execute(WITHDRAW, now, reason, purpose)
+
+    async def withdraw_in(self, conn: Connection, purpose: str, reason: str, now: datetime) -> int:
+        return rowcount(await conn.execute(WITHDRAW, now, reason, purpose))
 
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None

@@ -19,6 +19,10 @@ from storage.sqlite.transaction import Transaction
 
 # Both indexes are partial on this condition; queries repeat it verbatim so SQLite can use them.
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
+WITHDRAW = (
+    "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+    f"WHERE purpose = ? AND {PENDING}"
+)
 O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
 # "No pending row of the same chat that may hold it back comes before it": one probe of
 # outbox_by_chat (chat_id, scheduled_at, id, bulk). The plain <= bound lets SQLite seek the
@@ -258,11 +262,11 @@ class SQLiteOutboxStore:
         return [int(row[0]) for row in rows]
 
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
-        return await self.db.execute(
-            "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
-            "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
-            (encode_instant(now), reason, purpose),
-        )
+        return await self.db.execute(WITHDRAW, (encode_instant(now), reason, purpose))
+
+    async def withdraw_in(self, conn: Transaction, purpose: str, reason: str, now: datetime) -> int:
+        cur = await conn.execute(WITHDRAW, (encode_instant(now), reason, purpose))
+        return cur.rowcount
 
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None
