@@ -79,7 +79,7 @@ class SQLiteOutboxStore:
         return await self.add_outgoing([Outgoing(chat_id, messages, now, not_before)])
 
     async def add_outgoing(self, batches: Sequence[Outgoing]) -> list[int]:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(quick=True) as conn:
             return await write(conn, batches)
 
     # ------------------------------------------------------------------ in the caller's transaction
@@ -140,6 +140,7 @@ class SQLiteOutboxStore:
                 poll_id,
                 row_id,
             ),
+            quick=True,
         )
 
     async def reschedule(
@@ -250,6 +251,7 @@ class SQLiteOutboxStore:
             "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
             "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
             (encode_instant(now), reason, purpose),
+            quick=True,
         )
 
     async def bring_forward(
