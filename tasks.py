@@ -55,7 +55,23 @@ def run_bot() -> int:
             "and run this command again."
         )
         return 2
+    compile_bytecode()
     return subprocess.call([str(PYTHON), "-m", "bot"], cwd=ROOT)
+
+
+# The project's own packages; pip installs them editable (`-e`), so it compiles none of them.
+PACKAGES = ("bot", "handlers", "storage", "i18n")
+
+
+def compile_bytecode() -> None:
+    """Write the bytecode of the project's packages, as pip does for what it installs. Python
+    writes it on import too, unless PYTHONDONTWRITEBYTECODE is set (container images often set
+    it): then each start compiled ~29,000 lines again, about 0.15 s of a slow box's
+    start-up (README → Performance). Up to date, this is a stat per file."""
+    subprocess.run(
+        [str(PYTHON), "-m", "compileall", "-q", *PACKAGES], cwd=ROOT, check=True,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def run_tests(args: list[str]) -> int:

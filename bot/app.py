@@ -22,7 +22,6 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.fsm.storage.base import DefaultKeyBuilder
-from aiohttp import web
 
 from bot.delivery.lease import SenderLease
 from bot.delivery.outbox import Outbox
@@ -47,7 +46,7 @@ from bot.services.polls import PollService
 from bot.services.prompts import OfficialPrompts
 from bot.services.report_worker import ReportWorker
 from bot.settings import ConfigError, Settings, check_officials_chat
-from bot.telegram.commands import register_commands
+from bot.telegram.commands import all_of, register_commands
 from bot.telegram.dispatcher import UpdateScopedDispatcher
 from bot.telegram.isolation import ChatIsolation
 from bot.telegram.menu import MainMenu
@@ -60,7 +59,6 @@ from bot.telegram.middlewares import (
 )
 from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
 from bot.telegram.throttle import BurstGuard
-from bot.telegram.webhook import ANSWER_WITHIN, WebhookReceiver
 from bot.views.booking_notices import BookingNotices
 from bot.views.confirmations import ConfirmationMessages
 from bot.views.digest import DigestView
@@ -140,12 +138,18 @@ class App:
     async def run_polling(self, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
         try:
             with own_retries():  # until_telegram_answers waits for Telegram itself
-                # Telegram refuses getUpdates while a webhook is set (a webhook-mode run
-                # before this one leaves it set on purpose).
-                await until_telegram_answers(
-                    lambda: self.bot.delete_webhook(drop_pending_updates=False)
+                # All at once, each a round trip to Telegram (tens to hundreds of ms away),
+                # all done before the first getUpdates: Telegram refuses getUpdates while a
+                # webhook is set (a webhook-mode run before this one leaves it set on
+                # purpose); the commands menu is there when the first update is handled; and
+                # polling asks getMe first, which the Bot remembers from here.
+                await all_of(
+                    until_telegram_answers(
+                        lambda: self.bot.delete_webhook(drop_pending_updates=False)
+                    ),
+                    until_telegram_answers(self._register_commands),
+                    until_telegram_answers(self.bot.me),
                 )
-                await until_telegram_answers(self._register_commands)
             await self.dp.start_polling(
                 self.bot,
                 handle_signals=handle_signals,
@@ -156,12 +160,19 @@ class App:
             await self.close()
 
     async def run_webhook(
-        self, stop: asyncio.Event | None = None, *, answer_within: float = ANSWER_WITHIN
+        self, stop: asyncio.Event | None = None, *, answer_within: float | None = None
     ) -> None:
         """Serve Telegram's webhook requests on WEBHOOK_LISTEN until SIGTERM or SIGINT (or
         `stop`, in tests). The shutdown is polling's: stop taking requests and let the ones
         in hand finish, then the dispatcher's shutdown hooks (the updates in hand, then the
-        outbox sender, which drains), then `close` (the Bot session, the database)."""
+        outbox sender, which drains), then `close` (the Bot session, the database).
+        `answer_within`: bot.telegram.webhook.ANSWER_WITHIN unless given."""
+        # Imported here: aiohttp's server side is not needed to long-poll (start-up, README →
+        # Performance).
+        from aiohttp import web
+
+        from bot.telegram.webhook import ANSWER_WITHIN, WebhookReceiver
+
         settings = self.settings
         assert settings.webhook_url and settings.webhook_secret  # checked by Settings
         receiver_secret = settings.webhook_secret.get_secret_value()
@@ -172,7 +183,7 @@ class App:
             self.bot,
             receiver_secret,
             self.db.ping,
-            answer_within=answer_within,
+            answer_within=ANSWER_WITHIN if answer_within is None else answer_within,
         )
         # Requests in hand get as long to finish as polling gives the updates in hand.
         runner = web.AppRunner(
@@ -344,10 +355,13 @@ async def create_app(
         tz=settings.tz,
         member_status=member_status,
         locate=outbox_store.message_id_for,
+        migrated_from=outbox_store.migrated_from,
         notifier=OfficialsNotices(
             outbox, i18n, catalog, language=settings.officials_language, tz=settings.tz
         ),
     )
+    # An answer given up because the citizen blocked the bot is told to the officials.
+    sender.undelivered = officials.citizen_unreachable
     prompt_store = stores.prompts
     limits = DailyLimits(stores.limits, clock, settings.appeals_per_day, settings.additions_per_day)
     lifecycle = AppealLifecycle(

@@ -512,6 +512,7 @@ async def send(
     announcements: AnnouncementService,
     meetings: MeetingService,
     polls: PollService,
+    officials: OfficialsService,
     officials_language: str,
 ) -> None:
     draft = await draft_of(state)
@@ -545,8 +546,11 @@ async def send(
         await query.answer(view.time_passed_text(), show_alert=True)
         await message.edit_text(view.time_passed_text())
         return
+    # Under the officials' chat's own id, as its appeals: the supergroup a group became is
+    # the same chat (`OfficialsService.home_of`).
+    chat = await officials.home_of(message.chat.id)
     sent = await announcements.send(
-        ready, message.chat.id, message.message_id, query.from_user.id, query.from_user.full_name
+        ready, chat, message.message_id, query.from_user.id, query.from_user.full_name
     )
     await state.clear()
     await query.answer(_("Sending.") if sent.created else _("It was sent already."))
@@ -568,13 +572,17 @@ async def cancel(query: CallbackQuery, callback_data: AnnCb, state: FSMContext) 
 
 
 async def stop(
-    query: CallbackQuery, callback_data: AnnCb, announcements: AnnouncementService
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    announcements: AnnouncementService,
+    officials: OfficialsService,
 ) -> None:
     number = callback_data.value
     announcement = (
         await announcements.get(int(number)) if number.isascii() and number.isdigit() else None
     )
-    if announcement is None or announcement.chat_id != where(query).chat.id:
+    here = await officials.home_of(where(query).chat.id)
+    if announcement is None or announcement.chat_id != here:
         await stale(query)
         return
     stopped = await announcements.stop(announcement.id)
@@ -599,10 +607,11 @@ async def meetings_command(
     if not await allowed(message, officials):
         return
     args = (command.args or "").strip().lower()
+    here = await officials.home_of(message.chat.id)
     if args == "past":
-        past = await meetings.past(officials.scope_of(message.chat.id))
+        past = await meetings.past(await officials.scope_of(message.chat.id))
         text, markup = view.past_meetings_screen(
-            past, catalog.territory, tz, officials_language, PAST_DAYS, message.chat.id
+            past, catalog.territory, tz, officials_language, PAST_DAYS, here
         )
         await answer_in_parts(message, text, markup)
         return
@@ -610,15 +619,18 @@ async def meetings_command(
         await message.answer(view.meetings_usage())
         return
     # A department's chat sees the meetings it announced; the default chat every one.
-    figures = await meetings.upcoming(officials.scope_of(message.chat.id))
+    figures = await meetings.upcoming(await officials.scope_of(message.chat.id))
     text = view.meetings_screen(figures, catalog.territory, tz, officials_language)
     # Only the chat that announced a meeting calls it off (as only it stops a broadcast).
-    ours = [f for f in figures if f.meeting.chat_id == message.chat.id]
+    ours = [f for f in figures if f.meeting.chat_id == here]
     await answer_in_parts(message, text, view.meetings_keyboard(ours))
 
 
 async def meeting_of_button(
-    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    meetings: MeetingService,
+    officials: OfficialsService,
 ) -> Announcement | None:
     """The meeting a button names, announced from this chat and still ahead; otherwise the
     button is answered here."""
@@ -627,7 +639,7 @@ async def meeting_of_button(
         await stale(query)
         return None
     meeting, ahead = await meetings.open_meeting(int(number))
-    if meeting is None or meeting.chat_id != where(query).chat.id:
+    if meeting is None or meeting.chat_id != await officials.home_of(where(query).chat.id):
         # Another officials' chat's meeting (a forged button, or a message forwarded here).
         await stale(query)
         return None
@@ -638,9 +650,12 @@ async def meeting_of_button(
 
 
 async def cancel_meeting_asked(
-    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    meetings: MeetingService,
+    officials: OfficialsService,
 ) -> None:
-    meeting = await meeting_of_button(query, callback_data, meetings)
+    meeting = await meeting_of_button(query, callback_data, meetings, officials)
     if meeting is None:
         return
     await query.answer()
@@ -650,9 +665,12 @@ async def cancel_meeting_asked(
 
 
 async def cancel_meeting_confirmed(
-    query: CallbackQuery, callback_data: AnnCb, meetings: MeetingService
+    query: CallbackQuery,
+    callback_data: AnnCb,
+    meetings: MeetingService,
+    officials: OfficialsService,
 ) -> None:
-    meeting = await meeting_of_button(query, callback_data, meetings)
+    meeting = await meeting_of_button(query, callback_data, meetings, officials)
     if meeting is None:
         return
     cancelled = await meetings.cancel(meeting.id)

@@ -27,6 +27,7 @@ from bot.domain.booking_steps import (
 )
 from bot.domain.dialogs import BOOKING, dialog_of
 from bot.domain.receptions import Reception
+from bot.domain.validation import check_booking_question
 from bot.services.appeals import AppealService
 from bot.services.bookings import BookingService, booked
 from bot.services.confirmations import Confirmations
@@ -353,12 +354,12 @@ async def needs_done(
 async def question_typed(
     message: Message, state: FSMContext, bookings: BookingService, appeals: AppealService
 ) -> None:
-    text = (message.text or "").strip()
-    if not 10 <= len(text) <= 1000:
+    checked = check_booking_question(message.text)
+    if checked.problem is not None:
         await message.answer(_("Please write from 10 to 1000 characters."))
         return
     data, draft = await draft_of(state)
-    draft["topic"], draft["appeal_id"] = text, None
+    draft["topic"], draft["appeal_id"] = checked.text, None
     await state.set_data(data)
     await show(next_step("question"), message, state, bookings, appeals)
 

@@ -123,6 +123,14 @@ async def privacy(message: Message) -> None:
         "attend are kept for its organisers, and a question you ask in advance is shown to "
         "them; «I won't come after all» withdraws your registration, and /forget erases both."
     )
+    bookings = _(
+        "If you book a reception (/book), your name, phone number, question and what you need "
+        "to attend (a wheelchair, a sign-language interpreter, someone with you, anything "
+        "else) are kept for the officials who receive you and the staff at the door. /forget "
+        "cancels your upcoming bookings and erases your name, phone, question and what you "
+        "wrote; which of the listed needs a booking had stays without your name, so that the "
+        "akimat knows what to prepare."
+    )
     polls = _(
         "If you vote in a poll of the akimat, your vote is kept with your Telegram id until "
         "/forget, so that each person counts once; officials see only the numbers by answer and "
@@ -141,7 +149,8 @@ async def privacy(message: Message) -> None:
             "/forget erases your personal data; anonymous figures (how many appeals of which "
             "kind, where and when) stay for statistics."
         )
-        + f"\n\n{address}\n\n{subscriptions}\n\n{meetings}\n\n{polls}\n\n{kept}"
+        + f"\n\n{address}\n\n{bookings}\n\n{subscriptions}\n\n{meetings}\n\n{polls}"
+        + f"\n\n{kept}"
     )
 
 

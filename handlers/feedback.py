@@ -34,6 +34,8 @@ async def feedback_pressed(
         )
         if result.appeal is None:
             await query.answer(_("Appeal not found."), show_alert=True)
+        elif result.reason == "not_answered":
+            await query.answer(_("This button is no longer active."), show_alert=True)
         elif not result.done:
             await query.answer(_("You have already rated this answer."), show_alert=True)
         else:

@@ -63,7 +63,7 @@ async def digest(
             return
         await digests.send_copy(message.chat.id, chat, now)
         return
-    await digests.send_now(message.chat.id, now)
+    await digests.send_now(await officials.home_of(message.chat.id), now)
 
 
 async def find(
@@ -95,7 +95,9 @@ async def find(
     sent = await send_in_parts(
         message,
         "\n".join(lines),
-        reply_markup=card_view.card_keyboard(appeal, catalog, message.chat.id),
+        reply_markup=card_view.card_keyboard(
+            appeal, catalog, await officials.home_of(message.chat.id)
+        ),
     )
     await erasure.copy_posted(appeal.id, message.chat.id, [m.message_id for m in sent])
 
@@ -116,7 +118,7 @@ async def stats(
     if days is None:
         await message.answer(_("Usage: /stats or /stats 7 (days, 1 to 366)."))
         return
-    scope = officials.scope_of(message.chat.id)
+    scope = await officials.scope_of(message.chat.id)
     try:
         job = reports.start_stats(message.chat.id, days, scope)
     except ReportBusy:
@@ -179,7 +181,7 @@ async def export(
     # worker's process, so the function goes there by name).
     try:
         job = reports.start_export(
-            message.chat.id, request.days, officials.scope_of(message.chat.id),
+            message.chat.id, request.days, await officials.scope_of(message.chat.id),
             officials_language, workbook=export_xlsx,
             full_contacts_for=user if request.full else None,
         )  # fmt: skip

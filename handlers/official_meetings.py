@@ -30,6 +30,7 @@ from bot.domain.announcements import (
     check_meeting_line,
 )
 from bot.domain.dialogs import dialog_of
+from bot.services.officials import OfficialsService
 from bot.services.outreach import MeetingService, Moved
 from bot.telegram.callbacks import MeetEditCb
 from bot.telegram.filters import CallbackPrefix, Has, author
@@ -69,13 +70,13 @@ class RepliesToPrompt(Filter):
 
 
 async def meeting_here(
-    query: CallbackQuery, meeting_id: int, meetings: MeetingService
+    query: CallbackQuery, meeting_id: int, meetings: MeetingService, officials: OfficialsService
 ) -> Announcement | None:
     """The meeting a button names, if it was announced from the chat the button is pressed
     in: only that chat moves it or enters how many came (as only it calls it off or stops a
     broadcast). Otherwise the button is answered here."""
     meeting = await meetings.meeting(meeting_id)
-    if meeting is None or meeting.chat_id != where(query).chat.id:
+    if meeting is None or meeting.chat_id != await officials.home_of(where(query).chat.id):
         # Another officials' chat's meeting (a forged button, or a message forwarded here).
         await stale(query)
         return None
@@ -96,10 +97,11 @@ async def move_asked(
     callback_data: MeetEditCb,
     state: FSMContext,
     meetings: MeetingService,
+    officials: OfficialsService,
     officials_language: str,
     tz: tzinfo,
 ) -> None:
-    meeting = await meeting_here(query, callback_data.meeting, meetings)
+    meeting = await meeting_here(query, callback_data.meeting, meetings, officials)
     if meeting is None:
         return
     problem = meetings.move_problem(meeting)
@@ -210,6 +212,7 @@ async def move_confirmed(
     callback_data: MeetEditCb,
     state: FSMContext,
     meetings: MeetingService,
+    officials: OfficialsService,
     officials_language: str,
     tz: tzinfo,
 ) -> None:
@@ -217,7 +220,7 @@ async def move_confirmed(
     if edit.get("meeting") != callback_data.meeting or not edit.get("when"):
         await stale(query)
         return
-    if await meeting_here(query, callback_data.meeting, meetings) is None:
+    if await meeting_here(query, callback_data.meeting, meetings, officials) is None:
         return
     moved = await meetings.move(
         callback_data.meeting, str(edit.get("key")), datetime.fromisoformat(str(edit["when"])),
@@ -252,9 +255,13 @@ async def move_dropped(query: CallbackQuery, callback_data: MeetEditCb, state: F
 
 
 async def count_asked(
-    query: CallbackQuery, callback_data: MeetEditCb, state: FSMContext, meetings: MeetingService
+    query: CallbackQuery,
+    callback_data: MeetEditCb,
+    state: FSMContext,
+    meetings: MeetingService,
+    officials: OfficialsService,
 ) -> None:
-    meeting = await meeting_here(query, callback_data.meeting, meetings)
+    meeting = await meeting_here(query, callback_data.meeting, meetings, officials)
     if meeting is None:
         return
     problem = meetings.attended_problem(meeting)

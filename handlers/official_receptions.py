@@ -136,7 +136,7 @@ async def session_view(
 ) -> tuple[str, InlineKeyboardMarkup]:
     """One session as /receptions shows it in `chat_id`: the list and its buttons.
     `references` (from `references_in`) holds the registration numbers its places name."""
-    full_names = officials.scope_of(chat_id).bookings
+    full_names = (await officials.scope_of(chat_id)).bookings
     text = session_text(reception, booked, day, lang, tz, references, full_names)
     return text, session_keyboard(reception, booked, day, bookings.today(), tz, full_names)
 

@@ -43,6 +43,9 @@ from i18n.formatting import long_date
 from storage.models import Appeal, Outcome
 from storage.prompts import Prompt, PromptAction
 
+# «✖️ Cancel» under the outcome question and the department list: card:drop:<appeal>:
+CARD_DROP = f"{CardCb.__prefix__}{CardCb.__separator__}drop{CardCb.__separator__}"
+
 
 def official_of(user: User) -> Official:
     return Official(user.id, user.full_name)
@@ -186,6 +189,9 @@ async def outcome_chosen(
         return
     try:
         outcome = Outcome(callback_data.arg)
+        if not is_question(where):
+            # Pressed on the card itself (forged): the card is not turned into the question.
+            raise ValueError(callback_data.arg)
     except ValueError:
         await query.answer(_("This button is no longer active."), show_alert=True)
         return
@@ -302,6 +308,14 @@ async def forward_pressed(
     )
 
 
+def is_question(message: Message) -> bool:
+    """The outcome question or the department list (their «✖️ Cancel» is their mark), which
+    go once used; not the card, nor anything else a forged button is pressed on."""
+    markup = message.reply_markup
+    rows = markup.inline_keyboard if markup is not None else []
+    return any((button.callback_data or "").startswith(CARD_DROP) for row in rows for button in row)
+
+
 async def department_chosen(
     query: CallbackQuery,
     callback_data: CardCb,
@@ -311,11 +325,18 @@ async def department_chosen(
     catalog: Catalog,
 ) -> None:
     card = await officials.card_message(appeal)
+    # Only the department list goes once used: a department pressed on the card itself (a
+    # forged button) must not delete the chat's one place to act on the appeal.
+    question = is_question(where)
     if not allows(appeal.status, Action.FORWARD):
         # A stale department list: the appeal moved on since it was shown.
         await query.answer(refused_text(appeal, catalog), show_alert=True)
-        await where.delete()
+        if question:
+            await where.delete()
         await refresh(officials, ActionResult(appeal, False), card)
+        return
+    if not question:
+        await query.answer(_("This button is no longer active."), show_alert=True)
         return
     result = await officials.forward(appeal.id, official_of(query.from_user), callback_data.arg)
     if result.done:
@@ -328,6 +349,9 @@ async def department_chosen(
 
 async def dropped(query: CallbackQuery, where: Message) -> None:
     """Cancel under the outcome question or the departments: the question goes."""
+    if not is_question(where):
+        await query.answer(_("This button is no longer active."), show_alert=True)
+        return
     await query.answer(_("Cancelled."))
     await where.delete()
 
@@ -475,7 +499,9 @@ async def preview_sent(
     acted, appeal = result.action, result.appeal
     assert acted is not None
     if acted.done:
-        await where.reply(view.done_text(result.prompt.action, appeal.reference))
+        await where.reply(
+            view.done_text(result.prompt.action, appeal.reference, erased=appeal.erased)
+        )
         await refresh(officials, acted, await officials.card_message(appeal))
     else:
         await where.reply(view.not_done_text(appeal))

@@ -83,6 +83,13 @@ class WaitlistOffer:
 # Writes in an offer's transaction (the backend's own transaction, opaque here):
 # (transaction, the offer, the citizen's language or None).
 OfferThen = Callable[[InTransaction, WaitlistOffer, str | None], Awaitable[object]]
+# Writes in the transaction that takes, moves or gives back places (the reminders and notices
+# that follow them: queued and withdrawn with the change, or not at all).
+BookingThen = Callable[[InTransaction, Booking], Awaitable[None]]
+# A move's: (transaction, the booking given up, the one that replaces it).
+MoveThen = Callable[[InTransaction, Booking, Booking], Awaitable[None]]
+# A session called off: (transaction, the places cancelled now).
+SessionThen = Callable[[InTransaction, list[Booking]], Awaitable[None]]
 
 
 @runtime_checkable
@@ -107,12 +114,12 @@ class BookingStore(Protocol):
         contact_phone: str | None,
         language: str,
         now: datetime,
-        also: Callable[[InTransaction, Booking], Awaitable[None]] | None = None,
+        also: BookingThen | None = None,
     ) -> BookResult:
         """Take a place if the slot has one left. The draft key is checked first, so a
         redelivered confirmation gets the earlier booking back whatever the capacity.
         `also(conn, booking)` runs in the same transaction once a place is taken (the
-        citizen's confirmation is written with the booking)."""
+        citizen's confirmation and reminders are written with the booking)."""
 
     async def move(
         self,
@@ -122,15 +129,22 @@ class BookingStore(Protocol):
         new_session_day: date,
         capacity: int,
         now: datetime,
+        also: MoveThen | None = None,
     ) -> BookResult:
         """Move a booking to another slot of the same reception. The old booking is cancelled
         and a new one made in one transaction, so a full target leaves the old place held.
         A new row (not an update) gives the new time its own reminders; `moved_from` links
-        them, and a repeated move (a redelivered update) returns the new one as duplicate."""
+        them, and a repeated move (a redelivered update) returns the new one as duplicate.
+        `also(conn, old, new)` runs in the same transaction once moved (the old time's
+        reminders withdrawn, the new time's queued)."""
 
-    async def cancel(self, booking_id: int, citizen_id: int, now: datetime) -> Booking | None:
+    async def cancel(
+        self, booking_id: int, citizen_id: int, now: datetime, also: BookingThen | None = None
+    ) -> Booking | None:
         """The citizen gives their place back. Only their own booked place that has not
-        started yet: after that it is the officials' to mark attended or no_show."""
+        started yet: after that it is the officials' to mark attended or no_show.
+        `also(conn, booking)` runs in the same transaction once cancelled (its reminders
+        withdrawn)."""
 
     async def mark(self, booking_id: int, status: str) -> Booking | None:
         """attended / no_show after the session; None for a cancelled or unknown booking."""
@@ -159,11 +173,12 @@ class BookingStore(Protocol):
         the number of sessions and bookings (/receptions lists them)."""
 
     async def cancel_session(
-        self, reception: str, session_day: date, now: datetime
+        self, reception: str, session_day: date, now: datetime, then: SessionThen | None = None
     ) -> list[Booking]:
         """Call a session off: record it (the planner stops offering it), cancel its booked
-        places and close its waitlist. Returns the bookings cancelled now, so each citizen
-        can be told; a repeated call returns none."""
+        places and close its waitlist. Returns the bookings cancelled now; a repeated call
+        returns none, so `then(conn, cancelled)` tells each citizen and withdraws their
+        reminders in the same transaction."""
 
     async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
         """A one-off session added by officials; adding a called-off day restores it."""
@@ -210,6 +225,10 @@ class BookingStore(Protocol):
         nobody is waiting. `then(transaction, offer, the citizen's language)` runs in the
         same transaction, to write the offer's message, which commits with the offer or not
         at all (see `OutboxStore.write_in`)."""
+
+    async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:
+        """The places held for the citizen by offers not taken and not expired (/forget
+        passes them on before the erasure takes the citizen's waiting-list rows)."""
 
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         """An offer still held (not taken, not expired), for its «Take the place» button."""

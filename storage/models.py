@@ -94,6 +94,7 @@ class Appeal:
     answer_file_id: str | None = None
     officials_chat_id: int | None = None
     department: str | None = None
+    forwarded_at: datetime | None = None  # the latest forward's; each forward is told anew
     taken_by: int | None = None
     taken_by_name: str | None = None
     answered_by_name: str | None = None

@@ -137,8 +137,9 @@ class OutboxStore(Protocol):
 
     async def drop(self, row_id: int, error: str, now: datetime) -> None: ...
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
-        """Give up on everything pending for a chat; returns how many rows."""
+    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+        """Give up on everything pending for a chat; returns the dropped rows' dedupe keys
+        ("" for a row without one), so what they were can be told elsewhere."""
 
     async def mark_unreachable(self, chat_id: int) -> None: ...
 
@@ -170,9 +171,19 @@ class OutboxStore(Protocol):
 
     async def resolve_chat(self, chat_id: int) -> int: ...
 
+    async def migrated_from(self, chat_id: int) -> list[int]:
+        """The groups that became supergroup `chat_id` (after a chain, each earlier id)."""
+        ...
+
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
         """Unsent rows with this purpose are not wanted any more (a cancelled booking's
         reminders); sent ones stay as the record of what went out."""
+
+    async def withdraw_in(
+        self, conn: InTransaction, purpose: str, reason: str, now: datetime
+    ) -> int:
+        """`withdraw` inside the caller's transaction (a store's `also` or `then`), so the
+        rows go with the change that makes them unwanted or not at all."""
 
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None

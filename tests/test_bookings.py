@@ -299,6 +299,13 @@ async def test_cancelling_a_session(store: Store) -> None:
     assert statuses == {1: "cancelled", 2: "cancelled", 3: "cancelled"}
     assert len(await store.session_bookings("deputy", NEXT_WED, statuses=["booked"])) == 1
     assert len(await store.session_bookings("akim", WED)) == 1
+    # Nor a place from whatever let a caller past the planner (a waiting list's hold read
+    # before the cancellation), nor a move into it.
+    assert (await book(store, 8, slot(10), capacity=5)).reason == "full"
+    later = (await book(store, 9, slot(10, day=NEXT_WED), capacity=5)).booking
+    assert later is not None
+    moved = await store.move(later.id, 9, slot(11), WED, 5, NOW)
+    assert moved.reason == "full"
 
 
 # --- waitlist ---------------------------------------------------------------------------------
@@ -325,6 +332,9 @@ async def test_waitlist_order_and_offers(store: Store) -> None:
     assert offer is not None and offer.citizen_id == 12
     assert (offer.slot_start, offer.expires_at) == (slot(10), NOW + hold)
     assert await store.next_in_line("deputy", WED) == 13
+    assert await store.offers_held_by(12, NOW) == [offer]
+    assert await store.offers_held_by(12, NOW + 2 * hold) == []  # expired
+    assert await store.offers_held_by(13, NOW) == []
     # The held place is taken for everyone else …
     assert (await store.booked_counts("deputy", [slot(10)], now=NOW))[slot(10)] == 2
     assert await booked(store, slot(10)) == 1

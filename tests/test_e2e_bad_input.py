@@ -638,3 +638,42 @@ async def test_lang_switches_an_existing_citizen_to_kazakh(harness: Harness) -> 
     # Telegram still says "ru": the chosen language wins.
     answer = await h.say(A, "/help", lang="ru")
     assert (answer.text or "").startswith(HELP_KK)
+
+
+# Messages that look empty: zero-width spaces and joiners, direction marks, the blank Braille
+# pattern, the Hangul filler, each with a couple of letters at most.
+INVISIBLE = [
+    "\u200b" * 30,
+    "\u2800" * 12,
+    "\u3164" * 12,
+    "\u200e\u200f\u2066\u2069\ufeff\u00ad" * 4 + "ок",
+]
+
+
+@pytest.mark.parametrize("text", INVISIBLE, ids=["zwsp", "braille", "hangul", "marks"])
+async def test_an_invisible_text_is_no_description(harness: Harness, text: str) -> None:
+    """Ten characters that show nothing would register an appeal the officials cannot read
+    (and count it against the day's five); the step says it is too short and stays."""
+    h = harness
+    await to_text_step(h, A)
+    since = h.fake.mark()
+    update = h.fake.user_message(A, text)
+    await handled(h, update)
+    assert texts_since(h, A, since) == [TOO_SHORT]
+    assert fsm(h, A)[0] == "AppealForm:text"
+    await h.say(A, VALID_TEXT, expect=FILES_PROMPT)
+
+
+async def test_an_invisible_question_to_a_reception_is_asked_again(harness: Harness) -> None:
+    h = harness
+    await onboard(h, A, "ru")
+    receptions = await h.say(A, "/book")
+    days = await h.press(A, receptions, h.fake.buttons(receptions)[0][1] or "")
+    slots = await h.press(A, days, h.fake.buttons(days)[0][1] or "")
+    await h.press(A, slots, h.fake.buttons(slots)[0][1] or "", expect="1000")
+    for text in INVISIBLE:
+        since = h.fake.mark()
+        update = h.fake.user_message(A, text)
+        await handled(h, update)
+        assert texts_since(h, A, since) == ["Пожалуйста, напишите от 10 до 1000 символов."]
+    assert fsm(h, A)[0] == "BookingForm:question"

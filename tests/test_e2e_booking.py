@@ -491,3 +491,83 @@ async def test_a_forged_or_earlier_button_gets_one_stale_alert(
     # The day's own buttons still work.
     await h.press(RU, days, h.fake.buttons(days)[0][1] or "")
     assert fsm(h, RU)[0] == "BookingForm:slot"
+
+
+async def test_a_held_place_of_a_session_called_off_meanwhile_is_not_booked(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    """A citizen takes a place offered from the waiting list and, while they fill in the
+    booking, the officials call the session off: «Confirm» must not book a place at a session
+    that is not held (the offer's hold let it past the check of what is still offered)."""
+    h, _delivery = booking
+    await onboard(h, RU, "ru")
+    service = h.app.dp["bookings"]
+    booked = await fill_session(h, date(2026, 11, 25))
+    receptions = await h.say(RU, "/book")
+    days = await h.press(RU, receptions, h.fake.buttons(receptions)[0][1] or "")
+    await h.press(RU, days, h.fake.find_button(days, "25 ноября"), expect="листе ожидания")
+    since = h.fake.mark()
+    first = await service.store.get(booked[0])
+    await service.cancel(first.id, first.citizen_id)
+    h.app.outbox.wakeup.set()
+    offer = await h.reply(RU, since, expect="🎉")
+    question = await h.click(RU, offer, "✅")
+    assert "1000" in (question.text or "")
+    access = await h.say(RU, "Вопрос об очереди на жильё для семьи")
+    await h.click(RU, access, "➡️")
+    since = h.fake.mark()
+    h.fake.user_message(RU, "+7 701 222 33 44")
+    review = await h.with_button(RU, since, "✅")
+
+    reception = service.receptions.get("deputy_akim")
+    assert await service.cancel_session(reception, date(2026, 11, 25)) == len(booked) - 1
+    since = h.fake.mark()
+    h.fake.press(RU, review, h.fake.find_button(review, "✅"))
+    answer = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    await h.quiet(0.3)
+    assert not rows(h, "SELECT id FROM bookings WHERE citizen_id = ? AND status = 'booked'", RU)
+    assert "заняли" in str(answer.params.get("text"))
+
+
+@pytest.mark.parametrize(("user", "lang", "words"), [
+    (RU, "ru", "записываетесь на приём (/book)"),
+    (KK, "kk", "Қабылдауға жазылсаңыз (/book)"),
+])  # fmt: skip
+async def test_privacy_says_what_a_booking_keeps(
+    booking: tuple[Harness, FrozenClock], user: int, lang: str, words: str
+) -> None:
+    """A booking keeps a name, a phone, a question and the needs to attend (a wheelchair, an
+    interpreter): /privacy says so, and what /forget leaves of it."""
+    h, _delivery = booking
+    await onboard(h, user, lang)
+    privacy = await h.say(user, "/privacy", lang=lang, expect=words)
+    assert "/forget" in (privacy.text or "")
+    assert len(privacy.text or "") <= 4096
+
+
+async def test_forget_passes_a_held_offer_to_the_next_in_line(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    """A place held for a citizen from the waiting list goes to the next in line when that
+    citizen uses /forget: the erasure took their waiting-list row, and with it the offer that
+    would have expired and passed on, so the next citizen kept waiting for a place now free."""
+    h, _delivery = booking
+    service = h.app.dp["bookings"]
+    booked = await fill_session(h, date(2026, 11, 25))
+    reception = service.receptions.get("deputy_akim")
+    await onboard(h, RU, "ru")
+    await h.app.repo.set_language(KK, "kk")
+    for citizen in (RU, KK):
+        assert await service.join_waitlist(citizen, reception, date(2026, 11, 25))
+    since = h.fake.mark()
+    first = await service.store.get(booked[0])
+    await service.cancel(first.id, first.citizen_id)
+    h.app.outbox.wakeup.set()
+    await h.reply(RU, since, expect="🎉")
+
+    question = await h.say(RU, "/forget")
+    since = h.fake.mark()
+    await h.click(RU, question, "Да", method="editMessageText")
+    h.app.outbox.wakeup.set()
+    offer = await h.reply(KK, since, expect="🎉")
+    assert "Жазылу" in str(offer.params.get("reply_markup"))

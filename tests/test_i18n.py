@@ -9,7 +9,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from i18n.core import LANGUAGES, LOCALES_DIR, PoI18n
+from i18n.core import CACHE_DIR, LANGUAGES, LOCALES_DIR, PoI18n, compile_po
 from i18n.formatting import long_date
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,3 +77,30 @@ def test_dates_in_the_citizens_language() -> None:
 
     assert long_date(date(2026, 12, 22), "ru") == "22 декабря 2026\u00a0г."
     assert long_date(date(2026, 12, 22), "kk") == "2026\u00a0ж. 22 желтоқсан"
+
+
+def test_an_edited_po_is_compiled_again_not_read_from_the_cache(tmp_path: Path) -> None:
+    # The compiled catalog is cached by the .po's digest (i18n.core.compile_po); what runs is
+    # still what the .po says, edited or not, and a cache that cannot be read is compiled over.
+    source = LOCALES_DIR / "ru" / "LC_MESSAGES" / "bot.po"
+    po = tmp_path / "ru" / "LC_MESSAGES" / "bot.po"
+    po.parent.mkdir(parents=True)
+    po.write_bytes(source.read_bytes())
+    original = compile_po(po).gettext("Help")
+    assert original != "Help"
+    assert compile_po(po).gettext("Help") == original  # from the cache
+    [cached] = (po.parent / CACHE_DIR).glob("bot.*.mo")
+
+    edited = source.read_text(encoding="utf-8").replace(
+        f'msgid "Help"\nmsgstr "{original}"', 'msgid "Help"\nmsgstr "Помогите"'
+    )
+    assert 'msgstr "Помогите"' in edited
+    po.write_text(edited, encoding="utf-8")
+    assert compile_po(po).gettext("Help") == "Помогите"
+    # The catalog of the earlier text is gone; only the current one is kept.
+    assert [p.name for p in (po.parent / CACHE_DIR).glob("bot.*.mo")] != [cached.name]
+    assert len(list((po.parent / CACHE_DIR).glob("bot.*.mo"))) == 1
+
+    [current] = (po.parent / CACHE_DIR).glob("bot.*.mo")
+    current.write_bytes(b"not a catalog")
+    assert compile_po(po).gettext("Help") == "Помогите"

@@ -110,3 +110,10 @@ def test_how_many_came_is_a_whole_number_up_to_the_limit_after_the_meeting() -> 
     assert may_enter_attended(at, True, NOW) == MeetingChangeProblem.CANCELLED
     ahead = datetime(2026, 11, 25, 15, 0, tzinfo=ALMATY)
     assert may_enter_attended(ahead, False, NOW) == MeetingChangeProblem.NOT_YET
+
+
+def test_a_question_that_shows_nothing_is_empty() -> None:
+    assert check_question("\u200b" * 20).problem == MeetingFieldProblem.EMPTY
+    assert check_question("\u2800" * 20).problem == MeetingFieldProblem.EMPTY
+    assert check_question("\u200bНеге?" + "\u200b" * 8).problem == MeetingFieldProblem.TOO_SHORT
+    assert check_question("Жарық қашан жанады?").problem is None

@@ -315,7 +315,7 @@ async def test_drop_chat_and_unreachable(store: Store, db: Any, backend: Backend
         await store.add(5, "sendMessage", {"text": text}, now=T0)
     keep = await store.add(6, "sendMessage", {"text": "d"}, now=T0)
     await store.drop(keep, "bad", T0)
-    assert await store.drop_chat(5, "Forbidden: bot was blocked by the user", T0) == 3
+    assert len(await store.drop_chat(5, "Forbidden: bot was blocked by the user", T0)) == 3
     await store.mark_unreachable(5)
     assert await store.pending_count() == 0
     citizen = await backend.repository(db).get_citizen(5)
@@ -331,6 +331,8 @@ async def test_migrate_chat_moves_pending_rows_and_future_ones(store: Store) -> 
     assert await store.migrate_chat(-100, -100777, T0) == 1
     assert await store.resolve_chat(-100) == -100777
     assert await store.resolve_chat(-5) == -5
+    assert await store.migrated_from(-100777) == [-100]
+    assert await store.migrated_from(-100) == []
     later = await store.add(-100, "sendMessage", {"text": "later"}, now=T0)
     assert [(r.id, r.chat_id) for r in await store.due(T0, 10)] == [(pending, -100777)]
     await store.mark_sent(pending, 2, T0)

@@ -4,7 +4,8 @@ The bot runs as an operator starts it, in a process of its own against the fake 
 SQLite; at its first getUpdates the process prints the modules it has imported and stops.
 The workbook writer, the PostgreSQL driver and stores, the holiday tables and the plotting
 library are imported only when an official's /export, a PostgreSQL DATABASE_URL, the first
-working-day question or the first weekly chart needs them. This checks which modules are
+working-day question or the first weekly chart needs them; aiohttp's server side only in
+webhook mode. This checks which modules are
 loaded, not how long anything takes.
 """
 
@@ -50,6 +51,8 @@ DEFERRED = {
     "asyncpg": "storage.stores imports the PostgreSQL stores for a postgresql:// URL only",
     "storage.postgres": "storage.stores imports the PostgreSQL stores for a postgresql:// URL",
     "storage.port": "`python -m bot port` only",
+    "aiohttp.web": "App.run_webhook imports aiohttp's server side for a WEBHOOK_URL only",
+    "bot.telegram.webhook": "App.run_webhook imports the receiver for a WEBHOOK_URL only",
     "holidays": "bot.domain.deadlines.public_holidays imports it on the first question",
     "matplotlib": "bot.views.digest_chart.draw_png imports it for the first weekly chart",
     "PIL": "matplotlib's PNG writer, imported with it",

@@ -16,6 +16,7 @@ from bot.domain.status import (
     Action,
     actions_for,
     allows,
+    may_rate,
     sources_for,
     sources_of,
     verdict_sources,
@@ -156,3 +157,9 @@ async def test_a_forwarded_appeal_is_taken_where_it_went(
     assert any("Қаралуда" in text for text in sent.to(1))  # the citizen hears, in Kazakh
     again = await officials.take(appeal.id, Official(21, "Ерлан"))
     assert not again.done and again.reason == "already"
+
+
+def test_only_an_answer_given_is_rated_and_once() -> None:
+    assert may_rate(answered=True, rated=False)
+    assert not may_rate(answered=True, rated=True)
+    assert not may_rate(answered=False, rated=False)  # no answer yet: nothing to rate

@@ -233,3 +233,14 @@ def test_the_extension_is_the_part_after_the_last_dot() -> None:
     assert file_extension("Акт.PDF") == "pdf"
     assert file_extension("a.tar.gz") == "gz"
     assert [file_extension(n) for n in (".bashrc", "README", "", None, "x.")] == [""] * 5
+
+
+def test_visible_length_leaves_out_what_does_not_show() -> None:
+    from bot.domain.validation import check_booking_question, visible_length
+
+    assert visible_length("\u200b" * 30) == 0
+    assert visible_length("\u3164\u2800\u115f\u1160\uffa0\u00ad\ufeff\u202e") == 0
+    assert visible_length("  Ямы   на\u200b дороге  ") == len("Ямы на дороге")
+    assert visible_length("👨\u200d👩\u200d👧") == 3  # the joiners do not count, the people do
+    assert check_booking_question("\u200b" * 12).problem is not None
+    assert check_booking_question("Вопрос о субсидии").problem is None

@@ -202,6 +202,13 @@ class Outbox:
         self.poke()
         return resumed
 
+    async def chat_migrated(self, old: int, new: int) -> int:
+        """Group `old` is now supergroup `new` (Telegram's service message said so): its
+        waiting rows, and every row queued for `old` from now on, go to `new`."""
+        moved = await self.store.migrate_chat(old, new, self.clock())
+        self.poke()
+        return moved
+
     async def send_text(
         self,
         chat_id: int,

@@ -74,6 +74,8 @@ IN_FLIGHT_KEPT = 4
 Renderer = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
 # Renders the private alerts to the admins when a group starts refusing the bot.
 RefusalAlerts = Callable[[int, str], Sequence[Outgoing]]
+# A citizen (chat id) blocked the bot: the dedupe keys of the rows given up for them.
+Undelivered = Callable[[int, list[str]], Awaitable[None]]
 
 
 def no_alerts(chat_id: int, error: str) -> Sequence[Outgoing]:
@@ -203,6 +205,9 @@ class OutboxSender:
         renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
         self.bot = bot
+        # Told what a citizen who blocked the bot will never get (the dedupe keys of the rows
+        # given up): the composition root hands in the officials' side (an answer lost so).
+        self.undelivered: Undelivered | None = None
         self.renderers = dict(renderers or {})
         self.store = store
         self.outbox = outbox
@@ -542,7 +547,12 @@ class OutboxSender:
             # Blocked by the user (or deactivated): nothing for this chat can be delivered.
             await self.store.mark_unreachable(row.chat_id)
             dropped = await self.store.drop_chat(row.chat_id, describe(exc), now)
-            log.info("outbox: citizen %s unreachable, %d rows dropped", row.chat_id, dropped)
+            log.info("outbox: citizen %s unreachable, %d rows dropped", row.chat_id, len(dropped))
+            if self.undelivered is not None and dropped:
+                try:
+                    await self.undelivered(row.chat_id, dropped)
+                except Exception:  # the drop stands; only the officials' note is missing
+                    log.exception("outbox: telling what citizen %s will not get", row.chat_id)
         else:
             # Kicked from the group, or not a member: officials must still see these, so they
             # wait (parked, not retried) until the bot is back in the chat or the next start.

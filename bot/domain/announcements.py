@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.catalog import Place, Territory
-from bot.domain.validation import one_line, utf16_len
+from bot.domain.validation import one_line, utf16_len, visible_length
 
 NOTICE = "notice"
 MEETING = "meeting"
@@ -189,9 +189,9 @@ def check_question(raw: str | None) -> MeetingLine:
     """A citizen's question in advance: spaces collapse, line breaks stay."""
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in (raw or "").splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    if not text:
+    if not visible_length(text):
         return MeetingLine(text, MeetingFieldProblem.EMPTY)
-    if len(text) < QUESTION_MIN:
+    if visible_length(text) < QUESTION_MIN:
         return MeetingLine(text, MeetingFieldProblem.TOO_SHORT)
     if len(text) > QUESTION_MAX:
         return MeetingLine(text, MeetingFieldProblem.TOO_LONG)

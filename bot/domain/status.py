@@ -93,3 +93,10 @@ def verdict_sources(solved: bool) -> frozenset[Status]:
     lets close (the answered one); «not solved» only those that may also go back to work."""
     closing = sources_of(Status.CLOSED)
     return closing if solved else closing & sources_of(Status.IN_PROGRESS)
+
+
+def may_rate(answered: bool, rated: bool) -> bool:
+    """The citizen rates an answer they were given, once: not an appeal no official has
+    answered (a rating button is only ever shown under an answer; one pressed elsewhere is
+    forged), nor a second time."""
+    return answered and not rated

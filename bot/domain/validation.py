@@ -21,11 +21,44 @@ class TextCheck:
     problem: TextProblem | None
 
 
+# Letters that show as nothing: the Hangul fillers and the blank Braille pattern, which people
+# use to send a message that looks empty.
+BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def shows(char: str) -> bool:
+    """Whether `char` shows on the screen: format characters (zero-width spaces and joiners,
+    direction marks and overrides, the BOM, the soft hyphen) and the blank letters do not."""
+    return char not in BLANK_LETTERS and unicodedata.category(char) != "Cf"
+
+
+def visible_length(text: str) -> int:
+    """The length of `text` as a reader sees it: what does not show left out, runs of spaces
+    counted once, and none at either end. A minimum length is a minimum of this: twenty
+    zero-width spaces are no description of a problem."""
+    seen = "".join(char for char in text if shows(char))
+    return len(re.sub(r"\s+", " ", seen).strip())
+
+
 def check_appeal_text(raw: str, limits: Limits) -> TextCheck:
     text = re.sub(r"[ \t]+", " ", raw).strip()
-    if len(text) < limits.text_min:
+    if visible_length(text) < limits.text_min:
         return TextCheck(text, TextProblem.TOO_SHORT)
     if len(text) > limits.text_max:
+        return TextCheck(text, TextProblem.TOO_LONG)
+    return TextCheck(text, None)
+
+
+# A booking's question: what the citizen wants to talk about at the reception.
+BOOKING_QUESTION_MIN = 10
+BOOKING_QUESTION_MAX = 1000
+
+
+def check_booking_question(raw: str | None) -> TextCheck:
+    text = (raw or "").strip()
+    if visible_length(text) < BOOKING_QUESTION_MIN:
+        return TextCheck(text, TextProblem.TOO_SHORT)
+    if len(text) > BOOKING_QUESTION_MAX:
         return TextCheck(text, TextProblem.TOO_LONG)
     return TextCheck(text, None)
 

@@ -15,7 +15,7 @@ from bot.services.confirmations import Confirmation, Confirmations
 from bot.services.notifiers import BookingNotices
 from storage.base import InTransaction
 from storage.bookings import Booking, BookingStore, BookResult, WaitlistOffer
-from storage.outbox import OutboxStore
+from storage.outbox import OutboxStore, Outgoing
 
 Clock = Callable[[], datetime]
 
@@ -135,13 +135,20 @@ class BookingService:
         # A slot no longer offered (past, cancelled, inside the lead time) can only give back
         # this draft's earlier booking: capacity 0 takes no new place.
         # A place held for this citizen by a waitlist offer counts as taken for everyone
-        # else; the store lets its holder book it.
-        held = bool(draft.get("offer_id"))
+        # else; the store lets its holder book it while the offer holds (not expired, not
+        # closed by the session called off: then the store refuses it in any case).
+        held = False
+        if start not in offered and str(draft.get("offer_id", "")).isdigit():
+            holding = await self.offer_for(int(draft["offer_id"]), citizen_id)
+            held = holding is not None and holding[1] == start.astimezone(self.tz)
         capacity = reception.capacity if start in offered or held else 0
 
         async def confirm(conn: InTransaction, booking: Booking) -> None:
             if confirmation is not None and self.confirmations is not None:
                 await self.confirmations.store_in(conn, booked(citizen_id, booking, confirmation))
+            # With the place, or not at all: a crash after the booking's commit left it
+            # without reminders for good (a confirm pressed again finds it booked already).
+            await self.outbox.queue_in(conn, self.reminders(booking, reception))
 
         result = await self.store.book(
             draft_key=draft["draft_key"],
@@ -162,8 +169,8 @@ class BookingService:
         )
         if confirmation is not None and self.confirmations is not None:
             self.confirmations.committed()
-        if result.reason == "ok" and result.booking is not None:
-            await self.schedule_reminders(result.booking, reception)
+        if result.reason == "ok":
+            self.outbox.poke()
         return result
 
     async def move(self, booking_id: int, citizen_id: int, start: datetime) -> BookResult:
@@ -175,28 +182,47 @@ class BookingService:
             return BookResult(None, "not_found")
         offered = {f.slot.start for f in await self.free_slots(reception, excluding=old.slot_start)}
         capacity = reception.capacity if start in offered else 0
+
+        async def follow(conn: InTransaction, given_up: Booking, new: Booking) -> None:
+            # The reminders follow the booking in the move's own transaction: a crash between
+            # them left the old time's reminders to go out and none for the new time.
+            await self.outbox_store.withdraw_in(
+                conn, reminders_purpose(given_up.id), "booking moved", self.clock()
+            )
+            await self.outbox.queue_in(conn, self.reminders(new, reception))
+
         result = await self.store.move(
             booking_id, citizen_id, start, start.astimezone(self.tz).date(), capacity,
-            self.clock(),
+            self.clock(), also=follow,
         )  # fmt: skip
-        if result.reason == "ok" and result.booking is not None and result.booking.id != old.id:
-            await self.outbox_store.withdraw(f"booking:{old.id}", "booking moved", self.clock())
-            await self.schedule_reminders(result.booking, reception)
+        if result.reason == "ok":
+            self.outbox.poke()
         return result
 
     async def cancel(self, booking_id: int, citizen_id: int) -> Booking | None:
-        booking = await self.store.cancel(booking_id, citizen_id, self.clock())
-        if booking is not None:
-            await self.outbox_store.withdraw(
-                f"booking:{booking.id}", "booking cancelled", self.clock()
+        async def withdraw(conn: InTransaction, booking: Booking) -> None:
+            # In the cancelling transaction: a crash after it reminded the citizen of a place
+            # they gave back, and a second «Cancel» (cancelled already) never withdrew it.
+            await self.outbox_store.withdraw_in(
+                conn, reminders_purpose(booking.id), "booking cancelled", self.clock()
             )
+
+        booking = await self.store.cancel(booking_id, citizen_id, self.clock(), also=withdraw)
+        if booking is not None:
             await self.offer_place(booking.reception, booking.session_day, booking.slot_start)
         return booking
 
     async def give_back_places(self, citizen_id: int) -> None:
-        """Every upcoming place of the citizen goes back to others (/forget)."""
+        """Every upcoming place of the citizen goes back to others (/forget), and so does a
+        place held for them by a waiting-list offer: the erasure takes their waiting-list
+        rows, and with them the offer that would have expired and passed on."""
         for booking in await self.store.citizen_upcoming(citizen_id, self.clock()):
             await self.cancel(booking.id, citizen_id)
+        for offer in await self.store.offers_held_by(citizen_id, self.clock()):
+            await self.store.leave_waitlist(
+                citizen_id, offer.reception, offer.session_day, self.clock()
+            )
+            await self.offer_place(offer.reception, offer.session_day, offer.slot_start)
 
     # --- waitlist -----------------------------------------------------------------------
 
@@ -289,17 +315,27 @@ class BookingService:
 
     async def cancel_session(self, reception: Reception, day: date) -> int:
         """Officials call a session off: every booked citizen hears it in their language."""
-        cancelled = await self.store.cancel_session(reception.code, day, self.clock())
-        for booking in cancelled:
-            await self.outbox_store.withdraw(
-                f"booking:{booking.id}", "session cancelled", self.clock()
-            )
-            if booking.citizen_id is None:
-                continue
-            text, _markup = self.notices.session_cancelled(booking, reception, booking.language)
-            await self.outbox.send_text(
-                booking.citizen_id, text, dedupe_key=f"session-cancelled:{booking.id}"
-            )
+
+        async def tell(conn: InTransaction, cancelled: list[Booking]) -> None:
+            # In the transaction that calls the session off: a crash after it left the
+            # citizens untold and reminded of a session not held, and the officials' second
+            # press (called off already) cancels nothing, so nobody was ever told.
+            rows = []
+            for booking in cancelled:
+                await self.outbox_store.withdraw_in(
+                    conn, reminders_purpose(booking.id), "session cancelled", self.clock()
+                )
+                if booking.citizen_id is None:
+                    continue
+                text, _markup = self.notices.session_cancelled(booking, reception, booking.language)
+                rows.append(self.outbox.text(
+                    booking.citizen_id, text, dedupe_key=f"session-cancelled:{booking.id}"
+                ))  # fmt: skip
+            await self.outbox.queue_in(conn, rows)
+
+        cancelled = await self.store.cancel_session(reception.code, day, self.clock(), then=tell)
+        if cancelled:
+            self.outbox.poke()
         return len(cancelled)
 
     async def digest_section(self, today: date, lang: str) -> str | None:
@@ -331,19 +367,22 @@ class BookingService:
         # A reminder whose time has passed already (a booking made late) is not sent.
         return [(kind, at) for kind, at in times if at > self.clock()]
 
-    async def schedule_reminders(self, booking: Booking, reception: Reception) -> None:
+    def reminders(self, booking: Booking, reception: Reception) -> list[Outgoing]:
+        """The booking's reminders, to queue in the transaction that takes the place."""
         if booking.citizen_id is None:
-            return
+            return []
+        rows = []
         for kind, at in self.reminder_times(booking):
             text, markup = self.notices.reminder(booking, reception, booking.language)
-            await self.outbox.send_text(
+            rows.append(self.outbox.text(
                 booking.citizen_id,
                 text,
                 reply_markup=markup,
                 not_before=at,
                 dedupe_key=f"remind:{booking.id}:{kind}",
-                purpose=f"booking:{booking.id}",
-            )
+                purpose=reminders_purpose(booking.id),
+            ))  # fmt: skip
+        return rows
 
     def describe(self, booking: Booking, reception: Reception, lang: str, heading: str) -> str:
         """The booking under `heading` as the citizen reads it (current locale)."""
@@ -407,6 +446,11 @@ class BookingService:
             return None
         reception = self.receptions.get(booking.reception)
         return (booking, reception) if reception is not None else None
+
+
+def reminders_purpose(booking_id: int) -> str:
+    """The outbox purpose of a booking's reminders: withdrawn when the place goes."""
+    return f"booking:{booking_id}"
 
 
 def booked(chat_id: int, booking: Booking, render: Callable[[Booking], str]) -> Confirmation:

@@ -150,6 +150,12 @@ class OfficialsNotices(Protocol):
         """The officials' chat gets the citizen's comment on an unsolved answer."""
         ...
 
+    def answer_undelivered(
+        self, appeal: Appeal, chat_id: int, card_message_id: int | None
+    ) -> Outgoing:
+        """Under the card: the answer never reached the citizen, who blocked the bot."""
+        ...
+
 
 class ErasureNotices(Protocol):
     """What cleans an officials' chat after /forget (`CitizenErasure`); called in the

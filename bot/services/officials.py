@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar
-from bot.domain.status import Action, allows, sources_for, verdict_sources
+from bot.domain.status import Action, allows, may_rate, sources_for, verdict_sources
 from bot.services.digest import TextSender, officials_chats
 from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
@@ -75,6 +75,12 @@ class Sender(TextSender, Protocol):
 MemberLookup = Callable[[int, int], Awaitable[str | None]]
 # Finds where a message with this purpose was delivered: (chat id, message id).
 MessageLocator = Callable[[str], Awaitable[tuple[int, int] | None]]
+# The groups that became this supergroup (Telegram's migrate_to_chat_id), as recorded.
+MigrationLookup = Callable[[int], Awaitable[list[int]]]
+
+
+async def _no_migrations(chat_id: int) -> list[int]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ class Official:
 class ActionResult:
     appeal: Appeal | None
     done: bool
-    # Why not: "missing", "already" (someone finished it: see appeal.taken_by_name …), "closed".
+    # Why not: "missing", "already" (someone finished it: see appeal.taken_by_name …), "closed",
+    # "not_answered" (a rating of an appeal no official has answered).
     reason: str = ""
 
 
@@ -107,6 +114,7 @@ class OfficialsService:
         member_status: MemberLookup,
         locate: MessageLocator,
         notifier: OfficialsNotices,
+        migrated_from: MigrationLookup = _no_migrations,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
@@ -122,6 +130,8 @@ class OfficialsService:
         self._locate = locate
         self.notifier = notifier
         self._members: dict[tuple[int, int], tuple[float, bool]] = {}
+        self._migrated_from = migrated_from
+        self._homes: dict[int, int] = {}  # supergroup id -> the officials' chat it was
 
     @contextmanager
     def speaking(self, lang: str) -> Iterator[None]:
@@ -195,7 +205,10 @@ class OfficialsService:
             await self.refresh_card(appeal, *card)
 
     async def refresh_card(self, appeal: Appeal, chat_id: int, message_id: int) -> None:
-        await self.outbox.queue([self.card_edit(appeal, chat_id, message_id)])
+        # Under the officials' chat's own id: the keyboard asks whether that chat holds the
+        # appeal, and the outbox takes the row on to the supergroup it may have become.
+        home = await self.home_of(chat_id)
+        await self.outbox.queue([self.card_edit(appeal, home, message_id)])
 
     def card_edit(self, appeal: Appeal, chat_id: int, message_id: int) -> Outgoing:
         """The card's message edited to the appeal as it is now."""
@@ -211,17 +224,39 @@ class OfficialsService:
             return appeal.officials_chat_id == chat_id
         return chat_id == (self.chat_for(appeal) or self.default_chat)
 
+    async def home_of(self, chat_id: int) -> int:
+        """The officials' chat (as OFFICIALS_CHAT_ID and the catalog name it, and as appeals,
+        scopes and cards know it) that `chat_id` is: itself, or the group that Telegram made
+        supergroup `chat_id` (a new id; recorded when the group's service message came or a
+        send to the old id was answered with the new one). Any other chat is itself."""
+        if chat_id > 0:
+            return chat_id
+        chats = self.officials_chats()
+        if chat_id in chats:
+            return chat_id
+        home = self._homes.get(chat_id)
+        if home is None:
+            # Not cached when not found: a migration recorded later (by another instance's
+            # sender) is seen at the next press; only strangers' groups ask again.
+            home = next((c for c in await self._migrated_from(chat_id) if c in chats), None)
+            if home is None:
+                return chat_id
+            self._homes[chat_id] = home
+        return home
+
     async def may_act(self, chat_id: int, user_id: int, appeal: Appeal | None = None) -> bool:
         """Who may use officials' commands and buttons, and where (the one place this is
         decided). In private (positive chat ids are users): ADMIN_IDS only. In a group: only
-        the officials' chats the catalog routes to, only their current members, and on an
-        appeal only in the chat it is routed to — a stranger's group never sees a card or a
-        contact, and a department sees only its own appeals."""
+        the officials' chats the catalog routes to (or the supergroups they became), only
+        their current members, and on an appeal only in the chat it is routed to — a
+        stranger's group never sees a card or a contact, and a department sees only its own
+        appeals."""
         if chat_id > 0:
             return chat_id == user_id and user_id in self.admin_ids
-        if chat_id not in self.officials_chats():
+        home = await self.home_of(chat_id)
+        if home not in self.officials_chats():
             return False
-        if appeal is not None and not self.holds(chat_id, appeal):
+        if appeal is not None and not self.holds(home, appeal):
             return False
         return await self.is_member(chat_id, user_id)
 
@@ -245,12 +280,14 @@ class OfficialsService:
         a group the file would reach every member and stay in the chat after they leave."""
         return chat_id > 0 and await self.may_act(chat_id, user_id)
 
-    def scope_of(self, chat_id: int) -> ReportScope:
+    async def scope_of(self, chat_id: int) -> ReportScope:
         """Which appeals a command in this chat may show: an admin in private sees all, an
-        officials' chat its own (the default chat also those routed nowhere)."""
+        officials' chat its own (the default chat also those routed nowhere), under the id
+        the appeals know it by (`home_of`)."""
         if chat_id > 0:
             return ReportScope(None, default_chat=False)
-        return ReportScope(chat_id, default_chat=chat_id == self.default_chat)
+        home = await self.home_of(chat_id)
+        return ReportScope(home, default_chat=home == self.default_chat)
 
     # --- actions ----------------------------------------------------------------------
 
@@ -398,9 +435,15 @@ class OfficialsService:
         now = self.clock()
         # A department without a chat of its own is served by the appeal's usual chat.
         chat = department.chat_id or self.chat_for(appeal)
+        if department.code == appeal.department and chat == appeal.officials_chat_id:
+            # Where it already is (a picker from before the last forward, or a forged one).
+            return ActionResult(appeal, False, "already")
+        # The chat it leaves keeps its card (refreshed by the caller); a chat it comes to,
+        # even one it has been in before, gets a card of its own.
+        moves = chat is not None and chat != appeal.officials_chat_id
 
         def card_and_notice(forwarded: Appeal) -> list[Outgoing]:
-            cards = self.card_rows(forwarded, chat) if chat is not None else []
+            cards = self.card_rows(forwarded, chat) if moves and chat is not None else []
             return [*cards, *self.notifier.status_changed(forwarded)]
 
         forwarded = await self._change(
@@ -493,8 +536,8 @@ class OfficialsService:
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None or appeal.citizen_id != citizen_id or not 1 <= rating <= 5:
             return ActionResult(None, False, "missing")
-        if appeal.rating:
-            return ActionResult(appeal, False, "already")
+        if not may_rate(answered=appeal.answered_at is not None, rated=bool(appeal.rating)):
+            return ActionResult(appeal, False, "already" if appeal.rating else "not_answered")
         await self.repo.update_fields(appeal_id, rating=rating)
         appeal.rating = rating
         await self._tell_officials(appeal)
@@ -511,6 +554,26 @@ class OfficialsService:
         if rows:
             await self.outbox.queue(rows)
         return True
+
+    async def citizen_unreachable(self, citizen_id: int, dropped: list[str]) -> None:
+        """The citizen blocked the bot, and the outbox gave up on what it held for them: an
+        official's answer among it never reaches them, though the officials were told it was
+        sent. The chat that holds the appeal hears so under the card, to answer another way."""
+        for key in dropped:
+            kind, _sep, rest = key.partition(":")
+            appeal_id = rest.partition(":")[0]
+            if kind != "answer" or not appeal_id.isdigit():
+                continue
+            appeal = await self.repo.get_appeal(int(appeal_id))
+            if appeal is None or appeal.citizen_id != citizen_id:
+                continue
+            chat = appeal.officials_chat_id or self.chat_for(appeal)
+            if chat is None:
+                continue
+            card = await self.card_message(appeal)
+            await self.outbox.queue(
+                [self.notifier.answer_undelivered(appeal, chat, card[1] if card else None)]
+            )
 
     async def _tell_officials(self, appeal: Appeal) -> None:
         await self.outbox.queue(self.notifier.citizen_verdict(appeal))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -50,19 +51,41 @@ async def register_commands(
     admin_ids: Sequence[int] = (),
     officials_language: str = "ru",
 ) -> None:
+    """One setMyCommands per language and scope, all at once: each is a round trip to
+    Telegram, and start-up waits for them before it polls."""
     scope = BotCommandScopeAllPrivateChats()
+    calls: list[Awaitable[object]] = []
+    # The descriptions are translated here, in each locale; the calls only send them.
     with i18n.context():
         for lang in LANGUAGES:
             with i18n.use_locale(lang):
-                await bot.set_my_commands(citizen_commands(), scope=scope, language_code=lang)
+                calls.append(
+                    bot.set_my_commands(citizen_commands(), scope=scope, language_code=lang)
+                )
         # Clients in any other language get the operator's default language.
         with i18n.use_locale(i18n.default_locale):
-            await bot.set_my_commands(citizen_commands(), scope=scope)
+            calls.append(bot.set_my_commands(citizen_commands(), scope=scope))
         with i18n.use_locale(officials_language):
-            for chat in officials_chats:
-                await _set_quietly(bot, official_commands(), chat)
-            for admin in admin_ids:
-                await _set_quietly(bot, citizen_commands() + official_commands(), admin)
+            calls += [_set_quietly(bot, official_commands(), chat) for chat in officials_chats]
+            calls += [
+                _set_quietly(bot, citizen_commands() + official_commands(), admin)
+                for admin in admin_ids
+            ]
+    await all_of(*calls)
+
+
+async def all_of(*calls: Awaitable[object]) -> None:
+    """Awaits the calls concurrently. The first to fail cancels the others (like a
+    TaskGroup) and is raised as itself, not inside an ExceptionGroup: callers catch
+    TelegramUnauthorizedError and the network errors by their type."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _set_quietly(bot: Bot, commands: list[BotCommand], chat_id: int) -> None:

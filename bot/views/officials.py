@@ -31,3 +31,10 @@ def citizen_verdict_text(appeal: Appeal) -> str:
     elif appeal.solved:
         lines.append(_("Citizen: {value}").format(value=solved_label(appeal.solved)))
     return "\n".join(lines)
+
+
+def answer_undelivered_text(reference: str) -> str:
+    return _(
+        "⚠️ The answer to № {reference} did not reach the citizen: they have blocked the bot. "
+        "Please reach them another way (👤 Show contact)."
+    ).format(reference=html(reference))

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.delivery.outbox import Outbox
@@ -23,6 +24,14 @@ from i18n.core import PoI18n
 from storage.erasure import card_edit_purpose, card_purpose, personal_purpose
 from storage.models import Appeal
 from storage.outbox import Outgoing
+
+
+def since_forward(appeal: Appeal) -> str:
+    """What a key adds for an appeal forwarded at least once: its latest forward's time. An
+    appeal may be passed on again (a department takes it, then finds it another's), even
+    back to a chat it has been in, and each forward is a new card there and a new notice to
+    the citizen, not the first forward's, already sent, that the outbox would keep as one."""
+    return f":{appeal.forwarded_at.isoformat()}" if appeal.forwarded_at is not None else ""
 
 
 class OfficialsNotices:
@@ -58,7 +67,7 @@ class OfficialsNotices:
             chat_id,
             text,
             reply_markup=markup,
-            dedupe_key=f"card:{appeal.id}:{chat_id}",
+            dedupe_key=f"card:{appeal.id}:{chat_id}{since_forward(appeal)}",
             purpose=card_purpose(appeal.id),
         )
         return [card, *self._file_rows(chat_id, appeal)]
@@ -97,7 +106,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendMediaGroup",
                     {"media": media},
-                    dedupe_key=f"photos:{appeal.id}:{chat_id}",
+                    dedupe_key=f"photos:{appeal.id}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -107,7 +116,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendPhoto",
                     {"photo": photos[0].file_id, "caption": caption},
-                    dedupe_key=f"photos:{appeal.id}:{chat_id}",
+                    dedupe_key=f"photos:{appeal.id}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -117,7 +126,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendDocument",
                     {"document": doc.file_id, "caption": caption},
-                    dedupe_key=f"doc:{appeal.id}:{i}:{chat_id}",
+                    dedupe_key=f"doc:{appeal.id}:{i}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -127,7 +136,7 @@ class OfficialsNotices:
                     chat_id,
                     "sendLocation",
                     {"latitude": appeal.latitude, "longitude": appeal.longitude},
-                    dedupe_key=f"pin:{appeal.id}:{chat_id}",
+                    dedupe_key=f"pin:{appeal.id}:{chat_id}{since_forward(appeal)}",
                     purpose=purpose,
                 )
             )
@@ -140,11 +149,8 @@ class OfficialsNotices:
             return []
         with self.speaking(appeal.language):
             text = notices.status_notice(appeal, self.catalog, self.tz)
-        return [
-            self.rows.text(
-                appeal.citizen_id, text, dedupe_key=f"status:{appeal.id}:{appeal.status}"
-            )
-        ]
+        key = f"status:{appeal.id}:{appeal.status}{since_forward(appeal)}"
+        return [self.rows.text(appeal.citizen_id, text, dedupe_key=key)]
 
     def answered(self, appeal: Appeal) -> list[Outgoing]:
         """The answer goes to the citizen in the language of the appeal, as the law asks."""
@@ -217,3 +223,22 @@ class OfficialsNotices:
                 purpose=personal_purpose(appeal.id),
             )
         ]
+
+    def answer_undelivered(
+        self, appeal: Appeal, chat_id: int, card_message_id: int | None
+    ) -> Outgoing:
+        with self.speaking(self.language):
+            text = officials_view.answer_undelivered_text(appeal.reference)
+        extra: dict[str, Any] = (
+            {
+                "reply_parameters": {
+                    "message_id": card_message_id,
+                    "allow_sending_without_reply": True,
+                }
+            }
+            if card_message_id is not None
+            else {}
+        )
+        return self.rows.text(
+            chat_id, text, dedupe_key=f"undelivered:{appeal.id}:{appeal.answered_at}", **extra
+        )

@@ -101,15 +101,29 @@ def language_of(appeal: Appeal) -> str:
 
 def preview_text(appeal: Appeal, draft: Draft, for_citizen: str) -> str:
     language = language_of(appeal)
-    head = [
-        _("👁 <b>Preview, № {reference}.</b> The citizen will receive ({language}):").format(
-            reference=html(appeal.reference), language=language
-        )
-    ]
-    if draft.file_id:
+    if appeal.erased:
+        # /forget: the appeal stays, without anyone to tell; «Send» only records it.
+        head = [
+            _("👁 <b>Preview, № {reference}.</b>").format(reference=html(appeal.reference)),
+            nobody_receives(),
+        ]
+    else:
+        head = [
+            _("👁 <b>Preview, № {reference}.</b> The citizen will receive ({language}):").format(
+                reference=html(appeal.reference), language=language
+            )
+        ]
+    if draft.file_id and not appeal.erased:
         head.append(_("📎 with the document you attached, before the text."))
-    foot = _("Nothing is sent until you press «Send».")
-    return "\n".join([*head, f"<blockquote>{for_citizen}</blockquote>", foot])
+    foot = [] if appeal.erased else [_("Nothing is sent until you press «Send».")]
+    return "\n".join([*head, f"<blockquote>{for_citizen}</blockquote>", *foot])
+
+
+def nobody_receives() -> str:
+    return _(
+        "⚠️ The citizen has erased their personal data (/forget): nobody receives this. "
+        "«Send» records it with the appeal."
+    )
 
 
 def preview_keyboard(prompt: Prompt) -> InlineKeyboardMarkup:
@@ -126,7 +140,12 @@ def preview_keyboard(prompt: Prompt) -> InlineKeyboardMarkup:
     )
 
 
-def done_text(action: PromptAction, reference: str) -> str:
+def done_text(action: PromptAction, reference: str, *, erased: bool = False) -> str:
+    if erased:
+        return _(
+            "✅ № {reference}: recorded. Nobody receives it: the citizen has erased their "
+            "personal data."
+        ).format(reference=html(reference))
     match action:
         case PromptAction.ANSWER:
             done = _("✅ The answer to № {reference} is sent to the citizen.")

@@ -75,6 +75,8 @@ class PostgresBookingStore:
             held = await _held_in_session(conn, citizen_id, reception, session_day)
             if held is not None:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, reception, session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, reception, slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             if citizen_id is not None:
@@ -115,6 +117,7 @@ class PostgresBookingStore:
         new_session_day: date,
         capacity: int,
         now: datetime,
+        also: Callable[[Connection, Booking, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
         async with self.db.transaction() as conn:
             reception = await conn.fetchval(
@@ -140,6 +143,8 @@ class PostgresBookingStore:
             held = await _held_in_session(conn, citizen_id, old.reception, new_session_day)
             if held is not None and held.id != old.id:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, old.reception, new_session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, old.reception, new_slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             # Cancel first: the partial unique index allows one booked row per session.
@@ -167,19 +172,33 @@ class PostgresBookingStore:
                 moved_from=old.id,
             )
             await _close_waitlist(conn, citizen_id, old.reception, new_session_day, now)
+            if also is not None:
+                await also(conn, old, booking)
         return BookResult(booking, OK)
 
-    async def cancel(self, booking_id: int, citizen_id: int, now: datetime) -> Booking | None:
-        row = await self.db.fetchone(
-            "UPDATE bookings SET status = $1, cancelled_at = $2 "
-            "WHERE id = $3 AND citizen_id = $4 AND status = $5 AND slot_start > $2 RETURNING *",
-            CANCELLED,
-            now,
-            booking_id,
-            citizen_id,
-            BOOKED,
-        )
-        return _booking(row) if row is not None else None
+    async def cancel(
+        self,
+        booking_id: int,
+        citizen_id: int,
+        now: datetime,
+        also: Callable[[Connection, Booking], Awaitable[None]] | None = None,
+    ) -> Booking | None:
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE bookings SET status = $1, cancelled_at = $2 WHERE id = $3 "
+                "AND citizen_id = $4 AND status = $5 AND slot_start > $2 RETURNING *",
+                CANCELLED,
+                now,
+                booking_id,
+                citizen_id,
+                BOOKED,
+            )
+            if row is None:
+                return None
+            booking = _booking(row)
+            if also is not None:
+                await also(conn, booking)
+        return booking
 
     async def mark(self, booking_id: int, status: str) -> Booking | None:
         if status not in MARKABLE:
@@ -273,7 +292,11 @@ class PostgresBookingStore:
     # --- sessions called off --------------------------------------------------------------
 
     async def cancel_session(
-        self, reception: str, session_day: date, now: datetime
+        self,
+        reception: str,
+        session_day: date,
+        now: datetime,
+        then: Callable[[Connection, list[Booking]], Awaitable[None]] | None = None,
     ) -> list[Booking]:
         async with self.db.transaction() as conn:
             await _lock(conn, reception)
@@ -301,8 +324,10 @@ class PostgresBookingStore:
                 session_day,
                 list(OPEN),
             )
-        cancelled = [_booking(r) for r in rows]
-        return sorted(cancelled, key=lambda b: (b.slot_start, b.id))
+            cancelled = sorted((_booking(r) for r in rows), key=lambda b: (b.slot_start, b.id))
+            if then is not None and cancelled:
+                await then(conn, cancelled)
+        return cancelled
 
     async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
         async with self.db.transaction() as conn:
@@ -446,6 +471,16 @@ class PostgresBookingStore:
                 await then(conn, offer, row["language"])
         return offer
 
+    async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM waitlist WHERE citizen_id = $1 AND status = $2 AND expires_at > $3 "
+            "ORDER BY id",
+            citizen_id,
+            OFFERED,
+            now,
+        )
+        return [_offer(row) for row in rows]
+
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         row = await self.db.fetchone(
             "SELECT * FROM waitlist WHERE id = $1 AND status = $2 AND expires_at > $3",
@@ -501,6 +536,17 @@ async def _held_in_session(
         session_day,
         BOOKED,
     )
+
+
+async def _called_off(conn: Connection, reception: str, session_day: date) -> bool:
+    """A session called off takes no place, whatever held one for the caller (an offer from
+    the waiting list that the cancellation closed a moment before the confirm)."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM reception_cancellations WHERE reception = $1 AND session_day = $2",
+        reception,
+        session_day,
+    )
+    return found is not None
 
 
 async def _taken(

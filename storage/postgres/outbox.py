@@ -24,6 +24,7 @@ from storage.outbox import NewMessage, OutboxRow, Outgoing
 from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
+WITHDRAW = f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose = $3 AND {PENDING}"
 O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
 # "No pending row of the same chat that may hold it back comes before it": one probe of
 # outbox_by_chat. Any earlier row holds a bulk row back; only an earlier row that is not bulk
@@ -169,13 +170,16 @@ class PostgresOutboxStore:
             row_id,
         )
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
-        return await self.db.execute(
-            f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE chat_id = $3 AND {PENDING}",
-            now,
-            _clip(error),
-            chat_id,
-        )
+    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE chat_id = $3 "
+                f"AND {PENDING} RETURNING dedupe_key",
+                now,
+                _clip(error),
+                chat_id,
+            )
+        return [row[0] or "" for row in rows]
 
     async def mark_unreachable(self, chat_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = true WHERE id = $1", chat_id)
@@ -263,13 +267,20 @@ class PostgresOutboxStore:
         async with self.db.connection() as conn:
             return await _resolve(conn, chat_id)
 
+    async def migrated_from(self, chat_id: int) -> list[int]:
+        async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                "SELECT old_chat_id FROM chat_migrations WHERE new_chat_id = $1 "
+                "ORDER BY old_chat_id",
+                chat_id,
+            )
+        return [int(row[0]) for row in rows]
+
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
-        return await self.db.execute(
-            f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE purpose = $3 AND {PENDING}",
-            now,
-            reason,
-            purpose,
-        )
+        return await self.db.execute(WITHDRAW, now, reason, purpose)
+
+    async def withdraw_in(self, conn: Connection, purpose: str, reason: str, now: datetime) -> int:
+        return rowcount(await conn.execute(WITHDRAW, now, reason, purpose))
 
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None

@@ -415,6 +415,7 @@ def _appeal_row(row: asyncpg.Record) -> Appeal:
         answer_file_id=row["answer_file_id"],
         officials_chat_id=row["officials_chat_id"],
         department=row["department"],
+        forwarded_at=row["forwarded_at"],
         taken_by=row["taken_by"],
         taken_by_name=row["taken_by_name"],
         answered_by_name=row["answered_by_name"],

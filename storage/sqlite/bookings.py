@@ -70,6 +70,8 @@ class SQLiteBookingStore:
             held = await _held_in_session(conn, citizen_id, reception, session_day)
             if held is not None:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, reception, session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, reception, slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             if citizen_id is not None:
@@ -109,6 +111,7 @@ class SQLiteBookingStore:
         new_session_day: date,
         capacity: int,
         now: datetime,
+        also: Callable[[Transaction, Booking, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
         async with self.db.transaction(quick=True) as conn:
             old = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
@@ -128,6 +131,8 @@ class SQLiteBookingStore:
             held = await _held_in_session(conn, citizen_id, old.reception, new_session_day)
             if held is not None and held.id != old.id:
                 return BookResult(held, ALREADY_BOOKED)
+            if await _called_off(conn, old.reception, new_session_day):
+                return BookResult(None, FULL)
             if await _taken(conn, old.reception, new_slot_start, now, citizen_id) >= capacity:
                 return BookResult(None, FULL)
             # Cancel first: the partial unique index allows one booked row per session.
@@ -154,9 +159,17 @@ class SQLiteBookingStore:
             )
             await _close_waitlist(conn, citizen_id, old.reception, new_session_day, now)
             booking = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (new_id,))
+            if also is not None and booking is not None:
+                await also(conn, old, booking)
         return BookResult(booking, OK)
 
-    async def cancel(self, booking_id: int, citizen_id: int, now: datetime) -> Booking | None:
+    async def cancel(
+        self,
+        booking_id: int,
+        citizen_id: int,
+        now: datetime,
+        also: Callable[[Transaction, Booking], Awaitable[None]] | None = None,
+    ) -> Booking | None:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE bookings SET status = ?, cancelled_at = ? "
@@ -172,7 +185,10 @@ class SQLiteBookingStore:
             )
             if cur.rowcount == 0:
                 return None
-            return await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
+            booking = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
+            if also is not None and booking is not None:
+                await also(conn, booking)
+            return booking
 
     async def mark(self, booking_id: int, status: str) -> Booking | None:
         if status not in MARKABLE:
@@ -257,7 +273,11 @@ class SQLiteBookingStore:
     # --- sessions called off --------------------------------------------------------------
 
     async def cancel_session(
-        self, reception: str, session_day: date, now: datetime
+        self,
+        reception: str,
+        session_day: date,
+        now: datetime,
+        then: Callable[[Transaction, list[Booking]], Awaitable[None]] | None = None,
     ) -> list[Booking]:
         day = session_day.isoformat()
         async with self.db.transaction() as conn:
@@ -287,8 +307,10 @@ class SQLiteBookingStore:
             async with conn.execute(
                 f"SELECT * FROM bookings WHERE id IN ({marks}) ORDER BY slot_start, id", ids
             ) as cur:
-                rows = await cur.fetchall()
-        return [_booking(r) for r in rows]
+                cancelled = [_booking(r) for r in await cur.fetchall()]
+            if then is not None:
+                await then(conn, cancelled)
+        return cancelled
 
     async def add_session(self, reception: str, session_day: date, by: int, now: datetime) -> None:
         day = session_day.isoformat()
@@ -442,6 +464,15 @@ class SQLiteBookingStore:
                 await then(conn, offer, row["language"])
         return offer
 
+    async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:
+        rows = await self.db.fetchall(
+            "SELECT id FROM waitlist WHERE citizen_id = ? AND status = ? AND expires_at > ? "
+            "ORDER BY id",
+            (citizen_id, OFFERED, encode_instant(now)),
+        )
+        held = [await self.held_offer(int(row["id"]), now) for row in rows]
+        return [offer for offer in held if offer is not None]
+
     async def held_offer(self, offer_id: int, now: datetime) -> WaitlistOffer | None:
         row = await self.db.fetchone(
             "SELECT id, citizen_id, reception, session_day, slot_start, expires_at FROM waitlist "
@@ -507,6 +538,16 @@ async def _held_in_session(
         "AND status = ?",
         (citizen_id, reception, session_day.isoformat(), BOOKED),
     )
+
+
+async def _called_off(conn: Transaction, reception: str, session_day: date) -> bool:
+    """A session called off takes no place, whatever held one for the caller (an offer from
+    the waiting list that the cancellation closed a moment before the confirm)."""
+    async with conn.execute(
+        "SELECT 1 FROM reception_cancellations WHERE reception = ? AND session_day = ?",
+        (reception, session_day.isoformat()),
+    ) as cur:
+        return await cur.fetchone() is not None
 
 
 async def _taken(

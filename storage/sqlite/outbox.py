@@ -19,6 +19,10 @@ from storage.sqlite.transaction import Transaction
 
 # Both indexes are partial on this condition; queries repeat it verbatim so SQLite can use them.
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
+WITHDRAW = (
+    "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
+    f"WHERE purpose = ? AND {PENDING}"
+)
 O_PENDING = "o.sent_at IS NULL AND o.dropped_at IS NULL"
 # "No pending row of the same chat that may hold it back comes before it": one probe of
 # outbox_by_chat (chat_id, scheduled_at, id, bulk). The plain <= bound lets SQLite seek the
@@ -165,11 +169,16 @@ class SQLiteOutboxStore:
             (encode_instant(now), _clip(error), row_id),
         )
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> int:
-        return await self.db.execute(
-            f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING}",
-            (encode_instant(now), _clip(error), chat_id),
-        )
+    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING} "
+                "RETURNING dedupe_key",
+                (encode_instant(now), _clip(error), chat_id),
+            ) as cur,
+        ):
+            return [row[0] or "" for row in await cur.fetchall()]
 
     async def mark_unreachable(self, chat_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = 1 WHERE id = ?", (chat_id,))
@@ -246,13 +255,19 @@ class SQLiteOutboxStore:
         async with self.db.statements() as conn:
             return await _resolve(conn, chat_id)
 
-    async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
-        return await self.db.execute(
-            "UPDATE outbox INDEXED BY outbox_by_purpose SET dropped_at = ?, last_error = ? "
-            "WHERE purpose = ? AND sent_at IS NULL AND dropped_at IS NULL",
-            (encode_instant(now), reason, purpose),
-            quick=True,
+    async def migrated_from(self, chat_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT old_chat_id FROM chat_migrations WHERE new_chat_id = ? ORDER BY old_chat_id",
+            (chat_id,),
         )
+        return [int(row[0]) for row in rows]
+
+    async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
+        return await self.db.execute(WITHDRAW, (encode_instant(now), reason, purpose), quick=True)
+
+    async def withdraw_in(self, conn: Transaction, purpose: str, reason: str, now: datetime) -> int:
+        cur = await conn.execute(WITHDRAW, (encode_instant(now), reason, purpose))
+        return cur.rowcount
 
     async def bring_forward(
         self, purpose: str, now: datetime, payload: dict[str, Any] | None = None

@@ -397,6 +397,7 @@ def _appeal_row(row: aiosqlite.Row) -> Appeal:
         answer_file_id=row["answer_file_id"],
         officials_chat_id=row["officials_chat_id"],
         department=row["department"],
+        forwarded_at=decode_optional_instant(row["forwarded_at"]),
         taken_by=row["taken_by"],
         taken_by_name=row["taken_by_name"],
         answered_by_name=row["answered_by_name"],

@@ -1,0 +1,282 @@
+"""Adversarial review of the officials' side of an appeal (rev1): what a department that
+passes an appeal on, a group that became a supergroup and a citizen's rating do, over HTTP
+against the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.domain.catalog import BUNDLED_CATALOG
+from bot.telegram.callbacks import CardCb, FeedbackCb
+from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
+from tests.fakeapi import Call, FakeTelegram
+from tests.test_e2e_appeal import reach_review, rows
+from tests.test_e2e_officials import (
+    CITIZEN,
+    OFFICIAL,
+    file_and_card,
+    group_alert,
+    open_prompt,
+    reply_to,
+    send_preview,
+)
+
+pytestmark = pytest.mark.e2e
+EMPLOYMENT = -1002000  # the employment department's own chat
+DEPARTMENT_MEMBER = 950
+
+
+@pytest.fixture
+async def departments(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[Harness]:
+    """Two departments: employment with a chat of its own, roads served by the main chat."""
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        BUNDLED_CATALOG.read_text(encoding="utf-8")
+        + '\n[[departments]]\ncode = "employment"\nkk = "Жұмыспен қамту бөлімі"\n'
+        f'ru = "Отдел занятости"\nchat_id = {EMPLOYMENT}\n'
+        '\n[[departments]]\ncode = "roads"\nkk = "Жол бөлімі"\nru = "Отдел дорог"\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", catalog_path=catalog)
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
+
+
+async def forward(h: Harness, card: Call, official: int, department: str) -> int:
+    """Press «↪️ Forward» on `card` and pick `department`; returns the mark before the pick."""
+    since = h.fake.mark()
+    h.fake.press(official, card, h.fake.find_button(card, "↪️"), first_name=f"Official{official}")
+    picker = await h.fake.wait_for(lambda c: "card:fwd" in str(c.params), since=since)
+    since = h.fake.mark()
+    h.fake.press(
+        official, picker, h.fake.find_button(picker, department), first_name=f"Official{official}"
+    )
+    await h.fake.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and "Переадресовано" in str(c.params),
+        since=since,
+    )
+    return since
+
+
+async def test_an_appeal_passed_on_again_reaches_its_chat_and_the_citizen_hears_of_it(
+    departments: Harness,
+) -> None:
+    """The main chat forwards to employment; employment takes it, finds it is the roads
+    department's (served by the main chat) and forwards it there. The citizen hears of the
+    second forward too, and the main chat gets a card with working buttons again: the
+    appeal is not left with a chat that has no card to act on."""
+    h = departments
+    card = await file_and_card(h, CITIZEN)
+    since = await forward(h, card, OFFICIAL, "Отдел занятости")
+    moved = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == EMPLOYMENT, since=since
+    )
+    await h.reply(CITIZEN, since, expect="Отдел занятости")
+    assert await group_alert(h, DEPARTMENT_MEMBER, moved, "▶️") == "Взято в работу."
+    taken = await h.fake.wait_for(
+        lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == EMPLOYMENT
+        and "↪️" in str(c.params.get("reply_markup")),
+    )  # fmt: skip
+    h.clock.at += timedelta(minutes=5)
+    since = await forward(h, taken, DEPARTMENT_MEMBER, "Отдел дорог")
+    told = await h.reply(CITIZEN, since, expect="Отдел дорог")
+    assert "2026-00001" in (told.text or "")
+    back = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS
+        and (c.text or "").startswith("🆕") and not c.failed,
+        since=since,
+    )  # fmt: skip
+    assert any("✍️" in label for label, _ in h.fake.buttons(back))
+    [appeal] = rows(h, "SELECT status, department, officials_chat_id FROM appeals")
+    assert tuple(appeal) == ("forwarded", "roads", OFFICIALS)
+    # The new card acts: the main chat answers it.
+    assert await group_alert(h, OFFICIAL, back, "▶️") == "Взято в работу."
+
+
+SUPERGROUP = -1009000555  # the officials' group after Telegram made it a supergroup
+UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
+
+
+async def card_in(h: Harness, chat: int, since: int = 0) -> Call:
+    return await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == chat
+        and (c.text or "").startswith("🆕") and not c.failed,
+        since=since,
+    )  # fmt: skip
+
+
+async def in_chat(h: Harness, chat: int, since: int, what: str) -> Call:
+    return await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == chat and not c.failed
+        and what in str(c.params),
+        since=since,
+    )  # fmt: skip
+
+
+async def test_officials_act_on_appeals_after_their_group_became_a_supergroup(
+    harness: Harness,
+) -> None:
+    """OFFICIALS_CHAT_ID names a group that Telegram has since made a supergroup (a new chat
+    id). The card follows it there; the officials take, answer and find the appeal there as
+    before, instead of being told they are not officials of this chat."""
+    h = harness
+    await h.fake.wait_for(lambda c: "Сводка" in (c.text or "") and not c.failed)
+    for method in ("sendMessage", "editMessageText"):
+        h.fake.fail_chat(OFFICIALS, method, 400, UPGRADED, {"migrate_to_chat_id": SUPERGROUP})
+    since = h.fake.mark()
+    review = await reach_review(h, CITIZEN)
+    await h.confirm(CITIZEN, review, "✅", expect="2026-00001")
+    card = await card_in(h, SUPERGROUP, since)
+    assert await group_alert(h, OFFICIAL, card, "▶️") == "Взято в работу."
+    taken = await h.fake.wait_for(
+        lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == SUPERGROUP
+        and not c.failed and "На рассмотрении" in (c.text or ""),
+        since=since,
+    )  # fmt: skip
+    assert any("✍️" in label for label, _ in h.fake.buttons(taken))  # still acted on here
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, card, h.fake.find_button(card, "✍️"), first_name="Official900")
+    outcomes = await in_chat(h, SUPERGROUP, since, "card:outcome")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, outcomes, h.fake.buttons(outcomes)[0][1] or "")
+    prompt = await in_chat(h, SUPERGROUP, since, "force_reply")
+    await h.quiet()  # the prompt is stored once Telegram took it
+    since = h.fake.mark()
+    h.fake.group_message(
+        SUPERGROUP, OFFICIAL, "Фонари заменены.", first_name="Official900",
+        reply_to_message=prompt.result,
+    )  # fmt: skip
+    preview = await in_chat(h, SUPERGROUP, since, "pr:send")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, preview, h.fake.find_button(preview, "✅"))
+    await h.reply(CITIZEN, since, expect="Фонари заменены.")
+    since = h.fake.mark()
+    h.fake.group_message(SUPERGROUP, OFFICIAL, "/find 2026-00001", first_name="Official900")
+    found = await in_chat(h, SUPERGROUP, since, "2026-00001")
+    assert "Дан ответ" in (found.text or ""), found.text
+
+
+async def test_the_upgrade_message_alone_lets_the_supergroup_act(harness: Harness) -> None:
+    """Telegram's service message in the new supergroup (migrate_from_chat_id) is the first
+    the bot hears of it, before any send to the old id: /find there shows the card with
+    its buttons, and they work."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    h.fake.push_update(
+        {
+            "message": {
+                "message_id": 1,
+                "date": 1796000000,
+                "chat": {"id": SUPERGROUP, "type": "supergroup", "title": "Officials"},
+                "from": {"id": OFFICIAL, "is_bot": False, "first_name": "Official900"},
+                "migrate_from_chat_id": OFFICIALS,
+            }
+        }
+    )
+    since = h.fake.mark()
+    h.fake.group_message(SUPERGROUP, OFFICIAL, "/find 2026-00001", first_name="Official900")
+    found = await in_chat(h, SUPERGROUP, since, "2026-00001")
+    assert any("▶️" in label for label, _ in h.fake.buttons(found)), found.params
+    assert await group_alert(h, OFFICIAL, found, "▶️") == "Взято в работу."
+    # The card posted before the upgrade is edited where the chat now is.
+    edited = await h.fake.wait_for(
+        lambda c: c.method == "editMessageText" and h.fake.chat_of(c) == SUPERGROUP
+        and c.params.get("message_id") == card.result["message_id"],
+        since=since,
+    )  # fmt: skip
+    assert any("✍️" in label for label, _ in h.fake.buttons(edited))
+
+
+async def test_an_appeal_not_answered_yet_cannot_be_rated(harness: Harness) -> None:
+    """A rating button pressed on the citizen's own appeal before any answer (forged, since
+    the bot offers it only under an answer) rates nothing: the officials read no «rated 1 of
+    5» and the card, /stats and /export show no rating for an answer never given."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    assert card
+    [confirmation] = [
+        c for c in h.fake.calls if c.method == "editMessageText" and h.fake.chat_of(c) == CITIZEN
+        and "2026-00001" in (c.text or "")
+    ]  # fmt: skip
+    since = h.fake.mark()
+    h.fake.press(CITIZEN, confirmation, FeedbackCb(appeal=1, rating=1).pack())
+    answered = await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    assert "больше не действует" in str(answered.params.get("text")), answered.params
+    await h.quiet()
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] is None
+    assert not [c for c in h.fake.calls[since:] if h.fake.chat_of(c) == OFFICIALS
+                and c.method == "sendMessage"]  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ["drop", "fwd", "outcome"])
+async def test_a_forged_cancel_department_or_outcome_on_the_card_leaves_it(
+    departments: Harness, action: str
+) -> None:
+    """«✖️ Cancel», a department and an outcome are buttons of the outcome question and the
+    department list, which are deleted or edited once used. Pressed on the card itself
+    (forged data: a member who may not delete the bot's messages), they deleted the card,
+    or turned it into the question without its buttons: the chat's one place to act on the
+    appeal."""
+    h = departments
+    card = await file_and_card(h, CITIZEN)
+    since = h.fake.mark()
+    arg = {"fwd": "employment", "outcome": "satisfied"}.get(action, "")
+    h.fake.press(OFFICIAL, card, CardCb(action=action, appeal=1, arg=arg).pack())
+    await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    await h.quiet()
+    assert not [
+        c for c in h.fake.calls[since:]
+        if c.method in ("deleteMessage", "editMessageText", "editMessageReplyMarkup")
+    ]  # fmt: skip
+    assert h.fake.message(OFFICIALS, card.result["message_id"]) is not None
+    assert rows(h, "SELECT status FROM appeals")[0]["status"] == "registered"
+
+
+async def test_an_answer_after_forget_is_not_said_to_reach_the_citizen(harness: Harness) -> None:
+    """The citizen used /forget; the card still offers «✍️ Answer» (the appeal stays, without
+    them). The preview and the confirmation said the citizen would receive and had received
+    the answer, which went nowhere; they now say nobody receives it."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    question = await h.say(CITIZEN, "/forget")
+    await h.press(CITIZEN, question, h.fake.buttons(question)[0][1] or "", method="editMessageText")
+    await h.app.sender.drain()
+    prompt = await open_prompt(h, card, "✍️")
+    preview = await reply_to(h, prompt, "Фонари заменены.")
+    assert "pr:send" in str(preview.params.get("reply_markup"))
+    assert "Гражданин получит" not in (preview.text or ""), preview.text
+    assert "удалил свои персональные данные" in (preview.text or ""), preview.text
+    done = await send_preview(h, preview)
+    assert "отправлен гражданину" not in (done.text or ""), done.text
+    assert "удалил свои персональные данные" in (done.text or ""), done.text
+    assert rows(h, "SELECT status FROM appeals")[0]["status"] == "answered"
+    assert h.texts_to(CITIZEN, since=h.fake.mark()) == []
+
+
+async def test_the_officials_hear_when_the_answer_never_reached_a_blocked_citizen(
+    harness: Harness,
+) -> None:
+    """The citizen blocked the bot before the answer came. Telegram refuses it (403), the
+    outbox gives up on that chat, as it must; but the officials had been told «sent to the
+    citizen» and learned nothing more. Now the chat hears it under the card, once."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    await h.app.sender.drain()
+    h.fake.fail_chat(CITIZEN, "sendMessage", 403, "Forbidden: bot was blocked by the user")
+    preview = await reply_to(h, await open_prompt(h, card, "✍️"), "Фонари заменены.")
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    note = await in_chat(h, OFFICIALS, since, "не дошёл до гражданина")
+    assert "2026-00001" in (note.text or "")
+    assert note.params["reply_parameters"]["message_id"] == card.result["message_id"]
+    await h.app.sender.drain()
+    notes = [c for c in h.fake.calls[since:] if "не дошёл" in (c.text or "") and not c.failed]
+    assert len(notes) == 1
