@@ -1,11 +1,12 @@
-"""What aiogram's routing does per update in ours, under bench.dialogs' closed loop.
+"""What aiogram's routing (and the database) does per update in ours, under bench.dialogs.
 
     .venv/bin/python -m bench.routing                 # 20 citizens, one closed-loop run
 
 Runs bench.dialogs with ours started as this module instead of `python -m bot`: the same bot,
 with counters wrapped around aiogram's routing (routers entered, handlers whose filters were
-checked, filter calls, middleware chains built, handler-data copies made by entering a router)
-written to a file when the bot exits; prints them per update handled. Counting, not timing:
+checked, filter calls, middleware chains built, handler-data copies made by entering a router;
+and SQLite's round trips: quick statements run on the loop's thread, hops to the database
+thread) written to a file when the bot exits; prints them per update handled. Counting, not timing:
 the counters cost CPU, so this run's updates/s mean nothing.
 """
 
@@ -31,6 +32,7 @@ def probe() -> int:
     from aiogram.dispatcher.middlewares.manager import MiddlewareManager
 
     from bot.__main__ import main
+    from storage.sqlite.database import SQLiteDatabase
 
     counts: Counter[str] = Counter()
 
@@ -64,6 +66,9 @@ def probe() -> int:
     counted(HandlerObject, "check", "filter lists checked")
     counted(FilterObject, "call", "filter calls")
     counted(MiddlewareManager, "wrap_middlewares", "middleware chains built")
+    # A quick statement that found the lock goes on to a hop as well (counted in both).
+    counted(SQLiteDatabase, "_quick", "SQLite: quick, on the loop")
+    counted(SQLiteDatabase, "_hop", "SQLite: database thread hops")
     try:
         return main([])
     finally:
@@ -87,9 +92,9 @@ def main() -> None:
         asyncio.run(drive(args.citizens, out))
         counts: dict[str, int] = json.loads(out.read_text())
     updates = counts.pop("updates")
-    print(f"\nours, aiogram's routing per update ({updates} updates, warm-up and script included):")
+    print(f"\nours, per update ({updates} updates, warm-up and script included):")
     for key, value in counts.items():
-        print(f"  {key:26} {value / updates:6.1f}")
+        print(f"  {key:30} {value / updates:6.1f}")
     print("  (each router entered copies the handler data twice: propagate_event, _wrapped)")
 
 

@@ -38,9 +38,9 @@ class Counted:
         db = storage.db  # type: ignore[attr-defined]
         fetchone = db.fetchone
 
-        async def counting(*args: Any) -> Any:
+        async def counting(*args: Any, **kwargs: Any) -> Any:
             self.reads += 1
-            return await fetchone(*args)
+            return await fetchone(*args, **kwargs)
 
         db.fetchone = counting
 
@@ -267,10 +267,10 @@ async def test_on_sqlite_the_update_is_opened_in_its_first_trip(
     trips = 0
     run = db.run
 
-    async def counting(*args: Any) -> Any:
+    async def counting(*args: Any, **kwargs: Any) -> Any:
         nonlocal trips
         trips += 1
-        return await run(*args)
+        return await run(*args, **kwargs)
 
     db.run = counting
     with update_scope(100):

@@ -147,7 +147,8 @@ async def statements(
     repo: SQLiteRepository, work: Callable[..., Awaitable[object]], *args: object
 ) -> int:
     """SQL statements `work(*args)` runs, as SQLite's trace sees them (each statement once,
-    whichever way it was sent)."""
+    whichever way it was sent); not the busy timeout set around each hop to the database
+    thread (storage/sqlite/database.py), which is the connection's, not the query's."""
     traced: list[str] = []
     await repo.db.conn.set_trace_callback(traced.append)
     try:
@@ -155,7 +156,7 @@ async def statements(
     finally:
         # None stops tracing (sqlite3's API; aiosqlite's annotation leaves it out).
         await repo.db.conn.set_trace_callback(None)  # type: ignore[arg-type]
-    return len(traced)
+    return len([sql for sql in traced if not sql.startswith("PRAGMA busy_timeout")])
 
 
 async def fill_days(store: SQLiteBookingStore, repo: SQLiteRepository, per_session: int) -> None:

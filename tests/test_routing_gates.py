@@ -35,7 +35,7 @@ from bot.telegram.dispatcher import UpdateScopedDispatcher
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat, TextIn
 from bot.telegram.menu import MenuButton, _menu_index
 from bot.telegram.middlewares import OfficialsLocale
-from bot.telegram.routing import GATED, Gate
+from bot.telegram.routing import GATED, Gate, HandlerGates
 from handlers import setup_routers
 from i18n.core import PoI18n
 
@@ -270,3 +270,43 @@ def test_the_hot_paths_skip_the_other_routers(event: Any, state: str, reached: l
     last_resort = [name for name in admitted if name not in reached]
     assert admitted[: len(reached)] == reached
     assert set(last_resort) <= {"officials", "feedback", "fallback"}
+
+
+def observers(router: Router, kind: str) -> Iterator[Any]:
+    yield router.observers[kind]
+    for sub in router.sub_routers:
+        yield from observers(sub, kind)
+
+
+def test_a_handler_gate_never_skips_a_handler_that_would_take_the_event() -> None:
+    # Within a router, `HandlerGates` skips a handler whose need refuses the event before its
+    # filters run: wherever a handler's known filters all pass, its need must admit.
+    dp = sealed()
+    states = every_state(dp)
+    skipped = checked = 0
+
+    async def check() -> None:
+        nonlocal skipped, checked
+        events: dict[str, list[Any]] = {"message": messages(), "callback_query": queries(dp)}
+        for kind in GATED:
+            for observer in observers(dp, kind):
+                gated = observer.trigger
+                if not isinstance(gated, HandlerGates):
+                    assert len(observer.handlers) <= 1
+                    continue
+                assert [h for h, _ in gated.handlers] == observer.handlers
+                for handler, need in gated.handlers:
+                    for event in events[kind]:
+                        for state in states:
+                            if need is None or need.admits(event, state):
+                                checked += 1
+                                continue
+                            skipped += 1
+                            assert not await known_pass(handler.filters or [], event, state), (
+                                handler.callback,
+                                event,
+                                state,
+                            )
+
+    asyncio.run(check())
+    assert skipped > 5 * checked  # most handlers' filters are never run for most events

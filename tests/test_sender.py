@@ -571,15 +571,19 @@ async def test_broken_rows_and_failing_reads_do_not_stop_the_loop(
     broken = await env.store.add(101, "sendNothing", {}, now=utc_now())
     real_due: Callable[..., Any] = env.store.due
     failures = iter([True])
+    failed = asyncio.Event()
 
     async def flaky_due(now: datetime, limit: int) -> Any:
         if next(failures, False):
+            failed.set()
             raise RuntimeError("database is locked")
         return await real_due(now, limit)
 
     monkeypatch.setattr(env.store, "due", flaky_due)
     sender = env.sender()
     sender.start()
+    # The sender's loop meets the failing read (not `drain` below, which reads `due` too).
+    await asyncio.wait_for(failed.wait(), 5)
     await env.outbox.send_text(101, "still works")
     await sender.drain(5)
     assert env.delivered(101) == ["still works"]

@@ -112,3 +112,32 @@ async def test_other_errors_are_not_retried(patient: SQLiteDatabase) -> None:
             await conn.execute("INSERT INTO t (id, v) VALUES (1, 'a')")
             await conn.execute("INSERT INTO t (id, v) VALUES (1, 'b')")
     assert await patient.fetchall("SELECT * FROM t") == []
+
+
+async def test_quick_statements_wait_on_the_database_thread_not_on_the_loop(
+    patient: SQLiteDatabase, path: Path, lock: list[WriteLock], lock_seen: LockSeen
+) -> None:
+    # Quick statements run on the loop's thread (storage/sqlite/database.py); one that finds
+    # the lock is tried again on the database thread, with the busy timeout and the retries,
+    # so the loop goes on meanwhile.
+    lock.append(WriteLock(path))
+
+    async def write() -> None:
+        async with patient.transaction(quick=True) as conn:
+            await conn.execute("INSERT INTO t (v) VALUES ('b')")
+            await conn.execute("INSERT INTO t (v) VALUES ('c')")
+
+    statement = asyncio.create_task(patient.execute("INSERT INTO t (v) VALUES ('a')", quick=True))
+    transaction = asyncio.create_task(write())
+    await lock_seen.wait()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+    assert loop.time() - started < 1  # not stuck behind a busy wait on this thread
+    assert not statement.done() and not transaction.done()
+    lock.pop().release()
+    assert await asyncio.wait_for(statement, 5) == 1
+    await asyncio.wait_for(transaction, 5)
+    rows = await patient.fetchall("SELECT v FROM t ORDER BY id", quick=True)
+    assert sorted(r["v"] for r in rows) == ["a", "b", "c"]

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Router
-from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.dispatcher.event.bases import UNHANDLED, SkipHandler
+from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
@@ -183,5 +185,51 @@ def gate_of(router: Router, event: str) -> Gate:
 
 
 def gates(root: Router) -> dict[str, list[tuple[Router, Gate]]]:
-    """For each gated event, the root's sub-routers in their order, each with its gate."""
+    """For each gated event, the root's sub-routers in their order, each with its gate; and
+    within every router, each handler's need checked before its filters (`HandlerGates`)."""
+    for router in root.chain_tail:
+        for event in GATED:
+            observer = router.observers[event]
+            if len(observer.handlers) > 1:
+                observer.trigger = HandlerGates(observer)  # type: ignore[method-assign]
     return {event: [(sub, gate_of(sub, event)) for sub in root.sub_routers] for event in GATED}
+
+
+class HandlerGates:
+    """An observer's `trigger` (aiogram's loop over its handlers, first match wins) that skips
+    a handler whose need (`need_of` its filters) refuses the event, before running its
+    filters: within a router of a dozen step handlers (the appeal's presses) the state and
+    prefix checks are a few comparisons, where each handler's filters are an awaited call each
+    (a callback data filter unpacks the data into a model). As with the routers' gates, a need
+    only refuses what the handler's own filters would; a handler added after sealing is not
+    known here, so the observer then goes back to aiogram's own loop."""
+
+    def __init__(self, observer: TelegramEventObserver) -> None:
+        self.observer = observer
+        self.handlers: list[tuple[HandlerObject, Need | None]] = []
+        for handler in observer.handlers:
+            need = need_of(handler.filters or [])
+            self.handlers.append((handler, None if need == Need() else need))
+
+    async def __call__(self, event: TelegramObject, **kwargs: Any) -> Any:
+        observer = self.observer
+        if len(observer.handlers) != len(self.handlers):
+            return await TelegramEventObserver.trigger(observer, event, **kwargs)
+        raw_state = kwargs.get("raw_state")
+        for handler, need in self.handlers:
+            if need is not None and not need.admits(event, raw_state):
+                continue
+            # From here on aiogram's TelegramEventObserver.trigger, as it is.
+            kwargs["handler"] = handler
+            result, data = await handler.check(event, **kwargs)
+            if result:
+                kwargs.update(data)
+                try:
+                    wrapped_inner = observer.outer_middleware.wrap_middlewares(
+                        observer._resolve_middlewares(),
+                        handler.call,
+                    )
+                    return await wrapped_inner(event, kwargs)
+                except SkipHandler:
+                    continue
+        return UNHANDLED

@@ -13,7 +13,7 @@ from babel.dates import format_date
 from bot.domain.receptions import ACCESS_NEEDS, DayChoice, FreeSlot, Reception
 from bot.domain.validation import display_phone
 from bot.telegram.callbacks import BookingCb
-from bot.views.common import html, shorten
+from bot.views.common import BUTTON_CACHE, html, shorten
 from i18n.core import ngettext
 from i18n.formatting import long_date
 from storage.models import Appeal
@@ -28,6 +28,7 @@ def access_label(code: str) -> str:
     return labels.get(code, code)
 
 
+@lru_cache(maxsize=BUTTON_CACHE)  # as `wbutton`
 def button(text: str, action: str, value: str = "", booking: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=text, callback_data=BookingCb(action=action, value=value, booking=booking).pack()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 from aiogram.types import InlineKeyboardButton
@@ -12,7 +13,13 @@ from bot.domain.validation import utf16_len as utf16_len  # re-exported for the 
 from bot.telegram.callbacks import WizardCb
 from i18n.core import LANGUAGES
 
+# Buttons are frozen models that depend only on their arguments, and a dialog's keyboards
+# repeat the same few hundred (a label in a language, an action, a catalog code): built once,
+# as each costs two pydantic models and a callback data packing per update otherwise.
+BUTTON_CACHE = 4096
 
+
+@lru_cache(maxsize=BUTTON_CACHE)
 def wbutton(text: str, action: str, value: str = "") -> InlineKeyboardButton:
     data = WizardCb(action=action, value=value).pack()
     return InlineKeyboardButton(text=text, callback_data=data)

@@ -63,7 +63,7 @@ class SQLiteBookingStore:
         now: datetime,
         also: Callable[[Transaction, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(quick=True) as conn:
             earlier = await _one(conn, "SELECT * FROM bookings WHERE draft_key = ?", (draft_key,))
             if earlier is not None:
                 return BookResult(earlier, DUPLICATE)
@@ -113,7 +113,7 @@ class SQLiteBookingStore:
         now: datetime,
         also: Callable[[Transaction, Booking, Booking], Awaitable[None]] | None = None,
     ) -> BookResult:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(quick=True) as conn:
             old = await _one(conn, "SELECT * FROM bookings WHERE id = ?", (booking_id,))
             if old is None or old.citizen_id != citizen_id:
                 return BookResult(None, NOT_FOUND)
@@ -226,6 +226,7 @@ class SQLiteBookingStore:
             "WHERE reception = ? AND slot_start BETWEEN ? AND ? AND status = ? "
             "GROUP BY slot_start",
             (reception, low, high, BOOKED),
+            quick=True,
         )
         if now is not None:
             rows += await self.db.fetchall(
@@ -233,6 +234,7 @@ class SQLiteBookingStore:
                 "WHERE reception = ? AND status = ? AND expires_at > ? "
                 "AND slot_start BETWEEN ? AND ? GROUP BY slot_start",
                 (reception, OFFERED, encode_instant(now), low, high),
+                quick=True,
             )
         counts = dict.fromkeys(slot_starts, 0)
         for row in rows:
@@ -245,6 +247,7 @@ class SQLiteBookingStore:
             "SELECT * FROM bookings WHERE citizen_id = ? AND status = ? AND slot_start >= ? "
             "ORDER BY slot_start, id",
             (citizen_id, BOOKED, encode_instant(now)),
+            quick=True,
         )
         return [_booking(r) for r in rows]
 
@@ -324,13 +327,17 @@ class SQLiteBookingStore:
 
     async def extra_days(self, reception: str) -> frozenset[date]:
         rows = await self.db.fetchall(
-            "SELECT session_day FROM reception_extra_days WHERE reception = ?", (reception,)
+            "SELECT session_day FROM reception_extra_days WHERE reception = ?",
+            (reception,),
+            quick=True,
         )
         return frozenset(date.fromisoformat(r["session_day"]) for r in rows)
 
     async def cancelled_days(self, reception: str) -> frozenset[date]:
         rows = await self.db.fetchall(
-            "SELECT session_day FROM reception_cancellations WHERE reception = ?", (reception,)
+            "SELECT session_day FROM reception_cancellations WHERE reception = ?",
+            (reception,),
+            quick=True,
         )
         return frozenset(date.fromisoformat(r["session_day"]) for r in rows)
 

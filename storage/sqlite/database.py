@@ -26,6 +26,11 @@ BUSY_TIMEOUT = 5.0
 # … and how long, counted from the first attempt, a locked statement or transaction is
 # tried again before the caller hears DatabaseBusy.
 LOCKED_RETRY = 10.0
+# Rows written by quick statements after which the WAL is copied into the database file (a
+# PASSIVE checkpoint, on the database thread): SQLite's own automatic checkpoint is off, as it
+# would run inside whichever COMMIT crossed its threshold, on the event loop for a quick one.
+# About a thousand pages of WAL, SQLite's default.
+CHECKPOINT_AFTER_ROWS = 500
 FIRST_PAUSE = 0.1
 LONGEST_PAUSE = 1.0
 
@@ -52,6 +57,16 @@ class SQLiteDatabase:
     are serialised anyway; the lock keeps one coroutine's transaction from swallowing
     another's statements.
 
+    Quick statements (`quick=True`: a few indexed rows, the dialog's path) run on the event
+    loop's own thread instead, in the lock as well: a hop to the database thread costs more
+    CPU than such a statement (a future, a wake-up of that thread, the GIL handed over and
+    back, a wake-up of the loop), and under load those hand-overs cost the loop more than
+    their own CPU. Measured with `bench.dialogs` (README "Performance"). A quick statement
+    never waits for another process's lock on the loop: the connection's busy timeout is 0,
+    and a statement SQLite refuses as locked is run again on the database thread with the
+    busy timeout, as every other statement is. Nor does it run beside the thread: while a
+    hop is under way (one whose caller was cancelled may outlive the lock) it goes behind it.
+
     Another process may hold the write lock for longer than the busy timeout (a backup, an
     operator's sqlite3 shell). Every statement and every transaction is then tried again
     here, with growing pauses, for up to `locked_retry` seconds; after that the caller gets
@@ -69,6 +84,12 @@ class SQLiteDatabase:
         self.lock = asyncio.Lock()
         self.locked_retry = locked_retry
         self.busy_timeout = busy_timeout
+        self._busy_sql = f"PRAGMA busy_timeout={round(busy_timeout * 1000)}"
+        # Hops handed to the database thread and hops it has finished: each is written by one
+        # thread only, and equal when the thread is not using the connection.
+        self._handed = 0
+        self._finished = 0
+        self._checkpointed_at = 0  # the connection's total_changes at the last checkpoint
 
     @classmethod
     async def open(
@@ -80,7 +101,8 @@ class SQLiteDatabase:
         locked_retry: float = LOCKED_RETRY,
     ) -> SQLiteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        # Used on the loop's thread too (quick statements), never by two threads at once.
+        conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
         conn.row_factory = aiosqlite.Row
         for pragma in (
             # What is deleted or overwritten is zeroed in the file, not left in free space
@@ -89,12 +111,16 @@ class SQLiteDatabase:
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
+            # For the migrations; then 0, and set around each hop to the database thread.
             f"PRAGMA busy_timeout={round(busy_timeout * 1000)}",
+            # Checkpoints run on the database thread (`_quick`), not inside a COMMIT.
+            "PRAGMA wal_autocheckpoint=0",
         ):
             await conn.execute(pragma)
         db = cls(conn, locked_retry=locked_retry, busy_timeout=busy_timeout)
         try:
             await db.migrate(migrate_to)
+            await conn.execute("PRAGMA busy_timeout=0")  # see `_call` and `_quick`
         except BaseException:
             # aiosqlite's worker thread would keep the process alive after a failed start.
             await conn.close()
@@ -110,39 +136,30 @@ class SQLiteDatabase:
         pages (with data since erased) live on in the WAL until then. It never waits for
         another process (a backup reading the file): the bot would wait with it. False when
         such a reader kept it from finishing; closing the database finishes it."""
-        busy_ms = round(self.busy_timeout * 1000)
 
         def work(conn: sqlite3.Connection) -> bool:
-            conn.execute("PRAGMA busy_timeout=0")
             try:
                 row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             except sqlite3.OperationalError as exc:
                 if is_locked(exc):
                     return False
                 raise
-            finally:
-                conn.execute(f"PRAGMA busy_timeout={busy_ms}")
             return row is not None and row[0] == 0
 
         async with self.lock:
-            return await self._call(work)
+            return await self._hop(work)  # busy timeout 0: never waits
 
     async def ping(self) -> None:
         """Raise unless the database answers a read of the file now: for /healthz. It reads
         the schema (a page of the file, not just the connection) and never waits for another
         process's lock or retries: a probe answers in time or says what is wrong. The caller
         bounds the wait for this process's own statements ahead of it."""
-        busy_ms = round(self.busy_timeout * 1000)
 
         def work(conn: sqlite3.Connection) -> None:
-            conn.execute("PRAGMA busy_timeout=0")
-            try:
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            finally:
-                conn.execute(f"PRAGMA busy_timeout={busy_ms}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
         async with self.lock:
-            await self._call(work)
+            await self._hop(work)  # busy timeout 0: never waits
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
@@ -163,29 +180,33 @@ class SQLiteDatabase:
             )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, quick: bool = False) -> AsyncIterator[Transaction]:
         """BEGIN IMMEDIATE takes the write lock before the body runs, so a lock held elsewhere
         shows up there, where trying again repeats nothing: retrying the BEGIN is retrying the
-        whole transaction. (In WAL mode nothing after it waits for another connection.)"""
-        await self._retrying(self._begin)
+        whole transaction. (In WAL mode nothing after it waits for another connection.)
+        `quick`: the body's statements are quick ones (see the class)."""
+        call = self._quick if quick else self._call
+        await self._retrying(partial(self._begin, call))
         try:
             try:
-                yield Transaction(self._call)
-                await self._call(partial(run_statement, "COMMIT", ()))
+                yield Transaction(call)
+                await call(partial(run_statement, "COMMIT", ()))
             except BaseException as exc:
                 # A failed COMMIT too: left open, the transaction would wedge the connection.
-                await self._call(_rollback)
+                await call(_rollback)
                 if is_locked(exc):
                     raise DatabaseBusy(str(exc)) from exc
                 raise
         finally:
             self.lock.release()
 
-    async def _begin(self) -> None:
+    async def _begin(
+        self, call: Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
+    ) -> None:
         """Returns holding `self.lock` inside BEGIN IMMEDIATE, or raises holding nothing."""
         await self.lock.acquire()
         try:
-            await self._call(partial(run_statement, "BEGIN IMMEDIATE", ()))
+            await call(partial(run_statement, "BEGIN IMMEDIATE", ()))
         except BaseException:
             self.lock.release()
             raise
@@ -216,14 +237,71 @@ class SQLiteDatabase:
         async with self.lock:
             yield Transaction(self._call)
 
-    async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """One hop to the database thread; the caller holds the lock."""
+    async def _hop(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One hop to the database thread, as the connection is (busy timeout 0); the caller
+        holds the lock."""
+
+        def counted(conn: sqlite3.Connection) -> T:
+            try:
+                return work(conn)
+            finally:
+                self._finished += 1  # on the database thread, the only one writing it
+
+        self._handed += 1
         # aiosqlite's own entry point to its thread (what its cursors use): the work runs
         # there with the sqlite3 connection, in one hop.
-        result: T = await self.conn._execute(work, self.conn._conn)  # type: ignore[no-untyped-call]
+        result: T = await self.conn._execute(counted, self.conn._conn)  # type: ignore[no-untyped-call]
         return result
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One hop to the database thread, where SQLite waits up to the busy timeout for
+        another process's lock; the caller holds the lock."""
+        busy_sql = self._busy_sql
+
+        def waiting(conn: sqlite3.Connection) -> T:
+            conn.execute(busy_sql)
+            try:
+                return work(conn)
+            finally:
+                conn.execute("PRAGMA busy_timeout=0")
+
+        result = await self._hop(waiting)
+        if (conn := self._open_connection()) is not None:
+            await self._checkpoint_if_due(conn)
+        return result
+
+    def _open_connection(self) -> sqlite3.Connection | None:
+        """The sqlite3 connection, None once aiosqlite was told to close it."""
+        conn: sqlite3.Connection | None = self.conn._connection
+        return conn if self.conn._running else None
+
+    async def _quick(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` on the loop's thread, unless the database thread is busy with the
+        connection or SQLite would wait for a lock: then on that thread (`_call`). The caller
+        holds the lock."""
+        conn = self._open_connection()
+        if conn is None or self._handed != self._finished:
+            return await self._call(work)  # closed (aiosqlite says so), or behind a hop
+        try:
+            result = work(conn)
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc):
+                raise
+            # Nothing of it was written: a statement refused as locked did nothing, and a
+            # quick `work` writes with one statement or in one transaction (see `run`).
+            return await self._call(work)
+        await self._checkpoint_if_due(conn)
+        return result
+
+    async def _checkpoint_if_due(self, conn: sqlite3.Connection) -> None:
+        """After CHECKPOINT_AFTER_ROWS rows written, outside a transaction: a PASSIVE
+        checkpoint on the database thread (SQLite's automatic one is off, see `open`)."""
+        changes = conn.total_changes
+        if changes - self._checkpointed_at >= CHECKPOINT_AFTER_ROWS and not conn.in_transaction:
+            self._checkpointed_at = changes
+            await self._hop(_passive_checkpoint)
+
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, quick: bool = False) -> T:
         """Run `work` on the database thread in one hop.
 
         aiosqlite's cursor API costs a thread hop for execute, another for fetch and another
@@ -233,22 +311,31 @@ class SQLiteDatabase:
         Outside a transaction each statement commits on its own, so a locked one did nothing
         and is simply tried again; hence `work` writes with one statement at most (several
         writes that belong together go in a transaction).
+
+        `quick`: `work` is a few indexed rows and runs on the loop's thread (see the class):
+        the dialog's path. Anything that may read many rows (reports, digests, lists for the
+        officials) stays on the database thread, where the loop goes on meanwhile.
         """
+        call = self._quick if quick else self._call
 
         async def attempt() -> T:
             async with self.lock:
-                return await self._call(work)
+                return await call(work)
 
         return await self._retrying(attempt)
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        return await self.run(partial(read_one, sql, tuple(params)))
+    async def fetchone(
+        self, sql: str, params: Iterable[Any] = (), *, quick: bool = False
+    ) -> sqlite3.Row | None:
+        return await self.run(partial(read_one, sql, tuple(params)), quick=quick)
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return (await self.run(partial(run_statement, sql, tuple(params)))).rows
+    async def fetchall(
+        self, sql: str, params: Iterable[Any] = (), *, quick: bool = False
+    ) -> list[sqlite3.Row]:
+        return (await self.run(partial(run_statement, sql, tuple(params)), quick=quick)).rows
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        return (await self.run(partial(run_statement, sql, tuple(params)))).rowcount
+    async def execute(self, sql: str, params: Iterable[Any] = (), *, quick: bool = False) -> int:
+        return (await self.run(partial(run_statement, sql, tuple(params)), quick=quick)).rowcount
 
     async def fetchall_as(
         self, sql: str, params: Iterable[Any], convert: Callable[[sqlite3.Row], T]
@@ -257,6 +344,12 @@ class SQLiteDatabase:
         of rows, which would otherwise hold up the event loop the citizens wait on."""
         args = tuple(params)
         return await self.run(lambda conn: [convert(r) for r in conn.execute(sql, args)])
+
+
+def _passive_checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy what the WAL holds into the database file as far as no reader needs it; never
+    waits (a backup reading the file only stops it short)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

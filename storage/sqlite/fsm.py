@@ -33,11 +33,11 @@ class SQLiteStorage(BaseStorage):
             return rows[key]
         update_id = opening()
         if update_id is None:
-            found = await self.db.fetchone(FSM_ROW_SQL, (key,))
+            found = await self.db.fetchone(FSM_ROW_SQL, (key,), quick=True)
         else:
             # The update's first round trip reads what its open_update will ask as well.
             seen, citizen, found = await self.db.run(
-                partial(_open_with_row, key, update_id, user_id)
+                partial(_open_with_row, key, update_id, user_id), quick=True
             )
             keep_opened(update_id, user_id, (seen, citizen))
         row = (found["state"], found["data"]) if found else (None, "{}")
@@ -69,6 +69,7 @@ class SQLiteStorage(BaseStorage):
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
             "updated_at = excluded.updated_at",
             (k, key.user_id, value, encode_instant(datetime.now(UTC))),
+            quick=True,
         )
         self._remember_state(k, value)
 
@@ -91,6 +92,7 @@ class SQLiteStorage(BaseStorage):
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
             "updated_at = excluded.updated_at",
             (k, key.user_id, text, encode_instant(datetime.now(UTC))),
+            quick=True,
         )
         self._remember_data(k, text)
 

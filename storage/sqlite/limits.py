@@ -22,6 +22,7 @@ class SQLiteLimitStore:
         rows = await self.db.fetchall(
             "SELECT created_at FROM appeals WHERE citizen_id = ? ORDER BY id DESC LIMIT ?",
             (citizen_id, count),
+            quick=True,
         )
         return [decode_instant(r["created_at"]) for r in rows]
 
@@ -31,5 +32,6 @@ class SQLiteLimitStore:
             "JOIN appeals a ON a.id = d.appeal_id "
             "WHERE a.citizen_id = ? AND d.question_id IS NULL ORDER BY d.id DESC LIMIT ?",
             (citizen_id, count),
+            quick=True,
         )
         return [(decode_instant(r["at"]), r["draft_key"]) for r in rows]

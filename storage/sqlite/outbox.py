@@ -83,7 +83,7 @@ class SQLiteOutboxStore:
         return await self.add_outgoing([Outgoing(chat_id, messages, now, not_before)])
 
     async def add_outgoing(self, batches: Sequence[Outgoing]) -> list[int]:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(quick=True) as conn:
             return await write(conn, batches)
 
     # ------------------------------------------------------------------ in the caller's transaction
@@ -144,6 +144,7 @@ class SQLiteOutboxStore:
                 poll_id,
                 row_id,
             ),
+            quick=True,
         )
 
     async def reschedule(
@@ -262,7 +263,7 @@ class SQLiteOutboxStore:
         return [int(row[0]) for row in rows]
 
     async def withdraw(self, purpose: str, reason: str, now: datetime) -> int:
-        return await self.db.execute(WITHDRAW, (encode_instant(now), reason, purpose))
+        return await self.db.execute(WITHDRAW, (encode_instant(now), reason, purpose), quick=True)
 
     async def withdraw_in(self, conn: Transaction, purpose: str, reason: str, now: datetime) -> int:
         cur = await conn.execute(WITHDRAW, (encode_instant(now), reason, purpose))

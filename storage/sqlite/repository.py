@@ -26,7 +26,7 @@ class SQLiteRepository(Repository):
 
     # citizens
     async def get_citizen(self, user_id: int) -> Citizen | None:
-        return _citizen(await self.db.fetchone(CITIZEN_SQL, (user_id,)))
+        return _citizen(await self.db.fetchone(CITIZEN_SQL, (user_id,), quick=True))
 
     async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
         opened = take_opened(update_id, user_id)
@@ -41,17 +41,20 @@ class SQLiteRepository(Repository):
                 return seen, None
             return False, read_one(CITIZEN_SQL, (user_id,), conn)
 
-        seen, row = await self.db.run(work)
+        seen, row = await self.db.run(work, quick=True)
         return seen, _citizen(row)
 
     async def set_reachable(self, user_id: int) -> None:
-        await self.db.execute("UPDATE citizens SET unreachable = 0 WHERE id = ?", (user_id,))
+        await self.db.execute(
+            "UPDATE citizens SET unreachable = 0 WHERE id = ?", (user_id,), quick=True
+        )
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self.db.execute(
             "INSERT INTO citizens (id, language, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET language = excluded.language",
             (user_id, language, encode_instant(datetime.now().astimezone())),
+            quick=True,
         )
 
     async def set_consent(self, user_id: int, at: datetime) -> None:
@@ -59,13 +62,14 @@ class SQLiteRepository(Repository):
             "INSERT INTO citizens (id, consent_at, created_at) VALUES (?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET consent_at = excluded.consent_at",
             (user_id, encode_instant(at), encode_instant(at)),
+            quick=True,
         )
 
     # appeals
     async def create_appeal(
         self, new: NewAppeal, also: AlsoWrite | None = None
     ) -> tuple[Appeal, bool]:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(quick=True) as conn:
             async with conn.execute(
                 "SELECT id FROM appeals WHERE draft_key = ?", (new.draft_key,)
             ) as cur:
@@ -151,11 +155,13 @@ class SQLiteRepository(Repository):
         return appeal_id
 
     async def appeal_by_draft(self, draft_key: str) -> Appeal | None:
-        row = await self.db.fetchone("SELECT * FROM appeals WHERE draft_key = ?", (draft_key,))
+        row = await self.db.fetchone(
+            "SELECT * FROM appeals WHERE draft_key = ?", (draft_key,), quick=True
+        )
         return await self._with_attachments(row)
 
     async def get_appeal(self, appeal_id: int) -> Appeal | None:
-        row = await self.db.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
+        row = await self.db.fetchone("SELECT * FROM appeals WHERE id = ?", (appeal_id,), quick=True)
         return await self._with_attachments(row)
 
     async def appeal_references(self, appeal_ids: Collection[int]) -> dict[int, str]:
@@ -176,6 +182,7 @@ class SQLiteRepository(Repository):
         rows = await self.db.fetchall(
             "SELECT kind, file_id, file_name FROM attachments WHERE appeal_id = ? ORDER BY id",
             (appeal.id,),
+            quick=True,
         )
         appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in rows]
         return appeal
@@ -184,6 +191,7 @@ class SQLiteRepository(Repository):
         rows = await self.db.fetchall(
             "SELECT * FROM appeals WHERE citizen_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
             (citizen_id, limit, offset),
+            quick=True,
         )
         return [_appeal_row(r) for r in rows]
 
@@ -214,7 +222,9 @@ class SQLiteRepository(Repository):
 
     async def set_officials_chat(self, appeal_id: int, chat_id: int) -> None:
         await self.db.execute(
-            "UPDATE appeals SET officials_chat_id = ? WHERE id = ?", (chat_id, appeal_id)
+            "UPDATE appeals SET officials_chat_id = ? WHERE id = ?",
+            (chat_id, appeal_id),
+            quick=True,
         )
 
     async def transition(
@@ -279,14 +289,14 @@ class SQLiteRepository(Repository):
 
     # updates
     async def update_seen(self, update_id: int) -> bool:
-        return await self.db.fetchone(UPDATE_SEEN_SQL, (update_id,)) is not None
+        return await self.db.fetchone(UPDATE_SEEN_SQL, (update_id,), quick=True) is not None
 
     async def mark_update(
         self, update_id: int, at: datetime, dialogs: Sequence[FsmWrite] = ()
     ) -> None:
         when = encode_instant(at)
         if not dialogs:
-            await self.db.execute(MARK_SQL, (update_id, when))
+            await self.db.execute(MARK_SQL, (update_id, when), quick=True)
             return
         gone = [(w.key,) for w in dialogs if w.cleared]
         kept = [(w.key, w.user_id, w.state, w.data, when) for w in dialogs if not w.cleared]
@@ -304,7 +314,7 @@ class SQLiteRepository(Repository):
                     conn.execute("ROLLBACK")
                 raise
 
-        await self.db.run(commit)
+        await self.db.run(commit, quick=True)
 
     async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
         return await self.db.execute(
