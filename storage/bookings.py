@@ -222,9 +222,10 @@ class BookingStore(Protocol):
     ) -> WaitlistOffer | None:
         """Hold a free place of `slot_start` for the next citizen in line until now + hold;
         book() keeps it from everyone else meanwhile. None if the slot has no free place or
-        nobody is waiting. `then(transaction, offer, the citizen's language)` runs in the
-        same transaction, to write the offer's message, which commits with the offer or not
-        at all (see `OutboxStore.write_in`)."""
+        nobody is waiting; a citizen erased meanwhile (/forget) is passed over for the next
+        in line. `then(transaction, offer, the citizen's language)` runs in the same
+        transaction, to write the offer's message, which commits with the offer or not at
+        all (see `OutboxStore.write_in`)."""
 
     async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:
         """The places held for the citizen by offers not taken and not expired (/forget

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from storage.sqlite.bookings import SQLiteBookingStore
 from storage.sqlite.repository import SQLiteRepository
 from tests.backends import Backend, beside
 from tests.conftest import ALMATY
+from tests.test_storage import new_appeal
 
 WED = date(2026, 11, 25)
 NEXT_WED = date(2026, 12, 2)
@@ -392,6 +394,125 @@ async def test_an_offer_and_its_message_commit_together(repo: Repository, store:
     assert await store.next_in_line("deputy", WED) is None
     assert await outbox.pending_count() == 1
     assert told[-1] == (31, "kk")
+
+
+async def test_an_erased_citizen_on_the_waiting_list_is_skipped(
+    repo: Repository, store: Store
+) -> None:
+    """/forget takes the citizen off every waiting list: a place freed afterwards goes to the
+    next in line, and with nobody left it stays free."""
+    outbox = beside("outbox", repo)
+    for citizen in (51, 52):
+        await repo.set_language(citizen, "kk")
+        assert await store.join_waitlist(citizen, "deputy", WED, NOW)
+    assert await store.join_waitlist(51, "deputy", NEXT_WED, NOW)  # 51 alone in line
+    await beside("erasure", repo).erase(51, NOW, redact)
+    told: list[int] = []
+
+    async def tell(conn: Any, offer: WaitlistOffer, language: str | None) -> None:
+        told.append(offer.citizen_id)
+        row = Outgoing(offer.citizen_id, [NewMessage("sendMessage", {"text": "🎟"})], NOW)
+        await outbox.write_in(conn, [row])
+
+    hold = timedelta(minutes=30)
+    offer = await store.offer("deputy", WED, slot(10), 1, hold, NOW, then=tell)
+    assert offer is not None and offer.citizen_id == 52 and told == [52]
+    assert await store.waiting_citizens("deputy", WED) == [52]
+    later = slot(10, day=NEXT_WED)
+    assert await store.offer("deputy", NEXT_WED, later, 1, hold, NOW, then=tell) is None
+    assert told == [52] and await outbox.pending_count() == 1
+    assert (await store.booked_counts("deputy", [later], now=NOW))[later] == 0
+
+
+async def _blocked_by(conn: Any, pid: int) -> list[int]:
+    """The sessions waiting for a lock `pid` holds (pg_stat_activity read afresh)."""
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    rows = await conn.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid
+    )
+    return [int(r["pid"]) for r in rows]
+
+
+async def _until(check: Callable[[], Awaitable[object]]) -> None:
+    """Until `check()` holds: a wait for a lock shows in pg_stat_activity, nowhere else."""
+    while True:
+        if await check():
+            return
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.postgres_only  # SQLite's one writer runs the offer before the erasure or after it
+@pytest.mark.parametrize("behind", [(42,), ()], ids=["next-in-line", "nobody-behind"])
+async def test_an_offer_racing_forget_never_outlives_the_erasure(
+    repo: Repository, store: Store, behind: tuple[int, ...]
+) -> None:
+    """PostgreSQL: the first in line's /forget is under way (it holds the citizen's row, and
+    here waits for their appeal, which an official's action holds) when a freed place is
+    offered. The offer waits for the erasure and passes the place to the next in line (or
+    leaves it free): never an offer, or its message, for the erased citizen."""
+    gone = 41
+    outbox = beside("outbox", repo)
+    for citizen in (gone, *behind):
+        await repo.set_language(citizen, "kk")
+        assert await store.join_waitlist(citizen, "deputy", WED, NOW)
+    appeal, _ = await repo.create_appeal(new_appeal("forget-race", gone))
+    db: Any = repo.db  # type: ignore[attr-defined]
+    offered_to_gone = asyncio.Event()
+    erasing: list[asyncio.Future[Any]] = []
+
+    async def tell(conn: Any, offer: WaitlistOffer, language: str | None) -> None:
+        row = Outgoing(offer.citizen_id, [NewMessage("sendMessage", {"text": "🎟"})], NOW)
+        await outbox.write_in(conn, [row])
+        if offer.citizen_id != gone:
+            return
+        # The race as it was: the place held for the citizen being erased and their message
+        # written, not committed, when the erasure goes on; this commits once the erasure
+        # has passed their outbox and waits for their waiting-list row, locked here.
+        offered_to_gone.set()
+        me = await conn.fetchval("SELECT pg_backend_pid()")
+
+        async def erasure_waits() -> bool:
+            return erasing[0].done() or bool(await _blocked_by(conn, me))
+
+        await _until(erasure_waits)
+
+    async with db.connection() as official:
+        holding = official.transaction()
+        await holding.start()
+        await official.execute("SELECT 1 FROM appeals WHERE id = $1 FOR UPDATE", appeal.id)
+        me = await official.fetchval("SELECT pg_backend_pid()")
+        erasing.append(asyncio.ensure_future(beside("erasure", repo).erase(gone, NOW, redact)))
+        eraser: list[int] = []
+
+        async def erasure_holds_the_citizen() -> bool:
+            # It locked the citizen's row first, and now waits for the appeal held here.
+            eraser[:] = await _blocked_by(official, me)
+            return bool(eraser)
+
+        await _until(erasure_holds_the_citizen)
+        offering = asyncio.ensure_future(
+            store.offer("deputy", WED, slot(10), 1, timedelta(minutes=30), NOW, then=tell)
+        )
+
+        async def offer_waits_or_was_made() -> bool:
+            if offered_to_gone.is_set() or offering.done():
+                return True
+            return bool(await _blocked_by(official, eraser[0]))
+
+        await _until(offer_waits_or_was_made)
+        await holding.commit()  # the official's action ends: the erasure goes on
+    await erasing[0]
+    offer = await offering
+    # Nothing of the erased citizen is left: no offer, no message to their chat.
+    assert await db.fetchval("SELECT count(*) FROM outbox WHERE chat_id = $1", gone) == 0
+    assert await db.fetchval("SELECT count(*) FROM waitlist WHERE citizen_id = $1", gone) == 0
+    if behind:
+        assert offer is not None and offer.citizen_id == behind[0]
+        assert await store.offers_held_by(behind[0], NOW) == [offer]
+    else:
+        assert offer is None
+        assert (await store.booked_counts("deputy", [slot(10)], now=NOW))[slot(10)] == 0
+    assert await outbox.pending_count() == len(behind)
 
 
 # --- database guarantees behind the store -------------------------------------------------

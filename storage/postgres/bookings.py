@@ -447,28 +447,56 @@ class PostgresBookingStore:
         *,
         then: OfferThen | None = None,
     ) -> WaitlistOffer | None:
+        # Lock order: the reception's advisory lock, then the offered citizen's row (FOR
+        # SHARE), then their waiting-list row (the UPDATE); book() too takes the reception
+        # before the citizen (its foreign key). /forget locks the citizen's row first and
+        # takes no reception lock (it gives the citizen's places back in transactions of
+        # their own before it), and nothing here holds a row of the citizen's while waiting
+        # for their row: no cycle, whichever starts first.
         async with self.db.transaction() as conn:
             await _lock(conn, reception)
             if await _taken(conn, reception, slot_start, now, None) >= capacity:
                 return None
-            row = await conn.fetchrow(
-                "UPDATE waitlist SET status = $1, slot_start = $2, offered_at = $3, "
-                "expires_at = $4 WHERE id = (SELECT id FROM waitlist WHERE reception = $5 "
-                "AND session_day = $6 AND status = $7 ORDER BY id LIMIT 1) RETURNING *, "
-                "(SELECT language FROM citizens WHERE id = waitlist.citizen_id) AS language",
-                OFFERED,
-                slot_start,
-                now,
-                now + hold,
-                reception,
-                session_day,
-                WAITING,
-            )
-            if row is None:
-                return None
+            passed: list[int] = []  # waiting-list rows found gone or closed meanwhile
+            while True:
+                first = await conn.fetchrow(
+                    "SELECT id, citizen_id FROM waitlist WHERE reception = $1 "
+                    "AND session_day = $2 AND status = $3 AND id <> ALL($4::bigint[]) "
+                    "ORDER BY id LIMIT 1",
+                    reception,
+                    session_day,
+                    WAITING,
+                    passed,
+                )
+                if first is None:
+                    return None
+                # FOR SHARE, as an announcement reads its subscribers: a /forget under way
+                # is waited for, and then the citizen is gone (their waiting-list rows with
+                # them) and the place passes to the next in line. Read before their row is
+                # written: else an erasure between the two would leave the offer and its
+                # message for a citizen it erased (its outbox DELETE missed them, uncommitted).
+                citizen = await conn.fetchrow(
+                    "SELECT language FROM citizens WHERE id = $1 FOR SHARE", first["citizen_id"]
+                )
+                if citizen is not None:
+                    row = await conn.fetchrow(
+                        "UPDATE waitlist SET status = $1, slot_start = $2, offered_at = $3, "
+                        "expires_at = $4 WHERE id = $5 AND status = $6 RETURNING *",
+                        OFFERED,
+                        slot_start,
+                        now,
+                        now + hold,
+                        first["id"],
+                        WAITING,
+                    )
+                    if row is not None:
+                        language: str | None = citizen["language"]
+                        break
+                # Erased, or left the list (leave_waitlist takes no lock): the next one.
+                passed.append(int(first["id"]))
             offer = _offer(row)
             if then is not None:
-                await then(conn, offer, row["language"])
+                await then(conn, offer, language)
         return offer
 
     async def offers_held_by(self, citizen_id: int, now: datetime) -> list[WaitlistOffer]:

@@ -78,8 +78,9 @@ class PostgresErasureStore:
     ) -> list[ErasedAppeal]:
         async with self.db.transaction() as conn:
             # The citizen's row first: what writes to their chat after reading them (an
-            # announcement's subscribers, a meeting's attendees: FOR SHARE) either committed
-            # before this, and is erased below, or waits and finds them gone.
+            # announcement's subscribers, a meeting's attendees, a waiting-list offer's
+            # citizen: FOR SHARE) either committed before this, and is erased below, or
+            # waits and finds them gone.
             await conn.execute("SELECT 1 FROM citizens WHERE id = $1 FOR UPDATE", citizen_id)
             appeal_ids = [
                 int(r["id"])
