@@ -5,7 +5,7 @@ SQLite implementations are in storage/sqlite/."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,9 +94,11 @@ class Repository(ABC):
         *,
         actor_name: str | None = None,
         then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
+        expect: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Appeal | None:
-        """Change status (and fields) only from an allowed status; None if it was not.
+        """Change status (and fields) only from an allowed status and while every column in
+        `expect` still holds the value given (what the actor saw); None if not.
         `actor_name`: the official's display name, kept with the history row.
         `then(connection, changed appeal)` runs inside the same transaction (to enqueue the
         notices the change causes, see `OutboxStore.write_in`)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog
-from bot.domain.deadlines import WorkCalendar
+from bot.domain.deadlines import WorkCalendar, extension_expects
 from bot.domain.status import Action, allows, may_rate, sources_for, verdict_sources
 from bot.services.digest import TextSender, officials_chats
 from bot.services.notifiers import OfficialsNotices
@@ -94,7 +94,8 @@ class ActionResult:
     appeal: Appeal | None
     done: bool
     # Why not: "missing", "already" (someone finished it: see appeal.taken_by_name …), "closed",
-    # "not_answered" (a rating of an appeal no official has answered).
+    # "not_answered" (a rating of an appeal no official has answered), "outdated" (an
+    # extension of a deadline another official extended meanwhile).
     reason: str = ""
 
 
@@ -301,6 +302,7 @@ class OfficialsService:
         note: str | None = None,
         *,
         actor_name: str | None = None,
+        expect: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """A status change and the messages it causes, in one transaction: a crash or an error
@@ -312,7 +314,7 @@ class OfficialsService:
 
         changed = await self.repo.transition(
             appeal_id, allowed_from, new, actor, self.clock(), note,
-            actor_name=actor_name, then=enqueue, **fields,
+            actor_name=actor_name, then=enqueue, expect=expect, **fields,
         )  # fmt: skip
         if changed is not None:
             self.outbox.poke()
@@ -409,7 +411,8 @@ class OfficialsService:
 
         # The status stays; as a "change" to itself it still goes into the history, only if
         # nobody moved the appeal meanwhile (the table allowed extending it in this status,
-        # see extension_problem), and commits with the citizen's notice.
+        # see extension_problem) nor extended it since it was read (the deadline this one
+        # replaces: extension_expects), and commits with the citizen's notice.
         extended = await self._change(
             appeal_id,
             frozenset({appeal.status}),
@@ -418,11 +421,20 @@ class OfficialsService:
             notice,
             note=f"extended to {new_due.isoformat()}: {reason}",
             actor_name=official.name,
+            expect=extension_expects(appeal.due_at),
             due_at=due_at,
             extension_reason=reason,
         )
         if extended is None:
-            return ActionResult(appeal, False, "already")
+            # Another official's extension won meanwhile ("outdated"), or the appeal moved on.
+            now = await self.repo.get_appeal(appeal_id)
+            if (
+                now is not None
+                and allows(now.status, Action.EXTEND)
+                and now.due_at != appeal.due_at
+            ):
+                return ActionResult(now, False, "outdated")
+            return ActionResult(now or appeal, False, "already")
         return ActionResult(extended, True)
 
     async def forward(
