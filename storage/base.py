@@ -107,6 +107,19 @@ class Repository(ABC):
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
 
     @abstractmethod
+    async def update_if(
+        self,
+        appeal_id: int,
+        expect: Mapping[str, Any],
+        *,
+        then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """Set `fields` only while every column in `expect` holds the value given (None: NULL),
+        checked in the same statement (or under the row's lock); None if not. `then(connection,
+        changed appeal)` runs in the same transaction, as in `transition`."""
+
+    @abstractmethod
     async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None: ...
 
     @abstractmethod

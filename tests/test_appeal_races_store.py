@@ -13,10 +13,10 @@ import pytest
 from bot.domain.catalog import Catalog
 from bot.services.officials import Official
 from storage.base import Repository
-from storage.models import Appeal, Status
+from storage.models import Appeal, Outcome, Status
 from tests.backends import beside
 from tests.conftest import FrozenClock
-from tests.test_officials_service import service
+from tests.test_officials_service import CHAT, service
 from tests.test_storage import NOW, new_appeal
 
 pytestmark = pytest.mark.every_backend
@@ -90,3 +90,43 @@ async def test_an_extension_applies_only_to_the_deadline_seen(repo: Repository) 
         expect={"due_at": seen}, due_at=seen + timedelta(days=30),
     )  # fmt: skip
     assert stale is None and len(told) == 1
+
+
+async def test_two_ratings_at_once_store_one_and_tell_the_officials_once(
+    repo: Repository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, _sent = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("z", language="ru"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    assert (
+        await officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Готово")
+    ).done
+    outbox = beside("outbox", repo)
+    queued = await outbox.pending_count()
+    read_together(repo)
+    results = await asyncio.gather(officials.rate(appeal.id, 1, 2), officials.rate(appeal.id, 1, 5))
+    done = [r for r in results if r.done]
+    assert len(done) == 1 and [r.reason for r in results if not r.done] == ["already"]
+    stored = await repo.get_appeal(appeal.id)
+    assert stored is not None and done[0].appeal is not None
+    assert stored.rating == done[0].appeal.rating
+    assert await outbox.pending_count() == queued + 1  # one note to the officials
+
+
+async def test_a_rating_and_its_note_to_the_officials_commit_together(
+    repo: Repository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    officials, sent = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("w", language="ru"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    assert (await officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Ок")).done
+    outbox = beside("outbox", repo)
+    queued = await outbox.pending_count()
+    sent.fail = 1  # the note cannot be written: the rating must not stay either
+    with pytest.raises(RuntimeError):
+        await officials.rate(appeal.id, 1, 4)
+    stored = await repo.get_appeal(appeal.id)
+    assert stored is not None and stored.rating is None
+    assert await outbox.pending_count() == queued
+    assert (await officials.rate(appeal.id, 1, 4)).done  # tried again, both happen
+    assert await outbox.pending_count() == queued + 1

@@ -18,7 +18,14 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar, extension_expects
-from bot.domain.status import Action, allows, may_rate, sources_for, verdict_sources
+from bot.domain.status import (
+    Action,
+    allows,
+    may_rate,
+    rating_expects,
+    sources_for,
+    verdict_sources,
+)
 from bot.services.digest import TextSender, officials_chats
 from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
@@ -550,11 +557,19 @@ class OfficialsService:
             return ActionResult(None, False, "missing")
         if not may_rate(answered=appeal.answered_at is not None, rated=bool(appeal.rating)):
             return ActionResult(appeal, False, "already" if appeal.rating else "not_answered")
-        await self.repo.update_fields(appeal_id, rating=rating)
-        appeal.rating = rating
-        await self._tell_officials(appeal)
-        await self.card_shows(appeal)
-        return ActionResult(appeal, True)
+
+        async def tell_officials(conn: InTransaction, rated: Appeal) -> None:
+            await self.outbox.queue_in(conn, self.notifier.citizen_verdict(rated))
+
+        # "Not rated yet" is checked in the write, and the officials' note commits with it.
+        rated = await self.repo.update_if(
+            appeal_id, rating_expects(), then=tell_officials, rating=rating
+        )
+        if rated is None:
+            return ActionResult(await self.repo.get_appeal(appeal_id), False, "already")
+        self.outbox.poke()
+        await self.card_shows(rated)
+        return ActionResult(rated, True)
 
     async def citizen_comment(self, appeal_id: int, citizen_id: int, comment: str) -> bool:
         """What the citizen says is still unsolved goes to the officials with the appeal."""
@@ -586,9 +601,6 @@ class OfficialsService:
             await self.outbox.queue(
                 [self.notifier.answer_undelivered(appeal, chat, card[1] if card else None)]
             )
-
-    async def _tell_officials(self, appeal: Appeal) -> None:
-        await self.outbox.queue(self.notifier.citizen_verdict(appeal))
 
     # --- what the officials' commands read ---------------------------------------------------
 

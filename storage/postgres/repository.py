@@ -15,7 +15,7 @@ import asyncpg
 from storage.base import AlsoWrite, Repository
 from storage.fsm import FsmWrite
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
-from storage.postgres.database import Connection, PostgresDatabase
+from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 # The first key of the advisory locks on draft keys (the second is the key's hash).
 DRAFT_LOCK = 0x4C53
@@ -201,6 +201,34 @@ class PostgresRepository(Repository):
                 note,
                 actor_name,
             )
+            changed = await _appeal_in(conn, "id = $1", appeal_id)
+            assert changed is not None
+            if then is not None:
+                await then(conn, changed)
+        return changed
+
+    async def update_if(
+        self,
+        appeal_id: int,
+        expect: Mapping[str, Any],
+        *,
+        then: Callable[[Connection, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """One UPDATE whose WHERE holds the expectation: of two at once, the second waits for
+        the first's row lock, then finds the row no longer matching and changes nothing."""
+        names = _names(fields)
+        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, 2))
+        guards, guarded = _guards(dict(expect), len(names) + 2)
+        async with self.db.transaction() as conn:
+            status = await conn.execute(
+                f"UPDATE appeals SET {assignments} WHERE id = $1{guards}",
+                appeal_id,
+                *fields.values(),
+                *guarded,
+            )
+            if rowcount(status) == 0:
+                return None
             changed = await _appeal_in(conn, "id = $1", appeal_id)
             assert changed is not None
             if then is not None:

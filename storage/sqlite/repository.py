@@ -272,6 +272,29 @@ class SQLiteRepository(Repository):
                 await then(conn, changed)
         return changed
 
+    async def update_if(
+        self,
+        appeal_id: int,
+        expect: Mapping[str, Any],
+        *,
+        then: Callable[[Transaction, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        guards = "".join(_guard(name, value) for name, value in expect.items())
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                f"UPDATE appeals SET {assignments} WHERE id = ?{guards}",
+                (*(_column_value(v) for v in fields.values()), appeal_id,
+                 *(_column_value(v) for v in expect.values() if v is not None)),
+            )  # fmt: skip
+            if cur.rowcount == 0:
+                return None
+            changed = await appeal_in(conn, appeal_id)
+            if then is not None:
+                await then(conn, changed)
+        return changed
+
     async def update_fields(self, appeal_id: int, **fields: Any) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         await self.db.execute(
