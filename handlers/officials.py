@@ -504,7 +504,7 @@ async def preview_sent(
         )
         await refresh(officials, acted, await officials.card_message(appeal))
     else:
-        await where.reply(view.not_done_text(appeal))
+        await where.reply(view.not_done_text(appeal, acted.reason))
 
 
 async def preview_edited(

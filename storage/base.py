@@ -5,7 +5,7 @@ SQLite implementations are in storage/sqlite/."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,15 +94,30 @@ class Repository(ABC):
         *,
         actor_name: str | None = None,
         then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
+        expect: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Appeal | None:
-        """Change status (and fields) only from an allowed status; None if it was not.
+        """Change status (and fields) only from an allowed status and while every column in
+        `expect` still holds the value given (what the actor saw); None if not.
         `actor_name`: the official's display name, kept with the history row.
         `then(connection, changed appeal)` runs inside the same transaction (to enqueue the
         notices the change causes, see `OutboxStore.write_in`)."""
 
     @abstractmethod
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
+
+    @abstractmethod
+    async def update_if(
+        self,
+        appeal_id: int,
+        expect: Mapping[str, Any],
+        *,
+        then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """Set `fields` only while every column in `expect` holds the value given (None: NULL),
+        checked in the same statement (or under the row's lock); None if not. `then(connection,
+        changed appeal)` runs in the same transaction, as in `transition`."""
 
     @abstractmethod
     async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None: ...

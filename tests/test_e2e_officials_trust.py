@@ -7,11 +7,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import storage.postgres.outbox
+import storage.sqlite.outbox
 from bot.domain.catalog import BUNDLED_CATALOG
 from bot.telegram.callbacks import CardCb, FeedbackCb
+from storage.models import Status
+from storage.outbox import NewMessage
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
 from tests.test_e2e_appeal import reach_review, rows
@@ -279,4 +284,53 @@ async def test_the_officials_hear_when_the_answer_never_reached_a_blocked_citize
     assert note.params["reply_parameters"]["message_id"] == card.result["message_id"]
     await h.app.sender.drain()
     notes = [c for c in h.fake.calls[since:] if "не дошёл" in (c.text or "") and not c.failed]
+    assert len(notes) == 1
+
+
+async def test_a_rating_and_its_note_to_the_officials_commit_together(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The officials' note of a rating cannot be written once (a disk error at that row): the
+    rating is not kept either, so the citizen's next press rates and the officials hear of it
+    once (it was kept, the note lost, and the next press refused as «already rated»)."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    assert card
+    [confirmation] = [
+        c for c in h.fake.calls if c.method == "editMessageText" and h.fake.chat_of(c) == CITIZEN
+        and "2026-00001" in (c.text or "")
+    ]  # fmt: skip
+    now = h.clock()
+    answered = await h.app.repo.transition(
+        1, frozenset({Status.REGISTERED}), Status.ANSWERED, f"official:{OFFICIAL}", now,
+        answer_text="Фонарь заменён.", answered_at=now, answered_by=OFFICIAL,
+        answered_by_name=f"Official{OFFICIAL}",
+    )  # fmt: skip
+    assert answered is not None and answered.officials_chat_id == OFFICIALS
+    failures = [OSError("disk I/O error")]
+    for module in (storage.sqlite.outbox, storage.postgres.outbox):
+
+        async def insert(
+            conn: Any, chat_id: int, message: NewMessage, *rest: Any, real: Any = module._insert
+        ) -> int:
+            if failures and "Оценка:" in str(message.payload.get("text")):
+                raise failures.pop()
+            result: int = await real(conn, chat_id, message, *rest)
+            return result
+
+        monkeypatch.setattr(module, "_insert", insert)
+    since = h.fake.mark()
+    h.fake.press(CITIZEN, confirmation, FeedbackCb(appeal=1, rating=4).pack())
+    await h.quiet()
+    assert not failures
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] is None
+    h.fake.press(CITIZEN, confirmation, FeedbackCb(appeal=1, rating=4).pack())
+    await h.fake.wait_for(
+        lambda c: h.fake.chat_of(c) == OFFICIALS and "Оценка: 4 из 5" in (c.text or ""),
+        since=since,
+    )
+    await h.quiet()
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] == 4
+    notes = [c for c in h.fake.calls[since:] if h.fake.chat_of(c) == OFFICIALS
+             and c.method == "sendMessage" and "Оценка:" in (c.text or "")]  # fmt: skip
     assert len(notes) == 1

@@ -5,7 +5,9 @@ citizen will receive before «Send»."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -242,3 +244,53 @@ async def test_a_long_answer_reaches_the_citizen_whole(harness: Harness) -> None
     await h.reply(ANNA, since, expect="КОНЕЦ")
     received = "".join(h.texts_to(ANNA, since))
     assert answer.replace(" ", "") in received.replace(" ", "").replace("\n", "")
+
+
+async def test_two_officials_extending_at_once_extend_once(harness: Harness) -> None:
+    """Two officials' previews of an extension, both «Send» at the same instant: each read the
+    appeal with the deadline it had before either wrote (the fault injected: both reach the
+    write before either commits). One extension is kept, the other official is refused, and
+    the citizen hears of one new deadline."""
+    h = harness
+    appeal = await filed(h, ANNA)
+    shown = await card(h, appeal)
+    first = await reply_to(h, await open_prompt(h, shown, "⏳"), "15.12.2026\nнужна экспертиза")
+    second = await reply_to(
+        h,
+        await open_prompt(h, shown, "⏳", official=OTHER_OFFICIAL),
+        "20.12.2026\nнужен выезд",
+        official=OTHER_OFFICIAL,
+    )
+    assert has_send(first) and has_send(second)
+    repo = h.app.repo
+    write = repo.transition
+    arrived: list[int] = []
+    both = asyncio.Event()
+
+    async def together(*args: Any, **kwargs: Any) -> Any:
+        arrived.append(args[0])
+        if len(arrived) >= 2:
+            both.set()
+        await both.wait()
+        return await write(*args, **kwargs)
+
+    repo.transition = together  # type: ignore[method-assign]
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, first, h.fake.find_button(first, "✅"))
+    h.fake.press(OTHER_OFFICIAL, second, h.fake.find_button(second, "✅"))
+    answers = [
+        await replied(h, first.result["message_id"], since),
+        await replied(h, second.result["message_id"], since),
+    ]
+    assert len(arrived) == 2
+    notices = rows(
+        h, "SELECT payload FROM outbox WHERE chat_id = ? AND dedupe_key LIKE 'extended:%'", ANNA
+    )
+    assert len(notices) == 1, notices  # the citizen is told once
+    kept = "15 декабря 2026" if "15 декабря 2026" in notices[0][0] else "20 декабря 2026"
+    await h.reply(ANNA, since, expect=kept)
+    due = rows(h, "SELECT due_at FROM appeals WHERE id = ?", appeal.id)[0][0]
+    assert str(due).startswith("2026-12-15" if kept.startswith("15") else "2026-12-20")
+    texts = [a.text or "" for a in answers]
+    assert sum("продлён; гражданину сообщено" in t for t in texts) == 1  # the one kept
+    assert sum("тем временем продлило другое должностное лицо" in t for t in texts) == 1

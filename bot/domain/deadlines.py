@@ -94,3 +94,11 @@ class DeadlinePolicy:
                 due = self.calendar.next_working_day(due)
         due_at = datetime.combine(due, self.working_time.end, tzinfo=self.tz)
         return Deadline(registered, due, due_at)
+
+
+def extension_expects(seen_due: datetime) -> dict[str, datetime]:
+    """An extension moves the deadline the official saw, not another: it applies only while
+    the appeal still has that due date (the condition of its conditional update). Of two
+    officials extending at once the second is refused, so the citizen hears of one new
+    deadline and the one they heard of is the one kept."""
+    return {"due_at": seen_due}

@@ -100,3 +100,10 @@ def may_rate(answered: bool, rated: bool) -> bool:
     answered (a rating button is only ever shown under an answer; one pressed elsewhere is
     forged), nor a second time."""
     return answered and not rated
+
+
+def rating_expects() -> dict[str, None]:
+    """The condition of the rating's conditional update: no rating stored yet (`may_rate`'s
+    "not a second time", checked in the write itself), so of two presses at once, or on two
+    instances, one rating is kept and the officials hear of it once."""
+    return {"rating": None}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,8 +17,15 @@ from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog
-from bot.domain.deadlines import WorkCalendar
-from bot.domain.status import Action, allows, may_rate, sources_for, verdict_sources
+from bot.domain.deadlines import WorkCalendar, extension_expects
+from bot.domain.status import (
+    Action,
+    allows,
+    may_rate,
+    rating_expects,
+    sources_for,
+    verdict_sources,
+)
 from bot.services.digest import TextSender, officials_chats
 from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
@@ -94,7 +101,8 @@ class ActionResult:
     appeal: Appeal | None
     done: bool
     # Why not: "missing", "already" (someone finished it: see appeal.taken_by_name …), "closed",
-    # "not_answered" (a rating of an appeal no official has answered).
+    # "not_answered" (a rating of an appeal no official has answered), "outdated" (an
+    # extension of a deadline another official extended meanwhile).
     reason: str = ""
 
 
@@ -301,6 +309,7 @@ class OfficialsService:
         note: str | None = None,
         *,
         actor_name: str | None = None,
+        expect: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """A status change and the messages it causes, in one transaction: a crash or an error
@@ -312,7 +321,7 @@ class OfficialsService:
 
         changed = await self.repo.transition(
             appeal_id, allowed_from, new, actor, self.clock(), note,
-            actor_name=actor_name, then=enqueue, **fields,
+            actor_name=actor_name, then=enqueue, expect=expect, **fields,
         )  # fmt: skip
         if changed is not None:
             self.outbox.poke()
@@ -409,7 +418,8 @@ class OfficialsService:
 
         # The status stays; as a "change" to itself it still goes into the history, only if
         # nobody moved the appeal meanwhile (the table allowed extending it in this status,
-        # see extension_problem), and commits with the citizen's notice.
+        # see extension_problem) nor extended it since it was read (the deadline this one
+        # replaces: extension_expects), and commits with the citizen's notice.
         extended = await self._change(
             appeal_id,
             frozenset({appeal.status}),
@@ -418,11 +428,20 @@ class OfficialsService:
             notice,
             note=f"extended to {new_due.isoformat()}: {reason}",
             actor_name=official.name,
+            expect=extension_expects(appeal.due_at),
             due_at=due_at,
             extension_reason=reason,
         )
         if extended is None:
-            return ActionResult(appeal, False, "already")
+            # Another official's extension won meanwhile ("outdated"), or the appeal moved on.
+            now = await self.repo.get_appeal(appeal_id)
+            if (
+                now is not None
+                and allows(now.status, Action.EXTEND)
+                and now.due_at != appeal.due_at
+            ):
+                return ActionResult(now, False, "outdated")
+            return ActionResult(now or appeal, False, "already")
         return ActionResult(extended, True)
 
     async def forward(
@@ -538,11 +557,19 @@ class OfficialsService:
             return ActionResult(None, False, "missing")
         if not may_rate(answered=appeal.answered_at is not None, rated=bool(appeal.rating)):
             return ActionResult(appeal, False, "already" if appeal.rating else "not_answered")
-        await self.repo.update_fields(appeal_id, rating=rating)
-        appeal.rating = rating
-        await self._tell_officials(appeal)
-        await self.card_shows(appeal)
-        return ActionResult(appeal, True)
+
+        async def tell_officials(conn: InTransaction, rated: Appeal) -> None:
+            await self.outbox.queue_in(conn, self.notifier.citizen_verdict(rated))
+
+        # "Not rated yet" is checked in the write, and the officials' note commits with it.
+        rated = await self.repo.update_if(
+            appeal_id, rating_expects(), then=tell_officials, rating=rating
+        )
+        if rated is None:
+            return ActionResult(await self.repo.get_appeal(appeal_id), False, "already")
+        self.outbox.poke()
+        await self.card_shows(rated)
+        return ActionResult(rated, True)
 
     async def citizen_comment(self, appeal_id: int, citizen_id: int, comment: str) -> bool:
         """What the citizen says is still unsolved goes to the officials with the appeal."""
@@ -574,9 +601,6 @@ class OfficialsService:
             await self.outbox.queue(
                 [self.notifier.answer_undelivered(appeal, chat, card[1] if card else None)]
             )
-
-    async def _tell_officials(self, appeal: Appeal) -> None:
-        await self.outbox.queue(self.notifier.citizen_verdict(appeal))
 
     # --- what the officials' commands read ---------------------------------------------------
 

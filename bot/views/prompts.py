@@ -161,7 +161,12 @@ def done_text(action: PromptAction, reference: str, *, erased: bool = False) -> 
     return done.format(reference=html(reference))
 
 
-def not_done_text(appeal: Appeal) -> str:
+def not_done_text(appeal: Appeal, reason: str = "") -> str:
+    if reason == "outdated":
+        return _(
+            "Not done: the deadline of № {reference} was extended by someone else meanwhile, "
+            "and the citizen was told of that. The card shows the deadline now."
+        ).format(reference=html(appeal.reference))
     return _("Not done: appeal № {reference} is already «{status}».").format(
         reference=html(appeal.reference), status=status_label(appeal.status)
     )

@@ -6,7 +6,7 @@ the statement itself says what must not interleave (see storage/postgres/databas
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ import asyncpg
 from storage.base import AlsoWrite, Repository
 from storage.fsm import FsmWrite
 from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
-from storage.postgres.database import Connection, PostgresDatabase
+from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 # The first key of the advisory locks on draft keys (the second is the key's hash).
 DRAFT_LOCK = 0x4C53
@@ -168,15 +168,19 @@ class PostgresRepository(Repository):
         *,
         actor_name: str | None = None,
         then: Callable[[Connection, Appeal], Awaitable[object]] | None = None,
+        expect: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Appeal | None:
-        """Move an appeal to `new` only if it is still in one of `allowed_from`. The row is
-        read FOR UPDATE: of two officials clicking at once, the second waits for the first's
-        commit, then sees the status it left and changes nothing."""
+        """Move an appeal to `new` only if it is still in one of `allowed_from` and its
+        `expect` columns still hold what was seen. The row is read FOR UPDATE: of two
+        officials clicking at once, the second waits for the first's commit, then sees the
+        status (or the due date) it left and changes nothing."""
         assignments = "".join(f", {name} = ${i}" for i, name in enumerate(_names(fields), 3))
+        expected = dict(expect or {})
+        guards, guarded = _guards(expected, 2)
         async with self.db.transaction() as conn:
             old = await conn.fetchval(
-                "SELECT status FROM appeals WHERE id = $1 FOR UPDATE", appeal_id
+                f"SELECT status FROM appeals WHERE id = $1{guards} FOR UPDATE", appeal_id, *guarded
             )
             if old is None or Status(old) not in allowed_from:
                 return None
@@ -197,6 +201,34 @@ class PostgresRepository(Repository):
                 note,
                 actor_name,
             )
+            changed = await _appeal_in(conn, "id = $1", appeal_id)
+            assert changed is not None
+            if then is not None:
+                await then(conn, changed)
+        return changed
+
+    async def update_if(
+        self,
+        appeal_id: int,
+        expect: Mapping[str, Any],
+        *,
+        then: Callable[[Connection, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        """One UPDATE whose WHERE holds the expectation: of two at once, the second waits for
+        the first's row lock, then finds the row no longer matching and changes nothing."""
+        names = _names(fields)
+        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, 2))
+        guards, guarded = _guards(dict(expect), len(names) + 2)
+        async with self.db.transaction() as conn:
+            status = await conn.execute(
+                f"UPDATE appeals SET {assignments} WHERE id = $1{guards}",
+                appeal_id,
+                *fields.values(),
+                *guarded,
+            )
+            if rowcount(status) == 0:
+                return None
             changed = await _appeal_in(conn, "id = $1", appeal_id)
             assert changed is not None
             if then is not None:
@@ -342,6 +374,18 @@ async def appeal_in(conn: Connection, appeal_id: int) -> Appeal:
     appeal = await _appeal_in(conn, "id = $1", appeal_id)
     assert appeal is not None
     return appeal
+
+
+def _guards(expected: dict[str, Any], first: int) -> tuple[str, list[Any]]:
+    """` AND` each column still holds its value (NULL as NULL), numbered from `first`."""
+    sql, values = "", []
+    for name in _names(expected):
+        if expected[name] is None:
+            sql += f" AND {name} IS NULL"
+        else:
+            values.append(expected[name])
+            sql += f" AND {name} = ${first + len(values) - 1}"
+    return sql, values
 
 
 def _names(fields: dict[str, Any]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -238,23 +238,28 @@ class SQLiteRepository(Repository):
         *,
         actor_name: str | None = None,
         then: Callable[[Transaction, Appeal], Awaitable[object]] | None = None,
+        expect: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> Appeal | None:
-        """Move an appeal to `new` only if it is still in one of `allowed_from`; the check and
-        the change are one statement, so of two officials clicking at once one wins. `then`
+        """Move an appeal to `new` only if it is still in one of `allowed_from` (and its
+        `expect` columns still hold what was seen); the check and the change are one
+        statement, so of two officials clicking at once one wins. `then`
         gets the changed appeal inside the same transaction: what the change causes (the
         citizen's notice in the outbox) commits with it or not at all."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [_column_value(v) for v in fields.values()]
         marks = ", ".join("?" for _ in allowed_from)
+        expected = dict(expect or {})
+        guards = "".join(_guard(name, value) for name, value in expected.items())
         async with self.db.transaction() as conn:
             async with conn.execute("SELECT status FROM appeals WHERE id = ?", (appeal_id,)) as cur:
                 row = await cur.fetchone()
             cur = await conn.execute(
                 f"UPDATE appeals SET status = ?{', ' if fields else ''}{assignments} "
-                f"WHERE id = ? AND status IN ({marks})",
-                (new, *values, appeal_id, *allowed_from),
-            )
+                f"WHERE id = ? AND status IN ({marks}){guards}",
+                (new, *values, appeal_id, *allowed_from,
+                 *(_column_value(v) for v in expected.values() if v is not None)),
+            )  # fmt: skip
             if cur.rowcount == 0 or row is None:
                 return None
             await conn.execute(
@@ -262,6 +267,29 @@ class SQLiteRepository(Repository):
                 "actor_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (appeal_id, row["status"], new, actor, encode_instant(at), note, actor_name),
             )
+            changed = await appeal_in(conn, appeal_id)
+            if then is not None:
+                await then(conn, changed)
+        return changed
+
+    async def update_if(
+        self,
+        appeal_id: int,
+        expect: Mapping[str, Any],
+        *,
+        then: Callable[[Transaction, Appeal], Awaitable[object]] | None = None,
+        **fields: Any,
+    ) -> Appeal | None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        guards = "".join(_guard(name, value) for name, value in expect.items())
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                f"UPDATE appeals SET {assignments} WHERE id = ?{guards}",
+                (*(_column_value(v) for v in fields.values()), appeal_id,
+                 *(_column_value(v) for v in expect.values() if v is not None)),
+            )  # fmt: skip
+            if cur.rowcount == 0:
+                return None
             changed = await appeal_in(conn, appeal_id)
             if then is not None:
                 await then(conn, changed)
@@ -335,6 +363,16 @@ async def appeal_in(conn: Transaction, appeal_id: int) -> Appeal:
         rows = await cur.fetchall()
     appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in rows]
     return appeal
+
+
+def _guard(name: str, value: Any) -> str:
+    """` AND` the column still holds `value`: NULL as NULL, an instant as the same instant
+    whatever offset its text was written with (older rows kept local ones)."""
+    if value is None:
+        return f" AND {name} IS NULL"
+    if isinstance(value, datetime):
+        return f" AND julianday({name}) = julianday(?)"
+    return f" AND {name} = ?"
 
 
 def _column_value(value: Any) -> Any:
