@@ -56,6 +56,15 @@ def build_method(method: str, chat_id: int, payload: Mapping[str, Any]) -> Teleg
     return built
 
 
+def under(message_id: int | None) -> dict[str, Any]:
+    """`Outbox.text`'s extra for a reply to `message_id` (an appeal's card, a prompt): sent
+    anyway if that message is gone, and as a plain message when it is not known (a card not
+    delivered yet), since the text names the appeal itself."""
+    if message_id is None:
+        return {}
+    return {"reply_parameters": {"message_id": message_id, "allow_sending_without_reply": True}}
+
+
 def to_json(value: Any) -> Any:
     """A payload value as plain JSON data. aiogram's `Default(...)` placeholders are left out,
     so the bot's defaults apply when the row is sent, as they would for a direct call."""

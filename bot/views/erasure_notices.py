@@ -5,9 +5,8 @@ officials' locale."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import Outbox, under
 from bot.views import erasure as view
 from storage.outbox import Outgoing
 
@@ -35,17 +34,7 @@ class ErasureNotices:
     def left_behind(
         self, chat_id: int, reference: str, count: int, card_message_id: int | None
     ) -> Outgoing:
-        extra: dict[str, Any] = (
-            {
-                "reply_parameters": {
-                    "message_id": card_message_id,
-                    "allow_sending_without_reply": True,
-                }
-            }
-            if card_message_id is not None
-            else {}
-        )
-        return self.rows.text(chat_id, view.left_behind(reference, count), **extra)
+        return self.rows.text(chat_id, view.left_behind(reference, count), **under(card_message_id))
 
     def retire_preview(self, chat_id: int, message_id: int) -> Outgoing:
         # The preview's «Send» would only say the appeal is gone.

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import Outbox, under
 from bot.telegram.callbacks import QuestionCb
 from bot.views import lifecycle as view
 from bot.views import notices
@@ -70,12 +69,7 @@ class LifecycleNotices:
         purpose: str | None = None,
     ) -> list[Outgoing]:
         # Without the card's message (not delivered yet) the text still names the appeal.
-        reply = (
-            {"message_id": card_message_id, "allow_sending_without_reply": True}
-            if card_message_id is not None
-            else None
-        )
-        extra: dict[str, Any] = {"reply_parameters": reply} if reply else {}
+        extra = under(card_message_id)
         chat = chat_id  # the chat that holds the card
         rows = [self.rows.text(chat, text, dedupe_key=key, purpose=purpose, **extra)]
         caption = f"№ {appeal.reference}"

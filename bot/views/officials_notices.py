@@ -10,10 +10,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import Outbox, under
 from bot.domain.catalog import Catalog
 from bot.views import card as card_view
 from bot.views import notices
@@ -229,16 +228,9 @@ class OfficialsNotices:
     ) -> Outgoing:
         with self.speaking(self.language):
             text = officials_view.answer_undelivered_text(appeal.reference)
-        extra: dict[str, Any] = (
-            {
-                "reply_parameters": {
-                    "message_id": card_message_id,
-                    "allow_sending_without_reply": True,
-                }
-            }
-            if card_message_id is not None
-            else {}
-        )
         return self.rows.text(
-            chat_id, text, dedupe_key=f"undelivered:{appeal.id}:{appeal.answered_at}", **extra
+            chat_id,
+            text,
+            dedupe_key=f"undelivered:{appeal.id}:{appeal.answered_at}",
+            **under(card_message_id),
         )

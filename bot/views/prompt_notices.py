@@ -5,7 +5,7 @@ hands `OfficialPrompts`."""
 
 from __future__ import annotations
 
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import Outbox, under
 from bot.views import prompts as view
 from bot.views.lifecycle_notices import retire_preview
 from i18n.core import PoI18n
@@ -26,11 +26,8 @@ class PromptExpiryNotice:
             self.outbox.text(
                 prompt.chat_id,
                 text,
-                reply_parameters={
-                    "message_id": prompt.message_id,
-                    "allow_sending_without_reply": True,
-                },
                 dedupe_key=f"prompt-expired:{prompt.id}",
+                **under(prompt.message_id),
             )
         ]
         if prompt.preview_message_id is not None:
