@@ -65,6 +65,19 @@ def under(message_id: int | None) -> dict[str, Any]:
     return {"reply_parameters": {"message_id": message_id, "allow_sending_without_reply": True}}
 
 
+def answer_key(appeal_id: int, answered_at: object) -> str:
+    """The dedupe key of an official's answer to the citizen; `answered_appeal` reads it
+    back (the sender reports the keys of what it gave up on)."""
+    return f"answer:{appeal_id}:{answered_at}"
+
+
+def answered_appeal(key: str) -> int | None:
+    """The appeal whose answer `answer_key` named; None for any other row's key."""
+    kind, _sep, rest = key.partition(":")
+    appeal_id = rest.partition(":")[0]
+    return int(appeal_id) if kind == "answer" and appeal_id.isdigit() else None
+
+
 def to_json(value: Any) -> Any:
     """A payload value as plain JSON data. aiogram's `Default(...)` placeholders are left out,
     so the bot's defaults apply when the row is sent, as they would for a direct call."""

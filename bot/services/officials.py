@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.delivery.outbox import answered_appeal
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar, extension_expects
 from bot.domain.status import (
@@ -587,11 +588,10 @@ class OfficialsService:
         official's answer among it never reaches them, though the officials were told it was
         sent. The chat that holds the appeal hears so under the card, to answer another way."""
         for key in dropped:
-            kind, _sep, rest = key.partition(":")
-            appeal_id = rest.partition(":")[0]
-            if kind != "answer" or not appeal_id.isdigit():
+            appeal_id = answered_appeal(key)
+            if appeal_id is None:
                 continue
-            appeal = await self.repo.get_appeal(int(appeal_id))
+            appeal = await self.repo.get_appeal(appeal_id)
             if appeal is None or appeal.citizen_id != citizen_id:
                 continue
             chat = appeal.officials_chat_id or self.chat_for(appeal)

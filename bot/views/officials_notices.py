@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from bot.delivery.outbox import Outbox, under
+from bot.delivery.outbox import Outbox, answer_key, under
 from bot.domain.catalog import Catalog
 from bot.views import card as card_view
 from bot.views import notices
@@ -175,7 +175,7 @@ class OfficialsNotices:
                 appeal.citizen_id,
                 text,
                 reply_markup=markup,
-                dedupe_key=f"answer:{appeal.id}:{appeal.answered_at}",
+                dedupe_key=answer_key(appeal.id, appeal.answered_at),
             )
         )
         return rows
