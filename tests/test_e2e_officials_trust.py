@@ -334,3 +334,40 @@ async def test_a_rating_and_its_note_to_the_officials_commit_together(
     notes = [c for c in h.fake.calls[since:] if h.fake.chat_of(c) == OFFICIALS
              and c.method == "sendMessage" and "Оценка:" in (c.text or "")]  # fmt: skip
     assert len(notes) == 1
+
+
+@pytest.fixture(params=["ru", "kk"])
+async def officials_speak(
+    request: pytest.FixtureRequest, fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> AsyncIterator[tuple[Harness, str]]:
+    """The bot with the officials' chat in Russian or in Kazakh."""
+    lang = request.param
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", officials_language=lang)
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h, lang
+    await stop_bot(h.app, h.task)
+
+
+async def test_the_officials_hear_when_a_question_never_reached_a_blocked_citizen(
+    officials_speak: tuple[Harness, str],
+) -> None:
+    """As with an answer: the citizen blocked the bot, the officials' question (sent from the
+    card with «❓», its file first) is refused (403) and given up on. The officials had read
+    «sent» and waited for a reply that could not come; now the chat hears it under the card,
+    once, in its language."""
+    h, lang = officials_speak
+    card = await file_and_card(h, CITIZEN)
+    await h.app.sender.drain()
+    h.fake.fail_chat(CITIZEN, "sendMessage", 403, "Forbidden: bot was blocked by the user")
+    preview = await reply_to(h, await open_prompt(h, card, "❓"), "У какого подъезда фонарь?")
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    said = {"ru": "Вопрос по обращению № 2026-00001 не дошёл до гражданина",
+            "kk": "№ 2026-00001 өтініш бойынша сұрақ азаматқа жетпеді"}[lang]  # fmt: skip
+    note = await in_chat(h, OFFICIALS, since, said)
+    assert note.params["reply_parameters"]["message_id"] == card.result["message_id"]
+    await h.app.sender.drain()
+    notes = [c for c in h.fake.calls[since:] if said in (c.text or "") and not c.failed]
+    assert len(notes) == 1
+    assert not [c for c in h.fake.calls[since:] if "Ответ на обращение" in (c.text or "")]

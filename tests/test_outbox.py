@@ -18,7 +18,15 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.delivery.outbox import TEXT_LIMIT, Outbox, split_text
+from bot.delivery.outbox import (
+    TEXT_LIMIT,
+    Outbox,
+    Unreached,
+    answer_key,
+    question_key,
+    split_text,
+    unreached,
+)
 from storage.outbox import NewMessage, Outgoing
 from storage.postgres.outbox import PostgresOutboxStore
 from storage.sqlite.database import SQLiteDatabase
@@ -524,3 +532,14 @@ async def test_a_refusing_group_is_parked_until_it_is_back(store: Store, db: Any
     assert len(await db.fetchall("SELECT id FROM outbox WHERE chat_id = 77")) == 1
     stored = await store.get(other)
     assert stored is not None and stored["dropped_at"] is None
+
+
+def test_only_an_answer_or_a_question_is_reported_unreached_whatever_part_was_dropped() -> None:
+    """`unreached` is the one rule of which given-up rows the officials hear of."""
+    assert unreached(answer_key(7, "2026-11-23 10:00:00+00:00")) == Unreached(
+        Unreached.ANSWER, 7, "2026-11-23 10:00:00+00:00"
+    )
+    assert unreached(question_key(7, 3)) == Unreached(Unreached.QUESTION, 7, "3")
+    assert unreached(question_key(7, 3) + "#2") == Unreached(Unreached.QUESTION, 7, "3")
+    for other in ("", "question:3", "question-file:3", "answer-file:7:x", "extended:7:x", "x"):
+        assert unreached(other) is None, other

@@ -66,16 +66,40 @@ def under(message_id: int | None) -> dict[str, Any]:
 
 
 def answer_key(appeal_id: int, answered_at: object) -> str:
-    """The dedupe key of an official's answer to the citizen; `answered_appeal` reads it
-    back (the sender reports the keys of what it gave up on)."""
+    """The dedupe key of an official's answer to the citizen; `unreached` reads it back."""
     return f"answer:{appeal_id}:{answered_at}"
 
 
-def answered_appeal(key: str) -> int | None:
-    """The appeal whose answer `answer_key` named; None for any other row's key."""
-    kind, _sep, rest = key.partition(":")
-    appeal_id = rest.partition(":")[0]
-    return int(appeal_id) if kind == "answer" and appeal_id.isdigit() else None
+def question_key(appeal_id: int, question_id: int) -> str:
+    """The dedupe key of the officials' question to the citizen; `unreached` reads it back."""
+    return f"question:{appeal_id}:{question_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unreached:
+    """What a row the outbox gave up on (the citizen blocked the bot) carried that the
+    officials must hear of: an answer or a question (`kind`) on `appeal_id`; `item` is the
+    question's id, or the answer's time as its key wrote it."""
+
+    kind: str  # ANSWER or QUESTION
+    appeal_id: int
+    item: str
+
+    ANSWER = "answer"
+    QUESTION = "question"
+
+
+def unreached(key: str) -> Unreached | None:
+    """The one place that decides which rows' loss the officials hear of: an official's
+    answer (`answer_key`) and question (`question_key`), whichever part of a long text the
+    key names; None for any other row (a file sent before them, a notice, a reminder)."""
+    kind, _sep, rest = key.partition("#")[0].partition(":")
+    appeal_id, _sep, item = rest.partition(":")
+    if kind not in (Unreached.ANSWER, Unreached.QUESTION) or not appeal_id.isdigit() or not item:
+        return None
+    if kind == Unreached.QUESTION and not item.isdigit():
+        return None  # a question queued before its key named the appeal
+    return Unreached(kind, int(appeal_id), item)
 
 
 def to_json(value: Any) -> Any:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.delivery.outbox import Unreached
 from bot.domain.catalog import Catalog
 from bot.domain.digest import DigestData
 from bot.domain.receptions import Reception, ReceptionCatalog
@@ -150,10 +151,11 @@ class OfficialsNotices(Protocol):
         """The officials' chat gets the citizen's comment on an unsolved answer."""
         ...
 
-    def answer_undelivered(
-        self, appeal: Appeal, chat_id: int, card_message_id: int | None
+    def undelivered(
+        self, appeal: Appeal, what: Unreached, chat_id: int, card_message_id: int | None
     ) -> Outgoing:
-        """Under the card: the answer never reached the citizen, who blocked the bot."""
+        """Under the card: the answer or the question `what` never reached the citizen, who
+        blocked the bot."""
         ...
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.delivery.outbox import answered_appeal
+from bot.delivery.outbox import unreached
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar, extension_expects
 from bot.domain.status import (
@@ -585,22 +585,32 @@ class OfficialsService:
 
     async def citizen_unreachable(self, citizen_id: int, dropped: list[str]) -> None:
         """The citizen blocked the bot, and the outbox gave up on what it held for them: an
-        official's answer among it never reaches them, though the officials were told it was
-        sent. The chat that holds the appeal hears so under the card, to answer another way."""
-        for key in dropped:
-            appeal_id = answered_appeal(key)
-            if appeal_id is None:
+        official's answer or question among it never reaches them, though the officials were
+        told it was sent. The chat that holds the appeal hears so under the card, to reach
+        the citizen another way."""
+        notes = await self.undelivered_notes(citizen_id, dropped)
+        if notes:
+            await self.outbox.queue(list(notes.values()))
+
+    async def undelivered_notes(self, citizen_id: int, keys: Iterable[str]) -> dict[str, Outgoing]:
+        """The officials' note for each of `keys` (rows for the citizen) whose loss they must
+        hear of (`bot.delivery.outbox.unreached` decides which), by the note's own key: the
+        parts of one long answer make one note."""
+        notes: dict[str, Outgoing] = {}
+        for key in keys:
+            what = unreached(key)
+            if what is None:
                 continue
-            appeal = await self.repo.get_appeal(appeal_id)
+            appeal = await self.repo.get_appeal(what.appeal_id)
             if appeal is None or appeal.citizen_id != citizen_id:
                 continue
             chat = appeal.officials_chat_id or self.chat_for(appeal)
             if chat is None:
                 continue
             card = await self.card_message(appeal)
-            await self.outbox.queue(
-                [self.notifier.answer_undelivered(appeal, chat, card[1] if card else None)]
-            )
+            note = self.notifier.undelivered(appeal, what, chat, card[1] if card else None)
+            notes.setdefault(note.messages[0].dedupe_key or key, note)
+        return notes
 
     # --- what the officials' commands read ---------------------------------------------------
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.delivery.outbox import Outbox, under
+from bot.delivery.outbox import Outbox, question_key, under
 from bot.telegram.callbacks import QuestionCb
 from bot.views import lifecycle as view
 from bot.views import notices
@@ -45,7 +45,10 @@ class LifecycleNotices:
             ))  # fmt: skip
         rows.append(
             self.rows.text(
-                appeal.citizen_id, notice, reply_markup=markup, dedupe_key=f"question:{question.id}"
+                appeal.citizen_id,
+                notice,
+                reply_markup=markup,
+                dedupe_key=question_key(appeal.id, question.id),
             )
         )
         return rows

@@ -38,3 +38,10 @@ def answer_undelivered_text(reference: str) -> str:
         "⚠️ The answer to № {reference} did not reach the citizen: they have blocked the bot. "
         "Please reach them another way (👤 Show contact)."
     ).format(reference=html(reference))
+
+
+def question_undelivered_text(reference: str) -> str:
+    return _(
+        "⚠️ The question about № {reference} did not reach the citizen: they have blocked the "
+        "bot. Please reach them another way (👤 Show contact)."
+    ).format(reference=html(reference))

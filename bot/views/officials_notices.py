@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from bot.delivery.outbox import Outbox, answer_key, under
+from bot.delivery.outbox import Outbox, Unreached, answer_key, under
 from bot.domain.catalog import Catalog
 from bot.views import card as card_view
 from bot.views import notices
@@ -223,14 +223,14 @@ class OfficialsNotices:
             )
         ]
 
-    def answer_undelivered(
-        self, appeal: Appeal, chat_id: int, card_message_id: int | None
+    def undelivered(
+        self, appeal: Appeal, what: Unreached, chat_id: int, card_message_id: int | None
     ) -> Outgoing:
         with self.speaking(self.language):
-            text = officials_view.answer_undelivered_text(appeal.reference)
-        return self.rows.text(
-            chat_id,
-            text,
-            dedupe_key=f"undelivered:{appeal.id}:{appeal.answered_at}",
-            **under(card_message_id),
-        )
+            if what.kind == Unreached.QUESTION:
+                text = officials_view.question_undelivered_text(appeal.reference)
+                key = f"undelivered:question:{what.item}"
+            else:
+                text = officials_view.answer_undelivered_text(appeal.reference)
+                key = f"undelivered:{appeal.id}:{appeal.answered_at}"
+        return self.rows.text(chat_id, text, dedupe_key=key, **under(card_message_id))
