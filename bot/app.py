@@ -360,8 +360,9 @@ async def create_app(
             outbox, i18n, catalog, language=settings.officials_language, tz=settings.tz
         ),
     )
-    # An answer given up because the citizen blocked the bot is told to the officials.
-    sender.undelivered = officials.citizen_unreachable
+    # An answer or a question given up because the citizen blocked the bot is told to the
+    # officials, in the drop's transaction.
+    sender.undelivered = officials.undelivered_notes
     prompt_store = stores.prompts
     limits = DailyLimits(stores.limits, clock, settings.appeals_per_day, settings.additions_per_day)
     lifecycle = AppealLifecycle(

@@ -18,12 +18,19 @@ out gets the registration number before the announcement queued earlier.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from storage.base import InTransaction
+
+# `OutboxStore.drop_chat`'s notes: the dropped rows' keys -> the rows to write with the drop.
+DropNotes = Callable[[list[str]], Sequence["Outgoing"]]
+
+
+def no_notes(dropped: list[str]) -> Sequence[Outgoing]:
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +144,16 @@ class OutboxStore(Protocol):
 
     async def drop(self, row_id: int, error: str, now: datetime) -> None: ...
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+    async def pending_keys(self, chat_id: int) -> list[str]:
+        """The dedupe keys of the rows pending for a chat ("" for a row without one)."""
+
+    async def drop_chat(
+        self, chat_id: int, error: str, now: datetime, notes: DropNotes = no_notes
+    ) -> list[str]:
         """Give up on everything pending for a chat; returns the dropped rows' dedupe keys
-        ("" for a row without one), so what they were can be told elsewhere."""
+        ("" for a row without one). `notes`, given those keys, returns the rows that tell
+        what was lost (the officials' notes): they are written in the drop's transaction,
+        so no crash keeps the drop without them; if it raises, nothing is dropped."""
 
     async def mark_unreachable(self, chat_id: int) -> None: ...
 

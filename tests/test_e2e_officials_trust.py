@@ -371,3 +371,48 @@ async def test_the_officials_hear_when_a_question_never_reached_a_blocked_citize
     notes = [c for c in h.fake.calls[since:] if said in (c.text or "") and not c.failed]
     assert len(notes) == 1
     assert not [c for c in h.fake.calls[since:] if "Ответ на обращение" in (c.text or "")]
+
+
+@pytest.mark.parametrize(
+    ("button", "said"),
+    [
+        ("✍️", "Ответ на обращение № 2026-00001 не дошёл"),
+        ("❓", "Вопрос по обращению № 2026-00001 не дошёл"),
+    ],
+    ids=["answer", "question"],
+)
+async def test_the_citizen_unreachable_note_commits_with_the_drop(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, button: str, said: str
+) -> None:
+    """The note was written after the drop had committed: a fault (or a crash) between the
+    two lost it for good, as the rows it tells of were gone. Now the note is written in the
+    drop's transaction: a disk error at the note's row keeps neither, the row is tried again,
+    refused again, and the drop and the note are kept together; the officials hear once."""
+    h = harness
+    h.app.sender.base_backoff = 0.01  # the retry after the fault, without waiting a second
+    card = await file_and_card(h, CITIZEN)
+    await h.app.sender.drain()
+    h.fake.fail_chat(CITIZEN, "sendMessage", 403, "Forbidden: bot was blocked by the user")
+    failures = [OSError("disk I/O error")]
+    for module in (storage.sqlite.outbox, storage.postgres.outbox):
+
+        async def insert(
+            conn: Any, chat_id: int, message: NewMessage, *rest: Any, real: Any = module._insert
+        ) -> int:
+            if failures and "не дошёл до гражданина" in str(message.payload.get("text")):
+                raise failures.pop()
+            result: int = await real(conn, chat_id, message, *rest)
+            return result
+
+        monkeypatch.setattr(module, "_insert", insert)
+    preview = await reply_to(h, await open_prompt(h, card, button), "Фонари заменены?")
+    since = h.fake.mark()
+    await send_preview(h, preview)
+    note = await in_chat(h, OFFICIALS, since, said)
+    assert not failures
+    assert note.params["reply_parameters"]["message_id"] == card.result["message_id"]
+    await h.app.sender.drain(all_pending=True)
+    notes = [c for c in h.fake.calls[since:] if "не дошёл" in (c.text or "") and not c.failed]
+    assert len(notes) == 1
+    assert rows(h, "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND dropped_at IS NULL "
+                   "AND sent_at IS NULL", CITIZEN)[0][0] == 0  # fmt: skip

@@ -332,6 +332,27 @@ async def test_drop_chat_and_unreachable(store: Store, db: Any, backend: Backend
     assert errors == ["Forbidden: bot was blocked by the user"] * 3 + ["bad"]
 
 
+async def test_drop_chat_writes_its_notes_in_its_transaction(store: Store) -> None:
+    """What tells of the dropped rows commits with the drop, or neither does."""
+    for key in ("answer:1:x", "other"):
+        await store.add(5, "sendMessage", {"text": key}, dedupe_key=key, now=T0)
+    assert await store.pending_keys(5) == ["answer:1:x", "other"]
+
+    def note(dropped: list[str]) -> list[Outgoing]:
+        assert dropped == ["answer:1:x", "other"]
+        return [Outgoing(-100, [NewMessage("sendMessage", {"text": "lost"}, "note:1")], T0)]
+
+    def failing(dropped: list[str]) -> list[Outgoing]:
+        raise OSError("disk I/O error")
+
+    with pytest.raises(OSError):
+        await store.drop_chat(5, "blocked", T0, failing)
+    assert await store.pending_keys(5) == ["answer:1:x", "other"]  # nothing was dropped
+    assert await store.drop_chat(5, "blocked", T0, note) == ["answer:1:x", "other"]
+    assert await store.pending_keys(5) == []
+    assert await store.pending_keys(-100) == ["note:1"]
+
+
 async def test_migrate_chat_moves_pending_rows_and_future_ones(store: Store) -> None:
     sent = await store.add(-100, "sendMessage", {"text": "old"}, now=T0)
     await store.mark_sent(sent, 1, T0)

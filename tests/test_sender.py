@@ -21,7 +21,7 @@ from aiogram.enums import ParseMode
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 
 import bot.delivery.sender as sender_module
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import Outbox, answer_key, unreached
 from bot.delivery.sender import OutboxSender, SlidingWindow, backoff_delay
 from bot.telegram.session import IgnoreNotModified
 from storage.outbox import NewMessage, Outgoing
@@ -264,6 +264,36 @@ async def test_blocked_citizen_is_marked_unreachable_others_unaffected(env: Env)
     await sender.drain(5, all_pending=True)
     assert [c.text for c in env.attempts(102)] == ["102-0", "102-later"]
     assert env.delivered(102) == []
+
+
+async def test_an_answer_queued_while_a_drop_is_read_is_told_with_it(env: Env) -> None:
+    """The officials' notes are read before the drop and written in its transaction; an
+    answer queued in between would be dropped untold, so the drop is read again."""
+    await env.add_citizen(102)
+    env.fake.fail_chat(102, "sendMessage", 403, BLOCKED)
+    sender = env.sender()
+    asked: list[list[str]] = []
+
+    async def undelivered(chat_id: int, keys: list[str]) -> dict[str, Outgoing]:
+        asked.append(keys)
+        if len(asked) == 1:  # the official's answer lands right after the rows were read
+            await env.outbox.send_text(102, "answer", dedupe_key=answer_key(1, "t"))
+        return {
+            key: env.outbox.text(-100, f"lost {key}", dedupe_key=f"note:{key}")
+            for key in keys
+            if unreached(key)
+        }
+
+    sender.undelivered = undelivered
+    await env.outbox.send_text(102, "first", dedupe_key="first")
+    sender.start()
+    await sender.drain(5, all_pending=True)
+    assert asked == [["first"], ["first", answer_key(1, "t")]]
+    assert env.delivered(-100) == [f"lost {answer_key(1, 't')}"]
+    assert [r["dropped_at"] is not None for r in await env.rows() if r["chat_id"] == 102] == [
+        True,
+        True,
+    ]
 
 
 async def test_group_migration_follows_the_new_chat(env: Env) -> None:

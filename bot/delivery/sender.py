@@ -41,7 +41,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from pydantic import ValidationError
 
-from bot.delivery.outbox import RENDER_KEY, Outbox, build_method
+from bot.delivery.outbox import RENDER_KEY, Outbox, build_method, unreached
 from storage.outbox import OutboxRow, OutboxStore, Outgoing
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,16 @@ IN_FLIGHT_KEPT = 4
 Renderer = Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
 # Renders the private alerts to the admins when a group starts refusing the bot.
 RefusalAlerts = Callable[[int, str], Sequence[Outgoing]]
-# A citizen (chat id) blocked the bot: the dedupe keys of the rows given up for them.
-Undelivered = Callable[[int, list[str]], Awaitable[None]]
+# A citizen (chat id) blocked the bot: given the dedupe keys of the rows pending for them,
+# the notes that tell their loss, by the key of the row each tells of (read before the drop,
+# written in its transaction).
+Undelivered = Callable[[int, list[str]], Awaitable[Mapping[str, Outgoing]]]
+# How often a citizen's drop is read again when rows to report came in meanwhile.
+DROP_ATTEMPTS = 3
+
+
+class _Unforeseen(Exception):
+    """A row to report was queued between reading a chat's rows and dropping them."""
 
 
 def no_alerts(chat_id: int, error: str) -> Sequence[Outgoing]:
@@ -205,8 +213,9 @@ class OutboxSender:
         renderers: Mapping[str, Renderer] | None = None,
     ) -> None:
         self.bot = bot
-        # Told what a citizen who blocked the bot will never get (the dedupe keys of the rows
-        # given up): the composition root hands in the officials' side (an answer lost so).
+        # Asked what a citizen who blocked the bot will never get (the dedupe keys of the rows
+        # to give up) and returns the notes to write with the drop: the composition root hands
+        # in the officials' side (an answer or a question lost so).
         self.undelivered: Undelivered | None = None
         self.renderers = dict(renderers or {})
         self.store = store
@@ -546,13 +555,8 @@ class OutboxSender:
         if row.chat_id > 0:
             # Blocked by the user (or deactivated): nothing for this chat can be delivered.
             await self.store.mark_unreachable(row.chat_id)
-            dropped = await self.store.drop_chat(row.chat_id, describe(exc), now)
+            dropped = await self._drop_citizen(row.chat_id, describe(exc), now)
             log.info("outbox: citizen %s unreachable, %d rows dropped", row.chat_id, len(dropped))
-            if self.undelivered is not None and dropped:
-                try:
-                    await self.undelivered(row.chat_id, dropped)
-                except Exception:  # the drop stands; only the officials' note is missing
-                    log.exception("outbox: telling what citizen %s will not get", row.chat_id)
         else:
             # Kicked from the group, or not a member: officials must still see these, so they
             # wait (parked, not retried) until the bot is back in the chat or the next start.
@@ -566,6 +570,45 @@ class OutboxSender:
                 row.chat_id,
                 exc.message,
             )
+
+    async def _drop_citizen(self, chat_id: int, error: str, now: datetime) -> list[str]:
+        """Give up on a citizen's rows, and write the notes of what the officials must hear
+        was lost (`undelivered`) in the same transaction: a crash keeps both or neither.
+
+        The notes are read before the drop (reading the appeals inside it would hold the
+        database meanwhile); a row to report that came in since (`unreached`) undoes the drop,
+        which is read again. Notes that cannot be read leave the drop to stand without them."""
+        if self.undelivered is None:
+            return await self.store.drop_chat(chat_id, error, now)
+        for attempt in range(1, DROP_ATTEMPTS + 1):
+            keys = await self.store.pending_keys(chat_id)
+            try:
+                notes = await self.undelivered(chat_id, keys)
+            except Exception:
+                log.exception("outbox: what citizen %s will not get cannot be told", chat_id)
+                return await self.store.drop_chat(chat_id, error, now)
+            foreseen = set(keys)
+            strict = attempt < DROP_ATTEMPTS
+
+            def written(
+                dropped: list[str],
+                foreseen: set[str] = foreseen,
+                notes: Mapping[str, Outgoing] = notes,
+                strict: bool = strict,
+            ) -> list[Outgoing]:
+                if strict and any(k not in foreseen and unreached(k) for k in dropped):
+                    raise _Unforeseen
+                by_key = {id(notes[k]): notes[k] for k in dropped if k in notes}
+                return list(by_key.values())
+
+            try:
+                dropped = await self.store.drop_chat(chat_id, error, now, written)
+            except _Unforeseen:
+                continue
+            if any(k in notes for k in dropped):
+                self.outbox.poke()
+            return dropped
+        raise AssertionError("unreachable: the last attempt is not strict")
 
     async def _bad_request(self, row: OutboxRow, exc: TelegramBadRequest) -> None:
         message = exc.message.lower()

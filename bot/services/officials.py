@@ -583,20 +583,15 @@ class OfficialsService:
             await self.outbox.queue(rows)
         return True
 
-    async def citizen_unreachable(self, citizen_id: int, dropped: list[str]) -> None:
-        """The citizen blocked the bot, and the outbox gave up on what it held for them: an
-        official's answer or question among it never reaches them, though the officials were
-        told it was sent. The chat that holds the appeal hears so under the card, to reach
-        the citizen another way."""
-        notes = await self.undelivered_notes(citizen_id, dropped)
-        if notes:
-            await self.outbox.queue(list(notes.values()))
-
     async def undelivered_notes(self, citizen_id: int, keys: Iterable[str]) -> dict[str, Outgoing]:
-        """The officials' note for each of `keys` (rows for the citizen) whose loss they must
-        hear of (`bot.delivery.outbox.unreached` decides which), by the note's own key: the
-        parts of one long answer make one note."""
+        """The citizen blocked the bot, and the outbox gives up on the rows `keys` name: an
+        official's answer or question among them never reaches them, though the officials
+        were told it was sent. The note that tells the chat holding the appeal so, under the
+        card (to reach the citizen another way), by the key of the row it tells of
+        (`bot.delivery.outbox.unreached` decides which rows); the parts of one long answer
+        share one note. The outbox writes them with the drop."""
         notes: dict[str, Outgoing] = {}
+        made: dict[str, Outgoing] = {}
         for key in keys:
             what = unreached(key)
             if what is None:
@@ -609,7 +604,7 @@ class OfficialsService:
                 continue
             card = await self.card_message(appeal)
             note = self.notifier.undelivered(appeal, what, chat, card[1] if card else None)
-            notes.setdefault(note.messages[0].dedupe_key or key, note)
+            notes[key] = made.setdefault(note.messages[0].dedupe_key or key, note)
         return notes
 
     # --- what the officials' commands read ---------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from storage.codec import decode_json, encode_json
-from storage.outbox import NewMessage, OutboxRow, Outgoing
+from storage.outbox import DropNotes, NewMessage, OutboxRow, Outgoing, no_notes
 from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 PENDING = "sent_at IS NULL AND dropped_at IS NULL"
@@ -170,8 +170,18 @@ class PostgresOutboxStore:
             row_id,
         )
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
+    async def pending_keys(self, chat_id: int) -> list[str]:
         async with self.db.connection() as conn:
+            rows = await conn.fetch(
+                f"SELECT dedupe_key FROM outbox WHERE chat_id = $1 AND {PENDING} ORDER BY id",
+                chat_id,
+            )
+        return [row[0] or "" for row in rows]
+
+    async def drop_chat(
+        self, chat_id: int, error: str, now: datetime, notes: DropNotes = no_notes
+    ) -> list[str]:
+        async with self.db.transaction() as conn:
             rows = await conn.fetch(
                 f"UPDATE outbox SET dropped_at = $1, last_error = $2 WHERE chat_id = $3 "
                 f"AND {PENDING} RETURNING dedupe_key",
@@ -179,7 +189,9 @@ class PostgresOutboxStore:
                 _clip(error),
                 chat_id,
             )
-        return [row[0] or "" for row in rows]
+            dropped = [row[0] or "" for row in rows]
+            await write(conn, notes(dropped))
+        return dropped
 
     async def mark_unreachable(self, chat_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = true WHERE id = $1", chat_id)

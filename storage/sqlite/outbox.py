@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 
 from storage.codec import decode_instant, decode_json, encode_instant, encode_json
-from storage.outbox import NewMessage, OutboxRow, Outgoing
+from storage.outbox import DropNotes, NewMessage, OutboxRow, Outgoing, no_notes
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.transaction import Transaction
 
@@ -169,16 +169,25 @@ class SQLiteOutboxStore:
             (encode_instant(now), _clip(error), row_id),
         )
 
-    async def drop_chat(self, chat_id: int, error: str, now: datetime) -> list[str]:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
+    async def pending_keys(self, chat_id: int) -> list[str]:
+        rows = await self.db.fetchall(
+            f"SELECT dedupe_key FROM outbox WHERE chat_id = ? AND {PENDING} ORDER BY id",
+            (chat_id,),
+        )
+        return [row[0] or "" for row in rows]
+
+    async def drop_chat(
+        self, chat_id: int, error: str, now: datetime, notes: DropNotes = no_notes
+    ) -> list[str]:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
                 f"UPDATE outbox SET dropped_at = ?, last_error = ? WHERE chat_id = ? AND {PENDING} "
                 "RETURNING dedupe_key",
                 (encode_instant(now), _clip(error), chat_id),
-            ) as cur,
-        ):
-            return [row[0] or "" for row in await cur.fetchall()]
+            )
+            dropped = [row[0] or "" for row in await cur.fetchall()]
+            await write(conn, notes(dropped))
+        return dropped
 
     async def mark_unreachable(self, chat_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = 1 WHERE id = ?", (chat_id,))
