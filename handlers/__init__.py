@@ -35,6 +35,7 @@ def setup_routers(dp: Dispatcher, officials_locale: BaseMiddleware) -> None:
     """`officials_locale` sets the officials' language on the routers that speak to them."""
     for_officials = [
         official_commands.create_router(),
+        officials.create_prompts_router(),
         announce.create_router(),
         official_meetings.create_router(),
         official_receptions.create_router(),
@@ -43,12 +44,14 @@ def setup_routers(dp: Dispatcher, officials_locale: BaseMiddleware) -> None:
     for router in for_officials:
         router.message.middleware(officials_locale)
         router.callback_query.middleware(officials_locale)
-    commands, announcements, meeting_changes, receptions, cards = for_officials
+    commands, prompt_replies, announcements, meeting_changes, receptions, cards = for_officials
     dp.include_routers(
         errors.create_router(),
         chat_member.create_router(),
         common.create_router(),
         commands,
+        # A reply to an official's prompt, before any dialog that would read it as its step.
+        prompt_replies,
         announcements,
         meeting_changes,
         receptions,

@@ -31,7 +31,7 @@ from bot.services.erasure import CitizenErasure
 from bot.services.officials import Access, ActionResult, Official, OfficialsService
 from bot.services.prompts import OfficialPrompts, SendResult
 from bot.telegram.callbacks import CardCb, PromptCb
-from bot.telegram.filters import author
+from bot.telegram.filters import Has, author
 from bot.telegram.replies import answer_in_parts, send_in_parts
 from bot.views import card as card_view
 from bot.views import officials as officials_view
@@ -643,6 +643,18 @@ def create_router() -> Router:
     on_preview(router, "edit", preview_edited)
     on_preview(router, "cancel", preview_cancelled)
     router.callback_query.register(preview_stale, PromptCb.filter())
-    router.message.register(prompt_replied, PromptReply())
     router.chat_member.register(member_changed)
+    return router
+
+
+def create_prompts_router() -> Router:
+    """Replies to the officials' prompts (a card's «✍️», «⏳», «❓»…). Matched before every
+    dialog: in private (an administrator's card from /find) any message answers an open
+    dialog's step (/announce, /new), and the reply to a prompt was taken as that step's text.
+    The reply names its prompt, so it goes there whatever is open, and the dialog's state and
+    data are left as they were. Other messages, replies to anything else included, go on."""
+    router = Router(name="officials-prompts")
+    # `Has` first: the router's gate (bot.telegram.routing) skips a message that replies to
+    # nothing, so a dialog's typed step does not pay for this router.
+    router.message.register(prompt_replied, Has("reply_to_message"), PromptReply())
     return router

@@ -4,7 +4,8 @@ against the fake Bot API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from storage.models import Status
 from storage.outbox import NewMessage
 from tests.conftest import OFFICIALS, FrozenClock, Harness, make_settings, start_bot, stop_bot
 from tests.fakeapi import Call, FakeTelegram
-from tests.test_e2e_appeal import reach_review, rows
+from tests.test_e2e_appeal import VALID_TEXT, onboard, reach_review, rows
 from tests.test_e2e_officials import (
     CITIZEN,
     OFFICIAL,
@@ -416,3 +417,108 @@ async def test_the_citizen_unreachable_note_commits_with_the_drop(
     assert len(notes) == 1
     assert rows(h, "SELECT COUNT(*) FROM outbox WHERE chat_id = ? AND dropped_at IS NULL "
                    "AND sent_at IS NULL", CITIZEN)[0][0] == 0  # fmt: skip
+
+
+ADMIN = 4242
+
+
+@pytest.fixture
+async def admin(fake: FakeTelegram, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+    settings = make_settings(fake.base_url, tmp_path / "bot.db", admin_ids=str(ADMIN))
+    app, task = await start_bot(fake, settings, clock)
+    h = Harness(fake, app, task, clock)
+    yield h
+    await stop_bot(h.app, h.task)
+
+
+async def private_prompt(h: Harness, card: Call) -> Call:
+    """The administrator presses «✍️» (then the first outcome) on a card /find showed in
+    private; returns the prompt, once stored."""
+    since = h.fake.mark()
+    h.fake.press(ADMIN, card, h.fake.find_button(card, "✍️"), first_name="Admin")
+    outcomes = await h.fake.wait_for(lambda c: "card:outcome" in str(c.params), since=since)
+    since = h.fake.mark()
+    h.fake.press(ADMIN, outcomes, h.fake.buttons(outcomes)[0][1] or "", first_name="Admin")
+    prompt = await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == ADMIN and not c.failed
+        and "force_reply" in str(c.params.get("reply_markup")),
+        since=since,
+    )  # fmt: skip
+    # Stored once Telegram has taken the prompt: the reply must not come before (as in
+    # tests.test_e2e_officials.open_prompt).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    while await h.app.dp["prompts"].prompt_at(ADMIN, prompt.result["message_id"]) is None:
+        assert loop.time() < deadline, "the prompt was never stored"
+        await asyncio.sleep(0.01)
+    await h.settled(ADMIN)  # the templates' buttons after the prompt, too
+    await h.app.sender.drain()
+    return prompt
+
+
+async def announce_text_step(h: Harness) -> str:
+    kinds = await h.say(ADMIN, "/announce", expect="Новое объявление")
+    districts = await h.click(ADMIN, kinds, "📄", method="editMessageText")
+    chosen = await h.click(ADMIN, districts, "г. Семей", method="editMessageText")
+    await h.click(ADMIN, chosen, "Далее", expect="казахском")
+    return "Ертең сағат 10:00-де жиналыс болады."  # the step's text: the Kazakh one
+
+
+async def appeal_text_step(h: Harness) -> str:
+    since = h.fake.mark()
+    h.fake.user_message(ADMIN, "/new")
+    kinds = await h.with_button(ADMIN, since, "Заявление")
+    categories = await h.click(ADMIN, kinds, "Заявление")
+    await h.click(ADMIN, categories, "Другое")
+    await h.say(ADMIN, "Шымкент", expect="Шымкент")
+    await h.say(ADMIN, "Каратау", expect="3500")
+    return VALID_TEXT
+
+
+@pytest.mark.parametrize("dialog", [announce_text_step, appeal_text_step], ids=["announce", "new"])
+async def test_an_administrators_reply_to_a_prompt_in_private_is_the_answer_whatever_is_open(
+    admin: Harness, dialog: Callable[[Harness], Awaitable[str]]
+) -> None:
+    """In private any message answers an open dialog's step (/announce's text, /new's text),
+    and those dialogs were matched before the prompts: an administrator's reply to a card's
+    prompt (from /find) was taken as the announcement's or the appeal's text, the answer never
+    captured. A reply to the prompt goes to the prompt whatever is open; the dialog's step and
+    data stay as they were, and its next message still answers it."""
+    h = admin
+    card = await file_and_card(h, CITIZEN)
+    assert card
+    await onboard(h, ADMIN, "ru")
+    found = await h.say(ADMIN, "/find 2026-00001", expect="2026-00001")
+    prompt = await private_prompt(h, found)
+    step_text = await dialog(h)
+    before = rows(h, "SELECT key, state, data FROM fsm WHERE user_id = ? ORDER BY key", ADMIN)
+    since = h.fake.mark()
+    h.fake.user_message(ADMIN, "Фонари заменены.", reply_to_message=prompt.result)
+    preview = await h.reply(ADMIN, since)
+    assert "pr:send" in str(preview.params.get("reply_markup")), preview.text
+    assert "Фонари заменены." in (preview.text or "")
+    after = rows(h, "SELECT key, state, data FROM fsm WHERE user_id = ? ORDER BY key", ADMIN)
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    # Nothing else answered it: no announcement's preview, no appeal's next step.
+    assert [c for c in h.fake.calls[since:] if c.method == "sendMessage"] == [preview]
+    # The answer goes out from its preview; the dialog goes on with its own next message.
+    done = await send_preview_in(h, preview)
+    assert "отправлен гражданину" in (done.text or ""), done.text
+    assert rows(h, "SELECT status FROM appeals WHERE id = 1")[0]["status"] == "answered"
+    since = h.fake.mark()
+    h.fake.user_message(ADMIN, step_text)
+    next_step = await h.reply(ADMIN, since)
+    assert "pr:" not in str(next_step.params.get("reply_markup"))
+    changed = rows(h, "SELECT key, state FROM fsm WHERE user_id = ? ORDER BY key", ADMIN)
+    assert changed[0]["state"] != before[0]["state"]  # the step took its text
+
+
+async def send_preview_in(h: Harness, preview: Call) -> Call:
+    since = h.fake.mark()
+    h.fake.press(ADMIN, preview, h.fake.find_button(preview, "✅"), first_name="Admin")
+    return await h.fake.wait_for(
+        lambda c: c.method == "sendMessage" and h.fake.chat_of(c) == ADMIN and not c.failed
+        and (c.params.get("reply_parameters") or {}).get("message_id")
+        == preview.result["message_id"],
+        since=since,
+    )  # fmt: skip

@@ -219,8 +219,9 @@ def test_a_gate_never_refuses_what_a_handler_would_take() -> None:
     ("event", "state", "reached"),
     [
         # A typed answer at an appeal step: the dialog switch first (it looks at /book and
-        # the menu), then the appeal's steps; the officials' reply-to-a-prompt check and
-        # the last resort stay in the walk, after them.
+        # the menu), then the appeal's steps; the officials' cards and the last resort stay
+        # in the walk, after them. The reply-to-a-prompt router, before the dialogs, is
+        # skipped: the message replies to nothing.
         (message("private", text="Алматы"), "AppealForm:region", ["switch", "appeal"]),
         (
             CallbackQuery(
