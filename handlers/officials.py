@@ -477,7 +477,12 @@ def refusal(
     reason: Refusal, prompt: Prompt, appeal: Appeal | None, officials: OfficialsService, lang: str
 ) -> str:
     latest = long_date(officials.latest_extension(appeal), lang) if appeal else "—"
-    return view.refusal_text(reason, prompt, appeal, latest)
+    shown = due = "—"
+    if reason == Refusal.EXTENDED_SINCE and appeal is not None:
+        if prompt.draft_due_at is not None:
+            shown = long_date(prompt.draft_due_at.astimezone(appeal.due_at.tzinfo).date(), lang)
+        due = long_date(appeal.due_at.date(), lang)
+    return view.refusal_text(reason, prompt, appeal, latest, shown, due)
 
 
 # --- the buttons under a preview: send, edit, cancel ----------------------------------------
@@ -563,7 +568,8 @@ async def settled(
         text = refusal(result.refusal, prompt, appeal, officials, officials_language)
         await query.answer(plain(text), show_alert=True)
         if result.refusal in (
-            Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED
+            Refusal.EXPIRED, Refusal.OUTDATED, Refusal.NOT_PENDING, Refusal.CLOSED,
+            Refusal.EXTENDED_SINCE,
         ):  # fmt: skip
             await retire(where)
         return False

@@ -52,6 +52,9 @@ class Prompt:
     draft_file_id: str | None
     preview_message_id: int | None
     expires_at: datetime
+    # An extension's draft: the deadline its preview was made against (None otherwise, or
+    # for a preview made before release 0022 kept it).
+    draft_due_at: datetime | None = None
 
     @property
     def live(self) -> bool:
@@ -81,10 +84,16 @@ class PromptStore(Protocol):
     async def get(self, prompt_id: int) -> Prompt | None: ...
 
     async def set_draft(
-        self, prompt_id: int, text: str, file_id: str | None, expires_at: datetime
+        self,
+        prompt_id: int,
+        text: str,
+        file_id: str | None,
+        expires_at: datetime,
+        shown_due: datetime | None = None,
     ) -> bool:
         """A (new) reply to a live prompt: it becomes the draft under preview; an earlier
-        preview of the same prompt is superseded (its message id is forgotten)."""
+        preview of the same prompt is superseded (its message id is forgotten). `shown_due`:
+        for an extension, the deadline the preview is made against (`Prompt.draft_due_at`)."""
 
     async def set_preview_message(self, prompt_id: int, message_id: int) -> None: ...
 

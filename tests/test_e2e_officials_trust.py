@@ -522,3 +522,33 @@ async def send_preview_in(h: Harness, preview: Call) -> Call:
         == preview.result["message_id"],
         since=since,
     )  # fmt: skip
+
+
+async def test_an_extension_preview_shown_before_another_extension_is_refused(
+    harness: Harness,
+) -> None:
+    """Two «⏳» prompts on one appeal, each replied to: both previews show the deadline as it
+    was (14 December) moved to their date. The first «Send» moves it to 10 January; the second,
+    sent after, moved it again to 15 January, though its preview said it moved 14 December,
+    and the citizen heard of two extensions. The preview keeps the deadline it showed: sent
+    when that is no longer the deadline, it is refused and says so; the deadline stays."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    first = await reply_to(h, await open_prompt(h, card, "⏳"), "10.01.2027\nнужна экспертиза")
+    second = await reply_to(h, await open_prompt(h, card, "⏳"), "15.01.2027\nнужна экспертиза")
+    assert "pr:send" in str(first.params.get("reply_markup"))
+    assert "pr:send" in str(second.params.get("reply_markup"))
+    since = h.fake.mark()
+    done = await send_preview(h, first)
+    assert "⏳" in (done.text or "")
+    await h.reply(CITIZEN, since, expect="10 января 2027")
+    since = h.fake.mark()
+    h.fake.press(OFFICIAL, second, h.fake.find_button(second, "✅"))
+    refused = await h.fake.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and bool(c.params.get("text")) and not c.failed,
+        since=since,
+    )
+    assert "10 января 2027" in refused.params["text"], refused.params
+    await h.app.sender.drain()
+    assert rows(h, "SELECT due_at FROM appeals")[0]["due_at"].startswith("2027-01-10")
+    assert not [t for t in h.texts_to(CITIZEN, since=since) if "15 января" in t]

@@ -114,3 +114,18 @@ async def test_an_expiry_and_what_it_writes_commit_together(repo: Repository) ->
     assert await outbox.pending_count() == 1
     assert seen[-1] == ([prompt], {appeal.id: appeal.reference})
     assert await store.expire_due(NOW + 2 * MINUTE, then=failing) == []  # nothing to write
+
+
+async def test_an_extension_draft_keeps_the_deadline_its_preview_showed(repo: Repository) -> None:
+    store: PromptStore = beside("prompts", repo)
+    appeal, _ = await repo.create_appeal(new_appeal("p"))
+    new = NewPrompt(CHAT, 1, appeal.id, PromptAction.EXTEND, 10, "Асқар")
+    prompt = await store.add(new, NOW, NOW + MINUTE)
+    assert prompt.draft_due_at is None
+    assert await store.set_draft(prompt.id, "причина", None, NOW + MINUTE, appeal.due_at)
+    kept = await store.get(prompt.id)
+    assert kept is not None and kept.draft_due_at == appeal.due_at
+    # A later reply to the same prompt is a preview of its own, against its own deadline.
+    assert await store.set_draft(prompt.id, "причина", None, NOW + MINUTE)
+    again = await store.get(prompt.id)
+    assert again is not None and again.draft_due_at is None

@@ -38,6 +38,9 @@ class Refusal(StrEnum):
     TOO_LATE = "too_late"
     NO_ORIGINAL = "no_original"
     NO_QUESTION = "no_question"
+    # An extension's preview made against a deadline that is no longer the appeal's (another
+    # extension was sent after it was shown): sending it would extend twice.
+    EXTENDED_SINCE = "extended_since"
 
 
 @dataclass(frozen=True)

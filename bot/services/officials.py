@@ -404,11 +404,20 @@ class OfficialsService:
         return original if original is not None and original.id != appeal.id else None
 
     async def extend(
-        self, appeal_id: int, official: Official, new_due: date, reason: str
+        self,
+        appeal_id: int,
+        official: Official,
+        new_due: date,
+        reason: str,
+        *,
+        seen_due: datetime | None = None,
     ) -> ActionResult:
+        """`seen_due`: the deadline the official was shown moving (an extension's preview);
+        by default the one read here."""
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None:
             return ActionResult(None, False, "missing")
+        seen = seen_due or appeal.due_at
         problem = self.extension_problem(appeal, new_due)
         if problem:
             return ActionResult(appeal, False, problem)
@@ -429,18 +438,14 @@ class OfficialsService:
             notice,
             note=f"extended to {new_due.isoformat()}: {reason}",
             actor_name=official.name,
-            expect=extension_expects(appeal.due_at),
+            expect=extension_expects(seen),
             due_at=due_at,
             extension_reason=reason,
         )
         if extended is None:
             # Another official's extension won meanwhile ("outdated"), or the appeal moved on.
             now = await self.repo.get_appeal(appeal_id)
-            if (
-                now is not None
-                and allows(now.status, Action.EXTEND)
-                and now.due_at != appeal.due_at
-            ):
+            if now is not None and allows(now.status, Action.EXTEND) and now.due_at != seen:
                 return ActionResult(now, False, "outdated")
             return ActionResult(now or appeal, False, "already")
         return ActionResult(extended, True)

@@ -69,6 +69,18 @@ def parse_extension(text: str) -> tuple[date, str] | None:
     return (when, reason[:MAX_REASON_LENGTH]) if reason else None
 
 
+def extended_since(prompt: Prompt, appeal: Appeal) -> bool:
+    """An extension's preview shows the deadline it was made against moving to the new date;
+    once the appeal's deadline is another (an extension sent after the preview was shown, from
+    another preview or by another official), sending it would extend a second time, which is
+    not what it showed. A preview that kept no deadline (made before 0022) is not held."""
+    return (
+        prompt.action == PromptAction.EXTEND
+        and prompt.draft_due_at is not None
+        and appeal.due_at != prompt.draft_due_at
+    )
+
+
 # The rows telling a prompt's chat it expired, built (not written) for the prompt and its
 # appeal's reference number: written in the expiry's transaction.
 ExpiryNotice = Callable[[Prompt, str | None], Sequence[Outgoing]]
@@ -140,7 +152,11 @@ class OfficialPrompts:
         draft = await self.read(prompt, appeal, text.strip(), file_id)
         if isinstance(draft, Refusal):
             return ReplyResult(prompt, appeal, refusal=draft)  # the prompt stays open
-        if not await self.store.set_draft(prompt.id, text.strip(), file_id, self._expiry()):
+        # An extension's preview is made against the deadline read here: «Send» holds it to it.
+        shown_due = appeal.due_at if prompt.action == PromptAction.EXTEND else None
+        if not await self.store.set_draft(
+            prompt.id, text.strip(), file_id, self._expiry(), shown_due
+        ):
             return ReplyResult(prompt, appeal, refusal=Refusal.NOT_PENDING)
         return ReplyResult(prompt, appeal, draft)
 
@@ -167,11 +183,16 @@ class OfficialPrompts:
             return SendResult(prompt, refusal=Refusal.CLOSED)
         if not await self.officials.may_act(prompt.chat_id, official.id, appeal):
             return SendResult(prompt, appeal, refusal=Refusal.NOT_ALLOWED)
+        if extended_since(prompt, appeal):
+            # The preview said the deadline it showed moves; that one is gone. The preview
+            # will never be right again: it ends, and loses its buttons.
+            await self.store.finish(prompt.id, PromptState.VOID, from_states=(PromptState.PREVIEW,))
+            return SendResult(prompt, appeal, refusal=Refusal.EXTENDED_SINCE)
         draft = await self.read(prompt, appeal, prompt.draft_text or "", prompt.draft_file_id)
         if isinstance(draft, Refusal):
             # The draft was fine at preview time; the appeal changed since (e.g. extended).
             return SendResult(prompt, appeal, refusal=draft)
-        acted = await self._act(appeal, official, draft)
+        acted = await self._act(appeal, official, draft, prompt.draft_due_at)
         # The appeal's own conditional update decided; the prompt only records it, so a
         # crash in between leaves a prompt whose next «Send» is told "already done".
         final = PromptState.DONE if acted.done else PromptState.VOID
@@ -243,7 +264,9 @@ class OfficialPrompts:
                     return Refusal.NO_QUESTION
                 return Draft(prompt.action, text=text, file_id=file_id)
 
-    async def _act(self, appeal: Appeal, official: Official, draft: Draft) -> ActionResult:
+    async def _act(
+        self, appeal: Appeal, official: Official, draft: Draft, shown_due: datetime | None
+    ) -> ActionResult:
         match draft.action:
             case PromptAction.ANSWER:
                 assert draft.outcome is not None
@@ -252,7 +275,9 @@ class OfficialPrompts:
                 )
             case PromptAction.EXTEND:
                 assert draft.new_due is not None
-                return await self.officials.extend(appeal.id, official, draft.new_due, draft.text)
+                return await self.officials.extend(
+                    appeal.id, official, draft.new_due, draft.text, seen_due=shown_due
+                )
             case PromptAction.DUPLICATE:
                 assert draft.original is not None
                 return await self.officials.mark_duplicate(

@@ -185,9 +185,26 @@ def expired_text(reference: str) -> str:
     ).format(minutes=TTL_MINUTES, reference=html(reference))
 
 
-def refusal_text(refusal: Refusal, prompt: Prompt, appeal: Appeal | None, latest: str) -> str:
-    """Why a reply or a press did nothing (HTML; for an alert, strip it with `plain`)."""
+def refusal_text(
+    refusal: Refusal,
+    prompt: Prompt,
+    appeal: Appeal | None,
+    latest: str,
+    shown: str = "—",
+    due: str = "—",
+) -> str:
+    """Why a reply or a press did nothing (HTML; for an alert, strip it with `plain`).
+    `latest`: the last deadline the law allows; `shown` and `due`: the deadline an
+    extension's preview was made against, and the appeal's now."""
     match refusal:
+        case Refusal.EXTENDED_SINCE:
+            return _(
+                "Not sent: the preview moved the deadline of {date_shown}, but № {reference} was "
+                "since extended to {date_now} (the citizen was told). To extend again, press ⏳ "
+                "on the card."
+            ).format(
+                date_shown=shown, reference=html(appeal.reference if appeal else "—"), date_now=due
+            )
         case Refusal.NOT_PENDING | Refusal.OUTDATED:
             return _(
                 "The bot no longer waits for a reply to this message: it was sent, cancelled "

@@ -22,7 +22,7 @@ from storage.prompts import (
 LIVE_SQL = "state IN ('open', 'preview')"
 COLUMNS = (
     "id, chat_id, message_id, appeal_id, action, outcome, official_id, official_name, state, "
-    "draft_text, draft_file_id, preview_message_id, expires_at"
+    "draft_text, draft_file_id, preview_message_id, expires_at, draft_due_at"
 )
 
 
@@ -70,14 +70,21 @@ class PostgresPromptStore:
         return _prompt(row) if row else None
 
     async def set_draft(
-        self, prompt_id: int, text: str, file_id: str | None, expires_at: datetime
+        self,
+        prompt_id: int,
+        text: str,
+        file_id: str | None,
+        expires_at: datetime,
+        shown_due: datetime | None = None,
     ) -> bool:
         changed = await self.db.execute(
             "UPDATE official_prompts SET state = 'preview', draft_text = $1, draft_file_id = $2, "
-            f"preview_message_id = NULL, expires_at = $3 WHERE id = $4 AND {LIVE_SQL}",
+            "preview_message_id = NULL, expires_at = $3, draft_due_at = $4 "
+            f"WHERE id = $5 AND {LIVE_SQL}",
             text,
             file_id,
             expires_at,
+            shown_due,
             prompt_id,
         )
         return changed == 1
@@ -162,4 +169,5 @@ def _prompt(row: asyncpg.Record) -> Prompt:
         draft_file_id=row["draft_file_id"],
         preview_message_id=row["preview_message_id"],
         expires_at=row["expires_at"],
+        draft_due_at=row["draft_due_at"],
     )

@@ -20,7 +20,7 @@ from storage.sqlite.database import SQLiteDatabase
 LIVE_SQL = "state IN ('open', 'preview')"
 COLUMNS = (
     "id, chat_id, message_id, appeal_id, action, outcome, official_id, official_name, state, "
-    "draft_text, draft_file_id, preview_message_id, expires_at"
+    "draft_text, draft_file_id, preview_message_id, expires_at, draft_due_at"
 )
 
 
@@ -69,12 +69,24 @@ class SQLitePromptStore:
         return _prompt(row) if row else None
 
     async def set_draft(
-        self, prompt_id: int, text: str, file_id: str | None, expires_at: datetime
+        self,
+        prompt_id: int,
+        text: str,
+        file_id: str | None,
+        expires_at: datetime,
+        shown_due: datetime | None = None,
     ) -> bool:
         changed = await self.db.execute(
             "UPDATE official_prompts SET state = 'preview', draft_text = ?, draft_file_id = ?, "
-            f"preview_message_id = NULL, expires_at = ? WHERE id = ? AND {LIVE_SQL}",
-            (text, file_id, encode_instant(expires_at), prompt_id),
+            "preview_message_id = NULL, expires_at = ?, draft_due_at = ? "
+            f"WHERE id = ? AND {LIVE_SQL}",
+            (
+                text,
+                file_id,
+                encode_instant(expires_at),
+                encode_instant(shown_due) if shown_due else None,
+                prompt_id,
+            ),
         )
         return changed == 1
 
@@ -159,4 +171,5 @@ def _prompt(row: sqlite3.Row) -> Prompt:
         draft_file_id=row["draft_file_id"],
         preview_message_id=row["preview_message_id"],
         expires_at=decode_instant(row["expires_at"]),
+        draft_due_at=decode_instant(row["draft_due_at"]) if row["draft_due_at"] else None,
     )
