@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.receptions import DayChoice, FreeSlot, Reception, ReceptionCatalog, SlotPlanner
 from bot.services.confirmations import Confirmation, Confirmations
 from bot.services.notifiers import BookingNotices
+from i18n.core import LANGUAGES
 from storage.base import InTransaction
 from storage.bookings import Booking, BookingStore, BookResult, WaitlistOffer
 from storage.outbox import OutboxStore, Outgoing
@@ -327,9 +329,11 @@ class BookingService:
                 )
                 if booking.citizen_id is None:
                     continue
-                text, _markup = self.notices.session_cancelled(booking, reception, booking.language)
-                rows.append(self.outbox.text(
-                    booking.citizen_id, text, dedupe_key=f"session-cancelled:{booking.id}"
+                # In the language the citizen has when it goes out, as the reminders.
+                rows.append(self.to_citizen(
+                    booking.citizen_id, booking,
+                    partial(self.notices.session_cancelled, booking, reception),
+                    dedupe_key=f"session-cancelled:{booking.id}",
                 ))  # fmt: skip
             await self.outbox.queue_in(conn, rows)
 
@@ -368,21 +372,36 @@ class BookingService:
         return [(kind, at) for kind, at in times if at > self.clock()]
 
     def reminders(self, booking: Booking, reception: Reception) -> list[Outgoing]:
-        """The booking's reminders, to queue in the transaction that takes the place."""
-        if booking.citizen_id is None:
+        """The booking's reminders, to queue in the transaction that takes the place; sent in
+        the language the citizen has when they go out (`to_citizen`)."""
+        citizen = booking.citizen_id
+        if citizen is None:
             return []
-        rows = []
-        for kind, at in self.reminder_times(booking):
-            text, markup = self.notices.reminder(booking, reception, booking.language)
-            rows.append(self.outbox.text(
-                booking.citizen_id,
-                text,
-                reply_markup=markup,
+        return [
+            self.to_citizen(
+                citizen,
+                booking,
+                partial(self.notices.reminder, booking, reception),
                 not_before=at,
                 dedupe_key=f"remind:{booking.id}:{kind}",
                 purpose=reminders_purpose(booking.id),
-            ))  # fmt: skip
-        return rows
+            )
+            for kind, at in self.reminder_times(booking)
+        ]
+
+    def to_citizen(
+        self,
+        citizen_id: int,
+        booking: Booking,
+        render: Callable[[str], tuple[str, Any]],
+        **row: Any,
+    ) -> Outgoing:
+        """A row about `booking` to its citizen, written in every language and sent in the
+        one they have when it goes out (`Outbox.in_language`): a /lang between booking and a
+        reminder days later is followed. The fallback is the language they booked in."""
+        versions = {lang: render(lang) for lang in LANGUAGES}
+        fallback = booking.language if booking.language in versions else self.default_language
+        return self.outbox.in_language(citizen_id, versions, fallback, **row)
 
     def describe(self, booking: Booking, reception: Reception, lang: str, heading: str) -> str:
         """The booking under `heading` as the citizen reads it (current locale)."""
