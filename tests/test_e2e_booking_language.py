@@ -5,12 +5,24 @@ queued at booking hold the text in every language and the sender picks (Outbox.i
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import ALMATY, OFFICIALS, FrozenClock, Harness
+from tests.conftest import (
+    ALMATY,
+    OFFICIALS,
+    FrozenClock,
+    Harness,
+    make_settings,
+    start_bot,
+    stop_bot,
+)
+from tests.fakeapi import FakeTelegram
 from tests.test_e2e_appeal import onboard
 from tests.test_e2e_booking import RU, book_first_slot, booking  # noqa: F401 - the fixture
+from tests.test_e2e_meetings import announce_meeting, come, meetings_to
+from tests.test_e2e_outreach import ANNA, WAIT, press, subscribe
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +77,33 @@ async def test_reminders_and_a_cancelled_session_come_in_the_language_chosen_aft
     h.fake.press(900, confirm, h.fake.buttons(confirm)[0][1] or "")
     told = await h.reply(RU, since, expect="❌")
     assert (told.text or "").startswith("<b>❌ Қабылдау тоқтатылды."), told.text
+
+
+async def test_a_meeting_reminder_comes_in_the_language_chosen_after_saying_i_come(
+    fake: FakeTelegram, tmp_path: Path, clock: FrozenClock
+) -> None:
+    delivery = FrozenClock(clock.at)
+    settings = make_settings(fake.base_url, tmp_path / "bot.db")
+    app, task = await start_bot(fake, settings, clock, delivery)
+    h = Harness(fake, app, task, clock, delivery)
+    try:
+        await onboard(h, ANNA, "ru")
+        await subscribe(h, ANNA, "ru", "Абайская", "Семей")
+        review = await announce_meeting(h.fake, "25.11.2026 15:00", "25 ноября 2026")
+        since = h.fake.mark()
+        await press(h.fake, review, "📤", "Объявление № 1")
+        await h.fake.wait_for(lambda c: bool(meetings_to(h.fake, ANNA)), since=since, timeout=WAIT)
+        (meeting,) = meetings_to(h.fake, ANNA)
+        await come(h, ANNA, "ru", meeting, [])
+        await switch_language(h, ANNA, "Қазақша")
+
+        since = h.fake.mark()
+        delivery.at = datetime(2026, 11, 24, 18, 0, tzinfo=ALMATY)
+        h.app.outbox.wakeup.set()
+        reminder = await h.reply(ANNA, since, expect="⏰")
+        text = reminder.text or ""
+        assert text.startswith("⏰ <b>Ертең — халықпен кездесу</b>"), text
+        assert "2026\u00a0ж. 25 қараша" in text and "ноября" not in text
+        assert h.fake.buttons(reminder)
+    finally:
+        await stop_bot(h.app, h.task)
