@@ -11,7 +11,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.delivery.outbox import Outbox
-from bot.domain.receptions import DayChoice, FreeSlot, Reception, ReceptionCatalog, SlotPlanner
+from bot.domain.receptions import (
+    DayChoice,
+    FreeSlot,
+    Held,
+    Reception,
+    ReceptionCatalog,
+    SlotPlanner,
+    clashing,
+)
 from bot.services.confirmations import Confirmation, Confirmations
 from bot.services.notifiers import BookingNotices
 from i18n.core import LANGUAGES
@@ -20,6 +28,9 @@ from storage.bookings import Booking, BookingStore, BookResult, WaitlistOffer
 from storage.outbox import OutboxStore, Outgoing
 
 Clock = Callable[[], datetime]
+# BookResult.reason when the citizen holds a place at another reception at that time (the
+# result's booking is that place).
+CLASH = "clash"
 
 
 class BookingService:
@@ -144,6 +155,9 @@ class BookingService:
             holding = await self.offer_for(int(draft["offer_id"]), citizen_id)
             held = holding is not None and holding[1] == start.astimezone(self.tz)
         capacity = reception.capacity if start in offered or held else 0
+        clash = await self.clash(citizen_id, reception, start)
+        if clash is not None:
+            return BookResult(clash, CLASH)
 
         async def confirm(conn: InTransaction, booking: Booking) -> None:
             if confirmation is not None and self.confirmations is not None:
@@ -184,6 +198,9 @@ class BookingService:
             return BookResult(None, "not_found")
         offered = {f.slot.start for f in await self.free_slots(reception, excluding=old.slot_start)}
         capacity = reception.capacity if start in offered else 0
+        clash = await self.clash(citizen_id, reception, start)
+        if clash is not None:
+            return BookResult(clash, CLASH)
 
         async def follow(conn: InTransaction, given_up: Booking, new: Booking) -> None:
             # The reminders follow the booking in the move's own transaction: a crash between
@@ -200,6 +217,18 @@ class BookingService:
         if result.reason == "ok":
             self.outbox.poke()
         return result
+
+    async def clash(self, citizen_id: int, reception: Reception, start: datetime) -> Booking | None:
+        """The citizen's booking at another reception at an overlapping time, which a new
+        place or a move to `start` would clash with (`bot.domain.receptions.clashing`)."""
+        upcoming = await self.store.citizen_upcoming(citizen_id, self.clock())
+        places = {}
+        for booking in upcoming:
+            other = self.receptions.get(booking.reception)
+            if other is not None:
+                places[Held(other.code, booking.slot_start, other.slot_minutes)] = booking
+        found = clashing(Held(reception.code, start, reception.slot_minutes), places)
+        return places[found] if found is not None else None
 
     async def cancel(self, booking_id: int, citizen_id: int) -> Booking | None:
         async def withdraw(conn: InTransaction, booking: Booking) -> None:
