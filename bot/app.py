@@ -24,7 +24,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 
 from bot.delivery.lease import SenderLease
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import IN_LANGUAGE_KIND, Outbox, in_language_renderer
 from bot.delivery.scheduler import Ticker, Ticks
 from bot.delivery.sender import OutboxSender
 from bot.domain.catalog import Catalog, load_catalog
@@ -309,6 +309,11 @@ async def create_app(
     # Reports and the weekly chart are made in a process of their own, so the event loop never
     # waits for them (bot.services.report_worker; the chart: README → Performance).
     worker = ReportWorker(preload=REPORT_MODULES)
+
+    async def language_of(citizen_id: int) -> str | None:
+        citizen = await repo.get_citizen(citizen_id)
+        return citizen.language if citizen is not None else None
+
     sender = OutboxSender(
         bot,
         outbox_store,
@@ -317,8 +322,12 @@ async def create_app(
         refusal_alerts=refusal_alerts(
             outbox, i18n, settings.admin_ids, settings.officials_language
         ),
-        # Rows drawn when they are sent: the digest's weekly chart.
-        renderers={CHART_KIND: DigestChartView(catalog, i18n, draw_off_loop=worker.run)},
+        # Rows drawn when they are sent: the digest's weekly chart; a citizen's reminder or
+        # notice in the language they have when it goes out.
+        renderers={
+            CHART_KIND: DigestChartView(catalog, i18n, draw_off_loop=worker.run),
+            IN_LANGUAGE_KIND: in_language_renderer(language_of),
+        },
     )
     # Of several instances on one database only the lease's holder sends (real time: the
     # lease is about processes, not the business day).

@@ -22,6 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 
 from bot.domain.catalog import Catalog
+from bot.domain.validation import addition_text
 from bot.services.lifecycle import AppealLifecycle, Refused, Target
 from bot.telegram.callbacks import MyCb, QuestionCb
 from bot.telegram.filters import CallbackPrefix, Has, IsCommand, PrivateChat
@@ -123,6 +124,9 @@ async def add_text(
 ) -> None:
     data = await state.get_data()
     compose = data[KEY]
+    if not addition_text(text):  # only zero-width characters and spaces: nothing to read
+        await say(message, state, data, bot, view.text_invisible())
+        return
     combined = joined(compose["text"], text)
     if len(combined) > catalog.limits.text_max:
         await say(message, state, data, bot, view.text_too_long(catalog.limits.text_max))
@@ -136,8 +140,9 @@ async def file_given(message: Message, state: FSMContext, catalog: Catalog, bot:
     if refusal is not None:
         # Said at once, not folded into an album's one answer: it names the file.
         await message.answer(refusal)
-        if message.caption:  # what the citizen wrote under it is kept all the same
-            await add_text(message, state, catalog, bot, message.caption)
+        caption = addition_text(message.caption)
+        if caption:  # what the citizen wrote under it is kept all the same
+            await add_text(message, state, catalog, bot, caption)
         return
     data = await state.get_data()
     compose = data[KEY]
@@ -149,7 +154,8 @@ async def file_given(message: Message, state: FSMContext, catalog: Catalog, bot:
     assert file is not None  # registered for a photo or a document
     if file not in compose["files"]:
         compose["files"].append(file)
-    caption = joined(compose["text"], message.caption or "")
+    # A caption of which nothing shows: the file is a file without a text, which is fine.
+    caption = joined(compose["text"], addition_text(message.caption))
     if len(caption) <= catalog.limits.text_max:  # a long caption is the only thing left out
         compose["text"] = caption
     await say(message, state, data, bot, progress(compose, catalog))
@@ -222,6 +228,9 @@ async def done_pressed(
         question_id=compose["question"],
     )
     added = await lifecycle.add(query.from_user.id, new)
+    if added.refused is Refused.EMPTY:  # not from this dialog: it keeps no invisible text
+        await query.answer(view.nothing_yet(), show_alert=True)
+        return
     if added.refused is Refused.DAILY_LIMIT and added.reopens_at is not None:
         # Nothing was sent; what was collected stays for a «Done» when the limit allows.
         await query.answer()

@@ -449,11 +449,29 @@ async def confirm(
     if result.reason == "already_booked_in_session":
         await query.answer(_("You already have a place at this session."), show_alert=True)
         return
+    if result.reason == "clash" and booking is not None:
+        # Booked at another reception at that time: the citizen chooses another time.
+        await query.answer(clash_text(bookings, booking), show_alert=True)
+        draft.pop("slot", None)
+        await state.set_data(data)
+        await show("day", message, state, bookings, appeals)
+        return
     # Someone took the last place a moment earlier: offer what is still free.
     await query.answer(_("That time was just taken. Please choose another."), show_alert=True)
     draft.pop("slot", None)
     await state.set_data(data)
     await show("day", message, state, bookings, appeals)
+
+
+def clash_text(bookings: BookingService, other: Booking) -> str:
+    """Plain text (an alert): the place at another reception the wanted time overlaps."""
+    reception = bookings.reception(other.reception)
+    name = reception.name(lang()) if reception is not None else other.reception
+    name = name if len(name) <= 60 else name[:59] + "…"  # an alert holds 200 characters
+    return _(
+        "At that time you are already booked for another reception: {name}, {time}. "
+        "Please choose another time."
+    ).format(name=name, time=f"{bookings.local(other.slot_start):%d.%m %H:%M}")
 
 
 def booked_text(bookings: BookingService) -> Callable[[Booking], str]:
@@ -681,6 +699,9 @@ async def move_to(
         await message.answer(_("That time was just taken. Please choose another."))
         return
     result = await bookings.move(booking.id, booking.citizen_id or 0, start)
+    if result.reason == "clash" and result.booking is not None:
+        await message.answer(clash_text(bookings, result.booking))
+        return
     if result.booking is None or result.reason not in ("ok", "duplicate"):
         await message.answer(_("That time was just taken. Please choose another."))
         return

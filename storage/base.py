@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.fsm import FsmWrite
-from storage.models import Appeal, Citizen, NewAppeal, Status
+from storage.models import Appeal, Citizen, HistoryNote, NewAppeal, Status
 
 # The open transaction a store hands to a caller's callback (`also`, `then`) and takes back
 # (`OutboxStore.write_in`): consumers only pass it on, so it is the backend's own type
@@ -113,11 +113,13 @@ class Repository(ABC):
         expect: Mapping[str, Any],
         *,
         then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
+        note: HistoryNote | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Set `fields` only while every column in `expect` holds the value given (None: NULL),
-        checked in the same statement (or under the row's lock); None if not. `then(connection,
-        changed appeal)` runs in the same transaction, as in `transition`."""
+        checked in the same statement (or under the row's lock); None if not. `note`, a line
+        in the appeal's history that keeps its status, and `then(connection, changed appeal)`
+        are written in the same transaction, as in `transition`."""
 
     @abstractmethod
     async def record_contact_view(self, appeal_id: int, official_id: int, at: datetime) -> None: ...

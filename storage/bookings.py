@@ -60,7 +60,8 @@ class Booking:
 @dataclass(frozen=True)
 class BookResult:
     """reason: ok | full | already_booked_in_session (booking: the one held) | duplicate
-    (booking: the one the same draft made before) | not_found (move only)."""
+    (booking: the one the same draft made before) | not_found (move only) | clash (the
+    booking service's: booking is the citizen's place at another reception then)."""
 
     booking: Booking | None
     reason: str

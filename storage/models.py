@@ -37,6 +37,16 @@ class Citizen:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryNote:
+    """A line in an appeal's history that keeps its status: who, when, and what (a note
+    bot.domain.history reads back)."""
+
+    actor: str
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     kind: str  # "photo" | "document"
     file_id: str

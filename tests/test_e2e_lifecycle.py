@@ -587,3 +587,48 @@ async def test_after_a_forward_the_withdrawal_is_told_under_the_new_card(
     assert "гражданин отозвал обращение" in (told.text or "")
     assert not [c for c in h.fake.calls[since:] if h.fake.chat_of(c) == OFFICIALS
                 and c.method == "sendMessage"]  # fmt: skip
+
+
+# --- an addition or an answer of which nothing shows ---------------------------------------
+
+INVISIBLE = {
+    "kk": "Бұл мәтіннің экранда ештеңесі көрінбейді, сондықтан ол қосылмады.",
+    "ru": "В этом тексте ничего не видно на экране, поэтому он не добавлен.",
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_an_invisible_addition_or_answer_is_not_sent_to_the_officials(
+    harness: Harness, lang: str
+) -> None:
+    h = harness
+    reference, card = await file_appeal(h, CITIZEN, lang)
+    mine = await open_mine(h, CITIZEN, reference, lang)
+    await h.click(CITIZEN, mine, say(lang, "add"), lang=lang)
+    told = await h.say(CITIZEN, "\u200b\u200b\u200b", lang=lang)
+    assert (told.text or "").startswith(INVISIBLE[lang])
+    # Nothing was taken: «Done» has nothing to send.
+    alert = await h.alert(CITIZEN, told, h.fake.find_button(told, "✅"))
+    assert alert.startswith("Әзірге" if lang == "kk" else "Пока нечего")
+    assert rows(h, "SELECT id FROM appeal_additions") == []
+    await h.click(CITIZEN, told, "✖️", method="editMessageText", lang=lang)
+
+    since = h.fake.mark()
+    await ask(h, card, "Какой номер дома?")
+    asked = await h.reply(CITIZEN, since, expect="Какой номер дома?")
+    await h.click(CITIZEN, asked, say(lang, "answer_button"), lang=lang)
+    told = await h.say(CITIZEN, "\u2063" * 6, lang=lang)
+    assert (told.text or "").startswith(INVISIBLE[lang])
+    # A photo under a caption of which nothing shows is a photo without a text.
+    since = h.fake.mark()
+    h.fake.user_photo(CITIZEN, file_id="answer-photo", caption="\u200b \u200b", language_code=lang)
+    got = await h.reply(CITIZEN, since, expect="1")
+    since = h.fake.mark()
+    done = await h.click(CITIZEN, got, "✅", method="editMessageText", lang=lang)
+    assert done.text == say(lang, "answered", ref=reference)
+    photo = await under_card(h, card, since, "sendPhoto")
+    assert photo.params["photo"] == "answer-photo"
+    sent = [c.text or "" for c in h.fake.calls[since:] if h.fake.chat_of(c) == OFFICIALS]
+    assert not any("\u200b" in t or "\u2063" in t for t in sent)
+    [answer] = rows(h, "SELECT question_id, text, files FROM appeal_additions")
+    assert answer["question_id"] == 1 and not answer["text"] and answer["files"] == 1

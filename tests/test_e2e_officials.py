@@ -121,8 +121,15 @@ async def test_card_take_answer_and_rating(harness: Harness) -> None:
 
     [appeal] = rows(h, "SELECT status, answer_outcome, solved, rating FROM appeals")
     assert tuple(appeal) == ("closed", "satisfied", "yes", 5)
-    history = [r["new_status"] for r in rows(h, "SELECT new_status FROM status_history")]
-    assert history == ["registered", "in_progress", "answered", "closed"]
+    history = [tuple(r) for r in rows(h, "SELECT new_status, note FROM status_history")]
+    assert [status for status, _ in history] == [
+        "registered",
+        "in_progress",
+        "answered",
+        "closed",
+        "closed",
+    ]
+    assert history[-1] == ("closed", "rating 5")  # a rating is a line of its own
 
 
 async def file_and_card(h: Harness, user: int) -> Call:

@@ -236,3 +236,15 @@ def test_lines_that_keep_the_status_are_read_by_their_note() -> None:
     ]
     assert found[0].official == "Дана"
     assert [e.comment for e in found] == [None, None, None, None, "Всё ещё темно"]
+
+
+def test_a_rating_line_is_read_back_with_its_stars() -> None:
+    from datetime import UTC, datetime
+
+    from storage.reports import HistoryRow
+
+    at = datetime(2026, 11, 24, 5, tzinfo=UTC)
+    row = HistoryRow(Status.CLOSED, Status.CLOSED, "citizen:1", None, at, "rating 4")
+    appeal = SimpleNamespace(taken_by=None, taken_by_name=None, answer_outcome=None)
+    [event] = history.events([row], appeal)  # type: ignore[arg-type]
+    assert (event.kind, event.rating, event.by_citizen) == (history.RATED, 4, True)

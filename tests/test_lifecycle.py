@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 
 from bot.domain.catalog import Catalog, Department
-from bot.domain.status import TRANSITIONS, sources_of
+from bot.domain.status import OPEN_STATUSES, TRANSITIONS, sources_of
 from bot.services.erasure import redact
 from bot.services.lifecycle import AppealLifecycle, Refused
 from bot.services.officials import Official
@@ -137,6 +137,29 @@ async def test_an_addition_is_stored_once_and_only_while_the_appeal_is_open(
     late = await lifecycle.add(1, addition(appeal.id, "k2"))
     assert not late.done and late.refused is Refused.CLOSED
     assert len(await lifecycle.store.additions(appeal.id)) == 1
+
+
+async def test_an_invisible_text_is_no_addition_and_no_answer(
+    repo: Repository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("a"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    blank = NewAddition(appeal.id, "k1", "\u200b\u200b\u200b", ())
+    assert (await lifecycle.add(1, blank)).refused is Refused.EMPTY
+    question = await lifecycle.store.add_question(
+        appeal.id, ASKER.id, ASKER.name, "Какой дом?", None, NOW, OPEN_STATUSES
+    )
+    assert question is not None
+    answer = NewAddition(appeal.id, "k2", "\u2063" * 5, (), question_id=question.id)
+    assert (await lifecycle.add(1, answer)).refused is Refused.EMPTY
+    assert await lifecycle.store.additions(appeal.id) == []
+    # With a file the caption of which shows nothing, the file is added without a text.
+    with_file = NewAddition(appeal.id, "k3", "\u200b", (Attachment("photo", "p"),))
+    assert (await lifecycle.add(1, with_file)).done
+    [added] = await lifecycle.store.additions(appeal.id)
+    assert not added.text and added.files == 1
+    assert not any("\u200b" in t for t in sent.to(CHAT))
 
 
 async def test_a_withdrawal_between_the_check_and_the_write_wins(

@@ -190,6 +190,35 @@ async def test_not_solved_reopens_and_the_comment_reaches_the_officials(
     assert not (await officials.rate(appeal.id, 1, 5)).done  # rated once
 
 
+async def test_a_new_answer_after_a_reopening_is_asked_about_and_rated_afresh(
+    repo: Repository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    """A rating is on an answer: the first one's stays in the history, the appeal holds the
+    latest (what /stats and the digest count), and each is rated once."""
+    officials, sent = service(repo, catalog, clock, {})
+    appeal, _ = await repo.create_appeal(new_appeal("r", language="ru"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    await officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Готово")
+    assert (await officials.citizen_says_solved(appeal.id, 1, "no")).done
+    assert (await officials.rate(appeal.id, 1, 2)).done
+    again = await officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Снова")
+    assert again.done and again.appeal is not None
+    assert again.appeal.rating is None and again.appeal.solved is None
+    assert (await officials.citizen_says_solved(appeal.id, 1, "yes")).done
+    assert "Оценка" not in sent.to(CHAT)[-1]  # the note is about «solved», not the old rating
+    rated = await officials.rate(appeal.id, 1, 5)
+    assert rated.done and rated.appeal is not None and rated.appeal.rating == 5
+    assert "Оценка: 5 из 5" in sent.to(CHAT)[-1]
+    assert not (await officials.rate(appeal.id, 1, 4)).done  # this answer is rated
+    history = await repo.status_history(appeal.id)
+    assert [s for s, actor, _ in history if actor == "citizen:1"][1:] == [
+        Status.IN_PROGRESS,
+        Status.IN_PROGRESS,
+        Status.CLOSED,
+        Status.CLOSED,
+    ]  # after filing: not solved, rated 2, solved, rated 5
+
+
 async def test_extension_limit_and_notice(
     repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:

@@ -564,3 +564,50 @@ def test_only_an_answer_or_a_question_is_reported_unreached_whatever_part_was_dr
     assert unreached(question_key(7, 3) + "#2") == Unreached(Unreached.QUESTION, 7, "3")
     for other in ("", "question:3", "question-file:3", "answer-file:7:x", "extended:7:x", "x"):
         assert unreached(other) is None, other
+
+
+async def test_a_row_in_every_language_is_sent_in_the_one_the_citizen_has_then(
+    outbox: Outbox, store: Store, clock: Clock
+) -> None:
+    """A reminder queued days ahead follows a /lang: the row holds each language's version
+    and the sender's renderer picks by the language read when the row goes out."""
+    from bot.delivery.outbox import IN_LANGUAGE_KIND, RENDER_KEY, in_language_renderer
+
+    versions = {"kk": ("<b>Еске салу</b>", keyboard()), "ru": ("<b>Напоминание</b>", None)}
+    batch = outbox.in_language(7, versions, "ru", dedupe_key="remind:1:day", not_before=T0)
+    await outbox.queue([batch])
+    [row] = batch.messages
+    spec = row.payload[RENDER_KEY]
+    assert spec["kind"] == IN_LANGUAGE_KIND and row.payload["parse_mode"] == "HTML"
+    json.dumps(row.payload)  # a row is JSON
+
+    languages: dict[int, str | None] = {7: "kk"}
+
+    async def language_of(chat: int) -> str | None:
+        return languages[chat]
+
+    render = in_language_renderer(language_of)
+    kk = await render(spec["data"])
+    assert kk["text"] == "<b>Еске салу</b>" and kk["reply_markup"]["inline_keyboard"]
+    languages[7] = "ru"
+    assert await render(spec["data"]) == {"text": "<b>Напоминание</b>"}
+    languages[7] = None  # no language (yet): the one of the booking
+    assert (await render(spec["data"]))["text"] == "<b>Напоминание</b>"
+
+    async def broken(chat: int) -> str | None:
+        raise OSError("database is locked")
+
+    # A language that cannot be read sends the fallback, rather than dropping a reminder.
+    assert (await in_language_renderer(broken)(spec["data"]))["text"] == "<b>Напоминание</b>"
+
+
+def test_a_text_too_long_for_one_message_goes_in_parts_in_the_fallback_language(
+    outbox: Outbox,
+) -> None:
+    from bot.delivery.outbox import RENDER_KEY
+
+    versions = {"kk": (long_text(), None), "ru": ("Коротко", None)}
+    batch = outbox.in_language(7, versions, "kk", dedupe_key="k")
+    assert len(batch.messages) > 1 and all(RENDER_KEY not in m.payload for m in batch.messages)
+    with pytest.raises(ValueError):
+        outbox.in_language(7, {"kk": ("Қысқа", None)}, "ru")

@@ -290,3 +290,21 @@ def test_the_bundled_schedule_from_the_e2e_clock(catalog: Catalog) -> None:
     assert [s.start.strftime("%H:%M") for s in p.bookable(open_day, now)] == [
         "15:00", "15:30", "16:00", "16:30",
     ]  # fmt: skip
+
+
+def test_a_citizen_cannot_hold_two_receptions_at_overlapping_times() -> None:
+    from datetime import UTC, datetime
+
+    from bot.domain.receptions import Held, clashing
+
+    ten = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)  # 10:00 in Almaty
+    deputy = Held("deputy_akim", ten, 20)  # 10:00-10:20
+    assert clashing(Held("akim_open_day", ten, 30), [deputy]) == deputy  # the same hour
+    later = ten.replace(minute=10)
+    assert clashing(Held("akim_open_day", later, 30), [deputy]) == deputy  # overlapping
+    after = ten.replace(minute=20)
+    assert clashing(Held("akim_open_day", after, 30), [deputy]) is None  # when it ends
+    before = ten.replace(hour=4, minute=30)
+    assert clashing(Held("akim_open_day", before, 30), [deputy]) is None  # ends as it starts
+    # The same reception is the store's to decide (one place per session, a repeated confirm).
+    assert clashing(Held("deputy_akim", ten, 20), [deputy]) is None

@@ -163,3 +163,14 @@ def test_only_an_answer_given_is_rated_and_once() -> None:
     assert may_rate(answered=True, rated=False)
     assert not may_rate(answered=True, rated=True)
     assert not may_rate(answered=False, rated=False)  # no answer yet: nothing to rate
+
+
+def test_a_rating_is_on_an_answer_and_a_new_answer_clears_the_citizens_word() -> None:
+    from bot.domain.status import answer_clears, may_rate, rating_expects, rating_note
+
+    assert may_rate(answered=True, rated=False) and not may_rate(answered=True, rated=True)
+    assert not may_rate(answered=False, rated=False)
+    # What the rating's write expects is what an answer leaves: a new answer may be rated.
+    assert answer_clears()["rating"] == rating_expects()["rating"] is None
+    assert "solved" in answer_clears()
+    assert rating_note(4) == "rating 4"

@@ -244,3 +244,14 @@ def test_visible_length_leaves_out_what_does_not_show() -> None:
     assert visible_length("👨\u200d👩\u200d👧") == 3  # the joiners do not count, the people do
     assert check_booking_question("\u200b" * 12).problem is not None
     assert check_booking_question("Вопрос о субсидии").problem is None
+
+
+def test_an_addition_or_answer_counts_only_a_text_that_shows() -> None:
+    from bot.domain.validation import addition_text
+
+    assert addition_text("\u200b\u200b\u200b") == ""
+    assert addition_text("\u2063" * 8) == ""
+    assert addition_text(" \u3164 \n\u2800\ufeff ") == ""
+    assert addition_text(None) == ""
+    assert addition_text("  Да  ") == "Да"  # one word answers a question
+    assert addition_text("Дом\u200b 12\n") == "Дом\u200b 12"  # what shows keeps its text

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -31,9 +32,15 @@ from bot.domain.validation import utf16_len
 from storage.base import InTransaction
 from storage.outbox import NewMessage, OutboxStore, Outgoing
 
+log = logging.getLogger(__name__)
+
 # A row drawn when it is sent (`Outbox.rendered`): the payload keeps the numbers under this key,
 # and the sender's renderer for their kind turns them into the method's file and caption.
 RENDER_KEY = "render"
+# A message written in every language the bot speaks and sent in the one its recipient speaks
+# when it goes out (`Outbox.in_language`, `in_language_renderer`): a reminder queued days
+# ahead follows the citizen's /lang.
+IN_LANGUAGE_KIND = "in_language"
 TEXT_LIMIT = 4096  # Bot API: 1-4096 characters per message text
 # Reply-to and the like belong to the first part only; a keyboard to the last.
 FIRST_PART_ONLY = frozenset({"reply_parameters", "reply_to_message_id"})
@@ -216,6 +223,41 @@ class Outbox:
         return Outgoing(
             chat_id, [NewMessage(method, payload, dedupe_key, purpose)], self.clock(), not_before
         )
+
+    def in_language(
+        self,
+        chat_id: int,
+        versions: Mapping[str, tuple[str, Any]],
+        fallback: str,
+        *,
+        dedupe_key: str | None = None,
+        purpose: str | None = None,
+        not_before: datetime | None = None,
+    ) -> Outgoing:
+        """The row of a one-part HTML sendMessage to a citizen (`chat_id`, their private
+        chat) whose language may change before it goes out: `versions` holds (text, keyboard)
+        in each language, and the sender sends the one of the language the citizen has then;
+        `fallback` (the language they had now) if that cannot be read. A text too long for
+        one message goes as `text` sends it, in parts, in the fallback language."""
+        if fallback not in versions:
+            raise ValueError(f"no version in the fallback language {fallback!r}")
+        if any(len(split_text(text, html=True)) > 1 for text, _markup in versions.values()):
+            text, markup = versions[fallback]
+            return self.text(
+                chat_id, text, reply_markup=markup, dedupe_key=dedupe_key, purpose=purpose,
+                not_before=not_before,
+            )  # fmt: skip
+        made: dict[str, Any] = {}
+        for lang, (text, markup) in versions.items():
+            if not text.strip():
+                raise ValueError("Telegram refuses an empty message")
+            made[lang] = {"text": text, **({"reply_markup": markup} if markup else {})}
+            build_method("sendMessage", chat_id, {"parse_mode": "HTML", **made[lang]})
+        data = {"chat": chat_id, "fallback": fallback, "versions": made}
+        return self.rendered(
+            chat_id, "sendMessage", IN_LANGUAGE_KIND, data, parse_mode="HTML",
+            dedupe_key=dedupe_key, purpose=purpose, not_before=not_before,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ writing them
 
@@ -411,3 +453,22 @@ def _fit(
         # Not even one token fits beside the reopened tags: give up on keeping them.
         return start + 1, _apply(stack, tokens[start])
     return index, stack
+
+
+def in_language_renderer(
+    language_of: Callable[[int], Awaitable[str | None]],
+) -> Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]:
+    """The sender's renderer of `IN_LANGUAGE_KIND` rows: the version in the language the
+    citizen has when the row is sent. A language that cannot be read (a database's hiccup)
+    sends the row's fallback rather than dropping a reminder."""
+
+    async def render(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        versions: Mapping[str, Mapping[str, Any]] = data["versions"]
+        try:
+            lang = await language_of(int(data["chat"]))
+        except Exception:
+            log.exception("the language of chat %s could not be read", data.get("chat"))
+            lang = None
+        return versions.get(lang or "") or versions[str(data["fallback"])]
+
+    return render

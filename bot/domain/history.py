@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from bot.domain.status import RATING_NOTE
 from storage.models import Appeal, Status
 from storage.reports import HistoryRow
 
@@ -27,11 +28,17 @@ CLOSED = "closed"
 ASKED = "asked"  # an official asked the citizen a question
 ADDED = "added"  # the citizen added to the appeal
 REPLIED = "replied"  # the citizen answered the officials' question
+RATED = "rated"  # the citizen rated an answer (one line per answer: a new answer is rated anew)
 STATUS = "status"  # any other change: shown by its status
 
 _EXTENDED = re.compile(r"extended to (\d{4}-\d{2}-\d{2}): ?(.*)", re.DOTALL)
 # Lines that keep the status (storage/lifecycle.py): what they are is in the note alone.
-_SAME_STATUS = (("question ", ASKED), ("answer to question ", REPLIED), ("addition ", ADDED))
+_SAME_STATUS = (
+    ("question ", ASKED),
+    ("answer to question ", REPLIED),
+    ("addition ", ADDED),
+    (RATING_NOTE, RATED),
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Event:
     original: str | None = None
     comment: str | None = None
     solved: str | None = None
+    rating: int | None = None
 
 
 def events(rows: list[HistoryRow], appeal: Appeal, comment: str | None = None) -> list[Event]:
@@ -81,6 +89,9 @@ def _event(row: HistoryRow, appeal: Appeal) -> Event:
         )
     if row.old_status == row.new_status:
         kind = next((k for prefix, k in _SAME_STATUS if note.startswith(prefix)), STATUS)
+        if kind == RATED:
+            stars = note.removeprefix(RATING_NOTE)
+            return replace(event, kind=kind, rating=int(stars) if stars.isdigit() else None)
         return replace(event, kind=kind)
     if row.new_status == Status.ANSWERED:
         return replace(event, kind=ANSWERED, outcome=note or appeal.answer_outcome)

@@ -404,3 +404,31 @@ class SlotPlanner:
 
 def _clock(minutes: int) -> time:
     return time(minutes // 60, minutes % 60)
+
+
+# --- one citizen, one place at a time -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Held:
+    """A place a citizen holds: which reception, from when, for how long."""
+
+    reception: str
+    start: datetime
+    minutes: int
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(minutes=self.minutes)
+
+
+def clashing(wanted: Held, held: Iterable[Held]) -> Held | None:
+    """The place at another reception whose time overlaps `wanted`, if any: a citizen cannot
+    be at two receptions at once. At the same reception the store's one place per session
+    decides (a place of the same session is the draft's own booking or a second one)."""
+    for place in held:
+        if place.reception == wanted.reception:
+            continue
+        if place.start < wanted.end and wanted.start < place.end:
+            return place
+    return None

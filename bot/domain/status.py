@@ -98,8 +98,26 @@ def verdict_sources(solved: bool) -> frozenset[Status]:
 def may_rate(answered: bool, rated: bool) -> bool:
     """The citizen rates an answer they were given, once: not an appeal no official has
     answered (a rating button is only ever shown under an answer; one pressed elsewhere is
-    forged), nor a second time."""
+    forged), nor the same answer a second time. `rated` is about the appeal's latest answer:
+    a new answer clears the word on the one before (`answer_clears`)."""
     return answered and not rated
+
+
+def answer_clears() -> dict[str, None]:
+    """What an official's answer resets on the appeal: the citizen's word (solved or not, the
+    rating) is on an answer. After «not solved» reopens an appeal, the officials' next answer
+    is asked about and rated afresh; the word on the earlier one stays in the appeal's history
+    (its "not solved" and `rating_note` lines). The appeal's own columns, which /stats, the
+    digest and /export count, hold the word on its latest answer: one rating per appeal."""
+    return {"solved": None, "rating": None}
+
+
+RATING_NOTE = "rating "
+
+
+def rating_note(rating: int) -> str:
+    """The history line of a rating ("rating 4"): the appeal's column keeps only the latest."""
+    return f"{RATING_NOTE}{rating}"
 
 
 def rating_expects() -> dict[str, None]:

@@ -49,6 +49,16 @@ def check_appeal_text(raw: str, limits: Limits) -> TextCheck:
     return TextCheck(text, None)
 
 
+def addition_text(raw: str | None) -> str:
+    """What of a text sent as an addition to an appeal or as the answer to an officials'
+    question counts: the text without spaces at either end, or "" when nothing of it shows
+    (the rule of the appeal's own text, `visible_length`, with no minimum beyond one
+    character a reader sees: "Да" answers a question). A file sent with such a caption is a
+    file without a text, which an addition may be."""
+    text = (raw or "").strip()
+    return text if visible_length(text) > 0 else ""
+
+
 # A booking's question: what the citizen wants to talk about at the reception.
 BOOKING_QUESTION_MIN = 10
 BOOKING_QUESTION_MAX = 1000

@@ -6,18 +6,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.delivery.outbox import Outbox
-from bot.domain.receptions import DayChoice, FreeSlot, Reception, ReceptionCatalog, SlotPlanner
+from bot.domain.receptions import (
+    DayChoice,
+    FreeSlot,
+    Held,
+    Reception,
+    ReceptionCatalog,
+    SlotPlanner,
+    clashing,
+)
 from bot.services.confirmations import Confirmation, Confirmations
 from bot.services.notifiers import BookingNotices
+from i18n.core import LANGUAGES
 from storage.base import InTransaction
 from storage.bookings import Booking, BookingStore, BookResult, WaitlistOffer
 from storage.outbox import OutboxStore, Outgoing
 
 Clock = Callable[[], datetime]
+# BookResult.reason when the citizen holds a place at another reception at that time (the
+# result's booking is that place).
+CLASH = "clash"
 
 
 class BookingService:
@@ -142,6 +155,9 @@ class BookingService:
             holding = await self.offer_for(int(draft["offer_id"]), citizen_id)
             held = holding is not None and holding[1] == start.astimezone(self.tz)
         capacity = reception.capacity if start in offered or held else 0
+        clash = await self.clash(citizen_id, reception, start)
+        if clash is not None:
+            return BookResult(clash, CLASH)
 
         async def confirm(conn: InTransaction, booking: Booking) -> None:
             if confirmation is not None and self.confirmations is not None:
@@ -182,6 +198,9 @@ class BookingService:
             return BookResult(None, "not_found")
         offered = {f.slot.start for f in await self.free_slots(reception, excluding=old.slot_start)}
         capacity = reception.capacity if start in offered else 0
+        clash = await self.clash(citizen_id, reception, start)
+        if clash is not None:
+            return BookResult(clash, CLASH)
 
         async def follow(conn: InTransaction, given_up: Booking, new: Booking) -> None:
             # The reminders follow the booking in the move's own transaction: a crash between
@@ -198,6 +217,18 @@ class BookingService:
         if result.reason == "ok":
             self.outbox.poke()
         return result
+
+    async def clash(self, citizen_id: int, reception: Reception, start: datetime) -> Booking | None:
+        """The citizen's booking at another reception at an overlapping time, which a new
+        place or a move to `start` would clash with (`bot.domain.receptions.clashing`)."""
+        upcoming = await self.store.citizen_upcoming(citizen_id, self.clock())
+        places = {}
+        for booking in upcoming:
+            other = self.receptions.get(booking.reception)
+            if other is not None:
+                places[Held(other.code, booking.slot_start, other.slot_minutes)] = booking
+        found = clashing(Held(reception.code, start, reception.slot_minutes), places)
+        return places[found] if found is not None else None
 
     async def cancel(self, booking_id: int, citizen_id: int) -> Booking | None:
         async def withdraw(conn: InTransaction, booking: Booking) -> None:
@@ -327,9 +358,11 @@ class BookingService:
                 )
                 if booking.citizen_id is None:
                     continue
-                text, _markup = self.notices.session_cancelled(booking, reception, booking.language)
-                rows.append(self.outbox.text(
-                    booking.citizen_id, text, dedupe_key=f"session-cancelled:{booking.id}"
+                # In the language the citizen has when it goes out, as the reminders.
+                rows.append(self.to_citizen(
+                    booking.citizen_id, booking,
+                    partial(self.notices.session_cancelled, booking, reception),
+                    dedupe_key=f"session-cancelled:{booking.id}",
                 ))  # fmt: skip
             await self.outbox.queue_in(conn, rows)
 
@@ -368,21 +401,36 @@ class BookingService:
         return [(kind, at) for kind, at in times if at > self.clock()]
 
     def reminders(self, booking: Booking, reception: Reception) -> list[Outgoing]:
-        """The booking's reminders, to queue in the transaction that takes the place."""
-        if booking.citizen_id is None:
+        """The booking's reminders, to queue in the transaction that takes the place; sent in
+        the language the citizen has when they go out (`to_citizen`)."""
+        citizen = booking.citizen_id
+        if citizen is None:
             return []
-        rows = []
-        for kind, at in self.reminder_times(booking):
-            text, markup = self.notices.reminder(booking, reception, booking.language)
-            rows.append(self.outbox.text(
-                booking.citizen_id,
-                text,
-                reply_markup=markup,
+        return [
+            self.to_citizen(
+                citizen,
+                booking,
+                partial(self.notices.reminder, booking, reception),
                 not_before=at,
                 dedupe_key=f"remind:{booking.id}:{kind}",
                 purpose=reminders_purpose(booking.id),
-            ))  # fmt: skip
-        return rows
+            )
+            for kind, at in self.reminder_times(booking)
+        ]
+
+    def to_citizen(
+        self,
+        citizen_id: int,
+        booking: Booking,
+        render: Callable[[str], tuple[str, Any]],
+        **row: Any,
+    ) -> Outgoing:
+        """A row about `booking` to its citizen, written in every language and sent in the
+        one they have when it goes out (`Outbox.in_language`): a /lang between booking and a
+        reminder days later is followed. The fallback is the language they booked in."""
+        versions = {lang: render(lang) for lang in LANGUAGES}
+        fallback = booking.language if booking.language in versions else self.default_language
+        return self.outbox.in_language(citizen_id, versions, fallback, **row)
 
     def describe(self, booking: Booking, reception: Reception, lang: str, heading: str) -> str:
         """The booking under `heading` as the citizen reads it (current locale)."""

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.limits import DailyLimits
 from bot.domain.status import OPEN_STATUSES, sources_of
+from bot.domain.validation import addition_text
 from bot.services.notifiers import LifecycleNotices
 from bot.services.officials import ActionResult, Official, OfficialsService
 from storage.erasure import personal_purpose
@@ -41,6 +42,7 @@ class Refused(StrEnum):
     CLOSED = "closed"  # the appeal is not open
     ANSWERED = "answered"  # the question was answered already
     DAILY_LIMIT = "daily_limit"  # as many additions as a day allows: `reopens_at` says when
+    EMPTY = "empty"  # no file, and no text of which anything shows
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,11 @@ class AppealLifecycle:
         return ActionResult(withdrawn, True)
 
     async def add(self, citizen_id: int, new: NewAddition) -> Added:
-        """What the citizen adds (or answers): stored, posted under the card, in the history."""
+        """What the citizen adds (or answers): stored, posted under the card, in the history.
+        A text of which nothing shows is no text (bot.domain.validation.addition_text)."""
+        new = replace(new, text=addition_text(new.text))
+        if not new.text and not new.files:
+            return Added(None, None, Refused.EMPTY)
         if new.question_id is not None:
             target = await self.question_to_answer(new.question_id, citizen_id)
             if target.question is not None and target.question.appeal_id != new.appeal_id:

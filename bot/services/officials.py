@@ -22,8 +22,10 @@ from bot.domain.deadlines import WorkCalendar, extension_expects
 from bot.domain.status import (
     Action,
     allows,
+    answer_clears,
     may_rate,
     rating_expects,
+    rating_note,
     sources_for,
     verdict_sources,
 )
@@ -31,7 +33,7 @@ from bot.services.digest import TextSender, officials_chats
 from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
 from storage.base import InTransaction, Repository
-from storage.models import Appeal, Outcome, Status
+from storage.models import Appeal, HistoryNote, Outcome, Status
 from storage.outbox import Outgoing
 from storage.reports import ReportScope
 
@@ -370,6 +372,7 @@ class OfficialsService:
             answer_outcome=outcome.value,
             answer_file_id=file_id,
             answered_at=now,
+            **answer_clears(),
             answered_by=official.id,
             answered_by_name=official.name,
             taken_by_name=appeal.taken_by_name or official.name,
@@ -567,9 +570,11 @@ class OfficialsService:
         async def tell_officials(conn: InTransaction, rated: Appeal) -> None:
             await self.outbox.queue_in(conn, self.notifier.citizen_verdict(rated))
 
-        # "Not rated yet" is checked in the write, and the officials' note commits with it.
+        # "Not rated yet" is checked in the write; the history line and the officials' note
+        # commit with it.
+        line = HistoryNote(f"citizen:{citizen_id}", self.clock(), rating_note(rating))
         rated = await self.repo.update_if(
-            appeal_id, rating_expects(), then=tell_officials, rating=rating
+            appeal_id, rating_expects(), then=tell_officials, note=line, rating=rating
         )
         if rated is None:
             return ActionResult(await self.repo.get_appeal(appeal_id), False, "already")

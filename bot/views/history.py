@@ -62,6 +62,8 @@ def what(event: history.Event, catalog: Catalog, lang: str) -> str:
         return _("added to the appeal")
     if event.kind == history.REPLIED:
         return _("answered the officials' question")
+    if event.kind == history.RATED and event.rating:
+        return _("rated the answer: {value} of 5").format(value=event.rating)
     if event.kind == history.CLOSED and event.solved:
         return _("closed: {solved}").format(solved=solved_label(event.solved))
     return status_label(event.status)

@@ -108,6 +108,14 @@ def compose_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def text_invisible() -> str:
+    """A text of only zero-width characters and spaces, sent to add or answer."""
+    return _(
+        "Nothing of this text shows on the screen, so it was not added. Please write in "
+        "words, or send photos or documents, then press «Done»."
+    )
+
+
 def too_many_files(most: int) -> str:
     return _("You can attach at most {max} files. Press «Done» to go on.").format(max=most)
 

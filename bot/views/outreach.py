@@ -804,25 +804,28 @@ class AnnouncementNotices:
     def reminder(
         self, meeting: Announcement, citizen_id: int, lang: str, at: datetime, key: str
     ) -> Outgoing:
-        """`MeetingMessages.reminder`."""
+        """`MeetingMessages.reminder`: written in both languages and sent in the one the
+        citizen has the day before (`Outbox.in_language`), so a /lang meanwhile is followed."""
         lang = lang if lang in ("kk", "ru") else "kk"
         details = meeting.meeting
         assert details is not None
-        with self.speaking(lang):
-            text = "\n".join(
-                [_("⏰ <b>Tomorrow: the meeting with residents</b>"),
-                 *meeting_lines(details, self.tz, lang)]
-            )  # fmt: skip
-            button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
-        return self.rows.message(
+        versions: dict[str, tuple[str, InlineKeyboardMarkup]] = {}
+        for version in ("kk", "ru"):
+            with self.speaking(version):
+                text = "\n".join(
+                    [_("⏰ <b>Tomorrow: the meeting with residents</b>"),
+                     *meeting_lines(details, self.tz, version)]
+                )  # fmt: skip
+                button = mbutton(_("🚫 I won't come after all"), "nocome", meeting.id)
+            versions[version] = (text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
+        return self.rows.in_language(
             citizen_id,
-            "sendMessage",
-            {"text": text, "parse_mode": "HTML",
-             "reply_markup": InlineKeyboardMarkup(inline_keyboard=[[button]])},
+            versions,
+            lang,
             dedupe_key=key,
             purpose=meeting_reminder_purpose(meeting.id, citizen_id),
             not_before=at,
-        )  # fmt: skip
+        )
 
     def cancelled(self, meeting: Announcement, subscriber: Subscriber) -> Outgoing:
         """`MeetingMessages.cancelled`."""

@@ -14,7 +14,7 @@ import asyncpg
 
 from storage.base import AlsoWrite, Repository
 from storage.fsm import FsmWrite
-from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
+from storage.models import Appeal, Attachment, Citizen, HistoryNote, NewAppeal, Status
 from storage.postgres.database import Connection, PostgresDatabase, rowcount
 
 # The first key of the advisory locks on draft keys (the second is the key's hash).
@@ -213,6 +213,7 @@ class PostgresRepository(Repository):
         expect: Mapping[str, Any],
         *,
         then: Callable[[Connection, Appeal], Awaitable[object]] | None = None,
+        note: HistoryNote | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """One UPDATE whose WHERE holds the expectation: of two at once, the second waits for
@@ -231,6 +232,12 @@ class PostgresRepository(Repository):
                 return None
             changed = await _appeal_in(conn, "id = $1", appeal_id)
             assert changed is not None
+            if note is not None:
+                await conn.execute(
+                    "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, "
+                    "note) VALUES ($1, $2, $2, $3, $4, $5)",
+                    appeal_id, changed.status.value, note.actor, note.at, note.note,
+                )  # fmt: skip
             if then is not None:
                 await then(conn, changed)
         return changed

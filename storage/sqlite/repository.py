@@ -12,7 +12,7 @@ import aiosqlite
 from storage.base import AlsoWrite, Repository
 from storage.codec import decode_instant, decode_optional_instant, encode_instant, encode_json
 from storage.fsm import FsmWrite, take_opened
-from storage.models import Appeal, Attachment, Citizen, NewAppeal, Status
+from storage.models import Appeal, Attachment, Citizen, HistoryNote, NewAppeal, Status
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.transaction import Transaction, read_one
 
@@ -278,6 +278,7 @@ class SQLiteRepository(Repository):
         expect: Mapping[str, Any],
         *,
         then: Callable[[Transaction, Appeal], Awaitable[object]] | None = None,
+        note: HistoryNote | None = None,
         **fields: Any,
     ) -> Appeal | None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
@@ -291,6 +292,13 @@ class SQLiteRepository(Repository):
             if cur.rowcount == 0:
                 return None
             changed = await appeal_in(conn, appeal_id)
+            if note is not None:
+                await conn.execute(
+                    "INSERT INTO status_history (appeal_id, old_status, new_status, actor, at, "
+                    "note) VALUES (?, ?, ?, ?, ?, ?)",
+                    (appeal_id, changed.status, changed.status, note.actor,
+                     encode_instant(note.at), note.note),
+                )  # fmt: skip
             if then is not None:
                 await then(conn, changed)
         return changed

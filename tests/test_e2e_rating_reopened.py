@@ -1,0 +1,88 @@
+"""A rating belongs to an answer. A citizen who said «not solved» reopens the appeal and rates
+the answer they got; when the officials answer again, the new answer is rated afresh: the
+appeal keeps the new rating, the history keeps both, and the officials hear of each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import OFFICIALS, Harness
+from tests.fakeapi import Call
+from tests.test_e2e_appeal import rows
+from tests.test_e2e_day_one import ask
+from tests.test_e2e_officials import CITIZEN, OFFICIAL, file_and_card, official_reply
+
+pytestmark = pytest.mark.e2e
+
+
+async def answered(h: Harness, card: Call, text: str) -> Call:
+    """An official answers from the card; the citizen's message with the «solved?» buttons."""
+    since = h.fake.mark()
+    await official_reply(h, card, "✍️", text)
+    return await h.with_button(CITIZEN, since, "Нет")
+
+
+async def rate(h: Harness, on: Call, stars: int) -> Call:
+    return await h.click(CITIZEN, on, f"{stars} ⭐", method="editMessageText")
+
+
+def officials_notes(h: Harness, since: int) -> list[str]:
+    return [
+        c.text or ""
+        for c in h.fake.calls[since:]
+        if c.method == "sendMessage" and h.fake.chat_of(c) == OFFICIALS and not c.failed
+    ]
+
+
+async def test_a_reopened_appeal_answered_again_is_rated_again(harness: Harness) -> None:
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    first = await answered(h, card, "Фонарь заменён.")
+    comment = await h.click(CITIZEN, first, "Нет", expect="Пропустить")
+    stars = await h.click(CITIZEN, comment, "Пропустить", expect="оцените")
+    thanked = await rate(h, stars, 2)
+    assert thanked.text == "Спасибо за оценку!"
+    assert rows(h, "SELECT status, rating FROM appeals")[0]["rating"] == 2
+
+    h.clock.at += timedelta(days=2)  # the officials look into it again
+    since = h.fake.mark()
+    second = await answered(h, card, "Фонарь заменён ещё раз, мастер проверил вечером.")
+    # The card no longer shows the word on the answer before.
+    await h.app.sender.drain()
+    cards = [c.text or "" for c in h.fake.calls[since:] if c.method == "editMessageText"
+             and c.params.get("message_id") == card.result["message_id"]]  # fmt: skip
+    assert "Статус: Дан ответ" in cards[-1] and "Оценка" not in cards[-1], cards[-1]
+    since = h.fake.mark()
+    stars = await h.click(CITIZEN, second, "Да", expect="оцените")
+    # The officials hear the citizen's word on the new answer, not the old answer's rating.
+    await h.app.sender.drain()
+    [solved_note] = [t for t in officials_notes(h, since) if "2026-00001" in t]
+    assert "Гражданин: проблема решена" in solved_note and "Оценка" not in solved_note, solved_note
+
+    since = h.fake.mark()
+    thanked = await rate(h, stars, 5)
+    assert thanked.text == "Спасибо за оценку!"
+    await h.app.sender.drain()
+    assert any("Оценка: 5 из 5" in t for t in officials_notes(h, since))
+    [appeal] = rows(h, "SELECT status, solved, rating FROM appeals")
+    assert tuple(appeal) == ("closed", "yes", 5)
+    # The first answer's rating is not lost: the history has one line for each.
+    notes = [r["note"] for r in rows(h, "SELECT note FROM status_history ORDER BY id")]
+    assert [n for n in notes if (n or "").startswith("rating ")] == ["rating 2", "rating 5"]
+
+    # Rated once per answer: a third press on the new answer's stars changes nothing.
+    alert = await h.alert(CITIZEN, stars, h.fake.find_button(stars, "1 ⭐"))
+    assert alert == "Вы уже оценили этот ответ."
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] == 5
+
+    # /stats counts one rating per appeal, its latest answer's.
+    stats = await ask(h, OFFICIALS, OFFICIAL, "/stats 7")
+    assert "Средняя оценка: 5,0 из 5 (1)" in (stats.text or ""), stats.text
+    # /forget keeps the ratings (with no link to the person), as it promises.
+    question = await h.say(CITIZEN, "/forget")
+    await h.press(CITIZEN, question, h.fake.buttons(question)[0][1] or "", method="editMessageText")
+    actors = {r["actor"] for r in rows(h, "SELECT actor FROM status_history")}
+    assert f"citizen:{CITIZEN}" not in actors and "citizen" in actors
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] == 5
