@@ -206,7 +206,7 @@ def _left_out_of(value: BaseModel, default: DefaultBotProperties, top: bool) -> 
     Plain values are strings, integers, booleans, finite floats (json.dumps writes Infinity,
     pydantic null), lists of plain values without None (prepare_value drops None from a list,
     pydantic writes null), `Default`s and Telegram objects made of plain values, with no
-    fields beyond their class's and no serializers of their own. A file, a datetime or
+    undeclared fields but scalars and no serializers of their own. A file, a datetime or
     timedelta (a string of seconds for prepare_value), a dict, a tuple or an integer enum is
     not. A `Default` that resolves to None is left out (prepare_value drops it), as is ""
     at the top level (the form's `if not value`); one that resolves to a value is resolved by
