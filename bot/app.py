@@ -46,6 +46,7 @@ from bot.services.polls import PollService
 from bot.services.prompts import OfficialPrompts
 from bot.services.report_worker import ReportWorker
 from bot.settings import ConfigError, Settings, check_officials_chat
+from bot.telegram.binding import bind_directly
 from bot.telegram.commands import all_of, register_commands
 from bot.telegram.dispatcher import UpdateScopedDispatcher
 from bot.telegram.isolation import ChatIsolation
@@ -274,6 +275,7 @@ async def create_app(
     db, repo = stores.database, stores.repository
     await repo.prune_updates(timedelta(days=7), clock())
     i18n = PoI18n(default_locale=settings.default_language)
+    bind_directly()  # aiogram's objects bind to the bot in one step (bot/telegram/binding.py)
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(IgnoreNotModified())  # outermost: sees an edit's last attempt
     session.middleware(RetryPolicy())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -11,6 +13,7 @@ from enum import Enum
 from typing import Any, cast
 
 from aiogram import Bot
+from aiogram.client.default import Default, DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
@@ -27,6 +30,8 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +186,87 @@ class IgnoreNotModified(BaseRequestMiddleware):
             return Response[TelegramType](ok=True, result=result)
 
 
+# Values that pydantic's JSON and aiogram's prepare_value write alike.
+_ATOMS = frozenset({str, int, bool, type(None)})
+# Per class: whether pydantic writes its fields as they are stored (no serializers of its own).
+_stored_as_is: dict[type[BaseModel], bool] = {}
+# What pydantic's `exclude` takes: field names or list positions, each True (the whole value)
+# or what to leave out inside it.
+LeftOut = dict[str | int, Any]
+
+
+class _NotPlain(Exception):
+    """A value pydantic would write otherwise than prepare_value: aiogram's way is taken."""
+
+
+def _left_out_of(value: BaseModel, default: DefaultBotProperties, top: bool) -> LeftOut:
+    """What pydantic must leave out of `value` (exclude_none aside) to write what aiogram's
+    prepare_value makes of it; raises _NotPlain where the two would differ otherwise.
+
+    Plain values are strings, integers, booleans, finite floats (json.dumps writes Infinity,
+    pydantic null), lists of plain values without None (prepare_value drops None from a list,
+    pydantic writes null), `Default`s and Telegram objects made of plain values, with no
+    undeclared fields but scalars and no serializers of their own. A file, a datetime or
+    timedelta (a string of seconds for prepare_value), a dict, a tuple or an integer enum is
+    not. A `Default` that resolves to None is left out (prepare_value drops it), as is ""
+    at the top level (the form's `if not value`); one that resolves to a value is resolved by
+    pydantic's fallback (BotApiSession._plain_json)."""
+    kind = type(value)
+    as_is = _stored_as_is.get(kind)
+    if as_is is None:
+        decorators = kind.__pydantic_decorators__
+        as_is = _stored_as_is[kind] = not (
+            decorators.field_serializers
+            or decorators.model_serializers
+            or kind.__pydantic_computed_fields__
+        )
+    if not as_is:
+        raise _NotPlain(kind.__name__)
+    left_out: LeftOut = {}
+    if extra := value.__pydantic_extra__:  # aiogram's shortcuts pass business_connection_id=None
+        for key, item in extra.items():
+            if type(item) not in _ATOMS:
+                raise _NotPlain(key)
+            if top and item == "":
+                left_out[key] = True
+    for key, item in value.__dict__.items():
+        if type(item) is Default:
+            item = default[item.name]
+            if item is None or (top and item == ""):
+                left_out[key] = True
+            elif _left_out_of_value(item, default):
+                raise _NotPlain(key)  # a resolved default with Defaults inside that drop out
+        elif type(item) in _ATOMS:
+            if top and item == "":
+                left_out[key] = True
+        elif inner := _left_out_of_value(item, default):
+            left_out[key] = inner
+    return left_out
+
+
+def _left_out_of_value(value: Any, default: DefaultBotProperties) -> LeftOut:
+    kind = type(value)
+    if kind in _ATOMS or kind is Default:
+        return {}
+    if kind is float:
+        if not math.isfinite(value):
+            raise _NotPlain(repr(value))
+        return {}
+    if kind is list:
+        left_out: LeftOut = {}
+        for position, item in enumerate(value):
+            if item is None:
+                raise _NotPlain("None in a list")
+            if type(item) not in _ATOMS and (inner := _left_out_of_value(item, default)):
+                left_out[position] = inner
+        return left_out
+    if isinstance(value, BaseModel):
+        return _left_out_of(value, default, top=False)
+    if isinstance(value, str) and isinstance(value, Enum) and value.value == str.__str__(value):
+        return {}  # ParseMode.HTML and the like: both write the string
+    raise _NotPlain(kind.__name__)
+
+
 class BotApiSession(AiohttpSession):
     """aiogram's aiohttp session with two costs of every Bot API call taken out (both seen
     with py-spy under bench/dialogs.py).
@@ -193,6 +279,12 @@ class BotApiSession(AiohttpSession):
     weakly: after a garbage collection the next call built the class again, schema and
     validator included, about 2 ms for getUpdates. One strong reference per method keeps
     pydantic's cache warm.
+
+    A body whose values are all plain is written by pydantic-core in one go (`_plain_json`,
+    issue #14); anything else takes aiogram's way, and the same JSON goes out either way
+    (tests/test_session_codec.py). Answers stay aiogram's: pydantic's own JSON parsing
+    (`model_validate_json`) measured no faster than json.loads and `model_validate` on the
+    bot's answers.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -208,6 +300,18 @@ class BotApiSession(AiohttpSession):
         return super().check_response(bot, method, status_code, content)
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
+        body = self._plain_json(bot, method)
+        if body is None:
+            body = self._prepared_json(bot, method)
+            if body is None:
+                return super().build_form_data(bot, method)
+        payload = BytesPayload(body, content_type="application/json")
+        # aiohttp's post() takes any payload as data; aiogram only names FormData.
+        return cast(FormData, payload)
+
+    def _prepared_json(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
+        """aiogram's own way: model_dump, then prepare_value on every field. None when the
+        request carries files (they go as aiogram's multipart form)."""
         files: dict[str, InputFile] = {}
         body: dict[str, Any] = {}
         for key, value in method.model_dump(warnings=False).items():
@@ -217,7 +321,35 @@ class BotApiSession(AiohttpSession):
                 continue
             body[key] = prepared
         if files:
-            return super().build_form_data(bot, method)
-        payload = BytesPayload(self.json_dumps(body).encode(), content_type="application/json")
-        # aiohttp's post() takes any payload as data; aiogram only names FormData.
-        return cast(FormData, payload)
+            return None
+        return self.json_dumps(body).encode()
+
+    def _plain_json(self, bot: Bot, method: TelegramMethod[TelegramType]) -> bytes | None:
+        """The same body as `_prepared_json` (the same JSON once parsed: pydantic writes it
+        compact and in UTF-8), written by pydantic-core in one go, for the methods whose
+        values are all plain (`_left_out_of`); None when this one has another."""
+        if self.json_dumps is not json.dumps:
+            return None
+        default = bot.default
+        try:
+            left_out = _left_out_of(method, default, top=True)
+        except _NotPlain:
+            return None
+
+        def resolve(value: Any) -> Any:
+            if type(value) is not Default:
+                raise _NotPlain(repr(value))
+            resolved = default[value.name]
+            if resolved is None:  # inside a resolved default: left_out could not reach it
+                raise _NotPlain(value.name)
+            return resolved
+
+        try:
+            return method.model_dump_json(
+                exclude=cast(Any, left_out) or None,
+                exclude_none=True,
+                warnings=False,
+                fallback=resolve,
+            ).encode()
+        except PydanticSerializationError:
+            return None
