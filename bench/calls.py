@@ -1,14 +1,16 @@
 """The CPU cost of each Bot API call's two ends in the bot's session, before and after issue #14.
 
-One citizen goes through the dialog `bench.dialogs` loads the bot with — onboarding, an appeal
+One citizen goes through a dialog like `bench.dialogs`' — onboarding, an appeal
 (/new up to confirm, quickest path: tests/test_e2e_appeal.py's `reach_review`) and a booking
 (/book up to confirm: tests/test_e2e_booking.py's `book_first_slot`) — driving the real bot
 in this process against the tests' fake Bot API on 127.0.0.1, on SQLite and the tests' frozen
 clock. Every call the bot's session made from its first getUpdates to the end of the dialog
 is recorded: the method object the bot built and the answer's JSON as received (start-up's
-getMe, setMyCommands and so on are left out; empty getUpdates answers are in, as in the bot).
+getMe, setMyCommands and so on are left out; empty getUpdates answers are in, as in the bot,
+and so is the day's digest the scheduler sends the officials' chat meanwhile). The number of
+getUpdates depends a little on timing; the table gives each kind's count.
 The bot is stopped, then the calls are replayed without a network, CPU only (process time,
-best of --repeats, per kind of call):
+best of --repeats, per kind of call; a sample runs a kind's calls at least 100 times):
 
 - request body: aiogram's stock `AiohttpSession.build_form_data` (the urlencoded form, encoded
   as aiohttp would), the body before issue #14 (`BotApiSession._prepared_json`: model_dump,
@@ -20,7 +22,8 @@ best of --repeats, per kind of call):
 
 Every `Response[...]` class is built once before timing and kept (ours keeps them for the
 bot's life; pydantic caches them only weakly), so neither side pays for one. The binding in
-force when `measure` started is put back at the end (the bot's `create_app` binds\ndirectly).
+force when `measure` started is put back at the end (the bot's `create_app` binds
+directly).
 
     .venv/bin/python -m bench.calls                 # best of 20
     .venv/bin/python -m bench.calls --repeats 50
