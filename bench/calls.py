@@ -89,7 +89,10 @@ async def record_dialog() -> list[Recorded]:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp:
             clock = FrozenClock(CLOCK_AT)
-            settings = make_settings(fake.base_url, Path(tmp) / "bot.db")
+            # SQLite whatever E2E_DATABASE says: the tests' settings would otherwise put the
+            # bot in a PostgreSQL schema that nothing here drops.
+            db_path = Path(tmp) / "bot.db"
+            settings = make_settings(fake.base_url, db_path, database_url=f"sqlite:///{db_path}")
             app, task = await start_bot(fake, settings, clock, FrozenClock(CLOCK_AT))
             session = app.bot.session
             check_response = session.check_response
@@ -160,7 +163,7 @@ def replay(calls: Sequence[Recorded], repeats: int) -> list[Row]:
     def parse_ours(c: Recorded) -> object:
         return ours.check_response(c.bot, c.method, 200, c.content)
 
-    was_direct = bool(binding._replaced)
+    was_direct = binding.binds_directly()
     rows: list[Row] = []
     try:
         for call in calls:  # every Response[...] built once and kept by `ours`
@@ -205,7 +208,7 @@ def replay(calls: Sequence[Recorded], repeats: int) -> list[Row]:
 
 async def measure(repeats: int) -> list[Row]:
     """The bench's core: record the dialog's calls, then time them (one row per kind, "all")."""
-    was_direct = bool(binding._replaced)
+    was_direct = binding.binds_directly()
     try:
         calls = await record_dialog()  # create_app binds directly
         if not calls:

@@ -88,13 +88,16 @@ async def fsm_storage(backend: backends.Backend) -> BaseStorage:
     return backend.fsm(await backend.open())
 
 
-def make_settings(base_url: str, db_path: Path, **extra: Any) -> Settings:
+def make_settings(
+    base_url: str, db_path: Path, *, database_url: str | None = None, **extra: Any
+) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token=SecretStr(TOKEN),
         telegram_api_base=base_url,
-        # SQLite at db_path, or (E2E_DATABASE=postgres) a PostgreSQL schema of its own.
-        database_url=e2edb.database_url(db_path),
+        # SQLite at db_path, or (E2E_DATABASE=postgres) a PostgreSQL schema of its own,
+        # unless the caller names its database (bench.calls: SQLite, nothing to drop).
+        database_url=database_url or e2edb.database_url(db_path),
         **{"officials_chat_id": OFFICIALS, **extra},
     )
 

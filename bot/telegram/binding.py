@@ -69,6 +69,11 @@ def bind_directly() -> int:
     return len(_replaced)
 
 
+def binds_directly() -> bool:
+    """Whether `bind_directly` is in force (bench.calls puts back what it found)."""
+    return bool(_replaced)
+
+
 def bind_as_aiogram() -> None:
     """pydantic's wrappers back (for tests comparing the two)."""
     for kind, original in _replaced.items():
