@@ -40,7 +40,7 @@ from bot.views.appeal import PAGE_SIZE, places_screen
 from bot.views.booking import access_label
 from bot.views.common import html, shorten
 from bot.views.polls import poll_payload
-from i18n.core import PoI18n
+from i18n.core import LANGUAGES, PoI18n
 from i18n.formatting import date_time
 from storage.outbox import Outgoing
 from storage.outreach import (
@@ -806,11 +806,11 @@ class AnnouncementNotices:
     ) -> Outgoing:
         """`MeetingMessages.reminder`: written in both languages and sent in the one the
         citizen has the day before (`Outbox.in_language`), so a /lang meanwhile is followed."""
-        lang = lang if lang in ("kk", "ru") else "kk"
+        lang = lang if lang in LANGUAGES else "kk"
         details = meeting.meeting
         assert details is not None
         versions: dict[str, tuple[str, InlineKeyboardMarkup]] = {}
-        for version in ("kk", "ru"):
+        for version in LANGUAGES:
             with self.speaking(version):
                 text = "\n".join(
                     [_("⏰ <b>Tomorrow: the meeting with residents</b>"),
