@@ -210,6 +210,11 @@ class BookingStore(Protocol):
     async def waiting_citizens(self, reception: str, session_day: date) -> list[int]:
         """Everyone queued for the session (waiting or holding an offer), in queue order."""
 
+    async def waiting_sessions(self, first_day: date) -> list[tuple[str, date]]:
+        """(reception, session day) of every session from `first_day` on with a citizen
+        waiting (not holding an offer), by day and reception: where a free place is owed to
+        the waiting list (`BookingService.offer_free_places`)."""
+
     async def offer(
         self,
         reception: str,

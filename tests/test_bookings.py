@@ -365,6 +365,27 @@ async def test_an_unanswered_offer_expires_and_frees_the_place(store: Store) -> 
     assert (await book(store, 99, slot(10), capacity=1, now=NOW + 3 * hold)).ok
 
 
+async def test_the_sessions_with_someone_waiting(store: Store) -> None:
+    """Where a free place is owed to the waiting list: a session with a citizen still
+    waiting (one holding an offer, left or served is not), from the day given on."""
+    hold = timedelta(hours=2)
+    assert await store.waiting_sessions(WED) == []
+    for citizen, reception, day in (
+        (31, "deputy", WED), (32, "deputy", WED), (33, "akim", NEXT_WED), (34, "akim", WED),
+    ):  # fmt: skip
+        assert await store.join_waitlist(citizen, reception, day, NOW)
+    assert await store.waiting_sessions(WED) == [
+        ("akim", WED), ("deputy", WED), ("akim", NEXT_WED)
+    ]  # fmt: skip
+    assert await store.waiting_sessions(WED + timedelta(days=1)) == [("akim", NEXT_WED)]
+    assert await store.leave_waitlist(33, "akim", NEXT_WED, NOW)
+    assert await store.offer("akim", WED, slot(10), 1, hold, NOW) is not None  # 34's offer
+    assert await store.offer("deputy", WED, slot(10), 1, hold, NOW) is not None  # 31's
+    assert await store.waiting_sessions(WED) == [("deputy", WED)]  # 32 still waits
+    assert (await book(store, 32, slot(11), capacity=1)).ok
+    assert await store.waiting_sessions(WED) == []
+
+
 async def test_an_offer_and_its_message_commit_together(repo: Repository, store: Store) -> None:
     """`then` writes the offer's message in the offer's transaction: when writing it fails,
     the place is not held either (the citizen is still first in line), and the next offer

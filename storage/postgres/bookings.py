@@ -436,6 +436,15 @@ class PostgresBookingStore:
         )
         return [int(r["citizen_id"]) for r in rows]
 
+    async def waiting_sessions(self, first_day: date) -> list[tuple[str, date]]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT reception, session_day FROM waitlist "
+            "WHERE status = $1 AND session_day >= $2 ORDER BY session_day, reception",
+            WAITING,
+            first_day,
+        )
+        return [(r["reception"], r["session_day"]) for r in rows]
+
     async def offer(
         self,
         reception: str,

@@ -416,6 +416,15 @@ class SQLiteBookingStore:
         )
         return [int(r["citizen_id"]) for r in rows]
 
+    async def waiting_sessions(self, first_day: date) -> list[tuple[str, date]]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT reception, session_day FROM waitlist "
+            "WHERE status = ? AND session_day >= ? ORDER BY session_day, reception",
+            (WAITING, first_day.isoformat()),
+            quick=True,
+        )
+        return [(r["reception"], date.fromisoformat(r["session_day"])) for r in rows]
+
     async def offer(
         self,
         reception: str,
