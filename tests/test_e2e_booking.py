@@ -197,8 +197,9 @@ async def test_move_then_restart_keeps_one_set_of_reminders(
     assert len(reminders) == 1
 
 
-async def fill_session(h: Harness, day: date) -> list[int]:
-    """Every place of the deputy akim's session on `day` taken by other citizens."""
+async def fill_session(h: Harness, day: date, *, rest: bool = False) -> list[int]:
+    """Every place of the deputy akim's session on `day` taken by other citizens (with
+    `rest`, every place left: some are taken already)."""
     service = h.app.dp["bookings"]
     reception = service.receptions.get("deputy_akim")
     ids = []
@@ -211,6 +212,8 @@ async def fill_session(h: Harness, day: date) -> list[int]:
                 "slot": slot.start.isoformat(), "topic": "заполнено",
                 "contact_phone": "+77010000000",
             })  # fmt: skip
+            if rest and result.reason == "full":
+                continue
             assert result.booking is not None, result.reason
             ids.append(result.booking.id)
     return ids
@@ -267,6 +270,34 @@ async def test_an_offer_not_taken_in_time_passes_to_the_next(
     h.app.outbox.wakeup.set()
     offer = await h.reply(KK, since, expect="🎉")  # … so the next in line is asked, in Kazakh
     assert "Жазылу" in str(offer.params.get("reply_markup"))
+
+
+async def test_a_moved_booking_offers_its_old_place_to_the_waiting_list(
+    booking: tuple[Harness, FrozenClock],
+) -> None:
+    """A citizen moves their place out of a full session: the old time is free, and the
+    citizen waiting for that session is offered it. Only a cancel offered the place it
+    freed; a move left it free, the waiting list never told, for anyone to book."""
+    h, _delivery = booking
+    service = h.app.dp["bookings"]
+    await onboard(h, RU, "ru")
+    await book_first_slot(h, RU, "ru", "Вопрос о переоформлении жилищной субсидии")
+    await fill_session(h, date(2026, 11, 25), rest=True)
+    await h.app.repo.set_language(KK, "kk")
+    reception = service.receptions.get("deputy_akim")
+    assert await service.join_waitlist(KK, reception, date(2026, 11, 25))
+
+    mine = await h.say(RU, "/my", expect="🗓")
+    days = await h.click(RU, mine, "🔁", method="editMessageText")
+    second_day = h.fake.find_button(days, "2 декабря")
+    slots = await h.press(RU, days, second_day, method="editMessageText")
+    since = h.fake.mark()
+    await h.press(RU, slots, h.fake.buttons(slots)[0][1] or "", expect="🔁")
+    h.app.outbox.wakeup.set()
+    offer = await h.reply(KK, since, expect="🎉")
+    assert "10:00" in (offer.text or "") and "Жазылу" in str(offer.params.get("reply_markup"))
+    held = rows(h, "SELECT citizen_id, status FROM waitlist")
+    assert [tuple(r) for r in held] == [(KK, "offered")]
 
 
 def reception_hold(service: BookingService) -> timedelta:

@@ -202,6 +202,8 @@ class BookingService:
         if clash is not None:
             return BookResult(clash, CLASH)
 
+        freed: list[Booking] = []
+
         async def follow(conn: InTransaction, given_up: Booking, new: Booking) -> None:
             # The reminders follow the booking in the move's own transaction: a crash between
             # them left the old time's reminders to go out and none for the new time.
@@ -209,6 +211,7 @@ class BookingService:
                 conn, reminders_purpose(given_up.id), "booking moved", self.clock()
             )
             await self.outbox.queue_in(conn, self.reminders(new, reception))
+            freed.append(given_up)
 
         result = await self.store.move(
             booking_id, citizen_id, start, start.astimezone(self.tz).date(), capacity,
@@ -216,6 +219,10 @@ class BookingService:
         )  # fmt: skip
         if result.reason == "ok":
             self.outbox.poke()
+        for given_up in freed:
+            # The old time's place is free now: the session's waiting list hears of it as
+            # after a cancel (a crash before this is made good by `offer_free_places`).
+            await self.offer_place(given_up.reception, given_up.session_day, given_up.slot_start)
         return result
 
     async def clash(self, citizen_id: int, reception: Reception, start: datetime) -> Booking | None:
@@ -240,6 +247,8 @@ class BookingService:
 
         booking = await self.store.cancel(booking_id, citizen_id, self.clock(), also=withdraw)
         if booking is not None:
+            # In a transaction of its own, after the cancel's: a crash between the two is
+            # made good by `offer_free_places` (the next tick, or the start-up's).
             await self.offer_place(booking.reception, booking.session_day, booking.slot_start)
         return booking
 
@@ -260,11 +269,14 @@ class BookingService:
     async def join_waitlist(self, citizen_id: int, reception: Reception, day: date) -> bool:
         return await self.store.join_waitlist(citizen_id, reception.code, day, self.clock())
 
-    async def offer_place(self, reception_code: str, day: date, slot_start: datetime) -> None:
-        """A freed place goes to the first in line, held for them for a while."""
+    async def offer_place(
+        self, reception_code: str, day: date, slot_start: datetime
+    ) -> WaitlistOffer | None:
+        """A freed place goes to the first in line, held for them for a while. None when the
+        slot has no place free (booked, or held for an offer) or nobody is waiting."""
         reception = self.receptions.get(reception_code)
         if reception is None:
-            return
+            return None
 
         async def enqueue(conn: InTransaction, offer: WaitlistOffer, language: str | None) -> None:
             # In the offer's transaction: a crash cannot hold a place for a citizen who is
@@ -284,11 +296,34 @@ class BookingService:
         )  # fmt: skip
         if offer is not None:
             self.outbox.poke()
+        return offer
 
     async def expire_offers(self) -> None:
         """Offers not taken in time pass to the next in line."""
         for expired in await self.store.expire_offers(self.clock()):
             await self.offer_place(expired.reception, expired.session_day, expired.slot_start)
+
+    async def offer_free_places(self) -> int:
+        """Every place a citizen could book now in a session with citizens waiting goes to the
+        first in line; returns the offers made. A place is freed (a cancel, a move, an offer
+        expired or given back by /forget) in one transaction and offered in another: a crash
+        between them, or a place freed while a citizen was joining the list, left it free and
+        the list never told until another place of the session freed. Each offer is decided
+        as `offer_place` decides it (under the store's lock, places booked and held for other
+        offers counted), so a place offered or booked meanwhile is not offered twice; the
+        places are those `free_slots` shows a citizen (not started, past the lead time, the
+        session not called off)."""
+        made = 0
+        for code, day in await self.store.waiting_sessions(self.today()):
+            reception = self.receptions.get(code)
+            if reception is None:
+                continue
+            for free in await self.free_slots(reception, day):
+                for _ in range(free.free):
+                    if await self.offer_place(code, day, free.slot.start) is None:
+                        break
+                    made += 1
+        return made
 
     async def offer_for(self, offer_id: int, citizen_id: int) -> tuple[Reception, datetime] | None:
         """The held place behind an offer button, if it is still this citizen's."""
@@ -305,7 +340,10 @@ class BookingService:
         return language or self.default_language
 
     async def tick(self, now: datetime) -> None:
+        """The scheduler's tick, the first one at start-up: expired offers pass on, then any
+        free place of a session with citizens waiting is offered (`offer_free_places`)."""
         await self.expire_offers()
+        await self.offer_free_places()
 
     # --- the officials' side --------------------------------------------------------------
 
