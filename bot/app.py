@@ -58,7 +58,13 @@ from bot.telegram.middlewares import (
     OfficialsLocale,
     RequestContextMiddleware,
 )
-from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
+from bot.telegram.session import (
+    AlertLimit,
+    BotApiSession,
+    IgnoreNotModified,
+    RetryPolicy,
+    own_retries,
+)
 from bot.telegram.throttle import BurstGuard
 from bot.views.booking_notices import BookingNotices
 from bot.views.confirmations import ConfirmationMessages
@@ -279,6 +285,7 @@ async def create_app(
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(IgnoreNotModified())  # outermost: sees an edit's last attempt
     session.middleware(RetryPolicy())
+    session.middleware(AlertLimit())  # innermost: every attempt's alert fits
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
