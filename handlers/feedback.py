@@ -36,6 +36,12 @@ async def feedback_pressed(
             await query.answer(_("Appeal not found."), show_alert=True)
         elif result.reason == "not_answered":
             await query.answer(_("This button is no longer active."), show_alert=True)
+        elif result.reason == "not_asked":
+            # Stars left from an earlier answer: the latest one is not asked about yet.
+            await query.answer(
+                _("Please first say, under the latest answer, whether it solved your problem."),
+                show_alert=True,
+            )
         elif not result.done:
             await query.answer(_("You have already rated this answer."), show_alert=True)
         else:
