@@ -24,7 +24,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 
 from bot.delivery.lease import SenderLease
-from bot.delivery.outbox import IN_LANGUAGE_KIND, Outbox, in_language_renderer
+from bot.delivery.outbox import IN_LANGUAGE_KIND, Outbox, RecipientGone, in_language_renderer
 from bot.delivery.scheduler import Ticker, Ticks
 from bot.delivery.sender import OutboxSender
 from bot.domain.catalog import Catalog, load_catalog
@@ -321,7 +321,9 @@ async def create_app(
 
     async def language_of(citizen_id: int) -> str | None:
         citizen = await repo.get_citizen(citizen_id)
-        return citizen.language if citizen is not None else None
+        if citizen is None:  # erased (/forget) while the sender held a row to them
+            raise RecipientGone(citizen_id)
+        return citizen.language
 
     sender = OutboxSender(
         bot,
