@@ -114,3 +114,33 @@ async def test_an_earlier_answers_stars_do_not_rate_the_new_answer(harness: Harn
     assert tuple(rows(h, "SELECT solved, rating FROM appeals")[0]) == ("yes", 5)
     notes = [r["note"] for r in rows(h, "SELECT note FROM status_history ORDER BY id")]
     assert [n for n in notes if (n or "").startswith("rating ")] == ["rating 5"]
+
+
+async def test_a_comment_on_an_answer_replaced_since_is_not_said_to_be_sent(
+    harness: Harness,
+) -> None:
+    """«Not solved» asks what is still unsolved and waits for it. When the officials answer
+    again before the citizen writes, the comment is about an answer that is no longer the
+    latest: it was dropped (the word it belonged to was cleared by the new answer), while the
+    citizen read «the officials will see your comment». They are now told it was not sent
+    and where to give their word on the new answer."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    first = await answered(h, card, "Фонарь заменён.")
+    await h.click(CITIZEN, first, "Нет", expect="Пропустить")  # the comment not written yet
+    h.clock.at += timedelta(hours=3)
+    second = await answered(h, card, "Фонарь заменён ещё раз, мастер проверил вечером.")
+    since = h.fake.mark()
+    reply = await h.say(CITIZEN, "Всё ещё темно во дворе.")
+    await h.app.sender.drain()
+    assert "увидят" not in (reply.text or "") and "не отправлен" in (reply.text or ""), reply.text
+    assert not h.fake.buttons(reply)  # no stars of the earlier answer
+    assert not [t for t in officials_notes(h, since) if "Всё ещё темно" in t]
+    # Said under the new answer, the word and its comment reach the officials.
+    comment = await h.click(CITIZEN, second, "Нет", expect="Пропустить")
+    assert comment
+    since = h.fake.mark()
+    thanked = await h.say(CITIZEN, "Всё ещё темно во дворе.")
+    assert "увидят" in (thanked.text or "")
+    await h.app.sender.drain()
+    assert [t for t in officials_notes(h, since) if "Всё ещё темно" in t]
