@@ -24,7 +24,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 
 from bot.delivery.lease import SenderLease
-from bot.delivery.outbox import IN_LANGUAGE_KIND, Outbox, in_language_renderer
+from bot.delivery.outbox import IN_LANGUAGE_KIND, Outbox, RecipientGone, in_language_renderer
 from bot.delivery.scheduler import Ticker, Ticks
 from bot.delivery.sender import OutboxSender
 from bot.domain.catalog import Catalog, load_catalog
@@ -58,7 +58,13 @@ from bot.telegram.middlewares import (
     OfficialsLocale,
     RequestContextMiddleware,
 )
-from bot.telegram.session import BotApiSession, IgnoreNotModified, RetryPolicy, own_retries
+from bot.telegram.session import (
+    AlertLimit,
+    BotApiSession,
+    IgnoreNotModified,
+    RetryPolicy,
+    own_retries,
+)
 from bot.telegram.throttle import BurstGuard
 from bot.views.booking_notices import BookingNotices
 from bot.views.confirmations import ConfirmationMessages
@@ -279,6 +285,7 @@ async def create_app(
     session = BotApiSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     session.middleware(IgnoreNotModified())  # outermost: sees an edit's last attempt
     session.middleware(RetryPolicy())
+    session.middleware(AlertLimit())  # innermost: every attempt's alert fits
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -314,7 +321,9 @@ async def create_app(
 
     async def language_of(citizen_id: int) -> str | None:
         citizen = await repo.get_citizen(citizen_id)
-        return citizen.language if citizen is not None else None
+        if citizen is None:  # erased (/forget) while the sender held a row to them
+            raise RecipientGone(citizen_id)
+        return citizen.language
 
     sender = OutboxSender(
         bot,

@@ -36,6 +36,12 @@ async def feedback_pressed(
             await query.answer(_("Appeal not found."), show_alert=True)
         elif result.reason == "not_answered":
             await query.answer(_("This button is no longer active."), show_alert=True)
+        elif result.reason == "not_asked":
+            # Stars left from an earlier answer: the latest one is not asked about yet.
+            await query.answer(
+                _("Please first say, under the latest answer, whether it solved your problem."),
+                show_alert=True,
+            )
         elif not result.done:
             await query.answer(_("You have already rated this answer."), show_alert=True)
         else:
@@ -100,7 +106,17 @@ async def comment_written(message: Message, state: FSMContext, officials: Offici
         await message.answer(_("Please write the comment as text, or press «Skip»."))
         return
     await state.clear()
-    await officials.citizen_comment(int(data["appeal"]), message.from_user.id, comment)
+    if not await officials.citizen_comment(int(data["appeal"]), message.from_user.id, comment):
+        # The officials answered again meanwhile: the «not solved» this comment was asked
+        # for is gone with the answer it was about. Said, not dropped in silence.
+        await message.answer(
+            _(
+                "This comment was not sent: the officials have answered the appeal again "
+                "since. Please read the new answer and say under it whether it solved your "
+                "problem."
+            )
+        )
+        return
     await message.answer(
         _("Thank you, the officials will see it. Please rate the answer:"),
         reply_markup=rating_keyboard(int(data["appeal"])),

@@ -101,6 +101,7 @@ async def test_two_ratings_at_once_store_one_and_tell_the_officials_once(
     assert (
         await officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Готово")
     ).done
+    assert (await officials.citizen_says_solved(appeal.id, 1, "yes")).done  # then the stars
     outbox = beside("outbox", repo)
     queued = await outbox.pending_count()
     read_together(repo)
@@ -120,6 +121,7 @@ async def test_a_rating_and_its_note_to_the_officials_commit_together(
     appeal, _ = await repo.create_appeal(new_appeal("w", language="ru"))
     await repo.set_officials_chat(appeal.id, CHAT)
     assert (await officials.answer(appeal.id, Official(10, "Асель"), Outcome.SATISFIED, "Ок")).done
+    assert (await officials.citizen_says_solved(appeal.id, 1, "yes")).done  # then the stars
     outbox = beside("outbox", repo)
     queued = await outbox.pending_count()
     sent.fail = 1  # the note cannot be written: the rating must not stay either

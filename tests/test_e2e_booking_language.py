@@ -4,11 +4,15 @@ queued at booking hold the text in every language and the sender picks (Outbox.i
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.delivery.outbox import IN_LANGUAGE_KIND
 from tests.conftest import (
     ALMATY,
     OFFICIALS,
@@ -107,3 +111,37 @@ async def test_a_meeting_reminder_comes_in_the_language_chosen_after_saying_i_co
         assert h.fake.buttons(reminder)
     finally:
         await stop_bot(h.app, h.task)
+
+
+async def test_a_reminder_in_hand_when_the_citizen_erases_their_data_is_not_sent(
+    booking: tuple[Harness, FrozenClock],  # noqa: F811 - the fixture imported above
+) -> None:
+    """/forget deletes every row to the citizen's chat, but a reminder the sender already
+    holds is drawn at that moment (its language read from the citizen's row). The row was
+    then drawn in the booking's language for lack of a citizen and went to the person who
+    had just erased their data. The fault injected: the sender holds the reminder at its
+    drawing until /forget has committed."""
+    h, delivery = booking
+    await onboard(h, RU, "ru")
+    await book_first_slot(h, RU, "ru", "Вопрос о назначении пособия по инвалидности")
+    real = h.app.sender.renderers[IN_LANGUAGE_KIND]
+    holding, erased = asyncio.Event(), asyncio.Event()
+
+    async def held(data: Mapping[str, Any]) -> Mapping[str, Any]:
+        holding.set()
+        await erased.wait()
+        return await real(data)
+
+    h.app.sender.renderers[IN_LANGUAGE_KIND] = held
+    since = h.fake.mark()
+    delivery.at = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # the day before, 18:00 local
+    h.app.outbox.wakeup.set()
+    await asyncio.wait_for(holding.wait(), 10)
+    question = await h.say(RU, "/forget")
+    yes = h.fake.buttons(question)[0][1] or ""
+    done = await h.press(RU, question, yes, method="editMessageText")
+    assert await h.app.repo.get_citizen(RU) is None, done.text
+    erased.set()
+    await h.app.sender.drain()
+    await h.quiet()
+    assert not [t for t in h.texts_to(RU, since) if "⏰" in t]

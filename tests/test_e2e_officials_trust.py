@@ -308,6 +308,8 @@ async def test_a_rating_and_its_note_to_the_officials_commit_together(
         answered_by_name=f"Official{OFFICIAL}",
     )  # fmt: skip
     assert answered is not None and answered.officials_chat_id == OFFICIALS
+    # The citizen said it solved the problem: the stars come after that word.
+    assert (await h.app.dp["officials"].citizen_says_solved(1, CITIZEN, "yes")).done
     failures = [OSError("disk I/O error")]
     for module in (storage.sqlite.outbox, storage.postgres.outbox):
 

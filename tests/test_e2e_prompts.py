@@ -294,3 +294,28 @@ async def test_two_officials_extending_at_once_extend_once(harness: Harness) -> 
     texts = [a.text or "" for a in answers]
     assert sum("продлён; гражданину сообщено" in t for t in texts) == 1  # the one kept
     assert sum("тем временем продлило другое должностное лицо" in t for t in texts) == 1
+
+
+async def test_a_refusal_naming_a_long_name_still_reaches_the_official(harness: Harness) -> None:
+    """Telegram takes at most 200 characters in an alert and refuses a longer one; a failed
+    alert is let pass (RetryPolicy), so the official pressing «Send» on a colleague's preview
+    saw nothing at all, as if it had gone. The colleague's name is theirs on Telegram, up to
+    64 + 64 characters: the refusal naming it is still said, cut to the limit."""
+    h = harness
+    anna = await filed(h, ANNA)
+    first, last = "Айгерим-" + "ә" * 56, "Нұрсұлтанқызы-" + "ы" * 50
+    assert len(first) == len(last) == 64
+    h.fake.group_message(OFFICIALS, OFFICIAL, "Беру.", first_name=first, last_name=last)
+    prompt = await open_prompt(h, await card(h, anna), "✍️")
+    preview = await reply_to(h, prompt, "Фонарь заменён.")
+    since = h.fake.mark()
+    h.fake.press(OTHER_OFFICIAL, preview, h.fake.find_button(preview, "✅"))
+    alert = await h.fake.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and bool(c.params.get("text")), since=since
+    )
+    await h.settled(OTHER_OFFICIAL)
+    assert not alert.failed, alert.error
+    text = str(alert.params["text"])
+    assert len(text.encode("utf-16-le")) // 2 <= 200
+    assert first in text and "тот, кто нажал кнопку" in text
+    assert h.texts_to(ANNA) == []

@@ -86,3 +86,61 @@ async def test_a_reopened_appeal_answered_again_is_rated_again(harness: Harness)
     actors = {r["actor"] for r in rows(h, "SELECT actor FROM status_history")}
     assert f"citizen:{CITIZEN}" not in actors and "citizen" in actors
     assert rows(h, "SELECT rating FROM appeals")[0]["rating"] == 5
+
+
+async def test_an_earlier_answers_stars_do_not_rate_the_new_answer(harness: Harness) -> None:
+    """The stars the citizen was shown after «not solved» stay in the chat. Pressed once the
+    officials answered again, they rated the new answer, which the citizen had not yet been
+    asked about, and its own stars then said «already rated». They are refused until the
+    citizen says whether the new answer solved the problem; the new answer is rated by them."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    first = await answered(h, card, "Фонарь заменён.")
+    comment = await h.click(CITIZEN, first, "Нет", expect="Пропустить")
+    old_stars = await h.click(CITIZEN, comment, "Пропустить", expect="оцените")  # not pressed
+
+    h.clock.at += timedelta(days=2)
+    second = await answered(h, card, "Фонарь заменён ещё раз, мастер проверил вечером.")
+    since = h.fake.mark()
+    alert = await h.alert(CITIZEN, old_stars, h.fake.find_button(old_stars, "1 ⭐"))
+    assert "под последним ответом" in alert, alert
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] is None
+    await h.app.sender.drain()
+    assert not [t for t in officials_notes(h, since) if "Оценка" in t]
+
+    stars = await h.click(CITIZEN, second, "Да", expect="оцените")
+    thanked = await rate(h, stars, 5)
+    assert thanked.text == "Спасибо за оценку!"
+    assert tuple(rows(h, "SELECT solved, rating FROM appeals")[0]) == ("yes", 5)
+    notes = [r["note"] for r in rows(h, "SELECT note FROM status_history ORDER BY id")]
+    assert [n for n in notes if (n or "").startswith("rating ")] == ["rating 5"]
+
+
+async def test_a_comment_on_an_answer_replaced_since_is_not_said_to_be_sent(
+    harness: Harness,
+) -> None:
+    """«Not solved» asks what is still unsolved and waits for it. When the officials answer
+    again before the citizen writes, the comment is about an answer that is no longer the
+    latest: it was dropped (the word it belonged to was cleared by the new answer), while the
+    citizen read «the officials will see your comment». They are now told it was not sent
+    and where to give their word on the new answer."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    first = await answered(h, card, "Фонарь заменён.")
+    await h.click(CITIZEN, first, "Нет", expect="Пропустить")  # the comment not written yet
+    h.clock.at += timedelta(hours=3)
+    second = await answered(h, card, "Фонарь заменён ещё раз, мастер проверил вечером.")
+    since = h.fake.mark()
+    reply = await h.say(CITIZEN, "Всё ещё темно во дворе.")
+    await h.app.sender.drain()
+    assert "увидят" not in (reply.text or "") and "не отправлен" in (reply.text or ""), reply.text
+    assert not h.fake.buttons(reply)  # no stars of the earlier answer
+    assert not [t for t in officials_notes(h, since) if "Всё ещё темно" in t]
+    # Said under the new answer, the word and its comment reach the officials.
+    comment = await h.click(CITIZEN, second, "Нет", expect="Пропустить")
+    assert comment
+    since = h.fake.mark()
+    thanked = await h.say(CITIZEN, "Всё ещё темно во дворе.")
+    assert "увидят" in (thanked.text or "")
+    await h.app.sender.drain()
+    assert [t for t in officials_notes(h, since) if "Всё ещё темно" in t]

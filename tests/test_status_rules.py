@@ -5,6 +5,7 @@ conditional updates, the card's buttons and the answer to a stale press all ask 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -160,17 +161,23 @@ async def test_a_forwarded_appeal_is_taken_where_it_went(
 
 
 def test_only_an_answer_given_is_rated_and_once() -> None:
-    assert may_rate(answered=True, rated=False)
-    assert not may_rate(answered=True, rated=True)
-    assert not may_rate(answered=False, rated=False)  # no answer yet: nothing to rate
+    assert may_rate(answered=True, said=True, rated=False)
+    assert not may_rate(answered=True, said=True, rated=True)
+    assert not may_rate(answered=False, said=False, rated=False)  # no answer yet: nothing to rate
+    # Not asked about yet (the stars come after «solved?»): an earlier answer's stars.
+    assert not may_rate(answered=True, said=False, rated=False)
 
 
 def test_a_rating_is_on_an_answer_and_a_new_answer_clears_the_citizens_word() -> None:
     from bot.domain.status import answer_clears, may_rate, rating_expects, rating_note
 
-    assert may_rate(answered=True, rated=False) and not may_rate(answered=True, rated=True)
-    assert not may_rate(answered=False, rated=False)
-    # What the rating's write expects is what an answer leaves: a new answer may be rated.
-    assert answer_clears()["rating"] == rating_expects()["rating"] is None
+    assert may_rate(answered=True, said=True, rated=False)
+    assert not may_rate(answered=True, said=True, rated=True)
+    assert not may_rate(answered=False, said=False, rated=False)
+    # What the rating's write expects is what an answer leaves: a new answer may be rated,
+    # once the citizen said whether it solved the problem (the word it clears).
+    answered_at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert answer_clears()["rating"] == rating_expects(answered_at)["rating"] is None
+    assert rating_expects(answered_at)["answered_at"] == answered_at  # that answer, no other
     assert "solved" in answer_clears()
     assert rating_note(4) == "rating 4"

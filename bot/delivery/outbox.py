@@ -455,17 +455,26 @@ def _fit(
     return index, stack
 
 
+class RecipientGone(LookupError):
+    """Raised by `in_language_renderer`'s `language_of` for a citizen who is no longer there
+    (their data erased by /forget): the row is dropped, not sent in its fallback language."""
+
+
 def in_language_renderer(
     language_of: Callable[[int], Awaitable[str | None]],
 ) -> Callable[[Mapping[str, Any]], Awaitable[Mapping[str, Any]]]:
     """The sender's renderer of `IN_LANGUAGE_KIND` rows: the version in the language the
     citizen has when the row is sent. A language that cannot be read (a database's hiccup)
-    sends the row's fallback rather than dropping a reminder."""
+    sends the row's fallback rather than dropping a reminder; a citizen who is gone
+    (`RecipientGone`: /forget committed while the sender held the row, after deleting the
+    rows to their chat) gets nothing."""
 
     async def render(data: Mapping[str, Any]) -> Mapping[str, Any]:
         versions: Mapping[str, Mapping[str, Any]] = data["versions"]
         try:
             lang = await language_of(int(data["chat"]))
+        except RecipientGone:
+            raise
         except Exception:
             log.exception("the language of chat %s could not be read", data.get("chat"))
             lang = None

@@ -41,7 +41,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from pydantic import ValidationError
 
-from bot.delivery.outbox import RENDER_KEY, Outbox, build_method, unreached
+from bot.delivery.outbox import RENDER_KEY, Outbox, RecipientGone, build_method, unreached
 from storage.outbox import OutboxRow, OutboxStore, Outgoing
 
 log = logging.getLogger(__name__)
@@ -441,6 +441,10 @@ class OutboxSender:
             if renderer is None:
                 raise LookupError(f"no renderer for {kind!r}")
             payload.update(await renderer(spec.get("data") or {}))
+        except RecipientGone as exc:
+            log.info("outbox row %s dropped: its recipient is gone (%s)", row.id, exc)
+            await self.store.drop(row.id, f"not rendered: {describe(exc)}", self.clock())
+            return None
         except Exception as exc:
             log.exception("outbox row %s: could not render %s; dropped", row.id, kind)
             await self.store.drop(row.id, f"not rendered: {describe(exc)}", self.clock())

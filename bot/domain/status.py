@@ -3,6 +3,7 @@ and handler asks. Overdue is derived, never stored."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from storage.models import Status
@@ -95,12 +96,16 @@ def verdict_sources(solved: bool) -> frozenset[Status]:
     return closing if solved else closing & sources_of(Status.IN_PROGRESS)
 
 
-def may_rate(answered: bool, rated: bool) -> bool:
+def may_rate(answered: bool, said: bool, rated: bool) -> bool:
     """The citizen rates an answer they were given, once: not an appeal no official has
     answered (a rating button is only ever shown under an answer; one pressed elsewhere is
-    forged), nor the same answer a second time. `rated` is about the appeal's latest answer:
-    a new answer clears the word on the one before (`answer_clears`)."""
-    return answered and not rated
+    forged), nor the same answer a second time. `rated` and `said` (whether they said if it
+    solved their problem) are about the appeal's latest answer: a new answer clears the word
+    on the one before (`answer_clears`). The stars are shown only once that word is said; so
+    an earlier answer's stars, still in the chat and pressed after a new answer came, would
+    rate one the citizen was not yet asked about, and take its own stars' place: refused
+    until the word on the new answer is said."""
+    return answered and said and not rated
 
 
 def answer_clears() -> dict[str, None]:
@@ -120,8 +125,10 @@ def rating_note(rating: int) -> str:
     return f"{RATING_NOTE}{rating}"
 
 
-def rating_expects() -> dict[str, None]:
+def rating_expects(answered_at: datetime) -> dict[str, datetime | None]:
     """The condition of the rating's conditional update: no rating stored yet (`may_rate`'s
     "not a second time", checked in the write itself), so of two presses at once, or on two
-    instances, one rating is kept and the officials hear of it once."""
-    return {"rating": None}
+    instances, one rating is kept and the officials hear of it once; and on the answer that
+    was read (`answered_at`), so a new answer committed between the read and the write is not
+    rated with the stars meant for the one before."""
+    return {"rating": None, "answered_at": answered_at}

@@ -564,8 +564,10 @@ class OfficialsService:
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None or appeal.citizen_id != citizen_id or not 1 <= rating <= 5:
             return ActionResult(None, False, "missing")
-        if not may_rate(answered=appeal.answered_at is not None, rated=bool(appeal.rating)):
-            return ActionResult(appeal, False, "already" if appeal.rating else "not_answered")
+        answered_at, said = appeal.answered_at, appeal.solved is not None
+        if not may_rate(answered_at is not None, said=said, rated=bool(appeal.rating)):
+            return ActionResult(appeal, False, _unrated(appeal))
+        assert answered_at is not None  # may_rate says so
 
         async def tell_officials(conn: InTransaction, rated: Appeal) -> None:
             await self.outbox.queue_in(conn, self.notifier.citizen_verdict(rated))
@@ -574,10 +576,11 @@ class OfficialsService:
         # commit with it.
         line = HistoryNote(f"citizen:{citizen_id}", self.clock(), rating_note(rating))
         rated = await self.repo.update_if(
-            appeal_id, rating_expects(), then=tell_officials, note=line, rating=rating
+            appeal_id, rating_expects(answered_at), then=tell_officials, note=line, rating=rating
         )
-        if rated is None:
-            return ActionResult(await self.repo.get_appeal(appeal_id), False, "already")
+        if rated is None:  # rated meanwhile, or answered anew: say which
+            now = await self.repo.get_appeal(appeal_id)
+            return ActionResult(now, False, _unrated(now) if now else "already")
         self.outbox.poke()
         await self.card_shows(rated)
         return ActionResult(rated, True)
@@ -647,6 +650,15 @@ class OfficialsService:
         """Registration numbers by appeal id (a booking about an appeal names it); an appeal
         that is gone is left out. One read for all of them: /receptions lists hundreds."""
         return await self.repo.appeal_references(set(appeal_ids))
+
+
+def _unrated(appeal: Appeal) -> str:
+    """Why a rating of `appeal` was refused: "not_answered" (no answer to rate: a forged
+    button), "already" (its latest answer is rated), or "not_asked" (the citizen has not said
+    whether its latest answer solved the problem: stars left from an earlier answer)."""
+    if appeal.answered_at is None:
+        return "not_answered"
+    return "already" if appeal.rating else "not_asked"
 
 
 @dataclass(frozen=True)

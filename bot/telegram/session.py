@@ -33,6 +33,8 @@ from aiohttp.payload import BytesPayload
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
+from bot.views.common import ALERT_LIMIT, shorten, utf16_len
+
 log = logging.getLogger(__name__)
 
 # False while a caller keeps its own retries (the outbox sender reschedules its rows in the
@@ -165,6 +167,26 @@ class RetryPolicy(BaseRequestMiddleware):
                     pause = self.backoff * 2 ** (failures - 1)
                 log.warning("%s: %s (%r); trying again in %.1fs", name, failure.value, exc, pause)
                 await self.sleep(pause)
+
+
+class AlertLimit(BaseRequestMiddleware):
+    """Every toast and alert (answerCallbackQuery's text) in at most `ALERT_LIMIT` UTF-16
+    units, cut with "…": Telegram refuses a longer one (MESSAGE_TOO_LONG), and a failed
+    answer is let pass (RetryPolicy), so the person who pressed would read nothing at all,
+    not even a refusal, and take the press for done. The views aim to fit their alerts; a
+    name or a number from outside (an official's name is up to 129 characters on Telegram)
+    can still carry one past, and this is the one place every alert passes."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        text = method.text if isinstance(method, AnswerCallbackQuery) else None
+        if isinstance(text, str) and utf16_len(text) > ALERT_LIMIT:
+            method = cast(Any, method.model_copy(update={"text": shorten(text, ALERT_LIMIT)}))
+        return await make_request(bot, method)
 
 
 class IgnoreNotModified(BaseRequestMiddleware):
