@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from storage.models import Status
+from storage.models import Appeal, Status
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REGISTERED: frozenset(
@@ -94,6 +94,29 @@ def verdict_sources(solved: bool) -> frozenset[Status]:
     lets close (the answered one); «not solved» only those that may also go back to work."""
     closing = sources_of(Status.CLOSED)
     return closing if solved else closing & sources_of(Status.IN_PROGRESS)
+
+
+# Where an original's citizen would wait for nothing: a withdrawn appeal is answered nowhere,
+# and a duplicate is answered under the appeal it repeats (which this one should name).
+NOT_ORIGINALS = frozenset({Status.WITHDRAWN, Status.DUPLICATE})
+
+
+def may_repeat(duplicate: Appeal, original: Appeal, *, held_here: bool) -> bool:
+    """May `duplicate` be marked as repeating `original` («🔁 Duplicate of…»)? Its citizen is
+    told «it will be answered there, /my shows its status», so the original must be the same
+    citizen's appeal (/my lists only theirs; an appeal whose citizen used /forget is nobody's),
+    one that will be or was answered (not withdrawn, not a duplicate itself), and never the
+    appeal itself. `held_here`: whether the chat marking it may act on the original
+    (`OfficialsService.may_act`): a department never marks against, nor learns of, an appeal
+    another department's chat holds. Anything else is refused as a number that does not
+    exist, so the refusal tells nothing of other citizens' or chats' appeals."""
+    return (
+        held_here
+        and original.id != duplicate.id
+        and duplicate.citizen_id is not None
+        and original.citizen_id == duplicate.citizen_id
+        and original.status not in NOT_ORIGINALS
+    )
 
 
 def may_rate(answered: bool, said: bool, rated: bool) -> bool:

@@ -24,6 +24,7 @@ from bot.domain.status import (
     allows,
     answer_clears,
     may_rate,
+    may_repeat,
     rating_expects,
     rating_note,
     sources_for,
@@ -401,10 +402,17 @@ class OfficialsService:
             return "too_late"
         return ""
 
-    async def find_original(self, appeal: Appeal, reference: str) -> Appeal | None:
-        """The earlier appeal this one repeats, by its number; never the appeal itself."""
+    async def find_original(
+        self, appeal: Appeal, reference: str, chat_id: int, official_id: int
+    ) -> Appeal | None:
+        """The earlier appeal `appeal` repeats, by its number, as an official in `chat_id`
+        may name it (`may_repeat`: the same citizen's, held where they act, still to be or
+        already answered); None for anything else, as for a number that does not exist."""
         original = await self.repo.appeal_by_reference(reference.strip())
-        return original if original is not None and original.id != appeal.id else None
+        if original is None:
+            return None
+        held_here = await self.may_act(chat_id, official_id, original)
+        return original if may_repeat(appeal, original, held_here=held_here) else None
 
     async def extend(
         self,
@@ -492,12 +500,13 @@ class OfficialsService:
         return ActionResult(forwarded, True)
 
     async def mark_duplicate(
-        self, appeal_id: int, official: Official, original_reference: str
+        self, appeal_id: int, official: Official, original_reference: str, *, chat_id: int
     ) -> ActionResult:
+        """`chat_id`: where the official acts, which decides the originals they may name."""
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None:
             return ActionResult(None, False, "missing")
-        original = await self.find_original(appeal, original_reference)
+        original = await self.find_original(appeal, original_reference, chat_id, official.id)
         if original is None:
             return ActionResult(appeal, False, "no_original")
 
