@@ -287,7 +287,9 @@ class OfficialPrompts:
                 )
             case PromptAction.ASK:
                 assert self.lifecycle is not None, "questions need the AppealLifecycle"
-                return await self.lifecycle.ask(appeal.id, official, draft.text, draft.file_id)
+                return await self.lifecycle.ask(
+                    appeal.id, official, draft.text, draft.file_id, prompt_id=prompt.id
+                )
 
     async def _check_live(self, prompt: Prompt, official: Official) -> Refusal | None:
         if not prompt.live:
