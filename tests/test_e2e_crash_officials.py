@@ -125,3 +125,73 @@ async def test_a_second_send_after_the_question_went_out_asks_nothing_again(
     assert len(questions_to_citizen(fake)) == 1
     assert query(bot.database, QUESTIONS) == [(1,)]
     assert query(bot.database, QUESTION_ROWS) == [(1,)]
+
+
+ANSWER = "Фонари на улице заменены, проверьте вечером."
+COMMENT = "Фонарь у подъезда всё ещё не горит."
+
+
+async def answered_and_reopened(fake: FakeTelegram, bot: RealBot) -> None:
+    """The official answers from the card; the citizen says «not solved» under the answer and
+    is asked what is still not solved."""
+    card = await fake.wait_for(lambda c: is_card(fake, c) and not c.failed, timeout=15)
+    since = fake.mark()
+    fake.press(OFFICIAL, card, fake.find_button(card, "✍️"), first_name="Official900")
+    outcomes = await fake.wait_for(lambda c: in_chat(fake, c, "card:outcome"), since=since)
+    since = fake.mark()
+    fake.press(OFFICIAL, outcomes, fake.buttons(outcomes)[0][1] or "", first_name="Official900")
+    prompt = await fake.wait_for(lambda c: in_chat(fake, c, "force_reply"), since=since)
+    await until(lambda: query(bot.database, PROMPT) == [("open",)])
+    since = fake.mark()
+    fake.group_message(
+        OFFICIALS, OFFICIAL, ANSWER, first_name="Official900", reply_to_message=prompt.result
+    )
+    preview = await fake.wait_for(lambda c: in_chat(fake, c, "pr:send"), since=since)
+    shown = "SELECT preview_message_id FROM official_prompts"
+    await until(lambda: query(bot.database, shown) == [(preview.result["message_id"],)])
+    press_send(fake, preview)
+    answer = await fake.wait_for(
+        lambda c: fake.chat_of(c) == CITIZEN and ANSWER in (c.text or "") and not c.failed,
+        timeout=15,
+    )
+    since = fake.mark()
+    fake.press(CITIZEN, answer, fake.find_button(answer, "Нет"))
+    await fake.wait_for(
+        lambda c: c.method == "sendMessage" and fake.chat_of(c) == CITIZEN and not c.failed
+        and "skip" in str(c.params.get("reply_markup")),
+        since=since, timeout=15,
+    )  # fmt: skip
+
+
+def comments_in_chat(fake: FakeTelegram) -> list[Call]:
+    return [c for c in fake.sent(OFFICIALS, "sendMessage") if COMMENT in (c.text or "")]
+
+
+async def test_a_crash_between_a_not_solved_comment_and_its_note_leaves_neither(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Killed as the note telling the officials of the citizen's «not solved» comment is
+    written: before, the comment was saved on its own (/find showed it, the chat was never
+    told). Now neither stays; the citizen, who got no «thank you», writes it again, and the
+    officials read it once."""
+    bot = officials_bot(fake, tmp_path)
+    await seed_appeal(bot.database)
+    await bot.start("tests.crashpoint", CRASH_BEFORE="comment:")
+    await answered_and_reopened(fake, bot)
+    fake.user_message(CITIZEN, COMMENT)
+    assert await bot.exited() == CRASHED
+    assert query(bot.database, "SELECT solved, feedback FROM appeals") == [("no", None)]
+
+    await bot.start()
+    since = fake.mark()
+    fake.user_message(CITIZEN, COMMENT)
+    await fake.wait_for(lambda c: COMMENT in (c.text or "") and fake.chat_of(c) == OFFICIALS
+                        and not c.failed, timeout=15)  # fmt: skip
+    thanks = await fake.wait_sent(CITIZEN, method="sendMessage", since=since, timeout=15)
+    assert await bot.stop() == 0
+    assert "Спасибо" in (thanks.text or ""), thanks.text
+    assert len(comments_in_chat(fake)) == 1
+    assert query(bot.database, "SELECT solved, feedback FROM appeals") == [("no", COMMENT)]
+    assert query(bot.database, "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'comment:%'") == [
+        (1,)
+    ]

@@ -155,3 +155,10 @@ def rating_expects(answered_at: datetime) -> dict[str, datetime | None]:
     was read (`answered_at`), so a new answer committed between the read and the write is not
     rated with the stars meant for the one before."""
     return {"rating": None, "answered_at": answered_at}
+
+
+def comment_expects(answered_at: datetime | None) -> dict[str, object]:
+    """The condition of the write of the citizen's «not solved» comment: the appeal is still
+    «not solved» on the answer that was read. A new answer clears that word, and a comment
+    written after it came is not about it (nor is one meant for an earlier reopening)."""
+    return {"solved": "no", "answered_at": answered_at}

@@ -23,6 +23,7 @@ from bot.domain.status import (
     Action,
     allows,
     answer_clears,
+    comment_expects,
     may_rate,
     may_repeat,
     rating_expects,
@@ -595,14 +596,24 @@ class OfficialsService:
         return ActionResult(rated, True)
 
     async def citizen_comment(self, appeal_id: int, citizen_id: int, comment: str) -> bool:
-        """What the citizen says is still unsolved goes to the officials with the appeal."""
+        """What the citizen says is still unsolved goes to the officials with the appeal: the
+        comment and the note that tells them commit together (a crash or an error between
+        them leaves neither, and the citizen's next try does both; a try run again, as a
+        redelivered update is, writes the note nothing twice: its key is the reopening's).
+        False when the officials answered again since the «not solved» it was asked for."""
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None or appeal.citizen_id != citizen_id or appeal.solved != "no":
             return False
-        await self.repo.update_fields(appeal_id, feedback=comment)
-        rows = self.notifier.citizen_comment(appeal, comment)
-        if rows:
-            await self.outbox.queue(rows)
+
+        async def tell_officials(conn: InTransaction, commented: Appeal) -> None:
+            await self.outbox.queue_in(conn, self.notifier.citizen_comment(commented, comment))
+
+        commented = await self.repo.update_if(
+            appeal_id, comment_expects(appeal.answered_at), then=tell_officials, feedback=comment
+        )
+        if commented is None:  # answered anew meanwhile
+            return False
+        self.outbox.poke()
         return True
 
     async def undelivered_notes(self, citizen_id: int, keys: Iterable[str]) -> dict[str, Outgoing]:
