@@ -7,11 +7,11 @@ already moved on instead of adding twice.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from storage.models import Attachment, Status
 
@@ -61,6 +61,11 @@ class AddOutcome(StrEnum):
     ANSWERED = "answered"  # the question was answered meanwhile
 
 
+# Writes in the question's transaction (the backend's own transaction, opaque here, as
+# storage.base.InTransaction): (transaction, the question just stored).
+QuestionThen = Callable[[Any, "Question"], Awaitable[object]]
+
+
 @runtime_checkable
 class LifecycleStore(Protocol):
     """What consumers ask of the lifecycle store, whatever the database; on SQLite
@@ -75,9 +80,18 @@ class LifecycleStore(Protocol):
         file_id: str | None,
         at: datetime,
         open_statuses: Collection[Status],
+        *,
+        prompt_id: int | None = None,
+        then: QuestionThen | None = None,
     ) -> Question | None:
         """The question and its line in the appeal's history, together; None when the
-        appeal is not in one of `open_statuses` (withdrawn or answered meanwhile)."""
+        appeal is not in one of `open_statuses` (withdrawn or answered meanwhile).
+        `prompt_id`: the official's prompt whose «Send» asks it (`storage.prompts`), which
+        becomes done in the same transaction, only from its preview: None, and nothing
+        written, when it is not there any more (a second «Send»: its question was asked then,
+        if it is done). `then(transaction, question)` runs in the same transaction, to write
+        the message that asks it (see `OutboxStore.write_in`): the question, its prompt done
+        and its message commit together or not at all."""
 
     async def question(self, question_id: int) -> Question | None: ...
 

@@ -11,7 +11,9 @@ which a SIGKILL at a random moment would rarely hit:
   marked handled, so Telegram delivers it again);
 - CRASH_WITHDRAWING=prefix: the moment it is about to withdraw, on its own, the outbox rows
   whose purpose starts with the prefix (a change committed, the rows it makes unwanted not
-  yet dropped).
+  yet dropped);
+- CRASH_FINISHING=state: the moment it is about to move an official's prompt to `state`
+  (`PromptStore.finish`: what «Send» did is committed, the prompt not yet told so).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from aiogram import Bot
 from aiogram.methods import SendMessage, TelegramMethod
 
 import storage.postgres.outbox
+import storage.postgres.prompts
 import storage.sqlite.outbox
+import storage.sqlite.prompts
 from bot.__main__ import main
 from bot.telegram.session import BotApiSession
 from storage.outbox import NewMessage
@@ -71,6 +75,26 @@ def _arm_withdrawing(store: Any, prefix: str) -> None:
         return result
 
     store.withdraw = withdraw
+
+
+def arm_finishing(state: str) -> None:
+    for store in (
+        storage.sqlite.prompts.SQLitePromptStore,
+        storage.postgres.prompts.PostgresPromptStore,
+    ):
+        _arm_finishing(store, state)
+
+
+def _arm_finishing(store: Any, state: str) -> None:
+    real = store.finish
+
+    async def finish(self: Any, prompt_id: int, to: str, *rest: Any, **named: Any) -> bool:
+        if to == state:
+            os._exit(CRASHED)
+        result: bool = await real(self, prompt_id, to, *rest, **named)
+        return result
+
+    store.finish = finish
 
 
 def sends(method: TelegramMethod[Any], text: str) -> bool:
@@ -129,4 +153,6 @@ if __name__ == "__main__":
         arm_marking_after(os.environ["CRASH_MARKING_AFTER"])
     if "CRASH_WITHDRAWING" in os.environ:
         arm_withdrawing(os.environ["CRASH_WITHDRAWING"])
+    if "CRASH_FINISHING" in os.environ:
+        arm_finishing(os.environ["CRASH_FINISHING"])
     sys.exit(main())

@@ -12,6 +12,7 @@ import pytest
 
 from bot.domain.catalog import BUNDLED_CATALOG
 from bot.telegram.callbacks import CardCb
+from storage.models import NewAppeal
 from tests.conftest import (
     OFFICIALS,
     FrozenClock,
@@ -238,12 +239,22 @@ async def test_extend_tells_the_citizen_and_keeps_the_two_month_limit(harness: H
 async def test_duplicate_points_the_citizen_to_the_original(harness: Harness) -> None:
     h = harness
     await file_and_card(h, CITIZEN)
-    second = await file_and_card(h, CITIZEN + 1)
+    # The same citizen files the same again (the dialog is the first filing's).
+    first = await h.app.repo.get_appeal(1)
+    assert first is not None
+    again = NewAppeal(
+        draft_key="again", citizen_id=CITIZEN, kind=first.kind, category=first.category,
+        region=first.region, district=first.district, text=first.text or "",
+        contact_name="Иванов Иван Иванович", contact_phone="+77015556677", language="ru",
+        created_at=h.clock(), registered_on=first.registered_on, due_at=first.due_at,
+    )  # fmt: skip
+    await h.app.dp["officials"].publish((await h.app.repo.create_appeal(again))[0])
+    second = await card_of(h, "2026-00002")
     wrong = await official_reply(h, second, "🔁", "2026-99999")
     assert "2026-00012" in (wrong.text or "")  # the example in the refusal
     since = h.fake.mark()
     await official_reply(h, second, "🔁", "2026-00001")
-    told = await h.reply(CITIZEN + 1, since, expect="2026-00001")
+    told = await h.reply(CITIZEN, since, expect="2026-00001")
     assert "2026-00002" in (told.text or "")
     [dup] = rows(h, "SELECT status, duplicate_of FROM appeals WHERE reference = '2026-00002'")
     assert tuple(dup) == ("duplicate", 1)

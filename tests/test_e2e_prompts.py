@@ -30,13 +30,15 @@ pytestmark = pytest.mark.e2e
 ANNA, BOLAT = 811, 812  # two citizens
 
 
-async def filed(h: Harness, user: int, lang: str = "ru", text: str | None = None) -> Appeal:
+async def filed(
+    h: Harness, user: int, lang: str = "ru", text: str | None = None, key: str | None = None
+) -> Appeal:
     """An appeal stored and its card posted, as after the citizen's dialog (which the
     appeal tests drive); here the officials' side is what is tested."""
     now = h.clock()
     appeal, _created = await h.app.repo.create_appeal(
         NewAppeal(
-            draft_key=f"draft-{user}", citizen_id=user, kind="application", category="other",
+            draft_key=key or f"draft-{user}", citizen_id=user, kind="application", category="other",
             region="750000000", district="751110000",
             text=text or f"Обращение гражданина {user}: во дворе не горит фонарь.",
             contact_name="Асель Нурланова", contact_phone="+77015556677", language=lang,
@@ -207,7 +209,7 @@ async def test_a_prompt_expires_and_says_so(harness: Harness, clock: FrozenClock
 
 async def test_extension_and_duplicate_are_previewed_too(harness: Harness) -> None:
     h = harness
-    first = await filed(h, ANNA)
+    first = await filed(h, BOLAT, key="earlier")  # a duplicate repeats its citizen's own
     second = await filed(h, BOLAT)
     preview = await reply_to(
         h, await open_prompt(h, await card(h, second), "⏳"), "15.12.2026\nнужна экспертиза"

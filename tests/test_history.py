@@ -35,7 +35,7 @@ def clock() -> FrozenClock:
 async def test_every_action_is_read_back_with_its_officials_name(
     repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock
 ) -> None:
-    officials, _ = service(repo, catalog, clock, {})
+    officials, _ = service(repo, catalog, clock, {11: "member"})
     earlier, _ = await repo.create_appeal(new_appeal("earlier"))
     appeal, _ = await repo.create_appeal(new_appeal("a", language="ru"))
     await repo.set_officials_chat(appeal.id, CHAT)
@@ -46,7 +46,7 @@ async def test_every_action_is_read_back_with_its_officials_name(
     await officials.citizen_says_solved(appeal.id, 1, "no")
     await officials.citizen_comment(appeal.id, 1, "Ничего не изменилось")
     dup, _ = await repo.create_appeal(new_appeal("dup"))
-    await officials.mark_duplicate(dup.id, bolat, earlier.reference)
+    await officials.mark_duplicate(dup.id, bolat, earlier.reference, chat_id=CHAT)
 
     queries = SQLiteReportQueries(repo.db)
     current = await repo.get_appeal(appeal.id)

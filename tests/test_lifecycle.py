@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -260,3 +261,58 @@ def _forwarded_appeal(department: str) -> Appeal:
         status=Status.FORWARDED, created_at=NOW, registered_on=date(2026, 11, 23), due_at=due,
         department=department,
     )  # fmt: skip
+
+
+async def previewed_question(lifecycle: AppealLifecycle, appeal_id: int) -> int:
+    """A «❓» prompt with its question under preview, waiting for «Send»; its id."""
+    new = NewPrompt(CHAT, 70, appeal_id, PromptAction.ASK, ASKER.id, ASKER.name)
+    prompt = await lifecycle.prompts.add(new, NOW, NOW)
+    await lifecycle.prompts.set_draft(prompt.id, "Какой дом?", None, NOW)
+    await lifecycle.prompts.set_preview_message(prompt.id, 71)
+    return prompt.id
+
+
+async def test_two_sends_of_one_question_ask_it_once(
+    repo: Repository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    """Two «Send» of one preview at once (two instances, a press and its retry): one
+    question, one message to the citizen, and both are told it is done."""
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("q"))
+    prompt_id = await previewed_question(lifecycle, appeal.id)
+
+    async def send() -> bool:
+        asked = await lifecycle.ask(appeal.id, ASKER, "Какой дом?", prompt_id=prompt_id)
+        return asked.done
+
+    assert list(await asyncio.gather(send(), send())) == [True, True]
+    assert len([t for t in sent.to(1) if "Какой дом?" in t]) == 1
+    history = [actor for _, actor, _ in await repo.status_history(appeal.id)]
+    assert history.count(f"official:{ASKER.id}") == 1  # «question 1 asked»
+    prompt = await lifecycle.prompts.get(prompt_id)
+    assert prompt is not None and prompt.state is PromptState.DONE
+
+
+async def test_a_question_whose_message_fails_to_be_written_is_not_asked(
+    repo: Repository, catalog: Catalog, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk error as the question's message is written: the question, its history line
+    and its prompt's «done» go with it, so the next «Send» asks once."""
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("e"))
+    prompt_id = await previewed_question(lifecycle, appeal.id)
+    outbox = lifecycle.outbox
+
+    async def disk_error(conn: object, rows: object, **named: object) -> list[int]:
+        raise OSError("disk I/O error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "queue_in", disk_error)
+        with pytest.raises(OSError, match="disk I/O error"):
+            await lifecycle.ask(appeal.id, ASKER, "Какой дом?", prompt_id=prompt_id)
+    prompt = await lifecycle.prompts.get(prompt_id)
+    assert prompt is not None and prompt.state is PromptState.PREVIEW
+    history = [actor for _, actor, _ in await repo.status_history(appeal.id)]
+    assert f"official:{ASKER.id}" not in history
+    assert (await lifecycle.ask(appeal.id, ASKER, "Какой дом?", prompt_id=prompt_id)).done
+    assert len([t for t in sent.to(1) if "Какой дом?" in t]) == 1

@@ -20,7 +20,7 @@ from bot.services.officials import ActionResult, Official, OfficialsService
 from bot.views.officials_notices import OfficialsNotices
 from i18n.core import PoI18n
 from storage.base import Repository
-from storage.models import Outcome, Status
+from storage.models import Appeal, Outcome, Status
 from storage.outbox import Outgoing
 from tests.backends import beside
 from tests.conftest import ALMATY, FrozenClock
@@ -185,7 +185,9 @@ async def test_not_solved_reopens_and_the_comment_reaches_the_officials(
     assert reopened.done and reopened.appeal is not None
     assert reopened.appeal.status == Status.IN_PROGRESS
     assert await officials.citizen_comment(appeal.id, 1, "Фонарь всё ещё не горит")
-    assert any("Фонарь всё ещё не горит" in t for t in sent.to(CHAT))
+    # Run again (a redelivered update whose first run's end was lost): one note.
+    assert await officials.citizen_comment(appeal.id, 1, "Фонарь всё ещё не горит")
+    assert len([t for t in sent.to(CHAT) if "Фонарь всё ещё не горит" in t]) == 1
     assert (await officials.rate(appeal.id, 1, 2)).done
     assert not (await officials.rate(appeal.id, 1, 5)).done  # rated once
 
@@ -260,18 +262,22 @@ async def test_forward_deadline_warning(
 async def test_duplicate_needs_a_real_earlier_appeal(
     repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:
-    officials, sent = service(repo, catalog, clock, {})
-    first, _ = await repo.create_appeal(new_appeal("e1"))
+    officials, sent = service(repo, catalog, clock, {1: "member"})
+    first, _ = await repo.create_appeal(new_appeal("e1", citizen_id=2))
     second, _ = await repo.create_appeal(new_appeal("e2", citizen_id=2))
-    assert (await officials.mark_duplicate(second.id, Official(1, "A"), "2026-99999")).reason == (
-        "no_original"
-    )
-    assert (
-        await officials.mark_duplicate(second.id, Official(1, "A"), second.reference)
-    ).reason == ("no_original")
-    done = await officials.mark_duplicate(second.id, Official(1, "A"), first.reference)
+    others, _ = await repo.create_appeal(new_appeal("e3", citizen_id=3))
+    official = Official(1, "A")
+
+    async def mark(appeal: Appeal, reference: str) -> ActionResult:
+        return await officials.mark_duplicate(appeal.id, official, reference, chat_id=CHAT)
+
+    assert (await mark(second, "2026-99999")).reason == "no_original"
+    assert (await mark(second, second.reference)).reason == "no_original"
+    assert (await mark(others, first.reference)).reason == "no_original"  # another citizen's
+    done = await mark(second, first.reference)
     assert done.done and done.appeal is not None and done.appeal.duplicate_of == first.id
     assert first.reference in sent.to(2)[-1]
+    assert (await mark(first, second.reference)).reason == "no_original"  # a duplicate
 
 
 async def test_a_status_change_and_its_notice_commit_together(

@@ -110,7 +110,7 @@ async def forwarded_appeal(
     repo: SQLiteRepository, catalog: Catalog, clock: FrozenClock, name: str
 ) -> tuple[Appeal, Appeal]:
     officials, _ = service(repo, catalog, clock, {})
-    earlier, _ = await repo.create_appeal(new_appeal(f"{name}-earlier", citizen_id=2))
+    earlier, _ = await repo.create_appeal(new_appeal(f"{name}-earlier"))
     appeal, _ = await repo.create_appeal(new_appeal(name))
     result = await officials.forward(appeal.id, OFFICIAL, DEPARTMENT.code)
     assert result.done and result.appeal is not None
@@ -122,10 +122,10 @@ async def test_a_forwarded_appeal_is_not_marked_a_duplicate(
     repo: SQLiteRepository, with_department: Catalog, clock: FrozenClock
 ) -> None:
     """The service used to allow FORWARDED → DUPLICATE against the table."""
-    officials, sent = service(repo, with_department, clock, {})
+    officials, sent = service(repo, with_department, clock, {OFFICIAL.id: "member"})
     earlier, appeal = await forwarded_appeal(repo, with_department, clock, "dup")
     before = len(sent.sent)
-    result = await officials.mark_duplicate(appeal.id, OFFICIAL, earlier.reference)
+    result = await officials.mark_duplicate(appeal.id, OFFICIAL, earlier.reference, chat_id=CHAT)
     assert not result.done and result.reason == "already"
     stored = await repo.get_appeal(appeal.id)
     assert stored is not None and stored.status == Status.FORWARDED

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from storage.models import Status
+from storage.models import Appeal, Status
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REGISTERED: frozenset(
@@ -96,6 +96,29 @@ def verdict_sources(solved: bool) -> frozenset[Status]:
     return closing if solved else closing & sources_of(Status.IN_PROGRESS)
 
 
+# Where an original's citizen would wait for nothing: a withdrawn appeal is answered nowhere,
+# and a duplicate is answered under the appeal it repeats (which this one should name).
+NOT_ORIGINALS = frozenset({Status.WITHDRAWN, Status.DUPLICATE})
+
+
+def may_repeat(duplicate: Appeal, original: Appeal, *, held_here: bool) -> bool:
+    """May `duplicate` be marked as repeating `original` («🔁 Duplicate of…»)? Its citizen is
+    told «it will be answered there, /my shows its status», so the original must be the same
+    citizen's appeal (/my lists only theirs; an appeal whose citizen used /forget is nobody's),
+    one that will be or was answered (not withdrawn, not a duplicate itself), and never the
+    appeal itself. `held_here`: whether the chat marking it may act on the original
+    (`OfficialsService.may_act`): a department never marks against, nor learns of, an appeal
+    another department's chat holds. Anything else is refused as a number that does not
+    exist, so the refusal tells nothing of other citizens' or chats' appeals."""
+    return (
+        held_here
+        and original.id != duplicate.id
+        and duplicate.citizen_id is not None
+        and original.citizen_id == duplicate.citizen_id
+        and original.status not in NOT_ORIGINALS
+    )
+
+
 def may_rate(answered: bool, said: bool, rated: bool) -> bool:
     """The citizen rates an answer they were given, once: not an appeal no official has
     answered (a rating button is only ever shown under an answer; one pressed elsewhere is
@@ -132,3 +155,10 @@ def rating_expects(answered_at: datetime) -> dict[str, datetime | None]:
     was read (`answered_at`), so a new answer committed between the read and the write is not
     rated with the stars meant for the one before."""
     return {"rating": None, "answered_at": answered_at}
+
+
+def comment_expects(answered_at: datetime | None) -> dict[str, object]:
+    """The condition of the write of the citizen's «not solved» comment: the appeal is still
+    «not solved» on the answer that was read. A new answer clears that word, and a comment
+    written after it came is not about it (nor is one meant for an earlier reopening)."""
+    return {"solved": "no", "answered_at": answered_at}

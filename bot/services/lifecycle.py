@@ -10,7 +10,8 @@ The rules, in one place:
 - a question reaches the citizen in the language of the appeal, with an «Answer» button. It
   stays answerable until it is answered once or the appeal is no longer open. A second
   question does not replace the first: each has its own button, and an answer is posted
-  under the card with the question it answers.
+  under the card with the question it answers. The question, its message and its prompt
+  done commit together: a crash between them leaves none, and a second «Send» asks nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from bot.domain.status import OPEN_STATUSES, sources_of
 from bot.domain.validation import addition_text
 from bot.services.notifiers import LifecycleNotices
 from bot.services.officials import ActionResult, Official, OfficialsService
+from storage.base import InTransaction
 from storage.erasure import personal_purpose
 from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition, Question
 from storage.models import Appeal, Attachment, Status
-from storage.prompts import PromptStore
+from storage.prompts import PromptState, PromptStore
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -172,21 +174,38 @@ class AppealLifecycle:
     # --- the officials ----------------------------------------------------------------
 
     async def ask(
-        self, appeal_id: int, official: Official, text: str, file_id: str | None = None
+        self,
+        appeal_id: int,
+        official: Official,
+        text: str,
+        file_id: str | None = None,
+        *,
+        prompt_id: int | None = None,
     ) -> ActionResult:
-        """«Send» on a question's preview: it goes to the citizen in the appeal's language."""
+        """«Send» on a question's preview (prompt `prompt_id`): it goes to the citizen in the
+        appeal's language. The question, its prompt done and its message (the file first)
+        commit together: a crash or an error between them leaves none, so the next «Send»
+        asks once; a second «Send» (a retry, or two at once) finds the prompt done and asks
+        nothing again."""
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None:
             return ActionResult(None, False, "missing")
         if appeal.citizen_id is None:  # erased by /forget: nobody to ask
             return ActionResult(appeal, False, "already")
+
+        async def enqueue(conn: InTransaction, question: Question) -> None:
+            await self.outbox.queue_in(conn, self.notices.question(appeal, question))
+
         question = await self.store.add_question(
-            appeal_id, official.id, official.name, text, file_id, self.clock(), OPEN_STATUSES
-        )
+            appeal_id, official.id, official.name, text, file_id, self.clock(), OPEN_STATUSES,
+            prompt_id=prompt_id, then=enqueue,
+        )  # fmt: skip
         if question is None:
+            prompt = await self.prompts.get(prompt_id) if prompt_id is not None else None
+            if prompt is not None and prompt.state == PromptState.DONE:
+                return ActionResult(appeal, True)  # asked by the first «Send»
             return ActionResult(await self.repo.get_appeal(appeal_id) or appeal, False, "already")
-        # The question's file and its text in one transaction, the file first.
-        await self.outbox.queue(self.notices.question(appeal, question))
+        self.outbox.poke()
         return ActionResult(appeal, True)
 
     # --- delivery -----------------------------------------------------------------------

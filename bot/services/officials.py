@@ -23,7 +23,9 @@ from bot.domain.status import (
     Action,
     allows,
     answer_clears,
+    comment_expects,
     may_rate,
+    may_repeat,
     rating_expects,
     rating_note,
     sources_for,
@@ -401,10 +403,17 @@ class OfficialsService:
             return "too_late"
         return ""
 
-    async def find_original(self, appeal: Appeal, reference: str) -> Appeal | None:
-        """The earlier appeal this one repeats, by its number; never the appeal itself."""
+    async def find_original(
+        self, appeal: Appeal, reference: str, chat_id: int, official_id: int
+    ) -> Appeal | None:
+        """The earlier appeal `appeal` repeats, by its number, as an official in `chat_id`
+        may name it (`may_repeat`: the same citizen's, held where they act, still to be or
+        already answered); None for anything else, as for a number that does not exist."""
         original = await self.repo.appeal_by_reference(reference.strip())
-        return original if original is not None and original.id != appeal.id else None
+        if original is None:
+            return None
+        held_here = await self.may_act(chat_id, official_id, original)
+        return original if may_repeat(appeal, original, held_here=held_here) else None
 
     async def extend(
         self,
@@ -492,12 +501,13 @@ class OfficialsService:
         return ActionResult(forwarded, True)
 
     async def mark_duplicate(
-        self, appeal_id: int, official: Official, original_reference: str
+        self, appeal_id: int, official: Official, original_reference: str, *, chat_id: int
     ) -> ActionResult:
+        """`chat_id`: where the official acts, which decides the originals they may name."""
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None:
             return ActionResult(None, False, "missing")
-        original = await self.find_original(appeal, original_reference)
+        original = await self.find_original(appeal, original_reference, chat_id, official.id)
         if original is None:
             return ActionResult(appeal, False, "no_original")
 
@@ -586,14 +596,24 @@ class OfficialsService:
         return ActionResult(rated, True)
 
     async def citizen_comment(self, appeal_id: int, citizen_id: int, comment: str) -> bool:
-        """What the citizen says is still unsolved goes to the officials with the appeal."""
+        """What the citizen says is still unsolved goes to the officials with the appeal: the
+        comment and the note that tells them commit together (a crash or an error between
+        them leaves neither, and the citizen's next try does both; a try run again, as a
+        redelivered update is, writes the note nothing twice: its key is the reopening's).
+        False when the officials answered again since the «not solved» it was asked for."""
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None or appeal.citizen_id != citizen_id or appeal.solved != "no":
             return False
-        await self.repo.update_fields(appeal_id, feedback=comment)
-        rows = self.notifier.citizen_comment(appeal, comment)
-        if rows:
-            await self.outbox.queue(rows)
+
+        async def tell_officials(conn: InTransaction, commented: Appeal) -> None:
+            await self.outbox.queue_in(conn, self.notifier.citizen_comment(commented, comment))
+
+        commented = await self.repo.update_if(
+            appeal_id, comment_expects(appeal.answered_at), then=tell_officials, feedback=comment
+        )
+        if commented is None:  # answered anew meanwhile
+            return False
+        self.outbox.poke()
         return True
 
     async def undelivered_notes(self, citizen_id: int, keys: Iterable[str]) -> dict[str, Outgoing]:

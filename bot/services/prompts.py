@@ -192,7 +192,7 @@ class OfficialPrompts:
         if isinstance(draft, Refusal):
             # The draft was fine at preview time; the appeal changed since (e.g. extended).
             return SendResult(prompt, appeal, refusal=draft)
-        acted = await self._act(appeal, official, draft, prompt.draft_due_at)
+        acted = await self._act(prompt, appeal, official, draft)
         # The appeal's own conditional update decided; the prompt only records it, so a
         # crash in between leaves a prompt whose next «Send» is told "already done".
         final = PromptState.DONE if acted.done else PromptState.VOID
@@ -255,7 +255,9 @@ class OfficialPrompts:
                     return Refusal(problem)
                 return Draft(prompt.action, text=reason, new_due=new_due)
             case PromptAction.DUPLICATE:
-                original = await self.officials.find_original(appeal, text)
+                original = await self.officials.find_original(
+                    appeal, text, prompt.chat_id, prompt.official_id
+                )
                 if original is None:
                     return Refusal.NO_ORIGINAL
                 return Draft(prompt.action, original=original)
@@ -265,7 +267,7 @@ class OfficialPrompts:
                 return Draft(prompt.action, text=text, file_id=file_id)
 
     async def _act(
-        self, appeal: Appeal, official: Official, draft: Draft, shown_due: datetime | None
+        self, prompt: Prompt, appeal: Appeal, official: Official, draft: Draft
     ) -> ActionResult:
         match draft.action:
             case PromptAction.ANSWER:
@@ -276,16 +278,18 @@ class OfficialPrompts:
             case PromptAction.EXTEND:
                 assert draft.new_due is not None
                 return await self.officials.extend(
-                    appeal.id, official, draft.new_due, draft.text, seen_due=shown_due
+                    appeal.id, official, draft.new_due, draft.text, seen_due=prompt.draft_due_at
                 )
             case PromptAction.DUPLICATE:
                 assert draft.original is not None
                 return await self.officials.mark_duplicate(
-                    appeal.id, official, draft.original.reference
+                    appeal.id, official, draft.original.reference, chat_id=prompt.chat_id
                 )
             case PromptAction.ASK:
                 assert self.lifecycle is not None, "questions need the AppealLifecycle"
-                return await self.lifecycle.ask(appeal.id, official, draft.text, draft.file_id)
+                return await self.lifecycle.ask(
+                    appeal.id, official, draft.text, draft.file_id, prompt_id=prompt.id
+                )
 
     async def _check_live(self, prompt: Prompt, official: Official) -> Refusal | None:
         if not prompt.live:

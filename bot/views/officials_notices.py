@@ -6,7 +6,6 @@ answer per answering, and so on."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -213,12 +212,13 @@ class OfficialsNotices:
         with self.speaking(self.language):
             heading = officials_view.citizen_comment_heading(appeal.reference)
         # A key of its own: a long comment goes in parts, and /forget finds the earlier
-        # parts by it (only the last part carries the purpose).
+        # parts by it (only the last part carries the purpose). One comment per reopening
+        # (a «not solved» on an answer): the same comment written again is one note.
         return [
             self.rows.text(
                 chat,
                 f"{heading}\n{html(comment)}",
-                dedupe_key=f"comment:{appeal.id}:{uuid.uuid4().hex}",
+                dedupe_key=f"comment:{appeal.id}:{appeal.answered_at}",
                 purpose=personal_purpose(appeal.id),
             )
         ]

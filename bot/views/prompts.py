@@ -237,6 +237,11 @@ def refusal_text(
         case Refusal.NO_QUESTION:
             return _("The question needs a text: reply with it.")
         case Refusal.NO_ORIGINAL:
-            return _("No appeal with that number. Reply again with a number like 2026-00012.")
+            # The same words whether the number exists or is another citizen's or chat's.
+            return _(
+                "No appeal with that number that this one can repeat: it must be the same "
+                "citizen's appeal, held by this chat, not withdrawn and not a duplicate "
+                "itself. Reply again with a number like 2026-00012."
+            )
         case Refusal.NOT_ALLOWED:
             return _("Only officials of the chat that holds the appeal can act on it.")

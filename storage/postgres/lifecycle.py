@@ -13,9 +13,10 @@ from datetime import datetime
 
 import asyncpg
 
-from storage.lifecycle import Addition, AddOutcome, NewAddition, Question
+from storage.lifecycle import Addition, AddOutcome, NewAddition, Question, QuestionThen
 from storage.models import Status
 from storage.postgres.database import Connection, PostgresDatabase
+from storage.prompts import PromptState
 
 QUESTION_COLUMNS = "id, appeal_id, official_id, official_name, text, file_id, asked_at, answered_at"
 ADDITION_COLUMNS = "id, appeal_id, question_id, text, files, at"
@@ -38,11 +39,26 @@ class PostgresLifecycleStore:
         file_id: str | None,
         at: datetime,
         open_statuses: Collection[Status],
+        *,
+        prompt_id: int | None = None,
+        then: QuestionThen | None = None,
     ) -> Question | None:
         async with self.db.transaction() as conn:
             status = await _status(conn, appeal_id)
             if status is None or status not in open_statuses:
                 return None
+            # The row's lock holds a second «Send» here until this one commits; it then finds
+            # the prompt done.
+            if prompt_id is not None:
+                done = await conn.fetchval(
+                    "UPDATE official_prompts SET state = $1, draft_text = NULL, "
+                    "draft_file_id = NULL WHERE id = $2 AND state = $3 RETURNING id",
+                    PromptState.DONE.value,
+                    prompt_id,
+                    PromptState.PREVIEW.value,
+                )
+                if done is None:
+                    return None
             row = await conn.fetchrow(
                 "INSERT INTO appeal_questions (appeal_id, official_id, official_name, text, "
                 f"file_id, asked_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {QUESTION_COLUMNS}",
@@ -56,7 +72,10 @@ class PostgresLifecycleStore:
             assert row is not None
             await _history(conn, appeal_id, status, f"official:{official_id}", at,
                            f"question {row['id']} asked", official_name)  # fmt: skip
-        return _question(row)
+            question = _question(row)
+            if then is not None:
+                await then(conn, question)
+        return question
 
     async def question(self, question_id: int) -> Question | None:
         row = await self.db.fetchone(

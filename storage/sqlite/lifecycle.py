@@ -8,8 +8,9 @@ from collections.abc import Collection
 from datetime import datetime
 
 from storage.codec import decode_instant, decode_optional_instant, encode_instant
-from storage.lifecycle import Addition, AddOutcome, NewAddition, Question
+from storage.lifecycle import Addition, AddOutcome, NewAddition, Question, QuestionThen
 from storage.models import Status
+from storage.prompts import PromptState
 from storage.sqlite.database import SQLiteDatabase
 from storage.sqlite.transaction import Transaction
 
@@ -32,12 +33,23 @@ class SQLiteLifecycleStore:
         file_id: str | None,
         at: datetime,
         open_statuses: Collection[Status],
+        *,
+        prompt_id: int | None = None,
+        then: QuestionThen | None = None,
     ) -> Question | None:
         async with self.db.transaction() as conn:
             cur = await conn.execute("SELECT status FROM appeals WHERE id = ?", (appeal_id,))
             appeal = await cur.fetchone()
             if appeal is None or Status(appeal["status"]) not in open_statuses:
                 return None
+            if prompt_id is not None:
+                cur = await conn.execute(
+                    "UPDATE official_prompts SET state = ?, draft_text = NULL, "
+                    "draft_file_id = NULL WHERE id = ? AND state = ?",
+                    (PromptState.DONE, prompt_id, PromptState.PREVIEW),
+                )
+                if cur.rowcount == 0:
+                    return None
             cur = await conn.execute(
                 "INSERT INTO appeal_questions (appeal_id, official_id, official_name, text, "
                 f"file_id, asked_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING {QUESTION_COLUMNS}",
@@ -47,7 +59,10 @@ class SQLiteLifecycleStore:
             assert row is not None
             await _history(conn, appeal_id, Status(appeal["status"]), f"official:{official_id}",
                            at, f"question {row['id']} asked", official_name)  # fmt: skip
-        return _question(row)
+            question = _question(row)
+            if then is not None:
+                await then(conn, question)
+        return question
 
     async def question(self, question_id: int) -> Question | None:
         row = await self.db.fetchone(
