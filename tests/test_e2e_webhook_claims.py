@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests import e2edb
-from tests.conftest import OFFICIALS
+from tests.conftest import OFFICIALS, Harness
 from tests.fakeapi import Call, FakeTelegram
 from tests.realbot import RealBot
 from tests.test_e2e_webhook import PATH, SECRET, free_port
@@ -178,3 +179,17 @@ async def test_the_claim_of_a_killed_holder_does_not_hold_the_update_off(
         assert await instances.bots[survivor].stop() == 0
     finally:
         await instances.kill()
+
+
+async def test_in_polling_mode_a_claim_left_in_the_database_is_not_looked_at(
+    harness: Harness, fake: FakeTelegram
+) -> None:
+    """Claims are the webhook's: a claim a webhook run left behind (its holder elsewhere, its
+    expiry far) does not hold an update off in polling mode, where nothing would redeliver
+    it."""
+    update_id = fake._next_update_id
+    far = datetime.now(UTC) + timedelta(hours=1)
+    await harness.app.repo.claim_update(update_id, "host-elsewhere/1/2/abcd", far)
+    reply = await harness.say(USER, "/start")
+    assert fake.buttons(reply)
+    assert (await harness.app.repo.open_update(update_id, USER)).seen
