@@ -414,7 +414,7 @@ CITIZEN_SQL = (
     "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = $1"
 )
 UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = $1"
-# Whether the update was handled, who claims it (migration 0023), and the citizen: one row
+# Whether the update was handled, who claims it (migration 0024), and the citizen: one row
 # whatever is found, each looked up by its primary key.
 OPEN_SQL = (
     "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = $1) AS seen, "

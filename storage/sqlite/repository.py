@@ -413,7 +413,7 @@ CITIZEN_SQL = (
     "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = ?"
 )
 UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = ?"
-# Whether the update was handled, and who claims it if anyone (migration 0023): one
+# Whether the update was handled, and who claims it if anyone (migration 0024): one
 # statement, both looked up by their primary key, a row whatever is found.
 OPEN_SQL = (
     "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = ?1) AS seen, "
