@@ -178,6 +178,7 @@ class App:
         # Performance).
         from aiohttp import web
 
+        from bot.telegram.claims import UpdateClaims
         from bot.telegram.webhook import ANSWER_WITHIN, WebhookReceiver
 
         settings = self.settings
@@ -191,6 +192,9 @@ class App:
             receiver_secret,
             self.db.ping,
             answer_within=ANSWER_WITHIN if answer_within is None else answer_within,
+            # An update in hand past answer_within is claimed, so that another instance
+            # does not handle its redelivery meanwhile.
+            claims=UpdateClaims(self.repo),
         )
         # Requests in hand get as long to finish as polling gives the updates in hand.
         runner = web.AppRunner(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage.fsm import FsmWrite
 from storage.models import Appeal, Citizen, HistoryNote, NewAppeal, Status
@@ -18,6 +18,23 @@ from storage.models import Appeal, Citizen, HistoryNote, NewAppeal, Status
 InTransaction = Any
 # More writes in a repository's transaction: (the transaction, the new reference).
 AlsoWrite = Callable[[InTransaction, str], Awaitable[None]]
+
+
+class UpdateClaim(NamedTuple):
+    """Webhook mode: an instance still handling an update it answered 503 for (it took longer
+    than `answer_within`), until when it says so (renewed while it handles). Whether it still
+    counts is bot.domain.claims's to say."""
+
+    holder: str
+    expires_at: datetime
+
+
+class OpenedUpdate(NamedTuple):
+    """What every update asks first (`Repository.open_update`)."""
+
+    seen: bool  # handled already: skipped
+    citizen: Citizen | None  # who sent it (None once seen)
+    claim: UpdateClaim | None = None  # another instance's, if any (None once seen)
 
 
 class DatabaseBusy(Exception):
@@ -141,12 +158,26 @@ class Repository(ABC):
         """Marks the update handled and commits the dialog rows its handler wrote
         (`storage.fsm`), in one transaction: both or neither."""
 
-    async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
-        """Whether the update was handled already, and who sent it: every update asks both,
-        so a backend should answer in one round trip."""
+    async def open_update(self, update_id: int, user_id: int | None) -> OpenedUpdate:
+        """Whether the update was handled already, whether an instance claims it (it is in
+        hand there), and who sent it: every update asks all three, so a backend answers in
+        one round trip, the claim read in the statement that reads the handled-mark."""
         seen = await self.update_seen(update_id)
-        return seen, (await self.get_citizen(user_id) if user_id is not None else None)
+        return OpenedUpdate(seen, await self.get_citizen(user_id) if user_id is not None else None)
+
+    @abstractmethod
+    async def claim_update(self, update_id: int, holder: str, expires_at: datetime) -> None:
+        """Records (or renews) `holder`'s claim on an update it is handling, until
+        `expires_at`: written as it answers 503 for an update still in hand, and pushed
+        forward while it handles. Whoever claimed before is replaced: an instance only claims
+        an update it is handling."""
+
+    @abstractmethod
+    async def release_update(self, update_id: int, holder: str) -> bool:
+        """The handling ended (marked, or failed): `holder`'s claim goes, if it still holds
+        it. True if it did."""
 
     @abstractmethod
     async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
-        """Telegram redelivers for at most a day; older ids only take space."""
+        """Telegram redelivers for at most a day; older ids only take space. Claims that
+        expired longer ago than that go too (a holder that died leaves its claim behind)."""

@@ -236,19 +236,19 @@ async def test_the_first_read_of_an_update_opens_it_with_the_same_answers(
     await storage.set_state(KEY, Form.text)
     with update_scope(100):
         assert await storage.get_state(KEY) == Form.text.state
-        seen, citizen = await repo.open_update(100, user)
+        seen, citizen, _ = await repo.open_update(100, user)
     assert not seen and citizen is not None and citizen.language == "kk"
     await repo.mark_update(100, datetime.now(UTC))
     with update_scope(100):  # Telegram redelivers it
         assert await storage.get_state(KEY) == Form.text.state
-        assert await repo.open_update(100, user) == (True, None)
+        assert await repo.open_update(100, user) == (True, None, None)
     with update_scope(101):  # another user's update reads its own answers
         assert await storage.get_state(KEY) == Form.text.state
-        assert await repo.open_update(101, user + 1) == (False, None)
+        assert await repo.open_update(101, user + 1) == (False, None, None)
     with update_scope(102):  # the citizen changed between two updates
         assert await storage.get_state(KEY) == Form.text.state
         await repo.set_language(user, "ru")
-        seen, citizen = await repo.open_update(102, user)
+        seen, citizen, _ = await repo.open_update(102, user)
         assert not seen and citizen is not None
         # Read with the row (one trip) or after: both happen under the chat's lock in the
         # bot, with nothing of this chat in between; here the write came in between.
@@ -275,5 +275,5 @@ async def test_on_sqlite_the_update_is_opened_in_its_first_trip(
     db.run = counting
     with update_scope(100):
         assert await storage.get_state(KEY) is None
-        seen, citizen = await repo.open_update(100, KEY.user_id)
+        seen, citizen, _ = await repo.open_update(100, KEY.user_id)
     assert (seen, citizen is not None, trips) == (False, True, 1)

@@ -275,13 +275,13 @@ async def test_contact_views_in_the_order_they_happened(repo: Repository) -> Non
 @pytest.mark.every_backend
 async def test_an_update_is_seen_once_marked_and_its_sender_read_with_it(repo: Repository) -> None:
     await repo.set_language(5, "kk")
-    seen, citizen = await repo.open_update(100, 5)
+    seen, citizen, _ = await repo.open_update(100, 5)
     assert not seen and citizen is not None and citizen.language == "kk"
-    assert await repo.open_update(100, None) == (False, None)
-    assert await repo.open_update(100, 6) == (False, None)
+    assert await repo.open_update(100, None) == (False, None, None)
+    assert await repo.open_update(100, 6) == (False, None, None)
     await repo.mark_update(100, NOW)
     await repo.mark_update(100, NOW)  # a redelivery marks again: no error
-    assert await repo.open_update(100, 5) == (True, None)
+    assert await repo.open_update(100, 5) == (True, None, None)
 
 
 @pytest.mark.every_backend

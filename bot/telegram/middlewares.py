@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Chat, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import gettext as _
 
+from bot.telegram.claims import UPDATE_CLAIMS, Held, UpdateClaims
 from bot.telegram.throttle import BurstGuard, Verdict
 from i18n.core import LANGUAGES, PoI18n
 from storage.base import DatabaseBusy, Repository
@@ -69,10 +70,24 @@ class RequestContextMiddleware(BaseMiddleware):
         # Telegram redelivers an update whose handling was cut short by a crash; one that
         # finished must not run again (a second appeal, a second message).
         user: User | None = data.get("event_from_user")
-        seen, citizen = await self.repo.open_update(event.update_id, user.id if user else None)
+        # Webhook mode: the same read says whether another instance has it in hand (it took
+        # longer than answer_within there and was answered 503: bot.telegram.claims).
+        seen, citizen, claim = await self.repo.open_update(
+            event.update_id, user.id if user else None
+        )
         if seen:
             log.info("update %s already handled, skipped", event.update_id)
             return None
+        if claim is not None:
+            claims: UpdateClaims | None = data.get(UPDATE_CLAIMS)
+            if claims is not None and claims.held_elsewhere(claim):
+                log.info(
+                    "update %s is in hand at %s (claimed until %s): not handled here",
+                    event.update_id,
+                    claim.holder,
+                    claim.expires_at,
+                )
+                return Held.ELSEWHERE
         if citizen is not None and citizen.unreachable:
             await self.repo.set_reachable(citizen.id)
             citizen.unreachable = False

@@ -17,11 +17,17 @@ handling would lose the update. Answering late also keeps one chat's updates in 
   answers that step.
 - Handling takes longer than `answer_within` (Telegram waits about a minute and then counts
   the attempt failed): it is logged, the handling goes on, and the answer is 503, so
-  Telegram delivers the update again later. A redelivery of an update still in hand waits
-  for that same handling instead of starting a second one (in this process: a redelivery
-  that reaches another instance is handled there too, see README, Reliability, "Not
-  guaranteed"); once the update is marked handled, a later redelivery is skipped
-  (RequestContextMiddleware).
+  Telegram delivers the update again later. Before that 503 the update is claimed in the
+  database (bot.telegram.claims: this instance's id and an expiry, renewed while the
+  handling goes on, released when it ends). A redelivery that reaches this instance waits
+  for the same handling instead of starting a second one; one that reaches another instance
+  finds the claim in the read that asks whether the update was handled
+  (RequestContextMiddleware) and is answered 503 there, not handled; once the update is
+  marked handled, a later redelivery is skipped wherever it lands. A claim whose holder is
+  gone (its expiry passed, or its pid is gone on this machine) holds nothing off, so a
+  redelivery after the holder died is handled. Left open: a holder that cannot renew its
+  claim (a database stalled past the claim's 30 s, or the process hung that long) may see
+  another instance handle the update too (README, Reliability).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
+
+from bot.telegram.claims import UPDATE_CLAIMS, Held, UpdateClaims
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,7 @@ class WebhookReceiver:
         *,
         answer_within: float = ANSWER_WITHIN,
         health_within: float = HEALTH_WITHIN,
+        claims: UpdateClaims | None = None,
     ) -> None:
         self.dp = dp
         self.bot = bot
@@ -66,8 +75,14 @@ class WebhookReceiver:
         self._database_answers = database_answers
         self.answer_within = answer_within
         self.health_within = health_within
-        # Updates being handled, by update_id: a redelivery joins the handling in hand.
-        self._in_hand: dict[int, asyncio.Task[None]] = {}
+        # None: a redelivery reaching another instance is not held off (one instance).
+        self.claims = claims
+        # Updates being handled, by update_id: a redelivery joins the handling in hand. Each
+        # says whether it was handled here (False: another instance has it in hand).
+        self._in_hand: dict[int, asyncio.Task[bool]] = {}
+        self._extra: dict[str, Any] = {"dispatcher": dp, "bots": [bot]}
+        if claims is not None:
+            self._extra[UPDATE_CLAIMS] = claims
 
     def application(self, path: str) -> web.Application:
         app = web.Application()
@@ -93,8 +108,11 @@ class WebhookReceiver:
         try:
             # Shielded: neither this bound nor a dropped connection cuts the handling short.
             async with asyncio.timeout(self.answer_within):
-                await asyncio.shield(handling)
+                handled_here = await asyncio.shield(handling)
         except TimeoutError:
+            if self.claims is not None:
+                # Written before the 503: the redelivery cannot reach another instance first.
+                await self.claims.hold(update.update_id, handling)
             log.warning(
                 "update %s still in hand after %.1f s: answered 503, Telegram will deliver it"
                 " again (and the redelivery is skipped once this one is marked handled)",
@@ -102,19 +120,24 @@ class WebhookReceiver:
                 self.answer_within,
             )
             return web.Response(status=503, text="Still handling")
+        if not handled_here:
+            return web.Response(status=503, text="In hand elsewhere")
         return web.json_response({})
 
-    async def _handle(self, update: Update) -> None:
-        """As polling handles an update (aiogram's Dispatcher._process_update)."""
-        extra: dict[str, Any] = {"dispatcher": self.dp, "bots": [self.bot]}
+    async def _handle(self, update: Update) -> bool:
+        """As polling handles an update (aiogram's Dispatcher._process_update); False when
+        another instance has it in hand (bot.telegram.claims) and nothing was done."""
         try:
-            result = await self.dp.feed_update(self.bot, update, **extra)
+            result = await self.dp.feed_update(self.bot, update, **self._extra)
+            if result is Held.ELSEWHERE:
+                return False
             if isinstance(result, TelegramMethod):  # a handler that returned its reply
                 await self.dp.silent_call_request(self.bot, result)
         except Exception:
             # The error handler re-raises nothing; this is a failure outside it. Logged and
             # acknowledged as polling would (see the module's docstring for why not a 500).
             log.exception("update %s failed outside the error handler", update.update_id)
+        return True
 
     async def healthz(self, request: web.Request) -> web.Response:
         """200 only when the database answers a read in time: a load balancer sends updates

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import AlsoWrite, Repository
+from storage.base import AlsoWrite, OpenedUpdate, Repository, UpdateClaim
 from storage.fsm import FsmWrite
 from storage.models import Appeal, Attachment, Citizen, HistoryNote, NewAppeal, Status
 from storage.postgres.database import Connection, PostgresDatabase, rowcount
@@ -34,19 +34,17 @@ class PostgresRepository(Repository):
     async def get_citizen(self, user_id: int) -> Citizen | None:
         return _citizen(await self.db.fetchone(CITIZEN_SQL, user_id))
 
-    async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
-        # One round trip: the citizen row (if any) beside whether the update was handled.
-        row = await self.db.fetchone(
-            "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = $1) AS seen, c.* "
-            "FROM (SELECT 1) one LEFT JOIN ("
-            f"{CITIZEN_SQL.replace('$1', '$2')}) c ON true",
-            update_id,
-            user_id,
-        )
+    async def open_update(self, update_id: int, user_id: int | None) -> OpenedUpdate:
+        # One round trip: whether the update was handled, who claims it (if anyone) and the
+        # citizen row (if any).
+        row = await self.db.fetchone(OPEN_SQL, update_id, user_id)
         assert row is not None
         if row["seen"]:
-            return True, None
-        return False, _citizen(row) if row["id"] is not None else None
+            return OpenedUpdate(True, None)
+        claim = None
+        if row["claim_holder"] is not None:
+            claim = UpdateClaim(row["claim_holder"], row["claim_expires_at"])
+        return OpenedUpdate(False, _citizen(row) if row["id"] is not None else None, claim)
 
     async def set_reachable(self, user_id: int) -> None:
         await self.db.execute("UPDATE citizens SET unreachable = false WHERE id = $1", user_id)
@@ -287,7 +285,17 @@ class PostgresRepository(Repository):
             [w.data for w in kept],
         )
 
+    async def claim_update(self, update_id: int, holder: str, expires_at: datetime) -> None:
+        await self.db.execute(CLAIM_SQL, update_id, holder, expires_at)
+
+    async def release_update(self, update_id: int, holder: str) -> bool:
+        deleted = await self.db.execute(
+            "DELETE FROM update_claims WHERE update_id = $1 AND holder = $2", update_id, holder
+        )
+        return deleted > 0
+
     async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
+        await self.db.execute("DELETE FROM update_claims WHERE expires_at < $1", now - older_than)
         return await self.db.execute(
             "DELETE FROM processed_updates WHERE at < $1", now - older_than
         )
@@ -406,6 +414,19 @@ CITIZEN_SQL = (
     "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = $1"
 )
 UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = $1"
+# Whether the update was handled, who claims it (migration 0024), and the citizen: one row
+# whatever is found, each looked up by its primary key.
+OPEN_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = $1) AS seen, "
+    "k.holder AS claim_holder, k.expires_at AS claim_expires_at, c.* "
+    "FROM (SELECT 1) one LEFT JOIN update_claims k ON k.update_id = $1 LEFT JOIN ("
+    f"{CITIZEN_SQL.replace('$1', '$2')}) c ON true"
+)
+CLAIM_SQL = (
+    "INSERT INTO update_claims (update_id, holder, expires_at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (update_id) DO UPDATE SET holder = excluded.holder, "
+    "expires_at = excluded.expires_at"
+)
 MARK_SQL = (
     "INSERT INTO processed_updates (update_id, at) VALUES ($1, $2) "
     "ON CONFLICT (update_id) DO NOTHING"

@@ -14,10 +14,11 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
+from storage.base import OpenedUpdate
 from storage.codec import decode_json, encode_instant, encode_json
 from storage.fsm import Rows, defer, deferring, keep_opened, opening, scope_rows, storage_key
 from storage.sqlite.database import SQLiteDatabase
-from storage.sqlite.repository import CITIZEN_SQL, UPDATE_SEEN_SQL
+from storage.sqlite.repository import open_in
 from storage.sqlite.transaction import read_one
 
 FSM_ROW_SQL = "SELECT state, data FROM fsm WHERE key = ?"
@@ -36,10 +37,10 @@ class SQLiteStorage(BaseStorage):
             found = await self.db.fetchone(FSM_ROW_SQL, (key,), quick=True)
         else:
             # The update's first round trip reads what its open_update will ask as well.
-            seen, citizen, found = await self.db.run(
+            opened, found = await self.db.run(
                 partial(_open_with_row, key, update_id, user_id), quick=True
             )
-            keep_opened(update_id, user_id, (seen, citizen))
+            keep_opened(update_id, user_id, opened)
         row = (found["state"], found["data"]) if found else (None, "{}")
         if rows is not None:
             rows[key] = row
@@ -107,9 +108,7 @@ class SQLiteStorage(BaseStorage):
 
 def _open_with_row(
     key: str, update_id: int, user_id: int, conn: sqlite3.Connection
-) -> tuple[bool, sqlite3.Row | None, sqlite3.Row | None]:
-    """What `SQLiteRepository.open_update` reads (the update's mark, the citizen), and the
-    dialog's row, in one trip (on the database thread: the caller keeps the first two)."""
-    seen = read_one(UPDATE_SEEN_SQL, (update_id,), conn) is not None
-    citizen = None if seen else read_one(CITIZEN_SQL, (user_id,), conn)
-    return seen, citizen, read_one(FSM_ROW_SQL, (key,), conn)
+) -> tuple[OpenedUpdate, sqlite3.Row | None]:
+    """What `SQLiteRepository.open_update` reads (the update's mark and claim, the citizen),
+    and the dialog's row, in one trip (on the database thread: the caller keeps the first)."""
+    return open_in(update_id, user_id, conn), read_one(FSM_ROW_SQL, (key,), conn)

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import aiosqlite
 
-from storage.base import AlsoWrite, Repository
+from storage.base import AlsoWrite, OpenedUpdate, Repository, UpdateClaim
 from storage.codec import decode_instant, decode_optional_instant, encode_instant, encode_json
 from storage.fsm import FsmWrite, take_opened
 from storage.models import Appeal, Attachment, Citizen, HistoryNote, NewAppeal, Status
@@ -28,21 +28,16 @@ class SQLiteRepository(Repository):
     async def get_citizen(self, user_id: int) -> Citizen | None:
         return _citizen(await self.db.fetchone(CITIZEN_SQL, (user_id,), quick=True))
 
-    async def open_update(self, update_id: int, user_id: int | None) -> tuple[bool, Citizen | None]:
+    async def open_update(self, update_id: int, user_id: int | None) -> OpenedUpdate:
         opened = take_opened(update_id, user_id)
         if opened is not None:
             # Read with the dialog's row, in the update's first trip (storage.fsm).
-            seen, row = cast(tuple[bool, sqlite3.Row | None], opened)
-            return seen, _citizen(row)
+            return cast(OpenedUpdate, opened)
 
-        def work(conn: sqlite3.Connection) -> tuple[bool, sqlite3.Row | None]:
-            seen = read_one(UPDATE_SEEN_SQL, (update_id,), conn) is not None
-            if seen or user_id is None:
-                return seen, None
-            return False, read_one(CITIZEN_SQL, (user_id,), conn)
+        def work(conn: sqlite3.Connection) -> OpenedUpdate:
+            return open_in(update_id, user_id, conn)
 
-        seen, row = await self.db.run(work, quick=True)
-        return seen, _citizen(row)
+        return await self.db.run(work, quick=True)
 
     async def set_reachable(self, user_id: int) -> None:
         await self.db.execute(
@@ -352,10 +347,33 @@ class SQLiteRepository(Repository):
 
         await self.db.run(commit, quick=True)
 
-    async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
-        return await self.db.execute(
-            "DELETE FROM processed_updates WHERE at < ?", (encode_instant(now - older_than),)
+    async def claim_update(self, update_id: int, holder: str, expires_at: datetime) -> None:
+        await self.db.execute(CLAIM_SQL, (update_id, holder, encode_instant(expires_at)))
+
+    async def release_update(self, update_id: int, holder: str) -> bool:
+        deleted = await self.db.execute(
+            "DELETE FROM update_claims WHERE update_id = ? AND holder = ?", (update_id, holder)
         )
+        return deleted > 0
+
+    async def prune_updates(self, older_than: timedelta, now: datetime) -> int:
+        before = encode_instant(now - older_than)
+        await self.db.execute("DELETE FROM update_claims WHERE expires_at < ?", (before,))
+        return await self.db.execute("DELETE FROM processed_updates WHERE at < ?", (before,))
+
+
+def open_in(update_id: int, user_id: int | None, conn: sqlite3.Connection) -> OpenedUpdate:
+    """`open_update`'s read, on the database thread: the handled-mark and a claim in one
+    statement, then the citizen unless the update was handled."""
+    opened = read_one(OPEN_SQL, (update_id,), conn)
+    assert opened is not None  # one row always
+    if opened["seen"]:
+        return OpenedUpdate(True, None)
+    claim = None
+    if opened["holder"] is not None:
+        claim = UpdateClaim(opened["holder"], decode_instant(opened["expires_at"]))
+    row = read_one(CITIZEN_SQL, (user_id,), conn) if user_id is not None else None
+    return OpenedUpdate(False, _citizen(row), claim)
 
 
 async def appeal_in(conn: Transaction, appeal_id: int) -> Appeal:
@@ -395,6 +413,17 @@ CITIZEN_SQL = (
     "SELECT id, language, consent_at, full_name, phone, unreachable FROM citizens WHERE id = ?"
 )
 UPDATE_SEEN_SQL = "SELECT 1 FROM processed_updates WHERE update_id = ?"
+# Whether the update was handled, and who claims it if anyone (migration 0024): one
+# statement, both looked up by their primary key, a row whatever is found.
+OPEN_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE update_id = ?1) AS seen, "
+    "k.holder, k.expires_at FROM (SELECT 1) LEFT JOIN update_claims k ON k.update_id = ?1"
+)
+CLAIM_SQL = (
+    "INSERT INTO update_claims (update_id, holder, expires_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (update_id) DO UPDATE SET holder = excluded.holder, "
+    "expires_at = excluded.expires_at"
+)
 MARK_SQL = "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)"
 FSM_UPSERT_SQL = (
     "INSERT INTO fsm (key, user_id, state, data, updated_at) VALUES (?, ?, ?, ?, ?) "
