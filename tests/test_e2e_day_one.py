@@ -37,7 +37,7 @@ from tests.test_e2e_officials import (
     reply_to,
     send_preview,
 )
-from tests.test_e2e_prompts import ANNA, BOLAT, filed
+from tests.test_e2e_prompts import ANNA, filed
 
 pytestmark = pytest.mark.e2e
 ADMIN = 4242
@@ -233,7 +233,7 @@ async def book_directly(h: Harness, citizen: int, name: str) -> None:
 async def test_export_an_akimat_can_file(day_one: tuple[Harness, Words]) -> None:
     h, w = day_one
     first = await filed(h, ANNA)
-    second = await filed(h, BOLAT)
+    second = await filed(h, ANNA, key="draft-repeat")
     card = await card_of(h, first.reference)
     await group_alert(h, OFFICIAL, card, "▶️")
     await official_reply(h, await card_of(h, second.reference), "🔁", first.reference)
@@ -298,7 +298,7 @@ async def test_export_an_akimat_can_file(day_one: tuple[Harness, Words]) -> None
 async def test_find_tells_who_did_what(day_one: tuple[Harness, Words]) -> None:
     h, w = day_one
     appeal = await filed(h, ANNA)
-    repeated = await filed(h, BOLAT)
+    repeated = await filed(h, ANNA, key="draft-repeat")
     card = await card_of(h, appeal.reference)
     await group_alert(h, OFFICIAL, card, "▶️")
     await official_reply(h, card, "⏳", "15.01.2027\nнужна экспертиза")
