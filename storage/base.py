@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,18 @@ from storage.models import Appeal, Citizen, HistoryNote, NewAppeal, Status
 InTransaction = Any
 # More writes in a repository's transaction: (the transaction, the new reference).
 AlsoWrite = Callable[[InTransaction, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DependsOn:
+    """Another appeal a transition was decided on (`Repository.transition(…, depends_on=…)`):
+    it must still be in one of `statuses`, and every column in `expect` must still hold the
+    value given (None: NULL), when the transition commits; checked in its transaction, so a
+    change of that appeal committed after the caller read it refuses the transition."""
+
+    appeal_id: int
+    statuses: frozenset[Status]
+    expect: Mapping[str, Any] = field(default_factory=dict)
 
 
 class DatabaseBusy(Exception):
@@ -95,13 +108,19 @@ class Repository(ABC):
         actor_name: str | None = None,
         then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
         expect: Mapping[str, Any] | None = None,
+        depends_on: DependsOn | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Change status (and fields) only from an allowed status and while every column in
         `expect` still holds the value given (what the actor saw); None if not.
         `actor_name`: the official's display name, kept with the history row.
         `then(connection, changed appeal)` runs inside the same transaction (to enqueue the
-        notices the change causes, see `OutboxStore.write_in`)."""
+        notices the change causes, see `OutboxStore.write_in`).
+        `depends_on`: another appeal that must still be as the actor saw it (a duplicate's
+        original), checked in the same transaction; None if not. On PostgreSQL the two rows
+        are locked in ascending id order (this one FOR UPDATE, the other FOR SHARE), the order
+        every transaction that locks several appeals keeps (`/forget` too), so none of them
+        deadlock."""
 
     @abstractmethod
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...
