@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -35,6 +36,18 @@ class OpenedUpdate(NamedTuple):
     seen: bool  # handled already: skipped
     citizen: Citizen | None  # who sent it (None once seen)
     claim: UpdateClaim | None = None  # another instance's, if any (None once seen)
+
+
+@dataclass(frozen=True)
+class DependsOn:
+    """Another appeal a transition was decided on (`Repository.transition(…, depends_on=…)`):
+    it must still be in one of `statuses`, and every column in `expect` must still hold the
+    value given (None: NULL), when the transition commits; checked in its transaction, so a
+    change of that appeal committed after the caller read it refuses the transition."""
+
+    appeal_id: int
+    statuses: frozenset[Status]
+    expect: Mapping[str, Any] = field(default_factory=dict)
 
 
 class DatabaseBusy(Exception):
@@ -112,13 +125,19 @@ class Repository(ABC):
         actor_name: str | None = None,
         then: Callable[[InTransaction, Appeal], Awaitable[object]] | None = None,
         expect: Mapping[str, Any] | None = None,
+        depends_on: DependsOn | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Change status (and fields) only from an allowed status and while every column in
         `expect` still holds the value given (what the actor saw); None if not.
         `actor_name`: the official's display name, kept with the history row.
         `then(connection, changed appeal)` runs inside the same transaction (to enqueue the
-        notices the change causes, see `OutboxStore.write_in`)."""
+        notices the change causes, see `OutboxStore.write_in`).
+        `depends_on`: another appeal that must still be as the actor saw it (a duplicate's
+        original), checked in the same transaction; None if not. On PostgreSQL the two rows
+        are locked in ascending id order (this one FOR UPDATE, the other FOR SHARE), the order
+        every transaction that locks several appeals keeps (`/forget` too), so none of them
+        deadlock."""
 
     @abstractmethod
     async def update_fields(self, appeal_id: int, **fields: Any) -> None: ...

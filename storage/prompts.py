@@ -111,6 +111,11 @@ class PromptStore(Protocol):
         """The appeal is closed to officials (the citizen withdrew it): its live prompts
         end, and come back with their preview messages, which then lose their buttons."""
 
+    async def void_for_appeal_in(self, conn: Any, appeal_id: int) -> list[Prompt]:
+        """`void_for_appeal` inside the caller's transaction (the one a store handed to a
+        `then`, as `storage.base.InTransaction`): the prompts end with the change that closes
+        the appeal (`Repository.transition`) and the rows that say so, or not at all."""
+
     async def expire_due(
         self, now: datetime, limit: int = 100, *, then: ExpiredThen | None = None
     ) -> list[Prompt]:

@@ -13,7 +13,10 @@ which a SIGKILL at a random moment would rarely hit:
   whose purpose starts with the prefix (a change committed, the rows it makes unwanted not
   yet dropped);
 - CRASH_FINISHING=state: the moment it is about to move an official's prompt to `state`
-  (`PromptStore.finish`: what «Send» did is committed, the prompt not yet told so).
+  (`PromptStore.finish`: what «Send» did is committed, the prompt not yet told so);
+- CRASH_VOIDING=any: the moment it is about to end an appeal's live prompts
+  (`PromptStore.void_for_appeal`, or `void_for_appeal_in` inside a transaction: the citizen
+  withdrew the appeal).
 """
 
 from __future__ import annotations
@@ -97,6 +100,20 @@ def _arm_finishing(store: Any, state: str) -> None:
     store.finish = finish
 
 
+def arm_voiding() -> None:
+    for store in (
+        storage.sqlite.prompts.SQLitePromptStore,
+        storage.postgres.prompts.PostgresPromptStore,
+    ):
+        for name in ("void_for_appeal", "void_for_appeal_in"):
+            if hasattr(store, name):  # the second one is new: the test runs on older code too
+                setattr(store, name, _dies)
+
+
+async def _dies(*_: Any) -> Any:
+    os._exit(CRASHED)
+
+
 def sends(method: TelegramMethod[Any], text: str) -> bool:
     return isinstance(method, SendMessage) and text in method.text
 
@@ -155,4 +172,6 @@ if __name__ == "__main__":
         arm_withdrawing(os.environ["CRASH_WITHDRAWING"])
     if "CRASH_FINISHING" in os.environ:
         arm_finishing(os.environ["CRASH_FINISHING"])
+    if "CRASH_VOIDING" in os.environ:
+        arm_voiding()
     sys.exit(main())

@@ -119,6 +119,40 @@ async def test_withdrawing_voids_the_prompts_waiting_on_the_appeal(
     assert retired == [{"message_id": 60}]  # the preview loses its «Send»
 
 
+async def test_a_withdrawal_whose_rows_fail_to_be_written_is_not_withdrawn(
+    repo: Repository, catalog: Catalog, clock: FrozenClock
+) -> None:
+    """A disk error as the withdrawal's rows are written (the preview retired, the note to
+    the chat): `withdrawn` and the prompts' end go with them, so the citizen's next «Yes»
+    does all of it, and the chat is told once. Before, the appeal stayed withdrawn with
+    its prompts open and the chat never told, and the next «Yes» said «already»."""
+    lifecycle, sent = lifecycle_of(repo, catalog, clock)
+    appeal, _ = await repo.create_appeal(new_appeal("d"))
+    await repo.set_officials_chat(appeal.id, CHAT)
+    new = NewPrompt(CHAT, 50, appeal.id, PromptAction.ANSWER, 10, "Асқар")
+    prompt = await lifecycle.prompts.add(new, NOW, NOW)
+    await lifecycle.prompts.set_draft(prompt.id, "Ответ", None, NOW)
+    await lifecycle.prompts.set_preview_message(prompt.id, 60)
+
+    sent.fail = 1
+    with pytest.raises(RuntimeError, match="disk I/O error"):
+        await lifecycle.withdraw(appeal.id, citizen_id=1)
+    stored = await repo.get_appeal(appeal.id)
+    assert stored is not None and stored.status is Status.REGISTERED
+    waiting = await lifecycle.prompts.get(prompt.id)
+    assert waiting is not None and waiting.state is PromptState.PREVIEW
+    assert sent.sent == []
+
+    assert (await lifecycle.withdraw(appeal.id, citizen_id=1)).done
+    assert (await lifecycle.withdraw(appeal.id, citizen_id=1)).reason == "already"
+    assert len([t for t in sent.to(CHAT) if "отозвал обращение" in t]) == 1
+    assert [p for _, method, p in sent.sent if method == "editMessageReplyMarkup"] == [
+        {"message_id": 60}
+    ]
+    ended = await lifecycle.prompts.get(prompt.id)
+    assert ended is not None and ended.state is PromptState.VOID
+
+
 async def test_an_addition_is_stored_once_and_only_while_the_appeal_is_open(
     repo: Repository, catalog: Catalog, clock: FrozenClock
 ) -> None:

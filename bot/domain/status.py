@@ -119,6 +119,20 @@ def may_repeat(duplicate: Appeal, original: Appeal, *, held_here: bool) -> bool:
     )
 
 
+# What an original may be in when its repeat is marked (`may_repeat`, `original_expects`).
+ORIGINAL_STATUSES = frozenset(Status) - NOT_ORIGINALS
+
+
+def original_expects(original: Appeal) -> dict[str, object]:
+    """What `may_repeat` decided on that must still hold of the original when its repeat is
+    marked, checked in the transaction that marks it (with its status among
+    ORIGINAL_STATUSES): still its citizen's (a /forget meanwhile makes it nobody's) and not
+    forwarded since (the chat that named it held it then). Between the check and the write
+    an original withdrawn, marked a duplicate, erased or forwarded away would otherwise be
+    named to the citizen as the appeal that will be answered."""
+    return {"citizen_id": original.citizen_id, "forwarded_at": original.forwarded_at}
+
+
 def may_rate(answered: bool, said: bool, rated: bool) -> bool:
     """The citizen rates an answer they were given, once: not an appeal no official has
     answered (a rating button is only ever shown under an answer; one pressed elsewhere is

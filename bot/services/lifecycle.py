@@ -3,7 +3,8 @@ withdraws it or adds to it, and officials ask the citizen a question. Telegram-f
 
 The rules, in one place:
 - only the appeal's own citizen withdraws or adds, and only while it is open; withdrawing
-  goes through the transition table, so afterwards nobody can act on it or answer it;
+  goes through the transition table, so afterwards nobody can act on it or answer it, and
+  commits with its prompts' end, the card's edit and the chat's note, or not at all;
 - what the citizen adds reaches the officials' chat as a reply to the appeal's card (the
   latest one, wherever a forward put it) and goes into the appeal's history;
 - additions count toward the citizen's daily limit (`bot.domain.limits`), answers do not;
@@ -31,6 +32,7 @@ from storage.base import InTransaction
 from storage.erasure import personal_purpose
 from storage.lifecycle import AddOutcome, LifecycleStore, NewAddition, Question
 from storage.models import Appeal, Attachment, Status
+from storage.outbox import Outgoing
 from storage.prompts import PromptState, PromptStore
 
 log = logging.getLogger(__name__)
@@ -116,11 +118,31 @@ class AppealLifecycle:
         return Target(target.appeal, question)
 
     async def withdraw(self, appeal_id: int, citizen_id: int) -> ActionResult:
-        """The citizen takes the appeal back: `withdrawn`, the card shows it, the chat is
-        told, and the officials' prompts on it end."""
+        """The citizen takes the appeal back: `withdrawn`, the officials' prompts on it end
+        (a waiting preview loses its «Send»), the card shows it and the chat is told, all in
+        one transaction (`Repository.transition(…, then=…)`): a crash or an error between
+        them leaves none, and the next try does all. A try run again once it is done (a
+        redelivered update, a double tap) finds it withdrawn and writes nothing."""
         target = await self.own_open_appeal(appeal_id, citizen_id)
         if target.appeal is None:
             return ActionResult(None, False, "missing")
+        # Where the card is, read before the transaction: withdrawing moves it nowhere, and
+        # the transaction's writes are all its own.
+        card = await self.officials.card_message(target.appeal)
+        home = await self.officials.home_of(card[0]) if card else None
+
+        async def tell(conn: InTransaction, withdrawn: Appeal) -> None:
+            rows = [
+                self.notices.retire_preview(p.chat_id, p.preview_message_id, p.id)
+                for p in await self.prompts.void_for_appeal_in(conn, appeal_id)
+                if p.preview_message_id is not None
+            ]
+            if card is not None and home is not None:
+                rows.append(self.officials.card_edit(withdrawn, home, card[1]))
+            text = self.notices.withdrawn(withdrawn)
+            rows += self._under_card_rows(withdrawn, card, text, f"withdrawn:{appeal_id}")
+            await self.outbox.queue_in(conn, rows)
+
         withdrawn = await self.repo.transition(
             appeal_id,
             sources_of(Status.WITHDRAWN),
@@ -128,13 +150,11 @@ class AppealLifecycle:
             f"citizen:{citizen_id}",
             self.clock(),
             note="withdrawn by the citizen",
+            then=tell,
         )
         if withdrawn is None:
             return ActionResult(await self.repo.get_appeal(appeal_id), False, "already")
-        await self._end_prompts(appeal_id)
-        await self.officials.card_shows(withdrawn)
-        text = self.notices.withdrawn(withdrawn)
-        await self._under_card(withdrawn, text, f"withdrawn:{appeal_id}")
+        self.outbox.poke()
         return ActionResult(withdrawn, True)
 
     async def add(self, citizen_id: int, new: NewAddition) -> Added:
@@ -210,16 +230,6 @@ class AppealLifecycle:
 
     # --- delivery -----------------------------------------------------------------------
 
-    async def _end_prompts(self, appeal_id: int) -> None:
-        """Prompts waiting on an appeal nobody may act on any more end; a waiting preview
-        loses its «Send» (pressed anyway, it says the appeal is no longer open)."""
-        for prompt in await self.prompts.void_for_appeal(appeal_id):
-            if prompt.preview_message_id is not None:
-                retire = self.notices.retire_preview(
-                    prompt.chat_id, prompt.preview_message_id, prompt.id
-                )
-                await self.outbox.queue([retire])
-
     async def _post_addition(
         self, appeal: Appeal, addition_id: int, new: NewAddition, question: Question | None
     ) -> None:
@@ -240,16 +250,30 @@ class AppealLifecycle:
         the chat reads it in the card's thread. `purpose`: what carries the citizen's words
         or files is found by /forget."""
         card = await self.officials.card_message(appeal)
+        rows = self._under_card_rows(appeal, card, text, key, files, purpose)
+        # One transaction: the text never goes out without its files. The keys make a second
+        # posting of the same thing (a repeated «Done» mending a failed one) write nothing.
+        if rows:
+            await self.outbox.queue(rows)
+
+    def _under_card_rows(
+        self,
+        appeal: Appeal,
+        card: tuple[int, int] | None,
+        text: str,
+        key: str,
+        files: tuple[Attachment, ...] = (),
+        purpose: str | None = None,
+    ) -> list[Outgoing]:
+        """The rows of `_under_card`, under the card at `card` (its chat and message, None
+        when it is not delivered yet: the text still names the appeal)."""
         chat = card[0] if card else appeal.officials_chat_id or self.officials.chat_for(appeal)
         if chat is None:
             log.warning("no officials chat for appeal %s: set OFFICIALS_CHAT_ID", appeal.reference)
-            return
-        rows = self.notices.under_card(
+            return []
+        return self.notices.under_card(
             appeal, chat, card[1] if card else None, text, key, files, purpose
         )
-        # One transaction: the text never goes out without its files. The keys make a second
-        # posting of the same thing (a repeated «Done» mending a failed one) write nothing.
-        await self.outbox.queue(rows)
 
     # --- what the citizen's screens read ---------------------------------------------------
 

@@ -20,12 +20,14 @@ from bot.delivery.outbox import unreached
 from bot.domain.catalog import Catalog
 from bot.domain.deadlines import WorkCalendar, extension_expects
 from bot.domain.status import (
+    ORIGINAL_STATUSES,
     Action,
     allows,
     answer_clears,
     comment_expects,
     may_rate,
     may_repeat,
+    original_expects,
     rating_expects,
     rating_note,
     sources_for,
@@ -34,7 +36,7 @@ from bot.domain.status import (
 from bot.services.digest import TextSender, officials_chats
 from bot.services.notifiers import OfficialsNotices
 from i18n.core import PoI18n
-from storage.base import InTransaction, Repository
+from storage.base import DependsOn, InTransaction, Repository
 from storage.models import Appeal, HistoryNote, Outcome, Status
 from storage.outbox import Outgoing
 from storage.reports import ReportScope
@@ -315,6 +317,7 @@ class OfficialsService:
         *,
         actor_name: str | None = None,
         expect: Mapping[str, Any] | None = None,
+        depends_on: DependsOn | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """A status change and the messages it causes, in one transaction: a crash or an error
@@ -326,7 +329,8 @@ class OfficialsService:
 
         changed = await self.repo.transition(
             appeal_id, allowed_from, new, actor, self.clock(), note,
-            actor_name=actor_name, then=enqueue, expect=expect, **fields,
+            actor_name=actor_name, then=enqueue, expect=expect, depends_on=depends_on,
+            **fields,
         )  # fmt: skip
         if changed is not None:
             self.outbox.poke()
@@ -514,6 +518,9 @@ class OfficialsService:
         def notice(duplicate: Appeal) -> list[Outgoing]:
             return self.notifier.duplicate(duplicate, original.reference)
 
+        # The original as `find_original` saw it is checked again in the transaction that
+        # marks this one (`original_expects`): one withdrawn, marked a duplicate, erased or
+        # forwarded away meanwhile is not named to the citizen.
         duplicate = await self._change(
             appeal_id,
             sources_for(Action.DUPLICATE),
@@ -522,10 +529,14 @@ class OfficialsService:
             notice,
             actor_name=official.name,
             note=f"duplicate of {original.reference}",
+            depends_on=DependsOn(original.id, ORIGINAL_STATUSES, original_expects(original)),
             duplicate_of=original.id,
         )
         if duplicate is None:
-            return ActionResult(appeal, False, "already")
+            now = await self.repo.get_appeal(appeal_id)
+            if now is not None and allows(now.status, Action.DUPLICATE):
+                return ActionResult(now, False, "no_original")  # the original changed
+            return ActionResult(now or appeal, False, "already")
         return ActionResult(duplicate, True)
 
     async def contact_viewed(self, appeal_id: int, official_id: int) -> None:

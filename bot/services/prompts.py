@@ -193,6 +193,10 @@ class OfficialPrompts:
             # The draft was fine at preview time; the appeal changed since (e.g. extended).
             return SendResult(prompt, appeal, refusal=draft)
         acted = await self._act(prompt, appeal, official, draft)
+        if acted.reason == Refusal.NO_ORIGINAL:
+            # The original changed between `read` and the write (withdrawn, marked a
+            # duplicate…): refused as a number no longer fit, the preview waiting, as above.
+            return SendResult(prompt, acted.appeal or appeal, refusal=Refusal.NO_ORIGINAL)
         # The appeal's own conditional update decided; the prompt only records it, so a
         # crash in between leaves a prompt whose next «Send» is told "already done".
         final = PromptState.DONE if acted.done else PromptState.VOID

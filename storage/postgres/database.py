@@ -6,7 +6,10 @@ What the SQLite stores take from BEGIN IMMEDIATE (one writer at a time, so "read
 what depends on it" cannot interleave with another writer) is not given here: transactions are
 READ COMMITTED and run side by side. Each store says what it must see unchanged: a row it reads
 to change it is read `FOR UPDATE`; a row that must exist once is inserted `ON CONFLICT`. Both
-block on the row only, not on the database.
+block on the row only, not on the database. A transaction that locks several appeals locks
+them in ascending id order (`/forget`'s `ORDER BY id FOR UPDATE`; a transition that depends on
+another appeal, `Repository.transition(…, depends_on=…)`), after the citizen's row where it
+locks that, so two of them wait for each other instead of deadlocking.
 
 A row lock held elsewhere for longer than `lock_timeout`, or no free connection within
 `acquire_timeout`, is DatabaseBusy, as a lock held too long is on SQLite: the transaction

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from storage.postgres.database import PostgresDatabase
+from storage.postgres.database import Connection, PostgresDatabase
 from storage.prompts import (
     LIVE,
     ExpiredThen,
@@ -23,6 +23,12 @@ LIVE_SQL = "state IN ('open', 'preview')"
 COLUMNS = (
     "id, chat_id, message_id, appeal_id, action, outcome, official_id, official_name, state, "
     "draft_text, draft_file_id, preview_message_id, expires_at, draft_due_at"
+)
+
+# An appeal's live prompts end (`PromptStore.void_for_appeal`); one parameter: the appeal.
+VOID = (
+    "UPDATE official_prompts SET state = 'void', draft_text = NULL, draft_file_id = NULL "
+    f"WHERE appeal_id = $1 AND {LIVE_SQL} RETURNING {COLUMNS}"
 )
 
 
@@ -114,12 +120,10 @@ class PostgresPromptStore:
         return changed == 1
 
     async def void_for_appeal(self, appeal_id: int) -> list[Prompt]:
-        rows = await self.db.fetchall(
-            f"UPDATE official_prompts SET state = 'void', draft_text = NULL, "
-            f"draft_file_id = NULL WHERE appeal_id = $1 AND {LIVE_SQL} RETURNING {COLUMNS}",
-            appeal_id,
-        )
-        return [_prompt(row) for row in rows]
+        return [_prompt(row) for row in await self.db.fetchall(VOID, appeal_id)]
+
+    async def void_for_appeal_in(self, conn: Connection, appeal_id: int) -> list[Prompt]:
+        return [_prompt(row) for row in await conn.fetch(VOID, appeal_id)]
 
     async def expire_due(
         self, now: datetime, limit: int = 100, *, then: ExpiredThen | None = None

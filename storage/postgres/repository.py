@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import AlsoWrite, OpenedUpdate, Repository, UpdateClaim
+from storage.base import AlsoWrite, DependsOn, OpenedUpdate, Repository, UpdateClaim
 from storage.fsm import FsmWrite
 from storage.models import Appeal, Attachment, Citizen, HistoryNote, NewAppeal, Status
 from storage.postgres.database import Connection, PostgresDatabase, rowcount
@@ -167,20 +167,31 @@ class PostgresRepository(Repository):
         actor_name: str | None = None,
         then: Callable[[Connection, Appeal], Awaitable[object]] | None = None,
         expect: Mapping[str, Any] | None = None,
+        depends_on: DependsOn | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Move an appeal to `new` only if it is still in one of `allowed_from` and its
         `expect` columns still hold what was seen. The row is read FOR UPDATE: of two
         officials clicking at once, the second waits for the first's commit, then sees the
-        status (or the due date) it left and changes nothing."""
+        status (or the due date) it left and changes nothing. `depends_on`'s row is read FOR
+        SHARE: a change of it under way (a withdrawal, a «duplicate», a forward, a /forget:
+        each locks it FOR UPDATE) is waited for and then seen, and none can start before this
+        commits. The two rows are locked in ascending id order (`Repository.transition`)."""
         assignments = "".join(f", {name} = ${i}" for i, name in enumerate(_names(fields), 3))
         expected = dict(expect or {})
         guards, guarded = _guards(expected, 2)
+        # The rows in ascending id order: the one depended on first if its id is lower.
+        lower = depends_on if depends_on and depends_on.appeal_id < appeal_id else None
+        higher = depends_on if depends_on and depends_on.appeal_id >= appeal_id else None
         async with self.db.transaction() as conn:
+            if lower is not None and not await _still(conn, lower):
+                return None
             old = await conn.fetchval(
                 f"SELECT status FROM appeals WHERE id = $1{guards} FOR UPDATE", appeal_id, *guarded
             )
             if old is None or Status(old) not in allowed_from:
+                return None
+            if higher is not None and not await _still(conn, higher):
                 return None
             await conn.execute(
                 f"UPDATE appeals SET status = $2{assignments} WHERE id = $1",
@@ -389,6 +400,19 @@ async def appeal_in(conn: Connection, appeal_id: int) -> Appeal:
     appeal = await _appeal_in(conn, "id = $1", appeal_id)
     assert appeal is not None
     return appeal
+
+
+async def _still(conn: Connection, other: DependsOn) -> bool:
+    """Whether the appeal a transition depends on is still as the caller saw it; its row is
+    locked FOR SHARE until the transaction ends."""
+    guards, guarded = _guards(dict(other.expect), 3)
+    found = await conn.fetchval(
+        f"SELECT 1 FROM appeals WHERE id = $1 AND status = ANY($2::text[]){guards} FOR SHARE",
+        other.appeal_id,
+        [s.value for s in other.statuses],
+        *guarded,
+    )
+    return found is not None
 
 
 def _guards(expected: dict[str, Any], first: int) -> tuple[str, list[Any]]:

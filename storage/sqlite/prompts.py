@@ -15,12 +15,19 @@ from storage.prompts import (
     PromptState,
 )
 from storage.sqlite.database import SQLiteDatabase
+from storage.sqlite.transaction import Transaction
 
 # The same states as storage.prompts.LIVE, spelled out so SQLite can use the partial index.
 LIVE_SQL = "state IN ('open', 'preview')"
 COLUMNS = (
     "id, chat_id, message_id, appeal_id, action, outcome, official_id, official_name, state, "
     "draft_text, draft_file_id, preview_message_id, expires_at, draft_due_at"
+)
+
+# An appeal's live prompts end (`PromptStore.void_for_appeal`); one parameter: the appeal.
+VOID = (
+    "UPDATE official_prompts SET state = 'void', draft_text = NULL, draft_file_id = NULL "
+    f"WHERE appeal_id = ? AND {LIVE_SQL} RETURNING {COLUMNS}"
 )
 
 
@@ -112,12 +119,11 @@ class SQLitePromptStore:
         return changed == 1
 
     async def void_for_appeal(self, appeal_id: int) -> list[Prompt]:
-        rows = await self.db.fetchall(
-            f"UPDATE official_prompts SET state = 'void', draft_text = NULL, "
-            f"draft_file_id = NULL WHERE appeal_id = ? AND {LIVE_SQL} RETURNING {COLUMNS}",
-            (appeal_id,),
-        )
-        return [_prompt(row) for row in rows]
+        return [_prompt(row) for row in await self.db.fetchall(VOID, (appeal_id,))]
+
+    async def void_for_appeal_in(self, conn: Transaction, appeal_id: int) -> list[Prompt]:
+        async with conn.execute(VOID, (appeal_id,)) as cur:
+            return [_prompt(row) for row in await cur.fetchall()]
 
     async def expire_due(
         self, now: datetime, limit: int = 100, *, then: ExpiredThen | None = None

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import aiosqlite
 
-from storage.base import AlsoWrite, OpenedUpdate, Repository, UpdateClaim
+from storage.base import AlsoWrite, DependsOn, OpenedUpdate, Repository, UpdateClaim
 from storage.codec import decode_instant, decode_optional_instant, encode_instant, encode_json
 from storage.fsm import FsmWrite, take_opened
 from storage.models import Appeal, Attachment, Citizen, HistoryNote, NewAppeal, Status
@@ -234,19 +234,23 @@ class SQLiteRepository(Repository):
         actor_name: str | None = None,
         then: Callable[[Transaction, Appeal], Awaitable[object]] | None = None,
         expect: Mapping[str, Any] | None = None,
+        depends_on: DependsOn | None = None,
         **fields: Any,
     ) -> Appeal | None:
         """Move an appeal to `new` only if it is still in one of `allowed_from` (and its
         `expect` columns still hold what was seen); the check and the change are one
         statement, so of two officials clicking at once one wins. `then`
         gets the changed appeal inside the same transaction: what the change causes (the
-        citizen's notice in the outbox) commits with it or not at all."""
+        citizen's notice in the outbox) commits with it or not at all. `depends_on` is read
+        under the same write lock (BEGIN IMMEDIATE): nobody changes it before the commit."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [_column_value(v) for v in fields.values()]
         marks = ", ".join("?" for _ in allowed_from)
         expected = dict(expect or {})
         guards = "".join(_guard(name, value) for name, value in expected.items())
         async with self.db.transaction() as conn:
+            if depends_on is not None and not await _still(conn, depends_on):
+                return None
             async with conn.execute("SELECT status FROM appeals WHERE id = ?", (appeal_id,)) as cur:
                 row = await cur.fetchone()
             cur = await conn.execute(
@@ -389,6 +393,18 @@ async def appeal_in(conn: Transaction, appeal_id: int) -> Appeal:
         rows = await cur.fetchall()
     appeal.attachments = [Attachment(r["kind"], r["file_id"], r["file_name"]) for r in rows]
     return appeal
+
+
+async def _still(conn: Transaction, other: DependsOn) -> bool:
+    """Whether the appeal a transition depends on is still as the caller saw it."""
+    marks = ", ".join("?" for _ in other.statuses)
+    guards = "".join(_guard(name, value) for name, value in other.expect.items())
+    async with conn.execute(
+        f"SELECT 1 FROM appeals WHERE id = ? AND status IN ({marks}){guards}",
+        (other.appeal_id, *other.statuses,
+         *(_column_value(v) for v in other.expect.values() if v is not None)),
+    ) as cur:  # fmt: skip
+        return await cur.fetchone() is not None
 
 
 def _guard(name: str, value: Any) -> str:
