@@ -131,9 +131,8 @@ ANSWER = "Фонари на улице заменены, проверьте ве
 COMMENT = "Фонарь у подъезда всё ещё не горит."
 
 
-async def answered_and_reopened(fake: FakeTelegram, bot: RealBot) -> None:
-    """The official answers from the card; the citizen says «not solved» under the answer and
-    is asked what is still not solved."""
+async def answer_preview(fake: FakeTelegram, bot: RealBot, answer: str) -> tuple[Call, Call]:
+    """The card, and an official's `answer` to it waiting for «Send» under its preview."""
     card = await fake.wait_for(lambda c: is_card(fake, c) and not c.failed, timeout=15)
     since = fake.mark()
     fake.press(OFFICIAL, card, fake.find_button(card, "✍️"), first_name="Official900")
@@ -144,11 +143,19 @@ async def answered_and_reopened(fake: FakeTelegram, bot: RealBot) -> None:
     await until(lambda: query(bot.database, PROMPT) == [("open",)])
     since = fake.mark()
     fake.group_message(
-        OFFICIALS, OFFICIAL, ANSWER, first_name="Official900", reply_to_message=prompt.result
-    )
+        prompt.params["chat_id"], OFFICIAL, answer, first_name="Official900",
+        reply_to_message=prompt.result,
+    )  # fmt: skip
     preview = await fake.wait_for(lambda c: in_chat(fake, c, "pr:send"), since=since)
     shown = "SELECT preview_message_id FROM official_prompts"
     await until(lambda: query(bot.database, shown) == [(preview.result["message_id"],)])
+    return card, preview
+
+
+async def answered_and_reopened(fake: FakeTelegram, bot: RealBot) -> None:
+    """The official answers from the card; the citizen says «not solved» under the answer and
+    is asked what is still not solved."""
+    _card, preview = await answer_preview(fake, bot, ANSWER)
     press_send(fake, preview)
     answer = await fake.wait_for(
         lambda c: fake.chat_of(c) == CITIZEN and ANSWER in (c.text or "") and not c.failed,

@@ -11,9 +11,8 @@ import pytest
 
 from tests.crashpoint import CRASHED
 from tests.fakeapi import Call, FakeTelegram
-from tests.realbot import RealBot
-from tests.test_e2e_crash import CITIZEN, OFFICIAL, is_card, officials_bot, query, seed_appeal
-from tests.test_e2e_crash_officials import in_chat, until
+from tests.test_e2e_crash import CITIZEN, OFFICIAL, officials_bot, query, seed_appeal
+from tests.test_e2e_crash_officials import answer_preview
 
 pytestmark = pytest.mark.e2e
 ANSWER = "Яму засыплем до конца недели."
@@ -21,27 +20,6 @@ TOLD = "гражданин отозвал обращение"
 PROMPT = "SELECT state FROM official_prompts"
 NOTES = "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'withdrawn:%'"
 WITHDRAWALS = "SELECT COUNT(*) FROM status_history WHERE new_status = 'withdrawn'"
-
-
-async def answer_preview(fake: FakeTelegram, bot: RealBot) -> tuple[Call, Call]:
-    """The card, and an official's answer to it waiting for «Send» under its preview."""
-    card = await fake.wait_for(lambda c: is_card(fake, c) and not c.failed, timeout=15)
-    since = fake.mark()
-    fake.press(OFFICIAL, card, fake.find_button(card, "✍️"), first_name="Official900")
-    outcomes = await fake.wait_for(lambda c: in_chat(fake, c, "card:outcome"), since=since)
-    since = fake.mark()
-    fake.press(OFFICIAL, outcomes, fake.buttons(outcomes)[0][1] or "", first_name="Official900")
-    prompt = await fake.wait_for(lambda c: in_chat(fake, c, "force_reply"), since=since)
-    await until(lambda: query(bot.database, PROMPT) == [("open",)])
-    since = fake.mark()
-    fake.group_message(
-        prompt.params["chat_id"], OFFICIAL, ANSWER, first_name="Official900",
-        reply_to_message=prompt.result,
-    )  # fmt: skip
-    preview = await fake.wait_for(lambda c: in_chat(fake, c, "pr:send"), since=since)
-    shown = "SELECT preview_message_id FROM official_prompts"
-    await until(lambda: query(bot.database, shown) == [(preview.result["message_id"],)])
-    return card, preview
 
 
 async def to_citizen(fake: FakeTelegram, since: int) -> Call:
@@ -88,7 +66,7 @@ async def test_a_crash_inside_a_withdrawal_leaves_none_of_it_and_the_chat_is_tol
         await bot.start("tests.crashpoint", CRASH_BEFORE="withdrawn:")
     else:  # killed as the prompts on the appeal end
         await bot.start("tests.crashpoint", CRASH_VOIDING="1")
-    card, preview = await answer_preview(fake, bot)
+    card, preview = await answer_preview(fake, bot, ANSWER)
     sure = await asked_to_withdraw(fake, reference)
     fake.press(CITIZEN, sure, fake.find_button(sure, "Да"))
     assert await bot.exited() == CRASHED
