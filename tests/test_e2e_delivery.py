@@ -23,6 +23,7 @@ from tests.test_e2e_officials import (
     OFFICIAL,
     answer_appeal,
     card_of,
+    file_again,
     file_and_card,
     forwarding,  # noqa: F401 - the fixture
     group_alert,
@@ -279,8 +280,8 @@ async def test_duplicate_commits_with_the_citizens_notice(
 ) -> None:
     h = harness
     await file_and_card(h, CITIZEN)
-    second = await file_and_card(h, CITIZEN + 1)
-    fault = FailingEnqueue(monkeypatch, CITIZEN + 1)
+    second = await file_again(h, 1)
+    fault = FailingEnqueue(monkeypatch, CITIZEN)
     fault.armed = 1
     since = h.fake.mark()
     await official_reply_failing(h, second, "🔁", "2026-00001")
@@ -289,7 +290,7 @@ async def test_duplicate_commits_with_the_citizens_notice(
     assert tuple(dup) == ("registered", None)
     since = h.fake.mark()
     await official_reply(h, second, "🔁", "2026-00001")
-    told = await h.reply(CITIZEN + 1, since, expect="2026-00001")
+    told = await h.reply(CITIZEN, since, expect="2026-00001")
     assert "2026-00002" in (told.text or "")
 
 

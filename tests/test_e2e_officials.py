@@ -141,6 +141,23 @@ async def file_and_card(h: Harness, user: int) -> Call:
     return await card_of(h, reference)
 
 
+async def file_again(h: Harness, appeal_id: int) -> Call:
+    """The citizen of appeal `appeal_id` files the same again (a «duplicate» names only the
+    same citizen's appeal): stored and its card posted, as after the dialog."""
+    first = await h.app.repo.get_appeal(appeal_id)
+    assert first is not None and first.citizen_id is not None
+    again = NewAppeal(
+        draft_key=f"again-{appeal_id}", citizen_id=first.citizen_id, kind=first.kind,
+        category=first.category, region=first.region, district=first.district,
+        text=first.text or "", contact_name="Иванов Иван Иванович",
+        contact_phone="+77015556677", language="ru", created_at=h.clock(),
+        registered_on=first.registered_on, due_at=first.due_at,
+    )  # fmt: skip
+    appeal = (await h.app.repo.create_appeal(again))[0]
+    await h.app.dp["officials"].publish(appeal)
+    return await card_of(h, appeal.reference)
+
+
 def is_prompt(h: Harness, call: Call) -> bool:
     return (
         call.method == "sendMessage"
@@ -239,17 +256,7 @@ async def test_extend_tells_the_citizen_and_keeps_the_two_month_limit(harness: H
 async def test_duplicate_points_the_citizen_to_the_original(harness: Harness) -> None:
     h = harness
     await file_and_card(h, CITIZEN)
-    # The same citizen files the same again (the dialog is the first filing's).
-    first = await h.app.repo.get_appeal(1)
-    assert first is not None
-    again = NewAppeal(
-        draft_key="again", citizen_id=CITIZEN, kind=first.kind, category=first.category,
-        region=first.region, district=first.district, text=first.text or "",
-        contact_name="Иванов Иван Иванович", contact_phone="+77015556677", language="ru",
-        created_at=h.clock(), registered_on=first.registered_on, due_at=first.due_at,
-    )  # fmt: skip
-    await h.app.dp["officials"].publish((await h.app.repo.create_appeal(again))[0])
-    second = await card_of(h, "2026-00002")
+    second = await file_again(h, 1)
     wrong = await official_reply(h, second, "🔁", "2026-99999")
     assert "2026-00012" in (wrong.text or "")  # the example in the refusal
     since = h.fake.mark()
