@@ -14,7 +14,7 @@ from html import unescape
 from typing import Any, Literal
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Filter
 from aiogram.types import (
     CallbackQuery,
@@ -429,8 +429,10 @@ async def open_prompt(
     reserved = await prompts.reserve(message.chat.id, appeal, action, official, outcome)
     try:
         sent = await message.answer(text, reply_markup=ForceReply(selective=True))
+    except TelegramNetworkError:
+        raise  # perhaps posted all the same: the row stays POSTING, a reply to it is told
     except TelegramAPIError:
-        await prompts.unposted(reserved)
+        await prompts.unposted(reserved)  # refused: nothing is in the chat
         raise
     return await prompts.posted(reserved, sent.message_id) or reserved
 
