@@ -14,6 +14,7 @@ from html import unescape
 from typing import Any, Literal
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Filter
 from aiogram.types import (
     CallbackQuery,
@@ -422,9 +423,18 @@ async def open_prompt(
 ) -> Prompt:
     """Post a prompt and remember it by its message: the reply to it, and only that, is
     what the official means for this appeal. Groups hide ordinary messages from bots anyway,
-    and ForceReply opens the reply field for the official it mentions."""
-    sent = await message.answer(text, reply_markup=ForceReply(selective=True))
-    return await prompts.open(message.chat.id, sent.message_id, appeal, action, official, outcome)
+    and ForceReply opens the reply field for the official it mentions. Recorded before it
+    is posted: a prompt out in the chat is never one the bot does not know of (see
+    `unrecorded_replied`)."""
+    reserved = await prompts.reserve(message.chat.id, appeal, action, official, outcome)
+    try:
+        sent = await message.answer(text, reply_markup=ForceReply(selective=True))
+    except TelegramNetworkError:
+        raise  # perhaps posted all the same: the row stays POSTING, a reply to it is told
+    except TelegramAPIError:
+        await prompts.unposted(reserved)  # refused: nothing is in the chat
+        raise
+    return await prompts.posted(reserved, sent.message_id) or reserved
 
 
 # --- replies to prompts -------------------------------------------------------------------
@@ -611,6 +621,29 @@ class PromptReply(Filter):
         return {"prompt": prompt} if prompt is not None else False
 
 
+class UnrecordedReply(Filter):
+    """A reply to a message of the bot's that is one of the replier's prompts posted but
+    never recorded (`OfficialPrompts.unrecorded`); it goes to the handler as `unrecorded`."""
+
+    async def __call__(
+        self, message: Message, prompts: OfficialPrompts
+    ) -> bool | dict[str, tuple[Prompt, Appeal]]:
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+            return False
+        if message.from_user is None:
+            return False
+        found = await prompts.unrecorded(message.chat.id, message.from_user.id, replied.text)
+        return {"unrecorded": found} if found is not None else False
+
+
+async def unrecorded_replied(message: Message, unrecorded: tuple[Prompt, Appeal]) -> None:
+    """The reply is to a prompt the bot never recorded: nothing can take it (not a dialog
+    open in private, which would make it its text); the official presses the button again."""
+    prompt, appeal = unrecorded
+    await message.reply(view.refusal_text(Refusal.UNRECORDED, prompt, appeal, "—", "—", "—"))
+
+
 class Where(Filter):
     """The button's message is still there to act on; it goes to the handler as `where`."""
 
@@ -663,4 +696,5 @@ def create_prompts_router() -> Router:
     # `Has` first: the router's gate (bot.telegram.routing) skips a message that replies to
     # nothing, so a dialog's typed step does not pay for this router.
     router.message.register(prompt_replied, Has("reply_to_message"), PromptReply())
+    router.message.register(unrecorded_replied, Has("reply_to_message"), UnrecordedReply())
     return router

@@ -25,6 +25,11 @@ class PromptAction(StrEnum):
 
 
 class PromptState(StrEnum):
+    # Recorded before it is posted (`PromptStore.reserve`), its message id not known yet
+    # (the row holds a negative placeholder); `PromptStore.posted` makes it open. One left here
+    # was posted, or maybe posted, by a process that died (or whose write failed) before
+    # Telegram's answer was recorded: a reply to it is told so, never taken by a dialog.
+    POSTING = "posting"
     OPEN = "open"  # waiting for the official's reply
     PREVIEW = "preview"  # a reply is shown back to the official, waiting for «Send»
     DONE = "done"
@@ -78,6 +83,19 @@ class PromptStore(Protocol):
     `storage.sqlite.prompts.SQLitePromptStore`."""
 
     async def add(self, new: NewPrompt, now: datetime, expires_at: datetime) -> Prompt: ...
+
+    async def reserve(self, new: NewPrompt, now: datetime, expires_at: datetime) -> Prompt:
+        """Record a prompt about to be posted (`new.message_id` is ignored): state POSTING,
+        message id unknown (stored as a negative placeholder, unique, which no Telegram message
+        has)."""
+
+    async def posted(self, prompt_id: int, message_id: int) -> Prompt | None:
+        """The reserved prompt went out as `message_id`: it opens. None if it is no longer
+        POSTING (given up as unposted)."""
+
+    async def unposted(self, chat_id: int, official_id: int) -> list[Prompt]:
+        """The official's prompts in the chat left POSTING: posted, perhaps, and never
+        recorded as such (a crash or a failed write in between), oldest first."""
 
     async def by_message(self, chat_id: int, message_id: int) -> Prompt | None: ...
 

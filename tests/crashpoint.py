@@ -14,6 +14,8 @@ which a SIGKILL at a random moment would rarely hit:
   yet dropped);
 - CRASH_FINISHING=state: the moment it is about to move an official's prompt to `state`
   (`PromptStore.finish`: what «Send» did is committed, the prompt not yet told so);
+- CRASH_POSTED_PROMPT=any: the moment Telegram has answered the posting of an official's
+  prompt (a force-reply message), before the process records what Telegram answered;
 - CRASH_VOIDING=any: the moment it is about to end an appeal's live prompts
   (`PromptStore.void_for_appeal`, or `void_for_appeal_in` inside a transaction: the citizen
   withdrew the appeal).
@@ -28,6 +30,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.types import ForceReply
 
 import storage.postgres.outbox
 import storage.postgres.prompts
@@ -131,6 +134,20 @@ def arm_sending(text: str) -> None:
     BotApiSession.make_request = make_request  # type: ignore[method-assign,assignment]
 
 
+def arm_posted_prompt() -> None:
+    real = BotApiSession.make_request
+
+    async def make_request(
+        self: BotApiSession, bot: Bot, method: TelegramMethod[Any], *rest: Any, **named: Any
+    ) -> Any:
+        result = await real(self, bot, method, *rest, **named)
+        if isinstance(method, SendMessage) and isinstance(method.reply_markup, ForceReply):
+            os._exit(CRASHED)  # the prompt is in the chat; what Telegram said is lost
+        return result
+
+    BotApiSession.make_request = make_request  # type: ignore[method-assign,assignment]
+
+
 def arm_marking_after(text: str) -> None:
     """The update whose handling sent `text` is the next one marked: a chat's updates are
     handled one at a time, and the test sends nothing else meanwhile."""
@@ -172,6 +189,8 @@ if __name__ == "__main__":
         arm_withdrawing(os.environ["CRASH_WITHDRAWING"])
     if "CRASH_FINISHING" in os.environ:
         arm_finishing(os.environ["CRASH_FINISHING"])
+    if "CRASH_POSTED_PROMPT" in os.environ:
+        arm_posted_prompt()
     if "CRASH_VOIDING" in os.environ:
         arm_voiding()
     sys.exit(main())

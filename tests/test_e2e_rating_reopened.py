@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.telegram.callbacks import FeedbackCb
 from tests.conftest import OFFICIALS, Harness
 from tests.fakeapi import Call
 from tests.test_e2e_appeal import rows
@@ -144,3 +145,54 @@ async def test_a_comment_on_an_answer_replaced_since_is_not_said_to_be_sent(
     assert "увидят" in (thanked.text or "")
     await h.app.sender.drain()
     assert [t for t in officials_notes(h, since) if "Всё ещё темно" in t]
+
+
+async def test_an_earlier_answers_stars_do_not_rate_the_new_answer_once_it_is_said_on(
+    harness: Harness,
+) -> None:
+    """Once the citizen has said «solved?» under the new answer, the stars left under the
+    earlier one named only the appeal, and rated the new answer (its own stars then said
+    «already rated»). Stars now name the answer they rate: the earlier answer's are refused
+    with the «earlier answer» alert; stars sent before they did keep rating the latest."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    first = await answered(h, card, "Фонарь заменён.")
+    comment = await h.click(CITIZEN, first, "Нет", expect="Пропустить")
+    old_stars = await h.click(CITIZEN, comment, "Пропустить", expect="оцените")  # not pressed
+    data = h.fake.find_button(old_stars, "1 ⭐")
+    assert len(data.encode()) <= 64, data
+
+    h.clock.at += timedelta(days=2)
+    second = await answered(h, card, "Фонарь заменён ещё раз, мастер проверил вечером.")
+    stars = await h.click(CITIZEN, second, "Да", expect="оцените")
+    since = h.fake.mark()
+    alert = await h.alert(CITIZEN, old_stars, h.fake.find_button(old_stars, "1 ⭐"))
+    assert "под последним ответом" in alert, alert
+    assert tuple(rows(h, "SELECT solved, rating FROM appeals")[0]) == ("yes", None)
+    await h.app.sender.drain()
+    assert not [t for t in officials_notes(h, since) if "Оценка" in t]
+
+    thanked = await rate(h, stars, 5)  # the new answer's own stars rate it
+    assert thanked.text == "Спасибо за оценку!"
+    assert tuple(rows(h, "SELECT solved, rating FROM appeals")[0]) == ("yes", 5)
+    notes = [r["note"] for r in rows(h, "SELECT note FROM status_history ORDER BY id")]
+    assert [n for n in notes if (n or "").startswith("rating ")] == ["rating 5"]
+
+
+async def test_stars_sent_before_they_named_their_answer_rate_the_latest_as_before(
+    harness: Harness,
+) -> None:
+    """Buttons already in citizens' chats (FeedbackCb with a rating, the appeal only) keep
+    today's rule: the latest answer, once the word on it is said, once."""
+    h = harness
+    card = await file_and_card(h, CITIZEN)
+    first = await answered(h, card, "Фонарь заменён.")
+    await h.click(CITIZEN, first, "Да", expect="оцените")
+    old = FeedbackCb(appeal=1, rating=4).pack()
+    since = h.fake.mark()
+    h.fake.press(CITIZEN, first, old)
+    await h.fake.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    await h.settled(CITIZEN)
+    assert rows(h, "SELECT rating FROM appeals")[0]["rating"] == 4
+    alert = await h.alert(CITIZEN, first, old)
+    assert alert == "Вы уже оценили этот ответ."

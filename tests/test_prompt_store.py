@@ -129,3 +129,29 @@ async def test_an_extension_draft_keeps_the_deadline_its_preview_showed(repo: Re
     assert await store.set_draft(prompt.id, "причина", None, NOW + MINUTE)
     again = await store.get(prompt.id)
     assert again is not None and again.draft_due_at is None
+
+
+async def test_a_prompt_reserved_before_it_is_posted(repo: Repository) -> None:
+    """Recorded before it is posted: POSTING, with a placeholder no message has (several at
+    once in one chat); `posted` opens it with its message id, once; one never completed is
+    found by its chat and official, and never by a message or as due to expire."""
+    store: PromptStore = beside("prompts", repo)
+    appeal, _ = await repo.create_appeal(new_appeal("p"))
+    new = NewPrompt(CHAT, 0, appeal.id, PromptAction.ASK, 10, "Асқар")
+    first = await store.reserve(new, NOW, NOW + MINUTE)
+    second = await store.reserve(new, NOW, NOW + MINUTE)
+    other = await store.reserve(NewPrompt(CHAT, 0, appeal.id, PromptAction.ASK, 11, "Б"), NOW, NOW)
+    assert {first.state, second.state} == {PromptState.POSTING}
+    assert first.message_id < 0 and second.message_id < 0
+    assert first.message_id != second.message_id
+
+    opened = await store.posted(first.id, 77)
+    assert opened is not None and (opened.state, opened.message_id) == (PromptState.OPEN, 77)
+    assert await store.posted(first.id, 78) is None  # once
+    assert (await store.by_message(CHAT, 77)) == opened
+    assert [p.id for p in await store.unposted(CHAT, 10)] == [second.id]
+    assert await store.unposted(CHAT + 1, 10) == []
+    assert await store.finish(other.id, PromptState.CANCELLED, from_states=(PromptState.POSTING,))
+    assert await store.unposted(CHAT, 11) == []
+    assert [p.id for p in await store.expire_due(NOW + 5 * MINUTE)] == [first.id]
+    assert (await store.get(second.id)).state == PromptState.POSTING  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -23,6 +24,20 @@ PROMPT_RULES: dict[PromptAction, Action] = {
 }
 
 
+def prompt_header(reference: str) -> str:
+    """How every prompt's text begins (plain, as Telegram hands back a replied-to message):
+    the appeal's number, then who pressed the button."""
+    return f"№ {reference} · "
+
+
+def names_prompt(text: str | None, reference: str) -> bool:
+    """`text` (a message of the bot's) is a prompt for the appeal numbered `reference`.
+    Telegram hands a replied-to message back as plain text; markup, where some copy of it
+    kept the HTML the bot sent, is dropped first."""
+    first = re.sub(r"<[^>]*>", "", (text or "").partition("\n")[0])
+    return first.startswith(prompt_header(reference))
+
+
 class Refusal(StrEnum):
     """Why a reply or a press did nothing."""
 
@@ -41,6 +56,9 @@ class Refusal(StrEnum):
     # An extension's preview made against a deadline that is no longer the appeal's (another
     # extension was sent after it was shown): sending it would extend twice.
     EXTENDED_SINCE = "extended_since"
+    # The prompt replied to was posted but never recorded (the process died, or the write
+    # failed, before Telegram's answer was kept): the bot does not know it.
+    UNRECORDED = "unrecorded"
 
 
 @dataclass(frozen=True)

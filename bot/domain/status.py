@@ -145,6 +145,20 @@ def may_rate(answered: bool, said: bool, rated: bool) -> bool:
     return answered and said and not rated
 
 
+def answer_mark(answered_at: datetime) -> int:
+    """Which answer a rating button rates, compactly (its callback data has 64 bytes): the
+    instant it was given, in whole seconds. An official's next answer comes through a prompt
+    and its preview, never within the same second."""
+    return int(answered_at.timestamp())
+
+
+def rates_latest(mark: int | None, answered_at: datetime | None) -> bool:
+    """A rating button is for the appeal's latest answer: stars that name another one (an
+    earlier answer's, still in the chat) do not rate the latest. `mark` None: stars sent
+    before they named their answer, held to `may_rate` alone, as then."""
+    return mark is None or (answered_at is not None and answer_mark(answered_at) == mark)
+
+
 def answer_clears() -> dict[str, None]:
     """What an official's answer resets on the appeal: the citizen's word (solved or not, the
     rating) is on an answer. After «not solved» reopens an appeal, the officials' next answer

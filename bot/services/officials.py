@@ -28,6 +28,7 @@ from bot.domain.status import (
     may_rate,
     may_repeat,
     original_expects,
+    rates_latest,
     rating_expects,
     rating_note,
     sources_for,
@@ -581,11 +582,18 @@ class OfficialsService:
         await self.card_shows(changed)
         return ActionResult(changed, True)
 
-    async def rate(self, appeal_id: int, citizen_id: int, rating: int) -> ActionResult:
+    async def rate(
+        self, appeal_id: int, citizen_id: int, rating: int, answer: int | None = None
+    ) -> ActionResult:
+        """`answer`: the answer the stars were shown for (`answer_mark`), None for stars
+        that do not say (sent before they did)."""
         appeal = await self.repo.get_appeal(appeal_id)
         if appeal is None or appeal.citizen_id != citizen_id or not 1 <= rating <= 5:
             return ActionResult(None, False, "missing")
         answered_at, said = appeal.answered_at, appeal.solved is not None
+        if not rates_latest(answer, answered_at):
+            # An earlier answer's stars: the word on the latest answer is its own stars'.
+            return ActionResult(appeal, False, "not_asked")
         if not may_rate(answered_at is not None, said=said, rated=bool(appeal.rating)):
             return ActionResult(appeal, False, _unrated(appeal))
         assert answered_at is not None  # may_rate says so

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.delivery.outbox import Outbox
-from bot.domain.prompts import PROMPT_RULES, PROMPT_TTL, Draft, Refusal
+from bot.domain.prompts import PROMPT_RULES, PROMPT_TTL, Draft, Refusal, names_prompt
 from bot.domain.status import allows
 from bot.services.officials import ActionResult, Official, OfficialsService
 from storage.base import InTransaction
@@ -104,27 +104,50 @@ class OfficialPrompts:
         self.on_expired = on_expired  # the notice, and the outbox it is written to
         self.lifecycle = lifecycle  # asks the citizen (PromptAction.ASK)
 
-    async def open(
+    async def reserve(
         self,
         chat_id: int,
-        message_id: int,
         appeal: Appeal,
         action: PromptAction,
         official: Official,
         outcome: Outcome | None = None,
     ) -> Prompt:
-        """Record a prompt the bot has just posted as message `message_id`."""
+        """Record a prompt BEFORE it is posted (state POSTING): a process that dies after
+        posting it, or a write that fails then, leaves this row, so a reply to the prompt
+        is known for what it is (`unrecorded`) instead of going to whatever dialog is open."""
         now = self.clock()
         new = NewPrompt(
             chat_id=chat_id,
-            message_id=message_id,
+            message_id=0,  # not known yet
             appeal_id=appeal.id,
             action=action,
             official_id=official.id,
             official_name=official.name,
             outcome=outcome.value if outcome else None,
         )
-        return await self.store.add(new, now, now + self.ttl)
+        return await self.store.reserve(new, now, now + self.ttl)
+
+    async def posted(self, prompt: Prompt, message_id: int) -> Prompt | None:
+        """The reserved prompt went out as `message_id`: replies to it count from now."""
+        return await self.store.posted(prompt.id, message_id)
+
+    async def unposted(self, prompt: Prompt) -> None:
+        """Posting the reserved prompt failed (Telegram refused it): nothing to reply to."""
+        await self.store.finish(
+            prompt.id, PromptState.CANCELLED, from_states=(PromptState.POSTING,)
+        )
+
+    async def unrecorded(
+        self, chat_id: int, official_id: int, replied_text: str | None
+    ) -> tuple[Prompt, Appeal] | None:
+        """A reply by `official_id` to a message of the bot's no prompt is recorded for: the
+        prompt the message is, if it is one of theirs left POSTING here (it names its
+        appeal's number as prompts begin), with its appeal; else None (not a prompt)."""
+        for prompt in await self.store.unposted(chat_id, official_id):
+            appeal = await self.officials.repo.get_appeal(prompt.appeal_id)
+            if appeal is not None and names_prompt(replied_text, appeal.reference):
+                return prompt, appeal
+        return None
 
     async def prompt_at(self, chat_id: int, message_id: int) -> Prompt | None:
         return await self.store.by_message(chat_id, message_id)

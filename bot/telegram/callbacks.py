@@ -57,6 +57,15 @@ class FeedbackCb(CallbackData, prefix="fb"):
     rating: int = Field(default=0, ge=0, le=5)
 
 
+class RateCb(CallbackData, prefix="fr"):
+    """A 1–5 rating of one answer: `answer` names it (`bot.domain.status.answer_mark`). The
+    stars sent before carry FeedbackCb(rating=…), which names the appeal only."""
+
+    appeal: int = Field(ge=1, lt=2**63)
+    answer: int = Field(ge=0, lt=2**40)
+    rating: int = Field(ge=1, le=5)
+
+
 class BookingCb(CallbackData, prefix="bk"):
     """Buttons of the booking dialog and of a booking (reminders, /my)."""
 

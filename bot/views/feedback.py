@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.telegram.callbacks import FeedbackCb
+from bot.domain.status import answer_mark
+from bot.telegram.callbacks import FeedbackCb, RateCb
 
 
 def solved_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
@@ -20,14 +23,17 @@ def solved_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def rating_keyboard(appeal_id: int) -> InlineKeyboardMarkup:
+def rating_keyboard(appeal_id: int, answered_at: datetime | None) -> InlineKeyboardMarkup:
+    """The stars for the answer given at `answered_at`: a press rates that answer only. None
+    (the answer not known here): stars naming the appeal only, as they were before."""
+
+    def data(n: int) -> str:
+        if answered_at is None:
+            return FeedbackCb(appeal=appeal_id, rating=n).pack()
+        return RateCb(appeal=appeal_id, answer=answer_mark(answered_at), rating=n).pack()
+
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=f"{n} ⭐", callback_data=FeedbackCb(appeal=appeal_id, rating=n).pack()
-                )
-                for n in range(1, 6)
-            ]
+            [InlineKeyboardButton(text=f"{n} ⭐", callback_data=data(n)) for n in range(1, 6)]
         ]
     )

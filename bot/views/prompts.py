@@ -212,6 +212,12 @@ def refusal_text(
             )
         case Refusal.EXPIRED:
             return expired_text(appeal.reference if appeal else "—")
+        case Refusal.UNRECORDED:
+            return _(
+                "The bot no longer waits for a reply to this message for № {reference}: it was "
+                "not recorded when it was posted, and nothing was sent. Press the button on "
+                "the card again to start over."
+            ).format(reference=html(appeal.reference if appeal else "—"))
         case Refusal.NOT_YOURS:
             return _(
                 "Only {name}, who pressed the button, replies to this message. To act on the "

@@ -61,6 +61,44 @@ class PostgresPromptStore:
             return existing
         return _prompt(row)
 
+    async def reserve(self, new: NewPrompt, now: datetime, expires_at: datetime) -> Prompt:
+        # The placeholder: minus a value of the ids' own sequence, taken for it alone, so
+        # no two placeholders meet whatever runs at the same time.
+        row = await self.db.fetchone(
+            "INSERT INTO official_prompts (chat_id, message_id, appeal_id, action, outcome, "
+            "official_id, official_name, state, created_at, expires_at) "
+            "VALUES ($1, -nextval(pg_get_serial_sequence('official_prompts', 'id')), "
+            f"$2, $3, $4, $5, $6, 'posting', $7, $8) RETURNING {COLUMNS}",
+            new.chat_id,
+            new.appeal_id,
+            new.action.value,
+            new.outcome,
+            new.official_id,
+            new.official_name,
+            now,
+            expires_at,
+        )
+        assert row is not None
+        return _prompt(row)
+
+    async def posted(self, prompt_id: int, message_id: int) -> Prompt | None:
+        row = await self.db.fetchone(
+            "UPDATE official_prompts SET message_id = $1, state = 'open' "
+            f"WHERE id = $2 AND state = 'posting' RETURNING {COLUMNS}",
+            message_id,
+            prompt_id,
+        )
+        return _prompt(row) if row else None
+
+    async def unposted(self, chat_id: int, official_id: int) -> list[Prompt]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM official_prompts WHERE chat_id = $1 AND official_id = $2 "
+            "AND state = 'posting' ORDER BY id",
+            chat_id,
+            official_id,
+        )
+        return [_prompt(row) for row in rows]
+
     async def by_message(self, chat_id: int, message_id: int) -> Prompt | None:
         row = await self.db.fetchone(
             f"SELECT {COLUMNS} FROM official_prompts WHERE chat_id = $1 AND message_id = $2",

@@ -62,6 +62,45 @@ class SQLitePromptStore:
             return existing
         return _prompt(row)
 
+    async def reserve(self, new: NewPrompt, now: datetime, expires_at: datetime) -> Prompt:
+        # The placeholder: minus one more than the highest id, read in the INSERT itself
+        # (SQLite writes one statement at a time); a row holding -k has an id >= k, so no
+        # two placeholders meet.
+        row = await self.db.fetchone(
+            "INSERT INTO official_prompts (chat_id, message_id, appeal_id, action, outcome, "
+            "official_id, official_name, state, created_at, expires_at) "
+            "VALUES (?, -(SELECT COALESCE(MAX(id), 0) + 1 FROM official_prompts), "
+            f"?, ?, ?, ?, ?, 'posting', ?, ?) RETURNING {COLUMNS}",
+            (
+                new.chat_id,
+                new.appeal_id,
+                new.action,
+                new.outcome,
+                new.official_id,
+                new.official_name,
+                encode_instant(now),
+                encode_instant(expires_at),
+            ),
+        )
+        assert row is not None
+        return _prompt(row)
+
+    async def posted(self, prompt_id: int, message_id: int) -> Prompt | None:
+        row = await self.db.fetchone(
+            "UPDATE official_prompts SET message_id = ?, state = 'open' "
+            f"WHERE id = ? AND state = 'posting' RETURNING {COLUMNS}",
+            (message_id, prompt_id),
+        )
+        return _prompt(row) if row else None
+
+    async def unposted(self, chat_id: int, official_id: int) -> list[Prompt]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM official_prompts WHERE chat_id = ? AND official_id = ? "
+            "AND state = 'posting' ORDER BY id",
+            (chat_id, official_id),
+        )
+        return [_prompt(row) for row in rows]
+
     async def by_message(self, chat_id: int, message_id: int) -> Prompt | None:
         row = await self.db.fetchone(
             f"SELECT {COLUMNS} FROM official_prompts WHERE chat_id = ? AND message_id = ?",
