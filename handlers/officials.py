@@ -345,7 +345,8 @@ async def department_chosen(
     else:  # someone else moved it meanwhile
         await query.answer(refused_text(result.appeal or appeal, catalog), show_alert=True)
     await where.delete()
-    await refresh(officials, result, card)
+    if not result.done:  # done: the forward edited the card with it
+        await refresh(officials, result, card)
 
 
 async def dropped(query: CallbackQuery, where: Message) -> None:
@@ -400,7 +401,10 @@ async def after_action(
     else:
         await query.answer(already_text(appeal), show_alert=True)
     if isinstance(query.message, Message):
-        await officials.refresh_card(appeal, query.message.chat.id, query.message.message_id)
+        pressed = (query.message.chat.id, query.message.message_id)
+        # Done: the change edited the appeal's card with it; an older card pressed is redrawn.
+        if not result.done or pressed != await officials.card_message(appeal):
+            await officials.refresh_card(appeal, *pressed)
 
 
 def already_text(appeal: Appeal) -> str:
@@ -517,7 +521,8 @@ async def preview_sent(
         await where.reply(
             view.done_text(result.prompt.action, appeal.reference, erased=appeal.erased)
         )
-        await refresh(officials, acted, await officials.card_message(appeal))
+        if result.prompt.action == PromptAction.ASK:  # the other actions edited it already
+            await refresh(officials, acted, await officials.card_message(appeal))
     else:
         await where.reply(view.not_done_text(appeal, acted.reason))
 

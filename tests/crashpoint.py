@@ -18,7 +18,10 @@ which a SIGKILL at a random moment would rarely hit:
   prompt (a force-reply message), before the process records what Telegram answered;
 - CRASH_VOIDING=any: the moment it is about to end an appeal's live prompts
   (`PromptStore.void_for_appeal`, or `void_for_appeal_in` inside a transaction: the citizen
-  withdrew the appeal).
+  withdrew the appeal);
+- CRASH_TRANSITIONED=status: the moment an appeal's change to `status` has committed
+  (`Repository.transition` returned it), before anything the caller does after it (an
+  official's action committed, the card not yet redrawn by the handler).
 """
 
 from __future__ import annotations
@@ -117,6 +120,24 @@ async def _dies(*_: Any) -> Any:
     os._exit(CRASHED)
 
 
+def arm_transitioned(status: str) -> None:
+    for repository in (SQLiteRepository, PostgresRepository):
+        _arm_transitioned(repository, status)
+
+
+def _arm_transitioned(repository: Any, status: str) -> None:
+    real = repository.transition
+
+    async def transition(self: Any, appeal_id: int, allowed: Any, new: Any, *rest: Any,
+                         **named: Any) -> Any:  # fmt: skip
+        changed = await real(self, appeal_id, allowed, new, *rest, **named)
+        if changed is not None and str(new) == status:
+            os._exit(CRASHED)
+        return changed
+
+    repository.transition = transition
+
+
 def sends(method: TelegramMethod[Any], text: str) -> bool:
     return isinstance(method, SendMessage) and text in method.text
 
@@ -193,4 +214,6 @@ if __name__ == "__main__":
         arm_posted_prompt()
     if "CRASH_VOIDING" in os.environ:
         arm_voiding()
+    if "CRASH_TRANSITIONED" in os.environ:
+        arm_transitioned(os.environ["CRASH_TRANSITIONED"])
     sys.exit(main())

@@ -22,7 +22,7 @@ CITIZEN = 1301
 OFFICIAL = 900
 
 
-async def seed_appeal(database: Path) -> None:
+async def seed_appeal(database: Path, draft_key: str = "seed") -> None:
     """An appeal filed before the process starts; its card is posted at start-up."""
     database.parent.mkdir(parents=True, exist_ok=True)
     stores = await open_stores(e2edb.database_url(database))
@@ -30,7 +30,7 @@ async def seed_appeal(database: Path) -> None:
     now = datetime.now(UTC)
     await repo.create_appeal(
         NewAppeal(
-            draft_key="seed", citizen_id=CITIZEN, kind="proposal", category="roads",
+            draft_key=draft_key, citizen_id=CITIZEN, kind="proposal", category="roads",
             region="750000000", district="751110000", text="Во дворе яма на дороге, уже месяц.",
             contact_name="Асель", contact_phone="+77010000000", language="ru",
             created_at=now, registered_on=now.date(), due_at=now + timedelta(days=21),

@@ -3,6 +3,7 @@ follow a booking (outbox rows due later, withdrawn when the booking goes)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -26,6 +27,8 @@ from i18n.core import LANGUAGES
 from storage.base import InTransaction
 from storage.bookings import Booking, BookingStore, BookResult, WaitlistOffer
 from storage.outbox import OutboxStore, Outgoing
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 # BookResult.reason when the citizen holds a place at another reception at that time (the
@@ -221,8 +224,8 @@ class BookingService:
             self.outbox.poke()
         for given_up in freed:
             # The old time's place is free now: the session's waiting list hears of it as
-            # after a cancel (a crash before this is made good by `offer_free_places`).
-            await self.offer_place(given_up.reception, given_up.session_day, given_up.slot_start)
+            # after a cancel.
+            await self._offer_freed(given_up)
         return result
 
     async def clash(self, citizen_id: int, reception: Reception, start: datetime) -> Booking | None:
@@ -247,10 +250,22 @@ class BookingService:
 
         booking = await self.store.cancel(booking_id, citizen_id, self.clock(), also=withdraw)
         if booking is not None:
-            # In a transaction of its own, after the cancel's: a crash between the two is
-            # made good by `offer_free_places` (the next tick, or the start-up's).
-            await self.offer_place(booking.reception, booking.session_day, booking.slot_start)
+            await self._offer_freed(booking)
         return booking
+
+    async def _offer_freed(self, freed: Booking) -> None:
+        """The place a cancel or a move gave up, offered to the session's waiting list in a
+        transaction of its own, after theirs. What went through stays done: an error here (a
+        database hiccup) is logged, not raised to the citizen, whose place is given up all
+        the same; the offer, like one a crash lost between the two, is made good by
+        `offer_free_places` (the next tick, or the start-up's)."""
+        try:
+            await self.offer_place(freed.reception, freed.session_day, freed.slot_start)
+        except Exception:
+            log.exception(
+                "the place freed by booking %s is not offered now; the next tick offers it",
+                freed.id,
+            )
 
     async def give_back_places(self, citizen_id: int) -> None:
         """Every upcoming place of the citizen goes back to others (/forget), and so does a

@@ -214,6 +214,12 @@ class OfficialsService:
     async def card_message(self, appeal: Appeal) -> tuple[int, int] | None:
         return await self._locate(f"card:{appeal.id}")
 
+    async def card_home(self, appeal_id: int) -> tuple[int, int] | None:
+        """The appeal's card as `card_edit` edits it: the officials' chat it is in (under the
+        chat's own id, `home_of`) and its message; None while it is not delivered."""
+        card = await self._locate(f"card:{appeal_id}")
+        return (await self.home_of(card[0]), card[1]) if card is not None else None
+
     async def card_shows(self, appeal: Appeal) -> None:
         """Edit the appeal's card, wherever it is, to the appeal as it is now."""
         card = await self.card_message(appeal)
@@ -321,12 +327,20 @@ class OfficialsService:
         depends_on: DependsOn | None = None,
         **fields: Any,
     ) -> Appeal | None:
-        """A status change and the messages it causes, in one transaction: a crash or an error
-        between them leaves neither, so the next try does both (a citizen is never left
-        without the answer an official was told was sent)."""
+        """A status change, the messages it causes and the card's edit to show it, in one
+        transaction: a crash or an error between them leaves none, so the next try does all
+        (a citizen is never left without the answer an official was told was sent, nor the
+        chat with a card showing the old status and the old buttons). The card edited is the
+        appeal's latest, where it was before the change (a forward posts the new chat's card
+        among `notices`); an edit made again is harmless («not modified» counts as done)."""
+        # Read before the transaction: the change moves no card, and its writes are its own.
+        card = await self.card_home(appeal_id)
 
         async def enqueue(conn: InTransaction, changed: Appeal) -> None:
-            await self.outbox.queue_in(conn, notices(changed))
+            rows = notices(changed)
+            if card is not None:
+                rows = [*rows, self.card_edit(changed, *card)]
+            await self.outbox.queue_in(conn, rows)
 
         changed = await self.repo.transition(
             appeal_id, allowed_from, new, actor, self.clock(), note,
@@ -480,7 +494,7 @@ class OfficialsService:
         if department.code == appeal.department and chat == appeal.officials_chat_id:
             # Where it already is (a picker from before the last forward, or a forged one).
             return ActionResult(appeal, False, "already")
-        # The chat it leaves keeps its card (refreshed by the caller); a chat it comes to,
+        # The chat it leaves keeps its card (edited with the change); a chat it comes to,
         # even one it has been in before, gets a card of its own.
         moves = chat is not None and chat != appeal.officials_chat_id
 
