@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,6 +205,18 @@ def cards(fake: FakeTelegram, since: int = 0) -> list[Call]:
     ]
 
 
+def doubled_calls(fake: FakeTelegram, counts: Counter[str]) -> list[tuple[Any, ...]]:
+    """For a failure's message: every call that mentions a number carded more than once, with
+    when, by which process and how it ended, so a doubled card can be traced to its cause (a
+    send repeated after a late answer, or two senders)."""
+    doubled = {n for n, k in counts.items() if k > 1}
+    return [
+        (round(c.ts, 3), c.client, c.method, fake.chat_of(c), c.failed, c.dropped, c.text)
+        for c in fake.calls
+        if any(n in (c.text or "") for n in doubled)
+    ]
+
+
 def digests(fake: FakeTelegram) -> list[Call]:
     return [
         c
@@ -292,7 +305,7 @@ async def test_two_webhook_instances_share_the_load_and_survive_a_sigkill(
         for citizen, number in zip(round1, numbers, strict=True):
             assert len(carrying(fake, citizen.user, number)) == 1, number
         card_counts = Counter(NUMBER.findall(c.text or "")[0] for c in cards(fake))
-        assert card_counts == Counter(numbers), card_counts
+        assert card_counts == Counter(numbers), (card_counts, doubled_calls(fake, card_counts))
         # Only the lease's holder sends from the outbox; both handled updates.
         holder = {c.client for c in cards(fake)}
         assert holder == {"a"}, holder
